@@ -1,0 +1,1 @@
+//! The protocol as sans-I/O state machines.
