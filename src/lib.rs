@@ -9,5 +9,6 @@
 //!   clock): they take inputs and the time, and yield frames, events and the
 //!   next deadline.
 
+pub mod config;
 pub mod core;
 pub mod wire;

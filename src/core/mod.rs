@@ -1,1 +1,6 @@
-//! The protocol as sans-I/O state machines.
+//! The protocol as sans-I/O state machines: each takes inputs (bytes that
+//! arrived, commands, the time) and yields outputs (bytes to send, events,
+//! the next deadline). None of them touches a socket or reads the clock.
+
+pub mod gossip_client;
+pub mod gossip_server;

@@ -1,0 +1,1 @@
+//! zre.conf: the INI configuration file shared by the tools.

@@ -1,0 +1,1 @@
+//! ZGossip client state machine (sans-I/O).

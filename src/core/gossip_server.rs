@@ -1,0 +1,1 @@
+//! ZGossip server state machine (sans-I/O).
