@@ -2,5 +2,11 @@
 //! arrived, commands, the time) and yields outputs (bytes to send, events,
 //! the next deadline). None of them touches a socket or reads the clock.
 
+pub mod event;
 pub mod gossip_client;
 pub mod gossip_server;
+pub mod node;
+mod peer;
+
+pub use event::{Event, Frame, Headers, ZyreUuid};
+pub use node::{Action, CommandError, CoreConfig, NodeCore, SharedContent};

@@ -1,0 +1,808 @@
+//! The ZRE node as a deterministic state machine.
+//!
+//! Inputs: beacons (with the sender's IP), ZRE messages (sender identity and
+//! frames), gossip tuples, commands from the application, and the time.
+//! Outputs: [`Action`]s for the I/O layer (connect/send/disconnect a peer,
+//! send a beacon), [`Event`]s for the application, and the next deadline.
+//! Behaviour follows Zyre 2.0 on the wire, minus its asserts.
+
+use super::event::{Event, Frame, Headers};
+use super::peer::{Peer, SequenceCheck};
+use crate::wire::{Beacon, Body, Header, Hello, MessageId, WireError, ZreMessage};
+use log::{debug, info, warn};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// Zyre checks its peers at most once a second.
+const MAX_REAP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The length of a DEALER identity: the byte 1, then the sender's UUID.
+/// (libzmq reserves identities that start with a zero byte.)
+pub const IDENTITY_LEN: usize = 17;
+
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    pub uuid: Uuid,
+    pub name: String,
+    pub headers: Headers,
+    /// The endpoint we advertise in HELLO, e.g. `tcp://10.0.0.5:41012`.
+    pub endpoint: String,
+    /// Our inbox port, carried in beacons.
+    pub port: u16,
+    /// Send UDP beacons (false in gossip-only mode).
+    pub beacons: bool,
+    pub beacon_interval: Duration,
+    pub evasive: Duration,
+    pub expired: Duration,
+    pub max_peers: usize,
+}
+
+impl CoreConfig {
+    pub fn new(uuid: Uuid, name: impl Into<String>, endpoint: impl Into<String>, port: u16) -> Self {
+        CoreConfig {
+            uuid,
+            name: name.into(),
+            headers: Vec::new(),
+            endpoint: endpoint.into(),
+            port,
+            beacons: true,
+            beacon_interval: Duration::from_secs(1),
+            evasive: Duration::from_secs(5),
+            expired: Duration::from_secs(30),
+            max_peers: 1024,
+        }
+    }
+}
+
+/// Message content shared by every peer a SHOUT goes to.
+pub type SharedContent = Arc<[Frame]>;
+
+/// What the I/O layer must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Create a DEALER with identity `[1] + our uuid` and connect it.
+    Connect { peer: Uuid, endpoint: String },
+    /// Send `header` then each content frame on the peer's DEALER.
+    Send {
+        peer: Uuid,
+        header: Vec<u8>,
+        content: Option<SharedContent>,
+    },
+    /// Close the peer's DEALER (after it has flushed what it holds).
+    Disconnect { peer: Uuid },
+    /// Broadcast this beacon.
+    Beacon(Beacon),
+}
+
+/// Why a command was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandError {
+    UnknownPeer(Uuid),
+    /// A group name must be 1 to 255 bytes.
+    InvalidGroup(String),
+    Stopped,
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommandError::UnknownPeer(uuid) => write!(f, "unknown peer {}", uuid.simple()),
+            CommandError::InvalidGroup(group) => {
+                write!(f, "invalid group name {group:?}: must be 1 to 255 bytes")
+            }
+            CommandError::Stopped => write!(f, "the node has stopped"),
+        }
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+pub struct NodeCore {
+    config: CoreConfig,
+    name: Arc<str>,
+    status: u8,
+    own_groups: BTreeSet<Arc<str>>,
+    peers: BTreeMap<Uuid, Peer>,
+    /// Which peers are in which group, as they told us.
+    peer_groups: BTreeMap<Arc<str>, BTreeSet<Uuid>>,
+    actions: VecDeque<Action>,
+    events: VecDeque<Event>,
+    next_beacon_at: Instant,
+    next_reap_at: Instant,
+    reap_interval: Duration,
+    stopped: bool,
+}
+
+impl NodeCore {
+    pub fn new(config: CoreConfig, now: Instant) -> Self {
+        let reap_interval = config
+            .evasive
+            .min(config.expired)
+            .min(MAX_REAP_INTERVAL)
+            .max(Duration::from_millis(1));
+        NodeCore {
+            name: Arc::from(config.name.as_str()),
+            config,
+            status: 0,
+            own_groups: BTreeSet::new(),
+            peers: BTreeMap::new(),
+            peer_groups: BTreeMap::new(),
+            actions: VecDeque::new(),
+            events: VecDeque::new(),
+            next_beacon_at: now,
+            next_reap_at: now + reap_interval,
+            reap_interval,
+            stopped: false,
+        }
+    }
+
+    // ----- outputs -------------------------------------------------------
+
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When `handle_timeout` must next be called; `None` when nothing is due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.stopped {
+            return None;
+        }
+        let beacon = self.config.beacons.then_some(self.next_beacon_at);
+        let reap = (!self.peers.is_empty()).then_some(self.next_reap_at);
+        match (beacon, reap) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    // ----- inputs --------------------------------------------------------
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.stopped {
+            return;
+        }
+        if self.config.beacons && now >= self.next_beacon_at {
+            self.actions
+                .push_back(Action::Beacon(Beacon::new(self.config.uuid, self.config.port)));
+            self.next_beacon_at = next_tick(self.next_beacon_at, self.config.beacon_interval, now);
+        }
+        if now >= self.next_reap_at {
+            self.reap(now);
+            self.next_reap_at = next_tick(self.next_reap_at, self.reap_interval, now);
+        }
+    }
+
+    /// A UDP datagram arrived on the beacon port from `from`.
+    pub fn handle_beacon(&mut self, now: Instant, from: IpAddr, datagram: &[u8]) {
+        if self.stopped {
+            return;
+        }
+        let beacon = match Beacon::parse(datagram) {
+            Ok(beacon) => beacon,
+            Err(err) => {
+                debug!("ignoring datagram from {from}: {err}");
+                return;
+            }
+        };
+        if beacon.uuid == self.config.uuid {
+            return;
+        }
+        if beacon.is_leaving() {
+            if self.peers.contains_key(&beacon.uuid) {
+                info!("peer {} announced it is leaving", beacon.uuid.simple());
+                self.remove_peer(beacon.uuid);
+            }
+            return;
+        }
+        let endpoint = match from {
+            IpAddr::V4(ip) => format!("tcp://{ip}:{}", beacon.port),
+            IpAddr::V6(ip) => format!("tcp://[{ip}]:{}", beacon.port),
+        };
+        self.require_peer(now, beacon.uuid, &endpoint);
+    }
+
+    /// A gossip tuple arrived: key = a peer's UUID (hex), value = its
+    /// endpoint, optionally followed by `|` and a public key.
+    pub fn handle_gossip_tuple(&mut self, now: Instant, key: &str, value: &str) {
+        if self.stopped {
+            return;
+        }
+        let Ok(uuid) = Uuid::try_parse(key) else {
+            debug!("ignoring gossip tuple with non-UUID key {key:?}");
+            return;
+        };
+        let endpoint = value.split('|').next().unwrap_or(value);
+        if uuid == self.config.uuid || endpoint == self.config.endpoint {
+            return;
+        }
+        if !endpoint.starts_with("tcp://") {
+            debug!("ignoring gossip tuple for {key} with endpoint {endpoint:?}");
+            return;
+        }
+        self.require_peer(now, uuid, endpoint);
+    }
+
+    /// A ZRE message arrived on our inbox: the ROUTER's identity frame, the
+    /// header frame and the content frames.
+    pub fn handle_message(&mut self, now: Instant, identity: &[u8], header: &[u8], content: Vec<Frame>) {
+        if self.stopped {
+            return;
+        }
+        if identity.len() != IDENTITY_LEN {
+            debug!("dropping message with a {}-byte identity", identity.len());
+            return;
+        }
+        let Ok(uuid) = Uuid::from_slice(&identity[1..]) else {
+            return;
+        };
+        let head = match Header::parse(header) {
+            Ok(head) => head,
+            Err(err) => {
+                debug!("dropping frame from {}: {err}", uuid.simple());
+                return;
+            }
+        };
+        let message = ZreMessage::parse(header);
+        if let Ok(ZreMessage {
+            body: Body::Hello(hello),
+            ..
+        }) = &message
+        {
+            if !self.accept_hello(now, uuid, hello) {
+                return;
+            }
+        }
+        let Some(peer) = self.peers.get_mut(&uuid).filter(|p| p.ready) else {
+            debug!(
+                "ignoring message id {} from {} before its HELLO",
+                head.id,
+                uuid.simple()
+            );
+            return;
+        };
+        let is_hello = head.id == MessageId::Hello as u8;
+        if let SequenceCheck::Gap { expected, got } = peer.check_sequence(is_hello, head.sequence) {
+            warn!(
+                "messages lost from {} ({}): expected sequence {expected}, got {got}",
+                peer.name,
+                uuid.simple()
+            );
+            self.remove_peer(uuid);
+            return;
+        }
+        peer.refresh(now, self.config.evasive, self.config.expired);
+        match message {
+            Ok(message) => self.dispatch(uuid, message.body, content),
+            // The sequence still counted: a newer dialect must not reset us.
+            Err(WireError::UnknownId { id }) => {
+                debug!("ignoring unknown message id {id} from {}", uuid.simple())
+            }
+            Err(err) => warn!("ignoring malformed message from {}: {err}", uuid.simple()),
+        }
+    }
+
+    // ----- commands ------------------------------------------------------
+
+    pub fn join(&mut self, group: &str) -> Result<(), CommandError> {
+        self.check_command()?;
+        check_group(group)?;
+        if self.own_groups.contains(group) {
+            return Ok(());
+        }
+        let group = self.intern_group(group);
+        self.own_groups.insert(group.clone());
+        self.status = self.status.wrapping_add(1);
+        let status = self.status;
+        info!("joining group {group}");
+        self.send_to_all(&Body::Join {
+            group: &group,
+            status,
+        });
+        Ok(())
+    }
+
+    pub fn leave(&mut self, group: &str) -> Result<(), CommandError> {
+        self.check_command()?;
+        check_group(group)?;
+        let Some(group) = self.own_groups.take(group) else {
+            return Ok(());
+        };
+        self.status = self.status.wrapping_add(1);
+        let status = self.status;
+        info!("leaving group {group}");
+        self.send_to_all(&Body::Leave {
+            group: &group,
+            status,
+        });
+        Ok(())
+    }
+
+    pub fn whisper(&mut self, peer: Uuid, content: Vec<Frame>) -> Result<(), CommandError> {
+        self.check_command()?;
+        if !self.peers.get(&peer).is_some_and(|p| p.ready) {
+            return Err(CommandError::UnknownPeer(peer));
+        }
+        self.send(peer, &Body::Whisper, Some(content.into()));
+        Ok(())
+    }
+
+    /// Sends to every peer in `group`; returns how many peers that is.
+    pub fn shout(&mut self, group: &str, content: Vec<Frame>) -> Result<usize, CommandError> {
+        self.check_command()?;
+        check_group(group)?;
+        let members: Vec<Uuid> = match self.peer_groups.get(group) {
+            Some(members) => members.iter().copied().collect(),
+            None => return Ok(0),
+        };
+        let content: SharedContent = content.into();
+        for peer in &members {
+            self.send(*peer, &Body::Shout { group }, Some(content.clone()));
+        }
+        Ok(members.len())
+    }
+
+    /// Says goodbye: a port-0 beacon, GOODBYE to every peer, then every link
+    /// is closed. Queued data is still flushed by the I/O layer.
+    pub fn stop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        if self.config.beacons {
+            self.actions
+                .push_back(Action::Beacon(Beacon::new(self.config.uuid, 0)));
+        }
+        let uuids: Vec<Uuid> = self.peers.keys().copied().collect();
+        for uuid in &uuids {
+            self.send(*uuid, &Body::Goodbye, None);
+        }
+        for uuid in uuids {
+            self.actions.push_back(Action::Disconnect { peer: uuid });
+        }
+        self.peers.clear();
+        self.peer_groups.clear();
+        self.stopped = true;
+        self.events.push_back(Event::Stop);
+    }
+
+    // ----- queries -------------------------------------------------------
+
+    pub fn uuid(&self) -> Uuid {
+        self.config.uuid
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.config.endpoint
+    }
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// Peers that have said HELLO.
+    pub fn peers(&self) -> Vec<Uuid> {
+        self.peers.values().filter(|p| p.ready).map(|p| p.uuid).collect()
+    }
+
+    pub fn peers_by_group(&self, group: &str) -> Vec<Uuid> {
+        self.peer_groups
+            .get(group)
+            .map(|m| m.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn own_groups(&self) -> Vec<&str> {
+        self.own_groups.iter().map(|g| &**g).collect()
+    }
+
+    /// Groups that at least one peer is in.
+    pub fn peer_groups(&self) -> Vec<&str> {
+        self.peer_groups
+            .iter()
+            .filter(|(_, m)| !m.is_empty())
+            .map(|(g, _)| &**g)
+            .collect()
+    }
+
+    pub fn peer_endpoint(&self, peer: Uuid) -> Option<&str> {
+        self.ready_peer(peer).map(|p| p.endpoint.as_str())
+    }
+
+    pub fn peer_name(&self, peer: Uuid) -> Option<&str> {
+        self.ready_peer(peer).map(|p| &*p.name)
+    }
+
+    pub fn peer_headers(&self, peer: Uuid) -> Option<&Headers> {
+        self.ready_peer(peer).map(|p| &p.headers)
+    }
+
+    pub fn peer_header_value(&self, peer: Uuid, key: &str) -> Option<&str> {
+        self.ready_peer(peer).and_then(|p| p.header(key))
+    }
+
+    /// Peers known by beacon or gossip whose HELLO has not arrived yet.
+    pub fn pending_peer_count(&self) -> usize {
+        self.peers.values().filter(|p| !p.ready).count()
+    }
+
+    /// Looks a ready peer up by UUID (any format) or by name.
+    pub fn find_peer(&self, uuid_or_name: &str) -> Option<Uuid> {
+        if let Ok(uuid) = Uuid::try_parse(uuid_or_name) {
+            if self.ready_peer(uuid).is_some() {
+                return Some(uuid);
+            }
+        }
+        self.peers
+            .values()
+            .find(|p| p.ready && &*p.name == uuid_or_name)
+            .map(|p| p.uuid)
+    }
+
+    // ----- internals -----------------------------------------------------
+
+    fn ready_peer(&self, peer: Uuid) -> Option<&Peer> {
+        self.peers.get(&peer).filter(|p| p.ready)
+    }
+
+    fn check_command(&self) -> Result<(), CommandError> {
+        if self.stopped {
+            Err(CommandError::Stopped)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Returns the shared name of a group, so events and tables do not
+    /// allocate a new string per message.
+    fn intern_group(&self, group: &str) -> Arc<str> {
+        self.peer_groups
+            .get_key_value(group)
+            .map(|(g, _)| g.clone())
+            .or_else(|| self.own_groups.get(group).cloned())
+            .unwrap_or_else(|| Arc::from(group))
+    }
+
+    /// Handles the HELLO-specific bookkeeping; false if the HELLO is dropped.
+    fn accept_hello(&mut self, now: Instant, uuid: Uuid, hello: &Hello<'_>) -> bool {
+        if uuid == self.config.uuid {
+            return false;
+        }
+        if let Some(peer) = self.peers.get(&uuid) {
+            if peer.ready {
+                // It restarted (or reconnected) with the same UUID.
+                info!(
+                    "peer {} ({}) said HELLO again: restarting it",
+                    peer.name,
+                    uuid.simple()
+                );
+                self.remove_peer(uuid);
+            } else if peer.endpoint != hello.endpoint {
+                // We connected to where a beacon or gossip said; HELLO knows best.
+                self.remove_peer(uuid);
+            }
+        }
+        if !self.require_peer(now, uuid, hello.endpoint) {
+            return false;
+        }
+        if let Some(peer) = self.peers.get_mut(&uuid) {
+            peer.ready = true;
+        }
+        true
+    }
+
+    /// Finds or creates a peer; a new peer gets a DEALER and our HELLO.
+    fn require_peer(&mut self, now: Instant, uuid: Uuid, endpoint: &str) -> bool {
+        if self.peers.contains_key(&uuid) {
+            return true;
+        }
+        if self.peers.len() >= self.config.max_peers {
+            warn!(
+                "peer limit {} reached: ignoring {} at {endpoint}",
+                self.config.max_peers,
+                uuid.simple()
+            );
+            return false;
+        }
+        // Whoever was at this endpoint before has been replaced.
+        let stale: Vec<Uuid> = self
+            .peers
+            .values()
+            .filter(|p| p.endpoint == endpoint)
+            .map(|p| p.uuid)
+            .collect();
+        for old in stale {
+            info!(
+                "peer {} replaced at {endpoint} by {}",
+                old.simple(),
+                uuid.simple()
+            );
+            self.remove_peer(old);
+        }
+        debug!("connecting to peer {} at {endpoint}", uuid.simple());
+        let peer = Peer::new(
+            uuid,
+            endpoint.to_owned(),
+            now,
+            self.config.evasive,
+            self.config.expired,
+        );
+        self.peers.insert(uuid, peer);
+        self.actions.push_back(Action::Connect {
+            peer: uuid,
+            endpoint: endpoint.to_owned(),
+        });
+        let groups: Vec<&str> = self.own_groups.iter().map(|g| &**g).collect();
+        let headers: Vec<(&str, &str)> = self
+            .config
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let hello = Body::Hello(Hello {
+            endpoint: &self.config.endpoint,
+            groups,
+            status: self.status,
+            name: &self.name,
+            headers,
+        });
+        let peer = self.peers.get_mut(&uuid).expect("inserted above");
+        if let Some(header) = emit_for(peer, &hello) {
+            self.actions.push_back(Action::Send {
+                peer: uuid,
+                header,
+                content: None,
+            });
+        }
+        true
+    }
+
+    fn remove_peer(&mut self, uuid: Uuid) {
+        let Some(peer) = self.peers.remove(&uuid) else {
+            return;
+        };
+        for members in self.peer_groups.values_mut() {
+            members.remove(&uuid);
+        }
+        self.actions.push_back(Action::Disconnect { peer: uuid });
+        if peer.ready {
+            info!("EXIT {} ({}) at {}", peer.name, uuid.simple(), peer.endpoint);
+            self.events.push_back(Event::Exit {
+                peer: uuid,
+                name: peer.name,
+            });
+        }
+    }
+
+    fn dispatch(&mut self, uuid: Uuid, body: Body<'_>, content: Vec<Frame>) {
+        let Some(peer) = self.peers.get_mut(&uuid) else {
+            return;
+        };
+        let name = peer.name.clone();
+        match body {
+            Body::Hello(hello) => {
+                peer.name = Arc::from(hello.name);
+                peer.headers = hello
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                let name = peer.name.clone();
+                info!("ENTER {name} ({}) at {}", uuid.simple(), hello.endpoint);
+                self.events.push_back(Event::Enter {
+                    peer: uuid,
+                    name,
+                    headers: peer.headers.clone(),
+                    endpoint: hello.endpoint.to_owned(),
+                });
+                for group in &hello.groups {
+                    self.join_peer_group(uuid, group);
+                }
+                // Zyre takes the status from HELLO after joining its groups.
+                if let Some(peer) = self.peers.get_mut(&uuid) {
+                    peer.status = hello.status;
+                }
+            }
+            Body::Whisper => self.events.push_back(Event::Whisper {
+                peer: uuid,
+                name,
+                content,
+            }),
+            Body::Shout { group } => {
+                let group = self.intern_group(group);
+                self.events.push_back(Event::Shout {
+                    peer: uuid,
+                    name,
+                    group,
+                    content,
+                });
+            }
+            Body::Join { group, status } => {
+                self.join_peer_group(uuid, group);
+                self.check_status(uuid, status);
+            }
+            Body::Leave { group, status } => {
+                self.leave_peer_group(uuid, group);
+                self.check_status(uuid, status);
+            }
+            Body::Ping => self.send(uuid, &Body::PingOk, None),
+            Body::PingOk => {}
+            Body::Elect { group, challenger } => {
+                debug!(
+                    "ELECT in {group} from {name} (challenger {challenger}): elections are not implemented"
+                );
+            }
+            Body::Leader { group, leader } => {
+                debug!("LEADER in {group} from {name} (leader {leader}): elections are not implemented");
+            }
+            Body::Goodbye => {
+                info!("peer {name} ({}) said GOODBYE", uuid.simple());
+                self.remove_peer(uuid);
+            }
+        }
+    }
+
+    fn join_peer_group(&mut self, uuid: Uuid, group: &str) {
+        if group.is_empty() {
+            return;
+        }
+        let group = self.intern_group(group);
+        let Some(peer) = self.peers.get_mut(&uuid) else {
+            return;
+        };
+        peer.status = peer.status.wrapping_add(1);
+        let name = peer.name.clone();
+        if self.peer_groups.entry(group.clone()).or_default().insert(uuid) {
+            debug!("JOIN {name} -> {group}");
+            self.events.push_back(Event::Join {
+                peer: uuid,
+                name,
+                group,
+            });
+        }
+    }
+
+    fn leave_peer_group(&mut self, uuid: Uuid, group: &str) {
+        let Some(peer) = self.peers.get_mut(&uuid) else {
+            return;
+        };
+        peer.status = peer.status.wrapping_add(1);
+        let name = peer.name.clone();
+        let group = self.intern_group(group);
+        let Some(members) = self.peer_groups.get_mut(&group) else {
+            return;
+        };
+        if members.remove(&uuid) {
+            if members.is_empty() {
+                self.peer_groups.remove(&group);
+            }
+            debug!("LEAVE {name} <- {group}");
+            self.events.push_back(Event::Leave {
+                peer: uuid,
+                name,
+                group,
+            });
+        }
+    }
+
+    /// Zyre and pyre abort on a mismatch; we log it and resynchronise.
+    fn check_status(&mut self, uuid: Uuid, status: u8) {
+        let Some(peer) = self.peers.get_mut(&uuid) else {
+            return;
+        };
+        if peer.status != status {
+            warn!(
+                "group status of {} ({}) is {status}, we counted {}: resynchronising",
+                peer.name,
+                uuid.simple(),
+                peer.status
+            );
+            peer.status = status;
+        }
+    }
+
+    /// Pings evasive peers, reports silent ones, and expires dead ones.
+    fn reap(&mut self, now: Instant) {
+        let mut expired = Vec::new();
+        let mut evasive = Vec::new();
+        for peer in self.peers.values_mut() {
+            if now >= peer.expired_at {
+                expired.push(peer.uuid);
+            } else if now >= peer.evasive_at {
+                evasive.push(peer.uuid);
+                if peer.ready && !peer.evasive_reported {
+                    peer.evasive_reported = true;
+                    self.events.push_back(Event::Evasive {
+                        peer: peer.uuid,
+                        name: peer.name.clone(),
+                    });
+                }
+                if peer.ready && !peer.silent_reported && now >= peer.evasive_at + self.reap_interval {
+                    peer.silent_reported = true;
+                    self.events.push_back(Event::Silent {
+                        peer: peer.uuid,
+                        name: peer.name.clone(),
+                    });
+                }
+            }
+        }
+        for uuid in expired {
+            info!("peer {} expired", uuid.simple());
+            self.remove_peer(uuid);
+        }
+        for uuid in evasive {
+            self.send(uuid, &Body::Ping, None);
+        }
+    }
+
+    fn send_to_all(&mut self, body: &Body<'_>) {
+        let uuids: Vec<Uuid> = self.peers.keys().copied().collect();
+        for uuid in uuids {
+            self.send(uuid, body, None);
+        }
+    }
+
+    fn send(&mut self, uuid: Uuid, body: &Body<'_>, content: Option<SharedContent>) {
+        let Some(peer) = self.peers.get_mut(&uuid) else {
+            return;
+        };
+        if let Some(header) = emit_for(peer, body) {
+            self.actions.push_back(Action::Send {
+                peer: uuid,
+                header,
+                content,
+            });
+        }
+    }
+}
+
+/// Stamps the peer's next sequence number on a message and emits it.
+fn emit_for(peer: &mut Peer, body: &Body<'_>) -> Option<Vec<u8>> {
+    let sequence = peer.next_sent_sequence();
+    let mut header = Vec::with_capacity(32);
+    match (ZreMessage {
+        sequence,
+        body: body.clone(),
+    })
+    .emit(&mut header)
+    {
+        Ok(()) => Some(header),
+        Err(err) => {
+            // Names and groups are validated before they get here: a bug.
+            warn!(
+                "cannot emit {} to {}: {err}",
+                body.id().name(),
+                peer.uuid.simple()
+            );
+            None
+        }
+    }
+}
+
+fn check_group(group: &str) -> Result<(), CommandError> {
+    if group.is_empty() || group.len() > u8::MAX as usize {
+        return Err(CommandError::InvalidGroup(group.to_owned()));
+    }
+    Ok(())
+}
+
+/// The next periodic deadline after `now`, keeping the original phase; a
+/// clock that jumped far ahead does not cause a burst of catch-up ticks.
+fn next_tick(previous: Instant, interval: Duration, now: Instant) -> Instant {
+    let next = previous + interval;
+    if next > now { next } else { now + interval }
+}

@@ -1,0 +1,177 @@
+//! What a node knows about one remote peer: where it is, what it said in
+//! HELLO, the two sequence counters of the link, and its liveness timers.
+
+use super::event::Headers;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// How a sequence counter steps past its top. Zyre wraps 65535 -> 0; pyre
+/// and zyre.js compute `(n + 1) % 65535`, so they wrap 65534 -> 0 and never
+/// use 65535. We accept both from anyone, and once a peer has shown us the
+/// short wrap we also send it the short wrap so that it does not reset us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wrap {
+    Full,
+    Short,
+}
+
+impl Wrap {
+    fn next(self, sequence: u16) -> u16 {
+        match (self, sequence) {
+            (Wrap::Short, 65534) => 0,
+            _ => sequence.wrapping_add(1),
+        }
+    }
+}
+
+/// The verdict on an incoming sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SequenceCheck {
+    InOrder,
+    /// Messages were lost (or duplicated): the link cannot be trusted.
+    Gap {
+        expected: u16,
+        got: u16,
+    },
+}
+
+#[derive(Debug)]
+pub(crate) struct Peer {
+    pub uuid: Uuid,
+    /// Where our DEALER to this peer is connected.
+    pub endpoint: String,
+    /// True once the peer's HELLO arrived: only then does the app know it.
+    pub ready: bool,
+    pub name: Arc<str>,
+    pub headers: Headers,
+    /// The peer's group status byte, as we track it from JOIN/LEAVE.
+    pub status: u8,
+    sent_sequence: u16,
+    want_sequence: u16,
+    wrap: Wrap,
+    pub evasive_at: Instant,
+    pub expired_at: Instant,
+    pub evasive_reported: bool,
+    pub silent_reported: bool,
+}
+
+impl Peer {
+    pub fn new(uuid: Uuid, endpoint: String, now: Instant, evasive: Duration, expired: Duration) -> Self {
+        Peer {
+            uuid,
+            endpoint,
+            ready: false,
+            name: Arc::from(""),
+            headers: Vec::new(),
+            status: 0,
+            sent_sequence: 0,
+            want_sequence: 0,
+            wrap: Wrap::Full,
+            evasive_at: now + evasive,
+            expired_at: now + expired,
+            evasive_reported: false,
+            silent_reported: false,
+        }
+    }
+
+    /// The sequence number for the next message we send on this link.
+    pub fn next_sent_sequence(&mut self) -> u16 {
+        self.sent_sequence = self.wrap.next(self.sent_sequence);
+        self.sent_sequence
+    }
+
+    /// Checks the sequence number of a message from the peer. HELLO always
+    /// carries 1 and restarts the count.
+    pub fn check_sequence(&mut self, is_hello: bool, got: u16) -> SequenceCheck {
+        let expected = if is_hello {
+            1
+        } else {
+            Wrap::Full.next(self.want_sequence)
+        };
+        if got == expected {
+            self.want_sequence = got;
+            return SequenceCheck::InOrder;
+        }
+        if !is_hello && self.want_sequence == 65534 && got == 0 {
+            self.want_sequence = 0;
+            self.wrap = Wrap::Short;
+            return SequenceCheck::InOrder;
+        }
+        SequenceCheck::Gap { expected, got }
+    }
+
+    /// Any message from the peer proves it alive.
+    pub fn refresh(&mut self, now: Instant, evasive: Duration, expired: Duration) {
+        self.evasive_at = now + evasive;
+        self.expired_at = now + expired;
+        self.evasive_reported = false;
+        self.silent_reported = false;
+    }
+
+    pub fn header(&self, key: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer() -> Peer {
+        let now = Instant::now();
+        Peer::new(
+            Uuid::nil(),
+            "tcp://127.0.0.1:1".into(),
+            now,
+            Duration::from_secs(5),
+            Duration::from_secs(30),
+        )
+    }
+
+    #[test]
+    fn full_wrap_passes_65535_then_zero() {
+        let mut p = peer();
+        assert_eq!(p.check_sequence(true, 1), SequenceCheck::InOrder);
+        p.want_sequence = 65534;
+        assert_eq!(p.check_sequence(false, 65535), SequenceCheck::InOrder);
+        assert_eq!(p.check_sequence(false, 0), SequenceCheck::InOrder);
+        assert_eq!(p.check_sequence(false, 1), SequenceCheck::InOrder);
+        assert_eq!(p.wrap, Wrap::Full);
+    }
+
+    #[test]
+    fn short_wrap_is_accepted_and_learned() {
+        let mut p = peer();
+        p.want_sequence = 65534;
+        assert_eq!(p.check_sequence(false, 0), SequenceCheck::InOrder);
+        assert_eq!(p.wrap, Wrap::Short);
+        p.sent_sequence = 65533;
+        assert_eq!(p.next_sent_sequence(), 65534);
+        assert_eq!(p.next_sent_sequence(), 0);
+    }
+
+    #[test]
+    fn gap_and_duplicate_are_reported() {
+        let mut p = peer();
+        p.check_sequence(true, 1);
+        assert_eq!(
+            p.check_sequence(false, 3),
+            SequenceCheck::Gap { expected: 2, got: 3 }
+        );
+        let mut p = peer();
+        p.check_sequence(true, 1);
+        p.check_sequence(false, 2);
+        assert_eq!(
+            p.check_sequence(false, 2),
+            SequenceCheck::Gap { expected: 3, got: 2 }
+        );
+        assert_eq!(
+            peer().check_sequence(true, 7),
+            SequenceCheck::Gap { expected: 1, got: 7 }
+        );
+    }
+}

@@ -1,0 +1,907 @@
+//! The ZRE protocol core in a simulated network: no sockets, virtual time.
+//! A tiny harness moves each node's actions to the other nodes' inputs, so
+//! dozens of nodes, lost packets and clock jumps run in milliseconds.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+use zre::core::{Action, CoreConfig, Event, Frame, NodeCore};
+use zre::wire::{Body, ZreMessage};
+
+struct SimNode {
+    core: NodeCore,
+    ip: IpAddr,
+    events: Vec<Event>,
+    alive: bool,
+}
+
+struct Packet {
+    from: usize,
+    to: usize,
+    identity: Vec<u8>,
+    header: Vec<u8>,
+    content: Vec<Frame>,
+}
+
+/// Decides whether a packet is lost on the way.
+type LossFilter = Box<dyn FnMut(&Packet) -> bool>;
+
+struct Sim {
+    now: Instant,
+    start: Instant,
+    nodes: Vec<SimNode>,
+    by_endpoint: HashMap<String, usize>,
+    /// (node, peer uuid) -> the node its DEALER is connected to.
+    links: HashMap<(usize, Uuid), usize>,
+    in_flight: VecDeque<Packet>,
+    loss: Option<LossFilter>,
+    /// Nodes whose beacons are neither sent nor received.
+    beacons_blocked: HashSet<usize>,
+    /// Nodes cut off from all traffic (a pulled cable).
+    isolated: HashSet<usize>,
+    delivered: usize,
+}
+
+fn uuid_of(n: u128) -> Uuid {
+    Uuid::from_u128(0x1000_0000_0000_0000_0000_0000_0000_0000 + n)
+}
+
+impl Sim {
+    fn new() -> Sim {
+        let now = Instant::now();
+        Sim {
+            now,
+            start: now,
+            nodes: Vec::new(),
+            by_endpoint: HashMap::new(),
+            links: HashMap::new(),
+            in_flight: VecDeque::new(),
+            loss: None,
+            beacons_blocked: HashSet::new(),
+            isolated: HashSet::new(),
+            delivered: 0,
+        }
+    }
+
+    fn config(uuid: Uuid, name: &str, ip: IpAddr, port: u16) -> CoreConfig {
+        let mut config = CoreConfig::new(uuid, name, format!("tcp://{ip}:{port}"), port);
+        config.headers = vec![("X-HELLO".into(), format!("from {name}"))];
+        config
+    }
+
+    fn add(&mut self, name: &str) -> usize {
+        let index = self.nodes.len();
+        self.add_with(Self::config(
+            uuid_of(index as u128),
+            name,
+            IpAddr::V4(Ipv4Addr::new(10, 0, (index / 250) as u8, (index % 250 + 1) as u8)),
+            41000,
+        ))
+    }
+
+    fn add_with(&mut self, config: CoreConfig) -> usize {
+        let index = self.nodes.len();
+        let ip = config
+            .endpoint
+            .trim_start_matches("tcp://")
+            .rsplit_once(':')
+            .unwrap()
+            .0
+            .parse()
+            .unwrap();
+        self.by_endpoint.insert(config.endpoint.clone(), index);
+        self.nodes.push(SimNode {
+            core: NodeCore::new(config, self.now),
+            ip,
+            events: Vec::new(),
+            alive: true,
+        });
+        index
+    }
+
+    fn uuid(&self, node: usize) -> Uuid {
+        self.nodes[node].core.uuid()
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.now - self.start
+    }
+
+    /// Moves every queued action and packet until the network is quiet.
+    fn settle(&mut self) {
+        loop {
+            let mut progressed = false;
+            for i in 0..self.nodes.len() {
+                while let Some(action) = self.nodes[i].core.poll_action() {
+                    progressed = true;
+                    self.apply(i, action);
+                }
+                while let Some(event) = self.nodes[i].core.poll_event() {
+                    self.nodes[i].events.push(event);
+                }
+            }
+            while let Some(packet) = self.in_flight.pop_front() {
+                progressed = true;
+                self.deliver(packet);
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn apply(&mut self, from: usize, action: Action) {
+        match action {
+            Action::Connect { peer, endpoint } => {
+                if let Some(&to) = self.by_endpoint.get(&endpoint) {
+                    self.links.insert((from, peer), to);
+                }
+            }
+            Action::Disconnect { peer } => {
+                self.links.remove(&(from, peer));
+            }
+            Action::Send {
+                peer,
+                header,
+                content,
+            } => {
+                let Some(&to) = self.links.get(&(from, peer)) else {
+                    return;
+                };
+                let mut identity = vec![1u8];
+                identity.extend_from_slice(self.uuid(from).as_bytes());
+                let content = content.map(|c| c.to_vec()).unwrap_or_default();
+                self.in_flight.push_back(Packet {
+                    from,
+                    to,
+                    identity,
+                    header,
+                    content,
+                });
+            }
+            Action::Beacon(beacon) => {
+                if self.beacons_blocked.contains(&from) || self.isolated.contains(&from) {
+                    return;
+                }
+                let bytes = beacon.to_bytes();
+                let ip = self.nodes[from].ip;
+                for to in 0..self.nodes.len() {
+                    if to != from
+                        && self.nodes[to].alive
+                        && !self.beacons_blocked.contains(&to)
+                        && !self.isolated.contains(&to)
+                    {
+                        self.nodes[to].core.handle_beacon(self.now, ip, &bytes);
+                    }
+                }
+                // Our own beacon comes back to us too on a real LAN.
+                self.nodes[from].core.handle_beacon(self.now, ip, &bytes);
+            }
+        }
+    }
+
+    fn deliver(&mut self, packet: Packet) {
+        if !self.nodes[packet.to].alive
+            || self.isolated.contains(&packet.to)
+            || self.isolated.contains(&packet.from)
+        {
+            return;
+        }
+        if let Some(loss) = self.loss.as_mut() {
+            if loss(&packet) {
+                return;
+            }
+        }
+        self.delivered += 1;
+        let now = self.now;
+        self.nodes[packet.to]
+            .core
+            .handle_message(now, &packet.identity, &packet.header, packet.content);
+    }
+
+    /// Runs virtual time forward to `elapsed` since the start.
+    fn run_until(&mut self, elapsed: Duration) {
+        let target = self.start + elapsed;
+        self.settle();
+        loop {
+            let next = self
+                .nodes
+                .iter()
+                .filter(|n| n.alive)
+                .filter_map(|n| n.core.poll_timeout())
+                .min();
+            match next {
+                Some(next) if next <= target => {
+                    self.now = self.now.max(next);
+                    for node in self.nodes.iter_mut().filter(|n| n.alive) {
+                        if node.core.poll_timeout().is_some_and(|t| t <= self.now) {
+                            node.core.handle_timeout(self.now);
+                        }
+                    }
+                    self.settle();
+                }
+                _ => break,
+            }
+        }
+        self.now = target;
+    }
+
+    fn run_for(&mut self, span: Duration) {
+        let elapsed = self.elapsed() + span;
+        self.run_until(elapsed);
+    }
+
+    fn events(&self, node: usize, kind: &str) -> Vec<&Event> {
+        self.nodes[node]
+            .events
+            .iter()
+            .filter(|e| e.kind() == kind)
+            .collect()
+    }
+
+    fn count(&self, node: usize, kind: &str) -> usize {
+        self.events(node, kind).len()
+    }
+
+    fn clear_events(&mut self) {
+        for node in &mut self.nodes {
+            node.events.clear();
+        }
+    }
+
+    fn kill(&mut self, node: usize) {
+        self.nodes[node].alive = false;
+    }
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+fn text(s: &str) -> Vec<Frame> {
+    vec![s.as_bytes().to_vec()]
+}
+
+#[test]
+fn twenty_five_nodes_discover_each_other() {
+    let mut sim = Sim::new();
+    let n = 25;
+    for i in 0..n {
+        sim.add(&format!("node-{i}"));
+    }
+    sim.run_until(Duration::from_millis(1500));
+    for i in 0..n {
+        let enters = sim.events(i, "ENTER");
+        assert_eq!(enters.len(), n - 1, "node {i} saw {} ENTERs", enters.len());
+        let seen: HashSet<Uuid> = enters.iter().filter_map(|e| e.peer()).collect();
+        assert_eq!(seen.len(), n - 1);
+        assert!(!seen.contains(&sim.uuid(i)), "a node must not discover itself");
+        assert_eq!(sim.nodes[i].core.peers().len(), n - 1);
+    }
+    // ENTER carries the name, headers and endpoint from HELLO.
+    let enter = sim
+        .events(0, "ENTER")
+        .into_iter()
+        .find(|e| e.peer() == Some(sim.uuid(3)))
+        .unwrap();
+    let Event::Enter {
+        name,
+        headers,
+        endpoint,
+        ..
+    } = enter
+    else {
+        unreachable!()
+    };
+    assert_eq!(&**name, "node-3");
+    assert_eq!(headers, &vec![("X-HELLO".to_string(), "from node-3".to_string())]);
+    assert_eq!(endpoint, "tcp://10.0.0.4:41000");
+    assert_eq!(
+        sim.nodes[0].core.peer_header_value(sim.uuid(3), "X-HELLO"),
+        Some("from node-3")
+    );
+    assert_eq!(sim.nodes[0].core.peer_name(sim.uuid(3)), Some("node-3"));
+    // Nothing else happened: no exits, no resets.
+    for i in 0..n {
+        assert_eq!(sim.count(i, "EXIT"), 0);
+    }
+}
+
+#[test]
+fn join_shout_and_leave_fan_out_to_group_members_only() {
+    let mut sim = Sim::new();
+    for i in 0..5 {
+        sim.add(&format!("n{i}"));
+    }
+    sim.run_for(secs(2));
+    sim.nodes[1].core.join("chat").unwrap();
+    sim.nodes[2].core.join("chat").unwrap();
+    sim.nodes[3].core.join("other").unwrap();
+    sim.settle();
+    // Every node learns who joined what.
+    for i in 0..5 {
+        let mut chat = sim.nodes[i].core.peers_by_group("chat");
+        chat.sort();
+        let expected: Vec<Uuid> = [1, 2].iter().filter(|&&m| m != i).map(|&m| sim.uuid(m)).collect();
+        assert_eq!(chat, expected, "node {i} view of chat");
+    }
+    assert_eq!(sim.count(0, "JOIN"), 3);
+
+    sim.clear_events();
+    let reached = sim.nodes[1]
+        .core
+        .shout("chat", vec![b"hello".to_vec(), b"world".to_vec()])
+        .unwrap();
+    assert_eq!(reached, 1, "only node 2 is in chat besides node 1");
+    sim.settle();
+    let shouts = sim.events(2, "SHOUT");
+    assert_eq!(shouts.len(), 1);
+    assert_eq!(shouts[0].group(), Some("chat"));
+    assert_eq!(
+        shouts[0].content().unwrap(),
+        &[b"hello".to_vec(), b"world".to_vec()]
+    );
+    assert_eq!(shouts[0].peer_name(), Some("n1"));
+    for i in [0, 1, 3, 4] {
+        assert_eq!(
+            sim.count(i, "SHOUT"),
+            0,
+            "node {i} is not in chat or is the sender"
+        );
+    }
+
+    sim.nodes[2].core.leave("chat").unwrap();
+    sim.settle();
+    assert!(sim.nodes[1].core.peers_by_group("chat").is_empty());
+    assert_eq!(sim.count(1, "LEAVE"), 1);
+    assert_eq!(sim.nodes[1].core.shout("chat", text("anyone?")).unwrap(), 0);
+    // Re-join works and late joiners of the network learn groups from HELLO.
+    sim.nodes[2].core.join("chat").unwrap();
+    let late = sim.add("late");
+    sim.run_for(secs(2));
+    let mut chat = sim.nodes[late].core.peers_by_group("chat");
+    chat.sort();
+    assert_eq!(chat, vec![sim.uuid(1), sim.uuid(2)]);
+    assert_eq!(sim.nodes[late].core.peer_groups(), vec!["chat", "other"]);
+    for i in 0..sim.nodes.len() {
+        assert_eq!(
+            sim.count(i, "EXIT"),
+            0,
+            "status bookkeeping must never reset a peer"
+        );
+    }
+}
+
+#[test]
+fn whisper_reaches_one_peer_and_unknown_peers_are_refused() {
+    let mut sim = Sim::new();
+    for i in 0..3 {
+        sim.add(&format!("w{i}"));
+    }
+    sim.run_for(secs(2));
+    let target = sim.uuid(2);
+    sim.nodes[0].core.whisper(target, text("psst")).unwrap();
+    sim.settle();
+    let whispers = sim.events(2, "WHISPER");
+    assert_eq!(whispers.len(), 1);
+    assert_eq!(whispers[0].peer(), Some(sim.uuid(0)));
+    assert_eq!(whispers[0].content().unwrap(), &text("psst")[..]);
+    assert_eq!(sim.count(1, "WHISPER"), 0);
+    let stranger = Uuid::from_u128(42);
+    assert!(sim.nodes[0].core.whisper(stranger, text("x")).is_err());
+    assert_eq!(sim.nodes[0].core.find_peer("w2"), Some(target));
+    assert_eq!(
+        sim.nodes[0]
+            .core
+            .find_peer(&target.simple().to_string().to_uppercase()),
+        Some(target)
+    );
+}
+
+#[test]
+fn silent_peer_goes_evasive_then_silent_then_exits_on_time() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    sim.run_for(secs(2));
+    assert_eq!(sim.count(a, "ENTER"), 1);
+    // b's last word, then its host freezes: it neither sends nor answers.
+    // (Beacons alone do not refresh a peer, as in Zyre: only its TCP link.)
+    let a_uuid = sim.uuid(a);
+    sim.nodes[b].core.whisper(a_uuid, text("last words")).unwrap();
+    sim.settle();
+    let frozen_at = sim.elapsed();
+    sim.kill(b);
+    sim.run_for(Duration::from_millis(4500));
+    assert_eq!(sim.count(a, "EVASIVE"), 0, "not evasive before 5 s of silence");
+    sim.run_for(secs(2));
+    assert_eq!(sim.count(a, "EVASIVE"), 1, "evasive after 5 s, reported once");
+    sim.run_for(secs(2));
+    assert_eq!(sim.count(a, "SILENT"), 1);
+    assert_eq!(sim.count(a, "EXIT"), 0);
+    // Expiry is 30 s after the last message.
+    sim.run_until(frozen_at + secs(28));
+    assert_eq!(sim.count(a, "EXIT"), 0, "not expired before 30 s");
+    sim.run_until(frozen_at + secs(32));
+    assert_eq!(sim.count(a, "EXIT"), 1);
+    assert_eq!(sim.count(a, "EVASIVE"), 1);
+    assert!(sim.nodes[a].core.peers().is_empty());
+}
+
+#[test]
+fn ping_keeps_a_quiet_peer_alive_without_beacons() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    sim.run_for(secs(2));
+    sim.beacons_blocked.extend([a, b]);
+    sim.run_for(secs(120));
+    assert_eq!(sim.count(a, "EXIT"), 0);
+    assert_eq!(sim.count(b, "EXIT"), 0);
+    assert!(sim.count(a, "EVASIVE") >= 1, "quiet peers are pinged");
+    assert_eq!(sim.nodes[a].core.peers(), vec![sim.uuid(b)]);
+}
+
+#[test]
+fn a_lost_message_resets_the_peer_and_it_recovers() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    sim.run_for(secs(2));
+    // Lose exactly one WHISPER from a to b.
+    let mut lost = 0;
+    sim.loss = Some(Box::new(move |p: &Packet| {
+        let is_whisper = matches!(
+            ZreMessage::parse(&p.header),
+            Ok(ZreMessage {
+                body: Body::Whisper,
+                ..
+            })
+        );
+        if p.from == 0 && is_whisper && lost == 0 {
+            lost += 1;
+            return true;
+        }
+        false
+    }));
+    let target = sim.uuid(b);
+    sim.nodes[a].core.whisper(target, text("one")).unwrap();
+    sim.nodes[a].core.whisper(target, text("two")).unwrap();
+    sim.settle();
+    assert_eq!(
+        sim.count(b, "WHISPER"),
+        0,
+        "a message after a gap is not delivered"
+    );
+    assert_eq!(sim.count(b, "EXIT"), 1, "the gap resets the peer");
+    // The next beacon brings it back and traffic flows again.
+    sim.run_for(secs(3));
+    assert_eq!(sim.count(b, "ENTER"), 2);
+    assert_eq!(sim.nodes[b].core.peers(), vec![sim.uuid(a)]);
+    // a also saw b restart its link (HELLO again) and re-entered it.
+    let a_peer = sim.uuid(b);
+    sim.nodes[a].core.whisper(a_peer, text("three")).unwrap();
+    sim.settle();
+    let whispers = sim.events(b, "WHISPER");
+    assert_eq!(whispers.len(), 1);
+    assert_eq!(whispers[0].content().unwrap(), &text("three")[..]);
+}
+
+#[test]
+fn two_hundred_thousand_messages_pass_the_sequence_wrap() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    sim.run_for(secs(2));
+    let target = sim.uuid(b);
+    for i in 0u32..200_000 {
+        sim.nodes[a]
+            .core
+            .whisper(target, vec![i.to_be_bytes().to_vec()])
+            .unwrap();
+        if i % 1000 == 999 {
+            sim.settle();
+        }
+    }
+    sim.settle();
+    let whispers = sim.events(b, "WHISPER");
+    assert_eq!(whispers.len(), 200_000);
+    for (i, event) in whispers.iter().enumerate() {
+        assert_eq!(
+            event.content().unwrap()[0],
+            (i as u32).to_be_bytes().to_vec(),
+            "order kept"
+        );
+    }
+    assert_eq!(sim.count(b, "EXIT"), 0);
+    assert_eq!(sim.count(a, "EXIT"), 0);
+}
+
+#[test]
+fn a_restarted_peer_with_the_same_uuid_on_a_new_port_re_enters() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    sim.run_for(secs(2));
+    let b_uuid = sim.uuid(b);
+    // b crashes and comes back with the same UUID on a new port.
+    sim.kill(b);
+    let mut config = Sim::config(b_uuid, "b-again", sim.nodes[b].ip, 41077);
+    config.headers.clear();
+    let b2 = sim.add_with(config);
+    sim.run_for(secs(2));
+    // a saw b leave and come back, now at the new endpoint.
+    assert_eq!(sim.count(a, "EXIT"), 1);
+    assert_eq!(sim.count(a, "ENTER"), 2);
+    assert_eq!(
+        sim.nodes[a].core.peer_endpoint(b_uuid),
+        Some("tcp://10.0.0.2:41077")
+    );
+    assert_eq!(sim.nodes[a].core.peer_name(b_uuid), Some("b-again"));
+    sim.nodes[a].core.whisper(b_uuid, text("welcome back")).unwrap();
+    sim.settle();
+    assert_eq!(sim.count(b2, "WHISPER"), 1);
+}
+
+#[test]
+fn a_new_peer_at_an_old_endpoint_replaces_it() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    sim.run_for(secs(2));
+    let old = sim.uuid(b);
+    sim.kill(b);
+    // Same address and port, new UUID (a restart that lost its identity).
+    let config = Sim::config(Uuid::from_u128(0xBEEF), "b-new", sim.nodes[b].ip, 41000);
+    sim.add_with(config);
+    sim.run_for(secs(2));
+    assert_eq!(sim.nodes[a].core.peers(), vec![Uuid::from_u128(0xBEEF)]);
+    let exits = sim.events(a, "EXIT");
+    assert_eq!(exits.len(), 1);
+    assert_eq!(exits[0].peer(), Some(old));
+}
+
+#[test]
+fn port_zero_beacon_and_stop_remove_the_peer_at_once() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    let c = sim.add("c");
+    sim.run_for(secs(2));
+    sim.nodes[b].core.stop();
+    sim.settle();
+    assert_eq!(sim.count(a, "EXIT"), 1);
+    assert_eq!(sim.count(c, "EXIT"), 1);
+    assert_eq!(sim.count(b, "STOP"), 1);
+    assert!(
+        sim.nodes[b].core.poll_timeout().is_none(),
+        "a stopped node has nothing to do"
+    );
+    assert!(sim.nodes[b].core.join("x").is_err());
+    // A bare port-0 beacon also does it.
+    let leaving = zre::wire::Beacon::new(sim.uuid(c), 0).to_bytes();
+    let now = sim.now;
+    let ip = sim.nodes[c].ip;
+    sim.nodes[a].core.handle_beacon(now, ip, &leaving);
+    sim.settle();
+    assert_eq!(sim.count(a, "EXIT"), 2);
+    assert!(sim.nodes[a].core.peers().is_empty());
+}
+
+#[test]
+fn goodbye_alone_removes_the_peer() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    sim.beacons_blocked.insert(b);
+    // Gossip-style discovery: a learns b's endpoint from a tuple.
+    let (b_uuid, b_endpoint) = (sim.uuid(b), sim.nodes[b].core.endpoint().to_string());
+    let now = sim.now;
+    sim.nodes[a]
+        .core
+        .handle_gossip_tuple(now, &b_uuid.simple().to_string().to_uppercase(), &b_endpoint);
+    sim.settle();
+    assert_eq!(sim.count(a, "ENTER"), 1);
+    assert_eq!(sim.count(b, "ENTER"), 1);
+    sim.nodes[b].core.stop();
+    sim.settle();
+    assert_eq!(sim.count(a, "EXIT"), 1);
+}
+
+#[test]
+fn gossip_tuples_for_ourselves_or_garbage_are_ignored() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let now = sim.now;
+    let own = sim.uuid(a).simple().to_string();
+    let own_endpoint = sim.nodes[a].core.endpoint().to_string();
+    sim.nodes[a]
+        .core
+        .handle_gossip_tuple(now, &own, "tcp://10.9.9.9:1");
+    sim.nodes[a]
+        .core
+        .handle_gossip_tuple(now, &Uuid::from_u128(7).simple().to_string(), &own_endpoint);
+    sim.nodes[a]
+        .core
+        .handle_gossip_tuple(now, "not-a-uuid", "tcp://10.9.9.9:1");
+    sim.nodes[a]
+        .core
+        .handle_gossip_tuple(now, &Uuid::from_u128(8).simple().to_string(), "ipc:///tmp/x");
+    assert_eq!(sim.nodes[a].core.pending_peer_count(), 0);
+    assert!(sim.nodes[a].core.poll_action().is_none());
+}
+
+#[test]
+fn clock_jump_expires_peers_which_then_come_back() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    sim.run_for(secs(2));
+    // The host sleeps for ten minutes: no timers ran, then time leaps.
+    sim.now += secs(600);
+    sim.start += Duration::ZERO;
+    let now = sim.now;
+    for node in &mut sim.nodes {
+        node.core.handle_timeout(now);
+    }
+    sim.settle();
+    assert_eq!(sim.count(a, "EXIT"), 1);
+    assert_eq!(sim.count(b, "EXIT"), 1);
+    // One catch-up tick, not six hundred.
+    let next = sim.nodes[a].core.poll_timeout().unwrap();
+    assert!(next > now && next <= now + secs(1));
+    sim.run_for(secs(3));
+    assert_eq!(sim.count(a, "ENTER"), 2);
+    assert_eq!(sim.nodes[a].core.peers(), vec![sim.uuid(b)]);
+}
+
+/// Sends one hand-made message from `from` to `to`, in `from`'s sequence.
+fn inject(sim: &mut Sim, from: Uuid, to: usize, header: Vec<u8>) {
+    let mut identity = vec![1u8];
+    identity.extend_from_slice(from.as_bytes());
+    let now = sim.now;
+    sim.nodes[to]
+        .core
+        .handle_message(now, &identity, &header, Vec::new());
+    sim.settle();
+}
+
+fn hello_from(uuid: Uuid, port: u16, name: &str) -> Vec<u8> {
+    let endpoint = format!("tcp://10.7.7.7:{port}");
+    let _ = uuid;
+    ZreMessage::new(
+        1,
+        Body::Hello(zre::wire::Hello {
+            endpoint: &endpoint,
+            groups: vec!["g"],
+            status: 1,
+            name,
+            headers: vec![],
+        }),
+    )
+    .to_bytes()
+    .unwrap()
+}
+
+#[test]
+fn hand_made_peer_quirks_are_tolerated() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let fake = Uuid::from_u128(0xF00D);
+    // Anything before HELLO is ignored.
+    inject(
+        &mut sim,
+        fake,
+        a,
+        ZreMessage::new(1, Body::Whisper).to_bytes().unwrap(),
+    );
+    assert_eq!(sim.count(a, "WHISPER"), 0);
+    inject(&mut sim, fake, a, hello_from(fake, 5000, "fake"));
+    assert_eq!(sim.count(a, "ENTER"), 1);
+    assert_eq!(sim.count(a, "JOIN"), 1);
+    // Status mismatch on JOIN: logged, never fatal.
+    inject(
+        &mut sim,
+        fake,
+        a,
+        ZreMessage::new(
+            2,
+            Body::Join {
+                group: "h",
+                status: 77,
+            },
+        )
+        .to_bytes()
+        .unwrap(),
+    );
+    assert_eq!(sim.count(a, "JOIN"), 2);
+    // ELECT and LEADER as Zyre sends them: no reset.
+    let elect = ZreMessage::new(
+        3,
+        Body::Elect {
+            group: "h",
+            challenger: "ABC",
+        },
+    )
+    .to_bytes()
+    .unwrap();
+    inject(&mut sim, fake, a, elect);
+    let leader = ZreMessage::new(
+        4,
+        Body::Leader {
+            group: "h",
+            leader: "ABC",
+        },
+    )
+    .to_bytes()
+    .unwrap();
+    inject(&mut sim, fake, a, leader);
+    // A message id from a future protocol: ignored, but its sequence counts.
+    let mut unknown = ZreMessage::new(5, Body::Ping).to_bytes().unwrap();
+    unknown[2] = 42;
+    inject(&mut sim, fake, a, unknown);
+    // A message with a valid header but a broken body: ignored, counted.
+    inject(&mut sim, fake, a, vec![0xAA, 0xA1, 3, 2, 0, 6, 200]);
+    inject(
+        &mut sim,
+        fake,
+        a,
+        ZreMessage::new(7, Body::Whisper).to_bytes().unwrap(),
+    );
+    assert_eq!(sim.count(a, "WHISPER"), 1);
+    assert_eq!(sim.count(a, "EXIT"), 0);
+    // pyre's wrap: 65534 -> 0 is accepted; so is Zyre's 65535 -> 0.
+    let mut seq = 8u16;
+    while seq != 65535 {
+        inject(
+            &mut sim,
+            fake,
+            a,
+            ZreMessage::new(seq, Body::PingOk).to_bytes().unwrap(),
+        );
+        seq += 1;
+    }
+    let before = sim.count(a, "EXIT");
+    inject(
+        &mut sim,
+        fake,
+        a,
+        ZreMessage::new(0, Body::Whisper).to_bytes().unwrap(),
+    );
+    assert_eq!(
+        sim.count(a, "EXIT"),
+        before,
+        "65534 -> 0 is pyre's wrap, not a gap"
+    );
+    assert_eq!(sim.count(a, "WHISPER"), 2);
+    // Wrong identity lengths are dropped without effect.
+    let now = sim.now;
+    sim.nodes[a].core.handle_message(
+        now,
+        &[1, 2, 3],
+        &ZreMessage::new(1, Body::Whisper).to_bytes().unwrap(),
+        vec![],
+    );
+    sim.nodes[a].core.handle_message(now, &[], b"garbage", vec![]);
+    sim.settle();
+    assert_eq!(sim.count(a, "WHISPER"), 2);
+    // GOODBYE removes it at once.
+    inject(
+        &mut sim,
+        fake,
+        a,
+        ZreMessage::new(1, Body::Goodbye).to_bytes().unwrap(),
+    );
+    assert_eq!(sim.count(a, "EXIT"), 1);
+}
+
+#[test]
+fn after_the_short_wrap_we_send_the_short_wrap() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let fake = Uuid::from_u128(0xCAFE);
+    inject(&mut sim, fake, a, hello_from(fake, 5001, "pyre-like"));
+    // Drive the fake peer's sequence to pyre's wrap.
+    let mut seq = 2u16;
+    while seq != 65535 {
+        inject(
+            &mut sim,
+            fake,
+            a,
+            ZreMessage::new(seq, Body::PingOk).to_bytes().unwrap(),
+        );
+        seq += 1;
+    }
+    inject(
+        &mut sim,
+        fake,
+        a,
+        ZreMessage::new(0, Body::PingOk).to_bytes().unwrap(),
+    );
+    // Now make a send 65536 messages to it and watch the sequence numbers.
+    let mut seen = Vec::new();
+    for _ in 0..65536 {
+        sim.nodes[a].core.whisper(fake, text("x")).unwrap();
+        while let Some(action) = sim.nodes[a].core.poll_action() {
+            if let Action::Send { header, .. } = action {
+                seen.push(zre::wire::Header::parse(&header).unwrap().sequence);
+            }
+        }
+    }
+    assert!(!seen.contains(&65535), "a pyre-style peer never gets 65535");
+    let wrap = seen.iter().position(|&s| s == 0).unwrap();
+    assert_eq!(seen[wrap - 1], 65534);
+}
+
+#[test]
+fn the_peer_limit_holds_against_a_flood_of_fake_beacons() {
+    let mut sim = Sim::new();
+    let mut config = Sim::config(uuid_of(0), "a", IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 41000);
+    config.max_peers = 16;
+    let a = sim.add_with(config);
+    let now = sim.now;
+    for i in 0..10_000u32 {
+        let beacon = zre::wire::Beacon::new(Uuid::from_u128(0xFACE_0000 + i as u128), 40000).to_bytes();
+        let ip = IpAddr::V4(Ipv4Addr::new(10, 66, (i / 250) as u8, (i % 250) as u8 + 1));
+        sim.nodes[a].core.handle_beacon(now, ip, &beacon);
+    }
+    assert_eq!(sim.nodes[a].core.pending_peer_count(), 16);
+    // The fakes never say HELLO and expire; the app never heard of them.
+    sim.run_for(secs(31));
+    assert_eq!(sim.nodes[a].core.pending_peer_count(), 0);
+    assert_eq!(
+        sim.count(a, "ENTER") + sim.count(a, "EXIT") + sim.count(a, "EVASIVE"),
+        0
+    );
+    // Garbage on the beacon port is ignored.
+    for junk in [
+        &b"ZRE"[..],
+        &[0u8; 22],
+        &[0xFF; 54],
+        b"ZRE\x01short",
+        &[b'Z', b'R', b'E', 9],
+    ] {
+        sim.nodes[a]
+            .core
+            .handle_beacon(now, IpAddr::V4(Ipv4Addr::LOCALHOST), junk);
+    }
+    assert_eq!(sim.nodes[a].core.pending_peer_count(), 0);
+}
+
+#[test]
+fn invalid_group_names_are_refused() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    assert!(sim.nodes[a].core.join("").is_err());
+    assert!(sim.nodes[a].core.join(&"g".repeat(256)).is_err());
+    assert!(sim.nodes[a].core.shout(&"g".repeat(256), text("x")).is_err());
+    assert!(
+        sim.nodes[a].core.join(&"é".repeat(127)).is_ok(),
+        "254 bytes of UTF-8 fit"
+    );
+    assert_eq!(sim.nodes[a].core.own_groups().len(), 1);
+}
+
+#[test]
+fn idle_node_wakes_at_most_once_per_beacon_interval() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    sim.add("b");
+    sim.run_for(secs(2));
+    let mut wakes = 0;
+    let end = sim.now + secs(60);
+    while let Some(next) = sim.nodes[a].core.poll_timeout() {
+        if next > end {
+            break;
+        }
+        sim.now = next;
+        let now = sim.now;
+        sim.nodes[a].core.handle_timeout(now);
+        sim.nodes[1].core.handle_timeout(now);
+        sim.settle();
+        wakes += 1;
+    }
+    assert!(wakes <= 61, "{wakes} wake-ups in 60 s");
+    assert!(wakes >= 59, "beacons keep going: {wakes}");
+}
