@@ -3,12 +3,38 @@
 //! ZGossip server across subnets) and reliable group messaging (SHOUT to a
 //! group, WHISPER to one peer), wire-compatible with Zyre, pyre and zyre.js.
 //!
+//! ```no_run
+//! use std::time::Duration;
+//! let mut node = zre::Node::builder().name("demo").interface("lo").build()?;
+//! node.join("chat")?;
+//! while let Some(event) = node.recv_event(Some(Duration::from_secs(5)))? {
+//!     if let zre::Event::Enter { peer, .. } = event {
+//!         node.whisper_str(peer, "hello")?;
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Layers, bottom up:
 //! - [`wire`]: the exact bytes of beacons, ZRE and ZGossip messages.
 //! - [`core`]: the protocol as deterministic state machines (no sockets, no
 //!   clock): they take inputs and the time, and yield frames, events and the
 //!   next deadline.
+//! - [`Node`]: a single-threaded mio reactor that owns the sockets and moves
+//!   bytes between them and the core; [`NodeHandle`] runs one in a thread.
 
+mod builder;
 pub mod config;
 pub mod core;
+mod handle;
+pub mod iface;
+mod reactor;
 pub mod wire;
+
+pub use builder::{
+    DEFAULT_BEACON_PORT, DEFAULT_PORT_RANGE, NodeBuilder, NodeError, PortRange, gossip_endpoint,
+};
+pub use core::{CommandError, Event, Frame, Headers, ZyreUuid};
+pub use handle::NodeHandle;
+pub use iface::{Interface, InterfaceSpec};
+pub use reactor::{FIRST_RESERVED_TOKEN, Node};

@@ -372,6 +372,12 @@ impl NodeCore {
         self.events.push_back(Event::Stop);
     }
 
+    /// Drops a peer as if it had timed out (EXIT); the I/O layer uses this
+    /// for a peer that cannot keep up. Its next beacon brings it back.
+    pub fn forget_peer(&mut self, peer: Uuid) {
+        self.remove_peer(peer);
+    }
+
     // ----- queries -------------------------------------------------------
 
     pub fn uuid(&self) -> Uuid {

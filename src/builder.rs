@@ -1,0 +1,504 @@
+//! Configuring and starting a node.
+
+use crate::core::{CommandError, CoreConfig, Headers, NodeCore, ZyreUuid};
+use crate::iface::{self, Interface, InterfaceError, InterfaceSpec};
+use crate::reactor::{BeaconSocket, Node, ReactorSettings};
+use socket2::{Domain, Protocol, Socket, Type};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+pub const DEFAULT_BEACON_PORT: u16 = 5670;
+/// The user's README documents this range for firewall rules.
+pub const DEFAULT_PORT_RANGE: RangeInclusive<u16> = 41000..=41100;
+
+/// Where the inbox may bind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortRange {
+    /// A random free port in this range.
+    Range(RangeInclusive<u16>),
+    /// Any ephemeral port the system picks.
+    Any,
+}
+
+impl std::str::FromStr for PortRange {
+    type Err = String;
+
+    /// `0` (any), `PORT`, or `LOW-HIGH`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("invalid port range {s:?}: expected LOW-HIGH, PORT, or 0 for any");
+        let s = s.trim();
+        if s == "0" {
+            return Ok(PortRange::Any);
+        }
+        let (low, high) = s.split_once('-').unwrap_or((s, s));
+        let low: u16 = low.trim().parse().map_err(|_| bad())?;
+        let high: u16 = high.trim().parse().map_err(|_| bad())?;
+        if low == 0 || low > high {
+            return Err(bad());
+        }
+        Ok(PortRange::Range(low..=high))
+    }
+}
+
+#[derive(Debug)]
+pub enum NodeError {
+    Interface(InterfaceError),
+    /// The inbox could not bind anywhere in the port range.
+    Bind {
+        address: String,
+        reason: String,
+    },
+    Beacon(std::io::Error),
+    Zmq(zmq::Error),
+    Io(std::io::Error),
+    Config(String),
+    Command(CommandError),
+}
+
+impl fmt::Display for NodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeError::Interface(err) => write!(f, "{err}"),
+            NodeError::Bind { address, reason } => write!(f, "cannot bind inbox on {address}: {reason}"),
+            NodeError::Beacon(err) => write!(f, "cannot open the beacon socket: {err}"),
+            NodeError::Zmq(err) => write!(f, "zeromq: {err}"),
+            NodeError::Io(err) => write!(f, "{err}"),
+            NodeError::Config(msg) => write!(f, "{msg}"),
+            NodeError::Command(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+impl std::error::Error for NodeError {}
+
+impl From<zmq::Error> for NodeError {
+    fn from(err: zmq::Error) -> Self {
+        NodeError::Zmq(err)
+    }
+}
+
+impl From<std::io::Error> for NodeError {
+    fn from(err: std::io::Error) -> Self {
+        NodeError::Io(err)
+    }
+}
+
+impl From<CommandError> for NodeError {
+    fn from(err: CommandError) -> Self {
+        NodeError::Command(err)
+    }
+}
+
+/// Builds a [`Node`]: `Node::builder().name("a").interface("lo").build()?`.
+#[derive(Debug, Clone)]
+pub struct NodeBuilder {
+    uuid: Option<Uuid>,
+    name: Option<String>,
+    headers: Headers,
+    interface: InterfaceSpec,
+    beacons: bool,
+    beacon_port: u16,
+    beacon_interval: Duration,
+    multicast_group: Option<SocketAddr>,
+    port_range: PortRange,
+    advertised_endpoint: Option<String>,
+    evasive: Duration,
+    expired: Duration,
+    max_peers: usize,
+    gossip: Vec<String>,
+    max_message_size: usize,
+    send_hwm: i32,
+    max_backlog: usize,
+    linger: Duration,
+}
+
+impl Default for NodeBuilder {
+    fn default() -> Self {
+        NodeBuilder {
+            uuid: None,
+            name: None,
+            headers: Vec::new(),
+            interface: InterfaceSpec::Auto,
+            beacons: true,
+            beacon_port: DEFAULT_BEACON_PORT,
+            beacon_interval: Duration::from_secs(1),
+            multicast_group: None,
+            port_range: PortRange::Range(DEFAULT_PORT_RANGE),
+            advertised_endpoint: None,
+            evasive: Duration::from_secs(5),
+            expired: Duration::from_secs(30),
+            max_peers: 1024,
+            gossip: Vec::new(),
+            max_message_size: 64 << 20,
+            send_hwm: 100_000,
+            max_backlog: 1_000_000,
+            linger: Duration::from_secs(5),
+        }
+    }
+}
+
+impl NodeBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Our UUID; random (v4) by default.
+    pub fn uuid(mut self, uuid: Uuid) -> Self {
+        self.uuid = Some(uuid);
+        self
+    }
+
+    /// Our public name (at most 255 bytes); by default the first six hex
+    /// digits of our UUID, as Zyre does.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    pub fn header(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((key.into(), value.into()));
+        self
+    }
+
+    /// `lo` for loopback mode, an interface name, an IPv4 address, or
+    /// `auto`/empty for the first usable interface.
+    pub fn interface(mut self, spec: impl AsRef<str>) -> Self {
+        self.interface = spec.as_ref().parse().unwrap_or_default();
+        self
+    }
+
+    pub fn interface_spec(mut self, spec: InterfaceSpec) -> Self {
+        self.interface = spec;
+        self
+    }
+
+    /// UDP beacons on or off (off = discovery by gossip only).
+    pub fn beacons(mut self, on: bool) -> Self {
+        self.beacons = on;
+        self
+    }
+
+    pub fn beacon_port(mut self, port: u16) -> Self {
+        self.beacon_port = port;
+        self
+    }
+
+    pub fn beacon_interval(mut self, interval: Duration) -> Self {
+        self.beacon_interval = interval;
+        self
+    }
+
+    /// Beacon to a multicast group instead of the broadcast address.
+    pub fn multicast_group(mut self, group: SocketAddr) -> Self {
+        self.multicast_group = Some(group);
+        self
+    }
+
+    pub fn port_range(mut self, range: PortRange) -> Self {
+        self.port_range = range;
+        self
+    }
+
+    /// The endpoint advertised to peers instead of the bound one (NAT).
+    pub fn advertised_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.advertised_endpoint = Some(endpoint.into());
+        self
+    }
+
+    pub fn evasive_timeout(mut self, timeout: Duration) -> Self {
+        self.evasive = timeout;
+        self
+    }
+
+    pub fn expired_timeout(mut self, timeout: Duration) -> Self {
+        self.expired = timeout;
+        self
+    }
+
+    pub fn max_peers(mut self, max: usize) -> Self {
+        self.max_peers = max;
+        self
+    }
+
+    /// A ZGossip server to publish to and learn peers from, `host:port`
+    /// or `tcp://host:port`; may be called several times.
+    pub fn gossip(mut self, endpoint: impl Into<String>) -> Self {
+        self.gossip.push(endpoint.into());
+        self
+    }
+
+    /// Messages larger than this are refused by the inbox (libzmq drops
+    /// the connection that sent one).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Messages queued in libzmq per peer before our own queue takes over.
+    pub fn send_hwm(mut self, messages: i32) -> Self {
+        self.send_hwm = messages;
+        self
+    }
+
+    /// Messages queued by us for one peer beyond libzmq's high-water mark;
+    /// a peer that falls further behind than this is dropped (EXIT).
+    pub fn max_backlog(mut self, messages: usize) -> Self {
+        self.max_backlog = messages;
+        self
+    }
+
+    /// How long stopping may wait for queued messages to leave.
+    pub fn linger(mut self, linger: Duration) -> Self {
+        self.linger = linger;
+        self
+    }
+
+    /// Binds the sockets and starts discovery; the node runs as the caller
+    /// polls it (or in its own thread after [`Node::spawn`]).
+    pub fn build(self) -> Result<Node, NodeError> {
+        self.validate()?;
+        let interface = iface::choose(&self.interface).map_err(NodeError::Interface)?;
+        let uuid = self.uuid.unwrap_or_else(Uuid::new_v4);
+        let name = self
+            .name
+            .clone()
+            .unwrap_or_else(|| ZyreUuid(uuid).to_string()[..6].to_owned());
+
+        let context = zmq::Context::new();
+        context.set_io_threads(1)?;
+        let inbox = context.socket(zmq::ROUTER)?;
+        // A peer that restarts with the same UUID takes its identity over.
+        inbox.set_router_handover(true)?;
+        inbox.set_maxmsgsize(self.max_message_size as i64)?;
+        inbox.set_rcvhwm(self.send_hwm)?;
+        inbox.set_linger(0)?;
+        let port = bind_inbox(&inbox, interface.address, &self.port_range, uuid)?;
+        let endpoint = self
+            .advertised_endpoint
+            .clone()
+            .unwrap_or_else(|| endpoint_of(interface.address, port));
+
+        let beacon = if self.beacons {
+            Some(open_beacon_socket(
+                &interface,
+                self.beacon_port,
+                self.multicast_group,
+            )?)
+        } else {
+            None
+        };
+
+        let mut config = CoreConfig::new(uuid, name, endpoint, port);
+        config.headers = self.headers.clone();
+        config.beacons = self.beacons;
+        config.beacon_interval = self.beacon_interval;
+        config.evasive = self.evasive;
+        config.expired = self.expired;
+        config.max_peers = self.max_peers;
+        let core = NodeCore::new(config, Instant::now());
+        let settings = ReactorSettings {
+            send_hwm: self.send_hwm,
+            max_backlog: self.max_backlog,
+            linger: self.linger,
+            loopback_only: interface.loopback,
+        };
+        let gossip = self
+            .gossip
+            .iter()
+            .map(|g| gossip_endpoint(g))
+            .collect::<Result<Vec<_>, _>>()?;
+        Node::start(core, context, inbox, beacon, interface, settings, gossip)
+    }
+
+    fn validate(&self) -> Result<(), NodeError> {
+        let bad = |msg: String| Err(NodeError::Config(msg));
+        if let Some(name) = &self.name {
+            if name.len() > 255 {
+                return bad(format!("name is {} bytes; at most 255 fit in HELLO", name.len()));
+            }
+        }
+        for (key, _) in &self.headers {
+            if key.is_empty() || key.len() > 255 {
+                return bad(format!("header key {key:?} must be 1 to 255 bytes"));
+            }
+        }
+        if self.beacon_interval.is_zero() {
+            return bad("beacon interval must be more than 0".into());
+        }
+        if self.evasive.is_zero() || self.expired.is_zero() {
+            return bad("evasive and expired timeouts must be more than 0".into());
+        }
+        if self.expired < self.evasive {
+            return bad(format!(
+                "expired timeout ({:?}) must not be shorter than the evasive timeout ({:?})",
+                self.expired, self.evasive
+            ));
+        }
+        if self.max_peers == 0 {
+            return bad("max peers must be at least 1".into());
+        }
+        if self.beacons && self.beacon_port == 0 {
+            return bad("beacon port must not be 0".into());
+        }
+        if let Some(endpoint) = &self.advertised_endpoint {
+            if !endpoint.starts_with("tcp://") || endpoint.len() > 255 {
+                return bad(format!(
+                    "advertised endpoint {endpoint:?} must be tcp://HOST:PORT"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn endpoint_of(ip: IpAddr, port: u16) -> String {
+    match ip {
+        IpAddr::V4(ip) => format!("tcp://{ip}:{port}"),
+        IpAddr::V6(ip) => format!("tcp://[{ip}]:{port}"),
+    }
+}
+
+/// `host:port` or `tcp://host:port` to a ZeroMQ endpoint.
+pub fn gossip_endpoint(spec: &str) -> Result<String, NodeError> {
+    let address = spec.strip_prefix("tcp://").unwrap_or(spec);
+    match address.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p != 0) => {
+            Ok(format!("tcp://{address}"))
+        }
+        _ => Err(NodeError::Config(format!(
+            "invalid gossip endpoint {spec:?}: expected HOST:PORT"
+        ))),
+    }
+}
+
+/// Binds the inbox to a random free port of the range (or any port) and
+/// returns the port.
+fn bind_inbox(inbox: &zmq::Socket, ip: IpAddr, range: &PortRange, seed: Uuid) -> Result<u16, NodeError> {
+    let host = match ip {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+    };
+    match range {
+        PortRange::Any => {
+            inbox
+                .bind(&format!("tcp://{host}:*"))
+                .map_err(|err| NodeError::Bind {
+                    address: format!("{host}:*"),
+                    reason: err.to_string(),
+                })?;
+            let last = inbox
+                .get_last_endpoint()?
+                .map_err(|_| NodeError::Config("bad endpoint".into()))?;
+            last.rsplit(':')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .ok_or_else(|| NodeError::Config(format!("cannot read the bound port from {last}")))
+        }
+        PortRange::Range(range) => {
+            let span = u32::from(*range.end() - *range.start()) + 1;
+            // Start somewhere random so that nodes on one host spread out.
+            let offset = (seed.as_u128() % u128::from(span)) as u32;
+            let mut last_error = None;
+            for i in 0..span {
+                let port = *range.start() + ((offset + i) % span) as u16;
+                match inbox.bind(&format!("tcp://{host}:{port}")) {
+                    Ok(()) => return Ok(port),
+                    Err(err) => last_error = Some(err),
+                }
+            }
+            Err(NodeError::Bind {
+                address: format!("{host}:{}-{}", range.start(), range.end()),
+                reason: last_error.map(|e| e.to_string()).unwrap_or_default(),
+            })
+        }
+    }
+}
+
+fn open_beacon_socket(
+    interface: &Interface,
+    port: u16,
+    multicast: Option<SocketAddr>,
+) -> Result<BeaconSocket, NodeError> {
+    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).map_err(NodeError::Beacon)?;
+    // Several nodes on one host share the beacon port, as Zyre's do.
+    socket.set_reuse_address(true).map_err(NodeError::Beacon)?;
+    socket.set_reuse_port(true).map_err(NodeError::Beacon)?;
+    socket.set_broadcast(true).map_err(NodeError::Beacon)?;
+    socket.set_nonblocking(true).map_err(NodeError::Beacon)?;
+    let listen_port = multicast.map(|g| g.port()).unwrap_or(port);
+    let bind = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), listen_port);
+    socket.bind(&bind.into()).map_err(NodeError::Beacon)?;
+    let target = match multicast {
+        Some(group) => {
+            let (IpAddr::V4(group_ip), IpAddr::V4(iface_ip)) = (group.ip(), interface.address) else {
+                return Err(NodeError::Config(
+                    "multicast beacons need an IPv4 group and interface".into(),
+                ));
+            };
+            if !group_ip.is_multicast() {
+                return Err(NodeError::Config(format!(
+                    "{group_ip} is not a multicast address"
+                )));
+            }
+            socket
+                .join_multicast_v4(&group_ip, &iface_ip)
+                .map_err(NodeError::Beacon)?;
+            socket.set_multicast_if_v4(&iface_ip).map_err(NodeError::Beacon)?;
+            // Nodes on the same host must hear each other too.
+            socket.set_multicast_loop_v4(true).map_err(NodeError::Beacon)?;
+            socket.set_multicast_ttl_v4(1).map_err(NodeError::Beacon)?;
+            group
+        }
+        None => SocketAddr::new(interface.broadcast, port),
+    };
+    let std_socket: std::net::UdpSocket = socket.into();
+    Ok(BeaconSocket {
+        socket: mio::net::UdpSocket::from_std(std_socket),
+        target,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_ranges_parse() {
+        assert_eq!("0".parse::<PortRange>().unwrap(), PortRange::Any);
+        assert_eq!(
+            "41000-41100".parse::<PortRange>().unwrap(),
+            PortRange::Range(41000..=41100)
+        );
+        assert_eq!(
+            "5000".parse::<PortRange>().unwrap(),
+            PortRange::Range(5000..=5000)
+        );
+        assert!("9-1".parse::<PortRange>().is_err());
+        assert!("x".parse::<PortRange>().is_err());
+    }
+
+    #[test]
+    fn gossip_endpoints_normalise() {
+        assert_eq!(gossip_endpoint("10.0.0.1:31337").unwrap(), "tcp://10.0.0.1:31337");
+        assert_eq!(gossip_endpoint("tcp://host:1").unwrap(), "tcp://host:1");
+        assert!(gossip_endpoint("host").is_err());
+        assert!(gossip_endpoint(":1").is_err());
+        assert!(gossip_endpoint("h:0").is_err());
+    }
+
+    #[test]
+    fn bad_settings_are_refused_before_any_socket_opens() {
+        let long = "x".repeat(256);
+        assert!(matches!(
+            NodeBuilder::new().name(long).build(),
+            Err(NodeError::Config(_))
+        ));
+        let b = NodeBuilder::new()
+            .evasive_timeout(Duration::from_secs(10))
+            .expired_timeout(Duration::from_secs(5));
+        assert!(matches!(b.build(), Err(NodeError::Config(_))));
+    }
+}

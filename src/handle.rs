@@ -1,0 +1,166 @@
+//! Running a node in a thread of its own: commands go in through a channel
+//! and a mio `Waker`, events come out through a channel.
+
+use crate::builder::NodeError;
+use crate::core::{Event, Frame};
+use crate::reactor::{Node, WAKER};
+use log::warn;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use uuid::Uuid;
+
+type Call = Box<dyn FnOnce(&mut Node) + Send>;
+
+enum Command {
+    Call(Call),
+    Stop,
+}
+
+/// A node running in its own thread. Dropping the handle stops the node.
+pub struct NodeHandle {
+    commands: Sender<Command>,
+    waker: Arc<mio::Waker>,
+    events: Receiver<Event>,
+    thread: Option<JoinHandle<()>>,
+    uuid: Uuid,
+    name: String,
+    endpoint: String,
+}
+
+impl NodeHandle {
+    pub(crate) fn spawn(mut node: Node) -> Result<NodeHandle, NodeError> {
+        let waker = Arc::new(mio::Waker::new(node.registry(), WAKER)?);
+        let (commands, command_rx) = mpsc::channel::<Command>();
+        let (event_tx, events) = mpsc::channel();
+        let (uuid, name, endpoint) = (node.uuid(), node.name().to_owned(), node.endpoint().to_owned());
+        let thread = std::thread::Builder::new()
+            .name(format!("zre-{name}"))
+            .spawn(move || {
+                run(&mut node, &command_rx, &event_tx);
+            })?;
+        Ok(NodeHandle {
+            commands,
+            waker,
+            events,
+            thread: Some(thread),
+            uuid,
+            name,
+            endpoint,
+        })
+    }
+
+    pub fn uuid(&self) -> Uuid {
+        self.uuid
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Runs `f` on the node in its thread and returns what it returns;
+    /// `None` if the node has stopped. Every query and command goes this
+    /// way, so nothing in the API is out of reach of a spawned node.
+    pub fn call<R: Send + 'static>(&self, f: impl FnOnce(&mut Node) -> R + Send + 'static) -> Option<R> {
+        let (reply_tx, reply_rx) = mpsc::channel();
+        self.send(Command::Call(Box::new(move |node| {
+            let _ = reply_tx.send(f(node));
+        })))
+        .ok()?;
+        reply_rx.recv().ok()
+    }
+
+    pub fn join(&self, group: &str) -> Result<(), NodeError> {
+        let group = group.to_owned();
+        self.call(move |node| node.join(&group)).unwrap_or_else(stopped)
+    }
+
+    pub fn leave(&self, group: &str) -> Result<(), NodeError> {
+        let group = group.to_owned();
+        self.call(move |node| node.leave(&group)).unwrap_or_else(stopped)
+    }
+
+    pub fn whisper(&self, peer: Uuid, content: Vec<Frame>) -> Result<(), NodeError> {
+        self.call(move |node| node.whisper(peer, content))
+            .unwrap_or_else(stopped)
+    }
+
+    pub fn shout(&self, group: &str, content: Vec<Frame>) -> Result<usize, NodeError> {
+        let group = group.to_owned();
+        self.call(move |node| node.shout(&group, content))
+            .unwrap_or_else(stopped)
+    }
+
+    pub fn peers(&self) -> Vec<Uuid> {
+        self.call(|node| node.peers()).unwrap_or_default()
+    }
+
+    /// The event channel; `recv` returns `Err` once the node has stopped.
+    pub fn events(&self) -> &Receiver<Event> {
+        &self.events
+    }
+
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Event> {
+        self.events.recv_timeout(timeout).ok()
+    }
+
+    /// Stops the node cleanly and waits for its thread.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn send(&self, command: Command) -> Result<(), ()> {
+        self.commands.send(command).map_err(|_| ())?;
+        self.waker
+            .wake()
+            .map_err(|err| warn!("cannot wake the node thread: {err}"))
+    }
+
+    fn shutdown(&mut self) {
+        let _ = self.send(Command::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for NodeHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn stopped<T>() -> Result<T, NodeError> {
+    Err(NodeError::Command(crate::core::CommandError::Stopped))
+}
+
+fn run(node: &mut Node, commands: &Receiver<Command>, events: &Sender<Event>) {
+    loop {
+        if let Err(err) = node.run_once(None) {
+            warn!("node loop failed: {err}");
+            node.stop();
+        }
+        loop {
+            match commands.try_recv() {
+                Ok(Command::Call(call)) => call(node),
+                Ok(Command::Stop) | Err(mpsc::TryRecvError::Disconnected) => node.stop(),
+                Err(mpsc::TryRecvError::Empty) => break,
+            }
+            if node.is_stopped() {
+                break;
+            }
+        }
+        while let Some(event) = node.next_event() {
+            // A handle that stopped listening does not stop the node.
+            let _ = events.send(event);
+        }
+        if node.is_stopped() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Choosing the network interface a node beacons on and binds its inbox to.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+use std::str::FromStr;
+
+/// Which interface to use, as a user names it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum InterfaceSpec {
+    /// The first interface that is up, not loopback, and has an IPv4
+    /// broadcast address.
+    #[default]
+    Auto,
+    /// Loopback mode: beacons to 127.255.255.255, inbox on 127.0.0.1, so
+    /// peers on one host work with no LAN at all.
+    Loopback,
+    /// An interface by name, e.g. `eth0`.
+    Name(String),
+    /// The interface that has this IPv4 address.
+    Address(Ipv4Addr),
+}
+
+impl FromStr for InterfaceSpec {
+    type Err = std::convert::Infallible;
+
+    /// `""`/`auto` = Auto, `lo` = Loopback, an IPv4 address, or a name.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        Ok(match s {
+            "" | "auto" | "*" => InterfaceSpec::Auto,
+            "lo" | "loopback" => InterfaceSpec::Loopback,
+            _ => match s.parse::<Ipv4Addr>() {
+                Ok(ip) if ip.is_loopback() => InterfaceSpec::Loopback,
+                Ok(ip) => InterfaceSpec::Address(ip),
+                Err(_) => InterfaceSpec::Name(s.to_owned()),
+            },
+        })
+    }
+}
+
+impl fmt::Display for InterfaceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InterfaceSpec::Auto => write!(f, "auto"),
+            InterfaceSpec::Loopback => write!(f, "lo"),
+            InterfaceSpec::Name(name) => write!(f, "{name}"),
+            InterfaceSpec::Address(ip) => write!(f, "{ip}"),
+        }
+    }
+}
+
+/// The interface a node settled on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
+    pub name: String,
+    pub address: IpAddr,
+    /// Where beacons go (unless a multicast group is configured).
+    pub broadcast: IpAddr,
+    pub loopback: bool,
+}
+
+impl Interface {
+    pub fn loopback() -> Interface {
+        Interface {
+            name: "lo".into(),
+            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            broadcast: IpAddr::V4(Ipv4Addr::new(127, 255, 255, 255)),
+            loopback: true,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct InterfaceError(pub String);
+
+impl fmt::Display for InterfaceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InterfaceError {}
+
+/// Resolves a spec against the machine's interfaces.
+pub fn choose(spec: &InterfaceSpec) -> Result<Interface, InterfaceError> {
+    if *spec == InterfaceSpec::Loopback {
+        return Ok(Interface::loopback());
+    }
+    let all = if_addrs::get_if_addrs()
+        .map_err(|err| InterfaceError(format!("cannot list network interfaces: {err}")))?;
+    let candidates = all.iter().filter_map(|iface| match &iface.addr {
+        if_addrs::IfAddr::V4(v4) => Some((iface, v4)),
+        _ => None,
+    });
+    let mut chosen = None;
+    for (iface, v4) in candidates {
+        let matches = match spec {
+            InterfaceSpec::Auto => {
+                !v4.ip.is_loopback()
+                    && v4.broadcast.is_some()
+                    && iface.oper_status != if_addrs::IfOperStatus::Down
+            }
+            InterfaceSpec::Name(name) => iface.name == *name,
+            InterfaceSpec::Address(ip) => v4.ip == *ip,
+            InterfaceSpec::Loopback => unreachable!("handled above"),
+        };
+        if matches {
+            chosen = Some((iface, v4));
+            break;
+        }
+    }
+    let Some((iface, v4)) = chosen else {
+        return Err(InterfaceError(match spec {
+            InterfaceSpec::Auto => {
+                "no usable interface: none is up with an IPv4 broadcast address (use -i lo for loopback mode)"
+                    .into()
+            }
+            other => format!("no IPv4 interface matches {other}"),
+        }));
+    };
+    if v4.ip.is_loopback() {
+        return Ok(Interface::loopback());
+    }
+    let broadcast = v4.broadcast.unwrap_or_else(|| {
+        let mask = u32::from(v4.netmask);
+        Ipv4Addr::from(u32::from(v4.ip) | !mask)
+    });
+    Ok(Interface {
+        name: iface.name.clone(),
+        address: IpAddr::V4(v4.ip),
+        broadcast: IpAddr::V4(broadcast),
+        loopback: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse_as_users_write_them() {
+        assert_eq!("".parse::<InterfaceSpec>().unwrap(), InterfaceSpec::Auto);
+        assert_eq!("lo".parse::<InterfaceSpec>().unwrap(), InterfaceSpec::Loopback);
+        assert_eq!(
+            "127.0.0.1".parse::<InterfaceSpec>().unwrap(),
+            InterfaceSpec::Loopback
+        );
+        assert_eq!(
+            "10.1.2.3".parse::<InterfaceSpec>().unwrap(),
+            InterfaceSpec::Address(Ipv4Addr::new(10, 1, 2, 3))
+        );
+        assert_eq!(
+            "eth0".parse::<InterfaceSpec>().unwrap(),
+            InterfaceSpec::Name("eth0".into())
+        );
+    }
+
+    #[test]
+    fn loopback_mode_needs_no_lookup() {
+        let lo = choose(&InterfaceSpec::Loopback).unwrap();
+        assert!(lo.loopback);
+        assert_eq!(lo.broadcast, IpAddr::V4(Ipv4Addr::new(127, 255, 255, 255)));
+    }
+
+    #[test]
+    fn a_missing_interface_is_a_clear_error() {
+        let err = choose(&InterfaceSpec::Name("no-such-if0".into())).unwrap_err();
+        assert!(err.to_string().contains("no-such-if0"), "{err}");
+    }
+}

@@ -1,0 +1,801 @@
+//! The thin reactor: one mio `Poll` owns the UDP beacon socket, the ROUTER
+//! inbox, the DEALERs to peers and gossip servers, and the timer. It only
+//! moves bytes between them and the sans-I/O cores.
+//!
+//! ZMQ_FD is edge-like: it signals when a socket's state may have changed,
+//! not while a message waits. So after every wake and every send we drain
+//! with DONTWAIT and re-check ZMQ_EVENTS before polling again; otherwise a
+//! message that arrived while we were busy would sit unseen.
+
+use crate::builder::{NodeBuilder, NodeError};
+use crate::core::gossip_client::{ClientConfig, ClientOutput, GossipClient, ServerId};
+use crate::core::{Action, Event, Frame, Headers, NodeCore, SharedContent, ZyreUuid};
+use crate::handle::NodeHandle;
+use crate::iface::Interface;
+use log::{debug, info, warn};
+use mio::net::UdpSocket;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Registry, Token};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// Tokens at and above this are the node's own; an application that
+/// registers its own sources in [`Node::registry`] uses tokens below it.
+pub const FIRST_RESERVED_TOKEN: usize = usize::MAX / 2;
+const INBOX: Token = Token(FIRST_RESERVED_TOKEN);
+const BEACON: Token = Token(FIRST_RESERVED_TOKEN + 1);
+pub(crate) const WAKER: Token = Token(FIRST_RESERVED_TOKEN + 2);
+const FIRST_LINK_TOKEN: usize = FIRST_RESERVED_TOKEN + 16;
+
+/// Messages taken from the inbox before other sources get a turn.
+const INBOX_BATCH: usize = 4096;
+
+pub(crate) struct BeaconSocket {
+    pub socket: UdpSocket,
+    pub target: SocketAddr,
+}
+
+pub(crate) struct ReactorSettings {
+    pub send_hwm: i32,
+    pub max_backlog: usize,
+    pub linger: Duration,
+    pub loopback_only: bool,
+}
+
+/// A message waiting for room in a DEALER's queue.
+struct Outgoing {
+    header: Vec<u8>,
+    content: Option<SharedContent>,
+}
+
+/// One DEALER: to a peer's inbox or to a gossip server.
+struct Link {
+    socket: zmq::Socket,
+    token: Token,
+    /// Messages libzmq would not take yet (its high-water mark was hit).
+    pending: VecDeque<Outgoing>,
+    /// Registered in the poll while it has pending messages.
+    registered: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum LinkId {
+    Peer(Uuid),
+    Gossip(usize),
+}
+
+enum SendOutcome {
+    Sent,
+    Full,
+    Failed(zmq::Error),
+}
+
+/// A ZRE node. Build one with [`Node::builder`]; then either drive it
+/// from your own loop ([`Node::poll`], [`Node::next_event`]) or hand it to
+/// a thread of its own with [`Node::spawn`].
+pub struct Node {
+    core: NodeCore,
+    gossip: Option<GossipClient>,
+    poll: Poll,
+    own_events: Option<Events>,
+    context: zmq::Context,
+    inbox: zmq::Socket,
+    beacon: Option<BeaconSocket>,
+    links: HashMap<LinkId, Link>,
+    tokens: HashMap<Token, LinkId>,
+    next_token: usize,
+    /// Links with messages waiting for room.
+    backlogged: BTreeSet<LinkId>,
+    events: VecDeque<Event>,
+    settings: ReactorSettings,
+    interface: Interface,
+    stopped: bool,
+    /// Reused receive buffers, so the hot path does not allocate for them.
+    identity: zmq::Message,
+    header: zmq::Message,
+}
+
+impl Node {
+    pub fn builder() -> NodeBuilder {
+        NodeBuilder::new()
+    }
+
+    pub(crate) fn start(
+        core: NodeCore,
+        context: zmq::Context,
+        inbox: zmq::Socket,
+        beacon: Option<BeaconSocket>,
+        interface: Interface,
+        settings: ReactorSettings,
+        gossip_servers: Vec<String>,
+    ) -> Result<Node, NodeError> {
+        let poll = Poll::new()?;
+        poll.registry()
+            .register(&mut SourceFd(&inbox.get_fd()?), INBOX, Interest::READABLE)?;
+        let mut beacon = beacon;
+        if let Some(beacon) = beacon.as_mut() {
+            poll.registry()
+                .register(&mut beacon.socket, BEACON, Interest::READABLE)?;
+        }
+        info!(
+            "node {} ({}) listening on {}, interface {}{}",
+            core.name(),
+            ZyreUuid(core.uuid()),
+            core.endpoint(),
+            interface.name,
+            beacon
+                .as_ref()
+                .map(|b| format!(", beacons to {}", b.target))
+                .unwrap_or_default()
+        );
+        let mut node = Node {
+            core,
+            gossip: None,
+            poll,
+            own_events: Some(Events::with_capacity(256)),
+            context,
+            inbox,
+            beacon,
+            links: HashMap::new(),
+            tokens: HashMap::new(),
+            next_token: FIRST_LINK_TOKEN,
+            backlogged: BTreeSet::new(),
+            events: VecDeque::new(),
+            settings,
+            interface,
+            stopped: false,
+            identity: zmq::Message::new(),
+            header: zmq::Message::new(),
+        };
+        if !gossip_servers.is_empty() {
+            let now = Instant::now();
+            let config = ClientConfig {
+                ttl: node.core.config().expired,
+                ..ClientConfig::default()
+            };
+            let mut client = GossipClient::new(config, now);
+            for server in &gossip_servers {
+                client.add_server(now, server);
+            }
+            let key = ZyreUuid(node.core.uuid()).to_string();
+            client.publish(now, &key, node.core.endpoint());
+            node.gossip = Some(client);
+        }
+        node.service()?;
+        Ok(node)
+    }
+
+    /// Runs the node in a thread of its own; the handle sends it commands
+    /// and receives its events.
+    pub fn spawn(self) -> Result<NodeHandle, NodeError> {
+        NodeHandle::spawn(self)
+    }
+
+    // ----- driving the loop ------------------------------------------------
+
+    /// Waits for I/O or the next deadline (at most `timeout`), then does all
+    /// the node's work. Events for sources the caller registered in
+    /// [`Node::registry`] are left in `events`; skip tokens at or above
+    /// [`FIRST_RESERVED_TOKEN`].
+    pub fn poll(&mut self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+        self.service()?;
+        let timeout = if self.events.is_empty() {
+            self.effective_timeout(timeout)
+        } else {
+            Some(Duration::ZERO)
+        };
+        match self.poll.poll(events, timeout) {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => return Ok(()),
+            Err(err) => return Err(err),
+        }
+        for event in events.iter() {
+            if let Some(&link) = self.tokens.get(&event.token()) {
+                self.backlogged.insert(link);
+            }
+        }
+        self.service()
+    }
+
+    /// [`Node::poll`] for callers with no sources of their own.
+    pub fn run_once(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let mut events = self
+            .own_events
+            .take()
+            .unwrap_or_else(|| Events::with_capacity(256));
+        let result = self.poll(&mut events, timeout);
+        self.own_events = Some(events);
+        result
+    }
+
+    /// The next event already received, if any (does not wait).
+    pub fn next_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Runs the node until an event arrives or `timeout` passes.
+    pub fn recv_event(&mut self, timeout: Option<Duration>) -> io::Result<Option<Event>> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            if let Some(event) = self.events.pop_front() {
+                return Ok(Some(event));
+            }
+            let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if remaining == Some(Duration::ZERO) || (self.stopped && self.events.is_empty()) {
+                return Ok(None);
+            }
+            self.run_once(remaining)?;
+        }
+    }
+
+    /// The registry of the node's poll, to add the caller's own sources.
+    pub fn registry(&self) -> &Registry {
+        self.poll.registry()
+    }
+
+    /// How long the node may sleep before its next deadline.
+    pub fn next_timeout(&self) -> Option<Duration> {
+        self.effective_timeout(None)
+    }
+
+    fn effective_timeout(&self, timeout: Option<Duration>) -> Option<Duration> {
+        let core = self.core.poll_timeout();
+        let gossip = self.gossip.as_ref().and_then(|g| g.poll_timeout());
+        let deadline = match (core, gossip) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let until = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        match (until, timeout) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    // ----- commands ----------------------------------------------------------
+
+    pub fn join(&mut self, group: &str) -> Result<(), NodeError> {
+        self.core.join(group)?;
+        self.after_command()
+    }
+
+    pub fn leave(&mut self, group: &str) -> Result<(), NodeError> {
+        self.core.leave(group)?;
+        self.after_command()
+    }
+
+    /// Sends a message of one or more frames to one peer.
+    pub fn whisper(&mut self, peer: Uuid, content: Vec<Frame>) -> Result<(), NodeError> {
+        self.core.whisper(peer, content)?;
+        self.after_command()
+    }
+
+    /// Sends a message of one or more frames to every peer in `group`;
+    /// returns how many peers it went to.
+    pub fn shout(&mut self, group: &str, content: Vec<Frame>) -> Result<usize, NodeError> {
+        let reached = self.core.shout(group, content)?;
+        self.after_command()?;
+        Ok(reached)
+    }
+
+    pub fn whisper_str(&mut self, peer: Uuid, text: &str) -> Result<(), NodeError> {
+        self.whisper(peer, vec![text.as_bytes().to_vec()])
+    }
+
+    pub fn shout_str(&mut self, group: &str, text: &str) -> Result<usize, NodeError> {
+        self.shout(group, vec![text.as_bytes().to_vec()])
+    }
+
+    /// Leaves the network cleanly: a port-0 beacon and GOODBYE to every
+    /// peer, then waits (up to the linger time) until everything queued has
+    /// been handed to the network. Dropping a node stops it too.
+    pub fn stop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        // Hear out peers that already said goodbye, so that we do not wait
+        // the linger time for links nobody is listening on any more.
+        if let Err(err) = self.service() {
+            warn!("while stopping: {err}");
+        }
+        self.stopped = true;
+        self.core.stop();
+        if let Err(err) = self.apply_actions() {
+            warn!("while stopping: {err}");
+        }
+        let deadline = Instant::now() + self.settings.linger;
+        let ids: Vec<LinkId> = self.links.keys().copied().collect();
+        for id in ids {
+            if let Some(link) = self.links.remove(&id) {
+                self.close_link(link, Some(deadline));
+            }
+        }
+        self.collect_events();
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    fn after_command(&mut self) -> Result<(), NodeError> {
+        self.apply_actions()?;
+        self.collect_events();
+        Ok(())
+    }
+
+    // ----- queries -----------------------------------------------------------
+
+    pub fn uuid(&self) -> Uuid {
+        self.core.uuid()
+    }
+
+    pub fn name(&self) -> &str {
+        self.core.name()
+    }
+
+    /// Our inbox endpoint as advertised to peers.
+    pub fn endpoint(&self) -> &str {
+        self.core.endpoint()
+    }
+
+    pub fn interface(&self) -> &Interface {
+        &self.interface
+    }
+
+    /// Peers that have said HELLO.
+    pub fn peers(&self) -> Vec<Uuid> {
+        self.core.peers()
+    }
+
+    pub fn peers_by_group(&self, group: &str) -> Vec<Uuid> {
+        self.core.peers_by_group(group)
+    }
+
+    pub fn own_groups(&self) -> Vec<&str> {
+        self.core.own_groups()
+    }
+
+    /// Groups that at least one peer is in.
+    pub fn peer_groups(&self) -> Vec<&str> {
+        self.core.peer_groups()
+    }
+
+    pub fn peer_address(&self, peer: Uuid) -> Option<&str> {
+        self.core.peer_endpoint(peer)
+    }
+
+    pub fn peer_name(&self, peer: Uuid) -> Option<&str> {
+        self.core.peer_name(peer)
+    }
+
+    pub fn peer_headers(&self, peer: Uuid) -> Option<&Headers> {
+        self.core.peer_headers(peer)
+    }
+
+    pub fn peer_header_value(&self, peer: Uuid, key: &str) -> Option<&str> {
+        self.core.peer_header_value(peer, key)
+    }
+
+    /// A ready peer by UUID (any common format) or by name.
+    pub fn find_peer(&self, uuid_or_name: &str) -> Option<Uuid> {
+        self.core.find_peer(uuid_or_name)
+    }
+
+    /// Messages we hold because libzmq's queues were full, over all peers.
+    /// An application producing faster than the network drains (a file
+    /// piped into zrecat) waits while this is high instead of growing it.
+    pub fn backlog(&self) -> usize {
+        self.backlogged
+            .iter()
+            .filter_map(|id| self.links.get(id))
+            .map(|l| l.pending.len())
+            .sum()
+    }
+
+    // ----- the work ----------------------------------------------------------
+
+    /// Does everything that can be done without waiting, until the inbox
+    /// reports no more input (the edge-triggered contract of ZMQ_FD).
+    fn service(&mut self) -> io::Result<()> {
+        if self.stopped {
+            return Ok(());
+        }
+        loop {
+            let now = Instant::now();
+            let drained_all = self.drain_inbox(now)?;
+            self.drain_beacons(now);
+            if self.core.poll_timeout().is_some_and(|t| t <= now) {
+                self.core.handle_timeout(now);
+            }
+            self.service_gossip(now)?;
+            self.apply_actions().map_err(io::Error::other)?;
+            self.flush_backlog();
+            self.collect_events();
+            if drained_all && !self.inbox_readable()? && !self.has_actions() {
+                return Ok(());
+            }
+        }
+    }
+
+    fn has_actions(&self) -> bool {
+        self.core.poll_timeout().is_some_and(|t| t <= Instant::now())
+    }
+
+    fn inbox_readable(&self) -> io::Result<bool> {
+        let events = self.inbox.get_events().map_err(io::Error::other)?;
+        Ok(events.contains(zmq::POLLIN))
+    }
+
+    /// Returns true if the inbox was drained (rather than the batch ending).
+    fn drain_inbox(&mut self, now: Instant) -> io::Result<bool> {
+        for _ in 0..INBOX_BATCH {
+            match self.inbox.recv(&mut self.identity, zmq::DONTWAIT) {
+                Ok(()) => {}
+                Err(zmq::Error::EAGAIN) => return Ok(true),
+                Err(zmq::Error::EINTR) => continue,
+                Err(err) => return Err(io::Error::other(err)),
+            }
+            let mut content = Vec::new();
+            let mut has_header = false;
+            while self.inbox.get_rcvmore().map_err(io::Error::other)? {
+                if !has_header {
+                    self.inbox.recv(&mut self.header, 0).map_err(io::Error::other)?;
+                    has_header = true;
+                } else {
+                    content.push(self.inbox.recv_bytes(0).map_err(io::Error::other)?);
+                }
+            }
+            if has_header {
+                self.core
+                    .handle_message(now, &self.identity, &self.header, content);
+            }
+        }
+        Ok(false)
+    }
+
+    fn drain_beacons(&mut self, now: Instant) {
+        let Some(beacon) = self.beacon.as_ref() else {
+            return;
+        };
+        let mut buf = [0u8; 512];
+        loop {
+            match beacon.socket.recv_from(&mut buf) {
+                Ok((len, from)) => {
+                    // In loopback mode, beacons from a real LAN are not ours.
+                    if self.settings.loopback_only && !from.ip().is_loopback() {
+                        continue;
+                    }
+                    self.core.handle_beacon(now, from.ip(), &buf[..len]);
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => {
+                    debug!("beacon socket: {err}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn service_gossip(&mut self, now: Instant) -> io::Result<()> {
+        // Taken out for the duration, so links can be changed meanwhile.
+        let Some(mut gossip) = self.gossip.take() else {
+            return Ok(());
+        };
+        let result = self.drive_gossip(&mut gossip, now);
+        self.gossip = Some(gossip);
+        result
+    }
+
+    fn drive_gossip(&mut self, gossip: &mut GossipClient, now: Instant) -> io::Result<()> {
+        // Drain every server link: gossip traffic is light.
+        let servers: Vec<usize> = self
+            .links
+            .keys()
+            .filter_map(|id| {
+                if let LinkId::Gossip(s) = id {
+                    Some(*s)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        for server in servers {
+            let Some(link) = self.links.get(&LinkId::Gossip(server)) else {
+                continue;
+            };
+            loop {
+                match link.socket.recv_bytes(zmq::DONTWAIT) {
+                    Ok(frame) => gossip.handle_frame(now, ServerId(server), &frame),
+                    Err(zmq::Error::EAGAIN) => break,
+                    Err(zmq::Error::EINTR) => continue,
+                    Err(err) => return Err(io::Error::other(err)),
+                }
+            }
+            // Re-arm the edge-like ZMQ_FD before the next poll.
+            let _ = link.socket.get_events();
+        }
+        if gossip.poll_timeout().is_some_and(|t| t <= now) {
+            gossip.handle_timeout(now);
+        }
+        while let Some(output) = gossip.poll_output() {
+            match output {
+                ClientOutput::Connect { server, endpoint } => {
+                    // Gossip DEALERs always stay registered: servers talk back.
+                    let socket = self.context.socket(zmq::DEALER).map_err(io::Error::other)?;
+                    socket.set_linger(0).map_err(io::Error::other)?;
+                    socket
+                        .set_sndhwm(self.settings.send_hwm)
+                        .map_err(io::Error::other)?;
+                    if let Err(err) = socket.connect(&endpoint) {
+                        warn!("cannot connect to gossip server {endpoint}: {err}");
+                        continue;
+                    }
+                    info!("connecting to gossip server {endpoint}");
+                    self.add_link(LinkId::Gossip(server.0), socket, true)?;
+                }
+                ClientOutput::Disconnect { server } => {
+                    if let Some(link) = self.links.remove(&LinkId::Gossip(server.0)) {
+                        self.close_link(link, None);
+                    }
+                }
+                ClientOutput::Send { server, frame } => {
+                    self.send_on(
+                        LinkId::Gossip(server.0),
+                        Outgoing {
+                            header: frame,
+                            content: None,
+                        },
+                    );
+                }
+                ClientOutput::Deliver { key, value } => {
+                    debug!("gossip: {key} = {value}");
+                    self.core.handle_gossip_tuple(now, &key, &value);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_actions(&mut self) -> Result<(), NodeError> {
+        while let Some(action) = self.core.poll_action() {
+            match action {
+                Action::Connect { peer, endpoint } => self.connect_peer(peer, &endpoint)?,
+                Action::Send {
+                    peer,
+                    header,
+                    content,
+                } => self.send_on(LinkId::Peer(peer), Outgoing { header, content }),
+                Action::Disconnect { peer } => {
+                    if let Some(link) = self.links.remove(&LinkId::Peer(peer)) {
+                        // While stopping, GOODBYE and queued data still go out.
+                        let deadline = self.stopped.then(|| Instant::now() + self.settings.linger);
+                        self.close_link(link, deadline);
+                    }
+                }
+                Action::Beacon(beacon) => {
+                    if let Some(socket) = &self.beacon {
+                        if let Err(err) = socket.socket.send_to(&beacon.to_bytes(), socket.target) {
+                            debug!("cannot send beacon to {}: {err}", socket.target);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn connect_peer(&mut self, peer: Uuid, endpoint: &str) -> Result<(), NodeError> {
+        if let Some(old) = self.links.remove(&LinkId::Peer(peer)) {
+            self.close_link(old, None);
+        }
+        let socket = self.context.socket(zmq::DEALER)?;
+        let mut identity = [1u8; 17];
+        identity[1..].copy_from_slice(self.core.uuid().as_bytes());
+        socket.set_identity(&identity)?;
+        socket.set_sndhwm(self.settings.send_hwm)?;
+        socket.set_sndtimeo(0)?;
+        socket.set_linger(self.settings.linger.as_millis().min(i32::MAX as u128) as i32)?;
+        if let Err(err) = socket.connect(endpoint) {
+            // The core keeps the peer until it expires; nothing will arrive.
+            warn!("cannot connect to peer {} at {endpoint}: {err}", peer.simple());
+        }
+        self.add_link(LinkId::Peer(peer), socket, false)?;
+        Ok(())
+    }
+
+    fn add_link(&mut self, id: LinkId, socket: zmq::Socket, register: bool) -> io::Result<()> {
+        let token = Token(self.next_token);
+        self.next_token = if self.next_token == usize::MAX {
+            FIRST_LINK_TOKEN
+        } else {
+            self.next_token + 1
+        };
+        let mut link = Link {
+            socket,
+            token,
+            pending: VecDeque::new(),
+            registered: false,
+        };
+        if register {
+            self.register_link(&mut link)?;
+        }
+        self.tokens.insert(token, id);
+        self.links.insert(id, link);
+        Ok(())
+    }
+
+    fn register_link(&self, link: &mut Link) -> io::Result<()> {
+        if !link.registered {
+            let fd = link.socket.get_fd().map_err(io::Error::other)?;
+            self.poll
+                .registry()
+                .register(&mut SourceFd(&fd), link.token, Interest::READABLE)?;
+            link.registered = true;
+        }
+        Ok(())
+    }
+
+    fn close_link(&mut self, mut link: Link, flush_until: Option<Instant>) {
+        self.tokens.remove(&link.token);
+        if link.registered {
+            if let Ok(fd) = link.socket.get_fd() {
+                let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
+            }
+        }
+        match flush_until {
+            Some(deadline) => {
+                let unsent = flush_blocking(&mut link, deadline);
+                if unsent > 0 {
+                    warn!("{unsent} queued messages were not delivered before the linger time ran out");
+                }
+            }
+            None => {
+                let _ = link.socket.set_linger(0);
+            }
+        }
+        // Dropping closes it; libzmq sends what it holds until linger ends.
+    }
+
+    /// Sends a message on a link, or queues it behind earlier ones.
+    fn send_on(&mut self, id: LinkId, message: Outgoing) {
+        let Some(link) = self.links.get_mut(&id) else {
+            return;
+        };
+        if link.pending.is_empty() {
+            match try_send(&link.socket, &message) {
+                SendOutcome::Sent => return,
+                SendOutcome::Failed(err) => {
+                    warn!("send to {id:?} failed: {err}");
+                    return;
+                }
+                SendOutcome::Full => {}
+            }
+        }
+        link.pending.push_back(message);
+        let over = link.pending.len() > self.settings.max_backlog;
+        if !link.registered {
+            let mut detached = self.links.remove(&id).expect("present above");
+            if let Err(err) = self.register_link(&mut detached) {
+                warn!("cannot watch {id:?} for room: {err}");
+            }
+            // Arm the edge: ZMQ_FD only fires again after ZMQ_EVENTS is read.
+            let _ = detached.socket.get_events();
+            self.links.insert(id, detached);
+        }
+        self.backlogged.insert(id);
+        if over {
+            if let LinkId::Peer(peer) = id {
+                warn!(
+                    "peer {} fell more than {} messages behind: dropping it",
+                    peer.simple(),
+                    self.settings.max_backlog
+                );
+                self.core.forget_peer(peer);
+            }
+        }
+    }
+
+    /// Moves queued messages into libzmq as room appears.
+    fn flush_backlog(&mut self) {
+        let ids: Vec<LinkId> = self.backlogged.iter().copied().collect();
+        for id in ids {
+            let Some(link) = self.links.get_mut(&id) else {
+                self.backlogged.remove(&id);
+                continue;
+            };
+            while let Some(message) = link.pending.front() {
+                match try_send(&link.socket, message) {
+                    SendOutcome::Sent => {
+                        link.pending.pop_front();
+                    }
+                    SendOutcome::Full => break,
+                    SendOutcome::Failed(err) => {
+                        warn!("send to {id:?} failed: {err}");
+                        link.pending.pop_front();
+                    }
+                }
+            }
+            let _ = link.socket.get_events();
+            if link.pending.is_empty() {
+                self.backlogged.remove(&id);
+                // Peer DEALERs only need watching while they hold a backlog.
+                if let (LinkId::Peer(_), true) = (id, link.registered) {
+                    if let Ok(fd) = link.socket.get_fd() {
+                        let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
+                    }
+                    link.registered = false;
+                }
+            }
+        }
+    }
+
+    fn collect_events(&mut self) {
+        while let Some(event) = self.core.poll_event() {
+            self.events.push_back(event);
+        }
+    }
+}
+
+fn try_send(socket: &zmq::Socket, message: &Outgoing) -> SendOutcome {
+    let frames = message.content.as_deref().unwrap_or(&[]);
+    let more = if frames.is_empty() { 0 } else { zmq::SNDMORE };
+    // libzmq applies the high-water mark to a message's first frame only:
+    // once it is taken, the rest of the message cannot be refused.
+    match socket.send(&message.header[..], more | zmq::DONTWAIT) {
+        Ok(()) => {}
+        Err(zmq::Error::EAGAIN) => return SendOutcome::Full,
+        Err(err) => return SendOutcome::Failed(err),
+    }
+    for (i, frame) in frames.iter().enumerate() {
+        let flags = if i + 1 < frames.len() { zmq::SNDMORE } else { 0 };
+        if let Err(err) = socket.send(&frame[..], flags | zmq::DONTWAIT) {
+            return SendOutcome::Failed(err);
+        }
+    }
+    SendOutcome::Sent
+}
+
+/// Waits for room for each queued message until the deadline; returns how
+/// many were left.
+fn flush_blocking(link: &mut Link, deadline: Instant) -> usize {
+    while let Some(message) = link.pending.front() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let _ = link
+            .socket
+            .set_sndtimeo(left.as_millis().clamp(1, i32::MAX as u128) as i32);
+        let frames = message.content.as_deref().unwrap_or(&[]);
+        let more = if frames.is_empty() { 0 } else { zmq::SNDMORE };
+        if link.socket.send(&message.header[..], more).is_err() {
+            break;
+        }
+        for (i, frame) in frames.iter().enumerate() {
+            let flags = if i + 1 < frames.len() { zmq::SNDMORE } else { 0 };
+            let _ = link.socket.send(&frame[..], flags);
+        }
+        link.pending.pop_front();
+    }
+    link.pending.len()
+}
+
+impl AsRawFd for Node {
+    /// The poll's file descriptor: readable when the node has work, so
+    /// that another event loop can embed the node and call
+    /// [`Node::run_once`] with a zero timeout when it fires.
+    fn as_raw_fd(&self) -> RawFd {
+        self.poll.as_raw_fd()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

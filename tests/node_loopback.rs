@@ -1,0 +1,263 @@
+//! Real sockets on loopback: beacons to 127.255.255.255 (which stays on
+//! `lo`), inboxes on 127.0.0.1. Each test has its own beacon port so that
+//! tests running in parallel never see each other.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+use zre::{Event, Node, PortRange};
+
+/// Bounded waits: a condition that does not come true in this long fails.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+fn node(name: &str, beacon_port: u16) -> Node {
+    Node::builder()
+        .name(name)
+        .interface("lo")
+        .beacon_port(beacon_port)
+        .beacon_interval(Duration::from_millis(100))
+        .port_range(PortRange::Any)
+        .header("X-TEST", name)
+        .build()
+        .expect("node starts in loopback mode")
+}
+
+/// Polls every node, collecting events, until `done` says so.
+fn run_until(nodes: &mut [Node], seen: &mut [Vec<Event>], mut done: impl FnMut(&[Vec<Event>]) -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !done(seen) {
+        assert!(
+            Instant::now() < deadline,
+            "condition not reached; events so far: {seen:#?}"
+        );
+        for (node, events) in nodes.iter_mut().zip(seen.iter_mut()) {
+            node.run_once(Some(Duration::from_millis(5))).unwrap();
+            while let Some(event) = node.next_event() {
+                events.push(event);
+            }
+        }
+    }
+}
+
+fn count(events: &[Event], kind: &str) -> usize {
+    events.iter().filter(|e| e.kind() == kind).count()
+}
+
+#[test]
+fn three_nodes_discover_whisper_shout_and_see_exit() {
+    let port = 53011;
+    let mut nodes = vec![node("alpha", port), node("beta", port), node("gamma", port)];
+    let mut seen = vec![Vec::new(), Vec::new(), Vec::new()];
+    run_until(&mut nodes, &mut seen, |s| {
+        s.iter().all(|e| count(e, "ENTER") == 2)
+    });
+
+    // ENTER carries name, headers and the endpoint the peer bound.
+    let beta = nodes[1].uuid();
+    let enter = seen[0]
+        .iter()
+        .find(|e| e.peer() == Some(beta) && e.kind() == "ENTER")
+        .unwrap();
+    let Event::Enter {
+        name,
+        headers,
+        endpoint,
+        ..
+    } = enter
+    else {
+        unreachable!()
+    };
+    assert_eq!(&**name, "beta");
+    assert_eq!(headers, &vec![("X-TEST".to_string(), "beta".to_string())]);
+    assert_eq!(endpoint, nodes[1].endpoint());
+    assert!(endpoint.starts_with("tcp://127.0.0.1:"), "{endpoint}");
+    assert_eq!(nodes[0].peer_header_value(beta, "X-TEST"), Some("beta"));
+
+    // Groups.
+    nodes[1].join("chat").unwrap();
+    nodes[2].join("chat").unwrap();
+    run_until(&mut nodes, &mut seen, |s| {
+        count(&s[0], "JOIN") == 2 && count(&s[1], "JOIN") == 1
+    });
+    assert_eq!(nodes[0].peers_by_group("chat").len(), 2);
+
+    // A multi-frame shout from alpha (not in the group) reaches both members.
+    let frames = vec![
+        b"part one".to_vec(),
+        vec![0, 159, 146, 150, 255],
+        "ünïcødé".as_bytes().to_vec(),
+    ];
+    assert_eq!(nodes[0].shout("chat", frames.clone()).unwrap(), 2);
+    run_until(&mut nodes, &mut seen, |s| {
+        count(&s[1], "SHOUT") == 1 && count(&s[2], "SHOUT") == 1
+    });
+    for events in &seen[1..] {
+        let shout = events.iter().find(|e| e.kind() == "SHOUT").unwrap();
+        assert_eq!(shout.content().unwrap(), &frames[..]);
+        assert_eq!(shout.group(), Some("chat"));
+        assert_eq!(shout.peer_name(), Some("alpha"));
+    }
+    assert_eq!(
+        count(&seen[0], "SHOUT"),
+        0,
+        "our own shouts are not delivered to us"
+    );
+
+    // Whisper by name lookup.
+    let gamma = nodes[0].find_peer("gamma").unwrap();
+    nodes[0].whisper_str(gamma, "just for you").unwrap();
+    run_until(&mut nodes, &mut seen, |s| count(&s[2], "WHISPER") == 1);
+    assert_eq!(count(&seen[1], "WHISPER"), 0);
+    let whisper = seen[2].iter().find(|e| e.kind() == "WHISPER").unwrap();
+    assert_eq!(whisper.content().unwrap(), &[b"just for you".to_vec()]);
+
+    // Stopping gamma: the others see EXIT at once (port-0 beacon, GOODBYE).
+    let mut gamma_node = nodes.pop().unwrap();
+    let mut gamma_seen = seen.pop().unwrap();
+    let stopped_at = Instant::now();
+    gamma_node.stop();
+    while let Some(event) = gamma_node.next_event() {
+        gamma_seen.push(event);
+    }
+    assert_eq!(count(&gamma_seen, "STOP"), 1);
+    run_until(&mut nodes, &mut seen, |s| s.iter().all(|e| count(e, "EXIT") == 1));
+    assert!(
+        stopped_at.elapsed() < Duration::from_secs(5),
+        "EXIT came from the goodbye, not a timeout"
+    );
+    assert!(
+        nodes[0]
+            .peers_by_group("chat")
+            .iter()
+            .all(|p| *p != gamma_node.uuid())
+    );
+}
+
+#[test]
+fn many_whispers_arrive_complete_and_in_order() {
+    let port = 53012;
+    let mut nodes = vec![
+        Node::builder()
+            .name("sender")
+            .interface("lo")
+            .beacon_port(port)
+            .beacon_interval(Duration::from_millis(100))
+            .port_range(PortRange::Any)
+            .send_hwm(100) // small, so that our own backlog is exercised
+            .build()
+            .unwrap(),
+        node("receiver", port),
+    ];
+    let mut seen = vec![Vec::new(), Vec::new()];
+    run_until(&mut nodes, &mut seen, |s| {
+        s.iter().all(|e| count(e, "ENTER") == 1)
+    });
+    let receiver = nodes[1].uuid();
+    let total = 20_000u32;
+    let payload = vec![7u8; 1024];
+    for i in 0..total {
+        let mut frame = i.to_be_bytes().to_vec();
+        frame.extend_from_slice(&payload);
+        nodes[0].whisper(receiver, vec![frame]).unwrap();
+    }
+    run_until(&mut nodes, &mut seen, |s| {
+        count(&s[1], "WHISPER") == total as usize
+    });
+    let order: Vec<u32> = seen[1]
+        .iter()
+        .filter_map(|e| e.content())
+        .map(|c| u32::from_be_bytes(c[0][..4].try_into().unwrap()))
+        .collect();
+    assert_eq!(order, (0..total).collect::<Vec<_>>());
+    assert_eq!(nodes[0].backlog(), 0);
+    assert_eq!(count(&seen[1], "EXIT"), 0);
+}
+
+#[test]
+fn a_spawned_node_talks_to_a_driven_one() {
+    let port = 53013;
+    let handle = node("threaded", port).spawn().unwrap();
+    let mut driven = node("driven", port);
+    let mut entered = false;
+    let deadline = Instant::now() + PATIENCE;
+    while !entered {
+        assert!(Instant::now() < deadline);
+        if let Some(Event::Enter { peer, .. }) = driven.recv_event(Some(Duration::from_millis(50))).unwrap() {
+            entered = peer == handle.uuid();
+        }
+    }
+    // The handle sees the driven node too, and can whisper to it.
+    let driven_uuid = driven.uuid();
+    let deadline = Instant::now() + PATIENCE;
+    while !handle.peers().contains(&driven_uuid) {
+        assert!(Instant::now() < deadline);
+        driven.run_once(Some(Duration::from_millis(20))).unwrap();
+    }
+    handle
+        .whisper(driven_uuid, vec![b"from a thread".to_vec()])
+        .unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        assert!(Instant::now() < deadline);
+        if let Some(Event::Whisper { content, .. }) =
+            driven.recv_event(Some(Duration::from_millis(50))).unwrap()
+        {
+            assert_eq!(content, vec![b"from a thread".to_vec()]);
+            break;
+        }
+    }
+    // Queries run in the node's thread.
+    let name = handle
+        .call(move |n| n.peer_name(driven_uuid).map(str::to_owned))
+        .unwrap();
+    assert_eq!(name.as_deref(), Some("driven"));
+    handle.stop();
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        assert!(Instant::now() < deadline);
+        if let Some(Event::Exit { peer, .. }) = driven.recv_event(Some(Duration::from_millis(50))).unwrap() {
+            assert_ne!(peer, driven_uuid);
+            break;
+        }
+    }
+}
+
+#[test]
+fn the_callers_own_sources_share_the_loop() {
+    use mio::{Events, Interest, Token};
+    use std::io::Write;
+    let mut node = node("host", 53014);
+    let (mut writer, reader) = std::os::unix::net::UnixStream::pair().unwrap();
+    reader.set_nonblocking(true).unwrap();
+    let mut reader = mio::net::UnixStream::from_std(reader);
+    let mine = Token(7);
+    node.registry()
+        .register(&mut reader, mine, Interest::READABLE)
+        .unwrap();
+    writer.write_all(b"x").unwrap();
+    let mut events = Events::with_capacity(16);
+    let deadline = Instant::now() + PATIENCE;
+    let mut woke = false;
+    while !woke {
+        assert!(Instant::now() < deadline);
+        node.poll(&mut events, Some(Duration::from_millis(100))).unwrap();
+        woke = events.iter().any(|e| e.token() == mine);
+        assert!(
+            events
+                .iter()
+                .all(|e| e.token() == mine || e.token().0 >= zre::FIRST_RESERVED_TOKEN)
+        );
+    }
+}
+
+#[test]
+fn nodes_with_different_beacon_ports_never_meet() {
+    let mut nodes = vec![node("left", 53015), node("right", 53016)];
+    let mut seen = vec![Vec::new(), Vec::new()];
+    // Give them well over ten beacon intervals.
+    let until = Instant::now() + Duration::from_millis(1500);
+    run_until(&mut nodes, &mut seen, |_| Instant::now() >= until);
+    assert!(seen.iter().all(|e| count(e, "ENTER") == 0), "{seen:?}");
+    let ids: HashSet<Uuid> = nodes.iter().map(|n| n.uuid()).collect();
+    assert_eq!(ids.len(), 2);
+}
