@@ -83,7 +83,7 @@ struct Tuple {
     ttl: Option<Duration>,
     expires_at: Option<Instant>,
     /// When we last sent this tuple on to clients and remotes; their copies
-    /// were as fresh as ours then (see [`GossipServer::accept`]).
+    /// were as fresh as ours then (see `GossipServer::accept`).
     forwarded_at: Instant,
 }
 
