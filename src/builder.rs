@@ -1,5 +1,6 @@
 //! Configuring and starting a node.
 
+pub use crate::config::PortRange;
 use crate::core::{CommandError, CoreConfig, Headers, NodeCore, ZyreUuid};
 use crate::iface::{self, Interface, InterfaceError, InterfaceSpec};
 use crate::reactor::{BeaconSocket, Node, ReactorSettings};
@@ -13,35 +14,6 @@ use uuid::Uuid;
 pub const DEFAULT_BEACON_PORT: u16 = 5670;
 /// The user's README documents this range for firewall rules.
 pub const DEFAULT_PORT_RANGE: RangeInclusive<u16> = 41000..=41100;
-
-/// Where the inbox may bind.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PortRange {
-    /// A random free port in this range.
-    Range(RangeInclusive<u16>),
-    /// Any ephemeral port the system picks.
-    Any,
-}
-
-impl std::str::FromStr for PortRange {
-    type Err = String;
-
-    /// `0` (any), `PORT`, or `LOW-HIGH`.
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("invalid port range {s:?}: expected LOW-HIGH, PORT, or 0 for any");
-        let s = s.trim();
-        if s == "0" {
-            return Ok(PortRange::Any);
-        }
-        let (low, high) = s.split_once('-').unwrap_or((s, s));
-        let low: u16 = low.trim().parse().map_err(|_| bad())?;
-        let high: u16 = high.trim().parse().map_err(|_| bad())?;
-        if low == 0 || low > high {
-            return Err(bad());
-        }
-        Ok(PortRange::Range(low..=high))
-    }
-}
 
 #[derive(Debug)]
 pub enum NodeError {
@@ -126,7 +98,10 @@ impl Default for NodeBuilder {
             beacon_port: DEFAULT_BEACON_PORT,
             beacon_interval: Duration::from_secs(1),
             multicast_group: None,
-            port_range: PortRange::Range(DEFAULT_PORT_RANGE),
+            port_range: PortRange::Range {
+                low: *DEFAULT_PORT_RANGE.start(),
+                high: *DEFAULT_PORT_RANGE.end(),
+            },
             advertised_endpoint: None,
             evasive: Duration::from_secs(5),
             expired: Duration::from_secs(30),
@@ -397,8 +372,9 @@ fn bind_inbox(inbox: &zmq::Socket, ip: IpAddr, range: &PortRange, seed: Uuid) ->
                 .and_then(|p| p.parse().ok())
                 .ok_or_else(|| NodeError::Config(format!("cannot read the bound port from {last}")))
         }
-        PortRange::Range(range) => {
-            let span = u32::from(*range.end() - *range.start()) + 1;
+        &PortRange::Range { low, high } => {
+            let range = low..=high;
+            let span = u32::from(high - low) + 1;
             // Start somewhere random so that nodes on one host spread out.
             let offset = (seed.as_u128() % u128::from(span)) as u32;
             let mut last_error = None;
@@ -464,21 +440,6 @@ fn open_beacon_socket(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn port_ranges_parse() {
-        assert_eq!("0".parse::<PortRange>().unwrap(), PortRange::Any);
-        assert_eq!(
-            "41000-41100".parse::<PortRange>().unwrap(),
-            PortRange::Range(41000..=41100)
-        );
-        assert_eq!(
-            "5000".parse::<PortRange>().unwrap(),
-            PortRange::Range(5000..=5000)
-        );
-        assert!("9-1".parse::<PortRange>().is_err());
-        assert!("x".parse::<PortRange>().is_err());
-    }
 
     #[test]
     fn gossip_endpoints_normalise() {

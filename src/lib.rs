@@ -22,10 +22,12 @@
 //!   next deadline.
 //! - [`Node`]: a single-threaded mio reactor that owns the sockets and moves
 //!   bytes between them and the core; [`NodeHandle`] runs one in a thread.
+//! - [`GossipService`]: a ZGossip server (what `zgossip_server` runs).
 
 mod builder;
 pub mod config;
 pub mod core;
+mod gossip_service;
 mod handle;
 pub mod iface;
 mod reactor;
@@ -34,7 +36,9 @@ pub mod wire;
 pub use builder::{
     DEFAULT_BEACON_PORT, DEFAULT_PORT_RANGE, NodeBuilder, NodeError, PortRange, gossip_endpoint,
 };
+pub use core::gossip_server::ServerConfig as GossipServerConfig;
 pub use core::{CommandError, Event, Frame, Headers, ZyreUuid};
+pub use gossip_service::{DEFAULT_GOSSIP_ENDPOINT, GossipEvent, GossipService};
 pub use handle::NodeHandle;
 pub use iface::{Interface, InterfaceSpec};
 pub use reactor::{FIRST_RESERVED_TOKEN, Node};

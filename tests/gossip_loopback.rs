@@ -1,0 +1,85 @@
+//! ZGossip with real sockets on loopback: nodes with beacons switched off
+//! find each other only through a gossip server.
+
+use std::time::{Duration, Instant};
+use zre::{Event, GossipEvent, GossipServerConfig, GossipService, Node, PortRange};
+
+const PATIENCE: Duration = Duration::from_secs(20);
+
+fn gossip_node(name: &str, server: &str) -> Node {
+    Node::builder()
+        .name(name)
+        .interface("lo")
+        .beacons(false)
+        .port_range(PortRange::Any)
+        .gossip(server)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn beaconless_nodes_meet_through_a_gossip_server_and_exchange_messages() {
+    let mut server = GossipService::bind(&["tcp://127.0.0.1:*"], GossipServerConfig::default()).unwrap();
+    let endpoint = server.endpoints()[0].clone();
+    let mut a = gossip_node("gossip-a", &endpoint);
+    let mut b = gossip_node("gossip-b", &endpoint);
+    let (mut seen_a, mut seen_b) = (Vec::new(), Vec::new());
+    let mut delivered = Vec::new();
+    let deadline = Instant::now() + PATIENCE;
+    let entered = |seen: &Vec<Event>| seen.iter().any(|e| e.kind() == "ENTER");
+    while !(entered(&seen_a) && entered(&seen_b)) {
+        assert!(
+            Instant::now() < deadline,
+            "no ENTER via gossip: {seen_a:?} {seen_b:?} {delivered:?}"
+        );
+        server.run_once(Some(Duration::from_millis(5))).unwrap();
+        while let Some(event) = server.next_event() {
+            delivered.push(event);
+        }
+        for (node, seen) in [(&mut a, &mut seen_a), (&mut b, &mut seen_b)] {
+            node.run_once(Some(Duration::from_millis(5))).unwrap();
+            seen.extend(std::iter::from_fn(|| node.next_event()));
+        }
+    }
+    // The server holds both nodes' tuples: UUID (upper-case hex) -> endpoint.
+    let tuples = server.tuples();
+    assert_eq!(tuples.len(), 2, "{tuples:?}");
+    let key_a = zre::ZyreUuid(a.uuid()).to_string();
+    assert!(tuples.contains(&(key_a, a.endpoint().to_string())));
+    assert!(
+        delivered
+            .iter()
+            .all(|e| matches!(e, GossipEvent::Delivered { .. }))
+    );
+
+    a.join("over-gossip").unwrap();
+    b.join("over-gossip").unwrap();
+    let b_uuid = b.uuid();
+    let deadline = Instant::now() + PATIENCE;
+    let mut shouted = false;
+    loop {
+        assert!(Instant::now() < deadline, "{seen_a:?} {seen_b:?}");
+        server.run_once(Some(Duration::from_millis(5))).unwrap();
+        for (node, seen) in [(&mut a, &mut seen_a), (&mut b, &mut seen_b)] {
+            node.run_once(Some(Duration::from_millis(5))).unwrap();
+            seen.extend(std::iter::from_fn(|| node.next_event()));
+        }
+        if !shouted && !a.peers_by_group("over-gossip").is_empty() {
+            a.shout_str("over-gossip", "hello via gossip").unwrap();
+            a.whisper_str(b_uuid, "and privately").unwrap();
+            shouted = true;
+        }
+        let got = |kind: &str| seen_b.iter().any(|e| e.kind() == kind);
+        if got("SHOUT") && got("WHISPER") {
+            break;
+        }
+    }
+    // When a stops, b sees EXIT at once (GOODBYE; no beacons here).
+    drop(a);
+    let deadline = Instant::now() + PATIENCE;
+    while !seen_b.iter().any(|e| e.kind() == "EXIT") {
+        assert!(Instant::now() < deadline);
+        b.run_once(Some(Duration::from_millis(10))).unwrap();
+        seen_b.extend(std::iter::from_fn(|| b.next_event()));
+    }
+}
