@@ -1,0 +1,530 @@
+//! Networked benchmarks on loopback, each next to raw libzmq doing the same
+//! traffic in the same run, with the same threading (one thread and one
+//! libzmq context per side):
+//!
+//! - `stream`: node A whispers to node B as fast as it can (64 B, 1 KiB,
+//!   64 KiB); messages/s and MB/s at B, and the ratio to a raw DEALER to
+//!   ROUTER pair sending the same two frames (6-byte header + content).
+//! - `latency`: whisper round trip between two nodes, p50/p99, next to a
+//!   raw DEALER/ROUTER ping-pong in the same topology (each side a ROUTER
+//!   inbox and a DEALER to the other).
+//! - `fanout`: one node shouts to ten; messages/s delivered to all.
+//! - `discovery`: N nodes started together, time from the last start until
+//!   every node has seen N-1 ENTERs, with 1 s and 100 ms beacons.
+//!
+//! `cargo bench --bench net` runs them all; `cargo bench --bench net --
+//! stream` (or `latency`, `fanout`, `discovery`) runs one. `ZRE_BENCH_SCALE`
+//! (default 1.0) scales the message counts. Every node is on `lo` with a
+//! private beacon port, so nothing leaves the host.
+
+use std::thread;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+use zre::{Event, Node, NodeHandle, PortRange};
+
+const STREAM_PORT: u16 = 55101;
+const LATENCY_PORT: u16 = 55102;
+const FANOUT_PORT: u16 = 55103;
+const DISCOVERY_PORT: u16 = 55110;
+const PATIENCE: Duration = Duration::from_secs(30);
+/// The whisper header a ZRE node sends: signature, id 2, version 2, sequence.
+const WHISPER_HEADER: [u8; 6] = [0xAA, 0xA1, 2, 2, 0, 1];
+
+fn main() {
+    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let wanted = |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
+    let scale: f64 = std::env::var("ZRE_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    let scaled = |n: usize| ((n as f64 * scale) as usize).max(10);
+    if wanted("stream") {
+        stream(scaled);
+    }
+    if wanted("latency") {
+        latency(scaled(20_000));
+    }
+    if wanted("fanout") {
+        fanout(scaled(100_000));
+    }
+    if wanted("discovery") {
+        discovery();
+    }
+}
+
+fn node(name: &str, beacon_port: u16, hwm: i32) -> Node {
+    node_with(name, beacon_port, hwm, Duration::from_millis(100))
+}
+
+fn node_with(name: &str, beacon_port: u16, hwm: i32, beacon_interval: Duration) -> Node {
+    Node::builder()
+        .name(name)
+        .interface("lo")
+        .beacon_port(beacon_port)
+        .beacon_interval(beacon_interval)
+        .port_range(PortRange::Any)
+        .send_hwm(hwm)
+        .build()
+        .expect("node starts on lo")
+}
+
+/// Drives all nodes in this thread until each has seen every other one
+/// (and, with a group, every other one's JOIN).
+fn discover(nodes: &mut [Node], group: Option<&str>) {
+    let n = nodes.len();
+    let mut enters = vec![0usize; n];
+    let mut joins = vec![0usize; n];
+    let deadline = Instant::now() + PATIENCE;
+    let done = |e: &[usize], j: &[usize]| {
+        e.iter().all(|&c| c == n - 1) && (group.is_none() || j.iter().all(|&c| c == n - 1))
+    };
+    while !done(&enters, &joins) {
+        assert!(Instant::now() < deadline, "discovery did not finish");
+        for (i, node) in nodes.iter_mut().enumerate() {
+            node.run_once(Some(Duration::from_millis(2))).unwrap();
+            while let Some(event) = node.next_event() {
+                match event {
+                    Event::Enter { .. } => enters[i] += 1,
+                    Event::Join { group: g, .. } if Some(&*g) == group => joins[i] += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// Serves the node until `done` (or the patience runs out).
+fn serve_until(node: &mut Node, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !done() && Instant::now() < deadline {
+        node.run_once(Some(Duration::from_millis(1))).unwrap();
+        while node.next_event().is_some() {}
+    }
+}
+
+/// Sends whatever the node holds back before more is queued.
+fn wait_for_room(node: &mut Node, limit: usize) {
+    while node.backlog() > limit {
+        node.run_once(Some(Duration::from_millis(1))).unwrap();
+        while node.next_event().is_some() {}
+    }
+}
+
+fn identity(uuid: Uuid) -> Vec<u8> {
+    let mut id = vec![1u8];
+    id.extend_from_slice(uuid.as_bytes());
+    id
+}
+
+fn raw_context() -> zmq::Context {
+    let ctx = zmq::Context::new();
+    ctx.set_io_threads(1).unwrap();
+    ctx
+}
+
+fn raw_router(ctx: &zmq::Context, hwm: i32) -> (zmq::Socket, String) {
+    let router = ctx.socket(zmq::ROUTER).unwrap();
+    router.set_rcvhwm(hwm).unwrap();
+    router.set_linger(0).unwrap();
+    router.bind("tcp://127.0.0.1:*").unwrap();
+    let endpoint = router.get_last_endpoint().unwrap().unwrap();
+    (router, endpoint)
+}
+
+fn raw_dealer(ctx: &zmq::Context, hwm: i32, endpoint: &str) -> zmq::Socket {
+    let dealer = ctx.socket(zmq::DEALER).unwrap();
+    dealer.set_identity(&identity(Uuid::new_v4())).unwrap();
+    dealer.set_sndhwm(hwm).unwrap();
+    dealer.set_linger(0).unwrap();
+    dealer.connect(endpoint).unwrap();
+    dealer
+}
+
+/// Receives one message of identity + header + content on a ROUTER into
+/// reused buffers; returns the content size.
+fn raw_recv(router: &zmq::Socket, msgs: &mut [zmq::Message; 3]) -> usize {
+    router.recv(&mut msgs[0], 0).unwrap();
+    router.recv(&mut msgs[1], 0).unwrap();
+    router.recv(&mut msgs[2], 0).unwrap();
+    msgs[2].len()
+}
+
+fn raw_send(dealer: &zmq::Socket, header: &[u8], content: &[u8]) {
+    dealer.send(header, zmq::SNDMORE).unwrap();
+    dealer.send(content, 0).unwrap();
+}
+
+struct Rate {
+    messages: usize,
+    bytes: usize,
+    elapsed: Duration,
+}
+
+impl Rate {
+    fn per_sec(&self) -> f64 {
+        self.messages as f64 / self.elapsed.as_secs_f64()
+    }
+    fn mb_per_sec(&self) -> f64 {
+        self.bytes as f64 / self.elapsed.as_secs_f64() / 1e6
+    }
+}
+
+// ----- stream ----------------------------------------------------------------
+
+fn stream(scaled: impl Fn(usize) -> usize) {
+    println!("\n## WHISPER stream, A -> B on loopback (two threads, one context each)\n");
+    println!("| content | zre msg/s | zre MB/s | raw libzmq msg/s | raw MB/s | ours/raw |");
+    println!("|---|---|---|---|---|---|");
+    for (size, count) in [
+        (64, scaled(1_000_000)),
+        (1024, scaled(400_000)),
+        (65536, scaled(20_000)),
+    ] {
+        // Queues bounded to about 64 MiB per side, the same for both.
+        let hwm = (64 << 20) / size.max(1);
+        let hwm = hwm.clamp(1000, 100_000) as i32;
+        let raw = stream_raw(size, count, hwm);
+        let ours = stream_zre(size, count, hwm);
+        println!(
+            "| {} | {:.0} | {:.1} | {:.0} | {:.1} | {:.2} |",
+            human_size(size),
+            ours.per_sec(),
+            ours.mb_per_sec(),
+            raw.per_sec(),
+            raw.mb_per_sec(),
+            ours.per_sec() / raw.per_sec()
+        );
+    }
+}
+
+fn human_size(size: usize) -> String {
+    if size >= 1024 {
+        format!("{} KiB", size / 1024)
+    } else {
+        format!("{size} B")
+    }
+}
+
+fn stream_zre(size: usize, count: usize, hwm: i32) -> Rate {
+    let mut nodes = vec![
+        node("stream-a", STREAM_PORT, hwm),
+        node("stream-b", STREAM_PORT, hwm),
+    ];
+    discover(&mut nodes, None);
+    let mut b = nodes.pop().unwrap();
+    let mut a = nodes.pop().unwrap();
+    let to = b.uuid();
+    let receiver = thread::spawn(move || {
+        let (mut got, mut bytes) = (0usize, 0usize);
+        let deadline = Instant::now() + PATIENCE;
+        while got < count && Instant::now() < deadline {
+            if let Some(Event::Whisper { content, .. }) = b.recv_event(Some(Duration::from_secs(1))).unwrap()
+            {
+                got += 1;
+                bytes += content[0].len();
+            }
+        }
+        (Instant::now(), got, bytes, b)
+    });
+    let payload = vec![0x5a; size];
+    let start = Instant::now();
+    for i in 0..count {
+        a.whisper(to, vec![payload.clone()]).unwrap();
+        if i % 1024 == 1023 {
+            wait_for_room(&mut a, 0);
+        }
+    }
+    serve_until(&mut a, || receiver.is_finished());
+    let (end, got, bytes, _b) = receiver.join().unwrap();
+    assert_eq!(got, count, "the receiver got every message");
+    Rate {
+        messages: got,
+        bytes,
+        elapsed: end - start,
+    }
+}
+
+fn stream_raw(size: usize, count: usize, hwm: i32) -> Rate {
+    let (ctx_a, ctx_b) = (raw_context(), raw_context());
+    let (router, endpoint) = raw_router(&ctx_b, hwm);
+    let dealer = raw_dealer(&ctx_a, hwm, &endpoint);
+    // Connected both ways before the clock starts.
+    raw_send(&dealer, &WHISPER_HEADER, b"hello");
+    let mut msgs = [zmq::Message::new(), zmq::Message::new(), zmq::Message::new()];
+    raw_recv(&router, &mut msgs);
+    let receiver = thread::spawn(move || {
+        let mut bytes = 0;
+        for _ in 0..count {
+            bytes += raw_recv(&router, &mut msgs);
+        }
+        (Instant::now(), bytes)
+    });
+    let payload = vec![0x5a; size];
+    let mut header = WHISPER_HEADER;
+    let start = Instant::now();
+    for i in 0..count {
+        header[4..6].copy_from_slice(&(i as u16).wrapping_add(2).to_be_bytes());
+        raw_send(&dealer, &header, &payload);
+    }
+    let (end, bytes) = receiver.join().unwrap();
+    Rate {
+        messages: count,
+        bytes,
+        elapsed: end - start,
+    }
+}
+
+// ----- latency ---------------------------------------------------------------
+
+fn latency(count: usize) {
+    println!("\n## WHISPER round trip A -> B -> A, 64 B, one at a time\n");
+    println!("| | p50 µs | p99 µs | mean µs |");
+    println!("|---|---|---|---|");
+    let raw = latency_raw(count);
+    let ours = latency_zre(count);
+    for (name, mut samples) in [("zre", ours), ("raw libzmq", raw)] {
+        samples.sort();
+        let pct = |p: f64| samples[((samples.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e6;
+        let mean = samples.iter().sum::<Duration>().as_secs_f64() * 1e6 / samples.len() as f64;
+        println!("| {name} | {:.1} | {:.1} | {:.1} |", pct(0.5), pct(0.99), mean);
+    }
+}
+
+fn latency_zre(count: usize) -> Vec<Duration> {
+    let mut nodes = vec![node("ping", LATENCY_PORT, 1000), node("pong", LATENCY_PORT, 1000)];
+    discover(&mut nodes, None);
+    let mut b = nodes.pop().unwrap();
+    let mut a = nodes.pop().unwrap();
+    let to = b.uuid();
+    let echo = thread::spawn(move || {
+        let mut echoed = 0;
+        let deadline = Instant::now() + PATIENCE;
+        while echoed < count && Instant::now() < deadline {
+            if let Some(Event::Whisper { peer, content, .. }) =
+                b.recv_event(Some(Duration::from_secs(1))).unwrap()
+            {
+                b.whisper(peer, content).unwrap();
+                echoed += 1;
+            }
+        }
+        // Stay up until A has had the last answer and left.
+        let deadline = Instant::now() + PATIENCE;
+        while Instant::now() < deadline {
+            if let Some(Event::Exit { .. }) = b.recv_event(Some(Duration::from_millis(100))).unwrap() {
+                break;
+            }
+        }
+    });
+    let payload = vec![0x5a; 64];
+    let mut samples = Vec::with_capacity(count);
+    for _ in 0..count {
+        let sent = Instant::now();
+        a.whisper(to, vec![payload.clone()]).unwrap();
+        loop {
+            match a.recv_event(Some(PATIENCE)).unwrap() {
+                Some(Event::Whisper { .. }) => break,
+                Some(_) => {}
+                None => panic!("no answer"),
+            }
+        }
+        samples.push(sent.elapsed());
+    }
+    drop(a);
+    echo.join().unwrap();
+    samples
+}
+
+fn latency_raw(count: usize) -> Vec<Duration> {
+    let (ctx_a, ctx_b) = (raw_context(), raw_context());
+    let (router_a, endpoint_a) = raw_router(&ctx_a, 1000);
+    let (router_b, endpoint_b) = raw_router(&ctx_b, 1000);
+    let dealer_a = raw_dealer(&ctx_a, 1000, &endpoint_b);
+    let dealer_b = raw_dealer(&ctx_b, 1000, &endpoint_a);
+    let echo = thread::spawn(move || {
+        let mut msgs = [zmq::Message::new(), zmq::Message::new(), zmq::Message::new()];
+        for _ in 0..count + 1 {
+            raw_recv(&router_b, &mut msgs);
+            dealer_b.send(&msgs[1][..], zmq::SNDMORE).unwrap();
+            dealer_b.send(&msgs[2][..], 0).unwrap();
+        }
+    });
+    let payload = vec![0x5a; 64];
+    let mut msgs = [zmq::Message::new(), zmq::Message::new(), zmq::Message::new()];
+    // One round trip to connect.
+    raw_send(&dealer_a, &WHISPER_HEADER, &payload);
+    raw_recv(&router_a, &mut msgs);
+    let mut samples = Vec::with_capacity(count);
+    for _ in 0..count {
+        let sent = Instant::now();
+        raw_send(&dealer_a, &WHISPER_HEADER, &payload);
+        raw_recv(&router_a, &mut msgs);
+        samples.push(sent.elapsed());
+    }
+    echo.join().unwrap();
+    samples
+}
+
+// ----- fan-out ---------------------------------------------------------------
+
+fn fanout(count: usize) {
+    const RECEIVERS: usize = 10;
+    println!("\n## SHOUT fan-out: one sender, {RECEIVERS} receivers, 64 B\n");
+    println!("| | shouts/s sent | messages/s delivered (all receivers) |");
+    println!("|---|---|---|");
+    let hwm = 100_000;
+    let raw = fanout_raw(RECEIVERS, count, hwm);
+    let ours = fanout_zre(RECEIVERS, count, hwm);
+    for (name, rate) in [("zre", ours), ("raw libzmq (10 DEALERs)", raw)] {
+        println!(
+            "| {name} | {:.0} | {:.0} |",
+            rate.per_sec() / RECEIVERS as f64,
+            rate.per_sec()
+        );
+    }
+}
+
+fn fanout_zre(receivers: usize, count: usize, hwm: i32) -> Rate {
+    let mut nodes: Vec<Node> = (0..=receivers)
+        .map(|i| node(&format!("fan{i}"), FANOUT_PORT, hwm))
+        .collect();
+    for node in &mut nodes {
+        node.join("FANOUT").unwrap();
+    }
+    discover(&mut nodes, Some("FANOUT"));
+    let mut sender = nodes.remove(0);
+    let threads: Vec<_> = nodes
+        .into_iter()
+        .map(|mut node| {
+            thread::spawn(move || {
+                let mut got = 0;
+                let deadline = Instant::now() + PATIENCE;
+                while got < count && Instant::now() < deadline {
+                    if let Some(Event::Shout { .. }) = node.recv_event(Some(Duration::from_secs(1))).unwrap()
+                    {
+                        got += 1;
+                    }
+                }
+                (Instant::now(), got, node)
+            })
+        })
+        .collect();
+    let payload = vec![0x5a; 64];
+    let start = Instant::now();
+    for i in 0..count {
+        sender.shout("FANOUT", vec![payload.clone()]).unwrap();
+        if i % 256 == 255 {
+            wait_for_room(&mut sender, 0);
+        }
+    }
+    serve_until(&mut sender, || threads.iter().all(|t| t.is_finished()));
+    let mut end = start;
+    let mut total = 0;
+    let mut rest = Vec::new();
+    for thread in threads {
+        let (at, got, node) = thread.join().unwrap();
+        end = end.max(at);
+        total += got;
+        rest.push(node);
+    }
+    assert_eq!(total, count * receivers, "every receiver got every shout");
+    Rate {
+        messages: total,
+        bytes: total * 64,
+        elapsed: end - start,
+    }
+}
+
+fn fanout_raw(receivers: usize, count: usize, hwm: i32) -> Rate {
+    let ctx = raw_context();
+    let mut dealers = Vec::new();
+    let mut threads = Vec::new();
+    for _ in 0..receivers {
+        let rctx = raw_context();
+        let (router, endpoint) = raw_router(&rctx, hwm);
+        let dealer = raw_dealer(&ctx, hwm, &endpoint);
+        raw_send(&dealer, &WHISPER_HEADER, b"hello");
+        let mut msgs = [zmq::Message::new(), zmq::Message::new(), zmq::Message::new()];
+        raw_recv(&router, &mut msgs);
+        dealers.push(dealer);
+        threads.push(thread::spawn(move || {
+            let _ctx = rctx;
+            for _ in 0..count {
+                raw_recv(&router, &mut msgs);
+            }
+            Instant::now()
+        }));
+    }
+    // A SHOUT header: the whisper one with id 3 and the group appended.
+    let mut header = vec![0xAA, 0xA1, 3, 2, 0, 1, 6];
+    header.extend_from_slice(b"FANOUT");
+    let payload = vec![0x5a; 64];
+    let start = Instant::now();
+    for _ in 0..count {
+        for dealer in &dealers {
+            raw_send(dealer, &header, &payload);
+        }
+    }
+    let end = threads.into_iter().map(|t| t.join().unwrap()).max().unwrap();
+    Rate {
+        messages: count * receivers,
+        bytes: count * receivers * 64,
+        elapsed: end - start,
+    }
+}
+
+// ----- discovery -------------------------------------------------------------
+
+fn discovery() {
+    println!("\n## Discovery: N nodes started together (one thread each, Node::spawn)\n");
+    println!("| N | beacon interval | start of all N | last start -> all N-1 ENTERs |");
+    println!("|---|---|---|---|");
+    let mut port = DISCOVERY_PORT;
+    for interval in [Duration::from_secs(1), Duration::from_millis(100)] {
+        for n in [2, 8, 32] {
+            let (starting, found) = discovery_run(n, interval, port);
+            port += 1;
+            println!(
+                "| {n} | {} ms | {:.1} ms | {:.1} ms |",
+                interval.as_millis(),
+                starting.as_secs_f64() * 1e3,
+                found.as_secs_f64() * 1e3
+            );
+        }
+    }
+}
+
+fn discovery_run(n: usize, interval: Duration, port: u16) -> (Duration, Duration) {
+    let first = Instant::now();
+    let handles: Vec<NodeHandle> = (0..n)
+        .map(|i| node_with(&format!("d{i}"), port, 1000, interval).spawn().unwrap())
+        .collect();
+    let last_start = Instant::now();
+    let mut enters = vec![0usize; n];
+    let deadline = last_start + PATIENCE;
+    while enters.iter().any(|&c| c < n - 1) {
+        assert!(
+            Instant::now() < deadline,
+            "discovery of {n} nodes did not finish: {enters:?}"
+        );
+        let mut idle = true;
+        for (handle, seen) in handles.iter().zip(enters.iter_mut()) {
+            while let Ok(event) = handle.events().try_recv() {
+                idle = false;
+                if let Event::Enter { .. } = event {
+                    *seen += 1;
+                }
+            }
+        }
+        if idle {
+            thread::sleep(Duration::from_micros(200));
+        }
+    }
+    let found = last_start.elapsed();
+    // Stop them all in parallel: each stop waits for its own thread.
+    thread::scope(|s| {
+        for handle in handles {
+            s.spawn(move || handle.stop());
+        }
+    });
+    (last_start - first, found)
+}
