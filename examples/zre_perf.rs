@@ -137,12 +137,12 @@ fn run_local(args: Local) {
             .recv_event(Some(Duration::from_millis(100)))
             .expect("node runs")
         {
-            Some(Event::Enter { peer, headers, .. }) => {
-                if headers.iter().any(|(k, v)| k == ROLE && v == "remote") && peers.len() < n {
-                    peers.push(peer);
-                    if peers.len() == n {
-                        coordinated = Some(start.elapsed());
-                    }
+            Some(Event::Enter { peer, headers, .. })
+                if headers.iter().any(|(k, v)| k == ROLE && v == "remote") && peers.len() < n =>
+            {
+                peers.push(peer);
+                if peers.len() == n {
+                    coordinated = Some(start.elapsed());
                 }
             }
             Some(Event::Whisper { content, .. }) if is(&content, b"R:HELLO") => greetings += 1,
