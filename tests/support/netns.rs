@@ -419,16 +419,25 @@ impl Lab {
     /// the thread that started it ends, so a killed test leaves nothing
     /// running: start children from the test's own thread.
     pub fn spawn(&self, host: &str, cmd: &str, args: &[&str], envs: &[(&str, &str)]) -> ChildGuard {
-        let label = format!(
-            "{}@{host}",
-            Path::new(cmd)
-                .file_name()
-                .map_or(cmd.into(), |f| f.to_string_lossy())
-        );
+        let program = Path::new(cmd)
+            .file_name()
+            .map_or(cmd.into(), |f| f.to_string_lossy());
         let label = match args.first() {
-            Some(first) if !first.starts_with('-') => format!("{label} {first}"),
-            _ => label,
+            Some(first) if !first.starts_with('-') => format!("{program} {first}@{host}"),
+            _ => format!("{program}@{host}"),
         };
+        self.spawn_as(&label, host, cmd, args, envs)
+    }
+
+    /// [`Lab::spawn`] with the label that reports show for the child.
+    pub fn spawn_as(
+        &self,
+        label: &str,
+        host: &str,
+        cmd: &str,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> ChildGuard {
         let mut command = Command::new("ip");
         command.args(["netns", "exec", self.ns(host)]);
         if self.setpriv {
@@ -438,7 +447,7 @@ impl Lab {
         for (k, v) in envs {
             command.env(k, v);
         }
-        let guard = ChildGuard::start(label, command);
+        let guard = ChildGuard::start(label.to_owned(), command);
         self.children
             .lock()
             .unwrap()
@@ -506,6 +515,11 @@ impl Stream {
             writer.cond.notify_all();
         });
         stream
+    }
+
+    /// True once the child closed the stream (usually: it ended).
+    pub fn closed(&self) -> bool {
+        self.state.lock().unwrap().1
     }
 
     /// Every line so far.
@@ -622,14 +636,21 @@ impl ChildGuard {
     /// The first stdout line (ever) that matches, or a panic naming `what`
     /// with the child's output when none comes within `timeout`.
     pub fn wait_stdout(&mut self, what: &str, pred: impl FnMut(&str) -> bool, timeout: Duration) -> String {
-        match self.stdout.wait_for(pred, timeout) {
-            Some(line) => line,
-            None => panic!(
-                "{}: no stdout line {what} within {timeout:?}\n{}",
-                self.label,
-                self.report()
-            ),
+        if let Some(line) = self.stdout.wait_for(pred, timeout) {
+            return line;
         }
+        let why = if self.stdout.closed() {
+            // Reap it, so that the report shows how it ended.
+            self.wait_exit(Duration::from_secs(1));
+            "its stdout closed first"
+        } else {
+            "still running"
+        };
+        panic!(
+            "{}: no stdout line {what} ({why}; waited at most {timeout:?})\n{}",
+            self.label,
+            self.report()
+        )
     }
 
     /// The exit status if the child has ended.
@@ -982,8 +1003,14 @@ impl JsonPeer {
         let mut args = vec!["--json", "-n", name, "-i", iface, "--beacon-port", "5670"];
         args.extend_from_slice(extra);
         let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "debug".into());
-        let mut child = lab.spawn(host, env!("CARGO_BIN_EXE_zre"), &args, &[("RUST_LOG", &log)]);
-        child.label = format!("zre {name}@{host}");
+        let label = format!("zre {name}@{host}");
+        let mut child = lab.spawn_as(
+            &label,
+            host,
+            env!("CARGO_BIN_EXE_zre"),
+            &args,
+            &[("RUST_LOG", &log)],
+        );
         let ready = Event::parse(&child.wait_stdout(
             "with \"event\":\"READY\"",
             |l| Event::parse(l).is("READY"),
