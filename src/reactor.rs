@@ -94,9 +94,19 @@ pub struct Node {
     settings: ReactorSettings,
     interface: Interface,
     stopped: bool,
+    /// The inbox may hold messages: its ZMQ_FD fired, or the last drain
+    /// stopped at the batch limit. Cleared when a drain ends in EAGAIN,
+    /// after which only a new ZMQ_FD edge can bring more.
+    inbox_ready: bool,
+    /// The beacon socket may hold datagrams (mio is edge-triggered).
+    beacon_ready: bool,
+    /// The last `service` left nothing to do: the inbox drained, no timer
+    /// due. Lets `poll` go straight to the wait instead of re-checking.
+    settled: bool,
     /// Reused receive buffers, so the hot path does not allocate for them.
     identity: zmq::Message,
     header: zmq::Message,
+    frame: zmq::Message,
 }
 
 impl Node {
@@ -148,8 +158,12 @@ impl Node {
             settings,
             interface,
             stopped: false,
+            inbox_ready: true,
+            beacon_ready: true,
+            settled: false,
             identity: zmq::Message::new(),
             header: zmq::Message::new(),
+            frame: zmq::Message::new(),
         };
         if !gossip_servers.is_empty() {
             let now = Instant::now();
@@ -182,7 +196,9 @@ impl Node {
     /// [`Node::registry`] are left in `events`; skip tokens at or above
     /// [`FIRST_RESERVED_TOKEN`].
     pub fn poll(&mut self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
-        self.service()?;
+        if !self.settled {
+            self.service()?;
+        }
         let timeout = if self.events.is_empty() {
             self.effective_timeout(timeout)
         } else {
@@ -194,8 +210,15 @@ impl Node {
             Err(err) => return Err(err),
         }
         for event in events.iter() {
-            if let Some(&link) = self.tokens.get(&event.token()) {
-                self.backlogged.insert(link);
+            match event.token() {
+                INBOX => self.inbox_ready = true,
+                BEACON => self.beacon_ready = true,
+                WAKER => {}
+                token => {
+                    if let Some(&link) = self.tokens.get(&token) {
+                        self.backlogged.insert(link);
+                    }
+                }
             }
         }
         self.service()
@@ -324,6 +347,10 @@ impl Node {
     fn after_command(&mut self) -> Result<(), NodeError> {
         self.apply_actions()?;
         self.collect_events();
+        if !self.backlogged.is_empty() {
+            // A link just filled up: its room events come through the poll.
+            self.settled = false;
+        }
         Ok(())
     }
 
@@ -400,22 +427,35 @@ impl Node {
 
     /// Does everything that can be done without waiting, until the inbox
     /// reports no more input (the edge-triggered contract of ZMQ_FD).
+    ///
+    /// A receive that ends in EAGAIN has made libzmq process the inbox's
+    /// pending commands and reset its ZMQ_FD, so from then on a new message
+    /// raises a new edge: neither a ZMQ_EVENTS check nor another drain is
+    /// needed before the next wait. Each of those costs a poll(2) inside
+    /// libzmq, and a wasted recvfrom(2) on the beacon socket costs one too.
     fn service(&mut self) -> io::Result<()> {
         if self.stopped {
             return Ok(());
         }
         loop {
             let now = Instant::now();
-            let drained_all = self.drain_inbox(now)?;
-            self.drain_beacons(now);
+            if self.inbox_ready {
+                self.inbox_ready = !self.drain_inbox(now)?;
+            }
+            if self.beacon_ready {
+                self.drain_beacons(now);
+            }
             if self.core.poll_timeout().is_some_and(|t| t <= now) {
                 self.core.handle_timeout(now);
             }
             self.service_gossip(now)?;
             self.apply_actions().map_err(io::Error::other)?;
-            self.flush_backlog();
+            if !self.backlogged.is_empty() {
+                self.flush_backlog();
+            }
             self.collect_events();
-            if drained_all && !self.inbox_readable()? && !self.has_actions() {
+            if !self.inbox_ready && !self.beacon_ready && !self.has_actions() {
+                self.settled = self.backlogged.is_empty();
                 return Ok(());
             }
         }
@@ -423,11 +463,6 @@ impl Node {
 
     fn has_actions(&self) -> bool {
         self.core.poll_timeout().is_some_and(|t| t <= Instant::now())
-    }
-
-    fn inbox_readable(&self) -> io::Result<bool> {
-        let events = self.inbox.get_events().map_err(io::Error::other)?;
-        Ok(events.contains(zmq::POLLIN))
     }
 
     /// Returns true if the inbox was drained (rather than the batch ending).
@@ -439,26 +474,34 @@ impl Node {
                 Err(zmq::Error::EINTR) => continue,
                 Err(err) => return Err(io::Error::other(err)),
             }
+            // A message's frames arrive together: once the first is here,
+            // the rest are, so the blocking receives below do not block.
+            // The MORE flag is read from the frame (zmq_msg_more), not with
+            // a getsockopt per frame.
+            if !self.identity.get_more() {
+                continue;
+            }
+            self.inbox.recv(&mut self.header, 0).map_err(io::Error::other)?;
+            let mut more = self.header.get_more();
             let mut content = Vec::new();
-            let mut has_header = false;
-            while self.inbox.get_rcvmore().map_err(io::Error::other)? {
-                if !has_header {
-                    self.inbox.recv(&mut self.header, 0).map_err(io::Error::other)?;
-                    has_header = true;
-                } else {
-                    content.push(self.inbox.recv_bytes(0).map_err(io::Error::other)?);
+            while more {
+                self.inbox.recv(&mut self.frame, 0).map_err(io::Error::other)?;
+                more = self.frame.get_more();
+                if content.is_empty() && !more {
+                    // The common case, one content frame: sized exactly.
+                    content.reserve_exact(1);
                 }
+                content.push(self.frame.to_vec());
             }
-            if has_header {
-                self.core
-                    .handle_message(now, &self.identity, &self.header, content);
-            }
+            self.core
+                .handle_message(now, &self.identity, &self.header, content);
         }
         Ok(false)
     }
 
     fn drain_beacons(&mut self, now: Instant) {
         let Some(beacon) = self.beacon.as_ref() else {
+            self.beacon_ready = false;
             return;
         };
         let mut buf = [0u8; 512];
@@ -471,10 +514,14 @@ impl Node {
                     }
                     self.core.handle_beacon(now, from.ip(), &buf[..len]);
                 }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    self.beacon_ready = false;
+                    return;
+                }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) => {
                     debug!("beacon socket: {err}");
+                    self.beacon_ready = false;
                     return;
                 }
             }
@@ -582,6 +629,9 @@ impl Node {
                         if let Err(err) = socket.socket.send_to(&beacon.to_bytes(), socket.target) {
                             debug!("cannot send beacon to {}: {err}", socket.target);
                         }
+                        // Our own beacon comes straight back on loopback or
+                        // broadcast: read it now rather than wake for it.
+                        self.beacon_ready = true;
                     }
                 }
             }
