@@ -52,6 +52,11 @@ fn main() {
     }
 }
 
+/// `ZRE_BENCH_SIDE=zre` (or `raw`) runs one side only, for profiling.
+fn side(name: &str) -> bool {
+    std::env::var("ZRE_BENCH_SIDE").map_or(true, |s| s == name)
+}
+
 fn node(name: &str, beacon_port: u16, hwm: i32) -> Node {
     node_with(name, beacon_port, hwm, Duration::from_millis(100))
 }
@@ -154,6 +159,23 @@ fn raw_send(dealer: &zmq::Socket, header: &[u8], content: &[u8]) {
     dealer.send(content, 0).unwrap();
 }
 
+/// Runs per figure (`ZRE_BENCH_REPEAT`, default 3); the median is shown.
+fn repeat() -> usize {
+    std::env::var("ZRE_BENCH_REPEAT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3)
+        .max(1)
+}
+
+fn median(mut rates: Vec<Rate>) -> Rate {
+    if rates.is_empty() {
+        return Rate::none();
+    }
+    rates.sort_by(|a, b| a.per_sec().total_cmp(&b.per_sec()));
+    rates.swap_remove(rates.len() / 2)
+}
+
 struct Rate {
     messages: usize,
     bytes: usize,
@@ -161,6 +183,13 @@ struct Rate {
 }
 
 impl Rate {
+    fn none() -> Rate {
+        Rate {
+            messages: 0,
+            bytes: 0,
+            elapsed: Duration::from_secs(1),
+        }
+    }
     fn per_sec(&self) -> f64 {
         self.messages as f64 / self.elapsed.as_secs_f64()
     }
@@ -175,16 +204,35 @@ fn stream(scaled: impl Fn(usize) -> usize) {
     println!("\n## WHISPER stream, A -> B on loopback (two threads, one context each)\n");
     println!("| content | zre msg/s | zre MB/s | raw libzmq msg/s | raw MB/s | ours/raw |");
     println!("|---|---|---|---|---|---|");
+    // `ZRE_BENCH_SIZES=64,1024` runs some sizes only.
+    let sizes: Vec<usize> = std::env::var("ZRE_BENCH_SIZES")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
     for (size, count) in [
         (64, scaled(1_000_000)),
         (1024, scaled(400_000)),
         (65536, scaled(20_000)),
     ] {
+        if !sizes.is_empty() && !sizes.contains(&size) {
+            continue;
+        }
         // Queues bounded to about 64 MiB per side, the same for both.
         let hwm = (64 << 20) / size.max(1);
         let hwm = hwm.clamp(1000, 100_000) as i32;
-        let raw = stream_raw(size, count, hwm);
-        let ours = stream_zre(size, count, hwm);
+        // Alternate the two, several times, and keep each one's median:
+        // the machine is shared and a single run swings widely.
+        let (mut raws, mut ours) = (Vec::new(), Vec::new());
+        for _ in 0..repeat() {
+            if side("raw") {
+                raws.push(stream_raw(size, count, hwm));
+            }
+            if side("zre") {
+                ours.push(stream_zre(size, count, hwm));
+            }
+        }
+        let (raw, ours) = (median(raws), median(ours));
         println!(
             "| {} | {:.0} | {:.1} | {:.0} | {:.1} | {:.2} |",
             human_size(size),
