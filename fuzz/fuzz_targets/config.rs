@@ -13,7 +13,10 @@ fuzz_target!(|data: &[u8]| {
             let message = err.to_string();
             assert!(message.starts_with("fuzz.conf"), "{message}");
             if let Some(line) = err.line() {
-                assert!(line >= 1 && line <= lines + 1, "line {line} of {lines}: {message}");
+                assert!(
+                    line >= 1 && line <= lines + 1,
+                    "line {line} of {lines}: {message}"
+                );
             }
         }
     }

@@ -8,6 +8,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(message) = GossipMessage::parse(data) {
         let bytes = message.to_bytes().expect("what parsed fits its length prefixes");
         assert_eq!(GossipMessage::parse(&bytes).as_ref(), Ok(&message));
-        assert_eq!(&bytes[..], &data[..bytes.len()], "only trailing bytes may be dropped");
+        assert_eq!(
+            &bytes[..],
+            &data[..bytes.len()],
+            "only trailing bytes may be dropped"
+        );
     }
 });

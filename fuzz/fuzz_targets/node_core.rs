@@ -56,7 +56,11 @@ fuzz_target!(|input: &[u8]| {
             }
             5 => {
                 let group = String::from_utf8_lossy(take(&mut data, 4)).into_owned();
-                let _ = if byte(&mut data) % 2 == 0 { core.join(&group) } else { core.leave(&group) };
+                let _ = if byte(&mut data) % 2 == 0 {
+                    core.join(&group)
+                } else {
+                    core.leave(&group)
+                };
                 let _ = core.shout(&group, vec![b"x".to_vec()]);
             }
             6 => {

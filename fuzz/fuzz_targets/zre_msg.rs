@@ -12,6 +12,10 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(header.id, message.id() as u8);
         let bytes = message.to_bytes().expect("what parsed fits its length prefixes");
         assert_eq!(ZreMessage::parse(&bytes).as_ref(), Ok(&message));
-        assert_eq!(&bytes[..], &data[..bytes.len()], "only trailing bytes may be dropped");
+        assert_eq!(
+            &bytes[..],
+            &data[..bytes.len()],
+            "only trailing bytes may be dropped"
+        );
     }
 });
