@@ -1,1 +1,94 @@
-fn main() {}
+//! The zre tools in one busybox-style binary. The applet is chosen by the
+//! name the program was started under (`zrecat` is a link to `zre`), or by
+//! the first argument (`zre zrecat test`); plain `zre` is the shell.
+
+mod common;
+mod input;
+mod json;
+mod links;
+mod zgossip_server;
+mod zrecat;
+mod zretime;
+mod zreworker;
+// Not `mod zre`: that name would shadow the library crate.
+#[path = "zre.rs"]
+mod shell;
+
+use argh::FromArgs;
+use common::Outcome;
+use std::path::Path;
+
+/// Every applet, by the name it is called with.
+const APPLETS: [&str; 5] = ["zre", "zrecat", "zretime", "zreworker", "zgossip_server"];
+
+/// Exit status of a command line argh refuses.
+const USAGE_ERROR: i32 = 2;
+
+fn main() {
+    let mut args = Vec::new();
+    for arg in std::env::args_os() {
+        match arg.into_string() {
+            Ok(arg) => args.push(arg),
+            Err(arg) => {
+                eprintln!("zre: argument {arg:?} is not valid UTF-8");
+                std::process::exit(USAGE_ERROR);
+            }
+        }
+    }
+    let invoked_as = args
+        .first()
+        .and_then(|arg0| Path::new(arg0).file_name())
+        .and_then(|name| name.to_str())
+        .unwrap_or("zre");
+    let (applet, rest) = match APPLETS.iter().find(|a| **a == invoked_as) {
+        Some(&applet) if applet != "zre" => (applet, args.get(1..).unwrap_or_default()),
+        // `zre`, or a name we do not know (a renamed copy): maybe `zre APPLET ...`.
+        _ => match args
+            .get(1)
+            .and_then(|first| APPLETS.iter().find(|a| **a == first))
+        {
+            Some(&applet) => (applet, &args[2..]),
+            None => ("zre", args.get(1..).unwrap_or_default()),
+        },
+    };
+    let status = match applet {
+        "zrecat" => run_applet(applet, rest, zrecat::run),
+        "zretime" => run_applet(applet, rest, zretime::run),
+        "zreworker" => run_applet(applet, rest, zreworker::run),
+        "zgossip_server" => run_applet(applet, rest, zgossip_server::run),
+        _ => run_applet(applet, rest, shell::run),
+    };
+    std::process::exit(status);
+}
+
+/// Parses the arguments and runs the applet; returns the exit status. Every
+/// error is one line on stderr, `APPLET: message`.
+fn run_applet<T: FromArgs>(applet: &str, args: &[String], run: fn(T) -> Outcome) -> i32 {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let parsed = match T::from_args(&[applet], &args) {
+        Ok(parsed) => parsed,
+        Err(early) => {
+            return match early.status {
+                Ok(()) => {
+                    print!("{}", early.output);
+                    0
+                }
+                Err(()) => {
+                    let message: Vec<&str> = early.output.split_whitespace().collect();
+                    eprintln!("{applet}: {} (see {applet} --help)", message.join(" "));
+                    USAGE_ERROR
+                }
+            };
+        }
+    };
+    // Everything the applet owns (the node, with its lingering sockets) is
+    // dropped when it returns, before the process exits.
+    match run(parsed) {
+        Ok(()) => 0,
+        Err(failure) if failure.is_broken_pipe() => 0,
+        Err(failure) => {
+            eprintln!("{applet}: {failure}");
+            1
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! zrecat GROUP: cat for a group. Lines of stdin are shouted to GROUP;
+//! what peers shout to GROUP, and whisper to us, goes to stdout.
+
+use crate::common::{
+    Failure, HasNodeArgs, Outcome, Started, bool_setting, duration_setting, load_settings, node_args,
+    set_flag, start_node, stop_node,
+};
+use crate::input::{Input, ReadMode, spawn_stdin_reader};
+use crate::json;
+use std::io::{self, BufWriter, Write};
+use std::sync::mpsc::TryRecvError;
+use std::time::{Duration, Instant};
+use zre::config::Origin;
+use zre::{Event, Frame};
+
+/// Size of a chunk of stdin in --raw mode.
+const RAW_CHUNK: usize = 64 * 1024;
+/// The longest line sent in line mode.
+const MAX_LINE: usize = 16 * 1024 * 1024;
+/// Messages queued for slow peers above which stdin is no longer read.
+const BACKLOG_LIMIT: usize = 1000;
+/// How often a full backlog is looked at again.
+const BACKLOG_RECHECK: Duration = Duration::from_millis(20);
+/// Items waiting between the stdin thread and the loop.
+const INPUT_QUEUE: usize = 64;
+/// libzmq's per-peer queue, in messages: with the backlog limit and the
+/// input queue, this bounds the memory a large file can take.
+const LINE_SEND_HWM: i32 = 10_000;
+const RAW_SEND_HWM: i32 = 256;
+/// How long zrecat keeps running after the end of its input, once all of it
+/// is in libzmq's queues. Stopping sends a port-0 beacon, which a receiving
+/// node acts on at once (it drops us), while the tail of our data may still
+/// be in the TCP buffers and its inbox; that tail would be lost. The grace
+/// lets a receiver that keeps up take it first. Only a library change can
+/// make this exact (a receiver dropping a connected peer on GOODBYE, which
+/// comes after the data, rather than on the beacon).
+const DRAIN_GRACE: Duration = Duration::from_millis(1500);
+
+node_args! {
+    /// Cat for a group: joins GROUP, shouts each line of stdin to it, and
+    /// writes what peers shout to GROUP (or whisper to us) to stdout.
+    #[argh(
+        example = "zrecat test > received.txt\ncat /etc/os-release | zrecat test\nzrecat --raw files < image.png",
+        note = "Before the first input is sent, zrecat waits (--wait) until a peer has joined GROUP; if \
+none comes it exits with status 1, sending nothing. At the end of stdin it waits until everything was \
+handed to the network, leaves GROUP and exits 0. Line mode sends a line without its newline and \
+prints each message followed by a newline (unless it ends with one); --raw sends stdin in chunks of \
+up to 64 KiB and prints messages exactly as received: use it on both sides for binary data."
+    )]
+    pub struct ZrecatArgs {
+        /// the group to join, send to and print
+        #[argh(positional, arg_name = "GROUP")]
+        pub group: String,
+        /// how long to wait for a peer in GROUP before sending: seconds or 500ms (default 10; 0 = do
+        /// not wait)
+        #[argh(option, short = 'w', arg_name = "DURATION")]
+        pub wait: Option<String>,
+        /// binary mode: send stdin in chunks of up to 64 KiB, print messages exactly as received
+        #[argh(switch, short = 'r')]
+        pub raw: bool,
+        /// only print what arrives; do not read stdin (runs until Ctrl-C)
+        #[argh(switch, short = 'l')]
+        pub listen: bool,
+    }
+}
+
+pub fn run(args: ZrecatArgs) -> Outcome {
+    let mut settings = load_settings("zrecat", &args.node_args())?;
+    set_flag(&mut settings, "wait", args.wait.as_deref())?;
+    if args.raw {
+        settings.set("raw", "true", Origin::CommandLine)?;
+    }
+    let raw = bool_setting(&settings, "raw");
+    let wait = duration_setting(&settings, "wait")?;
+    let Started { mut runtime, json } = start_node(&settings, |builder| {
+        builder.send_hwm(if raw { RAW_SEND_HWM } else { LINE_SEND_HWM })
+    })?;
+    let group = args.group;
+    runtime.node.join(&group)?;
+
+    let mut out = BufWriter::with_capacity(256 * 1024, io::stdout());
+    if json {
+        let node = &runtime.node;
+        writeln!(out, "{}", json::ready(node.uuid(), node.name(), node.endpoint()))?;
+        out.flush()?;
+    }
+    let mode = if raw {
+        ReadMode::Chunks { size: RAW_CHUNK }
+    } else {
+        ReadMode::Lines { max_len: MAX_LINE }
+    };
+    let input = if args.listen {
+        None
+    } else {
+        Some(spawn_stdin_reader(mode, INPUT_QUEUE, runtime.waker())?)
+    };
+    let mut input_done = input.is_none();
+    // A message read before any peer was in the group; it waits for one.
+    let mut held: Option<Vec<u8>> = None;
+    let mut peer_seen = wait.is_zero();
+    let mut wait_until: Option<Instant> = None;
+    let mut drain_until: Option<Instant> = None;
+
+    loop {
+        let backlogged =
+            runtime.node.backlog() >= BACKLOG_LIMIT || (input_done && runtime.node.backlog() > 0);
+        let timeout = if backlogged {
+            Some(BACKLOG_RECHECK)
+        } else {
+            wait_until
+                .or(drain_until)
+                .map(|t| t.saturating_duration_since(Instant::now()))
+        };
+        if runtime.poll(timeout)?.signal {
+            break;
+        }
+        while let Some(event) = runtime.node.next_event() {
+            if json {
+                writeln!(out, "{}", json::event(&event))?;
+            } else {
+                print_content(&mut out, &event, &group, raw)?;
+            }
+        }
+        out.flush()?;
+
+        if let (Some(receiver), false) = (&input, input_done) {
+            while runtime.node.backlog() < BACKLOG_LIMIT {
+                let data = match held.take() {
+                    Some(data) => data,
+                    None => match receiver.try_recv() {
+                        Ok(Input::Data(data)) => data,
+                        Ok(Input::End) | Err(TryRecvError::Disconnected) => {
+                            input_done = true;
+                            break;
+                        }
+                        Ok(Input::Failed(err)) => {
+                            stop_node(&mut runtime.node, None);
+                            return Err(Failure::new(format!("cannot read stdin: {err}")));
+                        }
+                        Err(TryRecvError::Empty) => break,
+                    },
+                };
+                if !peer_seen {
+                    if runtime.node.peers_by_group(&group).is_empty() {
+                        let now = Instant::now();
+                        let deadline = *wait_until.get_or_insert(now + wait);
+                        if now >= deadline {
+                            stop_node(&mut runtime.node, None);
+                            return Err(Failure::new(format!(
+                                "nobody joined group '{group}' within {}; nothing was sent",
+                                seconds(wait)
+                            )));
+                        }
+                        held = Some(data);
+                        break;
+                    }
+                    peer_seen = true;
+                    wait_until = None;
+                }
+                runtime.node.shout(&group, vec![data])?;
+            }
+        }
+        // Everything read has been handed to libzmq; stopping flushes it,
+        // after a grace time for what is still on its way (see DRAIN_GRACE).
+        if input_done && held.is_none() && runtime.node.backlog() == 0 {
+            if !peer_seen || drain_until.is_some_and(|t| Instant::now() >= t) {
+                break;
+            }
+            drain_until.get_or_insert_with(|| Instant::now() + DRAIN_GRACE);
+        }
+    }
+    if let Err(err) = runtime.node.leave(&group) {
+        log::warn!("cannot leave {group}: {err}");
+    }
+    finish(&mut runtime.node, &mut out, json);
+    Ok(())
+}
+
+/// Stops the node; in JSON mode prints what that produced (STOP).
+fn finish(node: &mut zre::Node, out: &mut impl Write, json: bool) {
+    node.stop();
+    while let Some(event) = node.next_event() {
+        if json {
+            let _ = writeln!(out, "{}", json::event(&event));
+        }
+    }
+    let _ = out.flush();
+}
+
+/// Writes the content of a SHOUT to our group, or of a WHISPER; other
+/// events are only logged.
+fn print_content(out: &mut impl Write, event: &Event, group: &str, raw: bool) -> io::Result<()> {
+    match event {
+        Event::Shout {
+            group: to, content, ..
+        } if &**to == group => write_content(out, content, raw),
+        Event::Whisper { content, .. } => write_content(out, content, raw),
+        other => {
+            log::info!("{}", crate::common::human_event(other));
+            Ok(())
+        }
+    }
+}
+
+/// All frames, concatenated; in line mode a newline follows unless the
+/// content already ends with one.
+fn write_content(out: &mut impl Write, content: &[Frame], raw: bool) -> io::Result<()> {
+    for frame in content {
+        out.write_all(frame)?;
+    }
+    let ends_with_newline = content
+        .iter()
+        .rev()
+        .find(|frame| !frame.is_empty())
+        .is_some_and(|frame| frame.ends_with(b"\n"));
+    if !raw && !ends_with_newline {
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn seconds(duration: Duration) -> String {
+    format!("{}s", duration.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_mode_adds_a_newline_only_when_missing() {
+        let mut out = Vec::new();
+        write_content(&mut out, &[b"a".to_vec(), b"b".to_vec()], false).unwrap();
+        write_content(&mut out, &[b"c\n".to_vec(), vec![]], false).unwrap();
+        write_content(&mut out, &[], false).unwrap();
+        write_content(&mut out, &[b"raw".to_vec()], true).unwrap();
+        assert_eq!(out, b"ab\nc\n\nraw");
+    }
+}
