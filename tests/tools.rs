@@ -1,0 +1,705 @@
+//! The tools as processes: zre, zrecat, zretime, zreworker and
+//! zgossip_server, started through symlinks to the one binary.
+//!
+//! Loopback only: every node runs with `-i lo`, its own beacon port per test
+//! (54100 + N), `--port-range 0` and short beacon intervals. Waits are bounded
+//! by generous deadlines and never assert on timing. Every child is killed
+//! and reaped by its guard, so a failing test leaves no process behind.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const APPLETS: [&str; 5] = ["zre", "zrecat", "zretime", "zreworker", "zgossip_server"];
+const SHORT: Duration = Duration::from_secs(30);
+const LONG: Duration = Duration::from_secs(120);
+
+/// A directory of the test's own, removed at the end.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!("zre-tools-{}-{test}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A temp dir with a link per applet to the binary under test, and an empty
+/// config file so that no /etc/zre.conf or ~/.zre.conf leaks in.
+struct Bin {
+    dir: TempDir,
+}
+
+impl Bin {
+    fn new(test: &str) -> Bin {
+        let dir = TempDir::new(test);
+        for applet in APPLETS {
+            std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_zre"), dir.path().join(applet)).expect("symlink");
+        }
+        fs::write(dir.path().join("empty.conf"), "").expect("write empty.conf");
+        Bin { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The applet through its link, in a clean environment.
+    fn command(&self, applet: &str, args: &[&str]) -> Command {
+        let mut command = Command::new(self.path(applet));
+        command
+            .args(args)
+            .env("ZRECFG", self.path("empty.conf"))
+            .env_remove("ZRENAME")
+            .env_remove("RUST_LOG");
+        command
+    }
+}
+
+/// Node options for the loopback, with the test's own beacon port.
+fn lo(beacon_port: u16) -> Vec<String> {
+    [
+        "-i",
+        "lo",
+        "--beacon-port",
+        &beacon_port.to_string(),
+        "--port-range",
+        "0",
+        "--beacon-interval",
+        "100ms",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn with<'a>(base: &'a [String], more: &[&'a str]) -> Vec<&'a str> {
+    base.iter()
+        .map(String::as_str)
+        .chain(more.iter().copied())
+        .collect()
+}
+
+/// A child process, killed and reaped when dropped. Its stdout lines (when
+/// piped) arrive through a channel; its stderr is collected.
+struct Proc {
+    name: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Option<Receiver<String>>,
+    seen: Vec<String>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Proc {
+    /// Starts `command` with stdin piped, stderr collected, and stdout
+    /// piped into lines unless the command set it already (`stdout_lines`).
+    fn start(name: &str, mut command: Command, stdout_lines: bool) -> Proc {
+        command.stdin(Stdio::piped()).stderr(Stdio::piped());
+        if stdout_lines {
+            command.stdout(Stdio::piped());
+        }
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        if let Some(mut pipe) = child.stderr.take() {
+            let stderr = Arc::clone(&stderr);
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let mut buffer = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut buffer) {
+                    if n == 0 {
+                        break;
+                    }
+                    text.push_str(&String::from_utf8_lossy(&buffer[..n]));
+                    if let Ok(mut shared) = stderr.lock() {
+                        shared.clone_from(&text);
+                    }
+                }
+            });
+        }
+        let lines = child.stdout.take().filter(|_| stdout_lines).map(|pipe| {
+            let (sender, receiver) = channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines() {
+                    let Ok(line) = line else { break };
+                    if sender.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            receiver
+        });
+        Proc {
+            name: name.to_owned(),
+            stdin: child.stdin.take(),
+            child,
+            lines,
+            seen: Vec::new(),
+            stderr,
+        }
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn context(&self) -> String {
+        format!(
+            "{}: stdout so far:\n{}\nstderr:\n{}",
+            self.name,
+            self.seen.join("\n"),
+            self.stderr()
+        )
+    }
+
+    /// The first stdout line (from now on) that satisfies `wanted`.
+    fn wait_line(&mut self, what: &str, wanted: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + SHORT;
+        let lines = self.lines.as_ref().expect("stdout is not piped");
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if wanted(&line) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => panic!("no {what} within {SHORT:?}; {}", self.context()),
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("{} closed stdout before {what}; {}", self.name, self.context())
+                }
+            }
+        }
+    }
+
+    /// A JSON event line with every one of `parts` in it.
+    fn wait_json(&mut self, parts: &[&str]) -> String {
+        let what = parts.join(" ");
+        self.wait_line(&what, |line| {
+            line.starts_with('{') && line.ends_with('}') && parts.iter().all(|p| line.contains(p))
+        })
+    }
+
+    fn send(&mut self, text: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin already closed");
+        stdin
+            .write_all(text.as_bytes())
+            .and_then(|()| stdin.flush())
+            .unwrap_or_else(|e| panic!("cannot write to {}: {e}", self.name));
+    }
+
+    fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Waits for the process to exit on its own.
+    fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            if Instant::now() >= deadline {
+                panic!("{} did not exit within {within:?}; {}", self.name, self.context());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The rest of stdout after the process exited.
+    fn remaining_lines(&mut self) -> Vec<String> {
+        let mut rest = Vec::new();
+        if let Some(lines) = &self.lines {
+            while let Ok(line) = lines.recv_timeout(Duration::from_secs(5)) {
+                rest.push(line);
+            }
+        }
+        self.seen.extend(rest.iter().cloned());
+        rest
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} {}", self.child.id());
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a command to its end (bounded), stdin at its end at once; status,
+/// stdout, stderr.
+fn run_to_end(name: &str, command: Command) -> (ExitStatus, String, String) {
+    let mut proc = Proc::start(name, command, true);
+    proc.close_stdin();
+    let status = proc.wait_exit(SHORT);
+    let stdout: String = proc
+        .remaining_lines()
+        .iter()
+        .map(|line| format!("{line}\n"))
+        .collect();
+    // The stderr thread may still be copying the last bytes.
+    std::thread::sleep(Duration::from_millis(50));
+    (status, stdout, proc.stderr())
+}
+
+/// The value of a JSON string field in one of our event lines (no escapes
+/// in the values these tests look at).
+fn json_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let start = line.find(&format!("\"{key}\":\""))? + key.len() + 4;
+    let end = line[start..].find('"')? + start;
+    Some(&line[start..end])
+}
+
+fn is_rfc3339_utc(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 20
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            10 => *b == b'T',
+            13 | 16 => *b == b':',
+            19 => *b == b'Z',
+            _ => b.is_ascii_digit(),
+        })
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
+fn pseudo_random(len: usize, mut seed: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        out.extend_from_slice(&seed.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// About `len` bytes of text lines of varied length, empty lines included.
+fn text_lines(len: usize) -> Vec<u8> {
+    let noise = pseudo_random(len / 8 + 64, 0x5eed);
+    let mut out = Vec::with_capacity(len + 200);
+    let mut n = 0usize;
+    while out.len() < len {
+        let width = usize::from(noise[n % noise.len()]) % 150;
+        out.extend((0..width).map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789 .,;:-"[(n + i * 7) % 42]));
+        out.push(b'\n');
+        n += 1;
+    }
+    out
+}
+
+/// `zrecat GROUP > file` first, then `zrecat GROUP < input`; the file must
+/// end up byte-identical to the input.
+fn transfer(test: &str, beacon_port: u16, input: &[u8], extra: &[&str]) {
+    let bin = Bin::new(test);
+    let node = lo(beacon_port);
+    let input_path = bin.path("input");
+    let output_path = bin.path("output");
+    fs::write(&input_path, input).expect("write input");
+    let output = fs::File::create(&output_path).expect("create output");
+
+    let mut receive = bin.command("zrecat", &with(&node, extra));
+    receive.arg("t").stdout(output);
+    let receiver = Proc::start("receiving zrecat", receive, false);
+
+    let mut send = bin.command("zrecat", &with(&node, extra));
+    send.args(["--wait", "60", "t"])
+        .stdin(fs::File::open(&input_path).expect("open input"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut sender = send.spawn().expect("start sending zrecat");
+    let sender_guard = ChildGuard(&mut sender);
+    let deadline = Instant::now() + LONG;
+    let status = loop {
+        if let Some(status) = sender_guard.0.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the sending zrecat did not finish");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut sender_stderr = String::new();
+    if let Some(mut pipe) = sender_guard.0.stderr.take() {
+        let _ = pipe.read_to_string(&mut sender_stderr);
+    }
+    assert!(
+        status.success(),
+        "sending zrecat: {status}; stderr: {sender_stderr}"
+    );
+
+    // The receiver writes as it receives: wait until all of it is there.
+    let deadline = Instant::now() + LONG;
+    loop {
+        let size = fs::metadata(&output_path).map(|m| m.len()).unwrap_or(0);
+        if size >= input.len() as u64 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "received {size} of {} bytes; receiver stderr: {}",
+            input.len(),
+            receiver.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let received = fs::read(&output_path).expect("read output");
+    assert_eq!(received.len(), input.len(), "sizes differ");
+    let first_difference = received.iter().zip(input).position(|(a, b)| a != b);
+    assert_eq!(first_difference, None, "contents differ");
+    drop(receiver);
+}
+
+/// Kills and reaps a child started with a plain `Command::spawn`.
+struct ChildGuard<'a>(&'a mut Child);
+
+impl Drop for ChildGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+// ----- the tests ---------------------------------------------------------
+
+#[test]
+fn zrecat_time_hears_zretime() {
+    let bin = Bin::new("time");
+    let node = lo(54101);
+    let mut cat = Proc::start(
+        "zrecat time",
+        bin.command("zrecat", &with(&node, &["time"])),
+        true,
+    );
+    let _time = Proc::start(
+        "zretime",
+        bin.command("zretime", &with(&node, &["--interval", "200ms"])),
+        true,
+    );
+    let line = cat.wait_line("an RFC 3339 time", is_rfc3339_utc);
+    assert!(is_rfc3339_utc(&line));
+}
+
+#[test]
+fn ten_megabytes_of_text_arrive_identical() {
+    transfer("text", 54102, &text_lines(10 << 20), &[]);
+}
+
+#[test]
+fn ten_megabytes_of_binary_arrive_identical_in_raw_mode() {
+    transfer("raw", 54103, &pseudo_random(10 << 20, 0xb1_0b), &["--raw"]);
+}
+
+#[test]
+fn a_scripted_zre_session_joins_shouts_and_whispers() {
+    let bin = Bin::new("script");
+    let node = lo(54104);
+    let mut bob = Proc::start(
+        "bob",
+        bin.command("zre", &with(&node, &["--json", "-n", "bob"])),
+        true,
+    );
+    bob.wait_json(&[r#""event":"READY""#, r#""name":"bob""#]);
+    bob.send("/join chat\n");
+    let mut alice = Proc::start(
+        "alice",
+        bin.command("zre", &with(&node, &["--json", "-n", "alice"])),
+        true,
+    );
+    let ready = alice.wait_json(&[r#""event":"READY""#]);
+    let alice_uuid = json_field(&ready, "peer").expect("READY has a peer").to_owned();
+    assert_eq!(alice_uuid.len(), 32);
+    assert!(
+        alice_uuid
+            .chars()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+    );
+    alice.wait_json(&[r#""event":"ENTER""#, r#""name":"bob""#]);
+    // Alice's shout reaches bob once she knows he is in the group.
+    alice.wait_json(&[r#""event":"JOIN""#, r#""name":"bob""#, r#""group":"chat""#]);
+    alice.send(
+        "/join chat\n/shout chat hello there,   multi word world\n/whisper bob a secret word\n/nonsense\n",
+    );
+
+    bob.wait_json(&[r#""event":"JOIN""#, r#""name":"alice""#, r#""group":"chat""#]);
+    let shout = bob.wait_json(&[r#""event":"SHOUT""#]);
+    assert_eq!(
+        shout,
+        format!(
+            r#"{{"event":"SHOUT","peer":"{alice_uuid}","name":"alice","group":"chat","content":["hello there,   multi word world"]}}"#
+        )
+    );
+    let whisper = bob.wait_json(&[r#""event":"WHISPER""#]);
+    assert_eq!(
+        whisper,
+        format!(r#"{{"event":"WHISPER","peer":"{alice_uuid}","name":"alice","content":["a secret word"]}}"#)
+    );
+
+    // End of input quits cleanly: STOP, status 0, the peer sees us go.
+    alice.close_stdin();
+    let status = alice.wait_exit(SHORT);
+    assert!(status.success(), "alice: {status}; {}", alice.context());
+    let rest = alice.remaining_lines();
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some(r#"{"event":"STOP"}"#),
+        "{rest:?}"
+    );
+    // Only JSON on stdout; the bad command's error went to stderr.
+    assert!(
+        alice.seen.iter().all(|l| l.starts_with("{\"event\":\"")),
+        "{:?}",
+        alice.seen
+    );
+    assert!(
+        alice.stderr().contains("unknown command /nonsense"),
+        "{}",
+        alice.stderr()
+    );
+    bob.wait_json(&[r#""event":"EXIT""#, r#""name":"alice""#]);
+
+    // SIGTERM stops cleanly too.
+    bob.signal("TERM");
+    let status = bob.wait_exit(SHORT);
+    assert!(status.success(), "bob after SIGTERM: {status}; {}", bob.context());
+    let rest = bob.remaining_lines();
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some(r#"{"event":"STOP"}"#),
+        "{rest:?}"
+    );
+}
+
+#[test]
+fn zreworker_answers_a_whispered_group_with_job_output() {
+    let bin = Bin::new("worker");
+    let node = lo(54105);
+    let _worker = Proc::start(
+        "zreworker",
+        bin.command("zreworker", &with(&node, &["-n", "worker"])),
+        true,
+    );
+    let mut client = Proc::start(
+        "client",
+        bin.command("zre", &with(&node, &["--json", "-n", "client"])),
+        true,
+    );
+    client.wait_json(&[r#""event":"ENTER""#, r#""name":"worker""#]);
+    client.send("/join jobs\n/whisper worker jobs\n");
+    for step in 1..=5 {
+        client.wait_json(&[
+            r#""event":"SHOUT""#,
+            r#""group":"jobs""#,
+            &format!("step {step}/5"),
+        ]);
+    }
+    client.wait_json(&[r#""event":"SHOUT""#, r#""group":"jobs""#, r#""content":["done"]"#]);
+    client.wait_json(&[r#""event":"WHISPER""#, r#""content":["done jobs"]"#]);
+
+    let too_long = "g".repeat(256);
+    client.send(&format!("/whisper worker {too_long}\n"));
+    client.wait_json(&[r#""event":"WHISPER""#, r#""content":["error: invalid group name"#]);
+}
+
+#[test]
+fn config_file_zrename_and_flags_apply_in_order() {
+    let bin = Bin::new("config");
+    let node = lo(54106);
+    let config = bin.path("zre.conf");
+    fs::write(&config, "[zre]\nname = fromfile\n\n[zrecat]\nname = fromapplet\n").expect("write config");
+    let ready_name = |applet: &str, args: &[&str], zrename: Option<&str>| -> String {
+        let mut command = bin.command(applet, &with(&node, args));
+        command.env("ZRECFG", &config);
+        if let Some(name) = zrename {
+            command.env("ZRENAME", name);
+        }
+        let (status, stdout, stderr) = run_to_end(applet, command);
+        assert!(status.success(), "{applet} {args:?}: {status}; {stderr}");
+        let ready = stdout
+            .lines()
+            .find(|l| l.contains(r#""event":"READY""#))
+            .unwrap_or_else(|| panic!("no READY from {applet}: {stdout}"));
+        json_field(ready, "name").expect("READY has a name").to_owned()
+    };
+    assert_eq!(ready_name("zre", &["--json"], None), "fromfile");
+    assert_eq!(ready_name("zrecat", &["--json", "t"], None), "fromapplet");
+    assert_eq!(ready_name("zrecat", &["--json", "t"], Some("fromenv")), "fromenv");
+    assert_eq!(
+        ready_name("zrecat", &["--json", "--name", "fromflag", "t"], Some("fromenv")),
+        "fromflag"
+    );
+    assert_eq!(
+        ready_name("zre", &["--json", "-n", "short"], Some("fromenv")),
+        "short"
+    );
+
+    let broken = bin.path("broken.conf");
+    fs::write(&broken, "[zre]\nname = ok\nthis line is wrong\n").expect("write broken config");
+    let mut command = bin.command("zrecat", &with(&node, &["t"]));
+    command.env("ZRECFG", &broken);
+    let (status, stdout, stderr) = run_to_end("zrecat", command);
+    assert!(!status.success(), "a broken config must fail");
+    assert!(stdout.is_empty(), "{stdout}");
+    let expected = format!("{}:3", broken.display());
+    assert!(stderr.starts_with("zrecat: "), "{stderr}");
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+
+    let mut command = bin.command("zre", &with(&node, &["--evasive", "soon"]));
+    command.env("ZRECFG", &config);
+    let (status, _, stderr) = run_to_end("zre", command);
+    assert!(!status.success());
+    assert!(stderr.starts_with("zre: --evasive: invalid duration"), "{stderr}");
+}
+
+#[test]
+fn every_applet_has_help_and_dispatch_works() {
+    let bin = Bin::new("help");
+    let expected: [(&str, &[&str]); 5] = [
+        (
+            "zre",
+            &["--name", "--interface", "--gossip", "--json", "--install-links"],
+        ),
+        (
+            "zrecat",
+            &["--wait", "--raw", "--beacon-port", "--port-range", "GROUP"],
+        ),
+        ("zretime", &["--group", "--interval", "--header"]),
+        ("zreworker", &["--no-beacon", "--endpoint", "--max-peers"]),
+        (
+            "zgossip_server",
+            &["--bind", "--connect", "--client-timeout", "--tuple-ttl"],
+        ),
+    ];
+    for (applet, options) in expected {
+        let (status, stdout, stderr) = run_to_end(applet, bin.command(applet, &["--help"]));
+        assert!(status.success(), "{applet} --help: {status}; {stderr}");
+        assert!(stdout.starts_with(&format!("Usage: {applet}")), "{stdout}");
+        for option in options {
+            assert!(
+                stdout.contains(option),
+                "{applet} --help lacks {option}:\n{stdout}"
+            );
+        }
+    }
+    // `zre APPLET ...` runs the applet.
+    let (status, stdout, _) = run_to_end("zre zrecat", bin.command("zre", &["zrecat", "--help"]));
+    assert!(status.success());
+    assert!(stdout.starts_with("Usage: zrecat"), "{stdout}");
+    // A usage error is one line on stderr and a non-zero status.
+    let (status, stdout, stderr) = run_to_end("zrecat", bin.command("zrecat", &[]));
+    assert!(!status.success());
+    assert!(stdout.is_empty());
+    assert!(stderr.starts_with("zrecat: "), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn install_links_creates_working_links() {
+    let bin = Bin::new("links");
+    let target = bin.path("bin");
+    fs::create_dir(&target).expect("mkdir");
+    let install = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_zre"));
+        command.arg("--install-links").arg(&target);
+        run_to_end("zre --install-links", command)
+    };
+    let (status, _, stderr) = install();
+    assert!(status.success(), "{stderr}");
+    let exe = fs::canonicalize(env!("CARGO_BIN_EXE_zre")).expect("canonicalize");
+    for applet in ["zrecat", "zretime", "zreworker", "zgossip_server"] {
+        let link = target.join(applet);
+        assert!(
+            fs::symlink_metadata(&link)
+                .expect("link")
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::canonicalize(&link).expect("resolve"), exe);
+    }
+    let mut linked = Command::new(target.join("zretime"));
+    linked.arg("--help");
+    let (status, stdout, _) = run_to_end("linked zretime", linked);
+    assert!(status.success());
+    assert!(stdout.starts_with("Usage: zretime"), "{stdout}");
+    // Again: fine. A stale link is replaced, a real file is not touched.
+    fs::remove_file(target.join("zrecat")).ok();
+    std::os::unix::fs::symlink("/nonexistent", target.join("zrecat")).expect("stale link");
+    let (status, _, stderr) = install();
+    assert!(status.success(), "{stderr}");
+    assert_eq!(fs::canonicalize(target.join("zrecat")).expect("resolve"), exe);
+    fs::remove_file(target.join("zreworker")).expect("rm");
+    fs::write(target.join("zreworker"), "not a link").expect("write");
+    let (status, _, stderr) = install();
+    assert!(!status.success());
+    assert!(stderr.contains("refusing to overwrite"), "{stderr}");
+    assert_eq!(
+        fs::read_to_string(target.join("zreworker")).expect("read"),
+        "not a link"
+    );
+}
+
+#[test]
+fn nodes_find_each_other_through_zgossip_server() {
+    let bin = Bin::new("gossip");
+    let mut server = Proc::start(
+        "zgossip_server",
+        bin.command("zgossip_server", &["--json", "--bind", "tcp://127.0.0.1:*"]),
+        true,
+    );
+    let ready = server.wait_json(&[r#""event":"READY""#]);
+    let start = ready.find("tcp://127.0.0.1:").expect("bound endpoint") + "tcp://".len();
+    let end = ready[start..].find('"').expect("endpoint end") + start;
+    let server_address = ready[start..end].to_owned();
+    let node = |name: &str| {
+        let args = [
+            "--json",
+            "--no-beacon",
+            "-i",
+            "lo",
+            "--port-range",
+            "0",
+            "-g",
+            &server_address,
+            "-n",
+            name,
+        ];
+        Proc::start(name, bin.command("zre", &args), true)
+    };
+    let mut one = node("one");
+    let mut two = node("two");
+    one.wait_json(&[r#""event":"ENTER""#, r#""name":"two""#]);
+    two.wait_json(&[r#""event":"ENTER""#, r#""name":"one""#]);
+    server.wait_json(&[r#""event":"DELIVER""#]);
+
+    server.signal("INT");
+    let status = server.wait_exit(SHORT);
+    assert!(status.success(), "zgossip_server after SIGINT: {status}");
+}
