@@ -77,6 +77,8 @@ pub fn run(args: ZreArgs) -> Outcome {
     // The prompt would pollute JSON on stdout: rustyline only for people.
     let interactive = !json && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let known = Arc::new(Mutex::new(Known::default()));
+    // Saved before rustyline's thread can make the terminal raw.
+    let terminal = interactive.then(TerminalGuard::save);
     let (mut printer, commands) = if interactive {
         start_prompt(json, runtime.waker(), Arc::clone(&known))?
     } else {
@@ -89,7 +91,6 @@ pub fn run(args: ZreArgs) -> Outcome {
         )?;
         (Printer::stdout(json), Commands { lines, resume: None })
     };
-    let terminal = interactive.then(TerminalGuard::save);
     printer.ready(&runtime.node)?;
     if interactive {
         printer.line("Type /help for the commands.")?;

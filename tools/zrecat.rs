@@ -17,8 +17,10 @@ use zre::{Event, Frame};
 const RAW_CHUNK: usize = 64 * 1024;
 /// The longest line sent in line mode.
 const MAX_LINE: usize = 16 * 1024 * 1024;
-/// Messages queued for slow peers above which stdin is no longer read.
-const BACKLOG_LIMIT: usize = 1000;
+/// Messages queued for slow peers above which stdin is no longer read: in
+/// line mode, and for 64 KiB chunks (the bound is on memory, not count).
+const LINE_BACKLOG_LIMIT: usize = 1000;
+const RAW_BACKLOG_LIMIT: usize = 16;
 /// How often a full backlog is looked at again.
 const BACKLOG_RECHECK: Duration = Duration::from_millis(20);
 /// Items waiting between the stdin thread and the loop.
@@ -94,6 +96,11 @@ pub fn run(args: ZrecatArgs) -> Outcome {
     } else {
         Some(spawn_stdin_reader(mode, INPUT_QUEUE, runtime.waker())?)
     };
+    let backlog_limit = if raw {
+        RAW_BACKLOG_LIMIT
+    } else {
+        LINE_BACKLOG_LIMIT
+    };
     let mut input_done = input.is_none();
     // A message read before any peer was in the group; it waits for one.
     let mut held: Option<Vec<u8>> = None;
@@ -103,7 +110,7 @@ pub fn run(args: ZrecatArgs) -> Outcome {
 
     loop {
         let backlogged =
-            runtime.node.backlog() >= BACKLOG_LIMIT || (input_done && runtime.node.backlog() > 0);
+            runtime.node.backlog() >= backlog_limit || (input_done && runtime.node.backlog() > 0);
         let timeout = if backlogged {
             Some(BACKLOG_RECHECK)
         } else {
@@ -124,7 +131,7 @@ pub fn run(args: ZrecatArgs) -> Outcome {
         out.flush()?;
 
         if let (Some(receiver), false) = (&input, input_done) {
-            while runtime.node.backlog() < BACKLOG_LIMIT {
+            while runtime.node.backlog() < backlog_limit {
                 let data = match held.take() {
                     Some(data) => data,
                     None => match receiver.try_recv() {
