@@ -159,12 +159,12 @@ fn raw_send(dealer: &zmq::Socket, header: &[u8], content: &[u8]) {
     dealer.send(content, 0).unwrap();
 }
 
-/// Runs per figure (`ZRE_BENCH_REPEAT`, default 3); the median is shown.
+/// Runs per figure (`ZRE_BENCH_REPEAT`, default 5); the median is shown.
 fn repeat() -> usize {
     std::env::var("ZRE_BENCH_REPEAT")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(3)
+        .unwrap_or(5)
         .max(1)
 }
 
@@ -180,6 +180,22 @@ struct Rate {
     messages: usize,
     bytes: usize,
     elapsed: Duration,
+    /// CPU time of the whole process (every thread) over the run.
+    cpu: Duration,
+}
+
+/// User + system CPU time of this process so far, all threads, from
+/// /proc/self/stat (in clock ticks, 10 ms: runs last long enough).
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which is in parentheses.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 11 and 12 here
+    // (the state, field 3, comes first).
+    let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = field(11) + field(12);
+    Duration::from_millis(ticks * 10)
 }
 
 impl Rate {
@@ -188,7 +204,12 @@ impl Rate {
             messages: 0,
             bytes: 0,
             elapsed: Duration::from_secs(1),
+            cpu: Duration::ZERO,
         }
+    }
+    /// CPU microseconds per message, all threads of both sides.
+    fn cpu_us(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.messages.max(1) as f64
     }
     fn per_sec(&self) -> f64 {
         self.messages as f64 / self.elapsed.as_secs_f64()
@@ -202,8 +223,10 @@ impl Rate {
 
 fn stream(scaled: impl Fn(usize) -> usize) {
     println!("\n## WHISPER stream, A -> B on loopback (two threads, one context each)\n");
-    println!("| content | zre msg/s | zre MB/s | raw libzmq msg/s | raw MB/s | ours/raw |");
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "| content | zre msg/s | zre MB/s | raw libzmq msg/s | raw MB/s | ours/raw | zre CPU µs/msg | raw CPU µs/msg |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     // `ZRE_BENCH_SIZES=64,1024` runs some sizes only.
     let sizes: Vec<usize> = std::env::var("ZRE_BENCH_SIZES")
         .unwrap_or_default()
@@ -234,13 +257,15 @@ fn stream(scaled: impl Fn(usize) -> usize) {
         }
         let (raw, ours) = (median(raws), median(ours));
         println!(
-            "| {} | {:.0} | {:.1} | {:.0} | {:.1} | {:.2} |",
+            "| {} | {:.0} | {:.1} | {:.0} | {:.1} | {:.2} | {:.2} | {:.2} |",
             human_size(size),
             ours.per_sec(),
             ours.mb_per_sec(),
             raw.per_sec(),
             raw.mb_per_sec(),
-            ours.per_sec() / raw.per_sec()
+            ours.per_sec() / raw.per_sec(),
+            ours.cpu_us(),
+            raw.cpu_us()
         );
     }
 }
@@ -280,6 +305,7 @@ fn stream_zre(size: usize, count: usize, hwm: i32) -> Rate {
         (Instant::now(), got, bytes, b)
     });
     let payload = vec![0x5a; size];
+    let cpu = process_cpu();
     let start = Instant::now();
     for i in 0..count {
         a.whisper(to, vec![payload.clone()]).unwrap();
@@ -294,6 +320,7 @@ fn stream_zre(size: usize, count: usize, hwm: i32) -> Rate {
         messages: got,
         bytes,
         elapsed: end - start,
+        cpu: process_cpu() - cpu,
     }
 }
 
@@ -314,6 +341,7 @@ fn stream_raw(size: usize, count: usize, hwm: i32) -> Rate {
     });
     let payload = vec![0x5a; size];
     let mut header = WHISPER_HEADER;
+    let cpu = process_cpu();
     let start = Instant::now();
     for i in 0..count {
         header[4..6].copy_from_slice(&(i as u16).wrapping_add(2).to_be_bytes());
@@ -324,6 +352,7 @@ fn stream_raw(size: usize, count: usize, hwm: i32) -> Rate {
         messages: count,
         bytes,
         elapsed: end - start,
+        cpu: process_cpu() - cpu,
     }
 }
 
@@ -422,16 +451,17 @@ fn latency_raw(count: usize) -> Vec<Duration> {
 fn fanout(count: usize) {
     const RECEIVERS: usize = 10;
     println!("\n## SHOUT fan-out: one sender, {RECEIVERS} receivers, 64 B\n");
-    println!("| | shouts/s sent | messages/s delivered (all receivers) |");
-    println!("|---|---|---|");
+    println!("| | shouts/s sent | messages/s delivered (all receivers) | CPU µs per delivered message |");
+    println!("|---|---|---|---|");
     let hwm = 100_000;
     let raw = fanout_raw(RECEIVERS, count, hwm);
     let ours = fanout_zre(RECEIVERS, count, hwm);
     for (name, rate) in [("zre", ours), ("raw libzmq (10 DEALERs)", raw)] {
         println!(
-            "| {name} | {:.0} | {:.0} |",
+            "| {name} | {:.0} | {:.0} | {:.2} |",
             rate.per_sec() / RECEIVERS as f64,
-            rate.per_sec()
+            rate.per_sec(),
+            rate.cpu_us()
         );
     }
 }
@@ -464,6 +494,7 @@ fn fanout_zre(receivers: usize, count: usize, hwm: i32) -> Rate {
         })
         .collect();
     let payload = vec![0x5a; 64];
+    let cpu = process_cpu();
     let start = Instant::now();
     for i in 0..count {
         sender.shout("FANOUT", vec![payload.clone()]).unwrap();
@@ -486,6 +517,7 @@ fn fanout_zre(receivers: usize, count: usize, hwm: i32) -> Rate {
         messages: total,
         bytes: total * 64,
         elapsed: end - start,
+        cpu: process_cpu() - cpu,
     }
 }
 
@@ -513,6 +545,7 @@ fn fanout_raw(receivers: usize, count: usize, hwm: i32) -> Rate {
     let mut header = vec![0xAA, 0xA1, 3, 2, 0, 1, 6];
     header.extend_from_slice(b"FANOUT");
     let payload = vec![0x5a; 64];
+    let cpu = process_cpu();
     let start = Instant::now();
     for _ in 0..count {
         for dealer in &dealers {
@@ -524,6 +557,7 @@ fn fanout_raw(receivers: usize, count: usize, hwm: i32) -> Rate {
         messages: count * receivers,
         bytes: count * receivers * 64,
         elapsed: end - start,
+        cpu: process_cpu() - cpu,
     }
 }
 
