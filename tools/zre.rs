@@ -22,7 +22,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
-use zre::{Node, ZyreUuid};
+use zre::{Frame, Node, ZyreUuid};
 
 const PROMPT: &str = "> ";
 /// The longest command line read from a pipe.
@@ -35,7 +35,8 @@ node_args! {
         example = "zre -i lo\nzre --name alice --header X-ROLE=chat\nzre -g gossip.example.org:31337\n\
 printf '/join chat\\n/shout chat hello\\n' | zre --json",
         note = "Commands: /join GROUP, /leave GROUP, /shout GROUP TEXT, /whisper PEER TEXT (PEER is a \
-name or a UUID), /peers, /groups, /name, /help, /quit. With stdin not a terminal, commands are read \
+name or a UUID), /shoutx GROUP HEX..., /whisperx PEER HEX... (binary frames, one per hex word), \
+/peers, /groups, /name, /help, /quit. With stdin not a terminal, commands are read \
 line by line and the end of input quits. The other applets run as `zre APPLET ARGS...` or through a \
 link named after them (see --install-links): zrecat, zretime, zreworker, zgossip_server."
     )]
@@ -53,8 +54,18 @@ struct Known {
     peers: BTreeSet<String>,
 }
 
-const COMMANDS: [&str; 9] = [
-    "/join", "/leave", "/shout", "/whisper", "/peers", "/groups", "/name", "/help", "/quit",
+const COMMANDS: [&str; 11] = [
+    "/join",
+    "/leave",
+    "/shout",
+    "/whisper",
+    "/shoutx",
+    "/whisperx",
+    "/peers",
+    "/groups",
+    "/name",
+    "/help",
+    "/quit",
 ];
 
 const HELP: &str = "\
@@ -62,6 +73,8 @@ const HELP: &str = "\
 /leave GROUP          leave a group
 /shout GROUP TEXT     send TEXT (the rest of the line) to every peer in GROUP
 /whisper PEER TEXT    send TEXT to one peer, by name or UUID
+/shoutx GROUP HEX...  send binary frames, one per hex word (multi-frame)
+/whisperx PEER HEX... send binary frames to one peer, one per hex word
 /peers                list the peers: name, UUID, endpoint, groups
 /groups               list our groups and the peers' groups
 /name                 our name, UUID and endpoint
@@ -191,6 +204,9 @@ enum Command<'a> {
     Leave(&'a str),
     Shout(&'a str, &'a str),
     Whisper(&'a str, &'a str),
+    /// Binary content: one frame per hex word.
+    ShoutFrames(&'a str, Vec<Frame>),
+    WhisperFrames(&'a str, Vec<Frame>),
     Peers,
     Groups,
     Name,
@@ -205,6 +221,41 @@ fn split_word(text: &str) -> (&str, &str) {
         Some(end) => (&text[..end], text[end..].trim_start()),
         None => (text, ""),
     }
+}
+
+/// A target word, then one or more frames, each a word of hex digits (an
+/// empty frame is written `-`).
+fn target_and_frames<'a>(rest: &'a str, usage: &str) -> Result<(&'a str, Vec<Frame>), String> {
+    let (target, hex) = split_word(rest);
+    let frames = hex
+        .split_whitespace()
+        .map(|word| {
+            if word == "-" {
+                Some(Vec::new())
+            } else {
+                unhex(word)
+            }
+        })
+        .collect::<Option<Vec<Frame>>>();
+    match frames {
+        Some(frames) if !target.is_empty() && !frames.is_empty() => Ok((target, frames)),
+        _ => Err(format!(
+            "usage: {usage} (each frame an even number of hex digits, or - for empty)"
+        )),
+    }
+}
+
+fn unhex(word: &str) -> Option<Vec<u8>> {
+    if word.len() % 2 != 0 {
+        return None;
+    }
+    (0..word.len())
+        .step_by(2)
+        .map(|i| {
+            word.get(i..i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+        })
+        .collect()
 }
 
 fn parse_command(line: &str) -> Result<Command<'_>, String> {
@@ -239,6 +290,10 @@ fn parse_command(line: &str) -> Result<Command<'_>, String> {
         "/leave" => one_argument("/leave GROUP").map(Command::Leave),
         "/shout" => target_and_text("/shout GROUP TEXT").map(|(g, t)| Command::Shout(g, t)),
         "/whisper" => target_and_text("/whisper PEER TEXT").map(|(p, t)| Command::Whisper(p, t)),
+        "/shoutx" => target_and_frames(rest, "/shoutx GROUP HEX...").map(|(g, f)| Command::ShoutFrames(g, f)),
+        "/whisperx" => {
+            target_and_frames(rest, "/whisperx PEER HEX...").map(|(p, f)| Command::WhisperFrames(p, f))
+        }
         "/peers" => no_argument(Command::Peers),
         "/groups" => no_argument(Command::Groups),
         "/name" => no_argument(Command::Name),
@@ -289,6 +344,18 @@ fn execute(node: &mut Node, printer: &mut Printer, line: &str, json: bool) -> Re
         },
         Ok(Command::Whisper(target, text)) => match node.find_peer(target) {
             Some(peer) => node.whisper_str(peer, text).map_err(|e| e.to_string()),
+            None => Err(format!("no peer named or with UUID {target} (see /peers)")),
+        },
+        Ok(Command::ShoutFrames(group, frames)) => match node.shout(group, frames) {
+            Ok(0) => {
+                eprintln!("(no peer is in group {group})");
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+            Err(err) => Err(err.to_string()),
+        },
+        Ok(Command::WhisperFrames(target, frames)) => match node.find_peer(target) {
+            Some(peer) => node.whisper(peer, frames).map_err(|e| e.to_string()),
             None => Err(format!("no peer named or with UUID {target} (see /peers)")),
         },
         Ok(Command::Peers) => {
@@ -388,8 +455,8 @@ impl Completer for ShellHelper {
                 .collect(),
             [command] => match self.known.lock() {
                 Ok(known) => match *command {
-                    "/join" | "/leave" | "/shout" => matching(&known.groups),
-                    "/whisper" => matching(&known.peers),
+                    "/join" | "/leave" | "/shout" | "/shoutx" => matching(&known.groups),
+                    "/whisper" | "/whisperx" => matching(&known.peers),
                     _ => Vec::new(),
                 },
                 Err(_) => Vec::new(),
@@ -522,5 +589,19 @@ mod tests {
         assert!(parse_command("/peers x").is_err());
         assert!(parse_command("/nope").is_err());
         assert!(parse_command("hello").is_err());
+        assert_eq!(
+            parse_command("/shoutx chat 00ff - 6869"),
+            Ok(Command::ShoutFrames(
+                "chat",
+                vec![vec![0, 0xff], vec![], b"hi".to_vec()]
+            ))
+        );
+        assert_eq!(
+            parse_command("/whisperx bob C3A9"),
+            Ok(Command::WhisperFrames("bob", vec![vec![0xc3, 0xa9]]))
+        );
+        assert!(parse_command("/shoutx chat").is_err());
+        assert!(parse_command("/shoutx chat 0").is_err());
+        assert!(parse_command("/whisperx bob zz").is_err());
     }
 }
