@@ -633,6 +633,20 @@ impl ChildGuard {
         self.stdin = None;
     }
 
+    /// Takes the child's stdin, e.g. to stream a large input from another
+    /// thread; dropping it is the EOF. `None` if it was taken or closed.
+    pub fn take_stdin(&mut self) -> Option<ChildStdin> {
+        self.stdin.take()
+    }
+
+    /// Sends a signal by name (`STOP`, `CONT`, `KILL`…) with kill(1); does
+    /// not wait. Nothing happens if the child has ended.
+    pub fn signal(&mut self, name: &str) {
+        if self.try_status().is_none() {
+            let _ = run("kill", &[&format!("-{name}"), &self.child.id().to_string()]);
+        }
+    }
+
     /// The first stdout line (ever) that matches, or a panic naming `what`
     /// with the child's output when none comes within `timeout`.
     pub fn wait_stdout(&mut self, what: &str, pred: impl FnMut(&str) -> bool, timeout: Duration) -> String {
@@ -720,6 +734,22 @@ impl Drop for ChildGuard {
             let _ = self.child.wait();
         }
     }
+}
+
+/// A field of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`, …); `None`
+/// when the process is gone. The pid of a child is the program's own:
+/// `ip netns exec` and `setpriv` exec it rather than fork.
+pub fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
+    line[field.len() + 1..].split_whitespace().next()?.parse().ok()
+}
+
+/// How many file descriptors a process has open; `None` when it is gone.
+pub fn fd_count(pid: u32) -> Option<usize> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
 }
 
 /// A minimal JSON value: enough for the `zre --json` events.
@@ -1000,17 +1030,24 @@ impl JsonPeer {
     /// Runs `zre --json -n NAME -i IFACE --beacon-port 5670 EXTRA…` on a host
     /// and waits for its READY.
     pub fn spawn(lab: &Lab, host: &str, iface: &str, name: &str, extra: &[&str]) -> JsonPeer {
+        let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "debug".into());
+        JsonPeer::spawn_with_env(lab, host, iface, name, extra, &[("RUST_LOG", &log)])
+    }
+
+    /// [`JsonPeer::spawn`] with this environment (e.g. a quieter
+    /// `RUST_LOG` for a node that will be flooded).
+    pub fn spawn_with_env(
+        lab: &Lab,
+        host: &str,
+        iface: &str,
+        name: &str,
+        extra: &[&str],
+        envs: &[(&str, &str)],
+    ) -> JsonPeer {
         let mut args = vec!["--json", "-n", name, "-i", iface, "--beacon-port", "5670"];
         args.extend_from_slice(extra);
-        let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "debug".into());
         let label = format!("zre {name}@{host}");
-        let mut child = lab.spawn_as(
-            &label,
-            host,
-            env!("CARGO_BIN_EXE_zre"),
-            &args,
-            &[("RUST_LOG", &log)],
-        );
+        let mut child = lab.spawn_as(&label, host, env!("CARGO_BIN_EXE_zre"), &args, envs);
         let ready = Event::parse(&child.wait_stdout(
             "with \"event\":\"READY\"",
             |l| Event::parse(l).is("READY"),
