@@ -378,6 +378,12 @@ impl Node {
         self.core.peers()
     }
 
+    /// Peers known by beacon or gossip whose HELLO has not arrived yet:
+    /// with [`Node::peers`], the whole peer table (at most `max_peers`).
+    pub fn pending_peers(&self) -> usize {
+        self.core.pending_peer_count()
+    }
+
     pub fn peers_by_group(&self, group: &str) -> Vec<Uuid> {
         self.core.peers_by_group(group)
     }
