@@ -36,7 +36,7 @@ node_args! {
 printf '/join chat\\n/shout chat hello\\n' | zre --json",
         note = "Commands: /join GROUP, /leave GROUP, /shout GROUP TEXT, /whisper PEER TEXT (PEER is a \
 name or a UUID), /shoutx GROUP HEX..., /whisperx PEER HEX... (binary frames, one per hex word), \
-/peers, /groups, /name, /help, /quit. With stdin not a terminal, commands are read \
+/peers, /groups, /name, /stats, /help, /quit. With stdin not a terminal, commands are read \
 line by line and the end of input quits. The other applets run as `zre APPLET ARGS...` or through a \
 link named after them (see --install-links): zrecat, zretime, zreworker, zgossip_server."
     )]
@@ -54,7 +54,7 @@ struct Known {
     peers: BTreeSet<String>,
 }
 
-const COMMANDS: [&str; 11] = [
+const COMMANDS: [&str; 12] = [
     "/join",
     "/leave",
     "/shout",
@@ -64,6 +64,7 @@ const COMMANDS: [&str; 11] = [
     "/peers",
     "/groups",
     "/name",
+    "/stats",
     "/help",
     "/quit",
 ];
@@ -78,6 +79,7 @@ const HELP: &str = "\
 /peers                list the peers: name, UUID, endpoint, groups
 /groups               list our groups and the peers' groups
 /name                 our name, UUID and endpoint
+/stats                peer table (ready and pending), backlog, memory
 /help                 this list
 /quit                 leave the network and exit (also Ctrl-D, Ctrl-C)";
 
@@ -210,6 +212,7 @@ enum Command<'a> {
     Peers,
     Groups,
     Name,
+    Stats,
     Help,
     Quit,
 }
@@ -297,6 +300,7 @@ fn parse_command(line: &str) -> Result<Command<'_>, String> {
         "/peers" => no_argument(Command::Peers),
         "/groups" => no_argument(Command::Groups),
         "/name" => no_argument(Command::Name),
+        "/stats" => no_argument(Command::Stats),
         "/help" => no_argument(Command::Help),
         "/quit" | "/exit" => no_argument(Command::Quit),
         other if other.starts_with('/') => Err(format!("unknown command {other} (try /help)")),
@@ -412,11 +416,62 @@ fn execute(node: &mut Node, printer: &mut Printer, line: &str, json: bool) -> Re
             ))?;
             Ok(())
         }
+        Ok(Command::Stats) => {
+            let stats = Stats::of(node);
+            if json {
+                // Like READY, a line of its own on stdout, where the events are.
+                printer.line(&stats.json())?;
+            } else {
+                reply(stats.human())?;
+            }
+            Ok(())
+        }
     };
     if let Err(err) = result {
         eprintln!("error: {err}");
     }
     Ok(Flow::Continue)
+}
+
+/// What /stats reports: the size of the peer table (HELLO received, and
+/// known only by beacon or gossip), messages held for slow peers, and our
+/// resident memory (Linux; 0 where /proc is missing).
+struct Stats {
+    peers: usize,
+    pending: usize,
+    backlog: usize,
+    rss_kib: u64,
+}
+
+impl Stats {
+    fn of(node: &Node) -> Stats {
+        Stats {
+            peers: node.peers().len(),
+            pending: node.pending_peers(),
+            backlog: node.backlog(),
+            rss_kib: rss_kib().unwrap_or(0),
+        }
+    }
+
+    fn json(&self) -> String {
+        format!(
+            "{{\"event\":\"STATS\",\"peers\":{},\"pending\":{},\"backlog\":{},\"rss_kib\":{}}}",
+            self.peers, self.pending, self.backlog, self.rss_kib
+        )
+    }
+
+    fn human(&self) -> String {
+        format!(
+            "peers {} (pending {}), backlog {} messages, RSS {} KiB",
+            self.peers, self.pending, self.backlog, self.rss_kib
+        )
+    }
+}
+
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line["VmRSS:".len()..].split_whitespace().next()?.parse().ok()
 }
 
 // ----- the terminal ---------------------------------------------------------
@@ -572,6 +627,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn stats_are_one_json_object() {
+        let stats = Stats {
+            peers: 2,
+            pending: 61,
+            backlog: 0,
+            rss_kib: 12345,
+        };
+        assert_eq!(
+            stats.json(),
+            r#"{"event":"STATS","peers":2,"pending":61,"backlog":0,"rss_kib":12345}"#
+        );
+    }
+
+    #[test]
     fn commands_parse() {
         assert_eq!(parse_command("/join chat"), Ok(Command::Join("chat")));
         assert_eq!(
@@ -589,6 +658,8 @@ mod tests {
         assert!(parse_command("/peers x").is_err());
         assert!(parse_command("/nope").is_err());
         assert!(parse_command("hello").is_err());
+        assert_eq!(parse_command("/stats"), Ok(Command::Stats));
+        assert!(parse_command("/stats now").is_err());
         assert_eq!(
             parse_command("/shoutx chat 00ff - 6869"),
             Ok(Command::ShoutFrames(
