@@ -37,6 +37,9 @@ const RAW_SEND_HWM: i32 = 256;
 /// make this exact (a receiver dropping a connected peer on GOODBYE, which
 /// comes after the data, rather than on the beacon).
 const DRAIN_GRACE: Duration = Duration::from_millis(1500);
+/// The grace after a small input, which is never far behind.
+const SMALL_INPUT_GRACE: Duration = Duration::from_millis(200);
+const SMALL_INPUT: u64 = 256 * 1024;
 
 node_args! {
     /// Cat for a group: joins GROUP, shouts each line of stdin to it, and
@@ -107,6 +110,7 @@ pub fn run(args: ZrecatArgs) -> Outcome {
     let mut peer_seen = wait.is_zero();
     let mut wait_until: Option<Instant> = None;
     let mut drain_until: Option<Instant> = None;
+    let mut bytes_sent: u64 = 0;
 
     loop {
         let backlogged =
@@ -164,16 +168,23 @@ pub fn run(args: ZrecatArgs) -> Outcome {
                     peer_seen = true;
                     wait_until = None;
                 }
+                bytes_sent += data.len() as u64;
                 runtime.node.shout(&group, vec![data])?;
             }
         }
         // Everything read has been handed to libzmq; stopping flushes it,
         // after a grace time for what is still on its way (see DRAIN_GRACE).
         if input_done && held.is_none() && runtime.node.backlog() == 0 {
-            if !peer_seen || drain_until.is_some_and(|t| Instant::now() >= t) {
+            let nobody_left = runtime.node.peers_by_group(&group).is_empty();
+            if !peer_seen || nobody_left || drain_until.is_some_and(|t| Instant::now() >= t) {
                 break;
             }
-            drain_until.get_or_insert_with(|| Instant::now() + DRAIN_GRACE);
+            let grace = if bytes_sent <= SMALL_INPUT {
+                SMALL_INPUT_GRACE
+            } else {
+                DRAIN_GRACE
+            };
+            drain_until.get_or_insert_with(|| Instant::now() + grace);
         }
     }
     if let Err(err) = runtime.node.leave(&group) {
