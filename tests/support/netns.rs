@@ -1119,3 +1119,81 @@ impl JsonPeer {
         self.child.report()
     }
 }
+
+impl JsonPeer {
+    /// Wraps a child that speaks the `zre --json` contract (READY first,
+    /// then events; commands on stdin), e.g. a driver for another ZRE
+    /// implementation, and waits for its READY.
+    pub fn adopt(mut child: ChildGuard, host: &str) -> JsonPeer {
+        let ready = Event::parse(&child.wait_stdout(
+            "with \"event\":\"READY\"",
+            |l| Event::parse(l).is("READY"),
+            WAIT,
+        ));
+        let uuid = ready.peer().to_owned();
+        assert!(
+            uuid.len() == 32
+                && uuid
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)),
+            "{}: READY has no 32-hex-digit peer: {ready}",
+            child.label
+        );
+        JsonPeer {
+            uuid,
+            name: ready.name().to_owned(),
+            endpoint: ready.str("endpoint").unwrap_or("").to_owned(),
+            host: host.to_owned(),
+            child,
+        }
+    }
+}
+
+/// Where `ip netns exec` finds a namespace's own copies of /etc files.
+const ETC_NETNS: &str = "/etc/netns";
+
+/// A namespace's private /etc file (`/etc/netns/<ns>/<file>`, which `ip
+/// netns exec` bind-mounts over `/etc/<file>` for the processes it starts
+/// afterwards); the directory is removed on drop.
+pub struct EtcNetnsFile {
+    dir: std::path::PathBuf,
+}
+
+impl Lab {
+    /// Gives `host` its own `/etc/<file>` (e.g. `hosts`) with `content`, for
+    /// the processes started on it from now on. Keep the guard as long as
+    /// the lab. Leftovers of killed runs are removed first.
+    pub fn etc_file(&self, host: &str, file: &str, content: &str) -> EtcNetnsFile {
+        assert!(
+            !file.is_empty() && !file.contains('/') && file != "." && file != "..",
+            "etc_file: {file:?} must be a plain file name"
+        );
+        if let Ok(entries) = std::fs::read_dir(ETC_NETNS) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let owner = name
+                    .strip_prefix(PREFIX)
+                    .and_then(|r| r.strip_prefix('-'))
+                    .and_then(|r| r.split('-').next())
+                    .and_then(|pid| pid.parse::<u32>().ok());
+                if owner.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let dir = Path::new(ETC_NETNS).join(self.ns(host));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        let guard = EtcNetnsFile { dir };
+        let path = guard.dir.join(file);
+        std::fs::write(&path, content).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        guard
+    }
+}
+
+impl Drop for EtcNetnsFile {
+    fn drop(&mut self) {
+        if let Err(err) = std::fs::remove_dir_all(&self.dir) {
+            eprintln!("cannot remove {}: {err}", self.dir.display());
+        }
+    }
+}
