@@ -3,12 +3,18 @@
 
 Reads commands on stdin, one per line:
   /join G, /leave G, /shout G text..., /whisper NAME|UUID text...,
-  /shoutx G HEX [HEX...], /whisperx NAME|UUID HEX [HEX...]  (binary frames),
+  /shoutx G HEX [HEX...], /whisperx NAME|UUID HEX [HEX...]  (binary frames,
+  one per word; - is an empty frame),
   /quit (EOF quits too).
 Prints one JSON object per line on stdout, in the schema of `zre --json`:
 READY first, then ENTER, EXIT, JOIN, LEAVE, SHOUT, WHISPER, STOP. Peer ids
 are 32 upper-case hex digits; a content frame that is not UTF-8 is
 {"hex": "..."}.
+
+pyre 0.3.4 has no interface option (it takes the first non-loopback IPv4
+interface: run it where that is the test LAN) and fixed timeouts (evasive
+10 s, expired 30 s). Its beacon interval is fixed at 1 s: Pyre.set_interval
+only stores the value, so --beacon-interval is accepted and ignored.
 """
 
 import argparse
@@ -42,7 +48,7 @@ def main():
     parser.add_argument("--name", required=True)
     parser.add_argument("--header", action="append", default=[], help="KEY=VALUE")
     parser.add_argument("--beacon-port", type=int, default=5670)
-    parser.add_argument("--beacon-interval", type=int, default=1000, help="milliseconds")
+    parser.add_argument("--beacon-interval", type=int, default=1000, help="milliseconds (ignored by pyre)")
     args = parser.parse_args()
 
     node = Pyre(args.name)
@@ -50,7 +56,6 @@ def main():
         key, _, value = header.partition("=")
         node.set_header(key, value)
     node.set_port(str(args.beacon_port).encode())
-    node.set_interval(args.beacon_interval)
     node.start()
     names = {}
     emit({"event": "READY", "peer": node.uuid().hex.upper(), "name": args.name, "endpoint": node.endpoint()})
@@ -75,6 +80,10 @@ def main():
                 handle_event(node.recv(), names)
     node.stop()
     emit({"event": "STOP"})
+
+
+def unhex(word):
+    return b"" if word == "-" else bytes.fromhex(word)
 
 
 def resolve(names, target):
@@ -103,10 +112,10 @@ def run_command(node, names, line):
             node.whisper(resolve(names, target), text.encode("utf-8"))
         elif cmd == "/shoutx":
             group, *frames = rest.split(" ")
-            node.shout(group, [bytes.fromhex(f) for f in frames])
+            node.shout(group, [unhex(f) for f in frames])
         elif cmd == "/whisperx":
             target, *frames = rest.split(" ")
-            node.whisper(resolve(names, target), [bytes.fromhex(f) for f in frames])
+            node.whisper(resolve(names, target), [unhex(f) for f in frames])
         else:
             print(f"unknown command {cmd}", file=sys.stderr)
     except Exception as err:  # a bad command must not end the peer

@@ -3,11 +3,12 @@
 //
 // Reads commands on stdin, one per line: /join G, /leave G, /shout G text...,
 // /whisper NAME|UUID text..., /shoutx G HEX, /whisperx NAME|UUID HEX (one
-// binary frame: zyre.js carries one content frame per message), /quit (EOF
-// quits too). Prints one JSON object per line on stdout in the schema of
+// binary frame, - for an empty one: zyre.js carries one content frame per
+// message and drops any further frames it receives), /quit (EOF quits too). Prints one JSON object per line on stdout in the schema of
 // `zre --json`: READY, ENTER, EXIT, JOIN, LEAVE, SHOUT, WHISPER, EVASIVE,
 // STOP. Peer ids are 32 upper-case hex digits; a content frame that is not
-// UTF-8 is {"hex": "..."}.
+// UTF-8 is {"hex": "..."}. A peer that zyre.js drops (expired, a port-0
+// beacon, a sequence error) is one EXIT; an expired one says so in "reason".
 'use strict';
 
 const readline = require('readline');
@@ -56,6 +57,8 @@ const zyre = new Zyre({
   bport: args.bport,
   binterval: args.binterval,
 });
+// Content as Buffers, not utf8 strings: binary frames must survive.
+zyre.setEncoding('raw');
 const names = new Map();
 const id = (identity) => identity.toUpperCase();
 
@@ -71,8 +74,13 @@ zyre.on('connect', (identity, name, headers) => {
   const peer = zyre.getPeer(identity);
   emit({ event: 'ENTER', peer: id(identity), name, headers, endpoint: peer && peer.endpoint });
 });
-zyre.on('disconnect', (identity, name) => emit({ event: 'EXIT', peer: id(identity), name }));
-zyre.on('expired', (identity, name) => emit({ event: 'EXIT', peer: id(identity), name }));
+// zyre.js fires 'expired' and then 'disconnect' for an expired peer.
+const expired = new Set();
+zyre.on('expired', (identity) => expired.add(identity));
+zyre.on('disconnect', (identity, name) => {
+  const reason = expired.delete(identity) ? 'expired' : 'disconnect';
+  emit({ event: 'EXIT', peer: id(identity), name, reason });
+});
 zyre.on('join', (identity, name, group) => emit({ event: 'JOIN', peer: id(identity), name, group }));
 zyre.on('leave', (identity, name, group) => emit({ event: 'LEAVE', peer: id(identity), name, group }));
 zyre.on('whisper', (identity, name, message) => {
@@ -81,6 +89,12 @@ zyre.on('whisper', (identity, name, message) => {
 zyre.on('shout', (identity, name, message, group) => {
   emit({ event: 'SHOUT', peer: id(identity), name, group, content: [frameJson(message)] });
 });
+
+function unhex(words) {
+  const frames = words.split(/\s+/).filter((w) => w);
+  if (frames.length !== 1) process.stderr.write('zyre.js sends one frame: using the first\n');
+  return frames[0] === '-' ? Buffer.alloc(0) : Buffer.from(frames[0], 'hex');
+}
 
 function command(line) {
   const trimmed = line.trim();
@@ -98,8 +112,8 @@ function command(line) {
     case '/leave': zyre.leave(rest); break;
     case '/shout': { const [g, text] = split(); zyre.shout(g, text); break; }
     case '/whisper': { const [t, text] = split(); zyre.whisper(resolve(t), text); break; }
-    case '/shoutx': { const [g, hex] = split(); zyre.shout(g, Buffer.from(hex, 'hex')); break; }
-    case '/whisperx': { const [t, hex] = split(); zyre.whisper(resolve(t), Buffer.from(hex, 'hex')); break; }
+    case '/shoutx': { const [g, hex] = split(); zyre.shout(g, unhex(hex)); break; }
+    case '/whisperx': { const [t, hex] = split(); zyre.whisper(resolve(t), unhex(hex)); break; }
     default: process.stderr.write(`unknown command ${cmd}\n`);
   }
   return true;

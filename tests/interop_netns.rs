@@ -1,0 +1,606 @@
+//! Interoperability with ZRE implementations written by others, on a
+//! simulated LAN: pyre 0.3.4 (Python) and zyre.js 1.3.0 (Node.js), each
+//! driven through a small script that speaks the `zre --json` contract
+//! (`tests/interop/`), and a hand-driven rogue peer
+//! (`tests/interop/rogue_peer.py`) for what real peers get wrong.
+//!
+//! Every peer runs in a network namespace of its own, on a LAN made by the
+//! test (see `support/netns.rs`): nothing reaches a real interface. Needs
+//! root, pyre (`pip install zeromq-pyre==0.3.4 pyzmq`) and zyre.js (`npm
+//! install` in `tests/interop/js`); without them the tests are skipped with
+//! a message, unless `CI` is set (then they fail). `.ci/run` installs both.
+//!
+//! Each test has a LAN prefix of its own (10.99.6x.0/24 and up), so they
+//! run in parallel. pyre's timeouts are fixed (evasive 10 s, expired 30 s),
+//! so its liveness test takes about 40 s; everything else is quick.
+
+#[path = "support/netns.rs"]
+mod netns;
+
+use netns::{Event, Json, JsonPeer, Lab, WAIT, in_ci};
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const PYRE_DRIVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/pyre_peer.py");
+const ZYREJS_DRIVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/js/zyrejs_peer.js");
+const ROGUE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/rogue_peer.py");
+
+/// Text that is not ASCII: 2-, 3- and 4-byte UTF-8 sequences.
+const UNICODE_TEXT: &str = "héllo wörld ✓ 日本語 🚀";
+/// Binary content that is not UTF-8 (and holds a newline byte).
+const BINARY_HEX: &str = "00ff80fe0ac3";
+
+// ---- the reference peers -------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Impl {
+    Pyre,
+    ZyreJs,
+}
+
+impl Impl {
+    fn label(self) -> &'static str {
+        match self {
+            Impl::Pyre => "pyre",
+            Impl::ZyreJs => "zyre.js",
+        }
+    }
+}
+
+/// Whether the reference peers can run here: they must in CI; elsewhere a
+/// missing one skips the test, with a message.
+fn references_available(test: &str) -> bool {
+    let mut missing = Vec::new();
+    let pyre = Command::new("python3")
+        .args(["-c", "import pyre, zmq"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !pyre {
+        missing.push("pyre (pip install zeromq-pyre==0.3.4 pyzmq)");
+    }
+    let js_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/js");
+    let zyrejs = Command::new("node")
+        .args(["-e", "require('zyre.js')"])
+        .current_dir(js_dir)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !zyrejs {
+        missing.push("zyre.js (cd tests/interop/js && npm_config_zmq_external=true npm install)");
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!("missing {}", missing.join(", "));
+    if in_ci() {
+        panic!("{test}: {why} (CI is set, so this is a failure, not a skip)");
+    }
+    eprintln!("SKIPPED {test}: {why}");
+    false
+}
+
+/// A lab for `test` whose reference peers are available; `None` to skip.
+fn lab(tag: &str) -> Option<Lab> {
+    let lab = Lab::new(tag)?;
+    references_available(tag).then_some(lab)
+}
+
+/// Our node: `zre --json` with fast beacons.
+fn ours(lab: &Lab, host: &str, lan: &str, name: &str, extra: &[&str]) -> JsonPeer {
+    let mut args = vec!["--beacon-interval", "100ms"];
+    args.extend_from_slice(extra);
+    JsonPeer::spawn(lab, host, lan, name, &args)
+}
+
+/// pyre on `host`, which must have no non-loopback interface but the LAN.
+fn pyre(lab: &Lab, host: &str, name: &str, extra: &[&str]) -> JsonPeer {
+    let mut args = vec!["-u", PYRE_DRIVER, "--name", name];
+    args.extend_from_slice(extra);
+    let child = lab.spawn_as(
+        &format!("pyre {name}@{host}"),
+        host,
+        "python3",
+        &args,
+        &[("PYTHONDONTWRITEBYTECODE", "1")],
+    );
+    JsonPeer::adopt(child, host)
+}
+
+/// zyre.js on `host`, on interface `lan`; `extra` may set --evasive and
+/// --expired (milliseconds).
+fn zyrejs(lab: &Lab, host: &str, lan: &str, name: &str, extra: &[&str]) -> JsonPeer {
+    let mut args = vec![
+        ZYREJS_DRIVER,
+        "--name",
+        name,
+        "--iface",
+        lan,
+        "--beacon-interval",
+        "100",
+    ];
+    args.extend_from_slice(extra);
+    let child = lab.spawn_as(
+        &format!("zyre.js {name}@{host}"),
+        host,
+        "node",
+        &args,
+        &[("DEBUG", "zyre:*"), ("DEBUG_COLORS", "0")],
+    );
+    JsonPeer::adopt(child, host)
+}
+
+fn reference(lab: &Lab, which: Impl, host: &str, lan: &str, name: &str, extra: &[&str]) -> JsonPeer {
+    match which {
+        Impl::Pyre => pyre(lab, host, name, extra),
+        Impl::ZyreJs => zyrejs(lab, host, lan, name, extra),
+    }
+}
+
+// ---- events --------------------------------------------------------------
+
+/// An event of `kind` about `peer`.
+fn about(kind: &'static str, peer: &JsonPeer) -> impl Fn(&Event) -> bool + use<> {
+    let uuid = peer.uuid.clone();
+    move |e| e.is(kind) && e.peer() == uuid
+}
+
+/// An event of `kind` from `peer` with this group.
+fn in_group(kind: &'static str, peer: &JsonPeer, group: &str) -> impl Fn(&Event) -> bool + use<> {
+    let (uuid, group) = (peer.uuid.clone(), group.to_owned());
+    move |e| e.is(kind) && e.peer() == uuid && e.group() == group
+}
+
+/// A SHOUT or WHISPER from `peer` with exactly this content.
+fn message(kind: &'static str, peer: &JsonPeer, content: &[&str]) -> impl Fn(&Event) -> bool + use<> {
+    let uuid = peer.uuid.clone();
+    let content: Vec<String> = content.iter().map(|s| s.to_string()).collect();
+    move |e| e.is(kind) && e.peer() == uuid && e.content() == content
+}
+
+fn header<'a>(event: &'a Event, key: &str) -> Option<&'a str> {
+    event
+        .json
+        .get("headers")
+        .and_then(|h| h.get(key))
+        .and_then(Json::as_str)
+}
+
+/// `who` waits for an event about `other`, naming both on failure.
+fn expect(who: &mut JsonPeer, what: &str, pred: impl Fn(&Event) -> bool, timeout: Duration) -> Event {
+    let what = format!("{what} (seen by {})", who.name);
+    who.wait_for(&what, pred, timeout)
+}
+
+/// The `n`th event (ever, counting from 1) that matches.
+fn expect_nth(
+    who: &mut JsonPeer,
+    what: &str,
+    n: usize,
+    pred: impl Fn(&Event) -> bool,
+    timeout: Duration,
+) -> Event {
+    let what = format!("{what} (seen by {})", who.name);
+    let mut seen = 0;
+    let line = who.child().wait_stdout(
+        &what,
+        |l| {
+            if pred(&Event::parse(l)) {
+                seen += 1;
+            }
+            seen == n
+        },
+        timeout,
+    );
+    Event::parse(&line)
+}
+
+/// The host part of `tcp://host:port`.
+fn endpoint_host(endpoint: &str) -> &str {
+    endpoint
+        .strip_prefix("tcp://")
+        .and_then(|rest| rest.rsplit_once(':'))
+        .map_or("", |(host, _)| host)
+}
+
+/// With `ZRE_INTEROP_SHOW` set, prints what every process of the lab said
+/// (also when the test passes).
+fn show(lab: &Lab) {
+    if std::env::var_os("ZRE_INTEROP_SHOW").is_some() {
+        eprintln!("{}", lab.report());
+    }
+}
+
+/// Waits until `dur` has passed since `start` (for "longer than the
+/// expired timeout" scenarios: the condition is that nothing happens).
+fn sleep_until(start: Instant, dur: Duration) {
+    let end = start + dur;
+    let now = Instant::now();
+    if end > now {
+        thread::sleep(end - now);
+    }
+}
+
+// ---- both directions, each reference ------------------------------------
+
+/// ENTER (name, headers, endpoint), JOIN, SHOUT and WHISPER with UTF-8 and
+/// binary content, multi-frame content, LEAVE and re-JOIN, all both ways;
+/// then EXIT at once when either side stops cleanly.
+fn talk_both_ways(which: Impl, tag: &str, net: u8) {
+    let Some(mut lab) = lab(tag) else { return };
+    let subnet = format!("10.99.{net}.0/24");
+    let (ip_ours, ip_theirs) = (format!("10.99.{net}.2"), format!("10.99.{net}.3"));
+    lab.lan("lan", &subnet, &[("a", &ip_ours), ("b", &ip_theirs)]);
+    let their_name = match which {
+        Impl::Pyre => "pyre-peer",
+        // zyre.js encodes names by their UTF-8 length: non-ASCII is fine.
+        Impl::ZyreJs => "zyré.js-peer",
+    };
+    // A long expired timeout: an EXIT before it can only be a goodbye.
+    let mut ours = ours(
+        &lab,
+        "a",
+        "lan",
+        "öurs-✓",
+        &[
+            "--header",
+            "X-OURS=ÿes ✓",
+            "--header",
+            "X-EMPTY=",
+            "--expired",
+            "300",
+        ],
+    );
+    let long_expiry: &[&str] = match which {
+        Impl::Pyre => &[],
+        Impl::ZyreJs => &["--expired", "300000"],
+    };
+    let mut extra = vec!["--header", "X-THEIRS=théirs"];
+    extra.extend_from_slice(long_expiry);
+    let mut theirs = reference(&lab, which, "b", "lan", their_name, &extra);
+    let label = which.label();
+
+    // ENTER, both ways, with the right name, headers and endpoint.
+    let enter = expect(
+        &mut ours,
+        &format!("ENTER of {label}"),
+        about("ENTER", &theirs),
+        WAIT,
+    );
+    assert_eq!(enter.name(), their_name, "{enter}");
+    let theirs_header = match which {
+        // pyre 0.3.4 writes the character count as a string's length and
+        // cuts the UTF-8 bytes to it: "théirs" (6 characters, 7 bytes)
+        // arrives as "théir". Names and groups suffer the same.
+        Impl::Pyre => "théir",
+        Impl::ZyreJs => "théirs",
+    };
+    assert_eq!(header(&enter, "X-THEIRS"), Some(theirs_header), "{enter}");
+    assert_eq!(enter.str("endpoint"), Some(theirs.endpoint.as_str()), "{enter}");
+    assert_eq!(
+        endpoint_host(&theirs.endpoint),
+        ip_theirs,
+        "{label} READY: {}",
+        theirs.endpoint
+    );
+    let enter = expect(&mut theirs, "ENTER of ours", about("ENTER", &ours), WAIT);
+    assert_eq!(enter.name(), "öurs-✓", "{enter}");
+    assert_eq!(header(&enter, "X-OURS"), Some("ÿes ✓"), "{enter}");
+    assert_eq!(header(&enter, "X-EMPTY"), Some(""), "{enter}");
+    assert_eq!(enter.str("endpoint"), Some(ours.endpoint.as_str()), "{enter}");
+    assert_eq!(
+        endpoint_host(&ours.endpoint),
+        ip_ours,
+        "our READY: {}",
+        ours.endpoint
+    );
+
+    // JOIN, both ways.
+    ours.send_line("/join chat");
+    theirs.send_line("/join chat");
+    expect(
+        &mut theirs,
+        "JOIN chat of ours",
+        in_group("JOIN", &ours, "chat"),
+        WAIT,
+    );
+    expect(
+        &mut ours,
+        &format!("JOIN chat of {label}"),
+        in_group("JOIN", &theirs, "chat"),
+        WAIT,
+    );
+
+    // SHOUT and WHISPER, UTF-8 (non-ASCII) and binary, both ways.
+    exchange_messages(&mut ours, &mut theirs);
+    exchange_messages(&mut theirs, &mut ours);
+
+    // Multi-frame content: text, an empty frame, non-ASCII, binary.
+    match which {
+        Impl::Pyre => {
+            exchange_multi_frame(&mut ours, &mut theirs);
+            exchange_multi_frame(&mut theirs, &mut ours);
+        }
+        Impl::ZyreJs => {
+            // zyre.js keeps the first content frame and drops the others;
+            // the link survives (the next message arrives).
+            let theirs_id = theirs.uuid.clone();
+            ours.send_line(&format!("/whisperx {theirs_id} {MULTI_FRAME_HEX}"));
+            ours.send_line(&format!("/whisper {theirs_id} after multi-frame"));
+            expect(
+                &mut theirs,
+                "first frame only",
+                message("WHISPER", &ours, &["one"]),
+                WAIT,
+            );
+            expect(
+                &mut theirs,
+                "next WHISPER",
+                message("WHISPER", &ours, &["after multi-frame"]),
+                WAIT,
+            );
+        }
+    }
+
+    // LEAVE and re-JOIN, both ways; a SHOUT after the re-JOIN arrives.
+    leave_and_rejoin(&mut ours, &mut theirs);
+    leave_and_rejoin(&mut theirs, &mut ours);
+    for peer in [&ours, &theirs] {
+        assert_eq!(
+            peer.count(|e| e.is("EXIT")),
+            0,
+            "{}: EXIT while talking\n{}",
+            peer.name,
+            peer.report()
+        );
+    }
+
+    // They stop cleanly: EXIT at once (our expired timeout is 300 s).
+    let status = theirs.quit(WAIT);
+    assert!(
+        status.success(),
+        "{label} ended with {status}\n{}",
+        theirs.report()
+    );
+    expect(
+        &mut ours,
+        &format!("EXIT of {label} after its clean stop"),
+        about("EXIT", &theirs),
+        WAIT,
+    );
+
+    // We stop cleanly: EXIT at once (their expired timeout is 30 s for
+    // pyre, 300 s for zyre.js; the wait is shorter than 30 s).
+    let mut theirs = reference(&lab, which, "b", "lan", "second", long_expiry);
+    expect(&mut theirs, "ENTER of ours", about("ENTER", &ours), WAIT);
+    expect(
+        &mut ours,
+        &format!("ENTER of the second {label}"),
+        about("ENTER", &theirs),
+        WAIT,
+    );
+    let status = ours.quit(WAIT);
+    assert!(status.success(), "ours ended with {status}\n{}", ours.report());
+    expect(
+        &mut theirs,
+        "EXIT of ours after our clean stop",
+        about("EXIT", &ours),
+        Duration::from_secs(20),
+    );
+    show(&lab);
+}
+
+/// Frames for the multi-frame tests, and what arrives.
+const MULTI_FRAME_HEX: &str = "6f6e65 - c3a9 00ff0a";
+const MULTI_FRAME: [&str; 4] = ["one", "", "é", "hex:00ff0a"];
+
+/// `from` (in group chat) sends SHOUT and WHISPER to `to`: UTF-8 text and
+/// binary.
+fn exchange_messages(from: &mut JsonPeer, to: &mut JsonPeer) {
+    let to_id = to.uuid.clone();
+    from.send_line(&format!("/shout chat {UNICODE_TEXT} (shout)"));
+    from.send_line(&format!("/whisper {to_id} {UNICODE_TEXT} (whisper)"));
+    from.send_line(&format!("/shoutx chat {BINARY_HEX}"));
+    from.send_line(&format!("/whisperx {to_id} {BINARY_HEX}"));
+    let text = |suffix: &str| format!("{UNICODE_TEXT} ({suffix})");
+    let binary = format!("hex:{BINARY_HEX}");
+    let shout = expect(to, "UTF-8 SHOUT", message("SHOUT", from, &[&text("shout")]), WAIT);
+    assert_eq!(shout.group(), "chat", "{shout}");
+    expect(
+        to,
+        "UTF-8 WHISPER",
+        message("WHISPER", from, &[&text("whisper")]),
+        WAIT,
+    );
+    let shout = expect(to, "binary SHOUT", message("SHOUT", from, &[&binary]), WAIT);
+    assert_eq!(shout.group(), "chat", "{shout}");
+    expect(to, "binary WHISPER", message("WHISPER", from, &[&binary]), WAIT);
+}
+
+fn exchange_multi_frame(from: &mut JsonPeer, to: &mut JsonPeer) {
+    let to_id = to.uuid.clone();
+    from.send_line(&format!("/shoutx chat {MULTI_FRAME_HEX}"));
+    from.send_line(&format!("/whisperx {to_id} {MULTI_FRAME_HEX}"));
+    expect(
+        to,
+        "multi-frame SHOUT",
+        message("SHOUT", from, &MULTI_FRAME),
+        WAIT,
+    );
+    expect(
+        to,
+        "multi-frame WHISPER",
+        message("WHISPER", from, &MULTI_FRAME),
+        WAIT,
+    );
+}
+
+fn leave_and_rejoin(from: &mut JsonPeer, to: &mut JsonPeer) {
+    from.send_line("/leave chat");
+    expect(to, "LEAVE chat", in_group("LEAVE", from, "chat"), WAIT);
+    from.send_line("/join chat");
+    expect_nth(to, "a second JOIN chat", 2, in_group("JOIN", from, "chat"), WAIT);
+    from.send_line("/shout chat after the re-join");
+    expect(
+        to,
+        "SHOUT after re-JOIN",
+        message("SHOUT", from, &["after the re-join"]),
+        WAIT,
+    );
+}
+
+#[test]
+fn pyre_talks_both_ways() {
+    talk_both_ways(Impl::Pyre, "pyretalk", 61);
+}
+
+#[test]
+fn zyrejs_talks_both_ways() {
+    talk_both_ways(Impl::ZyreJs, "zyrejstalk", 62);
+}
+
+// ---- liveness: SIGKILL, and beacons blocked ------------------------------
+
+/// On three LANs at once:
+/// - lan1: our node is killed with SIGKILL: the reference peer reports
+///   EXIT once its expired timeout has passed.
+/// - lan2: beacons are blocked on both hosts for longer than either
+///   expired timeout; our evasive timeout is the shorter, so our PINGs and
+///   their PING-OKs keep both sides alive. Then the reference peer is
+///   killed with SIGKILL: we report EVASIVE, then EXIT.
+/// - lan3: the same block, but their evasive timeout is the shorter: their
+///   PINGs and our PING-OKs keep both sides alive (we never find them
+///   evasive).
+fn liveness(which: Impl, tag: &str, net: u8) {
+    let Some(mut lab) = lab(tag) else { return };
+    for i in 0..3u8 {
+        let n = net + i;
+        lab.lan(
+            &format!("lan{}", i + 1),
+            &format!("10.99.{n}.0/24"),
+            &[
+                (&format!("a{}", i + 1), &format!("10.99.{n}.2")),
+                (&format!("b{}", i + 1), &format!("10.99.{n}.3")),
+            ],
+        );
+    }
+    let label = which.label();
+    // Timeouts (seconds for ours, milliseconds for zyre.js; pyre's are
+    // fixed: evasive 10 s, expired 30 s) and how long beacons stay blocked.
+    let (ours2, theirs2, ours3, theirs3, theirs1, block): (&[&str], &[&str], &[&str], &[&str], &[&str], u64) =
+        match which {
+            Impl::Pyre => (
+                &["--evasive", "1", "--expired", "3"],
+                &[],
+                &["--evasive", "15", "--expired", "25"],
+                &[],
+                &[],
+                35,
+            ),
+            Impl::ZyreJs => (
+                &["--evasive", "1", "--expired", "3"],
+                &["--evasive", "5000", "--expired", "8000"],
+                &["--evasive", "4", "--expired", "6"],
+                &["--evasive", "1000", "--expired", "3000"],
+                &["--evasive", "1000", "--expired", "3000"],
+                10,
+            ),
+        };
+    let mut a1 = ours(&lab, "a1", "lan1", "ours1", &[]);
+    let mut b1 = reference(&lab, which, "b1", "lan1", "theirs1", theirs1);
+    let mut a2 = ours(&lab, "a2", "lan2", "ours2", ours2);
+    let mut b2 = reference(&lab, which, "b2", "lan2", "theirs2", theirs2);
+    let mut a3 = ours(&lab, "a3", "lan3", "ours3", ours3);
+    let mut b3 = reference(&lab, which, "b3", "lan3", "theirs3", theirs3);
+    for (o, t) in [(&mut a1, &mut b1), (&mut a2, &mut b2), (&mut a3, &mut b3)] {
+        expect(o, &format!("ENTER of {label}"), about("ENTER", t), WAIT);
+        expect(t, "ENTER of ours", about("ENTER", o), WAIT);
+    }
+
+    let start = Instant::now();
+    a1.child().kill();
+    for host in ["a2", "b2", "a3", "b3"] {
+        lab.block_udp_port(host, 5670);
+    }
+    // pyre checks its peers once a second: 30 s and a little.
+    let exit = expect(
+        &mut b1,
+        "EXIT of ours after SIGKILL",
+        about("EXIT", &a1),
+        Duration::from_secs(60),
+    );
+    if which == Impl::ZyreJs {
+        assert_eq!(exit.str("reason"), Some("expired"), "{exit}");
+    }
+
+    sleep_until(start, Duration::from_secs(block));
+    for (o, t) in [(&a2, &b2), (&a3, &b3)] {
+        for (who, other) in [(o, t), (t, o)] {
+            assert_eq!(
+                who.count(about("EXIT", other)),
+                0,
+                "{}: EXIT of {} while beacons were blocked for {block} s\n{}",
+                who.name,
+                other.name,
+                lab.report()
+            );
+        }
+    }
+    assert!(
+        a2.count(about("EVASIVE", &b2)) > 0,
+        "ours2 never found {label} evasive: its PINGs were not what kept the link\n{}",
+        lab.report()
+    );
+    assert_eq!(
+        a3.count(about("EVASIVE", &b3)),
+        0,
+        "ours3 found {label} evasive: {label} did not PING us\n{}",
+        lab.report()
+    );
+    for host in ["a2", "b2", "a3", "b3"] {
+        lab.unblock_all(host);
+    }
+    for (o, t) in [(&mut a2, &mut b2), (&mut a3, &mut b3)] {
+        let (o_id, t_id) = (o.uuid.clone(), t.uuid.clone());
+        o.send_line(&format!("/whisper {t_id} still here"));
+        t.send_line(&format!("/whisper {o_id} still here too"));
+        expect(
+            t,
+            "WHISPER after the block",
+            message("WHISPER", o, &["still here"]),
+            WAIT,
+        );
+        expect(
+            o,
+            "WHISPER after the block",
+            message("WHISPER", t, &["still here too"]),
+            WAIT,
+        );
+    }
+
+    // They are killed: EVASIVE (our evasive timeout passed), then EXIT.
+    let evasive_before = a2.count(about("EVASIVE", &b2));
+    b2.child().kill();
+    expect(
+        &mut a2,
+        &format!("EXIT of {label} after SIGKILL"),
+        about("EXIT", &b2),
+        WAIT,
+    );
+    assert!(
+        a2.count(about("EVASIVE", &b2)) > evasive_before,
+        "EXIT of {label} without EVASIVE first\n{}",
+        a2.report()
+    );
+    show(&lab);
+    let _ = &mut lab;
+}
+
+#[test]
+fn pyre_liveness() {
+    liveness(Impl::Pyre, "pyrelive", 63);
+}
+
+#[test]
+fn zyrejs_liveness() {
+    liveness(Impl::ZyreJs, "zyrejslive", 66);
+}
