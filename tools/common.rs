@@ -393,7 +393,7 @@ impl Runtime {
 
 /// A line for people: the event, its peer's name, and what matters.
 pub fn human_event(event: &Event) -> String {
-    let name = event.peer_name().unwrap_or("");
+    let name = printable(event.peer_name().unwrap_or(""));
     match event {
         Event::Enter {
             peer,
@@ -401,7 +401,7 @@ pub fn human_event(event: &Event) -> String {
             endpoint,
             ..
         } => {
-            let mut line = format!("ENTER {name} {} {endpoint}", ZyreUuid(*peer));
+            let mut line = format!("ENTER {name} {} {}", ZyreUuid(*peer), printable(endpoint));
             if !headers.is_empty() {
                 let pairs: Vec<String> = headers
                     .iter()

@@ -4,8 +4,8 @@
 //! so that it can be scripted, and quits at the end of input.
 
 use crate::common::{
-    Failure, HasNodeArgs, Outcome, Printer, Runtime, Sink, Started, load_settings, node_args, start_node,
-    stop_node,
+    Failure, HasNodeArgs, Outcome, Printer, Runtime, Sink, Started, load_settings, node_args, printable,
+    start_node, stop_node,
 };
 use crate::input::{Input, ReadMode, spawn_stdin_reader};
 use crate::links;
@@ -312,7 +312,10 @@ fn parse_command(line: &str) -> Result<Command<'_>, String> {
 /// stderr in JSON mode (stdout carries nothing but events then); errors
 /// always go to stderr.
 fn execute(node: &mut Node, printer: &mut Printer, line: &str, json: bool) -> Result<Flow, Failure> {
+    // Names and groups come from peers: keep their control characters off
+    // our terminal.
     let mut reply = |text: String| -> Result<(), Failure> {
+        let text = printable(&text);
         if json {
             eprintln!("{text}");
         } else {
@@ -428,7 +431,7 @@ fn execute(node: &mut Node, printer: &mut Printer, line: &str, json: bool) -> Re
         }
     };
     if let Err(err) = result {
-        eprintln!("error: {err}");
+        eprintln!("error: {}", printable(&err));
     }
     Ok(Flow::Continue)
 }
