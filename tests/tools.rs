@@ -462,7 +462,9 @@ fn a_scripted_zre_session_joins_shouts_and_whispers() {
         format!(r#"{{"event":"WHISPER","peer":"{alice_uuid}","name":"alice","content":["a secret word"]}}"#)
     );
 
-    // End of input quits cleanly: STOP, status 0, the peer sees us go.
+    // A shout just before the end of input still arrives; then the end of
+    // input quits cleanly: STOP, status 0, the peer sees us go.
+    alice.send("/shout chat last words\n");
     alice.close_stdin();
     let status = alice.wait_exit(SHORT);
     assert!(status.success(), "alice: {status}; {}", alice.context());
@@ -483,6 +485,7 @@ fn a_scripted_zre_session_joins_shouts_and_whispers() {
         "{}",
         alice.stderr()
     );
+    bob.wait_json(&[r#""event":"SHOUT""#, r#""content":["last words"]"#]);
     bob.wait_json(&[r#""event":"EXIT""#, r#""name":"alice""#]);
 
     // SIGTERM stops cleanly too.

@@ -11,7 +11,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use zre::config::{self, ConfigError, Origin, PortRange, Settings};
 use zre::{Event, Node, NodeBuilder, ZyreUuid};
 
@@ -526,6 +526,41 @@ impl Printer {
             Sink::Prompt(_) => Ok(()),
         }
     }
+}
+
+/// Keeps the node running until its own queue is empty, then for `grace`
+/// more (at most `DRAIN_LIMIT` in all), printing events, before it is
+/// stopped. Stopping sends a port-0 beacon that a peer acts on at once, and
+/// it can overtake the last messages still in TCP buffers and the peer's
+/// inbox, which the peer then ignores: the grace lets them arrive first.
+/// Skipped when there is no peer; a signal cuts it short.
+pub fn drain(runtime: &mut Runtime, mut printer: Option<&mut Printer>, grace: Duration) -> Outcome {
+    const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+    let started = Instant::now();
+    let mut quiet_since: Option<Instant> = None;
+    while !runtime.node.peers().is_empty() && started.elapsed() < DRAIN_LIMIT {
+        if runtime.node.backlog() > 0 {
+            quiet_since = None;
+        } else if quiet_since.get_or_insert_with(Instant::now).elapsed() >= grace {
+            return Ok(());
+        }
+        let left = match quiet_since {
+            Some(since) => grace.saturating_sub(since.elapsed()),
+            None => Duration::from_millis(20),
+        };
+        if runtime.poll(Some(left))?.signal {
+            return Ok(());
+        }
+        while let Some(event) = runtime.node.next_event() {
+            if let Some(printer) = printer.as_deref_mut() {
+                printer.event(&event)?;
+            }
+        }
+        if let Some(printer) = printer.as_deref_mut() {
+            printer.flush()?;
+        }
+    }
+    Ok(())
 }
 
 /// Stops the node (GOODBYE, queued data flushed within the linger time) and

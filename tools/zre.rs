@@ -4,8 +4,8 @@
 //! so that it can be scripted, and quits at the end of input.
 
 use crate::common::{
-    Failure, HasNodeArgs, Outcome, Printer, Runtime, Sink, Started, load_settings, node_args, printable,
-    start_node, stop_node,
+    Failure, HasNodeArgs, Outcome, Printer, Runtime, Sink, Started, drain, load_settings, node_args,
+    printable, start_node, stop_node,
 };
 use crate::input::{Input, ReadMode, spawn_stdin_reader};
 use crate::links;
@@ -22,9 +22,13 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use zre::{Frame, Node, ZyreUuid};
 
 const PROMPT: &str = "> ";
+/// How long the shell keeps running after /quit or the end of its input
+/// (see `common::drain`).
+const QUIT_GRACE: Duration = Duration::from_millis(300);
 /// The longest command line read from a pipe.
 const MAX_COMMAND_LINE: usize = 1024 * 1024;
 
@@ -33,10 +37,10 @@ node_args! {
     /// WHISPER, ...) and takes commands; /help lists them.
     #[argh(
         example = "zre -i lo\nzre --name alice --header X-ROLE=chat\nzre -g gossip.example.org:31337\n\
-printf '/join chat\\n/shout chat hello\\n' | zre --json",
+printf '/join chat\\n/sleep 3\\n/shout chat hello\\n' | zre --json",
         note = "Commands: /join GROUP, /leave GROUP, /shout GROUP TEXT, /whisper PEER TEXT (PEER is a \
 name or a UUID), /shoutx GROUP HEX..., /whisperx PEER HEX... (binary frames, one per hex word), \
-/peers, /groups, /name, /stats, /help, /quit. With stdin not a terminal, commands are read \
+/peers, /groups, /name, /stats, /sleep DURATION, /help, /quit. With stdin not a terminal, commands are read \
 line by line and the end of input quits. The other applets run as `zre APPLET ARGS...` or through a \
 link named after them (see --install-links): zrecat, zretime, zreworker, zgossip_server."
     )]
@@ -54,7 +58,7 @@ struct Known {
     peers: BTreeSet<String>,
 }
 
-const COMMANDS: [&str; 12] = [
+const COMMANDS: [&str; 13] = [
     "/join",
     "/leave",
     "/shout",
@@ -65,6 +69,7 @@ const COMMANDS: [&str; 12] = [
     "/groups",
     "/name",
     "/stats",
+    "/sleep",
     "/help",
     "/quit",
 ];
@@ -80,6 +85,7 @@ const HELP: &str = "\
 /groups               list our groups and the peers' groups
 /name                 our name, UUID and endpoint
 /stats                peer table (ready and pending), backlog, memory
+/sleep DURATION       wait (seconds, or 500ms) before the next command; events still show
 /help                 this list
 /quit                 leave the network and exit (also Ctrl-D, Ctrl-C)";
 
@@ -114,6 +120,10 @@ pub fn run(args: ZreArgs) -> Outcome {
 
     let outcome = shell_loop(&mut runtime, &mut printer, &commands, &known, json);
     let interrupted = matches!(outcome, Ok(Exit::Signal));
+    if let Ok(Exit::Quit | Exit::EndOfInput) = outcome {
+        // A script's last /shout must not be overtaken by our goodbye.
+        drain(&mut runtime, Some(&mut printer), QUIT_GRACE)?;
+    }
     stop_node(&mut runtime.node, Some(&mut printer));
     // A signal may have come while rustyline had the terminal raw.
     if interrupted {
@@ -146,8 +156,11 @@ fn shell_loop(
     known: &Mutex<Known>,
     json: bool,
 ) -> Result<Exit, Failure> {
+    // While a /sleep lasts, commands wait (events keep coming).
+    let mut asleep_until: Option<Instant> = None;
     loop {
-        if runtime.poll(None)?.signal {
+        let timeout = asleep_until.map(|t| t.saturating_duration_since(Instant::now()));
+        if runtime.poll(timeout)?.signal {
             return Ok(Exit::Signal);
         }
         let node = &mut runtime.node;
@@ -156,7 +169,16 @@ fn shell_loop(
         }
         printer.flush()?;
         refresh_known(node, known);
-        loop {
+        if let Some(until) = asleep_until {
+            if Instant::now() < until {
+                continue;
+            }
+            asleep_until = None;
+            if let Some(resume) = &commands.resume {
+                let _ = resume.send(true);
+            }
+        }
+        while asleep_until.is_none() {
             let line = match commands.lines.try_recv() {
                 Ok(Input::Data(line)) => String::from_utf8_lossy(&line).into_owned(),
                 Ok(Input::End) | Err(TryRecvError::Disconnected) => return Ok(Exit::EndOfInput),
@@ -165,11 +187,15 @@ fn shell_loop(
             };
             let flow = execute(node, printer, &line, json)?;
             printer.flush()?;
-            if let Flow::Quit = flow {
-                return Ok(Exit::Quit);
-            }
-            if let Some(resume) = &commands.resume {
-                let _ = resume.send(true);
+            match flow {
+                Flow::Quit => return Ok(Exit::Quit),
+                // The prompt comes back when the sleep is over.
+                Flow::Sleep(duration) => asleep_until = Some(Instant::now() + duration),
+                Flow::Continue => {
+                    if let Some(resume) = &commands.resume {
+                        let _ = resume.send(true);
+                    }
+                }
             }
         }
     }
@@ -195,6 +221,7 @@ fn refresh_known(node: &Node, known: &Mutex<Known>) {
 
 enum Flow {
     Continue,
+    Sleep(Duration),
     Quit,
 }
 
@@ -213,6 +240,7 @@ enum Command<'a> {
     Groups,
     Name,
     Stats,
+    Sleep(Duration),
     Help,
     Quit,
 }
@@ -301,6 +329,8 @@ fn parse_command(line: &str) -> Result<Command<'_>, String> {
         "/groups" => no_argument(Command::Groups),
         "/name" => no_argument(Command::Name),
         "/stats" => no_argument(Command::Stats),
+        "/sleep" => one_argument("/sleep DURATION (seconds, or 500ms)")
+            .and_then(|d| zre::config::parse_duration(d).map(Command::Sleep)),
         "/help" => no_argument(Command::Help),
         "/quit" | "/exit" => no_argument(Command::Quit),
         other if other.starts_with('/') => Err(format!("unknown command {other} (try /help)")),
@@ -327,6 +357,7 @@ fn execute(node: &mut Node, printer: &mut Printer, line: &str, json: bool) -> Re
         Err(err) => Err(err),
         Ok(Command::Nothing) => Ok(()),
         Ok(Command::Quit) => return Ok(Flow::Quit),
+        Ok(Command::Sleep(duration)) => return Ok(Flow::Sleep(duration)),
         Ok(Command::Help) => {
             for help in HELP.lines() {
                 reply(help.to_owned())?;
@@ -660,6 +691,11 @@ mod tests {
         assert!(parse_command("/shout chat").is_err());
         assert!(parse_command("/peers x").is_err());
         assert!(parse_command("/nope").is_err());
+        assert_eq!(
+            parse_command("/sleep 500ms"),
+            Ok(Command::Sleep(Duration::from_millis(500)))
+        );
+        assert!(parse_command("/sleep soon").is_err());
         assert!(parse_command("hello").is_err());
         assert_eq!(parse_command("/stats"), Ok(Command::Stats));
         assert!(parse_command("/stats now").is_err());
