@@ -117,6 +117,8 @@ macro_rules! node_args {
         // as written (Option<..>, Vec<..>), not as opaque `ty` fragments.
         #[derive(argh::FromArgs)]
         $(#[$meta])*
+        // Not argh's bare `help`: it is a fine group name for zrecat.
+        #[argh(help_triggers("-h", "--help"))]
         pub struct $name {
             $($fields)*
             /// name announced to peers (default: $ZRENAME, or the first 6 hex digits of the UUID)

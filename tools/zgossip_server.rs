@@ -16,6 +16,7 @@ use zre::{GossipEvent, GossipServerConfig, GossipService};
 /// ZGossip server: stores the tuples (key, value, TTL) that nodes publish
 /// and passes them on to every other node, and to other servers.
 #[derive(FromArgs)]
+#[argh(help_triggers("-h", "--help"))]
 #[argh(
     example = "zgossip_server\nzgossip_server --bind tcp://*:31337 --connect tcp://other-site:31337\n\
 zre -g <this host>:31337",
