@@ -702,6 +702,29 @@ fn nodes_find_each_other_through_zgossip_server() {
     two.wait_json(&[r#""event":"ENTER""#, r#""name":"one""#]);
     server.wait_json(&[r#""event":"DELIVER""#]);
 
+    // A node that publishes with a 1 s TTL and goes: its tuple expires.
+    let brief_args = [
+        "--json",
+        "--no-beacon",
+        "-i",
+        "lo",
+        "--port-range",
+        "0",
+        "-g",
+        &server_address,
+        "--evasive",
+        "500ms",
+        "--expired",
+        "1",
+    ];
+    let mut brief = Proc::start("brief", bin.command("zre", &brief_args), true);
+    let ready = brief.wait_json(&[r#""event":"READY""#]);
+    let brief_uuid = json_field(&ready, "peer").expect("READY has a peer").to_owned();
+    server.wait_json(&[r#""event":"DELIVER""#, &brief_uuid]);
+    brief.close_stdin();
+    assert!(brief.wait_exit(SHORT).success());
+    server.wait_json(&[&format!(r#"{{"event":"EXPIRED","key":"{brief_uuid}"}}"#)]);
+
     server.signal("INT");
     let status = server.wait_exit(SHORT);
     assert!(status.success(), "zgossip_server after SIGINT: {status}");
