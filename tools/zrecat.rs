@@ -174,7 +174,8 @@ pub fn run(args: ZrecatArgs) -> Outcome {
         }
         // Everything read has been handed to libzmq; stopping flushes it,
         // after a grace time for what is still on its way (see DRAIN_GRACE).
-        if input_done && held.is_none() && runtime.node.backlog() == 0 {
+        // --listen has no input to finish: it runs until a signal.
+        if !args.listen && input_done && held.is_none() && runtime.node.backlog() == 0 {
             let nobody_left = runtime.node.peers_by_group(&group).is_empty();
             if !peer_seen || nobody_left || drain_until.is_some_and(|t| Instant::now() >= t) {
                 break;
