@@ -405,6 +405,16 @@ fn zrecat_time_hears_zretime() {
     );
     let line = cat.wait_line("an RFC 3339 time", is_rfc3339_utc);
     assert!(is_rfc3339_utc(&line));
+
+    // --listen reads no stdin: at the end of it, it keeps printing.
+    let mut listener = Proc::start(
+        "zrecat --listen time",
+        bin.command("zrecat", &with(&node, &["--listen", "time"])),
+        true,
+    );
+    listener.close_stdin();
+    listener.wait_line("an RFC 3339 time", is_rfc3339_utc);
+    listener.wait_line("another RFC 3339 time", is_rfc3339_utc);
 }
 
 #[test]
