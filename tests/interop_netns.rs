@@ -458,6 +458,43 @@ fn zyrejs_talks_both_ways() {
     talk_both_ways(Impl::ZyreJs, "zyrejstalk", 62);
 }
 
+/// pyre 0.3.4 writes a string's length as its count of characters and cuts
+/// the UTF-8 bytes to that: non-ASCII names, groups and header values
+/// arrive truncated ("zoé-x", 5 characters in 6 bytes, arrives as "zoé-").
+/// When the cut falls inside a character the HELLO is not UTF-8 and we
+/// never see the peer (not tested here: it takes pyre's 30 s). Content
+/// frames are not affected (see `pyre_talks_both_ways`).
+#[test]
+fn pyre_non_ascii_strings_arrive_truncated() {
+    let Some(mut lab) = lab("pyretrunc") else { return };
+    lab.lan(
+        "lan",
+        "10.99.76.0/24",
+        &[("a", "10.99.76.2"), ("b", "10.99.76.3")],
+    );
+    let mut ours = ours(&lab, "a", "lan", "ours", &[]);
+    let mut theirs = pyre(&lab, "b", "zoé-x", &["--header", "X-K=wörld"]);
+    let enter = expect(&mut ours, "ENTER of pyre", about("ENTER", &theirs), WAIT);
+    assert_eq!(enter.name(), "zoé-", "{enter}");
+    assert_eq!(header(&enter, "X-K"), Some("wörl"), "{enter}");
+    // Our strings reach pyre whole: it reads them by their byte count.
+    theirs.send_line("/join grüppe!");
+    ours.send_line("/join grüppe!");
+    expect(
+        &mut ours,
+        "JOIN of pyre",
+        in_group("JOIN", &theirs, "grüppe"),
+        WAIT,
+    );
+    expect(
+        &mut theirs,
+        "JOIN of ours",
+        in_group("JOIN", &ours, "grüppe!"),
+        WAIT,
+    );
+    show(&lab);
+}
+
 // ---- liveness: SIGKILL, and beacons blocked ------------------------------
 
 /// On three LANs at once:
@@ -603,4 +640,411 @@ fn pyre_liveness() {
 #[test]
 fn zyrejs_liveness() {
     liveness(Impl::ZyreJs, "zyrejslive", 66);
+}
+
+// ---- three implementations in one group ---------------------------------
+
+/// Ours, pyre and zyre.js on one LAN, in one group: each one's SHOUT
+/// reaches the two others, and each sees the others JOIN.
+#[test]
+fn three_implementations_in_one_group() {
+    let Some(mut lab) = lab("threeway") else { return };
+    lab.lan(
+        "lan",
+        "10.99.69.0/24",
+        &[("a", "10.99.69.2"), ("p", "10.99.69.3"), ("z", "10.99.69.4")],
+    );
+    let mut peers = [
+        ours(&lab, "a", "lan", "ours", &[]),
+        pyre(&lab, "p", "pyre", &[]),
+        zyrejs(&lab, "z", "lan", "zyrejs", &[]),
+    ];
+    for peer in peers.iter_mut() {
+        peer.send_line("/join all");
+    }
+    for i in 0..3 {
+        for j in 0..3 {
+            if i != j {
+                let other_join = in_group("JOIN", &peers[j], "all");
+                expect(&mut peers[i], "JOIN all", other_join, WAIT);
+            }
+        }
+    }
+    for peer in peers.iter_mut() {
+        let text = format!("/shout all from {} ✓", peer.name);
+        peer.send_line(&text);
+    }
+    for i in 0..3 {
+        for j in 0..3 {
+            if i != j {
+                let text = format!("from {} ✓", peers[j].name);
+                let heard = message("SHOUT", &peers[j], &[&text]);
+                expect(&mut peers[i], "SHOUT to all", heard, WAIT);
+            }
+        }
+    }
+    show(&lab);
+    let _ = &mut lab;
+}
+
+// ---- hardening, with a hand-driven peer ----------------------------------
+
+/// The rogue peer on `host` at `ip` (a /24 on `lan`), READY.
+fn rogue(lab: &Lab, host: &str, lan: &str, ip: &str, name: &str) -> JsonPeer {
+    let bcast = format!("{}.255", ip.rsplit_once('.').map_or(ip, |(net, _)| net));
+    let child = lab.spawn_as(
+        &format!("rogue {name}@{host}"),
+        host,
+        "python3",
+        &[
+            "-u", ROGUE, "--iface", lan, "--ip", ip, "--bcast", &bcast, "--name", name,
+        ],
+        &[("PYTHONDONTWRITEBYTECODE", "1")],
+    );
+    JsonPeer::adopt(child, host)
+}
+
+/// The port of `tcp://host:port`.
+fn endpoint_port(endpoint: &str) -> &str {
+    endpoint.rsplit_once(':').map_or("", |(_, port)| port)
+}
+
+/// A message the rogue received from `peer`: `cmd` is HELLO, WHISPER, …
+fn received(cmd: &'static str, peer: &JsonPeer) -> impl Fn(&Event) -> bool + use<> {
+    let uuid = peer.uuid.clone();
+    move |e| e.is("RECV") && e.str("cmd") == Some(cmd) && e.str("from") == Some(uuid.as_str())
+}
+
+/// The rogue connects to our inbox and says HELLO (its own endpoint,
+/// status 0, no groups); we report its ENTER.
+fn rogue_enters(rogue: &mut JsonPeer, ours: &mut JsonPeer, hello: &str) {
+    rogue.send_line(&format!("/connect {}", ours.endpoint));
+    rogue.send_line(hello);
+    expect(ours, "ENTER of the rogue", about("ENTER", rogue), WAIT);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `ZRE`, the version, a UUID and a port: a beacon, well-formed or not.
+fn beacon_bytes(version: u8, uuid: &[u8; 16], port: u16) -> Vec<u8> {
+    let mut bytes = b"ZRE".to_vec();
+    bytes.push(version);
+    bytes.extend_from_slice(uuid);
+    bytes.extend_from_slice(&port.to_be_bytes());
+    bytes
+}
+
+/// Short and long beacons, beacons with a bad version or signature, and
+/// garbage on the beacon port: our node ignores them all (it never
+/// connects to the port they name) and still meets a well-formed peer
+/// afterwards. pyre dies on these, so it is not on this LAN.
+#[test]
+fn bad_beacons_are_ignored() {
+    let Some(mut lab) = Lab::new("badbeacons") else {
+        return;
+    };
+    lab.lan(
+        "lan",
+        "10.99.70.0/24",
+        &[("a", "10.99.70.2"), ("r", "10.99.70.3")],
+    );
+    let mut ours = ours(&lab, "a", "lan", "ours", &[]);
+    let mut r = rogue(&lab, "r", "lan", "10.99.70.3", "rogue");
+    let trap = listen_trap(&mut r);
+    let uuid = [0x5a_u8; 16];
+    let mut v1_with_key = beacon_bytes(1, &uuid, trap);
+    v1_with_key.extend_from_slice(&[7; 32]);
+    let mut long = beacon_bytes(1, &uuid, trap);
+    long.push(0);
+    let short = beacon_bytes(1, &uuid, trap)[..21].to_vec();
+    let mut bad_signature = beacon_bytes(1, &uuid, trap);
+    bad_signature[2] = b'X';
+    let garbage: Vec<u8> = (0..=255u8).rev().cycle().take(600).collect();
+    let datagrams = [
+        ("54-byte version 1", v1_with_key),
+        ("version 2", beacon_bytes(2, &uuid, trap)),
+        ("23 bytes", long),
+        ("21 bytes", short),
+        ("ZRX signature", bad_signature),
+        ("text", b"hello, is this ZRE?\n".to_vec()),
+        ("600 bytes of garbage", garbage),
+        ("ZRE alone", b"ZRE".to_vec()),
+    ];
+    for _ in 0..3 {
+        for (_, bytes) in &datagrams {
+            r.send_line(&format!("/udp {}", hex(bytes)));
+        }
+        // An empty datagram too.
+        r.send_line("/udp ");
+    }
+    let what: Vec<&str> = datagrams.iter().map(|(what, _)| *what).collect();
+    still_meets_a_good_peer(&lab, &mut ours, &mut r, &what.join(", "));
+}
+
+/// A ROUTER of the rogue's that no well-behaved node connects to: the port
+/// that bad beacons name.
+fn listen_trap(r: &mut JsonPeer) -> u16 {
+    r.send_line("/listen trap");
+    let listening = expect(r, "LISTENING", |e| e.is("LISTENING"), WAIT);
+    match listening.json.get("port") {
+        Some(Json::Num(port)) => *port as u16,
+        _ => panic!("no port in {listening}"),
+    }
+}
+
+/// After the bad beacons, a well-formed one: we connect and say HELLO, the
+/// rogue enters, our WHISPER reaches it; nothing ever reached the trap.
+fn still_meets_a_good_peer(lab: &Lab, ours: &mut JsonPeer, r: &mut JsonPeer, what: &str) {
+    r.send_line(&format!("/beacon 1 {}", endpoint_port(&r.endpoint)));
+    expect(
+        r,
+        "our HELLO after the good beacon",
+        received("HELLO", ours),
+        WAIT,
+    );
+    rogue_enters(r, ours, "/hello - rogue 0");
+    let rogue_id = r.uuid.clone();
+    ours.send_line(&format!("/whisper {rogue_id} still fine"));
+    expect(r, "our WHISPER", received("WHISPER", ours), WAIT);
+    assert!(
+        ours.child().try_status().is_none(),
+        "our node ended\n{}",
+        ours.report()
+    );
+    let trapped = r.count(|e| e.is("RECV") && e.str("on") == Some("trap"));
+    assert_eq!(
+        trapped,
+        0,
+        "our node connected to the port of a bad beacon ({what})\n{}",
+        lab.report()
+    );
+    assert_eq!(ours.count(|e| e.is("ENTER")), 1, "{}", ours.report());
+    show(lab);
+}
+
+/// A 54-byte version-3 beacon (a CURVE node's, with its public key): we
+/// speak no CURVE, so, as Zyre without a key does, we ignore it rather
+/// than connect and say HELLO in the clear. pyre dies on these.
+#[test]
+#[ignore = "fails until NodeCore::handle_beacon drops version-3 beacons (src/core/node.rs is being edited)"]
+fn curve_beacon_is_ignored() {
+    let Some(mut lab) = Lab::new("curvebeacon") else {
+        return;
+    };
+    lab.lan(
+        "lan",
+        "10.99.75.0/24",
+        &[("a", "10.99.75.2"), ("r", "10.99.75.3")],
+    );
+    let mut ours = ours(&lab, "a", "lan", "ours", &[]);
+    let mut r = rogue(&lab, "r", "lan", "10.99.75.3", "rogue");
+    let trap = listen_trap(&mut r);
+    for _ in 0..3 {
+        r.send_line(&format!("/beacon 3 {trap} 5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A"));
+    }
+    still_meets_a_good_peer(&lab, &mut ours, &mut r, "54-byte version 3");
+}
+
+/// ELECT and LEADER (as Zyre sends them in a contested group) count in the
+/// sequence and change nothing; GOODBYE is a clean EXIT, not a reset.
+#[test]
+fn elect_leader_and_goodbye_never_reset_the_peer() {
+    let Some(mut lab) = Lab::new("elect") else { return };
+    lab.lan(
+        "lan",
+        "10.99.71.0/24",
+        &[("a", "10.99.71.2"), ("r", "10.99.71.3")],
+    );
+    // A long expired timeout: the EXIT can only come from the GOODBYE.
+    let mut ours = ours(&lab, "a", "lan", "ours", &["--expired", "300"]);
+    let mut r = rogue(&lab, "r", "lan", "10.99.71.3", "rogue");
+    rogue_enters(&mut r, &mut ours, "/hello - rogue 1 g");
+    expect(&mut ours, "JOIN g from HELLO", in_group("JOIN", &r, "g"), WAIT);
+    let rogue_id = r.uuid.clone();
+    r.send_line(&format!("/elect g {rogue_id}"));
+    r.send_line(&format!("/leader g {rogue_id}"));
+    r.send_line("/shout g after elect and leader");
+    r.send_line("/elect g FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF");
+    r.send_line("/whisper still the same peer");
+    expect(
+        &mut ours,
+        "SHOUT after ELECT",
+        message("SHOUT", &r, &["after elect and leader"]),
+        WAIT,
+    );
+    expect(
+        &mut ours,
+        "WHISPER after ELECT",
+        message("WHISPER", &r, &["still the same peer"]),
+        WAIT,
+    );
+    assert_eq!(ours.count(about("ENTER", &r)), 1, "{}", ours.report());
+    assert_eq!(ours.count(about("EXIT", &r)), 0, "{}", ours.report());
+
+    r.send_line("/goodbye");
+    expect(&mut ours, "EXIT after GOODBYE", about("EXIT", &r), WAIT);
+    let lost = ours.child().stderr().count(|l| l.contains("messages lost"));
+    assert_eq!(lost, 0, "GOODBYE was taken for lost messages\n{}", ours.report());
+    show(&lab);
+}
+
+/// A JOIN or LEAVE whose status byte is not what we counted is logged and
+/// applied; the peer stays.
+#[test]
+fn status_mismatch_is_logged_and_tolerated() {
+    let Some(mut lab) = Lab::new("status") else { return };
+    lab.lan(
+        "lan",
+        "10.99.72.0/24",
+        &[("a", "10.99.72.2"), ("r", "10.99.72.3")],
+    );
+    let mut ours = ours(&lab, "a", "lan", "ours", &[]);
+    let mut r = rogue(&lab, "r", "lan", "10.99.72.3", "rogue");
+    rogue_enters(&mut r, &mut ours, "/hello - rogue 7");
+    // We count 8 for this JOIN.
+    r.send_line("/join g 3");
+    expect(
+        &mut ours,
+        "JOIN with a wrong status",
+        in_group("JOIN", &r, "g"),
+        WAIT,
+    );
+    r.send_line("/leave g 99");
+    expect(
+        &mut ours,
+        "LEAVE with a wrong status",
+        in_group("LEAVE", &r, "g"),
+        WAIT,
+    );
+    // In step again (99 + 1).
+    r.send_line("/join g 100");
+    expect_nth(&mut ours, "JOIN in step", 2, in_group("JOIN", &r, "g"), WAIT);
+    r.send_line("/whisper still here");
+    expect(
+        &mut ours,
+        "WHISPER after the mismatches",
+        message("WHISPER", &r, &["still here"]),
+        WAIT,
+    );
+    assert_eq!(ours.count(about("EXIT", &r)), 0, "{}", ours.report());
+    assert_eq!(ours.count(about("ENTER", &r)), 1, "{}", ours.report());
+    let warned = ours
+        .child()
+        .stderr()
+        .count(|l| l.contains("WARN") && l.contains("group status"));
+    assert_eq!(warned, 2, "two mismatches, two warnings\n{}", ours.report());
+    show(&lab);
+}
+
+/// Sequence numbers wrap 65535 -> 0 (Zyre) from one peer and 65534 -> 0
+/// (pyre, zyre.js) from another: both are in order. To the second peer we
+/// then wrap the same way, so that it does not reset us.
+#[test]
+fn sequence_wraps_in_both_styles() {
+    let Some(mut lab) = Lab::new("wrap") else { return };
+    lab.lan(
+        "lan",
+        "10.99.73.0/24",
+        &[("a", "10.99.73.2"), ("r1", "10.99.73.3"), ("r2", "10.99.73.4")],
+    );
+    // No PINGs of ours in the middle: the rogues keep busy anyway.
+    let mut ours = ours(&lab, "a", "lan", "ours", &["--evasive", "60", "--expired", "120"]);
+    let mut full = rogue(&lab, "r1", "lan", "10.99.73.3", "full");
+    let mut short = rogue(&lab, "r2", "lan", "10.99.73.4", "short");
+    rogue_enters(&mut full, &mut ours, "/hello - full 0");
+    rogue_enters(&mut short, &mut ours, "/hello - short 0");
+    // PINGs (each answered by our PING-OK) up to the top, then a WHISPER
+    // with sequence 0, then a PING: our PING-OK to it wraps too.
+    for (r, style, top) in [(&mut full, "full", 65535), (&mut short, "short", 65534)] {
+        r.send_line(&format!("/wrap {style}"));
+        r.send_line(&format!("/flood {top}"));
+    }
+    for (r, top) in [(&mut full, 65535.0), (&mut short, 65534.0)] {
+        let flooded = expect(r, "FLOODED", |e| e.is("FLOODED"), Duration::from_secs(120));
+        assert_eq!(flooded.json.get("last"), Some(&Json::Num(top)), "{flooded}");
+        assert_eq!(flooded.json.get("sent"), flooded.json.get("pingok"), "{flooded}");
+        r.send_line(&format!("/whisper after the {} wrap", r.name));
+        r.send_line("/ping");
+    }
+    for (r, top) in [(&full, 65535.0), (&short, 65534.0)] {
+        let text = format!("after the {} wrap", r.name);
+        expect(
+            &mut ours,
+            "WHISPER with sequence 0",
+            message("WHISPER", r, &[&text]),
+            WAIT,
+        );
+        let _ = top;
+    }
+    for (r, top) in [(&mut full, 65535.0), (&mut short, 65534.0)] {
+        let wrap = expect(r, "our sequence wrapping to 0", |e| e.is("SEQ"), WAIT);
+        assert_eq!(wrap.json.get("prev"), Some(&Json::Num(top)), "{wrap}");
+        assert_eq!(wrap.json.get("seq"), Some(&Json::Num(0.0)), "{wrap}");
+    }
+    let (full_id, short_id) = (full.uuid.clone(), short.uuid.clone());
+    ours.send_line(&format!("/whisper {full_id} after wrapping"));
+    ours.send_line(&format!("/whisper {short_id} after wrapping"));
+    for r in [&mut full, &mut short] {
+        expect(r, "our WHISPER after the wrap", received("WHISPER", &ours), WAIT);
+        assert_eq!(r.count(|e| e.is("SEQ")), 1, "{}", r.report());
+    }
+    for r in [&full, &short] {
+        assert_eq!(ours.count(about("ENTER", r)), 1, "{}", ours.report());
+        assert_eq!(ours.count(about("EXIT", r)), 0, "{}", ours.report());
+    }
+    show(&lab);
+}
+
+/// Zyre with interface "*" puts its host name in the HELLO endpoint: we
+/// connect there instead of to the beacon's address (the name resolves
+/// through our namespace's /etc/hosts), and the peer stays one peer while
+/// its beacons keep coming.
+#[test]
+fn host_name_in_hello_endpoint_is_accepted() {
+    let Some(mut lab) = Lab::new("hostname") else {
+        return;
+    };
+    lab.lan(
+        "lan",
+        "10.99.74.0/24",
+        &[("a", "10.99.74.2"), ("r", "10.99.74.3")],
+    );
+    let _hosts = lab.etc_file(
+        "a",
+        "hosts",
+        "127.0.0.1 localhost\n10.99.74.3 zyrehost.lan zyrehost\n",
+    );
+    let mut ours = ours(&lab, "a", "lan", "ours", &[]);
+    let mut r = rogue(&lab, "r", "lan", "10.99.74.3", "zyrehost");
+    let port = endpoint_port(&r.endpoint).to_owned();
+    r.send_line(&format!("/beacon 1 {port}"));
+    expect(
+        &mut r,
+        "our HELLO after its beacon",
+        received("HELLO", &ours),
+        WAIT,
+    );
+    let by_name = format!("tcp://zyrehost:{port}");
+    rogue_enters(&mut r, &mut ours, &format!("/hello {by_name} zyrehost 0"));
+    let enter = expect(&mut ours, "ENTER", about("ENTER", &r), WAIT);
+    assert_eq!(enter.str("endpoint"), Some(by_name.as_str()), "{enter}");
+    let rogue_id = r.uuid.clone();
+    ours.send_line(&format!("/whisper {rogue_id} via the host name"));
+    let whisper = expect(&mut r, "our WHISPER", received("WHISPER", &ours), WAIT);
+    assert_eq!(
+        whisper.json.get("content"),
+        Some(&Json::Arr(vec![Json::Str(hex(b"via the host name"))])),
+        "{whisper}"
+    );
+    for _ in 0..3 {
+        r.send_line(&format!("/beacon 1 {port}"));
+    }
+    r.send_line("/ping");
+    ours.send_line(&format!("/whisper {rogue_id} still one peer"));
+    expect_nth(&mut r, "our second WHISPER", 2, received("WHISPER", &ours), WAIT);
+    assert_eq!(ours.count(about("ENTER", &r)), 1, "{}", ours.report());
+    assert_eq!(ours.count(about("EXIT", &r)), 0, "{}", ours.report());
+    show(&lab);
 }

@@ -11,6 +11,7 @@ ROUTER inbox on --ip (random port) and prints one JSON object per line:
                                           (PING-OK only counted, see /stats);
                                           HELLO adds endpoint/name/groups/status
   SEQ {from, prev, seq}                   a sender's sequence did not step +1
+                                          (a wrap to 0, or an error)
   FLOODED {last}                          /flood done and every PING answered
   STATS {pingok, pings}                   after /stats
   SENT {cmd, seq}                         after each ZRE message it sends
@@ -129,6 +130,8 @@ class Rogue:
         router = self.ctx.socket(zmq.ROUTER)
         router.setsockopt(zmq.LINGER, 0)
         router.setsockopt(zmq.RCVHWM, 0)
+        # As Zyre, pyre and zyre.js do: a reconnecting peer takes its identity over.
+        router.setsockopt(zmq.ROUTER_HANDOVER, 1)
         port = router.bind_to_random_port("tcp://%s" % self.args.ip)
         self.routers[router] = name
         self.poller.register(router, zmq.POLLIN)
@@ -165,7 +168,8 @@ class Rogue:
             return
         cmd = COMMANDS.get(msg_id, str(msg_id))
         prev = self.last_seen.get(sender)
-        if cmd != "HELLO" and prev is not None and seq != (prev + 1) % 65536:
+        # Every step that is not +1 is reported, wraps included.
+        if cmd != "HELLO" and prev is not None and seq != prev + 1:
             emit({"event": "SEQ", "from": sender, "prev": prev, "seq": seq})
         self.last_seen[sender] = seq
         if cmd == "PING-OK":
