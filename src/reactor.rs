@@ -9,14 +9,14 @@
 
 use crate::builder::{NodeBuilder, NodeError};
 use crate::core::gossip_client::{ClientConfig, ClientOutput, GossipClient, ServerId};
-use crate::core::{Action, Event, Frame, Headers, NodeCore, SharedContent, ZyreUuid};
+use crate::core::{Action, Content, Event, Frame, Headers, NodeCore, ZyreUuid};
 use crate::handle::NodeHandle;
 use crate::iface::Interface;
 use log::{debug, info, warn};
 use mio::net::UdpSocket;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
@@ -49,7 +49,7 @@ pub(crate) struct ReactorSettings {
 /// A message waiting for room in a DEALER's queue.
 struct Outgoing {
     header: Vec<u8>,
-    content: Option<SharedContent>,
+    content: Option<Content>,
 }
 
 /// One DEALER: to a peer's inbox or to a gossip server.
@@ -85,7 +85,9 @@ pub struct Node {
     context: zmq::Context,
     inbox: zmq::Socket,
     beacon: Option<BeaconSocket>,
-    links: HashMap<LinkId, Link>,
+    /// Looked up per message sent: a B-tree of a few UUIDs is quicker than
+    /// SipHash, and no crafted UUIDs can make it slower.
+    links: BTreeMap<LinkId, Link>,
     tokens: HashMap<Token, LinkId>,
     next_token: usize,
     /// Links with messages waiting for room.
@@ -150,7 +152,7 @@ impl Node {
             context,
             inbox,
             beacon,
-            links: HashMap::new(),
+            links: BTreeMap::new(),
             tokens: HashMap::new(),
             next_token: FIRST_LINK_TOKEN,
             backlogged: BTreeSet::new(),
@@ -242,6 +244,10 @@ impl Node {
 
     /// Runs the node until an event arrives or `timeout` passes.
     pub fn recv_event(&mut self, timeout: Option<Duration>) -> io::Result<Option<Event>> {
+        // The common case under load, without reading the clock.
+        if let Some(event) = self.events.pop_front() {
+            return Ok(Some(event));
+        }
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
             if let Some(event) = self.events.pop_front() {
@@ -718,13 +724,16 @@ impl Node {
     }
 
     /// Sends a message on a link, or queues it behind earlier ones.
-    fn send_on(&mut self, id: LinkId, message: Outgoing) {
+    fn send_on(&mut self, id: LinkId, mut message: Outgoing) {
         let Some(link) = self.links.get_mut(&id) else {
             return;
         };
         if link.pending.is_empty() {
-            match try_send(&link.socket, &message) {
-                SendOutcome::Sent => return,
+            match try_send(&link.socket, &mut message, false) {
+                SendOutcome::Sent => {
+                    self.core.recycle_header(message.header);
+                    return;
+                }
                 SendOutcome::Failed(err) => {
                     warn!("send to {id:?} failed: {err}");
                     return;
@@ -764,10 +773,12 @@ impl Node {
                 self.backlogged.remove(&id);
                 continue;
             };
-            while let Some(message) = link.pending.front() {
-                match try_send(&link.socket, message) {
+            while let Some(message) = link.pending.front_mut() {
+                match try_send(&link.socket, message, false) {
                     SendOutcome::Sent => {
-                        link.pending.pop_front();
+                        if let Some(sent) = link.pending.pop_front() {
+                            self.core.recycle_header(sent.header);
+                        }
                     }
                     SendOutcome::Full => break,
                     SendOutcome::Failed(err) => {
@@ -797,29 +808,41 @@ impl Node {
     }
 }
 
-fn try_send(socket: &zmq::Socket, message: &Outgoing) -> SendOutcome {
-    let frames = message.content.as_deref().unwrap_or(&[]);
-    let more = if frames.is_empty() { 0 } else { zmq::SNDMORE };
-    // libzmq applies the high-water mark to a message's first frame only:
-    // once it is taken, the rest of the message cannot be refused.
-    match socket.send(&message.header[..], more | zmq::DONTWAIT) {
+/// Sends one message: the header frame, then the content frames. Without
+/// `wait`, a full queue refuses the header and nothing is sent; libzmq
+/// applies the high-water mark to a message's first frame only, so once it
+/// is taken the rest cannot be refused.
+fn try_send(socket: &zmq::Socket, message: &mut Outgoing, wait: bool) -> SendOutcome {
+    let dontwait = if wait { 0 } else { zmq::DONTWAIT };
+    let count = message.content.as_deref().map_or(0, <[Frame]>::len);
+    let more = if count == 0 { 0 } else { zmq::SNDMORE };
+    match socket.send(&message.header[..], more | dontwait) {
         Ok(()) => {}
         Err(zmq::Error::EAGAIN) => return SendOutcome::Full,
         Err(err) => return SendOutcome::Failed(err),
     }
-    for (i, frame) in frames.iter().enumerate() {
-        let flags = if i + 1 < frames.len() { zmq::SNDMORE } else { 0 };
-        if let Err(err) = socket.send(&frame[..], flags | zmq::DONTWAIT) {
-            return SendOutcome::Failed(err);
-        }
+    let flags = |i: usize| if i + 1 < count { zmq::SNDMORE } else { 0 };
+    let result = match &mut message.content {
+        None => Ok(()),
+        Some(Content::Owned(frames)) => frames
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, frame)| socket.send(&frame[..], flags(i))),
+        Some(Content::Shared(frames)) => frames
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, frame)| socket.send(&frame[..], flags(i))),
+    };
+    match result {
+        Ok(()) => SendOutcome::Sent,
+        Err(err) => SendOutcome::Failed(err),
     }
-    SendOutcome::Sent
 }
 
 /// Waits for room for each queued message until the deadline; returns how
 /// many were left.
 fn flush_blocking(link: &mut Link, deadline: Instant) -> usize {
-    while let Some(message) = link.pending.front() {
+    while let Some(message) = link.pending.front_mut() {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             break;
@@ -827,14 +850,8 @@ fn flush_blocking(link: &mut Link, deadline: Instant) -> usize {
         let _ = link
             .socket
             .set_sndtimeo(left.as_millis().clamp(1, i32::MAX as u128) as i32);
-        let frames = message.content.as_deref().unwrap_or(&[]);
-        let more = if frames.is_empty() { 0 } else { zmq::SNDMORE };
-        if link.socket.send(&message.header[..], more).is_err() {
+        if let SendOutcome::Full = try_send(&link.socket, message, true) {
             break;
-        }
-        for (i, frame) in frames.iter().enumerate() {
-            let flags = if i + 1 < frames.len() { zmq::SNDMORE } else { 0 };
-            let _ = link.socket.send(&frame[..], flags);
         }
         link.pending.pop_front();
     }

@@ -9,4 +9,4 @@ pub mod node;
 mod peer;
 
 pub use event::{Event, Frame, Headers, ZyreUuid};
-pub use node::{Action, CommandError, CoreConfig, NodeCore, SharedContent};
+pub use node::{Action, CommandError, Content, CoreConfig, NodeCore, SharedContent};

@@ -61,6 +61,31 @@ impl CoreConfig {
 /// Message content shared by every peer a SHOUT goes to.
 pub type SharedContent = Arc<[Frame]>;
 
+/// The content frames of a message to send: a WHISPER's are owned, moved
+/// from the application to the socket without a copy or an allocation; a
+/// SHOUT's are shared by every member of the group it goes to. Either way
+/// it derefs to the frames.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    Owned(Vec<Frame>),
+    Shared(SharedContent),
+}
+
+impl std::ops::Deref for Content {
+    type Target = [Frame];
+
+    fn deref(&self) -> &[Frame] {
+        match self {
+            Content::Owned(frames) => frames,
+            Content::Shared(frames) => frames,
+        }
+    }
+}
+
+/// Header buffers kept for reuse (see [`NodeCore::recycle_header`]); more
+/// would only hold memory after a burst.
+const SPARE_HEADERS: usize = 64;
+
 /// What the I/O layer must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -70,7 +95,7 @@ pub enum Action {
     Send {
         peer: Uuid,
         header: Vec<u8>,
-        content: Option<SharedContent>,
+        content: Option<Content>,
     },
     /// Close the peer's DEALER (after it has flushed what it holds).
     Disconnect { peer: Uuid },
@@ -115,6 +140,8 @@ pub struct NodeCore {
     next_reap_at: Instant,
     reap_interval: Duration,
     stopped: bool,
+    /// Header buffers the I/O layer gave back after sending them.
+    spare_headers: Vec<Vec<u8>>,
 }
 
 impl NodeCore {
@@ -137,6 +164,7 @@ impl NodeCore {
             next_reap_at: now + reap_interval,
             reap_interval,
             stopped: false,
+            spare_headers: Vec::new(),
         }
     }
 
@@ -148,6 +176,15 @@ impl NodeCore {
 
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
+    }
+
+    /// Gives a sent [`Action::Send`] header back, so that the next message
+    /// is emitted into it instead of a new allocation.
+    pub fn recycle_header(&mut self, mut header: Vec<u8>) {
+        if self.spare_headers.len() < SPARE_HEADERS && header.capacity() > 0 {
+            header.clear();
+            self.spare_headers.push(header);
+        }
     }
 
     /// When `handle_timeout` must next be called; `None` when nothing is due.
@@ -327,10 +364,16 @@ impl NodeCore {
 
     pub fn whisper(&mut self, peer: Uuid, content: Vec<Frame>) -> Result<(), CommandError> {
         self.check_command()?;
-        if !self.peers.get(&peer).is_some_and(|p| p.ready) {
+        let Some(target) = self.peers.get_mut(&peer).filter(|p| p.ready) else {
             return Err(CommandError::UnknownPeer(peer));
+        };
+        if let Some(header) = emit_for(target, &Body::Whisper, &mut self.spare_headers) {
+            self.actions.push_back(Action::Send {
+                peer,
+                header,
+                content: Some(Content::Owned(content)),
+            });
         }
-        self.send(peer, &Body::Whisper, Some(content.into()));
         Ok(())
     }
 
@@ -338,15 +381,36 @@ impl NodeCore {
     pub fn shout(&mut self, group: &str, content: Vec<Frame>) -> Result<usize, CommandError> {
         self.check_command()?;
         check_group(group)?;
-        let members: Vec<Uuid> = match self.peer_groups.get(group) {
-            Some(members) => members.iter().copied().collect(),
-            None => return Ok(0),
+        let Some(members) = self.peer_groups.get(group) else {
+            return Ok(0);
         };
-        let content: SharedContent = content.into();
-        for peer in &members {
-            self.send(*peer, &Body::Shout { group }, Some(content.clone()));
+        let reached = members.len();
+        let mut content = Some(match reached {
+            // One member: nothing to share, so no copy into an Arc.
+            1 => Content::Owned(content),
+            _ => Content::Shared(content.into()),
+        });
+        let body = Body::Shout { group };
+        for (i, uuid) in members.iter().enumerate() {
+            let Some(peer) = self.peers.get_mut(uuid) else {
+                continue;
+            };
+            // Shared content is cloned by reference count; the last (or
+            // only) member takes it.
+            let frames = if i + 1 == reached {
+                content.take()
+            } else {
+                content.clone()
+            };
+            if let Some(header) = emit_for(peer, &body, &mut self.spare_headers) {
+                self.actions.push_back(Action::Send {
+                    peer: *uuid,
+                    header,
+                    content: frames,
+                });
+            }
         }
-        Ok(members.len())
+        Ok(reached)
     }
 
     /// Says goodbye: a port-0 beacon, GOODBYE to every peer, then every link
@@ -567,7 +631,7 @@ impl NodeCore {
             headers,
         });
         let peer = self.peers.get_mut(&uuid).expect("inserted above");
-        if let Some(header) = emit_for(peer, &hello) {
+        if let Some(header) = emit_for(peer, &hello, &mut self.spare_headers) {
             self.actions.push_back(Action::Send {
                 peer: uuid,
                 header,
@@ -762,11 +826,11 @@ impl NodeCore {
         }
     }
 
-    fn send(&mut self, uuid: Uuid, body: &Body<'_>, content: Option<SharedContent>) {
+    fn send(&mut self, uuid: Uuid, body: &Body<'_>, content: Option<Content>) {
         let Some(peer) = self.peers.get_mut(&uuid) else {
             return;
         };
-        if let Some(header) = emit_for(peer, body) {
+        if let Some(header) = emit_for(peer, body, &mut self.spare_headers) {
             self.actions.push_back(Action::Send {
                 peer: uuid,
                 header,
@@ -776,10 +840,11 @@ impl NodeCore {
     }
 }
 
-/// Stamps the peer's next sequence number on a message and emits it.
-fn emit_for(peer: &mut Peer, body: &Body<'_>) -> Option<Vec<u8>> {
+/// Stamps the peer's next sequence number on a message and emits it, into
+/// a recycled buffer when there is one.
+fn emit_for(peer: &mut Peer, body: &Body<'_>, spare: &mut Vec<Vec<u8>>) -> Option<Vec<u8>> {
     let sequence = peer.next_sent_sequence();
-    let mut header = Vec::with_capacity(32);
+    let mut header = spare.pop().unwrap_or_else(|| Vec::with_capacity(32));
     match (ZreMessage {
         sequence,
         body: body.clone(),

@@ -1,0 +1,203 @@
+//! Heap allocations on the message hot path, counted: a global allocator
+//! that counts the allocations made by the measuring thread while it
+//! measures. libzmq allocates with its own malloc, so only the Rust side
+//! (the library and the test) is counted; the test builds every message
+//! before it starts counting.
+//!
+//! What it asserts:
+//! - sending a WHISPER allocates nothing (the header is emitted into a
+//!   recycled buffer, the content frames are moved, not copied into an
+//!   `Arc`);
+//! - sending a SHOUT allocates once per shout, whatever the group size
+//!   (the content shared by the members), and nothing with one member;
+//! - receiving a message allocates exactly what the application gets:
+//!   the `Vec<Frame>` of its content and each frame's bytes, nothing more.
+//!
+//! Real loopback sockets, a private beacon port; all nodes are driven from
+//! the test's thread, so every allocation of the reactor is counted.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+use zre::{Event, Frame, Node, PortRange};
+
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+fn note() {
+    // `try_with`: the thread-locals may be gone while a thread exits.
+    let _ = COUNTING.try_with(|on| {
+        if on.get() {
+            let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+        }
+    });
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Allocations made by this thread while `f` runs.
+fn count<R>(f: impl FnOnce() -> R) -> (usize, R) {
+    COUNT.with(|c| c.set(0));
+    COUNTING.with(|on| on.set(true));
+    let result = f();
+    COUNTING.with(|on| on.set(false));
+    (COUNT.with(|c| c.get()), result)
+}
+
+const MESSAGES: usize = 5_000;
+const PATIENCE: Duration = Duration::from_secs(20);
+
+fn node(name: &str, port: u16) -> Node {
+    Node::builder()
+        .name(name)
+        .interface("lo")
+        .beacon_port(port)
+        .beacon_interval(Duration::from_millis(100))
+        .port_range(PortRange::Any)
+        .build()
+        .expect("node starts on lo")
+}
+
+/// Drives every node until each has seen the others, and their JOINs.
+fn connect(nodes: &mut [Node], group: &str) {
+    for node in nodes.iter_mut() {
+        node.join(group).unwrap();
+    }
+    let deadline = Instant::now() + PATIENCE;
+    let n = nodes.len();
+    let mut joins = vec![0; n];
+    while joins.iter().any(|&j| j < n - 1) {
+        assert!(Instant::now() < deadline, "nodes did not meet: {joins:?}");
+        for (node, joined) in nodes.iter_mut().zip(joins.iter_mut()) {
+            node.run_once(Some(Duration::from_millis(2))).unwrap();
+            while let Some(event) = node.next_event() {
+                if let Event::Join { .. } = event {
+                    *joined += 1;
+                }
+            }
+        }
+    }
+}
+
+fn messages(size: usize) -> Vec<Vec<Frame>> {
+    (0..MESSAGES).map(|i| vec![vec![i as u8; size]]).collect()
+}
+
+/// Serves `node` until it has handed over `want` WHISPER or SHOUT events;
+/// returns how many came (the events are dropped uncounted, as the
+/// application would drop them).
+fn receive(node: &mut Node, want: usize) -> usize {
+    let deadline = Instant::now() + PATIENCE;
+    let mut got = 0;
+    while got < want && Instant::now() < deadline {
+        node.run_once(Some(Duration::from_millis(5))).unwrap();
+        while let Some(event) = node.next_event() {
+            if event.content().is_some() {
+                got += 1;
+            }
+            COUNTING.with(|on| on.set(false));
+            drop(event);
+            COUNTING.with(|on| on.set(true));
+        }
+    }
+    got
+}
+
+#[test]
+fn whisper_send_and_receive_allocate_only_the_applications_content() {
+    let mut nodes = vec![node("sender", 55401), node("receiver", 55401)];
+    connect(&mut nodes, "ALLOC");
+    let (a, b) = nodes.split_at_mut(1);
+    let (a, b) = (&mut a[0], &mut b[0]);
+    let to = b.uuid();
+
+    // Warm up: queues and buffers reach their working size.
+    for content in messages(64) {
+        a.whisper(to, content).unwrap();
+    }
+    assert_eq!(receive(b, MESSAGES), MESSAGES);
+
+    for size in [64, 1024, 65536] {
+        let batch = messages(size);
+        let (sent, ()) = count(|| {
+            for content in batch {
+                a.whisper(to, content).unwrap();
+            }
+        });
+        a.run_once(Some(Duration::ZERO)).unwrap();
+        let (received, got) = count(|| receive(b, MESSAGES));
+        assert_eq!(got, MESSAGES);
+        eprintln!("{size} B whispers: {sent} allocations to send {MESSAGES}, {received} to receive them");
+        assert_eq!(sent, 0, "sending a whisper allocates nothing");
+        // The application's content: the frame list and the frame itself
+        // (and a little slack for a queue that grows once to a new size).
+        assert!(
+            received <= 2 * MESSAGES + 16,
+            "receiving allocates only the content: {received} for {MESSAGES} whispers"
+        );
+    }
+}
+
+#[test]
+fn a_shout_allocates_once_whatever_the_group_size() {
+    let mut nodes = vec![node("shouter", 55402), node("one", 55402), node("two", 55402)];
+    connect(&mut nodes, "ALLOC");
+    let batch = messages(64);
+    let (sent, ()) = count(|| {
+        for content in batch {
+            assert_eq!(nodes[0].shout("ALLOC", content).unwrap(), 2);
+        }
+    });
+    eprintln!("shouts to 2 peers: {sent} allocations for {MESSAGES}");
+    assert!(
+        sent <= MESSAGES,
+        "one shared content per shout: {sent} for {MESSAGES}"
+    );
+    for node in &mut nodes[1..] {
+        assert_eq!(receive(node, MESSAGES), MESSAGES);
+    }
+
+    // One member: nothing shared, nothing allocated.
+    nodes.pop();
+    let (shouter, rest) = nodes.split_at_mut(1);
+    let deadline = Instant::now() + PATIENCE;
+    while shouter[0].peers_by_group("ALLOC").len() != 1 {
+        assert!(Instant::now() < deadline, "the third node did not leave");
+        shouter[0].run_once(Some(Duration::from_millis(5))).unwrap();
+        while shouter[0].next_event().is_some() {}
+        rest[0].run_once(Some(Duration::ZERO)).unwrap();
+        while rest[0].next_event().is_some() {}
+    }
+    let batch = messages(64);
+    let (sent, ()) = count(|| {
+        for content in batch {
+            assert_eq!(shouter[0].shout("ALLOC", content).unwrap(), 1);
+        }
+    });
+    eprintln!("shouts to 1 peer: {sent} allocations for {MESSAGES}");
+    assert_eq!(sent, 0, "a shout to one member allocates nothing");
+    assert_eq!(receive(&mut rest[0], MESSAGES), MESSAGES);
+}
