@@ -312,6 +312,11 @@ impl NodeCore {
                 peer.name,
                 uuid.simple()
             );
+            if is_hello {
+                // Made ready by this HELLO, which is refused: the
+                // application never heard of it, so no EXIT either.
+                peer.ready = false;
+            }
             self.remove_peer(uuid);
             return;
         }
