@@ -235,7 +235,9 @@ fn talk_both_ways(which: Impl, tag: &str, net: u8) {
         // zyre.js encodes names by their UTF-8 length: non-ASCII is fine.
         Impl::ZyreJs => "zyré.js-peer",
     };
-    // A long expired timeout: an EXIT before it can only be a goodbye.
+    // Long evasive and expired timeouts: an EXIT well before them can only
+    // come from the other's goodbye (pyre and zyre.js, like Zyre without
+    // gossip, say it with a port-0 beacon alone, never with GOODBYE).
     let mut ours = ours(
         &lab,
         "a",
@@ -246,6 +248,8 @@ fn talk_both_ways(which: Impl, tag: &str, net: u8) {
             "X-OURS=ÿes ✓",
             "--header",
             "X-EMPTY=",
+            "--evasive",
+            "120",
             "--expired",
             "300",
         ],
@@ -354,7 +358,8 @@ fn talk_both_ways(which: Impl, tag: &str, net: u8) {
         );
     }
 
-    // They stop cleanly: EXIT at once (our expired timeout is 300 s).
+    // They stop cleanly: EXIT at once (our evasive timeout is 120 s, the
+    // wait 30 s).
     let status = theirs.quit(WAIT);
     assert!(
         status.success(),
@@ -497,6 +502,18 @@ fn pyre_non_ascii_strings_arrive_truncated() {
 
 // ---- liveness: SIGKILL, and beacons blocked ------------------------------
 
+/// Timeout flags of the liveness peers (seconds for ours, milliseconds for
+/// zyre.js; pyre's are fixed: evasive 10 s, expired 30 s), and how long
+/// beacons stay blocked.
+struct Timeouts {
+    theirs1: &'static [&'static str],
+    ours2: &'static [&'static str],
+    theirs2: &'static [&'static str],
+    ours3: &'static [&'static str],
+    theirs3: &'static [&'static str],
+    block_secs: u64,
+}
+
 /// On three LANs at once:
 /// - lan1: our node is killed with SIGKILL: the reference peer reports
 ///   EXIT once its expired timeout has passed.
@@ -521,33 +538,31 @@ fn liveness(which: Impl, tag: &str, net: u8) {
         );
     }
     let label = which.label();
-    // Timeouts (seconds for ours, milliseconds for zyre.js; pyre's are
-    // fixed: evasive 10 s, expired 30 s) and how long beacons stay blocked.
-    let (ours2, theirs2, ours3, theirs3, theirs1, block): (&[&str], &[&str], &[&str], &[&str], &[&str], u64) =
-        match which {
-            Impl::Pyre => (
-                &["--evasive", "1", "--expired", "3"],
-                &[],
-                &["--evasive", "15", "--expired", "25"],
-                &[],
-                &[],
-                35,
-            ),
-            Impl::ZyreJs => (
-                &["--evasive", "1", "--expired", "3"],
-                &["--evasive", "5000", "--expired", "8000"],
-                &["--evasive", "4", "--expired", "6"],
-                &["--evasive", "1000", "--expired", "3000"],
-                &["--evasive", "1000", "--expired", "3000"],
-                10,
-            ),
-        };
+    let t = match which {
+        Impl::Pyre => Timeouts {
+            theirs1: &[],
+            ours2: &["--evasive", "1", "--expired", "3"],
+            theirs2: &[],
+            ours3: &["--evasive", "15", "--expired", "25"],
+            theirs3: &[],
+            block_secs: 35,
+        },
+        Impl::ZyreJs => Timeouts {
+            theirs1: &["--evasive", "1000", "--expired", "3000"],
+            ours2: &["--evasive", "1", "--expired", "3"],
+            theirs2: &["--evasive", "5000", "--expired", "8000"],
+            ours3: &["--evasive", "4", "--expired", "6"],
+            theirs3: &["--evasive", "1000", "--expired", "3000"],
+            block_secs: 10,
+        },
+    };
+    let block = t.block_secs;
     let mut a1 = ours(&lab, "a1", "lan1", "ours1", &[]);
-    let mut b1 = reference(&lab, which, "b1", "lan1", "theirs1", theirs1);
-    let mut a2 = ours(&lab, "a2", "lan2", "ours2", ours2);
-    let mut b2 = reference(&lab, which, "b2", "lan2", "theirs2", theirs2);
-    let mut a3 = ours(&lab, "a3", "lan3", "ours3", ours3);
-    let mut b3 = reference(&lab, which, "b3", "lan3", "theirs3", theirs3);
+    let mut b1 = reference(&lab, which, "b1", "lan1", "theirs1", t.theirs1);
+    let mut a2 = ours(&lab, "a2", "lan2", "ours2", t.ours2);
+    let mut b2 = reference(&lab, which, "b2", "lan2", "theirs2", t.theirs2);
+    let mut a3 = ours(&lab, "a3", "lan3", "ours3", t.ours3);
+    let mut b3 = reference(&lab, which, "b3", "lan3", "theirs3", t.theirs3);
     for (o, t) in [(&mut a1, &mut b1), (&mut a2, &mut b2), (&mut a3, &mut b3)] {
         expect(o, &format!("ENTER of {label}"), about("ENTER", t), WAIT);
         expect(t, "ENTER of ours", about("ENTER", o), WAIT);
