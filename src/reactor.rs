@@ -31,8 +31,10 @@ const BEACON: Token = Token(FIRST_RESERVED_TOKEN + 1);
 pub(crate) const WAKER: Token = Token(FIRST_RESERVED_TOKEN + 2);
 const FIRST_LINK_TOKEN: usize = FIRST_RESERVED_TOKEN + 16;
 
-/// Messages taken from the inbox before other sources get a turn.
-const INBOX_BATCH: usize = 4096;
+/// Messages taken from the inbox before other sources get a turn, and
+/// before the events they made are handed to the application (so that a
+/// flood does not pile up events, and memory, faster than they are used).
+const INBOX_BATCH: usize = 256;
 
 pub(crate) struct BeaconSocket {
     pub socket: UdpSocket,
@@ -468,6 +470,12 @@ impl Node {
             self.collect_events();
             if !self.inbox_ready && !self.beacon_ready && !self.has_actions() {
                 self.settled = self.backlogged.is_empty();
+                return Ok(());
+            }
+            if self.inbox_ready && !self.events.is_empty() {
+                // A full batch: let the application take its events first;
+                // the next poll carries on without waiting.
+                self.settled = false;
                 return Ok(());
             }
         }
