@@ -20,6 +20,14 @@ use uuid::Uuid;
 /// Zyre checks its peers at most once a second.
 const MAX_REAP_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How long a peer that announced it is leaving (port-0 beacon) may stay
+/// silent before it is removed. The beacon can overtake the last of its
+/// data on TCP (a receiver that was slow, or stopped, still has it to
+/// read); that data keeps coming, each message resets this, and our own
+/// peers end it with GOODBYE after their data. Zyre, pyre and zyre.js send
+/// no GOODBYE: they are removed this long after their last message.
+const LEAVE_GRACE: Duration = Duration::from_secs(1);
+
 /// The length of a DEALER identity: the byte 1, then the sender's UUID.
 /// (libzmq reserves identities that start with a zero byte.)
 pub const IDENTITY_LEN: usize = 17;
@@ -233,9 +241,21 @@ impl NodeCore {
             return;
         }
         if beacon.is_leaving() {
-            if self.peers.contains_key(&beacon.uuid) {
-                info!("peer {} announced it is leaving", beacon.uuid.simple());
-                self.remove_peer(beacon.uuid);
+            match self.peers.get_mut(&beacon.uuid) {
+                // Its last data may still be on the way: see LEAVE_GRACE.
+                Some(peer) if peer.ready => {
+                    info!(
+                        "peer {} announced it is leaving: removed on its GOODBYE or after {:?} of silence",
+                        beacon.uuid.simple(),
+                        LEAVE_GRACE
+                    );
+                    peer.leave(now, LEAVE_GRACE.min(self.config.evasive));
+                }
+                Some(_) => {
+                    info!("peer {} announced it is leaving", beacon.uuid.simple());
+                    self.remove_peer(beacon.uuid);
+                }
+                None => {}
             }
             return;
         }

@@ -54,6 +54,9 @@ pub(crate) struct Peer {
     pub expired_at: Instant,
     pub evasive_reported: bool,
     pub silent_reported: bool,
+    /// Set by its port-0 beacon: from then on it expires after this much
+    /// silence (its GOODBYE removes it at once).
+    pub leaving: Option<Duration>,
 }
 
 impl Peer {
@@ -72,6 +75,7 @@ impl Peer {
             expired_at: now + expired,
             evasive_reported: false,
             silent_reported: false,
+            leaving: None,
         }
     }
 
@@ -103,10 +107,18 @@ impl Peer {
 
     /// Any message from the peer proves it alive.
     pub fn refresh(&mut self, now: Instant, evasive: Duration, expired: Duration) {
-        self.evasive_at = now + evasive;
-        self.expired_at = now + expired;
+        self.expired_at = now + self.leaving.unwrap_or(expired);
+        self.evasive_at = (now + evasive).min(self.expired_at);
         self.evasive_reported = false;
         self.silent_reported = false;
+    }
+
+    /// It announced that it is leaving: it expires after `grace` without a
+    /// message (never later than it would have anyway).
+    pub fn leave(&mut self, now: Instant, grace: Duration) {
+        self.leaving = Some(grace);
+        self.expired_at = self.expired_at.min(now + grace);
+        self.evasive_at = self.evasive_at.min(self.expired_at);
     }
 
     pub fn header(&self, key: &str) -> Option<&str> {
