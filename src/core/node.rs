@@ -240,6 +240,13 @@ impl NodeCore {
         if beacon.uuid == self.config.uuid {
             return;
         }
+        // A version-3 beacon is a CURVE node's: we speak no CURVE, and a
+        // HELLO in the clear would get nowhere. Zyre without a key ignores
+        // these too.
+        if beacon.curve_key.is_some() {
+            debug!("ignoring version-3 (CURVE) beacon from {from}");
+            return;
+        }
         if beacon.is_leaving() {
             match self.peers.get_mut(&beacon.uuid) {
                 // Its last data may still be on the way: see LEAVE_GRACE.
@@ -901,4 +908,29 @@ fn check_group(group: &str) -> Result<(), CommandError> {
 fn next_tick(previous: Instant, interval: Duration, now: Instant) -> Instant {
     let next = previous + interval;
     if next > now { next } else { now + interval }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn a_curve_beacon_is_ignored() {
+        let now = Instant::now();
+        let config = CoreConfig::new(Uuid::from_u128(1), "us", "tcp://10.0.0.1:41000", 41000);
+        let mut core = NodeCore::new(config, now);
+        let from = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+        let curve = Beacon {
+            uuid: Uuid::from_u128(2),
+            port: 41001,
+            curve_key: Some([7; 32]),
+        };
+        core.handle_beacon(now, from, &curve.to_bytes());
+        assert_eq!(core.poll_action(), None);
+        assert_eq!(core.pending_peer_count(), 0);
+        // The same peer's plain beacon is a peer.
+        core.handle_beacon(now, from, &Beacon::new(Uuid::from_u128(2), 41001).to_bytes());
+        assert!(matches!(core.poll_action(), Some(Action::Connect { .. })));
+    }
 }
