@@ -36,6 +36,11 @@ const FIRST_LINK_TOKEN: usize = FIRST_RESERVED_TOKEN + 16;
 /// flood does not pile up events, and memory, faster than they are used).
 const INBOX_BATCH: usize = 256;
 
+/// Content frames at least this large are handed to libzmq without a copy
+/// (it takes the buffer over and frees it when sent); smaller ones cost
+/// less to copy than libzmq's extra bookkeeping for a foreign buffer.
+const ZERO_COPY_MIN: usize = 8192;
+
 pub(crate) struct BeaconSocket {
     pub socket: UdpSocket,
     pub target: SocketAddr,
@@ -819,7 +824,8 @@ impl Node {
 /// Sends one message: the header frame, then the content frames. Without
 /// `wait`, a full queue refuses the header and nothing is sent; libzmq
 /// applies the high-water mark to a message's first frame only, so once it
-/// is taken the rest cannot be refused.
+/// is taken the rest cannot be refused. Owned frames of `ZERO_COPY_MIN`
+/// bytes or more are moved into libzmq rather than copied.
 fn try_send(socket: &zmq::Socket, message: &mut Outgoing, wait: bool) -> SendOutcome {
     let dontwait = if wait { 0 } else { zmq::DONTWAIT };
     let count = message.content.as_deref().map_or(0, <[Frame]>::len);
@@ -832,10 +838,13 @@ fn try_send(socket: &zmq::Socket, message: &mut Outgoing, wait: bool) -> SendOut
     let flags = |i: usize| if i + 1 < count { zmq::SNDMORE } else { 0 };
     let result = match &mut message.content {
         None => Ok(()),
-        Some(Content::Owned(frames)) => frames
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, frame)| socket.send(&frame[..], flags(i))),
+        Some(Content::Owned(frames)) => frames.iter_mut().enumerate().try_for_each(|(i, frame)| {
+            if frame.len() >= ZERO_COPY_MIN && frame.len() == frame.capacity() {
+                socket.send(zmq::Message::from(std::mem::take(frame)), flags(i))
+            } else {
+                socket.send(&frame[..], flags(i))
+            }
+        }),
         Some(Content::Shared(frames)) => frames
             .iter()
             .enumerate()
