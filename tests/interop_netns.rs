@@ -843,7 +843,6 @@ fn still_meets_a_good_peer(lab: &Lab, ours: &mut JsonPeer, r: &mut JsonPeer, wha
 /// speak no CURVE, so, as Zyre without a key does, we ignore it rather
 /// than connect and say HELLO in the clear. pyre dies on these.
 #[test]
-#[ignore = "fails until NodeCore::handle_beacon drops version-3 beacons (src/core/node.rs is being edited)"]
 fn curve_beacon_is_ignored() {
     let Some(mut lab) = Lab::new("curvebeacon") else {
         return;
