@@ -543,7 +543,7 @@ fn liveness(which: Impl, tag: &str, net: u8) {
             theirs1: &[],
             ours2: &["--evasive", "1", "--expired", "3"],
             theirs2: &[],
-            ours3: &["--evasive", "15", "--expired", "25"],
+            ours3: &["--evasive", "20", "--expired", "28"],
             theirs3: &[],
             block_secs: 35,
         },
