@@ -12,6 +12,8 @@
 #
 # The measured process is the release build of examples/idle_node.rs: one
 # node driven in its main thread, plus libzmq's I/O and reaper threads.
+# Step 1 also measures the release `zre` binary (`zre --json -i lo`, its
+# stdin a pipe kept open), idle beside it on another beacon port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,8 +23,9 @@ SAMPLE_SECS=${SAMPLE_SECS:-10}
 WHISPERS=${WHISPERS:-200000}
 PEERS=32
 
-cargo build --release --example idle_node >&2
+cargo build --release --example idle_node --bin zre >&2
 BIN=target/release/examples/idle_node
+ZRE=target/release/zre
 OUT=$(mktemp -d)
 
 pids=()
@@ -35,6 +38,8 @@ cleanup() {
 trap cleanup EXIT
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+anon_kib() { awk '/^RssAnon/ {print $2}' "/proc/$1/status"; }
+pss_kib() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
 threads() { ls "/proc/$1/task" | wc -l; }
 switches() {
     cat /proc/"$1"/task/*/status 2>/dev/null |
@@ -62,10 +67,18 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 "$BIN" -i lo --beacon-port "$PORT" --timeout 900 >"$OUT/measured" &
 node=$!
 pids+=("$node")
-echo "idle node pid $node; waiting ${IDLE_SECS}s"
+mkfifo "$OUT/zre-in"
+"$ZRE" --json -i lo --beacon-port $((PORT + 1)) --port-range 0 <"$OUT/zre-in" >"$OUT/zre-out" 2>/dev/null &
+zre=$!
+pids+=("$zre")
+exec 3>"$OUT/zre-in" # its stdin stays open: it idles instead of leaving
+echo "idle_node pid $node, zre pid $zre; waiting ${IDLE_SECS}s"
 sleep "$IDLE_SECS"
 rss0=$(rss_kib "$node")
-echo "idle: RSS $rss0 KiB, $(threads "$node") threads, $(wakeups "$node") wake-ups/s"
+echo "idle_node idle: RSS $rss0 KiB (anonymous $(anon_kib "$node") KiB, PSS $(pss_kib "$node") KiB), $(threads "$node") threads, $(wakeups "$node") wake-ups/s"
+echo "zre --json idle: RSS $(rss_kib "$zre") KiB (anonymous $(anon_kib "$zre") KiB, PSS $(pss_kib "$zre") KiB), $(threads "$zre") threads, $(wakeups "$zre") wake-ups/s"
+exec 3>&-
+kill "$zre" 2>/dev/null || true
 
 "$BIN" -i lo --beacon-port "$PORT" --nodes "$PEERS" --whispers "$WHISPERS" --size 64 \
     --target-peers "$PEERS" --delay $((SAMPLE_SECS + 5)) --timeout 900 >/dev/null &
