@@ -910,3 +910,49 @@ fn idle_node_wakes_at_most_once_per_beacon_interval() {
     assert!(wakes <= 61, "{wakes} wake-ups in 60 s");
     assert!(wakes >= 59, "beacons keep going: {wakes}");
 }
+
+#[test]
+fn stopping_says_goodbye_on_every_link_before_the_leaving_beacon() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    sim.add("b");
+    sim.add("c");
+    sim.run_for(secs(2));
+    let target = sim.uuid(1);
+    sim.nodes[a].core.whisper(target, text("last data")).unwrap();
+    sim.nodes[a].core.stop();
+    let actions: Vec<Action> = std::iter::from_fn(|| sim.nodes[a].core.poll_action()).collect();
+    let beacon_at = actions
+        .iter()
+        .position(|action| matches!(action, Action::Beacon(b) if b.port == 0))
+        .expect("a leaving beacon");
+    assert_eq!(
+        beacon_at,
+        actions.len() - 1,
+        "the leaving beacon is the last thing sent: {actions:?}"
+    );
+    let goodbyes = actions[..beacon_at]
+        .iter()
+        .filter(|action| match action {
+            Action::Send { header, .. } => {
+                matches!(
+                    ZreMessage::parse(header),
+                    Ok(ZreMessage {
+                        body: Body::Goodbye,
+                        ..
+                    })
+                )
+            }
+            _ => false,
+        })
+        .count();
+    assert_eq!(goodbyes, 2);
+    let disconnects = actions[..beacon_at]
+        .iter()
+        .filter(|a| matches!(a, Action::Disconnect { .. }))
+        .count();
+    assert_eq!(
+        disconnects, 2,
+        "every link is closed (and flushed) before the beacon"
+    );
+}

@@ -451,16 +451,19 @@ impl NodeCore {
         if self.stopped {
             return;
         }
-        if self.config.beacons {
-            self.actions
-                .push_back(Action::Beacon(Beacon::new(self.config.uuid, 0)));
-        }
+        // GOODBYE travels behind our data on each link; the port-0 beacon
+        // comes last, after the links are flushed, so that a peer which
+        // drops us on the beacon alone (Zyre does) has our data by then.
         let uuids: Vec<Uuid> = self.peers.keys().copied().collect();
         for uuid in &uuids {
             self.send(*uuid, &Body::Goodbye, None);
         }
         for uuid in uuids {
             self.actions.push_back(Action::Disconnect { peer: uuid });
+        }
+        if self.config.beacons {
+            self.actions
+                .push_back(Action::Beacon(Beacon::new(self.config.uuid, 0)));
         }
         self.peers.clear();
         self.peer_groups.clear();
