@@ -334,7 +334,10 @@ impl Node {
             return;
         }
         // Hear out peers that already said goodbye, so that we do not wait
-        // the linger time for links nobody is listening on any more.
+        // the linger time for links nobody is listening on any more. No
+        // poll told us about their messages yet, so look regardless.
+        self.inbox_ready = true;
+        self.beacon_ready = true;
         if let Err(err) = self.service() {
             warn!("while stopping: {err}");
         }

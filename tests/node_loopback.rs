@@ -261,3 +261,24 @@ fn nodes_with_different_beacon_ports_never_meet() {
     let ids: HashSet<Uuid> = nodes.iter().map(|n| n.uuid()).collect();
     assert_eq!(ids.len(), 2);
 }
+
+#[test]
+fn stopping_hears_out_a_peer_that_already_said_goodbye() {
+    let port = 53017;
+    let mut nodes = vec![node("first", port), node("second", port)];
+    let mut seen = vec![Vec::new(), Vec::new()];
+    run_until(&mut nodes, &mut seen, |s| {
+        s.iter().all(|e| count(e, "ENTER") == 1)
+    });
+    let mut second = nodes.pop().unwrap();
+    let first_uuid = nodes[0].uuid();
+    // The first leaves while the second is not being polled at all.
+    drop(nodes);
+    second.stop();
+    let events: Vec<Event> = std::iter::from_fn(|| second.next_event()).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind()).collect();
+    // Its GOODBYE was read during stop, so there is no link left to it to
+    // flush (which would wait out the linger time for nobody).
+    assert_eq!(kinds, vec!["EXIT", "STOP"], "{events:?}");
+    assert_eq!(events[0].peer(), Some(first_uuid));
+}
