@@ -80,6 +80,7 @@ pub struct NodeBuilder {
     evasive: Duration,
     expired: Duration,
     max_peers: usize,
+    max_peer_groups: usize,
     gossip: Vec<String>,
     max_message_size: usize,
     send_hwm: i32,
@@ -106,6 +107,7 @@ impl Default for NodeBuilder {
             evasive: Duration::from_secs(5),
             expired: Duration::from_secs(30),
             max_peers: 1024,
+            max_peer_groups: 256,
             gossip: Vec::new(),
             max_message_size: 64 << 20,
             send_hwm: 100_000,
@@ -198,6 +200,13 @@ impl NodeBuilder {
         self
     }
 
+    /// Groups tracked per peer; a peer's JOINs beyond this are ignored (with
+    /// a warning), so one hostile HELLO cannot fill memory.
+    pub fn max_peer_groups(mut self, max: usize) -> Self {
+        self.max_peer_groups = max;
+        self
+    }
+
     /// A ZGossip server to publish to and learn peers from, `host:port`
     /// or `tcp://host:port`; may be called several times.
     pub fn gossip(mut self, endpoint: impl Into<String>) -> Self {
@@ -273,6 +282,7 @@ impl NodeBuilder {
         config.evasive = self.evasive;
         config.expired = self.expired;
         config.max_peers = self.max_peers;
+        config.max_peer_groups = self.max_peer_groups;
         let core = NodeCore::new(config, Instant::now());
         let settings = ReactorSettings {
             send_hwm: self.send_hwm,

@@ -846,14 +846,14 @@ fn the_peer_limit_holds_against_a_flood_of_fake_beacons() {
     config.max_peers = 16;
     let a = sim.add_with(config);
     let now = sim.now;
-    for i in 0..10_000u32 {
-        let beacon = zre::wire::Beacon::new(Uuid::from_u128(0xFACE_0000 + i as u128), 40000).to_bytes();
-        let ip = IpAddr::V4(Ipv4Addr::new(10, 66, (i / 250) as u8, (i % 250) as u8 + 1));
-        sim.nodes[a].core.handle_beacon(now, ip, &beacon);
-    }
-    assert_eq!(sim.nodes[a].core.pending_peer_count(), 16);
-    // The fakes never say HELLO and expire; the app never heard of them.
-    sim.run_for(secs(31));
+    flood_with_fake_beacons(&mut sim, a, 10_000);
+    // Peers known only from a beacon may take half the table.
+    assert_eq!(sim.nodes[a].core.pending_peer_count(), 8);
+    // The fakes never say HELLO and expire after the evasive timeout; the
+    // app never heard of them.
+    sim.run_for(Duration::from_millis(4900));
+    assert_eq!(sim.nodes[a].core.pending_peer_count(), 8);
+    sim.run_for(secs(2));
     assert_eq!(sim.nodes[a].core.pending_peer_count(), 0);
     assert_eq!(
         sim.count(a, "ENTER") + sim.count(a, "EXIT") + sim.count(a, "EVASIVE"),
@@ -872,6 +872,138 @@ fn the_peer_limit_holds_against_a_flood_of_fake_beacons() {
             .handle_beacon(now, IpAddr::V4(Ipv4Addr::LOCALHOST), junk);
     }
     assert_eq!(sim.nodes[a].core.pending_peer_count(), 0);
+}
+
+fn flood_with_fake_beacons(sim: &mut Sim, node: usize, count: u32) {
+    let now = sim.now;
+    for i in 0..count {
+        let beacon = zre::wire::Beacon::new(Uuid::from_u128(0xFACE_0000 + i as u128), 40000).to_bytes();
+        let ip = IpAddr::V4(Ipv4Addr::new(10, 66, (i / 250) as u8, (i % 250) as u8 + 1));
+        sim.nodes[node].core.handle_beacon(now, ip, &beacon);
+    }
+}
+
+#[test]
+fn fake_beacons_never_lock_out_a_peer_that_says_hello() {
+    let mut sim = Sim::new();
+    let mut config = Sim::config(uuid_of(0), "a", IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 41000);
+    config.max_peers = 16;
+    let a = sim.add_with(config);
+    flood_with_fake_beacons(&mut sim, a, 1000);
+    // Genuine peers fill the other half, then one more arrives while the
+    // flood goes on: its HELLO pushes out the oldest fake.
+    for i in 1..=9u128 {
+        let genuine = Uuid::from_u128(0x6000 + i);
+        inject(
+            &mut sim,
+            genuine,
+            a,
+            hello_from(genuine, 6000 + i as u16, &format!("g{i}")),
+        );
+        flood_with_fake_beacons(&mut sim, a, 1000);
+    }
+    assert_eq!(
+        sim.nodes[a].core.peers().len(),
+        9,
+        "every peer that said HELLO got in"
+    );
+    assert_eq!(sim.nodes[a].core.pending_peer_count(), 7);
+    assert_eq!(sim.count(a, "ENTER"), 9);
+    // A full table of peers that all said HELLO refuses the next one.
+    let mut sim = Sim::new();
+    let mut config = Sim::config(uuid_of(0), "a", IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 41000);
+    config.max_peers = 4;
+    let a = sim.add_with(config);
+    for i in 1..=5u128 {
+        let genuine = Uuid::from_u128(0x7000 + i);
+        inject(&mut sim, genuine, a, hello_from(genuine, 7000 + i as u16, "g"));
+    }
+    assert_eq!(sim.nodes[a].core.peers().len(), 4);
+}
+
+#[test]
+fn one_peer_cannot_track_more_groups_than_the_limit() {
+    let mut sim = Sim::new();
+    let mut config = Sim::config(uuid_of(0), "a", IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 41000);
+    config.max_peer_groups = 3;
+    let a = sim.add_with(config);
+    let fake = Uuid::from_u128(0x9000);
+    inject(&mut sim, fake, a, hello_from(fake, 9000, "greedy"));
+    // HELLO put it in "g"; three more JOINs, of which two fit.
+    for (seq, group) in [(2u16, "h"), (3, "i"), (4, "j")] {
+        let join = ZreMessage::new(
+            seq,
+            Body::Join {
+                group,
+                status: seq as u8,
+            },
+        )
+        .to_bytes()
+        .unwrap();
+        inject(&mut sim, fake, a, join);
+    }
+    assert_eq!(sim.nodes[a].core.peer_groups(), vec!["g", "h", "i"]);
+    // Leaving one makes room again; nothing reset the peer.
+    let leave = ZreMessage::new(
+        5,
+        Body::Leave {
+            group: "g",
+            status: 5,
+        },
+    )
+    .to_bytes()
+    .unwrap();
+    inject(&mut sim, fake, a, leave);
+    let join = ZreMessage::new(
+        6,
+        Body::Join {
+            group: "k",
+            status: 6,
+        },
+    )
+    .to_bytes()
+    .unwrap();
+    inject(&mut sim, fake, a, join);
+    assert_eq!(sim.nodes[a].core.peer_groups(), vec!["h", "i", "k"]);
+    assert_eq!(sim.count(a, "EXIT"), 0);
+    // When it goes, so do the groups it alone was in.
+    inject(
+        &mut sim,
+        fake,
+        a,
+        ZreMessage::new(7, Body::Goodbye).to_bytes().unwrap(),
+    );
+    assert!(sim.nodes[a].core.peer_groups().is_empty());
+}
+
+#[test]
+fn a_peer_that_resets_us_at_65535_gets_the_short_wrap() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let fake = Uuid::from_u128(0xA11CE);
+    inject(&mut sim, fake, a, hello_from(fake, 5002, "pyre-like"));
+    let sequences = |sim: &mut Sim, count: usize| -> Vec<u16> {
+        let mut seen = Vec::new();
+        for _ in 0..count {
+            sim.nodes[a].core.whisper(fake, text("x")).unwrap();
+            while let Some(action) = sim.nodes[a].core.poll_action() {
+                if let Action::Send { header, .. } = action {
+                    seen.push(zre::wire::Header::parse(&header).unwrap().sequence);
+                }
+            }
+        }
+        seen
+    };
+    // Our HELLO was 1; the 65534th whisper carries 65535, the Zyre wrap.
+    let seen = sequences(&mut sim, 65534);
+    assert_eq!(*seen.last().unwrap(), 65535);
+    // It resets us (as pyre does on 65535) and says HELLO again at once.
+    inject(&mut sim, fake, a, hello_from(fake, 5002, "pyre-like"));
+    assert_eq!(sim.count(a, "ENTER"), 2);
+    let seen = sequences(&mut sim, 65535);
+    assert!(!seen.contains(&65535), "after that reset it gets the short wrap");
+    let wrap = seen.iter().position(|&s| s == 0).expect("it wrapped");
+    assert_eq!(seen[wrap - 1], 65534);
 }
 
 #[test]

@@ -565,7 +565,6 @@ mod core {
     /// group limit (with a warning) would bound it; which limit is the
     /// owner's call, so this only asks for one below 10 000.
     #[test]
-    #[ignore = "no per-peer group limit yet: a 0.8 MB HELLO makes 100 000 groups (+48 MiB RSS)"]
     fn one_peer_cannot_fill_the_group_table() {
         let now = Instant::now();
         let mut core = target(now);

@@ -47,6 +47,10 @@ pub struct CoreConfig {
     pub evasive: Duration,
     pub expired: Duration,
     pub max_peers: usize,
+    /// Groups one peer may be in, as far as we track it; its JOINs beyond
+    /// this are counted (status) but not stored. One hostile HELLO could
+    /// otherwise name a hundred thousand groups.
+    pub max_peer_groups: usize,
 }
 
 impl CoreConfig {
@@ -62,6 +66,7 @@ impl CoreConfig {
             evasive: Duration::from_secs(5),
             expired: Duration::from_secs(30),
             max_peers: 1024,
+            max_peer_groups: 256,
         }
     }
 }
@@ -148,6 +153,9 @@ pub struct NodeCore {
     next_reap_at: Instant,
     reap_interval: Duration,
     stopped: bool,
+    /// Limit warnings said and held back, so that a flood of fake peers
+    /// does not become a flood of log lines.
+    limit_log: LimitLog,
     /// Header buffers the I/O layer gave back after sending them.
     spare_headers: Vec<Vec<u8>>,
 }
@@ -173,6 +181,7 @@ impl NodeCore {
             reap_interval,
             stopped: false,
             spare_headers: Vec::new(),
+            limit_log: LimitLog::default(),
         }
     }
 
@@ -270,7 +279,7 @@ impl NodeCore {
             IpAddr::V4(ip) => format!("tcp://{ip}:{}", beacon.port),
             IpAddr::V6(ip) => format!("tcp://[{ip}]:{}", beacon.port),
         };
-        self.require_peer(now, beacon.uuid, &endpoint);
+        self.require_peer(now, beacon.uuid, &endpoint, Evidence::Announced);
     }
 
     /// A gossip tuple arrived: key = a peer's UUID (hex), value = its
@@ -291,7 +300,7 @@ impl NodeCore {
             debug!("ignoring gossip tuple for {key} with endpoint {endpoint:?}");
             return;
         }
-        self.require_peer(now, uuid, endpoint);
+        self.require_peer(now, uuid, endpoint, Evidence::Announced);
     }
 
     /// A ZRE message arrived on our inbox: the ROUTER's identity frame, the
@@ -587,6 +596,7 @@ impl NodeCore {
         if uuid == self.config.uuid {
             return false;
         }
+        let mut short_wrap = false;
         if let Some(peer) = self.peers.get(&uuid) {
             if peer.ready {
                 // It restarted (or reconnected) with the same UUID.
@@ -595,32 +605,38 @@ impl NodeCore {
                     peer.name,
                     uuid.simple()
                 );
+                // pyre and zyre.js reset a peer that sends them 65535; if
+                // that is what just happened, wrap short towards it.
+                short_wrap = peer.reset_by_our_full_wrap();
                 self.remove_peer(uuid);
             } else if peer.endpoint != hello.endpoint {
                 // We connected to where a beacon or gossip said; HELLO knows best.
                 self.remove_peer(uuid);
             }
         }
-        if !self.require_peer(now, uuid, hello.endpoint) {
+        if !self.require_peer(now, uuid, hello.endpoint, Evidence::Hello) {
             return false;
         }
         if let Some(peer) = self.peers.get_mut(&uuid) {
             peer.ready = true;
+            if short_wrap {
+                info!(
+                    "peer {} reset us at sequence 65535: sending it the short wrap",
+                    uuid.simple()
+                );
+                peer.use_short_wrap();
+            }
         }
         true
     }
 
     /// Finds or creates a peer; a new peer gets a DEALER and our HELLO.
-    fn require_peer(&mut self, now: Instant, uuid: Uuid, endpoint: &str) -> bool {
+    fn require_peer(&mut self, now: Instant, uuid: Uuid, endpoint: &str, evidence: Evidence) -> bool {
         if self.peers.contains_key(&uuid) {
             return true;
         }
-        if self.peers.len() >= self.config.max_peers {
-            warn!(
-                "peer limit {} reached: ignoring {} at {endpoint}",
-                self.config.max_peers,
-                uuid.simple()
-            );
+        if !self.make_room(evidence) {
+            self.limit_log.refused(now, uuid, endpoint, self.config.max_peers);
             return false;
         }
         // Whoever was at this endpoint before has been replaced.
@@ -639,13 +655,19 @@ impl NodeCore {
             self.remove_peer(old);
         }
         debug!("connecting to peer {} at {endpoint}", uuid.simple());
-        let peer = Peer::new(
+        let mut peer = Peer::new(
             uuid,
             endpoint.to_owned(),
             now,
             self.config.evasive,
             self.config.expired,
         );
+        if evidence == Evidence::Announced {
+            // A genuine peer answers our HELLO with its own within
+            // milliseconds; one that has not by the evasive timeout is most
+            // likely a beacon with nobody behind it.
+            peer.expired_at = now + self.config.evasive.min(self.config.expired);
+        }
         self.peers.insert(uuid, peer);
         self.actions.push_back(Action::Connect {
             peer: uuid,
@@ -676,13 +698,47 @@ impl NodeCore {
         true
     }
 
+    /// Whether the table can take one more peer. Peers that have not said
+    /// HELLO may fill half of it; a HELLO may push out the oldest of them,
+    /// so fake beacons can never lock a genuine newcomer out.
+    fn make_room(&mut self, evidence: Evidence) -> bool {
+        let max = self.config.max_peers;
+        if self.peers.len() < max / 2 {
+            return true;
+        }
+        let pending = self.peers.values().filter(|p| !p.ready).count();
+        match evidence {
+            Evidence::Announced => self.peers.len() < max && pending < (max / 2).max(1),
+            Evidence::Hello if self.peers.len() < max => true,
+            Evidence::Hello => {
+                let oldest = self
+                    .peers
+                    .values()
+                    .filter(|p| !p.ready)
+                    .min_by_key(|p| p.created_at)
+                    .map(|p| p.uuid);
+                match oldest {
+                    Some(victim) => {
+                        debug!("peer table full: {} (no HELLO yet) makes room", victim.simple());
+                        self.remove_peer(victim);
+                        true
+                    }
+                    None => false,
+                }
+            }
+        }
+    }
+
     fn remove_peer(&mut self, uuid: Uuid) {
         let Some(peer) = self.peers.remove(&uuid) else {
             return;
         };
-        for members in self.peer_groups.values_mut() {
+        // Groups nobody is left in go too: names a departed (or fake) peer
+        // brought must not pile up.
+        self.peer_groups.retain(|_, members| {
             members.remove(&uuid);
-        }
+            !members.is_empty()
+        });
         self.actions.push_back(Action::Disconnect { peer: uuid });
         if peer.ready {
             info!("EXIT {} ({}) at {}", peer.name, uuid.simple(), peer.endpoint);
@@ -771,6 +827,22 @@ impl NodeCore {
         };
         peer.status = peer.status.wrapping_add(1);
         let name = peer.name.clone();
+        let members = self.peer_groups.get(&group);
+        if members.is_some_and(|m| m.contains(&uuid)) {
+            return;
+        }
+        if peer.group_count >= self.config.max_peer_groups {
+            if !peer.warned_group_limit {
+                peer.warned_group_limit = true;
+                warn!(
+                    "{name} ({}) is in more than {} groups: not tracking the rest",
+                    uuid.simple(),
+                    self.config.max_peer_groups
+                );
+            }
+            return;
+        }
+        peer.group_count += 1;
         if self.peer_groups.entry(group.clone()).or_default().insert(uuid) {
             debug!("JOIN {name} -> {group}");
             self.events.push_back(Event::Join {
@@ -794,6 +866,9 @@ impl NodeCore {
         if members.remove(&uuid) {
             if members.is_empty() {
                 self.peer_groups.remove(&group);
+            }
+            if let Some(peer) = self.peers.get_mut(&uuid) {
+                peer.group_count = peer.group_count.saturating_sub(1);
             }
             debug!("LEAVE {name} <- {group}");
             self.events.push_back(Event::Leave {
@@ -935,5 +1010,42 @@ mod tests {
         // The same peer's plain beacon is a peer.
         core.handle_beacon(now, from, &Beacon::new(Uuid::from_u128(2), 41001).to_bytes());
         assert!(matches!(core.poll_action(), Some(Action::Connect { .. })));
+    }
+}
+
+/// How we learned of a peer we do not know yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Evidence {
+    /// A beacon or gossip tuple: anyone can send those.
+    Announced,
+    /// It connected to us and said HELLO.
+    Hello,
+}
+
+/// Says "peer limit reached" at most once a second, with how many more
+/// were refused meanwhile.
+#[derive(Debug, Default)]
+struct LimitLog {
+    last: Option<Instant>,
+    held_back: usize,
+}
+
+impl LimitLog {
+    fn refused(&mut self, now: Instant, uuid: Uuid, endpoint: &str, max_peers: usize) {
+        if self.last.is_some_and(|last| now < last + Duration::from_secs(1)) {
+            self.held_back += 1;
+            return;
+        }
+        let more = std::mem::take(&mut self.held_back);
+        let also = if more > 0 {
+            format!(" (and {more} more since the last warning)")
+        } else {
+            String::new()
+        };
+        warn!(
+            "peer limit {max_peers} reached: ignoring {} at {endpoint}{also}",
+            uuid.simple()
+        );
+        self.last = Some(now);
     }
 }

@@ -57,6 +57,15 @@ pub(crate) struct Peer {
     /// Set by its port-0 beacon: from then on it expires after this much
     /// silence (its GOODBYE removes it at once).
     pub leaving: Option<Duration>,
+    /// How many groups it is in, as we track them (bounded per peer).
+    pub group_count: usize,
+    /// We said once that it went over the group limit.
+    pub warned_group_limit: bool,
+    /// When it came into the table: the oldest peer still waiting for
+    /// HELLO is the first to make room for one that said it.
+    pub created_at: Instant,
+    /// We have sent it sequence 65535 at least once.
+    sent_top: bool,
 }
 
 impl Peer {
@@ -76,13 +85,32 @@ impl Peer {
             evasive_reported: false,
             silent_reported: false,
             leaving: None,
+            group_count: 0,
+            warned_group_limit: false,
+            created_at: now,
+            sent_top: false,
         }
     }
 
     /// The sequence number for the next message we send on this link.
     pub fn next_sent_sequence(&mut self) -> u16 {
         self.sent_sequence = self.wrap.next(self.sent_sequence);
+        self.sent_top |= self.sent_sequence == u16::MAX;
         self.sent_sequence
+    }
+
+    /// True if this link's restart looks caused by our 65535: pyre and
+    /// zyre.js reset a peer that sends it, and say HELLO again at once.
+    /// (We sent 65535 and at most a few messages since.)
+    pub fn reset_by_our_full_wrap(&self) -> bool {
+        self.wrap == Wrap::Full
+            && self.sent_top
+            && (self.sent_sequence == u16::MAX || self.sent_sequence < 64)
+    }
+
+    /// From now on, send this peer the short wrap (65534 -> 0).
+    pub fn use_short_wrap(&mut self) {
+        self.wrap = Wrap::Short;
     }
 
     /// Checks the sequence number of a message from the peer. HELLO always
