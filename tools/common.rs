@@ -532,10 +532,11 @@ impl Printer {
 
 /// Keeps the node running until its own queue is empty, then for `grace`
 /// more (at most `DRAIN_LIMIT` in all), printing events, before it is
-/// stopped. Stopping sends a port-0 beacon that a peer acts on at once, and
-/// it can overtake the last messages still in TCP buffers and the peer's
-/// inbox, which the peer then ignores: the grace lets them arrive first.
-/// Skipped when there is no peer; a signal cuts it short.
+/// stopped. Our own peers keep a leaving peer until its GOODBYE, which
+/// follows the data; Zyre, pyre and zyre.js drop it on its port-0 beacon at
+/// once, and the beacon can overtake the last messages still on TCP: the
+/// grace lets those arrive first. Skipped when there is no peer; a signal
+/// cuts it short.
 pub fn drain(runtime: &mut Runtime, mut printer: Option<&mut Printer>, grace: Duration) -> Outcome {
     const DRAIN_LIMIT: Duration = Duration::from_secs(10);
     let started = Instant::now();

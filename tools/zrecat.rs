@@ -30,12 +30,11 @@ const INPUT_QUEUE: usize = 64;
 const LINE_SEND_HWM: i32 = 10_000;
 const RAW_SEND_HWM: i32 = 256;
 /// How long zrecat keeps running after the end of its input, once all of it
-/// is in libzmq's queues. Stopping sends a port-0 beacon, which a receiving
-/// node acts on at once (it drops us), while the tail of our data may still
-/// be in the TCP buffers and its inbox; that tail would be lost. The grace
-/// lets a receiver that keeps up take it first. Only a library change can
-/// make this exact (a receiver dropping a connected peer on GOODBYE, which
-/// comes after the data, rather than on the beacon).
+/// is in libzmq's queues. Our own receivers need none of it: they keep a
+/// leaving peer until its GOODBYE, which travels behind the data. But Zyre,
+/// pyre and zyre.js drop a peer on its port-0 beacon at once, and that UDP
+/// beacon can overtake the tail of our data on TCP; the grace lets a
+/// receiver of theirs that keeps up take the tail first.
 const DRAIN_GRACE: Duration = Duration::from_millis(1500);
 /// The grace after a small input, which is never far behind.
 const SMALL_INPUT_GRACE: Duration = Duration::from_millis(200);
