@@ -35,6 +35,11 @@ const FIRST_LINK_TOKEN: usize = FIRST_RESERVED_TOKEN + 16;
 /// before the events they made are handed to the application (so that a
 /// flood does not pile up events, and memory, faster than they are used).
 const INBOX_BATCH: usize = 256;
+/// A batch also ends after this many content bytes. The application frees
+/// a batch's content soon after it is made; kept within malloc's top pad
+/// (128 KiB), that memory is reused, where a larger swing is trimmed from
+/// the heap and faulted in (and zeroed by the kernel) again by the next.
+const INBOX_BATCH_BYTES: usize = 128 << 10;
 
 /// Content frames at least this large are handed to libzmq without a copy
 /// (it takes the buffer over and frees it when sent); smaller ones cost
@@ -495,7 +500,11 @@ impl Node {
 
     /// Returns true if the inbox was drained (rather than the batch ending).
     fn drain_inbox(&mut self, now: Instant) -> io::Result<bool> {
+        let mut bytes = 0;
         for _ in 0..INBOX_BATCH {
+            if bytes >= INBOX_BATCH_BYTES {
+                break;
+            }
             match self.inbox.recv(&mut self.identity, zmq::DONTWAIT) {
                 Ok(()) => {}
                 Err(zmq::Error::EAGAIN) => return Ok(true),
@@ -519,6 +528,7 @@ impl Node {
                     // The common case, one content frame: sized exactly.
                     content.reserve_exact(1);
                 }
+                bytes += self.frame.len();
                 content.push(self.frame.to_vec());
             }
             self.core
