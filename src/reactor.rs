@@ -121,7 +121,17 @@ pub struct Node {
     identity: zmq::Message,
     header: zmq::Message,
     frame: zmq::Message,
+    /// Frame buffers and frame lists given back (see [`Node::recycle`]) for
+    /// the next messages received; `spare_bytes` is their total capacity.
+    spare_frames: Vec<Frame>,
+    spare_lists: Vec<Vec<Frame>>,
+    spare_bytes: usize,
 }
+
+/// Bounds on the recycled buffers a node keeps: enough for a batch of
+/// small messages, not a heap's worth after a burst of large ones.
+const SPARE_FRAMES: usize = 512;
+const SPARE_BYTES: usize = 1 << 20;
 
 impl Node {
     pub fn builder() -> NodeBuilder {
@@ -178,6 +188,11 @@ impl Node {
             identity: zmq::Message::new(),
             header: zmq::Message::new(),
             frame: zmq::Message::new(),
+            // Their whole size at once: growing them would allocate on
+            // the hot path (untouched, the pages cost no memory).
+            spare_frames: Vec::with_capacity(SPARE_FRAMES),
+            spare_lists: Vec::with_capacity(SPARE_FRAMES),
+            spare_bytes: 0,
         };
         if !gossip_servers.is_empty() {
             let now = Instant::now();
@@ -439,6 +454,45 @@ impl Node {
         self.core.find_peer(uuid_or_name)
     }
 
+    /// Gives the content of a received WHISPER or SHOUT back once the
+    /// application is done with it: the next messages are received into
+    /// these buffers instead of new allocations. Optional; a node keeps at
+    /// most a few hundred buffers (1 MiB) and drops the rest.
+    pub fn recycle(&mut self, mut content: Vec<Frame>) {
+        for frame in content.drain(..) {
+            self.keep_spare_frame(frame);
+        }
+        if self.spare_lists.len() < SPARE_FRAMES && content.capacity() > 0 {
+            self.spare_lists.push(content);
+        }
+    }
+
+    fn keep_spare_frame(&mut self, frame: Frame) {
+        let capacity = frame.capacity();
+        if capacity > 0
+            && self.spare_frames.len() < SPARE_FRAMES
+            && self.spare_bytes + capacity <= SPARE_BYTES
+        {
+            self.spare_bytes += capacity;
+            self.spare_frames.push(frame);
+        }
+    }
+
+    /// A received frame's bytes, in a recycled buffer when there is one.
+    fn take_frame(&mut self) -> Frame {
+        let bytes = &self.frame[..];
+        let mut frame = match self.spare_frames.pop() {
+            Some(mut spare) => {
+                self.spare_bytes -= spare.capacity();
+                spare.clear();
+                spare
+            }
+            None => Vec::with_capacity(bytes.len()),
+        };
+        frame.extend_from_slice(bytes);
+        frame
+    }
+
     /// Messages we hold because libzmq's queues were full, over all peers.
     /// An application producing faster than the network drains (a file
     /// piped into zrecat) waits while this is high instead of growing it.
@@ -520,16 +574,21 @@ impl Node {
             }
             self.inbox.recv(&mut self.header, 0).map_err(io::Error::other)?;
             let mut more = self.header.get_more();
-            let mut content = Vec::new();
+            let mut content = if more {
+                self.spare_lists.pop().unwrap_or_default()
+            } else {
+                Vec::new()
+            };
             while more {
                 self.inbox.recv(&mut self.frame, 0).map_err(io::Error::other)?;
                 more = self.frame.get_more();
-                if content.is_empty() && !more {
+                if content.capacity() == 0 && !more {
                     // The common case, one content frame: sized exactly.
                     content.reserve_exact(1);
                 }
                 bytes += self.frame.len();
-                content.push(self.frame.to_vec());
+                let frame = self.take_frame();
+                content.push(frame);
             }
             self.core
                 .handle_message(now, &self.identity, &self.header, content);
@@ -758,6 +817,11 @@ impl Node {
             match try_send(&link.socket, &mut message, false) {
                 SendOutcome::Sent => {
                     self.core.recycle_header(message.header);
+                    // Frames copied into libzmq are free again: keep them
+                    // for what we receive next.
+                    if let Some(Content::Owned(frames)) = message.content {
+                        self.recycle(frames);
+                    }
                     return;
                 }
                 SendOutcome::Failed(err) => {

@@ -11,7 +11,9 @@
 //! - sending a SHOUT allocates once per shout, whatever the group size
 //!   (the content shared by the members), and nothing with one member;
 //! - receiving a message allocates exactly what the application gets:
-//!   the `Vec<Frame>` of its content and each frame's bytes, nothing more.
+//!   the `Vec<Frame>` of its content and each frame's bytes, nothing more;
+//!   and nothing at all when the application gives the content back
+//!   (`Node::recycle`).
 //!
 //! Real loopback sockets, a private beacon port; all nodes are driven from
 //! the test's thread, so every allocation of the reactor is counted.
@@ -107,23 +109,35 @@ fn messages(size: usize) -> Vec<Vec<Frame>> {
 }
 
 /// Serves `node` until it has handed over `want` WHISPER or SHOUT events;
-/// returns how many came (the events are dropped uncounted, as the
-/// application would drop them).
-fn receive(node: &mut Node, want: usize) -> usize {
+/// returns how many came. The events are dropped uncounted, as the
+/// application would drop them, or their content is given back.
+fn receive_with(node: &mut Node, want: usize, recycle: bool) -> usize {
     let deadline = Instant::now() + PATIENCE;
     let mut got = 0;
     while got < want && Instant::now() < deadline {
         node.run_once(Some(Duration::from_millis(5))).unwrap();
         while let Some(event) = node.next_event() {
-            if event.content().is_some() {
-                got += 1;
+            match event {
+                Event::Whisper { content, .. } | Event::Shout { content, .. } if recycle => {
+                    got += 1;
+                    node.recycle(content);
+                }
+                event => {
+                    if event.content().is_some() {
+                        got += 1;
+                    }
+                    COUNTING.with(|on| on.set(false));
+                    drop(event);
+                    COUNTING.with(|on| on.set(true));
+                }
             }
-            COUNTING.with(|on| on.set(false));
-            drop(event);
-            COUNTING.with(|on| on.set(true));
         }
     }
     got
+}
+
+fn receive(node: &mut Node, want: usize) -> usize {
+    receive_with(node, want, false)
 }
 
 #[test]
@@ -158,6 +172,25 @@ fn whisper_send_and_receive_allocate_only_the_applications_content() {
             received <= 2 * MESSAGES + 16,
             "receiving allocates only the content: {received} for {MESSAGES} whispers"
         );
+    }
+
+    // With the content given back, receiving allocates nothing once the
+    // recycled buffers have grown to the messages' size.
+    for round in 0..2 {
+        let batch = messages(1024);
+        for content in batch {
+            a.whisper(to, content).unwrap();
+        }
+        a.run_once(Some(Duration::ZERO)).unwrap();
+        let (received, got) = count(|| receive_with(b, MESSAGES, true));
+        assert_eq!(got, MESSAGES);
+        eprintln!("1024 B whispers, content recycled (round {round}): {received} allocations to receive");
+        if round == 1 {
+            assert!(
+                received <= 16,
+                "receiving into recycled buffers allocates nothing: {received} for {MESSAGES}"
+            );
+        }
     }
 }
 
