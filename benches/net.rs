@@ -296,6 +296,9 @@ fn stream_zre(size: usize, count: usize, hwm: i32) -> Rate {
                 Some(Event::Whisper { content, .. }) => {
                     got += 1;
                     bytes += content[0].len();
+                    // Buffers go back for the next messages, as the raw
+                    // receiver reuses its zmq::Messages.
+                    b.recycle(content);
                 }
                 Some(_) => {}
                 None if Instant::now() > deadline => break,
@@ -489,7 +492,10 @@ fn fanout_zre(receivers: usize, count: usize, hwm: i32) -> Rate {
                 let deadline = Instant::now() + PATIENCE;
                 while got < count {
                     match node.recv_event(Some(Duration::from_secs(1))).unwrap() {
-                        Some(Event::Shout { .. }) => got += 1,
+                        Some(Event::Shout { content, .. }) => {
+                            got += 1;
+                            node.recycle(content);
+                        }
                         Some(_) => {}
                         None if Instant::now() > deadline => break,
                         None => {}
