@@ -1047,28 +1047,8 @@ impl JsonPeer {
         let mut args = vec!["--json", "-n", name, "-i", iface, "--beacon-port", "5670"];
         args.extend_from_slice(extra);
         let label = format!("zre {name}@{host}");
-        let mut child = lab.spawn_as(&label, host, env!("CARGO_BIN_EXE_zre"), &args, envs);
-        let ready = Event::parse(&child.wait_stdout(
-            "with \"event\":\"READY\"",
-            |l| Event::parse(l).is("READY"),
-            WAIT,
-        ));
-        let uuid = ready.peer().to_owned();
-        assert!(
-            uuid.len() == 32
-                && uuid
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)),
-            "{}: READY has no 32-hex-digit peer: {ready}",
-            child.label
-        );
-        JsonPeer {
-            uuid,
-            name: ready.name().to_owned(),
-            endpoint: ready.str("endpoint").unwrap_or("").to_owned(),
-            host: host.to_owned(),
-            child,
-        }
+        let child = lab.spawn_as(&label, host, env!("CARGO_BIN_EXE_zre"), &args, envs);
+        JsonPeer::adopt(child, host)
     }
 
     /// Every event so far (including READY).
