@@ -391,19 +391,6 @@ impl GossipServer {
                 debug!("zgossip: tuple {key} refreshed (ttl {wire_ttl} ms), forwarded: {forward}");
                 forward
             }
-            Some(tuple) => {
-                info!("zgossip: PUBLISH {key} = {value} (ttl {wire_ttl} ms), value changed");
-                reindex(&mut self.expiries, key, tuple.expires_at, fresh_expiry);
-                *tuple = Tuple {
-                    value: value.to_owned(),
-                    wire_ttl_zero,
-                    ttl,
-                    expires_at: fresh_expiry,
-                    forwarded_at: now,
-                };
-                self.delivered(key, value);
-                true
-            }
             None if store_full => {
                 warn!(
                     "zgossip: PUBLISH {key} dropped: already {} tuples stored",
@@ -411,19 +398,20 @@ impl GossipServer {
                 );
                 false
             }
-            None => {
-                info!("zgossip: PUBLISH {key} = {value} (ttl {wire_ttl} ms)");
-                reindex(&mut self.expiries, key, None, fresh_expiry);
-                self.tuples.insert(
-                    key.to_owned(),
-                    Tuple {
-                        value: value.to_owned(),
-                        wire_ttl_zero,
-                        ttl,
-                        expires_at: fresh_expiry,
-                        forwarded_at: now,
-                    },
-                );
+            // A new key, or a new value for a known one.
+            existing => {
+                let changed = if existing.is_some() { ", value changed" } else { "" };
+                let old_expiry = existing.and_then(|tuple| tuple.expires_at);
+                info!("zgossip: PUBLISH {key} = {value} (ttl {wire_ttl} ms){changed}");
+                reindex(&mut self.expiries, key, old_expiry, fresh_expiry);
+                let tuple = Tuple {
+                    value: value.to_owned(),
+                    wire_ttl_zero,
+                    ttl,
+                    expires_at: fresh_expiry,
+                    forwarded_at: now,
+                };
+                self.tuples.insert(key.to_owned(), tuple);
                 self.delivered(key, value);
                 true
             }
