@@ -526,7 +526,7 @@ impl Node {
             if self.beacon_ready {
                 self.drain_beacons(now);
             }
-            if self.core.poll_timeout().is_some_and(|t| t <= now) {
+            if self.core_timer_due(now) {
                 self.core.handle_timeout(now);
             }
             self.service_gossip(now)?;
@@ -535,7 +535,7 @@ impl Node {
                 self.flush_backlog();
             }
             self.collect_events();
-            if !self.inbox_ready && !self.beacon_ready && !self.has_actions() {
+            if !self.inbox_ready && !self.beacon_ready && !self.core_timer_due(Instant::now()) {
                 self.settled = self.backlogged.is_empty();
                 return Ok(());
             }
@@ -548,8 +548,9 @@ impl Node {
         }
     }
 
-    fn has_actions(&self) -> bool {
-        self.core.poll_timeout().is_some_and(|t| t <= Instant::now())
+    /// The core has a deadline (beacon, reap, …) that has come.
+    fn core_timer_due(&self, now: Instant) -> bool {
+        self.core.poll_timeout().is_some_and(|t| t <= now)
     }
 
     /// Returns true if the inbox was drained (rather than the batch ending).
