@@ -14,7 +14,7 @@ mod primitives;
 
 pub use beacon::Beacon;
 pub use gossip_msg::GossipMessage;
-pub use zre_msg::{Body, Header, Hello, MessageId, ZreMessage};
+pub use zre_msg::{Body, HEADER_LEN, Header, Hello, MessageId, ZreMessage};
 
 use std::fmt;
 

@@ -93,10 +93,6 @@ pub(crate) fn put_number1(out: &mut Vec<u8>, value: u8) {
     out.push(value);
 }
 
-pub(crate) fn put_number2(out: &mut Vec<u8>, value: u16) {
-    out.extend_from_slice(&value.to_be_bytes());
-}
-
 pub(crate) fn put_number4(out: &mut Vec<u8>, value: u32) {
     out.extend_from_slice(&value.to_be_bytes());
 }

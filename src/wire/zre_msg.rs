@@ -6,8 +6,7 @@
 
 use super::WireError;
 use super::primitives::{
-    hash, number1, number2, put_hash, put_number1, put_number2, put_string, put_strings, signature, string,
-    strings,
+    hash, number1, number2, put_hash, put_number1, put_string, put_strings, signature, string, strings,
 };
 
 pub const SIGNATURE: &[u8; 2] = &[0xAA, 0xA1];
@@ -85,6 +84,13 @@ impl Header {
         let (_, sequence) = number2(rest, "sequence")?;
         Ok(Header { id, sequence })
     }
+
+    /// The six bytes every message starts with. A WHISPER's header frame
+    /// is exactly these.
+    pub fn to_bytes(self) -> [u8; HEADER_LEN] {
+        let [high, low] = self.sequence.to_be_bytes();
+        [SIGNATURE[0], SIGNATURE[1], self.id, VERSION, high, low]
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,7 +153,12 @@ impl<'a> ZreMessage<'a> {
     /// Parses a header frame. Bytes after the last field are ignored, as
     /// zproto codecs do, so that a later protocol revision may append fields.
     pub fn parse(frame: &'a [u8]) -> Result<ZreMessage<'a>, WireError> {
-        let header = Header::parse(frame)?;
+        Self::parse_body(Header::parse(frame)?, frame)
+    }
+
+    /// The rest of `parse`, for a frame whose [`Header`] the caller has
+    /// already parsed (to read the sequence of any message, known or not).
+    pub fn parse_body(header: Header, frame: &'a [u8]) -> Result<ZreMessage<'a>, WireError> {
         let id = MessageId::from_u8(header.id).ok_or(WireError::UnknownId { id: header.id })?;
         let rest = &frame[HEADER_LEN..];
         let body = match id {
@@ -202,10 +213,13 @@ impl<'a> ZreMessage<'a> {
     /// if a `string` field is longer than 255 bytes: callers emit into a
     /// scratch buffer they clear on error.
     pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
-        out.extend_from_slice(SIGNATURE);
-        put_number1(out, self.id() as u8);
-        put_number1(out, VERSION);
-        put_number2(out, self.sequence);
+        // The fixed part in one copy: WHISPER and SHOUT, the hot path, are
+        // little more than this.
+        let header = Header {
+            id: self.id() as u8,
+            sequence: self.sequence,
+        };
+        out.extend_from_slice(&header.to_bytes());
         match &self.body {
             Body::Hello(hello) => {
                 put_string(out, hello.endpoint, "endpoint")?;
