@@ -31,6 +31,7 @@ mod gossip_service;
 mod handle;
 pub mod iface;
 mod reactor;
+mod spare;
 pub mod wire;
 
 pub use builder::{

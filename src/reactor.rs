@@ -12,6 +12,7 @@ use crate::core::gossip_client::{ClientConfig, ClientOutput, GossipClient, Serve
 use crate::core::{Action, Content, Event, Frame, Headers, NodeCore, ZyreUuid};
 use crate::handle::NodeHandle;
 use crate::iface::Interface;
+use crate::spare::SpareBuffers;
 use log::{debug, info, warn};
 use mio::net::UdpSocket;
 use mio::unix::SourceFd;
@@ -104,7 +105,6 @@ pub struct Node {
     next_token: usize,
     /// Links with messages waiting for room.
     backlogged: BTreeSet<LinkId>,
-    events: VecDeque<Event>,
     settings: ReactorSettings,
     interface: Interface,
     stopped: bool,
@@ -122,16 +122,11 @@ pub struct Node {
     header: zmq::Message,
     frame: zmq::Message,
     /// Frame buffers and frame lists given back (see [`Node::recycle`]) for
-    /// the next messages received; `spare_bytes` is their total capacity.
-    spare_frames: Vec<Frame>,
-    spare_lists: Vec<Vec<Frame>>,
-    spare_bytes: usize,
+    /// the next messages received.
+    spare: SpareBuffers,
+    /// Kept between `shout_slices` calls: the per-member headers.
+    shout_headers: Vec<(Uuid, Vec<u8>)>,
 }
-
-/// Bounds on the recycled buffers a node keeps: enough for a batch of
-/// small messages, not a heap's worth after a burst of large ones.
-const SPARE_FRAMES: usize = 512;
-const SPARE_BYTES: usize = 1 << 20;
 
 impl Node {
     pub fn builder() -> NodeBuilder {
@@ -178,7 +173,6 @@ impl Node {
             tokens: HashMap::new(),
             next_token: FIRST_LINK_TOKEN,
             backlogged: BTreeSet::new(),
-            events: VecDeque::new(),
             settings,
             interface,
             stopped: false,
@@ -188,11 +182,8 @@ impl Node {
             identity: zmq::Message::new(),
             header: zmq::Message::new(),
             frame: zmq::Message::new(),
-            // Their whole size at once: growing them would allocate on
-            // the hot path (untouched, the pages cost no memory).
-            spare_frames: Vec::with_capacity(SPARE_FRAMES),
-            spare_lists: Vec::with_capacity(SPARE_FRAMES),
-            spare_bytes: 0,
+            spare: SpareBuffers::new(),
+            shout_headers: Vec::new(),
         };
         if !gossip_servers.is_empty() {
             let now = Instant::now();
@@ -228,7 +219,7 @@ impl Node {
         if !self.settled {
             self.service()?;
         }
-        let timeout = if self.events.is_empty() {
+        let timeout = if !self.core.has_events() {
             self.effective_timeout(timeout)
         } else {
             Some(Duration::ZERO)
@@ -266,22 +257,22 @@ impl Node {
 
     /// The next event already received, if any (does not wait).
     pub fn next_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        self.core.poll_event()
     }
 
     /// Runs the node until an event arrives or `timeout` passes.
     pub fn recv_event(&mut self, timeout: Option<Duration>) -> io::Result<Option<Event>> {
         // The common case under load, without reading the clock.
-        if let Some(event) = self.events.pop_front() {
+        if let Some(event) = self.core.poll_event() {
             return Ok(Some(event));
         }
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
-            if let Some(event) = self.events.pop_front() {
+            if let Some(event) = self.core.poll_event() {
                 return Ok(Some(event));
             }
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if remaining == Some(Duration::ZERO) || (self.stopped && self.events.is_empty()) {
+            if remaining == Some(Duration::ZERO) || (self.stopped && !self.core.has_events()) {
                 return Ok(None);
             }
             self.run_once(remaining)?;
@@ -338,12 +329,40 @@ impl Node {
         Ok(reached)
     }
 
+    /// Sends a message to one peer from borrowed frames: each is copied
+    /// straight into libzmq, as a raw socket send would, so the caller
+    /// allocates nothing. Only when the peer's queue is full is a copy
+    /// kept here until there is room.
+    pub fn whisper_slices(&mut self, peer: Uuid, content: &[&[u8]]) -> Result<(), NodeError> {
+        // Whatever the core still wants sent goes first (normally nothing).
+        self.apply_actions()?;
+        let header = self.core.whisper_header(peer)?;
+        self.send_lent(LinkId::Peer(peer), &header, content);
+        self.after_command()
+    }
+
+    /// Sends a message to every peer in `group` from borrowed frames, as
+    /// [`Node::whisper_slices`]; returns how many peers it went to.
+    pub fn shout_slices(&mut self, group: &str, content: &[&[u8]]) -> Result<usize, NodeError> {
+        self.apply_actions()?;
+        let mut headers = std::mem::take(&mut self.shout_headers);
+        let reached = self.core.shout_headers(group, &mut headers);
+        for (peer, header) in headers.drain(..) {
+            self.send_lent(LinkId::Peer(peer), &header, content);
+            self.core.recycle_header(header);
+        }
+        self.shout_headers = headers;
+        let reached = reached?;
+        self.after_command()?;
+        Ok(reached)
+    }
+
     pub fn whisper_str(&mut self, peer: Uuid, text: &str) -> Result<(), NodeError> {
-        self.whisper(peer, vec![text.as_bytes().to_vec()])
+        self.whisper_slices(peer, &[text.as_bytes()])
     }
 
     pub fn shout_str(&mut self, group: &str, text: &str) -> Result<usize, NodeError> {
-        self.shout(group, vec![text.as_bytes().to_vec()])
+        self.shout_slices(group, &[text.as_bytes()])
     }
 
     /// Leaves the network cleanly: a port-0 beacon and GOODBYE to every
@@ -373,7 +392,6 @@ impl Node {
                 self.close_link(link, Some(deadline));
             }
         }
-        self.collect_events();
     }
 
     pub fn is_stopped(&self) -> bool {
@@ -382,7 +400,6 @@ impl Node {
 
     fn after_command(&mut self) -> Result<(), NodeError> {
         self.apply_actions()?;
-        self.collect_events();
         if !self.backlogged.is_empty() {
             // A link just filled up: its room events come through the poll.
             self.settled = false;
@@ -458,39 +475,8 @@ impl Node {
     /// application is done with it: the next messages are received into
     /// these buffers instead of new allocations. Optional; a node keeps at
     /// most a few hundred buffers (1 MiB) and drops the rest.
-    pub fn recycle(&mut self, mut content: Vec<Frame>) {
-        for frame in content.drain(..) {
-            self.keep_spare_frame(frame);
-        }
-        if self.spare_lists.len() < SPARE_FRAMES && content.capacity() > 0 {
-            self.spare_lists.push(content);
-        }
-    }
-
-    fn keep_spare_frame(&mut self, frame: Frame) {
-        let capacity = frame.capacity();
-        if capacity > 0
-            && self.spare_frames.len() < SPARE_FRAMES
-            && self.spare_bytes + capacity <= SPARE_BYTES
-        {
-            self.spare_bytes += capacity;
-            self.spare_frames.push(frame);
-        }
-    }
-
-    /// A received frame's bytes, in a recycled buffer when there is one.
-    fn take_frame(&mut self) -> Frame {
-        let bytes = &self.frame[..];
-        let mut frame = match self.spare_frames.pop() {
-            Some(mut spare) => {
-                self.spare_bytes -= spare.capacity();
-                spare.clear();
-                spare
-            }
-            None => Vec::with_capacity(bytes.len()),
-        };
-        frame.extend_from_slice(bytes);
-        frame
+    pub fn recycle(&mut self, content: Vec<Frame>) {
+        self.spare.keep(content);
     }
 
     /// Messages we hold because libzmq's queues were full, over all peers.
@@ -534,12 +520,11 @@ impl Node {
             if !self.backlogged.is_empty() {
                 self.flush_backlog();
             }
-            self.collect_events();
             if !self.inbox_ready && !self.beacon_ready && !self.core_timer_due(Instant::now()) {
                 self.settled = self.backlogged.is_empty();
                 return Ok(());
             }
-            if self.inbox_ready && !self.events.is_empty() {
+            if self.inbox_ready && self.core.has_events() {
                 // A full batch: let the application take its events first;
                 // the next poll carries on without waiting.
                 self.settled = false;
@@ -575,22 +560,20 @@ impl Node {
             }
             self.inbox.recv(&mut self.header, 0).map_err(io::Error::other)?;
             let mut more = self.header.get_more();
-            let mut content = if more {
-                self.spare_lists.pop().unwrap_or_default()
+            let content = if more {
+                let mut reader = self.spare.reader();
+                while more {
+                    self.inbox.recv(&mut self.frame, 0).map_err(io::Error::other)?;
+                    more = self.frame.get_more();
+                    // One deref: each is two calls into libzmq.
+                    let part: &[u8] = &self.frame;
+                    bytes += part.len();
+                    reader.push(part, !more);
+                }
+                reader.finish()
             } else {
                 Vec::new()
             };
-            while more {
-                self.inbox.recv(&mut self.frame, 0).map_err(io::Error::other)?;
-                more = self.frame.get_more();
-                if content.capacity() == 0 && !more {
-                    // The common case, one content frame: sized exactly.
-                    content.reserve_exact(1);
-                }
-                bytes += self.frame.len();
-                let frame = self.take_frame();
-                content.push(frame);
-            }
             self.core
                 .handle_message(now, &self.identity, &self.header, content);
         }
@@ -707,6 +690,10 @@ impl Node {
     }
 
     fn apply_actions(&mut self) -> Result<(), NodeError> {
+        if !self.core.has_actions() {
+            // The common case, checked without moving an empty Action out.
+            return Ok(());
+        }
         while let Some(action) = self.core.poll_action() {
             match action {
                 Action::Connect { peer, endpoint } => self.connect_peer(peer, &endpoint)?,
@@ -856,6 +843,29 @@ impl Node {
         }
     }
 
+    /// Sends a header and lent content frames on a link; if libzmq will
+    /// not take them now, queues a copy behind earlier messages.
+    fn send_lent(&mut self, id: LinkId, header: &[u8], content: &[&[u8]]) {
+        let Some(link) = self.links.get_mut(&id) else {
+            return;
+        };
+        if link.pending.is_empty() {
+            match try_send_lent(&link.socket, header, content) {
+                SendOutcome::Sent => return,
+                SendOutcome::Failed(err) => {
+                    warn!("send to {id:?} failed: {err}");
+                    return;
+                }
+                SendOutcome::Full => {}
+            }
+        }
+        let message = Outgoing {
+            header: self.core.header_buffer(header),
+            content: Some(Content::Owned(content.iter().map(|part| part.to_vec()).collect())),
+        };
+        self.send_on(id, message);
+    }
+
     /// Moves queued messages into libzmq as room appears.
     fn flush_backlog(&mut self) {
         let ids: Vec<LinkId> = self.backlogged.iter().copied().collect();
@@ -891,12 +901,6 @@ impl Node {
             }
         }
     }
-
-    fn collect_events(&mut self) {
-        while let Some(event) = self.core.poll_event() {
-            self.events.push_back(event);
-        }
-    }
 }
 
 /// Sends one message: the header frame, then the content frames. Without
@@ -905,13 +909,9 @@ impl Node {
 /// is taken the rest cannot be refused. Owned frames of `ZERO_COPY_MIN`
 /// bytes or more are moved into libzmq rather than copied.
 fn try_send(socket: &zmq::Socket, message: &mut Outgoing, wait: bool) -> SendOutcome {
-    let dontwait = if wait { 0 } else { zmq::DONTWAIT };
     let count = message.content.as_deref().map_or(0, <[Frame]>::len);
-    let more = if count == 0 { 0 } else { zmq::SNDMORE };
-    match socket.send(&message.header[..], more | dontwait) {
-        Ok(()) => {}
-        Err(zmq::Error::EAGAIN) => return SendOutcome::Full,
-        Err(err) => return SendOutcome::Failed(err),
+    if let Some(refused) = send_header(socket, &message.header, count, wait) {
+        return refused;
     }
     let flags = |i: usize| if i + 1 < count { zmq::SNDMORE } else { 0 };
     let result = match &mut message.content {
@@ -931,6 +931,35 @@ fn try_send(socket: &zmq::Socket, message: &mut Outgoing, wait: bool) -> SendOut
     match result {
         Ok(()) => SendOutcome::Sent,
         Err(err) => SendOutcome::Failed(err),
+    }
+}
+
+/// As [`try_send`], never waiting, with content the application lends.
+fn try_send_lent(socket: &zmq::Socket, header: &[u8], content: &[&[u8]]) -> SendOutcome {
+    let count = content.len();
+    if let Some(refused) = send_header(socket, header, count, false) {
+        return refused;
+    }
+    let flags = |i: usize| if i + 1 < count { zmq::SNDMORE } else { 0 };
+    match content
+        .iter()
+        .enumerate()
+        .try_for_each(|(i, frame)| socket.send(*frame, flags(i)))
+    {
+        Ok(()) => SendOutcome::Sent,
+        Err(err) => SendOutcome::Failed(err),
+    }
+}
+
+/// Sends the header frame of a message with `count` content frames to
+/// follow; `None` when it was taken.
+fn send_header(socket: &zmq::Socket, header: &[u8], count: usize, wait: bool) -> Option<SendOutcome> {
+    let dontwait = if wait { 0 } else { zmq::DONTWAIT };
+    let more = if count == 0 { 0 } else { zmq::SNDMORE };
+    match socket.send(header, more | dontwait) {
+        Ok(()) => None,
+        Err(zmq::Error::EAGAIN) => Some(SendOutcome::Full),
+        Err(err) => Some(SendOutcome::Failed(err)),
     }
 }
 

@@ -10,6 +10,8 @@
 //!   `Arc`);
 //! - sending a SHOUT allocates once per shout, whatever the group size
 //!   (the content shared by the members), and nothing with one member;
+//! - sending from borrowed frames (`whisper_slices`, `shout_slices`,
+//!   `whisper_str`) allocates nothing at all, to any number of members;
 //! - receiving a message allocates exactly what the application gets:
 //!   the `Vec<Frame>` of its content and each frame's bytes, nothing more;
 //!   and nothing at all when the application gives the content back
@@ -198,6 +200,8 @@ fn whisper_send_and_receive_allocate_only_the_applications_content() {
 fn a_shout_allocates_once_whatever_the_group_size() {
     let mut nodes = vec![node("shouter", 55402), node("one", 55402), node("two", 55402)];
     connect(&mut nodes, "ALLOC");
+    // Warm up: the list of per-member headers is kept between shouts.
+    assert_eq!(nodes[0].shout("ALLOC", vec![b"warm".to_vec()]).unwrap(), 2);
     let batch = messages(64);
     let (sent, ()) = count(|| {
         for content in batch {
@@ -210,7 +214,7 @@ fn a_shout_allocates_once_whatever_the_group_size() {
         "one shared content per shout: {sent} for {MESSAGES}"
     );
     for node in &mut nodes[1..] {
-        assert_eq!(receive(node, MESSAGES), MESSAGES);
+        assert_eq!(receive(node, MESSAGES + 1), MESSAGES + 1);
     }
 
     // One member: nothing shared, nothing allocated.
@@ -233,4 +237,47 @@ fn a_shout_allocates_once_whatever_the_group_size() {
     eprintln!("shouts to 1 peer: {sent} allocations for {MESSAGES}");
     assert_eq!(sent, 0, "a shout to one member allocates nothing");
     assert_eq!(receive(&mut rest[0], MESSAGES), MESSAGES);
+}
+
+#[test]
+fn sending_borrowed_frames_allocates_nothing() {
+    let mut nodes = vec![node("lender", 55403), node("one", 55403), node("two", 55403)];
+    connect(&mut nodes, "ALLOC");
+    let to = nodes[1].uuid();
+    let payload = vec![7u8; 1024];
+    // Warm up: queues and buffers reach their working size.
+    for _ in 0..MESSAGES {
+        nodes[0].whisper_slices(to, &[&payload[..64]]).unwrap();
+    }
+    assert_eq!(receive(&mut nodes[1], MESSAGES), MESSAGES);
+
+    let (sent, ()) = count(|| {
+        for i in 0..MESSAGES {
+            nodes[0]
+                .whisper_slices(to, &[b"two frames", &payload[..i % 1024]])
+                .unwrap();
+        }
+    });
+    eprintln!("borrowed whispers: {sent} allocations for {MESSAGES}");
+    assert_eq!(sent, 0, "a whisper from borrowed frames allocates nothing");
+    let (sent, ()) = count(|| {
+        for _ in 0..MESSAGES {
+            nodes[0].whisper_str(to, "text").unwrap();
+        }
+    });
+    assert_eq!(sent, 0, "whisper_str allocates nothing");
+    assert_eq!(receive(&mut nodes[1], 2 * MESSAGES), 2 * MESSAGES);
+
+    // The shout headers' list is kept between shouts: warm it up once.
+    assert_eq!(nodes[0].shout_slices("ALLOC", &[b"warm"]).unwrap(), 2);
+    let (sent, ()) = count(|| {
+        for _ in 0..MESSAGES {
+            assert_eq!(nodes[0].shout_slices("ALLOC", &[&payload[..64]]).unwrap(), 2);
+        }
+    });
+    eprintln!("borrowed shouts to 2 peers: {sent} allocations for {MESSAGES}");
+    assert_eq!(sent, 0, "a shout from borrowed frames allocates nothing");
+    for node in &mut nodes[1..] {
+        assert_eq!(receive(node, MESSAGES + 1), MESSAGES + 1);
+    }
 }

@@ -399,6 +399,78 @@ fn whisper_reaches_one_peer_and_unknown_peers_are_refused() {
     );
 }
 
+/// What the I/O layer does before it asks for a header for lent content:
+/// whatever the core queued goes out first, or the sequence breaks.
+fn flush_actions(sim: &mut Sim, from: usize) {
+    while let Some(action) = sim.nodes[from].core.poll_action() {
+        sim.apply(from, action);
+    }
+}
+
+/// Sends what the I/O layer sends for lent content: the header the core
+/// gave, then the application's frames, at once.
+fn send_lent(sim: &mut Sim, from: usize, peer: Uuid, header: &[u8], content: &str) {
+    let to = sim.links[&(from, peer)];
+    let mut identity = vec![1u8];
+    identity.extend_from_slice(sim.uuid(from).as_bytes());
+    sim.in_flight.push_back(Packet {
+        from,
+        to,
+        identity,
+        header: header.to_vec(),
+        content: text(content),
+    });
+}
+
+#[test]
+fn lent_and_owned_content_share_one_sequence() {
+    let mut sim = Sim::new();
+    for i in 0..3 {
+        sim.add(&format!("l{i}"));
+    }
+    sim.run_for(secs(2));
+    for node in 0..3 {
+        sim.nodes[node].core.join("LENT").unwrap();
+    }
+    sim.settle();
+    sim.clear_events();
+    let target = sim.uuid(1);
+    for round in 0..100 {
+        sim.nodes[0]
+            .core
+            .whisper(target, text(&format!("owned {round}")))
+            .unwrap();
+        flush_actions(&mut sim, 0);
+        let header = sim.nodes[0].core.whisper_header(target).unwrap();
+        send_lent(&mut sim, 0, target, &header, &format!("lent {round}"));
+        let mut headers = Vec::new();
+        assert_eq!(sim.nodes[0].core.shout_headers("LENT", &mut headers).unwrap(), 2);
+        assert_eq!(headers.len(), 2);
+        for (peer, header) in headers {
+            send_lent(&mut sim, 0, peer, &header, &format!("shout {round}"));
+        }
+        sim.settle();
+    }
+    let whispers: Vec<&[Frame]> = sim
+        .events(1, "WHISPER")
+        .iter()
+        .filter_map(|e| e.content())
+        .collect();
+    assert_eq!(whispers.len(), 200, "every whisper arrived, none reset the link");
+    assert_eq!(whispers[198], &text("owned 99")[..]);
+    assert_eq!(whispers[199], &text("lent 99")[..]);
+    for node in 1..3 {
+        assert_eq!(sim.count(node, "SHOUT"), 100);
+        assert_eq!(sim.count(node, "EXIT"), 0);
+    }
+    let stranger = Uuid::from_u128(42);
+    assert!(sim.nodes[0].core.whisper_header(stranger).is_err());
+    let mut headers = Vec::new();
+    assert_eq!(sim.nodes[0].core.shout_headers("NOBODY", &mut headers), Ok(0));
+    assert!(sim.nodes[0].core.shout_headers("", &mut headers).is_err());
+    assert!(headers.is_empty());
+}
+
 #[test]
 fn silent_peer_goes_evasive_then_silent_then_exits_on_time() {
     let mut sim = Sim::new();

@@ -8,7 +8,7 @@
 
 use super::event::{Event, Frame, Headers};
 use super::peer::{Peer, SequenceCheck};
-use crate::wire::{Beacon, Body, Header, Hello, MessageId, WireError, ZreMessage};
+use crate::wire::{Beacon, Body, HEADER_LEN, Header, Hello, MessageId, WireError, ZreMessage};
 use log::{debug, info, warn};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
@@ -158,6 +158,8 @@ pub struct NodeCore {
     limit_log: LimitLog,
     /// Header buffers the I/O layer gave back after sending them.
     spare_headers: Vec<Vec<u8>>,
+    /// Kept between shouts so that a shout allocates no list of headers.
+    shout_scratch: Vec<(Uuid, Vec<u8>)>,
 }
 
 impl NodeCore {
@@ -181,6 +183,7 @@ impl NodeCore {
             reap_interval,
             stopped: false,
             spare_headers: Vec::new(),
+            shout_scratch: Vec::new(),
             limit_log: LimitLog::default(),
         }
     }
@@ -193,6 +196,22 @@ impl NodeCore {
 
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
+    }
+
+    pub fn has_actions(&self) -> bool {
+        !self.actions.is_empty()
+    }
+
+    /// A header buffer (recycled when there is one) holding a copy of
+    /// `bytes`, for an I/O layer that must keep a header it was lent.
+    pub fn header_buffer(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let mut header = self.spare_headers.pop().unwrap_or_default();
+        header.extend_from_slice(bytes);
+        header
+    }
+
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
     }
 
     /// Gives a sent [`Action::Send`] header back, so that the next message
@@ -323,7 +342,7 @@ impl NodeCore {
                 return;
             }
         };
-        let message = ZreMessage::parse(header);
+        let message = ZreMessage::parse_body(head, header);
         if let Ok(ZreMessage {
             body: Body::Hello(hello),
             ..
@@ -358,7 +377,11 @@ impl NodeCore {
         }
         peer.refresh(now, self.config.evasive, self.config.expired);
         match message {
-            Ok(message) => self.dispatch(uuid, message.body, content),
+            // The peer's name is taken here, in the one lookup per message.
+            Ok(message) => {
+                let name = peer.name.clone();
+                self.dispatch(uuid, name, message.body, content)
+            }
             // The sequence still counted: a newer dialect must not reset us.
             Err(WireError::UnknownId { id }) => {
                 debug!("ignoring unknown message id {id} from {}", uuid.simple())
@@ -404,54 +427,83 @@ impl NodeCore {
     }
 
     pub fn whisper(&mut self, peer: Uuid, content: Vec<Frame>) -> Result<(), CommandError> {
+        let bytes = self.whisper_header(peer)?;
+        let header = self.header_buffer(&bytes);
+        self.actions.push_back(Action::Send {
+            peer,
+            header,
+            content: Some(Content::Owned(content)),
+        });
+        Ok(())
+    }
+
+    /// A WHISPER to `peer` without its content: the header frame, with the
+    /// peer's next sequence number counted. For an I/O layer that sends
+    /// content the application only lends it (`Node::whisper_slices`): it
+    /// must first carry out the actions already queued, then send this
+    /// header and that content before anything else goes to the peer.
+    pub fn whisper_header(&mut self, peer: Uuid) -> Result<[u8; HEADER_LEN], CommandError> {
         self.check_command()?;
         let Some(target) = self.peers.get_mut(&peer).filter(|p| p.ready) else {
             return Err(CommandError::UnknownPeer(peer));
         };
-        if let Some(header) = emit_for(target, &Body::Whisper, &mut self.spare_headers) {
-            self.actions.push_back(Action::Send {
-                peer,
-                header,
-                content: Some(Content::Owned(content)),
-            });
-        }
-        Ok(())
+        let header = Header {
+            id: MessageId::Whisper as u8,
+            sequence: target.next_sent_sequence(),
+        };
+        Ok(header.to_bytes())
     }
 
     /// Sends to every peer in `group`; returns how many peers that is.
     pub fn shout(&mut self, group: &str, content: Vec<Frame>) -> Result<usize, CommandError> {
+        let mut headers = std::mem::take(&mut self.shout_scratch);
+        let reached = self.shout_headers(group, &mut headers);
+        let count = headers.len();
+        let mut content = Some(match count {
+            // One member: nothing to share, so no copy into an Arc.
+            0 | 1 => Content::Owned(content),
+            _ => Content::Shared(content.into()),
+        });
+        for (i, (peer, header)) in headers.drain(..).enumerate() {
+            // Shared content is cloned by reference count; the last (or
+            // only) member takes it.
+            let frames = if i + 1 == count {
+                content.take()
+            } else {
+                content.clone()
+            };
+            self.actions.push_back(Action::Send {
+                peer,
+                header,
+                content: frames,
+            });
+        }
+        self.shout_scratch = headers;
+        reached
+    }
+
+    /// A SHOUT to `group` without its content, as [`Self::whisper_header`]:
+    /// appends one header frame per member to `headers`, and returns how
+    /// many members the group has.
+    pub fn shout_headers(
+        &mut self,
+        group: &str,
+        headers: &mut Vec<(Uuid, Vec<u8>)>,
+    ) -> Result<usize, CommandError> {
         self.check_command()?;
         check_group(group)?;
         let Some(members) = self.peer_groups.get(group) else {
             return Ok(0);
         };
-        let reached = members.len();
-        let mut content = Some(match reached {
-            // One member: nothing to share, so no copy into an Arc.
-            1 => Content::Owned(content),
-            _ => Content::Shared(content.into()),
-        });
         let body = Body::Shout { group };
-        for (i, uuid) in members.iter().enumerate() {
-            let Some(peer) = self.peers.get_mut(uuid) else {
-                continue;
-            };
-            // Shared content is cloned by reference count; the last (or
-            // only) member takes it.
-            let frames = if i + 1 == reached {
-                content.take()
-            } else {
-                content.clone()
-            };
-            if let Some(header) = emit_for(peer, &body, &mut self.spare_headers) {
-                self.actions.push_back(Action::Send {
-                    peer: *uuid,
-                    header,
-                    content: frames,
-                });
+        for uuid in members {
+            if let Some(peer) = self.peers.get_mut(uuid) {
+                if let Some(header) = emit_for(peer, &body, &mut self.spare_headers) {
+                    headers.push((*uuid, header));
+                }
             }
         }
-        Ok(reached)
+        Ok(members.len())
     }
 
     /// Says goodbye: a port-0 beacon, GOODBYE to every peer, then every link
@@ -749,13 +801,13 @@ impl NodeCore {
         }
     }
 
-    fn dispatch(&mut self, uuid: Uuid, body: Body<'_>, content: Vec<Frame>) {
-        let Some(peer) = self.peers.get_mut(&uuid) else {
-            return;
-        };
-        let name = peer.name.clone();
+    /// Acts on a message from `uuid`, a ready peer called `name`.
+    fn dispatch(&mut self, uuid: Uuid, name: Arc<str>, body: Body<'_>, content: Vec<Frame>) {
         match body {
             Body::Hello(hello) => {
+                let Some(peer) = self.peers.get_mut(&uuid) else {
+                    return;
+                };
                 peer.name = Arc::from(hello.name);
                 peer.headers = hello
                     .headers

@@ -66,6 +66,8 @@ pub(crate) struct Peer {
     pub created_at: Instant,
     /// We have sent it sequence 65535 at least once.
     sent_top: bool,
+    /// The `now` of the last `refresh`, whose deadlines are still set.
+    refreshed_at: Option<Instant>,
 }
 
 impl Peer {
@@ -89,6 +91,7 @@ impl Peer {
             warned_group_limit: false,
             created_at: now,
             sent_top: false,
+            refreshed_at: None,
         }
     }
 
@@ -135,15 +138,22 @@ impl Peer {
 
     /// Any message from the peer proves it alive.
     pub fn refresh(&mut self, now: Instant, evasive: Duration, expired: Duration) {
-        self.expired_at = now + self.leaving.unwrap_or(expired);
-        self.evasive_at = (now + evasive).min(self.expired_at);
         self.evasive_reported = false;
         self.silent_reported = false;
+        // A batch of messages is read at one `now`: the deadlines would come
+        // out the same for each, so they are worked out once.
+        if self.refreshed_at == Some(now) {
+            return;
+        }
+        self.refreshed_at = Some(now);
+        self.expired_at = now + self.leaving.unwrap_or(expired);
+        self.evasive_at = (now + evasive).min(self.expired_at);
     }
 
     /// It announced that it is leaving: it expires after `grace` without a
     /// message (never later than it would have anyway).
     pub fn leave(&mut self, now: Instant, grace: Duration) {
+        self.refreshed_at = None;
         self.leaving = Some(grace);
         self.expired_at = self.expired_at.min(now + grace);
         self.evasive_at = self.evasive_at.min(self.expired_at);

@@ -1,0 +1,140 @@
+//! Message contents given back by the application (see `Node::recycle`),
+//! kept whole, frames and all, for the next messages received: a message
+//! of the same shape is then read into them with one pop and a copy, and
+//! the hot path does not allocate. Bounded: enough for a batch of small
+//! messages, not a heap's worth after a burst of large ones.
+
+use crate::core::Frame;
+
+/// At most this many contents are kept ...
+const MAX_CONTENTS: usize = 512;
+/// ... holding at most this many bytes of frame capacity.
+const MAX_BYTES: usize = 1 << 20;
+
+pub(crate) struct SpareBuffers {
+    contents: Vec<Vec<Frame>>,
+    /// Total frame capacity of `contents`.
+    bytes: usize,
+}
+
+fn capacity_of(content: &[Frame]) -> usize {
+    content.iter().map(Vec::capacity).sum()
+}
+
+impl SpareBuffers {
+    pub(crate) fn new() -> Self {
+        SpareBuffers {
+            // Its whole size at once: growing it would allocate on the hot
+            // path (untouched, the pages cost no memory).
+            contents: Vec::with_capacity(MAX_CONTENTS),
+            bytes: 0,
+        }
+    }
+
+    /// Keeps a message's content for reuse, or drops it when full.
+    pub(crate) fn keep(&mut self, content: Vec<Frame>) {
+        let bytes = capacity_of(&content);
+        if content.capacity() > 0 && self.contents.len() < MAX_CONTENTS && self.bytes + bytes <= MAX_BYTES {
+            self.bytes += bytes;
+            self.contents.push(content);
+        }
+    }
+
+    /// A content to read a message into with [`Reader`]: a kept one when
+    /// there is one, its frames still allocated.
+    pub(crate) fn reader(&mut self) -> Reader {
+        let content = match self.contents.pop() {
+            Some(content) => {
+                self.bytes -= capacity_of(&content);
+                content
+            }
+            None => Vec::new(),
+        };
+        Reader { content, filled: 0 }
+    }
+}
+
+/// Fills a content frame by frame, reusing the buffers it already holds.
+pub(crate) struct Reader {
+    content: Vec<Frame>,
+    filled: usize,
+}
+
+impl Reader {
+    /// Appends a copy of the next frame; `last` says no frame follows, so
+    /// that a new list is sized exactly.
+    pub(crate) fn push(&mut self, bytes: &[u8], last: bool) {
+        match self.content.get_mut(self.filled) {
+            Some(frame) => {
+                frame.clear();
+                frame.extend_from_slice(bytes);
+            }
+            None => {
+                if last && self.content.capacity() == 0 {
+                    // The common case, one content frame: sized exactly.
+                    self.content.reserve_exact(1);
+                }
+                self.content.push(bytes.to_vec());
+            }
+        }
+        self.filled += 1;
+    }
+
+    /// The frames pushed, without the kept ones left over.
+    pub(crate) fn finish(mut self) -> Vec<Frame> {
+        self.content.truncate(self.filled);
+        self.content
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(spare: &mut SpareBuffers, frames: &[&[u8]]) -> Vec<Frame> {
+        let mut reader = spare.reader();
+        for (i, frame) in frames.iter().enumerate() {
+            reader.push(frame, i + 1 == frames.len());
+        }
+        reader.finish()
+    }
+
+    #[test]
+    fn contents_are_reused_whatever_their_shape() {
+        let mut spare = SpareBuffers::new();
+        let first = read(&mut spare, &[b"hello"]);
+        assert_eq!(first, vec![b"hello".to_vec()]);
+        let address = first[0].as_ptr();
+        spare.keep(first);
+        let again = read(&mut spare, &[b"world"]);
+        assert_eq!(again, vec![b"world".to_vec()]);
+        assert_eq!(again[0].as_ptr(), address, "the kept frame is used again");
+        // More frames than kept, then fewer: the content is exactly what
+        // was read each time.
+        spare.keep(again);
+        let three = read(&mut spare, &[b"a", b"bc", b""]);
+        assert_eq!(three, vec![b"a".to_vec(), b"bc".to_vec(), Vec::new()]);
+        spare.keep(three);
+        assert_eq!(read(&mut spare, &[b"xyz"]), vec![b"xyz".to_vec()]);
+        assert_eq!(spare.bytes, 0);
+    }
+
+    #[test]
+    fn what_is_kept_is_bounded() {
+        let mut spare = SpareBuffers::new();
+        spare.keep(vec![vec![0; MAX_BYTES]]);
+        spare.keep(vec![vec![0; 1]]);
+        assert_eq!(spare.contents.len(), 1, "over the byte bound, dropped");
+        assert_eq!(spare.bytes, MAX_BYTES);
+        let _ = spare.reader();
+        assert_eq!(spare.bytes, 0);
+        for _ in 0..MAX_CONTENTS + 10 {
+            spare.keep(vec![Vec::with_capacity(1)]);
+        }
+        assert_eq!(spare.contents.len(), MAX_CONTENTS);
+        // An empty list holds nothing worth keeping.
+        let mut fresh = SpareBuffers::new();
+        fresh.keep(Vec::new());
+        assert!(fresh.contents.is_empty());
+    }
+}
