@@ -171,7 +171,7 @@ fn run_local(args: Local) {
     };
     let start = Instant::now();
     for i in 0..messages {
-        node.whisper(peers[i % n], vec![b"S:WHISPER".to_vec()])
+        node.whisper_slices(peers[i % n], &[b"S:WHISPER"])
             .expect("whisper");
         node.run_once(Some(Duration::ZERO)).expect("node runs");
         while let Some(event) = node.next_event() {
@@ -207,7 +207,7 @@ fn run_local(args: Local) {
     };
     let start = Instant::now();
     for _ in 0..shouts {
-        node.shout(GROUP, vec![b"S:SHOUT".to_vec()]).expect("shout");
+        node.shout_slices(GROUP, &[b"S:SHOUT"]).expect("shout");
         node.run_once(Some(Duration::ZERO)).expect("node runs");
         while let Some(event) = node.next_event() {
             count(event, &mut answers);
@@ -263,14 +263,14 @@ fn echo(mut node: Node, timeout: Duration) {
                 if headers.iter().any(|(k, v)| k == ROLE && v == "local") {
                     local = Some(peer);
                 }
-                let _ = node.whisper(peer, vec![b"R:HELLO".to_vec()]);
+                let _ = node.whisper_slices(peer, &[b"R:HELLO"]);
             }
             Event::Exit { peer, .. } if Some(peer) == local => break,
             Event::Whisper { peer, content, .. } if is(&content, b"S:WHISPER") => {
-                let _ = node.whisper(peer, vec![b"R:WHISPER".to_vec()]);
+                let _ = node.whisper_slices(peer, &[b"R:WHISPER"]);
             }
             Event::Shout { group, content, .. } if is(&content, b"S:SHOUT") => {
-                let _ = node.shout(&group, vec![b"R:SHOUT".to_vec()]);
+                let _ = node.shout_slices(&group, &[b"R:SHOUT"]);
             }
             _ => {}
         }
