@@ -61,11 +61,21 @@ fuzz_target!(|input: &[u8]| {
                 } else {
                     core.leave(&group)
                 };
-                let _ = core.shout(&group, vec![b"x".to_vec()]);
+                if byte(&mut data) % 2 == 0 {
+                    let _ = core.shout(&group, vec![b"x".to_vec()]);
+                } else {
+                    // Lent content: the I/O layer sends these headers itself.
+                    let mut headers = Vec::new();
+                    let _ = core.shout_headers(&group, &mut headers);
+                }
             }
             6 => {
                 if let Some(peer) = core.peers().first().copied() {
-                    let _ = core.whisper(peer, vec![take(&mut data, 4).to_vec()]);
+                    if byte(&mut data) % 2 == 0 {
+                        let _ = core.whisper(peer, vec![take(&mut data, 4).to_vec()]);
+                    } else {
+                        let _ = core.whisper_header(peer);
+                    }
                 }
             }
             _ => {
