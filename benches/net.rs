@@ -490,8 +490,16 @@ fn fanout(count: usize) {
     println!("| | shouts/s sent | messages/s delivered (all receivers) | CPU µs per delivered message |");
     println!("|---|---|---|---|");
     let hwm = 100_000;
-    let raw = fanout_raw(RECEIVERS, count, hwm);
-    let ours = fanout_zre(RECEIVERS, count, hwm);
+    let raw = if side("raw") {
+        fanout_raw(RECEIVERS, count, hwm)
+    } else {
+        Rate::none()
+    };
+    let ours = if side("zre") {
+        fanout_zre(RECEIVERS, count, hwm)
+    } else {
+        Rate::none()
+    };
     for (name, rate) in [("zre", ours), ("raw libzmq (10 DEALERs)", raw)] {
         println!(
             "| {name} | {:.0} | {:.0} | {:.2} |",
