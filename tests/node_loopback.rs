@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
-use zre::{Event, Node, PortRange};
+use zre::{Event, Frame, Node, PortRange};
 
 /// Bounded waits: a condition that does not come true in this long fails.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -155,20 +155,36 @@ fn many_whispers_arrive_complete_and_in_order() {
     let receiver = nodes[1].uuid();
     let total = 20_000u32;
     let payload = vec![7u8; 1024];
+    let mut most_held = 0;
     for i in 0..total {
-        let mut frame = i.to_be_bytes().to_vec();
-        frame.extend_from_slice(&payload);
-        nodes[0].whisper(receiver, vec![frame]).unwrap();
+        // Owned and lent content in turn: both share one queue and one
+        // sequence; lent frames are copied when they have to wait.
+        if i % 2 == 0 {
+            let mut frame = i.to_be_bytes().to_vec();
+            frame.extend_from_slice(&payload);
+            nodes[0].whisper(receiver, vec![frame]).unwrap();
+        } else {
+            nodes[0]
+                .whisper_slices(receiver, &[&i.to_be_bytes(), &payload])
+                .unwrap();
+        }
+        most_held = most_held.max(nodes[0].backlog());
     }
+    assert!(most_held > 0, "the sender's backlog was exercised");
     run_until(&mut nodes, &mut seen, |s| {
         count(&s[1], "WHISPER") == total as usize
     });
-    let order: Vec<u32> = seen[1]
+    let contents: Vec<&[Frame]> = seen[1].iter().filter_map(|e| e.content()).collect();
+    let order: Vec<u32> = contents
         .iter()
-        .filter_map(|e| e.content())
         .map(|c| u32::from_be_bytes(c[0][..4].try_into().unwrap()))
         .collect();
     assert_eq!(order, (0..total).collect::<Vec<_>>());
+    for (i, content) in contents.iter().enumerate() {
+        let body: Vec<u8> = content.concat();
+        assert_eq!(&body[4..], &payload[..], "message {i} intact");
+        assert_eq!(content.len(), 1 + i % 2, "message {i} keeps its frames");
+    }
     assert_eq!(nodes[0].backlog(), 0);
     assert_eq!(count(&seen[1], "EXIT"), 0);
 }
