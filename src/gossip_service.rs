@@ -124,10 +124,7 @@ impl GossipService {
             .server
             .poll_timeout()
             .map(|t| t.saturating_duration_since(Instant::now()));
-        let timeout = match (until, timeout) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let timeout = [until, timeout].into_iter().flatten().min();
         match self.poll.poll(events, timeout) {
             Err(err) if err.kind() != io::ErrorKind::Interrupted => return Err(err),
             _ => {}

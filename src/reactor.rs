@@ -292,15 +292,9 @@ impl Node {
     fn effective_timeout(&self, timeout: Option<Duration>) -> Option<Duration> {
         let core = self.core.poll_timeout();
         let gossip = self.gossip.as_ref().and_then(|g| g.poll_timeout());
-        let deadline = match (core, gossip) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let deadline = [core, gossip].into_iter().flatten().min();
         let until = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        match (until, timeout) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [until, timeout].into_iter().flatten().min()
     }
 
     // ----- commands ----------------------------------------------------------

@@ -230,10 +230,7 @@ impl NodeCore {
         }
         let beacon = self.config.beacons.then_some(self.next_beacon_at);
         let reap = (!self.peers.is_empty()).then_some(self.next_reap_at);
-        match (beacon, reap) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [beacon, reap].into_iter().flatten().min()
     }
 
     // ----- inputs --------------------------------------------------------
