@@ -907,25 +907,19 @@ fn try_send(socket: &zmq::Socket, message: &mut Outgoing, wait: bool) -> SendOut
     if let Some(refused) = send_header(socket, &message.header, count, wait) {
         return refused;
     }
-    let flags = |i: usize| if i + 1 < count { zmq::SNDMORE } else { 0 };
     let result = match &mut message.content {
         None => Ok(()),
         Some(Content::Owned(frames)) => frames.iter_mut().enumerate().try_for_each(|(i, frame)| {
+            let flags = more_after(i, count);
             if frame.len() >= ZERO_COPY_MIN && frame.len() == frame.capacity() {
-                socket.send(zmq::Message::from(std::mem::take(frame)), flags(i))
+                socket.send(zmq::Message::from(std::mem::take(frame)), flags)
             } else {
-                socket.send(&frame[..], flags(i))
+                socket.send(&frame[..], flags)
             }
         }),
-        Some(Content::Shared(frames)) => frames
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, frame)| socket.send(&frame[..], flags(i))),
+        Some(Content::Shared(frames)) => send_copies(socket, frames.iter().map(Vec::as_slice), count),
     };
-    match result {
-        Ok(()) => SendOutcome::Sent,
-        Err(err) => SendOutcome::Failed(err),
-    }
+    outcome(result)
 }
 
 /// As [`try_send`], never waiting, with content the application lends.
@@ -934,12 +928,27 @@ fn try_send_lent(socket: &zmq::Socket, header: &[u8], content: &[&[u8]]) -> Send
     if let Some(refused) = send_header(socket, header, count, false) {
         return refused;
     }
-    let flags = |i: usize| if i + 1 < count { zmq::SNDMORE } else { 0 };
-    match content
-        .iter()
+    outcome(send_copies(socket, content.iter().copied(), count))
+}
+
+/// Sends the `count` content frames after a header, each copied into libzmq.
+fn send_copies<'a>(
+    socket: &zmq::Socket,
+    frames: impl Iterator<Item = &'a [u8]>,
+    count: usize,
+) -> zmq::Result<()> {
+    frames
         .enumerate()
-        .try_for_each(|(i, frame)| socket.send(*frame, flags(i)))
-    {
+        .try_for_each(|(i, frame)| socket.send(frame, more_after(i, count)))
+}
+
+/// The send flags of content frame `i` of `count`: MORE but on the last.
+fn more_after(i: usize, count: usize) -> i32 {
+    if i + 1 < count { zmq::SNDMORE } else { 0 }
+}
+
+fn outcome(result: zmq::Result<()>) -> SendOutcome {
+    match result {
         Ok(()) => SendOutcome::Sent,
         Err(err) => SendOutcome::Failed(err),
     }
