@@ -21,7 +21,7 @@ use argh::FromArgs;
 use std::thread;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
-use zre::{Event, Node, PortRange};
+use zre::{Event, Node, NodeError, PortRange};
 
 #[derive(FromArgs)]
 /// ZRE echo benchmark (Zyre's perf_local/perf_remote).
@@ -111,6 +111,38 @@ fn is(content: &[Vec<u8>], cookie: &[u8]) -> bool {
     content.first().is_some_and(|f| &f[..] == cookie)
 }
 
+/// Sends `sends` messages, taking in whatever has arrived after each
+/// without waiting (pipelined), then waits until `expected` answers are in;
+/// returns the time it all took. Exits the process if the answers stop.
+fn exchange(
+    node: &mut Node,
+    sends: usize,
+    expected: usize,
+    mut send: impl FnMut(&mut Node, usize) -> Result<(), NodeError>,
+    is_answer: impl Fn(&Event) -> bool,
+    what: &str,
+) -> Duration {
+    let mut answers = 0;
+    let start = Instant::now();
+    for i in 0..sends {
+        send(node, i).expect(what);
+        node.run_once(Some(Duration::ZERO)).expect("node runs");
+        while let Some(event) = node.next_event() {
+            answers += usize::from(is_answer(&event));
+        }
+    }
+    while answers < expected {
+        match node.recv_event(Some(Duration::from_secs(10))).expect("node runs") {
+            Some(event) => answers += usize::from(is_answer(&event)),
+            None => {
+                eprintln!("zre_perf: {answers} of {expected} {what} answers, then silence");
+                std::process::exit(1);
+            }
+        }
+    }
+    start.elapsed()
+}
+
 fn run_local(args: Local) {
     let n = args.remotes.max(1);
     let start = Instant::now();
@@ -161,33 +193,14 @@ fn run_local(args: Local) {
 
     // WHISPER: pipelined round-robin, taking in answers between sends.
     let messages = args.messages;
-    let mut answers = 0;
-    let count = |event: Event, answers: &mut usize| {
-        if let Event::Whisper { content, .. } = event {
-            if is(&content, b"R:WHISPER") {
-                *answers += 1;
-            }
-        }
-    };
-    let start = Instant::now();
-    for i in 0..messages {
-        node.whisper_slices(peers[i % n], &[b"S:WHISPER"])
-            .expect("whisper");
-        node.run_once(Some(Duration::ZERO)).expect("node runs");
-        while let Some(event) = node.next_event() {
-            count(event, &mut answers);
-        }
-    }
-    while answers < messages {
-        match node.recv_event(Some(Duration::from_secs(10))).expect("node runs") {
-            Some(event) => count(event, &mut answers),
-            None => {
-                eprintln!("zre_perf: {answers} of {messages} whisper answers, then silence");
-                std::process::exit(1);
-            }
-        }
-    }
-    let elapsed = start.elapsed();
+    let elapsed = exchange(
+        &mut node,
+        messages,
+        messages,
+        |node, i| node.whisper_slices(peers[i % n], &[b"S:WHISPER"]).map(drop),
+        |event| matches!(event, Event::Whisper { content, .. } if is(content, b"R:WHISPER")),
+        "whisper",
+    );
     println!(
         "Took {} ms to send/receive {messages} message. {:.2} msg/s",
         elapsed.as_millis(),
@@ -197,32 +210,14 @@ fn run_local(args: Local) {
     // SHOUT: every remote answers every shout with a shout.
     let shouts = messages / n;
     let expected = shouts * n;
-    let mut answers = 0;
-    let count = |event: Event, answers: &mut usize| {
-        if let Event::Shout { content, .. } = event {
-            if is(&content, b"R:SHOUT") {
-                *answers += 1;
-            }
-        }
-    };
-    let start = Instant::now();
-    for _ in 0..shouts {
-        node.shout_slices(GROUP, &[b"S:SHOUT"]).expect("shout");
-        node.run_once(Some(Duration::ZERO)).expect("node runs");
-        while let Some(event) = node.next_event() {
-            count(event, &mut answers);
-        }
-    }
-    while answers < expected {
-        match node.recv_event(Some(Duration::from_secs(10))).expect("node runs") {
-            Some(event) => count(event, &mut answers),
-            None => {
-                eprintln!("zre_perf: {answers} of {expected} shout answers, then silence");
-                std::process::exit(1);
-            }
-        }
-    }
-    let elapsed = start.elapsed();
+    let elapsed = exchange(
+        &mut node,
+        shouts,
+        expected,
+        |node, _| node.shout_slices(GROUP, &[b"S:SHOUT"]).map(drop),
+        |event| matches!(event, Event::Shout { content, .. } if is(content, b"R:SHOUT")),
+        "shout",
+    );
     println!(
         "Took {} ms to send {shouts}, recv {expected} GROUP message. {:.2} msg/s",
         elapsed.as_millis(),
