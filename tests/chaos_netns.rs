@@ -12,6 +12,7 @@
 //! skipped with a message without it, unless `CI` is set (then it fails).
 
 #[path = "support/netns.rs"]
+#[macro_use]
 mod netns;
 
 use netns::{Event, JsonPeer, Lab, WAIT};
@@ -25,26 +26,10 @@ const SCHEDULING_SLACK: Duration = Duration::from_secs(2);
 /// A node checks its peers at most this far apart (Zyre's reap interval).
 const REAP_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Writes a line to the real stdout, past the test harness's capture, so
-/// that the CI log shows the figures of passing runs too.
-macro_rules! figure {
-    ($($arg:tt)*) => {{
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, $($arg)*);
-        let _ = out.flush();
-    }};
-}
-
 /// One LAN, 10.99.<net>.0/24, with a (.2), b (.3) and c (.4).
 fn three_hosts(tag: &str, net: u8) -> Option<Lab> {
     let mut lab = Lab::new(tag)?;
-    let addr = |n: u8| format!("10.99.{net}.{n}");
-    let (a, b, c) = (addr(2), addr(3), addr(4));
-    lab.lan(
-        "lan1",
-        &format!("10.99.{net}.0/24"),
-        &[("a", &a), ("b", &b), ("c", &c)],
-    );
+    lab.numbered_lan("lan1", net, &["a", "b", "c"]);
     Some(lab)
 }
 
@@ -88,6 +73,16 @@ fn seconds(durations: &[Duration]) -> String {
         .join(", ")
 }
 
+/// alpha on a, beta on b and gamma on c (gamma with its own options), all
+/// in group g, once each has seen the others join.
+fn mesh(lab: &Lab, opts: &[String], gamma_opts: &[String]) -> [JsonPeer; 3] {
+    let mut a = spawn(lab, "a", "alpha", opts);
+    let mut b = spawn(lab, "b", "beta", opts);
+    let mut c = spawn(lab, "c", "gamma", gamma_opts);
+    wait_mesh(&mut [&mut a, &mut b, &mut c]);
+    [a, b, c]
+}
+
 /// Everyone is in group g with everyone else.
 fn wait_mesh(peers: &mut [&mut JsonPeer]) {
     let uuids: Vec<String> = peers.iter().map(|p| p.uuid.clone()).collect();
@@ -124,10 +119,7 @@ fn a_killed_peer_exits_in_time_and_enters_again_when_restarted() {
     // endpoint, as a restarted service would.
     let mut c_opts = opts.to_vec();
     c_opts.extend(["--port-range".into(), "41050-41050".into()]);
-    let mut a = spawn(&lab, "a", "alpha", &opts);
-    let mut b = spawn(&lab, "b", "beta", &opts);
-    let mut c = spawn(&lab, "c", "gamma", &c_opts);
-    wait_mesh(&mut [&mut a, &mut b, &mut c]);
+    let [mut a, mut b, mut c] = mesh(&lab, &opts, &c_opts);
     let bound = Duration::from_secs(EXPIRED) + REAP_INTERVAL;
 
     // 1. SIGKILL: no goodbye, so the others find out by expiry.
@@ -270,10 +262,7 @@ fn a_short_link_outage_is_evasive_and_loses_nothing() {
         return;
     };
     let opts = timers(1, EXPIRED);
-    let mut a = spawn(&lab, "a", "alpha", &opts);
-    let mut b = spawn(&lab, "b", "beta", &opts);
-    let mut c = spawn(&lab, "c", "gamma", &opts);
-    wait_mesh(&mut [&mut a, &mut b, &mut c]);
+    let [mut a, mut b, mut c] = mesh(&lab, &opts, &opts);
     let c_uuid = c.uuid.clone();
 
     // Streams a -> {b, c} and c -> {a, b}, one message each per 50 ms,
@@ -359,10 +348,7 @@ fn a_long_link_outage_is_an_exit_then_an_enter() {
         return;
     };
     let opts = timers(1, EXPIRED);
-    let mut a = spawn(&lab, "a", "alpha", &opts);
-    let mut b = spawn(&lab, "b", "beta", &opts);
-    let mut c = spawn(&lab, "c", "gamma", &opts);
-    wait_mesh(&mut [&mut a, &mut b, &mut c]);
+    let [mut a, mut b, mut c] = mesh(&lab, &opts, &opts);
     let (a_uuid, b_uuid, c_uuid) = (a.uuid.clone(), b.uuid.clone(), c.uuid.clone());
 
     let down_at = Instant::now();

@@ -16,6 +16,7 @@
 //! message without them, unless `CI` is set (then it fails).
 
 #[path = "support/netns.rs"]
+#[macro_use]
 mod netns;
 
 use netns::{Event, JsonPeer, Lab, WAIT};
@@ -50,16 +51,6 @@ const REPEAT_GROWTH_BOUND_KIB: u64 = 16 * 1024;
 /// all of it; a leak per datagram or per message (tens of thousands of
 /// them) or a table that ignores its limit would go through it.
 const RSS_GROWTH_BOUND_KIB: u64 = 64 * 1024;
-
-/// Writes a line to the real stdout, past the test harness's capture, so
-/// that the CI log shows the figures of passing runs too.
-macro_rules! figure {
-    ($($arg:tt)*) => {{
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, $($arg)*);
-        let _ = out.flush();
-    }};
-}
 
 /// True when python3 can import zmq; otherwise skip (or fail in CI).
 fn have_pyzmq() -> bool {

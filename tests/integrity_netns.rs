@@ -23,6 +23,7 @@
 //! with a message without it, unless `CI` is set (then it fails).
 
 #[path = "support/netns.rs"]
+#[macro_use]
 mod netns;
 
 use netns::{ChildGuard, Event, Lab, WAIT};
@@ -46,14 +47,6 @@ fn stopped_for() -> Duration {
         .and_then(|v| v.parse().ok())
         .unwrap_or(5000);
     Duration::from_millis(ms)
-}
-
-macro_rules! figure {
-    ($($arg:tt)*) => {{
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, $($arg)*);
-        let _ = out.flush();
-    }};
 }
 
 fn size_bytes() -> u64 {
@@ -209,13 +202,7 @@ fn file_len(path: &Path) -> u64 {
 /// The sender s and receivers r1, r2 on one LAN.
 fn lan(tag: &str, net: u8) -> Option<Lab> {
     let mut lab = Lab::new(tag)?;
-    let addr = |n: u8| format!("10.99.{net}.{n}");
-    let (s, r1, r2) = (addr(2), addr(3), addr(4));
-    lab.lan(
-        "lan1",
-        &format!("10.99.{net}.0/24"),
-        &[("s", &s), ("r1", &r1), ("r2", &r2)],
-    );
+    lab.numbered_lan("lan1", net, &["s", "r1", "r2"]);
     Some(lab)
 }
 

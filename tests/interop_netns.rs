@@ -227,9 +227,7 @@ fn sleep_until(start: Instant, dur: Duration) {
 /// then EXIT at once when either side stops cleanly.
 fn talk_both_ways(which: Impl, tag: &str, net: u8) {
     let Some(mut lab) = lab(tag) else { return };
-    let subnet = format!("10.99.{net}.0/24");
-    let (ip_ours, ip_theirs) = (format!("10.99.{net}.2"), format!("10.99.{net}.3"));
-    lab.lan("lan", &subnet, &[("a", &ip_ours), ("b", &ip_theirs)]);
+    lab.numbered_lan("lan", net, &["a", "b"]);
     let their_name = match which {
         Impl::Pyre => "pyre-peer",
         // zyre.js encodes names by their UTF-8 length: non-ASCII is fine.
@@ -282,7 +280,7 @@ fn talk_both_ways(which: Impl, tag: &str, net: u8) {
     assert_eq!(enter.str("endpoint"), Some(theirs.endpoint.as_str()), "{enter}");
     assert_eq!(
         endpoint_host(&theirs.endpoint),
-        ip_theirs,
+        lab.addr("b", "lan"),
         "{label} READY: {}",
         theirs.endpoint
     );
@@ -293,7 +291,7 @@ fn talk_both_ways(which: Impl, tag: &str, net: u8) {
     assert_eq!(enter.str("endpoint"), Some(ours.endpoint.as_str()), "{enter}");
     assert_eq!(
         endpoint_host(&ours.endpoint),
-        ip_ours,
+        lab.addr("a", "lan"),
         "our READY: {}",
         ours.endpoint
     );

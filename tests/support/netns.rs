@@ -51,6 +51,17 @@ const REPORT_LINES: usize = 80;
 
 static LAB_SEQ: AtomicUsize = AtomicUsize::new(0);
 
+/// Writes a line to the real stdout, past the test harness's capture, so
+/// that the CI log shows the figures of passing runs too.
+#[allow(unused_macros)]
+macro_rules! figure {
+    ($($arg:tt)*) => {{
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, $($arg)*);
+        let _ = out.flush();
+    }};
+}
+
 /// True when running in CI (`CI` set to anything but empty, `0` or `false`).
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
@@ -255,6 +266,20 @@ impl Lab {
         for (host, addr) in members {
             self.attach(host, name, addr);
         }
+    }
+
+    /// A LAN on 10.99.`net`.0/24 whose hosts get .2, .3, … in order.
+    pub fn numbered_lan(&mut self, name: &str, net: u8, hosts: &[&str]) {
+        let addrs: Vec<String> = (2..)
+            .take(hosts.len())
+            .map(|n| format!("10.99.{net}.{n}"))
+            .collect();
+        let members: Vec<(&str, &str)> = hosts
+            .iter()
+            .copied()
+            .zip(addrs.iter().map(String::as_str))
+            .collect();
+        self.lan(name, &format!("10.99.{net}.0/24"), &members);
     }
 
     /// Puts `host` (created if needed) on `lan` with address `addr`; if the
