@@ -227,28 +227,21 @@ fn subnets_meet_through_a_gossip_server_on_the_router() {
     );
 
     let (a_id, b_id) = (a.uuid.clone(), b.uuid.clone());
-    let enter = a.wait_for(
-        "ENTER of bravo from lan2",
-        |e| e.is("ENTER") && e.peer() == b_id && e.name() == "bravo",
-        WAIT,
-    );
-    assert!(
-        enter
-            .str("endpoint")
-            .is_some_and(|ep| ep.starts_with("tcp://10.99.2.2:")),
-        "bravo's endpoint is not in lan2: {enter}"
-    );
-    let enter = b.wait_for(
-        "ENTER of alpha from lan1",
-        |e| e.is("ENTER") && e.peer() == a_id && e.name() == "alpha",
-        WAIT,
-    );
-    assert!(
-        enter
-            .str("endpoint")
-            .is_some_and(|ep| ep.starts_with("tcp://10.99.1.2:")),
-        "alpha's endpoint is not in lan1: {enter}"
-    );
+    // Each sees the other ENTER with its endpoint in the other subnet.
+    for (seer, id, name, lan, prefix) in [
+        (&mut a, &b_id, "bravo", "lan2", "tcp://10.99.2.2:"),
+        (&mut b, &a_id, "alpha", "lan1", "tcp://10.99.1.2:"),
+    ] {
+        let enter = seer.wait_for(
+            &format!("ENTER of {name} from {lan}"),
+            |e| e.is("ENTER") && e.peer() == id && e.name() == name,
+            WAIT,
+        );
+        assert!(
+            enter.str("endpoint").is_some_and(|ep| ep.starts_with(prefix)),
+            "{name}'s endpoint is not in {lan}: {enter}"
+        );
+    }
 
     a.send_line("/join g");
     b.send_line("/join g");

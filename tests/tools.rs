@@ -691,43 +691,21 @@ fn nodes_find_each_other_through_zgossip_server() {
     let start = ready.find("tcp://127.0.0.1:").expect("bound endpoint") + "tcp://".len();
     let end = ready[start..].find('"').expect("endpoint end") + start;
     let server_address = ready[start..end].to_owned();
-    let node = |name: &str| {
-        let args = [
-            "--json",
-            "--no-beacon",
-            "-i",
-            "lo",
-            "--port-range",
-            "0",
-            "-g",
-            &server_address,
-            "-n",
-            name,
-        ];
-        Proc::start(name, bin.command("zre", &args), true)
+    // A gossip-only node on loopback, with options of its own.
+    let node = |label: &str, extra: &[&str]| {
+        let mut args = vec!["--json", "--no-beacon", "-i", "lo", "--port-range", "0", "-g"];
+        args.push(&server_address);
+        args.extend_from_slice(extra);
+        Proc::start(label, bin.command("zre", &args), true)
     };
-    let mut one = node("one");
-    let mut two = node("two");
+    let mut one = node("one", &["-n", "one"]);
+    let mut two = node("two", &["-n", "two"]);
     one.wait_json(&[r#""event":"ENTER""#, r#""name":"two""#]);
     two.wait_json(&[r#""event":"ENTER""#, r#""name":"one""#]);
     server.wait_json(&[r#""event":"DELIVER""#]);
 
     // A node that publishes with a 1 s TTL and goes: its tuple expires.
-    let brief_args = [
-        "--json",
-        "--no-beacon",
-        "-i",
-        "lo",
-        "--port-range",
-        "0",
-        "-g",
-        &server_address,
-        "--evasive",
-        "500ms",
-        "--expired",
-        "1",
-    ];
-    let mut brief = Proc::start("brief", bin.command("zre", &brief_args), true);
+    let mut brief = node("brief", &["--evasive", "500ms", "--expired", "1"]);
     let ready = brief.wait_json(&[r#""event":"READY""#]);
     let brief_uuid = json_field(&ready, "peer").expect("READY has a peer").to_owned();
     server.wait_json(&[r#""event":"DELIVER""#, &brief_uuid]);
