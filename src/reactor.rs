@@ -614,20 +614,11 @@ impl Node {
     }
 
     fn drive_gossip(&mut self, gossip: &mut GossipClient, now: Instant) -> io::Result<()> {
-        // Drain every server link: gossip traffic is light.
-        let servers: Vec<usize> = self
-            .links
-            .keys()
-            .filter_map(|id| {
-                if let LinkId::Gossip(s) = id {
-                    Some(*s)
-                } else {
-                    None
-                }
-            })
-            .collect();
-        for server in servers {
-            let Some(link) = self.links.get(&LinkId::Gossip(server)) else {
+        // Drain every server link: gossip traffic is light. LinkId orders
+        // every peer before every server, so this range is the servers
+        // alone, walked without collecting them on each pass.
+        for (id, link) in self.links.range(LinkId::Gossip(0)..) {
+            let LinkId::Gossip(server) = *id else {
                 continue;
             };
             loop {
@@ -997,5 +988,25 @@ impl AsRawFd for Node {
 impl Drop for Node {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_peer_link_orders_before_every_gossip_link() {
+        // drive_gossip walks `links.range(LinkId::Gossip(0)..)` for the servers.
+        assert!(LinkId::Peer(Uuid::max()) < LinkId::Gossip(0));
+        let mut links = BTreeMap::new();
+        for (i, id) in [LinkId::Gossip(3), LinkId::Peer(Uuid::max()), LinkId::Gossip(0)]
+            .into_iter()
+            .enumerate()
+        {
+            links.insert(id, i);
+        }
+        let servers: Vec<LinkId> = links.range(LinkId::Gossip(0)..).map(|(id, _)| *id).collect();
+        assert_eq!(servers, [LinkId::Gossip(0), LinkId::Gossip(3)]);
     }
 }
