@@ -23,7 +23,8 @@ use std::path::Path;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use zre::{Frame, Node, ZyreUuid};
+use uuid::Uuid;
+use zre::{Frame, Node, NodeError, ZyreUuid};
 
 const PROMPT: &str = "> ";
 /// How long the shell keeps running after /quit or the end of its input
@@ -338,6 +339,24 @@ fn parse_command(line: &str) -> Result<Command<'_>, String> {
     }
 }
 
+/// A shout's outcome for the shell: reaching nobody is said, not an error.
+fn shouted(group: &str, result: Result<usize, NodeError>) -> Result<(), String> {
+    match result {
+        Ok(0) => {
+            eprintln!("(no peer is in group {group})");
+            Ok(())
+        }
+        Ok(_) => Ok(()),
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+/// The peer a whisper command names, by name or UUID.
+fn target_peer(node: &Node, target: &str) -> Result<Uuid, String> {
+    node.find_peer(target)
+        .ok_or_else(|| format!("no peer named or with UUID {target} (see /peers)"))
+}
+
 /// Runs one command line. Replies go to the printer for people, and to
 /// stderr in JSON mode (stdout carries nothing but events then); errors
 /// always go to stderr.
@@ -353,114 +372,97 @@ fn execute(node: &mut Node, printer: &mut Printer, line: &str, json: bool) -> Re
         }
         Ok(())
     };
-    let result: Result<(), String> = match parse_command(line) {
-        Err(err) => Err(err),
-        Ok(Command::Nothing) => Ok(()),
-        Ok(Command::Quit) => return Ok(Flow::Quit),
-        Ok(Command::Sleep(duration)) => return Ok(Flow::Sleep(duration)),
-        Ok(Command::Help) => {
-            for help in HELP.lines() {
-                reply(help.to_owned())?;
-            }
-            Ok(())
-        }
-        Ok(Command::Join(group)) => node.join(group).map_err(|e| e.to_string()),
-        Ok(Command::Leave(group)) => {
-            if node.own_groups().contains(&group) {
-                node.leave(group).map_err(|e| e.to_string())
-            } else {
-                Err(format!("not in group {group}"))
-            }
-        }
-        Ok(Command::Shout(group, text)) => match node.shout_str(group, text) {
-            Ok(0) => {
-                eprintln!("(no peer is in group {group})");
+    let result: Result<(), String> =
+        match parse_command(line) {
+            Err(err) => Err(err),
+            Ok(Command::Nothing) => Ok(()),
+            Ok(Command::Quit) => return Ok(Flow::Quit),
+            Ok(Command::Sleep(duration)) => return Ok(Flow::Sleep(duration)),
+            Ok(Command::Help) => {
+                for help in HELP.lines() {
+                    reply(help.to_owned())?;
+                }
                 Ok(())
             }
-            Ok(_) => Ok(()),
-            Err(err) => Err(err.to_string()),
-        },
-        Ok(Command::Whisper(target, text)) => match node.find_peer(target) {
-            Some(peer) => node.whisper_str(peer, text).map_err(|e| e.to_string()),
-            None => Err(format!("no peer named or with UUID {target} (see /peers)")),
-        },
-        Ok(Command::ShoutFrames(group, frames)) => match node.shout(group, frames) {
-            Ok(0) => {
-                eprintln!("(no peer is in group {group})");
+            Ok(Command::Join(group)) => node.join(group).map_err(|e| e.to_string()),
+            Ok(Command::Leave(group)) => {
+                if node.own_groups().contains(&group) {
+                    node.leave(group).map_err(|e| e.to_string())
+                } else {
+                    Err(format!("not in group {group}"))
+                }
+            }
+            Ok(Command::Shout(group, text)) => shouted(group, node.shout_str(group, text)),
+            Ok(Command::Whisper(target, text)) => target_peer(node, target)
+                .and_then(|peer| node.whisper_str(peer, text).map_err(|e| e.to_string())),
+            Ok(Command::ShoutFrames(group, frames)) => shouted(group, node.shout(group, frames)),
+            Ok(Command::WhisperFrames(target, frames)) => target_peer(node, target)
+                .and_then(|peer| node.whisper(peer, frames).map_err(|e| e.to_string())),
+            Ok(Command::Peers) => {
+                let peers = node.peers();
+                if peers.is_empty() {
+                    reply("no peers".into())?;
+                }
+                for peer in peers {
+                    let groups: Vec<&str> = node
+                        .peer_groups()
+                        .into_iter()
+                        .filter(|g| node.peers_by_group(g).contains(&peer))
+                        .collect();
+                    reply(format!(
+                        "{} {} {} groups: {}",
+                        node.peer_name(peer).unwrap_or("?"),
+                        ZyreUuid(peer),
+                        node.peer_address(peer).unwrap_or("?"),
+                        if groups.is_empty() {
+                            "-".into()
+                        } else {
+                            groups.join(", ")
+                        }
+                    ))?;
+                }
                 Ok(())
             }
-            Ok(_) => Ok(()),
-            Err(err) => Err(err.to_string()),
-        },
-        Ok(Command::WhisperFrames(target, frames)) => match node.find_peer(target) {
-            Some(peer) => node.whisper(peer, frames).map_err(|e| e.to_string()),
-            None => Err(format!("no peer named or with UUID {target} (see /peers)")),
-        },
-        Ok(Command::Peers) => {
-            let peers = node.peers();
-            if peers.is_empty() {
-                reply("no peers".into())?;
-            }
-            for peer in peers {
-                let groups: Vec<&str> = node
-                    .peer_groups()
-                    .into_iter()
-                    .filter(|g| node.peers_by_group(g).contains(&peer))
-                    .collect();
+            Ok(Command::Groups) => {
+                let own = node.own_groups();
                 reply(format!(
-                    "{} {} {} groups: {}",
-                    node.peer_name(peer).unwrap_or("?"),
-                    ZyreUuid(peer),
-                    node.peer_address(peer).unwrap_or("?"),
-                    if groups.is_empty() {
+                    "own: {}",
+                    if own.is_empty() {
                         "-".into()
                     } else {
-                        groups.join(", ")
+                        own.join(", ")
                     }
                 ))?;
-            }
-            Ok(())
-        }
-        Ok(Command::Groups) => {
-            let own = node.own_groups();
-            reply(format!(
-                "own: {}",
-                if own.is_empty() {
-                    "-".into()
-                } else {
-                    own.join(", ")
+                for group in node.peer_groups() {
+                    let names: Vec<&str> = node
+                        .peers_by_group(group)
+                        .into_iter()
+                        .filter_map(|peer| node.peer_name(peer))
+                        .collect();
+                    reply(format!("{group}: {}", names.join(", ")))?;
                 }
-            ))?;
-            for group in node.peer_groups() {
-                let names: Vec<&str> = node
-                    .peers_by_group(group)
-                    .into_iter()
-                    .filter_map(|peer| node.peer_name(peer))
-                    .collect();
-                reply(format!("{group}: {}", names.join(", ")))?;
+                Ok(())
             }
-            Ok(())
-        }
-        Ok(Command::Name) => {
-            reply(format!(
-                "{} {} {}",
-                node.name(),
-                ZyreUuid(node.uuid()),
-                node.endpoint()
-            ))?;
-            Ok(())
-        }
-        Ok(Command::Stats) => {
-            let stats = Stats::of(node);
-            if json {
-                // Like READY, a line of its own on stdout, where the events are.
-                printer.line(&stats.json())?;
-            } else {
-                reply(stats.human())?;
+            Ok(Command::Name) => {
+                reply(format!(
+                    "{} {} {}",
+                    node.name(),
+                    ZyreUuid(node.uuid()),
+                    node.endpoint()
+                ))?;
+                Ok(())
             }
-            Ok(())
-        }
-    };
+            Ok(Command::Stats) => {
+                let stats = Stats::of(node);
+                if json {
+                    // Like READY, a line of its own on stdout, where the events are.
+                    printer.line(&stats.json())?;
+                } else {
+                    reply(stats.human())?;
+                }
+                Ok(())
+            }
+        };
     if let Err(err) = result {
         eprintln!("error: {}", printable(&err));
     }
