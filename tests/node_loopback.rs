@@ -290,6 +290,12 @@ fn stopping_hears_out_a_peer_that_already_said_goodbye() {
     let first_uuid = nodes[0].uuid();
     // The first leaves while the second is not being polled at all.
     drop(nodes);
+    // When drop returns, the first's GOODBYE has been written to TCP; the
+    // second's libzmq I/O thread moves it into the inbox on its own time
+    // (microseconds when idle, longer on a loaded CI machine). Give it
+    // that time without polling the node, which would read the GOODBYE
+    // the ordinary way instead of in stop().
+    std::thread::sleep(Duration::from_millis(500));
     second.stop();
     let events: Vec<Event> = std::iter::from_fn(|| second.next_event()).collect();
     let kinds: Vec<&str> = events.iter().map(|e| e.kind()).collect();
