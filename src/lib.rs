@@ -30,6 +30,7 @@ pub mod core;
 mod gossip_service;
 mod handle;
 pub mod iface;
+mod link;
 mod reactor;
 mod spare;
 pub mod wire;

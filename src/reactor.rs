@@ -12,12 +12,12 @@ use crate::core::gossip_client::{ClientConfig, ClientOutput, GossipClient, Serve
 use crate::core::{Action, Content, Event, Frame, Headers, NodeCore, ZyreUuid};
 use crate::handle::NodeHandle;
 use crate::iface::Interface;
+use crate::link::{LinkId, Links, Outgoing, Sent};
 use crate::spare::SpareBuffers;
 use log::{debug, info, warn};
 use mio::net::UdpSocket;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
@@ -42,11 +42,6 @@ const INBOX_BATCH: usize = 256;
 /// the heap and faulted in (and zeroed by the kernel) again by the next.
 const INBOX_BATCH_BYTES: usize = 128 << 10;
 
-/// Content frames at least this large are handed to libzmq without a copy
-/// (it takes the buffer over and frees it when sent); smaller ones cost
-/// less to copy than libzmq's extra bookkeeping for a foreign buffer.
-const ZERO_COPY_MIN: usize = 8192;
-
 pub(crate) struct BeaconSocket {
     pub socket: UdpSocket,
     pub target: SocketAddr,
@@ -57,34 +52,6 @@ pub(crate) struct ReactorSettings {
     pub max_backlog: usize,
     pub linger: Duration,
     pub loopback_only: bool,
-}
-
-/// A message waiting for room in a DEALER's queue.
-struct Outgoing {
-    header: Vec<u8>,
-    content: Option<Content>,
-}
-
-/// One DEALER: to a peer's inbox or to a gossip server.
-struct Link {
-    socket: zmq::Socket,
-    token: Token,
-    /// Messages libzmq would not take yet (its high-water mark was hit).
-    pending: VecDeque<Outgoing>,
-    /// Registered in the poll while it has pending messages.
-    registered: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum LinkId {
-    Peer(Uuid),
-    Gossip(usize),
-}
-
-enum SendOutcome {
-    Sent,
-    Full,
-    Failed(zmq::Error),
 }
 
 /// A ZRE node. Build one with [`Node::builder`]; then either drive it
@@ -98,13 +65,8 @@ pub struct Node {
     context: zmq::Context,
     inbox: zmq::Socket,
     beacon: Option<BeaconSocket>,
-    /// Looked up per message sent: a B-tree of a few UUIDs is quicker than
-    /// SipHash, and no crafted UUIDs can make it slower.
-    links: BTreeMap<LinkId, Link>,
-    tokens: HashMap<Token, LinkId>,
-    next_token: usize,
-    /// Links with messages waiting for room.
-    backlogged: BTreeSet<LinkId>,
+    /// The DEALERs to peers and gossip servers, with their queues.
+    links: Links,
     settings: ReactorSettings,
     interface: Interface,
     stopped: bool,
@@ -169,10 +131,7 @@ impl Node {
             context,
             inbox,
             beacon,
-            links: BTreeMap::new(),
-            tokens: HashMap::new(),
-            next_token: FIRST_LINK_TOKEN,
-            backlogged: BTreeSet::new(),
+            links: Links::new(FIRST_LINK_TOKEN, settings.max_backlog),
             settings,
             interface,
             stopped: false,
@@ -234,11 +193,7 @@ impl Node {
                 INBOX => self.inbox_ready = true,
                 BEACON => self.beacon_ready = true,
                 WAKER => {}
-                token => {
-                    if let Some(&link) = self.tokens.get(&token) {
-                        self.backlogged.insert(link);
-                    }
-                }
+                token => self.links.mark_ready(token),
             }
         }
         self.service()
@@ -380,12 +335,7 @@ impl Node {
             warn!("while stopping: {err}");
         }
         let deadline = Instant::now() + self.settings.linger;
-        let ids: Vec<LinkId> = self.links.keys().copied().collect();
-        for id in ids {
-            if let Some(link) = self.links.remove(&id) {
-                self.close_link(link, Some(deadline));
-            }
-        }
+        self.links.close_all(self.poll.registry(), deadline);
     }
 
     pub fn is_stopped(&self) -> bool {
@@ -394,7 +344,7 @@ impl Node {
 
     fn after_command(&mut self) -> Result<(), NodeError> {
         self.apply_actions()?;
-        if !self.backlogged.is_empty() {
+        if self.links.has_backlog() {
             // A link just filled up: its room events come through the poll.
             self.settled = false;
         }
@@ -477,11 +427,7 @@ impl Node {
     /// An application producing faster than the network drains (a file
     /// piped into zrecat) waits while this is high instead of growing it.
     pub fn backlog(&self) -> usize {
-        self.backlogged
-            .iter()
-            .filter_map(|id| self.links.get(id))
-            .map(|l| l.pending.len())
-            .sum()
+        self.links.backlog()
     }
 
     // ----- the work ----------------------------------------------------------
@@ -511,11 +457,13 @@ impl Node {
             }
             self.service_gossip(now)?;
             self.apply_actions().map_err(io::Error::other)?;
-            if !self.backlogged.is_empty() {
-                self.flush_backlog();
+            if self.links.has_backlog() {
+                let core = &mut self.core;
+                self.links
+                    .flush_backlog(self.poll.registry(), |header| core.recycle_header(header));
             }
             if !self.inbox_ready && !self.beacon_ready && !self.core_timer_due(Instant::now()) {
-                self.settled = self.backlogged.is_empty();
+                self.settled = !self.links.has_backlog();
                 return Ok(());
             }
             if self.inbox_ready && self.core.has_events() {
@@ -614,15 +562,10 @@ impl Node {
     }
 
     fn drive_gossip(&mut self, gossip: &mut GossipClient, now: Instant) -> io::Result<()> {
-        // Drain every server link: gossip traffic is light. LinkId orders
-        // every peer before every server, so this range is the servers
-        // alone, walked without collecting them on each pass.
-        for (id, link) in self.links.range(LinkId::Gossip(0)..) {
-            let LinkId::Gossip(server) = *id else {
-                continue;
-            };
+        // Drain every server link: gossip traffic is light.
+        for (server, socket) in self.links.gossip_sockets() {
             loop {
-                match link.socket.recv_bytes(zmq::DONTWAIT) {
+                match socket.recv_bytes(zmq::DONTWAIT) {
                     Ok(frame) => gossip.handle_frame(now, ServerId(server), &frame),
                     Err(zmq::Error::EAGAIN) => break,
                     Err(zmq::Error::EINTR) => continue,
@@ -630,7 +573,7 @@ impl Node {
                 }
             }
             // Re-arm the edge-like ZMQ_FD before the next poll.
-            let _ = link.socket.get_events();
+            let _ = socket.get_events();
         }
         if gossip.poll_timeout().is_some_and(|t| t <= now) {
             gossip.handle_timeout(now);
@@ -649,12 +592,12 @@ impl Node {
                         continue;
                     }
                     info!("connecting to gossip server {endpoint}");
-                    self.add_link(LinkId::Gossip(server.0), socket, true)?;
+                    self.links
+                        .add(self.poll.registry(), LinkId::Gossip(server.0), socket, true)?;
                 }
                 ClientOutput::Disconnect { server } => {
-                    if let Some(link) = self.links.remove(&LinkId::Gossip(server.0)) {
-                        self.close_link(link, None);
-                    }
+                    self.links
+                        .close(self.poll.registry(), LinkId::Gossip(server.0), None);
                 }
                 ClientOutput::Send { server, frame } => {
                     self.send_on(
@@ -688,11 +631,10 @@ impl Node {
                     content,
                 } => self.send_on(LinkId::Peer(peer), Outgoing { header, content }),
                 Action::Disconnect { peer } => {
-                    if let Some(link) = self.links.remove(&LinkId::Peer(peer)) {
-                        // While stopping, GOODBYE and queued data still go out.
-                        let deadline = self.stopped.then(|| Instant::now() + self.settings.linger);
-                        self.close_link(link, deadline);
-                    }
+                    // While stopping, GOODBYE and queued data still go out.
+                    let deadline = self.stopped.then(|| Instant::now() + self.settings.linger);
+                    self.links
+                        .close(self.poll.registry(), LinkId::Peer(peer), deadline);
                 }
                 Action::Beacon(beacon) => {
                     if let Some(socket) = &self.beacon {
@@ -710,9 +652,7 @@ impl Node {
     }
 
     fn connect_peer(&mut self, peer: Uuid, endpoint: &str) -> Result<(), NodeError> {
-        if let Some(old) = self.links.remove(&LinkId::Peer(peer)) {
-            self.close_link(old, None);
-        }
+        self.links.close(self.poll.registry(), LinkId::Peer(peer), None);
         let socket = self.context.socket(zmq::DEALER)?;
         let mut identity = [1u8; 17];
         identity[1..].copy_from_slice(self.core.uuid().as_bytes());
@@ -724,125 +664,43 @@ impl Node {
             // The core keeps the peer until it expires; nothing will arrive.
             warn!("cannot connect to peer {} at {endpoint}: {err}", peer.simple());
         }
-        self.add_link(LinkId::Peer(peer), socket, false)?;
+        self.links
+            .add(self.poll.registry(), LinkId::Peer(peer), socket, false)?;
         Ok(())
     }
 
-    fn add_link(&mut self, id: LinkId, socket: zmq::Socket, register: bool) -> io::Result<()> {
-        let token = Token(self.next_token);
-        self.next_token = if self.next_token == usize::MAX {
-            FIRST_LINK_TOKEN
-        } else {
-            self.next_token + 1
-        };
-        let mut link = Link {
-            socket,
-            token,
-            pending: VecDeque::new(),
-            registered: false,
-        };
-        if register {
-            self.register_link(&mut link)?;
-        }
-        self.tokens.insert(token, id);
-        self.links.insert(id, link);
-        Ok(())
-    }
-
-    fn register_link(&self, link: &mut Link) -> io::Result<()> {
-        if !link.registered {
-            let fd = link.socket.get_fd().map_err(io::Error::other)?;
-            self.poll
-                .registry()
-                .register(&mut SourceFd(&fd), link.token, Interest::READABLE)?;
-            link.registered = true;
-        }
-        Ok(())
-    }
-
-    fn close_link(&mut self, mut link: Link, flush_until: Option<Instant>) {
-        self.tokens.remove(&link.token);
-        if link.registered {
-            if let Ok(fd) = link.socket.get_fd() {
-                let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
-            }
-        }
-        match flush_until {
-            Some(deadline) => {
-                let unsent = flush_blocking(&mut link, deadline);
-                if unsent > 0 {
-                    warn!("{unsent} queued messages were not delivered before the linger time ran out");
+    /// Sends a message on a link (or queues it there); gives its buffers
+    /// back to the core and the spare pool once sent, and forgets a peer
+    /// that fell more than `max_backlog` messages behind.
+    fn send_on(&mut self, id: LinkId, message: Outgoing) {
+        match self.links.send(self.poll.registry(), id, message) {
+            Sent::Done(message) => {
+                self.core.recycle_header(message.header);
+                // Frames copied into libzmq are free again: keep them for
+                // what we receive next.
+                if let Some(Content::Owned(frames)) = message.content {
+                    self.recycle(frames);
                 }
             }
-            None => {
-                let _ = link.socket.set_linger(0);
-            }
-        }
-        // Dropping closes it; libzmq sends what it holds until linger ends.
-    }
-
-    /// Sends a message on a link, or queues it behind earlier ones.
-    fn send_on(&mut self, id: LinkId, mut message: Outgoing) {
-        let Some(link) = self.links.get_mut(&id) else {
-            return;
-        };
-        if link.pending.is_empty() {
-            match try_send(&link.socket, &mut message, false) {
-                SendOutcome::Sent => {
-                    self.core.recycle_header(message.header);
-                    // Frames copied into libzmq are free again: keep them
-                    // for what we receive next.
-                    if let Some(Content::Owned(frames)) = message.content {
-                        self.recycle(frames);
-                    }
-                    return;
+            Sent::Overflow => {
+                if let LinkId::Peer(peer) = id {
+                    warn!(
+                        "peer {} fell more than {} messages behind: dropping it",
+                        peer.simple(),
+                        self.settings.max_backlog
+                    );
+                    self.core.forget_peer(peer);
                 }
-                SendOutcome::Failed(err) => {
-                    warn!("send to {id:?} failed: {err}");
-                    return;
-                }
-                SendOutcome::Full => {}
             }
-        }
-        link.pending.push_back(message);
-        let over = link.pending.len() > self.settings.max_backlog;
-        if !link.registered {
-            let mut detached = self.links.remove(&id).expect("present above");
-            if let Err(err) = self.register_link(&mut detached) {
-                warn!("cannot watch {id:?} for room: {err}");
-            }
-            // Arm the edge: ZMQ_FD only fires again after ZMQ_EVENTS is read.
-            let _ = detached.socket.get_events();
-            self.links.insert(id, detached);
-        }
-        self.backlogged.insert(id);
-        if over {
-            if let LinkId::Peer(peer) = id {
-                warn!(
-                    "peer {} fell more than {} messages behind: dropping it",
-                    peer.simple(),
-                    self.settings.max_backlog
-                );
-                self.core.forget_peer(peer);
-            }
+            Sent::Queued | Sent::Dropped => {}
         }
     }
 
     /// Sends a header and lent content frames on a link; if libzmq will
     /// not take them now, queues a copy behind earlier messages.
     fn send_lent(&mut self, id: LinkId, header: &[u8], content: &[&[u8]]) {
-        let Some(link) = self.links.get_mut(&id) else {
+        if self.links.send_lent(id, header, content) {
             return;
-        };
-        if link.pending.is_empty() {
-            match try_send_lent(&link.socket, header, content) {
-                SendOutcome::Sent => return,
-                SendOutcome::Failed(err) => {
-                    warn!("send to {id:?} failed: {err}");
-                    return;
-                }
-                SendOutcome::Full => {}
-            }
         }
         let message = Outgoing {
             header: self.core.header_buffer(header),
@@ -850,130 +708,6 @@ impl Node {
         };
         self.send_on(id, message);
     }
-
-    /// Moves queued messages into libzmq as room appears.
-    fn flush_backlog(&mut self) {
-        let ids: Vec<LinkId> = self.backlogged.iter().copied().collect();
-        for id in ids {
-            let Some(link) = self.links.get_mut(&id) else {
-                self.backlogged.remove(&id);
-                continue;
-            };
-            while let Some(message) = link.pending.front_mut() {
-                match try_send(&link.socket, message, false) {
-                    SendOutcome::Sent => {
-                        if let Some(sent) = link.pending.pop_front() {
-                            self.core.recycle_header(sent.header);
-                        }
-                    }
-                    SendOutcome::Full => break,
-                    SendOutcome::Failed(err) => {
-                        warn!("send to {id:?} failed: {err}");
-                        link.pending.pop_front();
-                    }
-                }
-            }
-            let _ = link.socket.get_events();
-            if link.pending.is_empty() {
-                self.backlogged.remove(&id);
-                // Peer DEALERs only need watching while they hold a backlog.
-                if let (LinkId::Peer(_), true) = (id, link.registered) {
-                    if let Ok(fd) = link.socket.get_fd() {
-                        let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
-                    }
-                    link.registered = false;
-                }
-            }
-        }
-    }
-}
-
-/// Sends one message: the header frame, then the content frames. Without
-/// `wait`, a full queue refuses the header and nothing is sent; libzmq
-/// applies the high-water mark to a message's first frame only, so once it
-/// is taken the rest cannot be refused. Owned frames of `ZERO_COPY_MIN`
-/// bytes or more are moved into libzmq rather than copied.
-fn try_send(socket: &zmq::Socket, message: &mut Outgoing, wait: bool) -> SendOutcome {
-    let count = message.content.as_deref().map_or(0, <[Frame]>::len);
-    if let Some(refused) = send_header(socket, &message.header, count, wait) {
-        return refused;
-    }
-    let result = match &mut message.content {
-        None => Ok(()),
-        Some(Content::Owned(frames)) => frames.iter_mut().enumerate().try_for_each(|(i, frame)| {
-            let flags = more_after(i, count);
-            if frame.len() >= ZERO_COPY_MIN && frame.len() == frame.capacity() {
-                socket.send(zmq::Message::from(std::mem::take(frame)), flags)
-            } else {
-                socket.send(&frame[..], flags)
-            }
-        }),
-        Some(Content::Shared(frames)) => send_copies(socket, frames.iter().map(Vec::as_slice), count),
-    };
-    outcome(result)
-}
-
-/// As [`try_send`], never waiting, with content the application lends.
-fn try_send_lent(socket: &zmq::Socket, header: &[u8], content: &[&[u8]]) -> SendOutcome {
-    let count = content.len();
-    if let Some(refused) = send_header(socket, header, count, false) {
-        return refused;
-    }
-    outcome(send_copies(socket, content.iter().copied(), count))
-}
-
-/// Sends the `count` content frames after a header, each copied into libzmq.
-fn send_copies<'a>(
-    socket: &zmq::Socket,
-    frames: impl Iterator<Item = &'a [u8]>,
-    count: usize,
-) -> zmq::Result<()> {
-    frames
-        .enumerate()
-        .try_for_each(|(i, frame)| socket.send(frame, more_after(i, count)))
-}
-
-/// The send flags of content frame `i` of `count`: MORE but on the last.
-fn more_after(i: usize, count: usize) -> i32 {
-    if i + 1 < count { zmq::SNDMORE } else { 0 }
-}
-
-fn outcome(result: zmq::Result<()>) -> SendOutcome {
-    match result {
-        Ok(()) => SendOutcome::Sent,
-        Err(err) => SendOutcome::Failed(err),
-    }
-}
-
-/// Sends the header frame of a message with `count` content frames to
-/// follow; `None` when it was taken.
-fn send_header(socket: &zmq::Socket, header: &[u8], count: usize, wait: bool) -> Option<SendOutcome> {
-    let dontwait = if wait { 0 } else { zmq::DONTWAIT };
-    let more = if count == 0 { 0 } else { zmq::SNDMORE };
-    match socket.send(header, more | dontwait) {
-        Ok(()) => None,
-        Err(zmq::Error::EAGAIN) => Some(SendOutcome::Full),
-        Err(err) => Some(SendOutcome::Failed(err)),
-    }
-}
-
-/// Waits for room for each queued message until the deadline; returns how
-/// many were left.
-fn flush_blocking(link: &mut Link, deadline: Instant) -> usize {
-    while let Some(message) = link.pending.front_mut() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        let _ = link
-            .socket
-            .set_sndtimeo(left.as_millis().clamp(1, i32::MAX as u128) as i32);
-        if let SendOutcome::Full = try_send(&link.socket, message, true) {
-            break;
-        }
-        link.pending.pop_front();
-    }
-    link.pending.len()
 }
 
 impl AsRawFd for Node {
@@ -988,25 +722,5 @@ impl AsRawFd for Node {
 impl Drop for Node {
     fn drop(&mut self) {
         self.stop();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_peer_link_orders_before_every_gossip_link() {
-        // drive_gossip walks `links.range(LinkId::Gossip(0)..)` for the servers.
-        assert!(LinkId::Peer(Uuid::max()) < LinkId::Gossip(0));
-        let mut links = BTreeMap::new();
-        for (i, id) in [LinkId::Gossip(3), LinkId::Peer(Uuid::max()), LinkId::Gossip(0)]
-            .into_iter()
-            .enumerate()
-        {
-            links.insert(id, i);
-        }
-        let servers: Vec<LinkId> = links.range(LinkId::Gossip(0)..).map(|(id, _)| *id).collect();
-        assert_eq!(servers, [LinkId::Gossip(0), LinkId::Gossip(3)]);
     }
 }

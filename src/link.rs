@@ -1,0 +1,401 @@
+//! The DEALER link table: one ZeroMQ DEALER per peer inbox (RFC 36 §3:
+//! each node connects a DEALER to every peer's ROUTER) and per ZGossip
+//! server, each with a queue of its own behind libzmq's high-water mark.
+//!
+//! A send goes straight into libzmq while the link has nothing queued;
+//! when libzmq refuses (its queue holds `send_hwm` messages), the message
+//! waits here and the link's ZMQ_FD is watched in the poll until there is
+//! room. The table only moves messages: what to do with a sent message's
+//! buffers (recycle them) and with a peer that fell too far behind (forget
+//! it) is the caller's, told by [`Sent`].
+
+use crate::core::{Content, Frame};
+use log::warn;
+use mio::unix::SourceFd;
+use mio::{Interest, Registry, Token};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::io;
+use std::time::Instant;
+use uuid::Uuid;
+
+/// Content frames at least this large are handed to libzmq without a copy
+/// (it takes the buffer over and frees it when sent); smaller ones cost
+/// less to copy than libzmq's extra bookkeeping for a foreign buffer.
+const ZERO_COPY_MIN: usize = 8192;
+
+/// A message waiting for room in a DEALER's queue: the ZRE or ZGossip
+/// header frame, then the content frames (WHISPER and SHOUT only).
+pub(crate) struct Outgoing {
+    pub header: Vec<u8>,
+    pub content: Option<Content>,
+}
+
+/// One DEALER: to a peer's inbox or to a gossip server.
+struct Link {
+    socket: zmq::Socket,
+    token: Token,
+    /// Messages libzmq would not take yet (its high-water mark was hit).
+    pending: VecDeque<Outgoing>,
+    /// Registered in the poll while it has pending messages.
+    registered: bool,
+}
+
+/// Which link: a peer's by its UUID, or a gossip server's by its index in
+/// the gossip client. Every peer orders before every server, so the
+/// servers are the range `LinkId::Gossip(0)..`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum LinkId {
+    Peer(Uuid),
+    Gossip(usize),
+}
+
+/// What became of a message given to [`Links::send`].
+pub(crate) enum Sent {
+    /// libzmq took it: its buffers (the header, copied content frames) are
+    /// free again.
+    Done(Outgoing),
+    /// Queued behind earlier messages until libzmq has room.
+    Queued,
+    /// Queued, and the link now holds more than `max_backlog` messages:
+    /// the other end does not keep up.
+    Overflow,
+    /// Not sent: there is no such link, or libzmq failed (logged).
+    Dropped,
+}
+
+/// What libzmq said to one send.
+enum SendOutcome {
+    Sent,
+    Full,
+    Failed(zmq::Error),
+}
+
+/// The DEALERs with their queues, and the poll tokens they use.
+pub(crate) struct Links {
+    /// Looked up per message sent: a B-tree of a few UUIDs is quicker than
+    /// SipHash, and no crafted UUIDs can make it slower.
+    links: BTreeMap<LinkId, Link>,
+    tokens: HashMap<Token, LinkId>,
+    first_token: usize,
+    next_token: usize,
+    /// Links with messages waiting for room.
+    backlogged: BTreeSet<LinkId>,
+    /// Messages queued on one link beyond which a send reports overflow.
+    max_backlog: usize,
+}
+
+impl Links {
+    /// An empty table whose links get poll tokens from `first_token` up
+    /// (wrapping back to it after `usize::MAX`).
+    pub(crate) fn new(first_token: usize, max_backlog: usize) -> Links {
+        Links {
+            links: BTreeMap::new(),
+            tokens: HashMap::new(),
+            first_token,
+            next_token: first_token,
+            backlogged: BTreeSet::new(),
+            max_backlog,
+        }
+    }
+
+    /// Adds a connected DEALER; `register` watches it in the poll from the
+    /// start (gossip servers talk back; peers only while backlogged).
+    pub(crate) fn add(
+        &mut self,
+        registry: &Registry,
+        id: LinkId,
+        socket: zmq::Socket,
+        register: bool,
+    ) -> io::Result<()> {
+        let token = Token(self.next_token);
+        self.next_token = if self.next_token == usize::MAX {
+            self.first_token
+        } else {
+            self.next_token + 1
+        };
+        let mut link = Link {
+            socket,
+            token,
+            pending: VecDeque::new(),
+            registered: false,
+        };
+        if register {
+            register_link(registry, &mut link)?;
+        }
+        self.tokens.insert(token, id);
+        self.links.insert(id, link);
+        Ok(())
+    }
+
+    /// Closes a link, if there is one: with `flush_until`, first waits
+    /// (blocking) until that deadline for its queue to go out; without,
+    /// drops what libzmq still holds.
+    pub(crate) fn close(&mut self, registry: &Registry, id: LinkId, flush_until: Option<Instant>) {
+        let Some(mut link) = self.links.remove(&id) else {
+            return;
+        };
+        self.tokens.remove(&link.token);
+        if link.registered {
+            if let Ok(fd) = link.socket.get_fd() {
+                let _ = registry.deregister(&mut SourceFd(&fd));
+            }
+        }
+        match flush_until {
+            Some(deadline) => {
+                let unsent = flush_blocking(&mut link, deadline);
+                if unsent > 0 {
+                    warn!("{unsent} queued messages were not delivered before the linger time ran out");
+                }
+            }
+            None => {
+                let _ = link.socket.set_linger(0);
+            }
+        }
+        // Dropping closes it; libzmq sends what it holds until linger ends.
+    }
+
+    /// Closes every link, flushing each until `deadline`.
+    pub(crate) fn close_all(&mut self, registry: &Registry, deadline: Instant) {
+        let ids: Vec<LinkId> = self.links.keys().copied().collect();
+        for id in ids {
+            self.close(registry, id, Some(deadline));
+        }
+    }
+
+    /// The poll reported `token`: if it is a link's, flush it next time.
+    pub(crate) fn mark_ready(&mut self, token: Token) {
+        if let Some(&link) = self.tokens.get(&token) {
+            self.backlogged.insert(link);
+        }
+    }
+
+    /// Some link has messages waiting for room.
+    pub(crate) fn has_backlog(&self) -> bool {
+        !self.backlogged.is_empty()
+    }
+
+    /// Messages waiting for room, over all links.
+    pub(crate) fn backlog(&self) -> usize {
+        self.backlogged
+            .iter()
+            .filter_map(|id| self.links.get(id))
+            .map(|l| l.pending.len())
+            .sum()
+    }
+
+    /// The gossip servers' DEALERs by server index, to read from.
+    pub(crate) fn gossip_sockets(&self) -> impl Iterator<Item = (usize, &zmq::Socket)> {
+        // LinkId orders every peer before every server, so this range is
+        // the servers alone, walked without collecting them on each pass.
+        self.links
+            .range(LinkId::Gossip(0)..)
+            .filter_map(|(id, link)| match *id {
+                LinkId::Gossip(server) => Some((server, &link.socket)),
+                LinkId::Peer(_) => None,
+            })
+    }
+
+    /// Sends a message on a link, or queues it behind earlier ones.
+    pub(crate) fn send(&mut self, registry: &Registry, id: LinkId, mut message: Outgoing) -> Sent {
+        let Some(link) = self.links.get_mut(&id) else {
+            return Sent::Dropped;
+        };
+        if link.pending.is_empty() {
+            match try_send(&link.socket, &mut message, false) {
+                SendOutcome::Sent => return Sent::Done(message),
+                SendOutcome::Failed(err) => {
+                    warn!("send to {id:?} failed: {err}");
+                    return Sent::Dropped;
+                }
+                SendOutcome::Full => {}
+            }
+        }
+        link.pending.push_back(message);
+        let over = link.pending.len() > self.max_backlog;
+        if !link.registered {
+            if let Err(err) = register_link(registry, link) {
+                warn!("cannot watch {id:?} for room: {err}");
+            }
+            // Arm the edge: ZMQ_FD only fires again after ZMQ_EVENTS is read.
+            let _ = link.socket.get_events();
+        }
+        self.backlogged.insert(id);
+        if over { Sent::Overflow } else { Sent::Queued }
+    }
+
+    /// Sends a header and lent content frames on a link if libzmq takes
+    /// them now, without queueing; returns false when the caller must
+    /// queue a copy with [`Links::send`] (the link is full or already has
+    /// a queue). A missing link or a failed send counts as done.
+    pub(crate) fn send_lent(&mut self, id: LinkId, header: &[u8], content: &[&[u8]]) -> bool {
+        let Some(link) = self.links.get_mut(&id) else {
+            return true;
+        };
+        if !link.pending.is_empty() {
+            return false;
+        }
+        match try_send_lent(&link.socket, header, content) {
+            SendOutcome::Sent => true,
+            SendOutcome::Failed(err) => {
+                warn!("send to {id:?} failed: {err}");
+                true
+            }
+            SendOutcome::Full => false,
+        }
+    }
+
+    /// Moves queued messages into libzmq as room appears; each sent
+    /// message's header goes to `recycle_header`.
+    pub(crate) fn flush_backlog(&mut self, registry: &Registry, mut recycle_header: impl FnMut(Vec<u8>)) {
+        let ids: Vec<LinkId> = self.backlogged.iter().copied().collect();
+        for id in ids {
+            let Some(link) = self.links.get_mut(&id) else {
+                self.backlogged.remove(&id);
+                continue;
+            };
+            while let Some(message) = link.pending.front_mut() {
+                match try_send(&link.socket, message, false) {
+                    SendOutcome::Sent => {
+                        if let Some(sent) = link.pending.pop_front() {
+                            recycle_header(sent.header);
+                        }
+                    }
+                    SendOutcome::Full => break,
+                    SendOutcome::Failed(err) => {
+                        warn!("send to {id:?} failed: {err}");
+                        link.pending.pop_front();
+                    }
+                }
+            }
+            let _ = link.socket.get_events();
+            if link.pending.is_empty() {
+                self.backlogged.remove(&id);
+                // Peer DEALERs only need watching while they hold a backlog.
+                if let (LinkId::Peer(_), true) = (id, link.registered) {
+                    if let Ok(fd) = link.socket.get_fd() {
+                        let _ = registry.deregister(&mut SourceFd(&fd));
+                    }
+                    link.registered = false;
+                }
+            }
+        }
+    }
+}
+
+/// Watches a link's ZMQ_FD in the poll, once.
+fn register_link(registry: &Registry, link: &mut Link) -> io::Result<()> {
+    if !link.registered {
+        let fd = link.socket.get_fd().map_err(io::Error::other)?;
+        registry.register(&mut SourceFd(&fd), link.token, Interest::READABLE)?;
+        link.registered = true;
+    }
+    Ok(())
+}
+
+/// Sends one message: the header frame, then the content frames. Without
+/// `wait`, a full queue refuses the header and nothing is sent; libzmq
+/// applies the high-water mark to a message's first frame only, so once it
+/// is taken the rest cannot be refused. Owned frames of `ZERO_COPY_MIN`
+/// bytes or more are moved into libzmq rather than copied.
+fn try_send(socket: &zmq::Socket, message: &mut Outgoing, wait: bool) -> SendOutcome {
+    let count = message.content.as_deref().map_or(0, <[Frame]>::len);
+    if let Some(refused) = send_header(socket, &message.header, count, wait) {
+        return refused;
+    }
+    let result = match &mut message.content {
+        None => Ok(()),
+        Some(Content::Owned(frames)) => frames.iter_mut().enumerate().try_for_each(|(i, frame)| {
+            let flags = more_after(i, count);
+            if frame.len() >= ZERO_COPY_MIN && frame.len() == frame.capacity() {
+                socket.send(zmq::Message::from(std::mem::take(frame)), flags)
+            } else {
+                socket.send(&frame[..], flags)
+            }
+        }),
+        Some(Content::Shared(frames)) => send_copies(socket, frames.iter().map(Vec::as_slice), count),
+    };
+    outcome(result)
+}
+
+/// As [`try_send`], never waiting, with content the application lends.
+fn try_send_lent(socket: &zmq::Socket, header: &[u8], content: &[&[u8]]) -> SendOutcome {
+    let count = content.len();
+    if let Some(refused) = send_header(socket, header, count, false) {
+        return refused;
+    }
+    outcome(send_copies(socket, content.iter().copied(), count))
+}
+
+/// Sends the `count` content frames after a header, each copied into libzmq.
+fn send_copies<'a>(
+    socket: &zmq::Socket,
+    frames: impl Iterator<Item = &'a [u8]>,
+    count: usize,
+) -> zmq::Result<()> {
+    frames
+        .enumerate()
+        .try_for_each(|(i, frame)| socket.send(frame, more_after(i, count)))
+}
+
+/// The send flags of content frame `i` of `count`: MORE but on the last.
+fn more_after(i: usize, count: usize) -> i32 {
+    if i + 1 < count { zmq::SNDMORE } else { 0 }
+}
+
+fn outcome(result: zmq::Result<()>) -> SendOutcome {
+    match result {
+        Ok(()) => SendOutcome::Sent,
+        Err(err) => SendOutcome::Failed(err),
+    }
+}
+
+/// Sends the header frame of a message with `count` content frames to
+/// follow; `None` when it was taken.
+fn send_header(socket: &zmq::Socket, header: &[u8], count: usize, wait: bool) -> Option<SendOutcome> {
+    let dontwait = if wait { 0 } else { zmq::DONTWAIT };
+    let more = if count == 0 { 0 } else { zmq::SNDMORE };
+    match socket.send(header, more | dontwait) {
+        Ok(()) => None,
+        Err(zmq::Error::EAGAIN) => Some(SendOutcome::Full),
+        Err(err) => Some(SendOutcome::Failed(err)),
+    }
+}
+
+/// Waits for room for each queued message until the deadline; returns how
+/// many were left.
+fn flush_blocking(link: &mut Link, deadline: Instant) -> usize {
+    while let Some(message) = link.pending.front_mut() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let _ = link
+            .socket
+            .set_sndtimeo(left.as_millis().clamp(1, i32::MAX as u128) as i32);
+        if let SendOutcome::Full = try_send(&link.socket, message, true) {
+            break;
+        }
+        link.pending.pop_front();
+    }
+    link.pending.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_peer_link_orders_before_every_gossip_link() {
+        // gossip_sockets walks `links.range(LinkId::Gossip(0)..)` for the servers.
+        assert!(LinkId::Peer(Uuid::max()) < LinkId::Gossip(0));
+        let mut links = BTreeMap::new();
+        for (i, id) in [LinkId::Gossip(3), LinkId::Peer(Uuid::max()), LinkId::Gossip(0)]
+            .into_iter()
+            .enumerate()
+        {
+            links.insert(id, i);
+        }
+        let servers: Vec<LinkId> = links.range(LinkId::Gossip(0)..).map(|(id, _)| *id).collect();
+        assert_eq!(servers, [LinkId::Gossip(0), LinkId::Gossip(3)]);
+    }
+}
