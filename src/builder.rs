@@ -1,11 +1,11 @@
 //! Configuring and starting a node.
 
 pub use crate::config::PortRange;
-use crate::core::{CommandError, CoreConfig, Headers, NodeCore, ZyreUuid};
-use crate::iface::{self, Interface, InterfaceError, InterfaceSpec};
+use crate::core::{CoreConfig, Headers, NodeCore, ZyreUuid};
+use crate::error::{NodeError, SettingError};
+use crate::iface::{self, Interface, InterfaceSpec};
 use crate::reactor::{BeaconSocket, Node, ReactorSettings};
 use socket2::{Domain, Protocol, Socket, Type};
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
@@ -15,52 +15,10 @@ pub const DEFAULT_BEACON_PORT: u16 = 5670;
 /// The user's README documents this range for firewall rules.
 pub const DEFAULT_PORT_RANGE: RangeInclusive<u16> = 41000..=41100;
 
-#[derive(Debug)]
-pub enum NodeError {
-    Interface(InterfaceError),
-    /// The inbox could not bind anywhere in the port range.
-    Bind {
-        address: String,
-        reason: String,
-    },
-    Beacon(std::io::Error),
-    Zmq(zmq::Error),
-    Io(std::io::Error),
-    Config(String),
-    Command(CommandError),
-}
-
-impl fmt::Display for NodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NodeError::Interface(err) => write!(f, "{err}"),
-            NodeError::Bind { address, reason } => write!(f, "cannot bind inbox on {address}: {reason}"),
-            NodeError::Beacon(err) => write!(f, "cannot open the beacon socket: {err}"),
-            NodeError::Zmq(err) => write!(f, "zeromq: {err}"),
-            NodeError::Io(err) => write!(f, "{err}"),
-            NodeError::Config(msg) => write!(f, "{msg}"),
-            NodeError::Command(err) => write!(f, "{err}"),
-        }
-    }
-}
-
-impl std::error::Error for NodeError {}
-
-impl From<zmq::Error> for NodeError {
-    fn from(err: zmq::Error) -> Self {
-        NodeError::Zmq(err)
-    }
-}
-
-impl From<std::io::Error> for NodeError {
-    fn from(err: std::io::Error) -> Self {
-        NodeError::Io(err)
-    }
-}
-
-impl From<CommandError> for NodeError {
-    fn from(err: CommandError) -> Self {
-        NodeError::Command(err)
+impl Node {
+    /// A builder with every setting at its default.
+    pub fn builder() -> NodeBuilder {
+        NodeBuilder::new()
     }
 }
 
@@ -244,7 +202,7 @@ impl NodeBuilder {
     /// polls it (or in its own thread after [`Node::spawn`]).
     pub fn build(self) -> Result<Node, NodeError> {
         self.validate()?;
-        let interface = iface::choose(&self.interface).map_err(NodeError::Interface)?;
+        let interface = iface::choose(&self.interface)?;
         let uuid = self.uuid.unwrap_or_else(Uuid::new_v4);
         let name = self
             .name
@@ -298,41 +256,40 @@ impl NodeBuilder {
         Node::start(core, context, inbox, beacon, interface, settings, gossip)
     }
 
-    fn validate(&self) -> Result<(), NodeError> {
-        let bad = |msg: String| Err(NodeError::Config(msg));
+    fn validate(&self) -> Result<(), SettingError> {
         if let Some(name) = &self.name {
             if name.len() > 255 {
-                return bad(format!("name is {} bytes; at most 255 fit in HELLO", name.len()));
+                return Err(SettingError::NameTooLong { bytes: name.len() });
             }
         }
         for (key, _) in &self.headers {
             if key.is_empty() || key.len() > 255 {
-                return bad(format!("header key {key:?} must be 1 to 255 bytes"));
+                return Err(SettingError::HeaderKey { key: key.clone() });
             }
         }
         if self.beacon_interval.is_zero() {
-            return bad("beacon interval must be more than 0".into());
+            return Err(SettingError::ZeroBeaconInterval);
         }
         if self.evasive.is_zero() || self.expired.is_zero() {
-            return bad("evasive and expired timeouts must be more than 0".into());
+            return Err(SettingError::ZeroTimeout);
         }
         if self.expired < self.evasive {
-            return bad(format!(
-                "expired timeout ({:?}) must not be shorter than the evasive timeout ({:?})",
-                self.expired, self.evasive
-            ));
+            return Err(SettingError::ExpiredBeforeEvasive {
+                evasive: self.evasive,
+                expired: self.expired,
+            });
         }
         if self.max_peers == 0 {
-            return bad("max peers must be at least 1".into());
+            return Err(SettingError::NoPeers);
         }
         if self.beacons && self.beacon_port == 0 {
-            return bad("beacon port must not be 0".into());
+            return Err(SettingError::ZeroBeaconPort);
         }
         if let Some(endpoint) = &self.advertised_endpoint {
             if !endpoint.starts_with("tcp://") || endpoint.len() > 255 {
-                return bad(format!(
-                    "advertised endpoint {endpoint:?} must be tcp://HOST:PORT"
-                ));
+                return Err(SettingError::AdvertisedEndpoint {
+                    endpoint: endpoint.clone(),
+                });
             }
         }
         Ok(())
@@ -353,9 +310,10 @@ pub fn gossip_endpoint(spec: &str) -> Result<String, NodeError> {
         Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p != 0) => {
             Ok(format!("tcp://{address}"))
         }
-        _ => Err(NodeError::Config(format!(
-            "invalid gossip endpoint {spec:?}: expected HOST:PORT"
-        ))),
+        _ => Err(SettingError::GossipEndpoint {
+            spec: spec.to_owned(),
+        }
+        .into()),
     }
 }
 
@@ -370,34 +328,35 @@ fn bind_inbox(inbox: &zmq::Socket, ip: IpAddr, range: &PortRange, seed: Uuid) ->
         PortRange::Any => {
             inbox
                 .bind(&format!("tcp://{host}:*"))
-                .map_err(|err| NodeError::Bind {
+                .map_err(|source| NodeError::Bind {
                     address: format!("{host}:*"),
-                    reason: err.to_string(),
+                    source,
                 })?;
-            let last = inbox
-                .get_last_endpoint()?
-                .map_err(|_| NodeError::Config("bad endpoint".into()))?;
+            let last = inbox.get_last_endpoint()?.map_err(|bytes| NodeError::BoundPort {
+                endpoint: String::from_utf8_lossy(&bytes).into_owned(),
+            })?;
             last.rsplit(':')
                 .next()
                 .and_then(|p| p.parse().ok())
-                .ok_or_else(|| NodeError::Config(format!("cannot read the bound port from {last}")))
+                .ok_or(NodeError::BoundPort { endpoint: last })
         }
         &PortRange::Range { low, high } => {
             let range = low..=high;
             let span = u32::from(high - low) + 1;
             // Start somewhere random so that nodes on one host spread out.
             let offset = (seed.as_u128() % u128::from(span)) as u32;
-            let mut last_error = None;
+            // Replaced by the first bind's error: a range has at least one port.
+            let mut last_error = zmq::Error::EADDRINUSE;
             for i in 0..span {
                 let port = *range.start() + ((offset + i) % span) as u16;
                 match inbox.bind(&format!("tcp://{host}:{port}")) {
                     Ok(()) => return Ok(port),
-                    Err(err) => last_error = Some(err),
+                    Err(err) => last_error = err,
                 }
             }
             Err(NodeError::Bind {
                 address: format!("{host}:{}-{}", range.start(), range.end()),
-                reason: last_error.map(|e| e.to_string()).unwrap_or_default(),
+                source: last_error,
             })
         }
     }
@@ -420,14 +379,10 @@ fn open_beacon_socket(
     let target = match multicast {
         Some(group) => {
             let (IpAddr::V4(group_ip), IpAddr::V4(iface_ip)) = (group.ip(), interface.address) else {
-                return Err(NodeError::Config(
-                    "multicast beacons need an IPv4 group and interface".into(),
-                ));
+                return Err(SettingError::MulticastNotIpv4.into());
             };
             if !group_ip.is_multicast() {
-                return Err(NodeError::Config(format!(
-                    "{group_ip} is not a multicast address"
-                )));
+                return Err(SettingError::NotMulticast { group: group_ip }.into());
             }
             socket
                 .join_multicast_v4(&group_ip, &iface_ip)

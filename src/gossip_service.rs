@@ -3,8 +3,8 @@
 //! server it connects to. Like [`crate::Node`], a thin mio reactor around a
 //! sans-I/O core ([`GossipServer`]).
 
-use crate::builder::NodeError;
 use crate::core::gossip_server::{GossipServer, RemoteId, ServerConfig, ServerOutput};
+use crate::error::{NodeError, SettingError};
 use log::{info, warn};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
@@ -41,9 +41,7 @@ impl GossipService {
     /// Binds the server on each endpoint (`tcp://*:31337`, `tcp://10.0.0.1:*`).
     pub fn bind<S: AsRef<str>>(endpoints: &[S], config: ServerConfig) -> Result<GossipService, NodeError> {
         if endpoints.is_empty() {
-            return Err(NodeError::Config(
-                "a gossip server needs at least one endpoint to bind".into(),
-            ));
+            return Err(SettingError::NoGossipEndpoint.into());
         }
         let context = zmq::Context::new();
         context.set_io_threads(1)?;
@@ -55,9 +53,9 @@ impl GossipService {
         let mut bound = Vec::new();
         for endpoint in endpoints {
             let endpoint = endpoint.as_ref();
-            router.bind(endpoint).map_err(|err| NodeError::Bind {
+            router.bind(endpoint).map_err(|source| NodeError::Bind {
                 address: endpoint.to_owned(),
-                reason: err.to_string(),
+                source,
             })?;
             let last = router
                 .get_last_endpoint()?

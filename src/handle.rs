@@ -1,8 +1,8 @@
 //! Running a node in a thread of its own: commands go in through a channel
 //! and a mio `Waker`, events come out through a channel.
 
-use crate::builder::NodeError;
 use crate::core::{Event, Frame};
+use crate::error::NodeError;
 use crate::reactor::{Node, WAKER};
 use log::warn;
 use std::sync::Arc;
@@ -10,6 +10,14 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use uuid::Uuid;
+
+impl Node {
+    /// Runs the node in a thread of its own; the handle sends it commands
+    /// and receives its events.
+    pub fn spawn(self) -> Result<NodeHandle, NodeError> {
+        NodeHandle::spawn(self)
+    }
+}
 
 type Call = Box<dyn FnOnce(&mut Node) + Send>;
 

@@ -27,6 +27,7 @@
 mod builder;
 pub mod config;
 pub mod core;
+mod error;
 mod gossip_service;
 mod handle;
 pub mod iface;
@@ -35,11 +36,10 @@ mod reactor;
 mod spare;
 pub mod wire;
 
-pub use builder::{
-    DEFAULT_BEACON_PORT, DEFAULT_PORT_RANGE, NodeBuilder, NodeError, PortRange, gossip_endpoint,
-};
+pub use builder::{DEFAULT_BEACON_PORT, DEFAULT_PORT_RANGE, NodeBuilder, PortRange, gossip_endpoint};
 pub use core::gossip_server::ServerConfig as GossipServerConfig;
 pub use core::{CommandError, Event, Frame, Headers, ZyreUuid};
+pub use error::{NodeError, SettingError};
 pub use gossip_service::{DEFAULT_GOSSIP_ENDPOINT, GossipEvent, GossipService};
 pub use handle::NodeHandle;
 pub use iface::{Interface, InterfaceSpec};

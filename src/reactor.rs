@@ -7,10 +7,9 @@
 //! with DONTWAIT and re-check ZMQ_EVENTS before polling again; otherwise a
 //! message that arrived while we were busy would sit unseen.
 
-use crate::builder::{NodeBuilder, NodeError};
 use crate::core::gossip_client::{ClientConfig, ClientOutput, GossipClient, ServerId};
 use crate::core::{Action, Content, Event, Frame, Headers, NodeCore, ZyreUuid};
-use crate::handle::NodeHandle;
+use crate::error::NodeError;
 use crate::iface::Interface;
 use crate::link::{LinkId, Links, Outgoing, Sent};
 use crate::spare::SpareBuffers;
@@ -91,10 +90,6 @@ pub struct Node {
 }
 
 impl Node {
-    pub fn builder() -> NodeBuilder {
-        NodeBuilder::new()
-    }
-
     pub(crate) fn start(
         core: NodeCore,
         context: zmq::Context,
@@ -160,12 +155,6 @@ impl Node {
         }
         node.service()?;
         Ok(node)
-    }
-
-    /// Runs the node in a thread of its own; the handle sends it commands
-    /// and receives its events.
-    pub fn spawn(self) -> Result<NodeHandle, NodeError> {
-        NodeHandle::spawn(self)
     }
 
     // ----- driving the loop ------------------------------------------------

@@ -1,0 +1,147 @@
+//! What can go wrong when starting or commanding a node or a gossip
+//! service. Each error keeps its cause as a typed source (`io::Error`,
+//! `zmq::Error`, [`CommandError`], …) rather than a string; `Display` is
+//! one line for users and already includes the cause's text.
+
+use crate::core::CommandError;
+use crate::iface::InterfaceError;
+use std::io;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+/// Why a [`crate::Node`] (or [`crate::GossipService`]) could not start, or
+/// a command to it failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// No network interface matches the [`crate::InterfaceSpec`].
+    #[error(transparent)]
+    Interface(#[from] InterfaceError),
+    /// The inbox (or a gossip service's ROUTER) could not bind: on every
+    /// port of the range, the libzmq error of the last port tried.
+    #[error("cannot bind inbox on {address}: {source}")]
+    Bind {
+        /// `HOST:PORT`, `HOST:LOW-HIGH`, `HOST:*` or the endpoint as given.
+        address: String,
+        /// Why libzmq refused (`EADDRINUSE`, `EADDRNOTAVAIL`, …).
+        #[source]
+        source: zmq::Error,
+    },
+    /// libzmq reported a bound endpoint whose port cannot be read.
+    #[error("cannot read the bound port from {endpoint}")]
+    BoundPort {
+        /// The endpoint as libzmq reported it.
+        endpoint: String,
+    },
+    /// The UDP beacon socket could not be opened, bound or set up.
+    #[error("cannot open the beacon socket: {0}")]
+    Beacon(#[source] io::Error),
+    /// A libzmq call failed (context, socket, option).
+    #[error("zeromq: {0}")]
+    Zmq(#[from] zmq::Error),
+    /// An I/O error of the poll or a thread.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// A setting given to the builder is out of range; found before any
+    /// socket opens.
+    #[error(transparent)]
+    Config(#[from] SettingError),
+    /// The node refused a command (unknown peer, bad group name, stopped).
+    #[error(transparent)]
+    Command(#[from] CommandError),
+}
+
+/// A setting of [`crate::NodeBuilder`] or [`crate::GossipService`] that
+/// cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingError {
+    /// The name is longer than HELLO's `string` field holds (255 bytes).
+    #[error("name is {bytes} bytes; at most 255 fit in HELLO")]
+    NameTooLong {
+        /// The name's length in bytes.
+        bytes: usize,
+    },
+    /// A header key is empty or longer than 255 bytes.
+    #[error("header key {key:?} must be 1 to 255 bytes")]
+    HeaderKey {
+        /// The key as given.
+        key: String,
+    },
+    /// The beacon interval is zero.
+    #[error("beacon interval must be more than 0")]
+    ZeroBeaconInterval,
+    /// The evasive or the expired timeout is zero.
+    #[error("evasive and expired timeouts must be more than 0")]
+    ZeroTimeout,
+    /// The expired timeout is shorter than the evasive one.
+    #[error("expired timeout ({expired:?}) must not be shorter than the evasive timeout ({evasive:?})")]
+    ExpiredBeforeEvasive {
+        /// The evasive timeout.
+        evasive: Duration,
+        /// The expired timeout.
+        expired: Duration,
+    },
+    /// `max_peers` is zero.
+    #[error("max peers must be at least 1")]
+    NoPeers,
+    /// Beacons are on but their UDP port is 0.
+    #[error("beacon port must not be 0")]
+    ZeroBeaconPort,
+    /// The advertised endpoint is not `tcp://HOST:PORT` of at most 255 bytes.
+    #[error("advertised endpoint {endpoint:?} must be tcp://HOST:PORT")]
+    AdvertisedEndpoint {
+        /// The endpoint as given.
+        endpoint: String,
+    },
+    /// A gossip server is not `HOST:PORT` or `tcp://HOST:PORT` (port 1–65535).
+    #[error("invalid gossip endpoint {spec:?}: expected HOST:PORT")]
+    GossipEndpoint {
+        /// The endpoint as given.
+        spec: String,
+    },
+    /// A gossip service was given no endpoint to bind.
+    #[error("a gossip server needs at least one endpoint to bind")]
+    NoGossipEndpoint,
+    /// Multicast beacons with an IPv6 group or interface.
+    #[error("multicast beacons need an IPv4 group and interface")]
+    MulticastNotIpv4,
+    /// The multicast group is not a multicast address (224.0.0.0/4).
+    #[error("{group} is not a multicast address")]
+    NotMulticast {
+        /// The group's address as given.
+        group: Ipv4Addr,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error;
+
+    #[test]
+    fn a_bind_error_keeps_the_zmq_error_as_its_source() {
+        let err = NodeError::Bind {
+            address: "127.0.0.1:41000-41100".into(),
+            source: zmq::Error::EADDRINUSE,
+        };
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cannot bind inbox on 127.0.0.1:41000-41100: {}",
+                zmq::Error::EADDRINUSE
+            )
+        );
+        let source = err.source().and_then(|s| s.downcast_ref::<zmq::Error>());
+        assert_eq!(source, Some(&zmq::Error::EADDRINUSE));
+    }
+
+    #[test]
+    fn wrapped_errors_read_as_their_cause() {
+        let err = NodeError::from(SettingError::NoPeers);
+        assert_eq!(err.to_string(), "max peers must be at least 1");
+        let err = NodeError::from(CommandError::Stopped);
+        assert_eq!(err.to_string(), "the node has stopped");
+        let err = NodeError::Beacon(io::Error::from(io::ErrorKind::AddrInUse));
+        assert!(err.to_string().starts_with("cannot open the beacon socket: "));
+        assert!(err.source().is_some_and(|s| s.is::<io::Error>()));
+    }
+}
