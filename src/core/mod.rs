@@ -5,6 +5,7 @@
 pub mod event;
 pub mod gossip_client;
 pub mod gossip_server;
+mod group;
 pub mod node;
 mod peer;
 

@@ -7,10 +7,11 @@
 //! Behaviour follows Zyre 2.0 on the wire, minus its asserts.
 
 use super::event::{Event, Frame, Headers};
+use super::group::{self, Groups};
 use super::peer::{Peer, SequenceCheck};
 use crate::wire::{Beacon, Body, HEADER_LEN, Header, Hello, MessageId, WireError, ZreMessage};
 use log::{debug, info, warn};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -143,10 +144,9 @@ pub struct NodeCore {
     config: CoreConfig,
     name: Arc<str>,
     status: u8,
-    own_groups: BTreeSet<Arc<str>>,
     peers: BTreeMap<Uuid, Peer>,
-    /// Which peers are in which group, as they told us.
-    peer_groups: BTreeMap<Arc<str>, BTreeSet<Uuid>>,
+    /// Our groups, and which peers are in which group as they told us.
+    groups: Groups,
     actions: VecDeque<Action>,
     events: VecDeque<Event>,
     next_beacon_at: Instant,
@@ -173,9 +173,8 @@ impl NodeCore {
             name: Arc::from(config.name.as_str()),
             config,
             status: 0,
-            own_groups: BTreeSet::new(),
             peers: BTreeMap::new(),
-            peer_groups: BTreeMap::new(),
+            groups: Groups::default(),
             actions: VecDeque::new(),
             events: VecDeque::new(),
             next_beacon_at: now,
@@ -391,12 +390,10 @@ impl NodeCore {
 
     pub fn join(&mut self, group: &str) -> Result<(), CommandError> {
         self.check_command()?;
-        check_group(group)?;
-        if self.own_groups.contains(group) {
+        group::check_name(group)?;
+        let Some(group) = self.groups.join(group) else {
             return Ok(());
-        }
-        let group = self.intern_group(group);
-        self.own_groups.insert(group.clone());
+        };
         self.status = self.status.wrapping_add(1);
         let status = self.status;
         info!("joining group {group}");
@@ -409,8 +406,8 @@ impl NodeCore {
 
     pub fn leave(&mut self, group: &str) -> Result<(), CommandError> {
         self.check_command()?;
-        check_group(group)?;
-        let Some(group) = self.own_groups.take(group) else {
+        group::check_name(group)?;
+        let Some(group) = self.groups.leave(group) else {
             return Ok(());
         };
         self.status = self.status.wrapping_add(1);
@@ -488,8 +485,8 @@ impl NodeCore {
         headers: &mut Vec<(Uuid, Vec<u8>)>,
     ) -> Result<usize, CommandError> {
         self.check_command()?;
-        check_group(group)?;
-        let Some(members) = self.peer_groups.get(group) else {
+        group::check_name(group)?;
+        let Some(members) = self.groups.members(group) else {
             return Ok(0);
         };
         let body = Body::Shout { group };
@@ -524,7 +521,7 @@ impl NodeCore {
                 .push_back(Action::Beacon(Beacon::new(self.config.uuid, 0)));
         }
         self.peers.clear();
-        self.peer_groups.clear();
+        self.groups.clear_peers();
         self.stopped = true;
         self.events.push_back(Event::Stop);
     }
@@ -563,23 +560,19 @@ impl NodeCore {
     }
 
     pub fn peers_by_group(&self, group: &str) -> Vec<Uuid> {
-        self.peer_groups
-            .get(group)
+        self.groups
+            .members(group)
             .map(|m| m.iter().copied().collect())
             .unwrap_or_default()
     }
 
     pub fn own_groups(&self) -> Vec<&str> {
-        self.own_groups.iter().map(|g| &**g).collect()
+        self.groups.own()
     }
 
     /// Groups that at least one peer is in.
     pub fn peer_groups(&self) -> Vec<&str> {
-        self.peer_groups
-            .iter()
-            .filter(|(_, m)| !m.is_empty())
-            .map(|(g, _)| &**g)
-            .collect()
+        self.groups.peer_groups()
     }
 
     pub fn peer_endpoint(&self, peer: Uuid) -> Option<&str> {
@@ -628,16 +621,6 @@ impl NodeCore {
         } else {
             Ok(())
         }
-    }
-
-    /// Returns the shared name of a group, so events and tables do not
-    /// allocate a new string per message.
-    fn intern_group(&self, group: &str) -> Arc<str> {
-        self.peer_groups
-            .get_key_value(group)
-            .map(|(g, _)| g.clone())
-            .or_else(|| self.own_groups.get(group).cloned())
-            .unwrap_or_else(|| Arc::from(group))
     }
 
     /// Handles the HELLO-specific bookkeeping; false if the HELLO is dropped.
@@ -722,7 +705,7 @@ impl NodeCore {
             peer: uuid,
             endpoint: endpoint.to_owned(),
         });
-        let groups: Vec<&str> = self.own_groups.iter().map(|g| &**g).collect();
+        let groups = self.groups.own();
         let headers: Vec<(&str, &str)> = self
             .config
             .headers
@@ -782,12 +765,7 @@ impl NodeCore {
         let Some(peer) = self.peers.remove(&uuid) else {
             return;
         };
-        // Groups nobody is left in go too: names a departed (or fake) peer
-        // brought must not pile up.
-        self.peer_groups.retain(|_, members| {
-            members.remove(&uuid);
-            !members.is_empty()
-        });
+        self.groups.remove_peer(uuid);
         self.actions.push_back(Action::Disconnect { peer: uuid });
         if peer.ready {
             info!("EXIT {} ({}) at {}", peer.name, uuid.simple(), peer.endpoint);
@@ -833,7 +811,7 @@ impl NodeCore {
                 content,
             }),
             Body::Shout { group } => {
-                let group = self.intern_group(group);
+                let group = self.groups.intern(group);
                 self.events.push_back(Event::Shout {
                     peer: uuid,
                     name,
@@ -870,14 +848,13 @@ impl NodeCore {
         if group.is_empty() {
             return;
         }
-        let group = self.intern_group(group);
+        let group = self.groups.intern(group);
         let Some(peer) = self.peers.get_mut(&uuid) else {
             return;
         };
         peer.status = peer.status.wrapping_add(1);
         let name = peer.name.clone();
-        let members = self.peer_groups.get(&group);
-        if members.is_some_and(|m| m.contains(&uuid)) {
+        if self.groups.has_member(&group, uuid) {
             return;
         }
         if peer.group_count >= self.config.max_peer_groups {
@@ -892,7 +869,7 @@ impl NodeCore {
             return;
         }
         peer.group_count += 1;
-        if self.peer_groups.entry(group.clone()).or_default().insert(uuid) {
+        if self.groups.add_member(group.clone(), uuid) {
             debug!("JOIN {name} -> {group}");
             self.events.push_back(Event::Join {
                 peer: uuid,
@@ -908,14 +885,8 @@ impl NodeCore {
         };
         peer.status = peer.status.wrapping_add(1);
         let name = peer.name.clone();
-        let group = self.intern_group(group);
-        let Some(members) = self.peer_groups.get_mut(&group) else {
-            return;
-        };
-        if members.remove(&uuid) {
-            if members.is_empty() {
-                self.peer_groups.remove(&group);
-            }
+        let group = self.groups.intern(group);
+        if self.groups.remove_member(&group, uuid) {
             if let Some(peer) = self.peers.get_mut(&uuid) {
                 peer.group_count = peer.group_count.saturating_sub(1);
             }
@@ -1021,13 +992,6 @@ fn emit_for(peer: &mut Peer, body: &Body<'_>, spare: &mut Vec<Vec<u8>>) -> Optio
             None
         }
     }
-}
-
-fn check_group(group: &str) -> Result<(), CommandError> {
-    if group.is_empty() || group.len() > u8::MAX as usize {
-        return Err(CommandError::InvalidGroup(group.to_owned()));
-    }
-    Ok(())
 }
 
 /// The next periodic deadline after `now`, keeping the original phase; a
