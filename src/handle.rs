@@ -113,8 +113,14 @@ impl NodeHandle {
         &self.events
     }
 
-    pub fn recv_timeout(&self, timeout: Duration) -> Option<Event> {
-        self.events.recv_timeout(timeout).ok()
+    /// The next event, waiting up to `timeout` (`None`: until one comes),
+    /// as [`Node::recv_event`]; `None` when the time is up or the node has
+    /// stopped and every event was taken.
+    pub fn recv_event(&self, timeout: Option<Duration>) -> Option<Event> {
+        match timeout {
+            Some(timeout) => self.events.recv_timeout(timeout).ok(),
+            None => self.events.recv().ok(),
+        }
     }
 
     /// Stops the node cleanly and waits for its thread.

@@ -366,7 +366,7 @@ impl Node {
 
     /// Peers known by beacon or gossip whose HELLO has not arrived yet:
     /// with [`Node::peers`], the whole peer table (at most `max_peers`).
-    pub fn pending_peers(&self) -> usize {
+    pub fn pending_peer_count(&self) -> usize {
         self.core.pending_peer_count()
     }
 
@@ -383,7 +383,9 @@ impl Node {
         self.core.peer_groups()
     }
 
-    pub fn peer_address(&self, peer: Uuid) -> Option<&str> {
+    /// A ready peer's inbox endpoint, `tcp://IP:PORT`, as its HELLO gave
+    /// it (Zyre's `zyre_peer_address`).
+    pub fn peer_endpoint(&self, peer: Uuid) -> Option<&str> {
         self.core.peer_endpoint(peer)
     }
 

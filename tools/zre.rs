@@ -413,7 +413,7 @@ fn execute(node: &mut Node, printer: &mut Printer, line: &str, json: bool) -> Re
                         "{} {} {} groups: {}",
                         node.peer_name(peer).unwrap_or("?"),
                         ZyreUuid(peer),
-                        node.peer_address(peer).unwrap_or("?"),
+                        node.peer_endpoint(peer).unwrap_or("?"),
                         if groups.is_empty() {
                             "-".into()
                         } else {
@@ -483,7 +483,7 @@ impl Stats {
     fn of(node: &Node) -> Stats {
         Stats {
             peers: node.peers().len(),
-            pending: node.pending_peers(),
+            pending: node.pending_peer_count(),
             backlog: node.backlog(),
             rss_kib: rss_kib().unwrap_or(0),
         }
