@@ -198,7 +198,7 @@ proptest! {
     fn gossip_message_round_trips(msg in gossip()) {
         let msg = msg.borrow();
         let bytes = msg.to_bytes().unwrap();
-        prop_assert_eq!(&bytes[..4], &[0xaa, 0xa0, msg.id(), 1]);
+        prop_assert_eq!(&bytes[..4], &[0xaa, 0xa0, msg.id() as u8, 1]);
         prop_assert_eq!(GossipMessage::parse(&bytes), Ok(msg));
     }
 

@@ -10,11 +10,49 @@ use super::primitives::{
 pub const SIGNATURE: &[u8; 2] = &[0xAA, 0xA0];
 pub const VERSION: u8 = 1;
 
-pub const ID_HELLO: u8 = 1;
-pub const ID_PUBLISH: u8 = 2;
-pub const ID_PING: u8 = 3;
-pub const ID_PONG: u8 = 4;
-pub const ID_INVALID: u8 = 5;
+/// The message ids of `zgossip_msg.xml`, as ZRE's are [`super::MessageId`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum GossipMessageId {
+    /// A client (or a remote server) says hello; the server then sends it
+    /// every tuple it holds.
+    Hello = 1,
+    /// A tuple: key, value and TTL.
+    Publish = 2,
+    /// Are you there?
+    Ping = 3,
+    /// The answer to PING.
+    Pong = 4,
+    /// The server did not expect that message (no HELLO first).
+    Invalid = 5,
+}
+
+impl GossipMessageId {
+    /// The id of a known message; `None` for any other byte.
+    pub fn from_u8(id: u8) -> Option<GossipMessageId> {
+        use GossipMessageId::*;
+        Some(match id {
+            1 => Hello,
+            2 => Publish,
+            3 => Ping,
+            4 => Pong,
+            5 => Invalid,
+            _ => return None,
+        })
+    }
+
+    /// The message's name as `zgossip_msg.xml` spells it.
+    pub fn name(self) -> &'static str {
+        use GossipMessageId::*;
+        match self {
+            Hello => "HELLO",
+            Publish => "PUBLISH",
+            Ping => "PING",
+            Pong => "PONG",
+            Invalid => "INVALID",
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GossipMessage<'a> {
@@ -26,54 +64,48 @@ pub enum GossipMessage<'a> {
 }
 
 impl<'a> GossipMessage<'a> {
-    pub fn id(&self) -> u8 {
+    pub fn id(&self) -> GossipMessageId {
         match self {
-            GossipMessage::Hello => ID_HELLO,
-            GossipMessage::Publish { .. } => ID_PUBLISH,
-            GossipMessage::Ping => ID_PING,
-            GossipMessage::Pong => ID_PONG,
-            GossipMessage::Invalid => ID_INVALID,
+            GossipMessage::Hello => GossipMessageId::Hello,
+            GossipMessage::Publish { .. } => GossipMessageId::Publish,
+            GossipMessage::Ping => GossipMessageId::Ping,
+            GossipMessage::Pong => GossipMessageId::Pong,
+            GossipMessage::Invalid => GossipMessageId::Invalid,
         }
     }
 
     pub fn name(&self) -> &'static str {
-        match self {
-            GossipMessage::Hello => "HELLO",
-            GossipMessage::Publish { .. } => "PUBLISH",
-            GossipMessage::Ping => "PING",
-            GossipMessage::Pong => "PONG",
-            GossipMessage::Invalid => "INVALID",
-        }
+        self.id().name()
     }
 
     pub fn parse(frame: &'a [u8]) -> Result<GossipMessage<'a>, WireError> {
         let (rest, ()) = signature(frame, SIGNATURE)?;
         let (rest, id) = number1(rest, "id")?;
-        if !(ID_HELLO..=ID_INVALID).contains(&id) {
+        let Some(id) = GossipMessageId::from_u8(id) else {
             return Err(WireError::UnknownId { id });
-        }
+        };
         let (rest, version) = number1(rest, "version")?;
         if version != VERSION {
             return Err(WireError::UnsupportedVersion { found: version });
         }
         Ok(match id {
-            ID_HELLO => GossipMessage::Hello,
-            ID_PUBLISH => {
+            GossipMessageId::Hello => GossipMessage::Hello,
+            GossipMessageId::Publish => {
                 let (rest, key) = string(rest, "key")?;
                 let (rest, value) = longstr(rest, "value")?;
                 let (_, ttl) = number4(rest, "ttl")?;
                 GossipMessage::Publish { key, value, ttl }
             }
-            ID_PING => GossipMessage::Ping,
-            ID_PONG => GossipMessage::Pong,
-            _ => GossipMessage::Invalid,
+            GossipMessageId::Ping => GossipMessage::Ping,
+            GossipMessageId::Pong => GossipMessage::Pong,
+            GossipMessageId::Invalid => GossipMessage::Invalid,
         })
     }
 
     /// Appends the frame to `out`; fails if the key is over 255 bytes.
     pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
         out.extend_from_slice(SIGNATURE);
-        put_number1(out, self.id());
+        put_number1(out, self.id() as u8);
         put_number1(out, VERSION);
         if let GossipMessage::Publish { key, value, ttl } = self {
             put_string(out, key, "key")?;

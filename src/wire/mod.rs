@@ -13,7 +13,7 @@ pub mod zre_msg;
 mod primitives;
 
 pub use beacon::Beacon;
-pub use gossip_msg::GossipMessage;
+pub use gossip_msg::{GossipMessage, GossipMessageId};
 pub use zre_msg::{Body, HEADER_LEN, Header, Hello, MessageId, ZreMessage};
 
 use std::fmt;
