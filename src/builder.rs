@@ -241,6 +241,7 @@ impl NodeBuilder {
         config.expired = self.expired;
         config.max_peers = self.max_peers;
         config.max_peer_groups = self.max_peer_groups;
+        config.beacon_subnet = Some(interface.subnet());
         let core = NodeCore::new(config, Instant::now());
         let settings = ReactorSettings {
             send_hwm: self.send_hwm,

@@ -1,5 +1,7 @@
 //! Choosing the network interface a node beacons on and binds its inbox to.
 
+use crate::core::Subnet;
+use log::debug;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
@@ -56,6 +58,9 @@ pub struct Interface {
     pub address: IpAddr,
     /// Where beacons go (unless a multicast group is configured).
     pub broadcast: IpAddr,
+    /// The length of the address's network prefix, in bits (`/24` is 24):
+    /// beacons from outside this subnet are ignored.
+    pub prefix_len: u8,
     pub loopback: bool,
 }
 
@@ -65,8 +70,14 @@ impl Interface {
             name: "lo".into(),
             address: IpAddr::V4(Ipv4Addr::LOCALHOST),
             broadcast: IpAddr::V4(Ipv4Addr::new(127, 255, 255, 255)),
+            prefix_len: 8,
             loopback: true,
         }
+    }
+
+    /// The subnet this interface serves.
+    pub fn subnet(&self) -> Subnet {
+        Subnet::new(self.address, self.prefix_len)
     }
 }
 
@@ -121,16 +132,34 @@ pub fn choose(spec: &InterfaceSpec) -> Result<Interface, InterfaceError> {
     if v4.ip.is_loopback() {
         return Ok(Interface::loopback());
     }
-    let broadcast = v4.broadcast.unwrap_or_else(|| {
-        let mask = u32::from(v4.netmask);
-        Ipv4Addr::from(u32::from(v4.ip) | !mask)
-    });
     Ok(Interface {
         name: iface.name.clone(),
         address: IpAddr::V4(v4.ip),
-        broadcast: IpAddr::V4(broadcast),
+        broadcast: IpAddr::V4(broadcast_of(v4.ip, v4.netmask, v4.broadcast)),
+        prefix_len: u32::from(v4.netmask).leading_ones() as u8,
         loopback: false,
     })
+}
+
+/// The broadcast address of `ip` in the subnet `netmask`. The system's
+/// figure is used only when it is a broadcast address of that subnet: an
+/// address configured without one (`ip addr add 10.88.0.3/24 dev eth0`)
+/// is reported with the address itself, and beacons sent there reach
+/// nobody.
+fn broadcast_of(ip: Ipv4Addr, netmask: Ipv4Addr, reported: Option<Ipv4Addr>) -> Ipv4Addr {
+    let mask = u32::from(netmask);
+    let derived = Ipv4Addr::from(u32::from(ip) | !mask);
+    match reported {
+        Some(b) if b != ip && u32::from(b) & mask == u32::from(ip) & mask => b,
+        Some(b) => {
+            debug!(
+                "interface reports broadcast {b} for {ip}/{}: using {derived}",
+                mask.leading_ones()
+            );
+            derived
+        }
+        None => derived,
+    }
 }
 
 #[cfg(test)]
@@ -160,6 +189,22 @@ mod tests {
         let lo = choose(&InterfaceSpec::Loopback).unwrap();
         assert!(lo.loopback);
         assert_eq!(lo.broadcast, IpAddr::V4(Ipv4Addr::new(127, 255, 255, 255)));
+    }
+
+    #[test]
+    fn the_broadcast_address_is_derived_when_the_system_reports_a_wrong_one() {
+        let ip = Ipv4Addr::new(10, 88, 0, 3);
+        let mask = Ipv4Addr::new(255, 255, 255, 0);
+        let right = Ipv4Addr::new(10, 88, 0, 255);
+        assert_eq!(broadcast_of(ip, mask, Some(right)), right);
+        // No `brd`: the system reports the address itself.
+        assert_eq!(broadcast_of(ip, mask, Some(ip)), right);
+        assert_eq!(broadcast_of(ip, mask, None), right);
+        // Outside the subnet.
+        assert_eq!(broadcast_of(ip, mask, Some(Ipv4Addr::new(10, 99, 0, 255))), right);
+        // A point-to-point /32 has no other address to reach.
+        let host = Ipv4Addr::new(255, 255, 255, 255);
+        assert_eq!(broadcast_of(ip, host, None), ip);
     }
 
     #[test]

@@ -154,6 +154,20 @@ impl Links {
         // Dropping closes it; libzmq sends what it holds until linger ends.
     }
 
+    /// The link open as `from` serves `to` from now on, with its queue and
+    /// poll token (see `Action::Relink`); a link `to` already had is closed.
+    pub(crate) fn relink(&mut self, registry: &Registry, from: LinkId, to: LinkId) {
+        let Some(link) = self.links.remove(&from) else {
+            return;
+        };
+        self.close(registry, to, None);
+        self.tokens.insert(link.token, to);
+        if self.backlogged.remove(&from) {
+            self.backlogged.insert(to);
+        }
+        self.links.insert(to, link);
+    }
+
     /// Closes every link, flushing each until `deadline`.
     pub(crate) fn close_all(&mut self, registry: &Registry, deadline: Instant) {
         let ids: Vec<LinkId> = self.links.keys().copied().collect();

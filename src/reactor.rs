@@ -627,6 +627,10 @@ impl Node {
                     self.links
                         .close(self.poll.registry(), LinkId::Peer(peer), deadline);
                 }
+                Action::Relink { from, to } => {
+                    self.links
+                        .relink(self.poll.registry(), LinkId::Peer(from), LinkId::Peer(to))
+                }
                 Action::Beacon(beacon) => {
                     if let Some(socket) = &self.beacon {
                         if let Err(err) = socket.socket.send_to(&beacon.to_bytes(), socket.target) {

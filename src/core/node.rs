@@ -6,9 +6,11 @@
 //! send a beacon), [`Event`]s for the application, and the next deadline.
 //! Behaviour follows Zyre 2.0 on the wire, minus its asserts.
 
+use super::claims::Claims;
 use super::event::{Event, Frame, Headers};
 use super::group::{self, Groups};
 use super::peer::{Peer, SequenceCheck};
+use super::subnet::Subnet;
 use crate::wire::{Beacon, Body, HEADER_LEN, Header, Hello, MessageId, WireError, ZreMessage};
 use log::{debug, info, warn};
 use std::collections::{BTreeMap, VecDeque};
@@ -52,6 +54,11 @@ pub struct CoreConfig {
     /// this are counted (status) but not stored. One hostile HELLO could
     /// otherwise name a hundred thousand groups.
     pub max_peer_groups: usize,
+    /// The subnet of the interface we serve: beacons from outside it are
+    /// ignored (a node with two interfaces hears the other LAN's beacons,
+    /// and a peer there could not reach the endpoint we advertise).
+    /// `None` acts on beacons from anywhere.
+    pub beacon_subnet: Option<Subnet>,
 }
 
 impl CoreConfig {
@@ -68,6 +75,7 @@ impl CoreConfig {
             expired: Duration::from_secs(30),
             max_peers: 1024,
             max_peer_groups: 256,
+            beacon_subnet: None,
         }
     }
 }
@@ -113,6 +121,12 @@ pub enum Action {
     },
     /// Close the peer's DEALER (after it has flushed what it holds).
     Disconnect { peer: Uuid },
+    /// The DEALER connected for `from` now serves peer `to`: the peer at
+    /// that endpoint answered with another UUID (`from` was a stale
+    /// announcement, or `to` restarted at `from`'s endpoint). Keeping the
+    /// one connection means the remote never sees a second link with our
+    /// identity, so neither side restarts the other.
+    Relink { from: Uuid, to: Uuid },
     /// Broadcast this beacon.
     Beacon(Beacon),
 }
@@ -156,6 +170,12 @@ pub struct NodeCore {
     /// Limit warnings said and held back, so that a flood of fake peers
     /// does not become a flood of log lines.
     limit_log: LimitLog,
+    /// Announcements set aside because another peer holds their endpoint.
+    claims: Claims,
+    /// When a beacon from outside our subnet was last logged.
+    foreign_beacon_logged: Option<Instant>,
+    /// When two peers claiming one endpoint were last logged.
+    conflict_logged: Option<Instant>,
     /// Header buffers the I/O layer gave back after sending them.
     spare_headers: Vec<Vec<u8>>,
     /// Kept between shouts so that a shout allocates no list of headers.
@@ -169,6 +189,7 @@ impl NodeCore {
             .min(config.expired)
             .min(MAX_REAP_INTERVAL)
             .max(Duration::from_millis(1));
+        let config_max_peers = config.max_peers;
         NodeCore {
             name: Arc::from(config.name.as_str()),
             config,
@@ -184,6 +205,9 @@ impl NodeCore {
             spare_headers: Vec::new(),
             shout_scratch: Vec::new(),
             limit_log: LimitLog::default(),
+            claims: Claims::new(config_max_peers),
+            foreign_beacon_logged: None,
+            conflict_logged: None,
         }
     }
 
@@ -264,6 +288,20 @@ impl NodeCore {
         if beacon.uuid == self.config.uuid {
             return;
         }
+        if let Some(subnet) = self.config.beacon_subnet.filter(|s| !s.contains(from)) {
+            // Once a second at most: every beacon of that LAN lands here.
+            if self
+                .foreign_beacon_logged
+                .is_none_or(|at| now >= at + Duration::from_secs(1))
+            {
+                debug!(
+                    "ignoring beacon of {} from {from}: outside {subnet}, the subnet we serve",
+                    beacon.uuid.simple()
+                );
+                self.foreign_beacon_logged = Some(now);
+            }
+            return;
+        }
         // A version-3 beacon is a CURVE node's: we speak no CURVE, and a
         // HELLO in the clear would get nowhere. Zyre without a key ignores
         // these too.
@@ -339,13 +377,16 @@ impl NodeCore {
             }
         };
         let message = ZreMessage::parse_body(head, header);
+        let mut same_session = false;
         if let Ok(ZreMessage {
             body: Body::Hello(hello),
             ..
         }) = &message
         {
-            if !self.accept_hello(now, uuid, hello) {
-                return;
+            match self.accept_hello(now, uuid, hello) {
+                HelloVerdict::Enter => {}
+                HelloVerdict::Refused => return,
+                HelloVerdict::SameSession => same_session = true,
             }
         }
         let Some(peer) = self.peers.get_mut(&uuid).filter(|p| p.ready) else {
@@ -372,6 +413,10 @@ impl NodeCore {
             return;
         }
         peer.refresh(now, self.config.evasive, self.config.expired);
+        if same_session {
+            // Its sequence started over (checked above); nothing else is new.
+            return;
+        }
         match message {
             // The peer's name is taken here, in the one lookup per message.
             Ok(message) => {
@@ -624,12 +669,23 @@ impl NodeCore {
     }
 
     /// Handles the HELLO-specific bookkeeping; false if the HELLO is dropped.
-    fn accept_hello(&mut self, now: Instant, uuid: Uuid, hello: &Hello<'_>) -> bool {
+    fn accept_hello(&mut self, now: Instant, uuid: Uuid, hello: &Hello<'_>) -> HelloVerdict {
         if uuid == self.config.uuid {
-            return false;
+            return HelloVerdict::Refused;
         }
         let mut short_wrap = false;
-        if let Some(peer) = self.peers.get(&uuid) {
+        if let Some(peer) = self.peers.get_mut(&uuid) {
+            let answer = peer.answered_hello_until.take().is_some_and(|until| now < until);
+            // Any other traffic since, and this HELLO is a real restart (pyre
+            // resets a peer on a sequence gap and says HELLO again).
+            if peer.ready && answer && peer.only_hellos_exchanged() {
+                debug!(
+                    "peer {} ({}) answered our HELLO with its own again: same session",
+                    peer.name,
+                    uuid.simple()
+                );
+                return HelloVerdict::SameSession;
+            }
             if peer.ready {
                 // It restarted (or reconnected) with the same UUID.
                 info!(
@@ -646,11 +702,16 @@ impl NodeCore {
                 self.remove_peer(uuid);
             }
         }
+        // A peer made now gets our HELLO now, in answer to this one.
+        let answering = !self.peers.contains_key(&uuid);
         if !self.require_peer(now, uuid, hello.endpoint, Evidence::Hello) {
-            return false;
+            return HelloVerdict::Refused;
         }
         if let Some(peer) = self.peers.get_mut(&uuid) {
             peer.ready = true;
+            if answering {
+                peer.answered_hello_until = Some(now + self.config.evasive);
+            }
             if short_wrap {
                 info!(
                     "peer {} reset us at sequence 65535: sending it the short wrap",
@@ -659,33 +720,90 @@ impl NodeCore {
                 peer.use_short_wrap();
             }
         }
-        true
+        HelloVerdict::Enter
     }
 
     /// Finds or creates a peer; a new peer gets a DEALER and our HELLO.
+    ///
+    /// An endpoint has one peer at a time. An announcement (beacon, gossip
+    /// tuple) never evicts the peer at its endpoint: it is set aside (see
+    /// [`Claims`]). A HELLO from another UUID at that endpoint takes it
+    /// over: from a peer that was only announced without an event (it was
+    /// a stale announcement; the link we opened for it reached this peer),
+    /// from a peer that had said HELLO with its EXIT (it restarted under a
+    /// new UUID) — unless this UUID lost that endpoint to it before, which
+    /// means both are alive and claim one endpoint: then the HELLO is
+    /// refused, so that the two never evict each other in turn.
     fn require_peer(&mut self, now: Instant, uuid: Uuid, endpoint: &str, evidence: Evidence) -> bool {
         if self.peers.contains_key(&uuid) {
             return true;
         }
-        if !self.make_room(evidence) {
+        if evidence == Evidence::Announced && self.claims.overruled_by(uuid, endpoint).is_some() {
+            return false;
+        }
+        if endpoint == self.config.endpoint {
+            // Another node says it is where we are: a link to it would be
+            // a link to ourselves.
+            let own = self.config.uuid;
+            self.refuse_conflict(now, uuid, own, endpoint);
+            return false;
+        }
+        let holder = self
+            .peers
+            .values()
+            .find(|p| p.endpoint == endpoint)
+            .map(|p| (p.uuid, p.ready));
+        let mut relinked = false;
+        if let Some((old, ready)) = holder {
+            match evidence {
+                Evidence::Announced => {
+                    debug!(
+                        "{} announced at {endpoint}, where peer {} is: set aside",
+                        uuid.simple(),
+                        old.simple()
+                    );
+                    self.claims.stale(uuid, endpoint, old);
+                    return false;
+                }
+                Evidence::Hello if !ready => {
+                    // The link we opened for an announcement reached this
+                    // peer: it is the one at that endpoint. Our HELLO went
+                    // out on that link already.
+                    debug!(
+                        "{} at {endpoint} answered as {}: the announcement was stale",
+                        old.simple(),
+                        uuid.simple()
+                    );
+                    let mut peer = self.peers.remove(&old).expect("found above");
+                    peer.uuid = uuid;
+                    self.peers.insert(uuid, peer);
+                    self.actions.push_back(Action::Relink { from: old, to: uuid });
+                    self.claims.forget(uuid);
+                    self.claims.stale(old, endpoint, uuid);
+                    return true;
+                }
+                Evidence::Hello if self.claims.beaten_by(uuid, old) => {
+                    self.refuse_conflict(now, uuid, old, endpoint);
+                    return false;
+                }
+                Evidence::Hello => {
+                    info!(
+                        "peer {} replaced at {endpoint} by {}",
+                        old.simple(),
+                        uuid.simple()
+                    );
+                    self.drop_peer(old);
+                    self.actions.push_back(Action::Relink { from: old, to: uuid });
+                    self.claims.beaten(old, uuid);
+                    relinked = true;
+                }
+            }
+        }
+        if !relinked && !self.make_room(evidence) {
             self.limit_log.refused(now, uuid, endpoint, self.config.max_peers);
             return false;
         }
-        // Whoever was at this endpoint before has been replaced.
-        let stale: Vec<Uuid> = self
-            .peers
-            .values()
-            .filter(|p| p.endpoint == endpoint)
-            .map(|p| p.uuid)
-            .collect();
-        for old in stale {
-            info!(
-                "peer {} replaced at {endpoint} by {}",
-                old.simple(),
-                uuid.simple()
-            );
-            self.remove_peer(old);
-        }
+        self.claims.forget(uuid);
         debug!("connecting to peer {} at {endpoint}", uuid.simple());
         let mut peer = Peer::new(
             uuid,
@@ -701,10 +819,12 @@ impl NodeCore {
             peer.expired_at = now + self.config.evasive.min(self.config.expired);
         }
         self.peers.insert(uuid, peer);
-        self.actions.push_back(Action::Connect {
-            peer: uuid,
-            endpoint: endpoint.to_owned(),
-        });
+        if !relinked {
+            self.actions.push_back(Action::Connect {
+                peer: uuid,
+                endpoint: endpoint.to_owned(),
+            });
+        }
         let groups = self.groups.own();
         let headers: Vec<(&str, &str)> = self
             .config
@@ -761,18 +881,47 @@ impl NodeCore {
         }
     }
 
+    /// Removes a peer and closes its link.
     fn remove_peer(&mut self, uuid: Uuid) {
+        if self.drop_peer(uuid) {
+            self.actions.push_back(Action::Disconnect { peer: uuid });
+        }
+    }
+
+    /// Removes a peer from the tables (with its EXIT if the application
+    /// knew it) but leaves its link to the caller; false if unknown.
+    fn drop_peer(&mut self, uuid: Uuid) -> bool {
         let Some(peer) = self.peers.remove(&uuid) else {
-            return;
+            return false;
         };
         self.groups.remove_peer(uuid);
-        self.actions.push_back(Action::Disconnect { peer: uuid });
+        self.claims.holder_left(uuid);
         if peer.ready {
             info!("EXIT {} ({}) at {}", peer.name, uuid.simple(), peer.endpoint);
             self.events.push_back(Event::Exit {
                 peer: uuid,
                 name: peer.name,
             });
+        }
+        true
+    }
+
+    /// Refuses `uuid`'s HELLO for `endpoint`, which `holder` holds and is
+    /// alive: two live peers claim one endpoint. Said once a second at most.
+    fn refuse_conflict(&mut self, now: Instant, uuid: Uuid, holder: Uuid, endpoint: &str) {
+        self.claims.beaten(uuid, holder);
+        if self
+            .conflict_logged
+            .is_none_or(|at| now >= at + Duration::from_secs(1))
+        {
+            warn!(
+                "peers {} and {} both claim {endpoint}: keeping {}, ignoring {} (check their --endpoint)",
+                holder.simple(),
+                uuid.simple(),
+                holder.simple(),
+                uuid.simple()
+            );
+            self.conflict_logged = Some(now);
         }
     }
 
@@ -1024,6 +1173,17 @@ mod tests {
         core.handle_beacon(now, from, &Beacon::new(Uuid::from_u128(2), 41001).to_bytes());
         assert!(matches!(core.poll_action(), Some(Action::Connect { .. })));
     }
+}
+
+/// What a HELLO does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HelloVerdict {
+    /// A new peer, or a new session of a known one: ENTER.
+    Enter,
+    /// Its answer to the HELLO we sent in answer to its last one.
+    SameSession,
+    /// Dropped.
+    Refused,
 }
 
 /// How we learned of a peer we do not know yet.

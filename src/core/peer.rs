@@ -64,6 +64,11 @@ pub(crate) struct Peer {
     /// When it came into the table: the oldest peer still waiting for
     /// HELLO is the first to make room for one that said it.
     pub created_at: Instant,
+    /// Until when a HELLO from it is its answer to ours, not a restart: we
+    /// met it by its HELLO and answered with ours. If it took ours for a
+    /// restart of us, one more HELLO comes back, and restarting it for that
+    /// would make the two restart each other in turn for ever.
+    pub answered_hello_until: Option<Instant>,
     /// We have sent it sequence 65535 at least once.
     sent_top: bool,
     /// The `now` of the last `refresh`, whose deadlines are still set.
@@ -76,6 +81,7 @@ impl Peer {
             uuid,
             endpoint,
             ready: false,
+            answered_hello_until: None,
             name: Arc::from(""),
             headers: Vec::new(),
             status: 0,
@@ -134,6 +140,11 @@ impl Peer {
             return SequenceCheck::InOrder;
         }
         SequenceCheck::Gap { expected, got }
+    }
+
+    /// Nothing but one HELLO each way has passed on this link.
+    pub fn only_hellos_exchanged(&self) -> bool {
+        self.sent_sequence <= 1 && self.want_sequence <= 1
     }
 
     /// Any message from the peer proves it alive.
