@@ -333,7 +333,9 @@ fn haskell_zretime_and_ours_heard_by_each_others_zrecat() {
 }
 
 /// `zrecat test` both ways: a line on its stdin reaches our zrecat, and a
-/// line on ours reaches it.
+/// line on ours reaches it. Ours runs in `--raw` mode, so the newline goes
+/// along: its zrecat prints some messages without adding one, and GHC
+/// holds a line on a terminal until its newline.
 #[test]
 fn haskell_zrecat_and_ours_cat_lines_to_each_other() {
     let Some(mut lab) = lab("haskell_zrecat_and_ours_cat_lines_to_each_other", "hzcat") else {
@@ -342,12 +344,18 @@ fn haskell_zrecat_and_ours_cat_lines_to_each_other() {
     lan(&mut lab, 143, &["a", "b"]);
     let mut their_cat = HaskellTool::spawn(&lab, "b", "lan", "zrecat", "hcat", &["test"]);
     // Ours waits (up to 60 s) for a peer in the group before it sends.
-    let mut our_cat = our_applet(&lab, "a", "zrecat", &["-n", "ocat", "--wait", "60", "test"]);
-    our_cat.send_line(&format!("from ours: {UNICODE_TEXT}"));
+    let mut our_cat = our_applet(
+        &lab,
+        "a",
+        "zrecat",
+        &["-n", "ocat", "--raw", "--wait", "60", "test"],
+    );
     let want = format!("from ours: {UNICODE_TEXT}");
+    our_cat.send_line(&want);
     their_cat.wait_line("our line", |l| l.contains(&want), WAIT);
 
-    // It reads stdin a second after it starts, in chunks, and shouts each.
+    // It reads stdin a second after it starts, in chunks (newline and
+    // all), and shouts each.
     their_cat.send_line("from haskell zrecat");
     our_cat.wait_stdout("its line", |l| l == "from haskell zrecat", WAIT);
     show(&lab);

@@ -17,7 +17,9 @@
 //!   `Shout UUID (Group "g") ["content"] TIME`, …).
 //! - `zrecat GROUP`: the content of each SHOUT and WHISPER, some followed
 //!   by a newline and some not (two threads race for each event), so a
-//!   line may hold several messages.
+//!   line may hold several messages, and a message without a newline of
+//!   its own stays in GHC's line buffer until a later one brings one. On
+//!   EOF of stdin it quits: keep its stdin open.
 //!
 //! It never prints its own UUID: tests learn it from our node's ENTER.
 
