@@ -7,7 +7,7 @@
 //! Every peer runs in a network namespace of its own, on a LAN made by the
 //! test (see `support/netns.rs`): nothing reaches a real interface. Needs
 //! root, and for each test the references it runs: pyre (`pip install
-//! zeromq-pyre==0.3.4 pyzmq`), zyre.js (`npm ci` in `tests/interop/js`),
+//! zeromq-pyre==0.3.4 pyzmq==27.3.0`), zyre.js (`npm ci` in `tests/interop/js`),
 //! both for the three-way test. A test whose reference is missing fails
 //! with the install hint, unless `ZRE_SKIP_INTEROP=1` (see
 //! `support/refpeers.rs`); `.ci/run` installs both. The rogue-peer tests

@@ -3,8 +3,9 @@
 //!
 //! Zyre 2.0.1 and haskell-zre 0.1.5.2 are built from the pristine sources in
 //! `../shared/refpeers` (`$ZRE_REFPEERS_DIR`) into a cache
-//! (`$ZRE_REFPEERS_CACHE`, default `~/.cache/zre-refpeers`): `.ci/run` does
-//! that, and skips a build that is already there. pyre and zyre.js come from
+//! (`$ZRE_REFPEERS_CACHE`, default `~/.cache/zre-refpeers`):
+//! `scripts/setup-refpeers` does that (`scripts/test` and `.ci/run` run it)
+//! and keeps a build that is already there. pyre and zyre.js come from
 //! their registries.
 //!
 //! A test that needs a missing reference fails with a one-line hint to
@@ -29,6 +30,37 @@ pub enum Family {
     Pyre,
     /// zyre.js 1.3.0 (`zyrejs_`).
     ZyreJs,
+}
+
+impl Family {
+    /// The family's test-name prefix without its `_`, as `scripts/test`
+    /// reports it: `zyre_c`, `haskell`, `czmq`, `pyre`, `zyrejs`.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Family::ZyreC => "zyre_c",
+            Family::Haskell => "haskell",
+            Family::Czmq => "czmq",
+            Family::Pyre => "pyre",
+            Family::ZyreJs => "zyrejs",
+        }
+    }
+}
+
+/// Appends `line` to the file `$ZRE_SKIP_LOG` names, if any: `scripts/test`
+/// reads it to say which live families were skipped and why (a passing
+/// test's stderr is not shown).
+pub fn log_skip(line: &str) {
+    use std::io::Write;
+    let Some(path) = std::env::var_os("ZRE_SKIP_LOG") else {
+        return;
+    };
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(&path);
+    if let Err(err) = file.and_then(|mut f| writeln!(f, "{line}")) {
+        eprintln!(
+            "cannot append to ZRE_SKIP_LOG {}: {err}",
+            Path::new(&path).display()
+        );
+    }
 }
 
 /// The checkout's root.
@@ -80,7 +112,7 @@ pub fn missing(family: Family) -> Option<String> {
     match family {
         Family::ZyreC => (!zyre_prefix().join("lib/libzyre.so").exists()).then(|| {
             format!(
-                "Zyre 2.0.1 is not built in {}: run `bash .ci/run` or `{}/build-zyre.sh {}`",
+                "Zyre 2.0.1 is not built in {}: run `scripts/setup-refpeers` or `{}/build-zyre.sh {}`",
                 zyre_prefix().display(),
                 sources_dir().display(),
                 cache.join("zyre").display()
@@ -88,7 +120,7 @@ pub fn missing(family: Family) -> Option<String> {
         }),
         Family::Haskell => (!haskell_prefix().join("bin/zrecat").exists()).then(|| {
             format!(
-                "haskell-zre 0.1.5.2 is not built in {}: run `bash .ci/run` or `{}/build-haskell-zre.sh {}`",
+                "haskell-zre 0.1.5.2 is not built in {}: run `scripts/setup-refpeers` or `{}/build-haskell-zre.sh {}`",
                 haskell_prefix().display(),
                 sources_dir().display(),
                 cache.join("haskell-zre").display()
@@ -97,7 +129,7 @@ pub fn missing(family: Family) -> Option<String> {
         Family::Czmq => (!Path::new("/usr/include/czmq.h").exists())
             .then(|| "czmq is not installed: apt-get install libczmq-dev".to_string()),
         Family::Pyre => (!succeeds("python3", &["-c", "import pyre, zmq"], None))
-            .then(|| "pyre is not installed: pip install zeromq-pyre==0.3.4 pyzmq".to_string()),
+            .then(|| "pyre is not installed: pip install zeromq-pyre==0.3.4 pyzmq==27.3.0".to_string()),
         Family::ZyreJs => {
             let js = repo_dir().join("tests/interop/js");
             (!succeeds("node", &["-e", "require('zyre.js')"], Some(&js))).then(|| {
@@ -116,12 +148,24 @@ pub fn skip_allowed() -> bool {
 /// `true` when every one of `families` can run. When one is missing: panics
 /// with the install hint, or with `ZRE_SKIP_INTEROP=1` prints
 /// `SKIPPED test: …` and returns `false` (the caller returns at once).
+/// Either way it logs `family<TAB>test<TAB>hint` for each missing one (see
+/// [`log_skip`]).
 pub fn require(test: &str, families: &[Family]) -> bool {
-    let missing: Vec<String> = families.iter().filter_map(|f| missing(*f)).collect();
+    let missing: Vec<(Family, String)> = families
+        .iter()
+        .filter_map(|f| missing(*f).map(|why| (*f, why)))
+        .collect();
     if missing.is_empty() {
         return true;
     }
-    let why = missing.join("; ");
+    let why = missing
+        .iter()
+        .map(|(_, why)| why.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    for (family, why) in &missing {
+        log_skip(&format!("{}\t{test}\t{why}", family.prefix()));
+    }
     if skip_allowed() {
         eprintln!("SKIPPED {test}: {why} (ZRE_SKIP_INTEROP=1)");
         return false;
