@@ -46,18 +46,18 @@ impl Family {
     }
 }
 
-/// Appends `line` to the file `$ZRE_SKIP_LOG` names, if any: `scripts/test`
-/// reads it to say which live families were skipped and why (a passing
-/// test's stderr is not shown).
-pub fn log_skip(line: &str) {
+/// Appends `line` to the file `$ZRE_INTEROP_LOG` names, if any:
+/// `scripts/test` reads it to say which live families ran and which were
+/// skipped and why (a passing test's stderr is not shown).
+pub fn log_interop(line: &str) {
     use std::io::Write;
-    let Some(path) = std::env::var_os("ZRE_SKIP_LOG") else {
+    let Some(path) = std::env::var_os("ZRE_INTEROP_LOG") else {
         return;
     };
     let file = std::fs::OpenOptions::new().create(true).append(true).open(&path);
     if let Err(err) = file.and_then(|mut f| writeln!(f, "{line}")) {
         eprintln!(
-            "cannot append to ZRE_SKIP_LOG {}: {err}",
+            "cannot append to ZRE_INTEROP_LOG {}: {err}",
             Path::new(&path).display()
         );
     }
@@ -148,14 +148,18 @@ pub fn skip_allowed() -> bool {
 /// `true` when every one of `families` can run. When one is missing: panics
 /// with the install hint, or with `ZRE_SKIP_INTEROP=1` prints
 /// `SKIPPED test: …` and returns `false` (the caller returns at once).
-/// Either way it logs `family<TAB>test<TAB>hint` for each missing one (see
-/// [`log_skip`]).
+/// It logs `ran<TAB>family<TAB>test` for each of `families` when all are
+/// present, else `missing<TAB>family<TAB>test<TAB>hints` for each (see
+/// [`log_interop`]).
 pub fn require(test: &str, families: &[Family]) -> bool {
     let missing: Vec<(Family, String)> = families
         .iter()
         .filter_map(|f| missing(*f).map(|why| (*f, why)))
         .collect();
     if missing.is_empty() {
+        for family in families {
+            log_interop(&format!("ran\t{}\t{test}", family.prefix()));
+        }
         return true;
     }
     let why = missing
@@ -163,8 +167,9 @@ pub fn require(test: &str, families: &[Family]) -> bool {
         .map(|(_, why)| why.as_str())
         .collect::<Vec<_>>()
         .join("; ");
-    for (family, why) in &missing {
-        log_skip(&format!("{}\t{test}\t{why}", family.prefix()));
+    // Every family of the test did not run, the present ones too.
+    for family in families {
+        log_interop(&format!("missing\t{}\t{test}\t{why}", family.prefix()));
     }
     if skip_allowed() {
         eprintln!("SKIPPED {test}: {why} (ZRE_SKIP_INTEROP=1)");
