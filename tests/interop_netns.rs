@@ -6,9 +6,12 @@
 //!
 //! Every peer runs in a network namespace of its own, on a LAN made by the
 //! test (see `support/netns.rs`): nothing reaches a real interface. Needs
-//! root, pyre (`pip install zeromq-pyre==0.3.4 pyzmq`) and zyre.js (`npm
-//! install` in `tests/interop/js`); without them the tests are skipped with
-//! a message, unless `CI` is set (then they fail). `.ci/run` installs both.
+//! root, and for each test the references it runs: pyre (`pip install
+//! zeromq-pyre==0.3.4 pyzmq==27.3.0`), zyre.js (`npm ci` in `tests/interop/js`),
+//! both for the three-way test. A test whose reference is missing fails
+//! with the install hint, unless `ZRE_SKIP_INTEROP=1` (see
+//! `support/refpeers.rs`); `.ci/run` installs both. The rogue-peer tests
+//! need only python3.
 //!
 //! Each test has a LAN prefix of its own (10.99.6x.0/24 and up), so they
 //! run in parallel. pyre's timeouts are fixed (evasive 10 s, expired 30 s),
@@ -16,9 +19,11 @@
 
 #[path = "support/netns.rs"]
 mod netns;
+#[path = "support/refpeers.rs"]
+mod refpeers;
 
-use netns::{Event, Json, JsonPeer, Lab, WAIT, in_ci};
-use std::process::Command;
+use netns::{Event, Json, JsonPeer, Lab, WAIT};
+use refpeers::Family;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -40,6 +45,14 @@ enum Impl {
 }
 
 impl Impl {
+    /// Which reference a test of this implementation needs.
+    fn family(self) -> Family {
+        match self {
+            Impl::Pyre => Family::Pyre,
+            Impl::ZyreJs => Family::ZyreJs,
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Impl::Pyre => "pyre",
@@ -48,41 +61,14 @@ impl Impl {
     }
 }
 
-/// Whether the reference peers can run here: they must in CI; elsewhere a
-/// missing one skips the test, with a message.
-fn references_available(test: &str) -> bool {
-    let mut missing = Vec::new();
-    let pyre = Command::new("python3")
-        .args(["-c", "import pyre, zmq"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !pyre {
-        missing.push("pyre (pip install zeromq-pyre==0.3.4 pyzmq)");
+/// A lab for `test` (namespaces named after `tag`) when every one of
+/// `families` is installed (else the install hint, or a skip with
+/// `ZRE_SKIP_INTEROP=1`) and namespaces can be made.
+fn lab(test: &str, tag: &str, families: &[Family]) -> Option<Lab> {
+    if !refpeers::require(test, families) {
+        return None;
     }
-    let js_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/js");
-    let zyrejs = Command::new("node")
-        .args(["-e", "require('zyre.js')"])
-        .current_dir(js_dir)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !zyrejs {
-        missing.push("zyre.js (cd tests/interop/js && npm_config_zmq_external=true npm install)");
-    }
-    if missing.is_empty() {
-        return true;
-    }
-    let why = format!("missing {}", missing.join(", "));
-    if in_ci() {
-        panic!("{test}: {why} (CI is set, so this is a failure, not a skip)");
-    }
-    eprintln!("SKIPPED {test}: {why}");
-    false
-}
-
-/// A lab for `test` whose reference peers are available; `None` to skip.
-fn lab(tag: &str) -> Option<Lab> {
-    let lab = Lab::new(tag)?;
-    references_available(tag).then_some(lab)
+    Lab::new(tag)
 }
 
 /// Our node: `zre --json` with fast beacons.
@@ -225,8 +211,10 @@ fn sleep_until(start: Instant, dur: Duration) {
 /// ENTER (name, headers, endpoint), JOIN, SHOUT and WHISPER with UTF-8 and
 /// binary content, multi-frame content, LEAVE and re-JOIN, all both ways;
 /// then EXIT at once when either side stops cleanly.
-fn talk_both_ways(which: Impl, tag: &str, net: u8) {
-    let Some(mut lab) = lab(tag) else { return };
+fn talk_both_ways(which: Impl, test: &str, tag: &str, net: u8) {
+    let Some(mut lab) = lab(test, tag, &[which.family()]) else {
+        return;
+    };
     lab.numbered_lan("lan", net, &["a", "b"]);
     let their_name = match which {
         Impl::Pyre => "pyre-peer",
@@ -453,12 +441,12 @@ fn leave_and_rejoin(from: &mut JsonPeer, to: &mut JsonPeer) {
 
 #[test]
 fn pyre_talks_both_ways() {
-    talk_both_ways(Impl::Pyre, "pyretalk", 61);
+    talk_both_ways(Impl::Pyre, "pyre_talks_both_ways", "pyretalk", 61);
 }
 
 #[test]
 fn zyrejs_talks_both_ways() {
-    talk_both_ways(Impl::ZyreJs, "zyrejstalk", 62);
+    talk_both_ways(Impl::ZyreJs, "zyrejs_talks_both_ways", "zyrejstalk", 62);
 }
 
 /// pyre 0.3.4 writes a string's length as its count of characters and cuts
@@ -469,7 +457,10 @@ fn zyrejs_talks_both_ways() {
 /// frames are not affected (see `pyre_talks_both_ways`).
 #[test]
 fn pyre_non_ascii_strings_arrive_truncated() {
-    let Some(mut lab) = lab("pyretrunc") else { return };
+    let test = "pyre_non_ascii_strings_arrive_truncated";
+    let Some(mut lab) = lab(test, "pyretrunc", &[Family::Pyre]) else {
+        return;
+    };
     lab.lan(
         "lan",
         "10.99.76.0/24",
@@ -522,8 +513,10 @@ struct Timeouts {
 /// - lan3: the same block, but their evasive timeout is the shorter: their
 ///   PINGs and our PING-OKs keep both sides alive (we never find them
 ///   evasive).
-fn liveness(which: Impl, tag: &str, net: u8) {
-    let Some(mut lab) = lab(tag) else { return };
+fn liveness(which: Impl, test: &str, tag: &str, net: u8) {
+    let Some(mut lab) = lab(test, tag, &[which.family()]) else {
+        return;
+    };
     for i in 0..3u8 {
         let n = net + i;
         lab.lan(
@@ -647,12 +640,12 @@ fn liveness(which: Impl, tag: &str, net: u8) {
 
 #[test]
 fn pyre_liveness() {
-    liveness(Impl::Pyre, "pyrelive", 63);
+    liveness(Impl::Pyre, "pyre_liveness", "pyrelive", 63);
 }
 
 #[test]
 fn zyrejs_liveness() {
-    liveness(Impl::ZyreJs, "zyrejslive", 66);
+    liveness(Impl::ZyreJs, "zyrejs_liveness", "zyrejslive", 66);
 }
 
 // ---- three implementations in one group ---------------------------------
@@ -661,7 +654,10 @@ fn zyrejs_liveness() {
 /// reaches the two others, and each sees the others JOIN.
 #[test]
 fn three_implementations_in_one_group() {
-    let Some(mut lab) = lab("threeway") else { return };
+    let test = "three_implementations_in_one_group";
+    let Some(mut lab) = lab(test, "threeway", &[Family::Pyre, Family::ZyreJs]) else {
+        return;
+    };
     lab.lan(
         "lan",
         "10.99.69.0/24",

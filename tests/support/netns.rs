@@ -67,6 +67,21 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
 }
 
+/// Appends `line` to the file `$ZRE_INTEROP_LOG` names, if any, for
+/// `scripts/test`'s summary (as `refpeers::log_interop` does).
+fn log_interop(line: &str) {
+    let Some(path) = std::env::var_os("ZRE_INTEROP_LOG") else {
+        return;
+    };
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(&path);
+    if let Err(err) = file.and_then(|mut f| writeln!(f, "{line}")) {
+        eprintln!(
+            "cannot append to ZRE_INTEROP_LOG {}: {err}",
+            Path::new(&path).display()
+        );
+    }
+}
+
 fn effective_uid() -> Option<u32> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("Uid:"))?;
@@ -170,6 +185,7 @@ impl Lab {
                 panic!("netns lab {tag:?}: {why} (CI is set, so this is a failure, not a skip)");
             }
             eprintln!("SKIPPED netns lab {tag:?}: {why}; run as root (CI=true makes this a failure)");
+            log_interop(&format!("netns\t-\t{tag}\t{why}"));
             None
         };
         if effective_uid() != Some(0) {
