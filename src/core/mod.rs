@@ -2,7 +2,9 @@
 //! arrived, commands, the time) and yields outputs (bytes to send, events,
 //! the next deadline). None of them touches a socket or reads the clock.
 
+pub mod action;
 mod claims;
+pub mod config;
 pub mod event;
 pub mod gossip_client;
 pub mod gossip_server;
@@ -11,6 +13,8 @@ pub mod node;
 mod peer;
 pub mod subnet;
 
+pub use action::{Action, Content, SharedContent};
+pub use config::CoreConfig;
 pub use event::{Event, Frame, Headers, ZyreUuid};
-pub use node::{Action, CommandError, Content, CoreConfig, NodeCore, SharedContent};
+pub use node::{CommandError, NodeCore};
 pub use subnet::Subnet;

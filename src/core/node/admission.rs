@@ -1,0 +1,320 @@
+//! Who gets into the peer table, and how a peer leaves it: HELLO versus
+//! announcements (beacons, gossip tuples), the one peer an endpoint has
+//! (see [`Claims`](super::super::claims)), room in a bounded table, and
+//! the EXIT of a peer that goes.
+
+use super::*;
+
+impl NodeCore {
+    /// Handles the HELLO-specific bookkeeping: whether the HELLO enters a
+    /// peer, continues its session, or is dropped.
+    pub(super) fn accept_hello(&mut self, now: Instant, uuid: Uuid, hello: &Hello<'_>) -> HelloVerdict {
+        if uuid == self.config.uuid {
+            return HelloVerdict::Refused;
+        }
+        let mut short_wrap = false;
+        if let Some(peer) = self.peers.get_mut(&uuid) {
+            let answer = peer.answered_hello_until.take().is_some_and(|until| now < until);
+            // Any other traffic since, and this HELLO is a real restart (pyre
+            // resets a peer on a sequence gap and says HELLO again).
+            if peer.ready && answer && peer.only_hellos_exchanged() {
+                debug!(
+                    "peer {} ({}) answered our HELLO with its own again: same session",
+                    peer.name,
+                    uuid.simple()
+                );
+                return HelloVerdict::SameSession;
+            }
+            if peer.ready {
+                // It restarted (or reconnected) with the same UUID.
+                info!(
+                    "peer {} ({}) said HELLO again: restarting it",
+                    peer.name,
+                    uuid.simple()
+                );
+                // pyre and zyre.js reset a peer that sends them 65535; if
+                // that is what just happened, wrap short towards it.
+                short_wrap = peer.reset_by_our_full_wrap();
+                self.remove_peer(uuid);
+            } else if peer.endpoint != hello.endpoint {
+                // We connected to where a beacon or gossip said; HELLO knows best.
+                self.remove_peer(uuid);
+            }
+        }
+        // A peer made now gets our HELLO now, in answer to this one.
+        let answering = !self.peers.contains_key(&uuid);
+        if !self.require_peer(now, uuid, hello.endpoint, Evidence::Hello) {
+            return HelloVerdict::Refused;
+        }
+        if let Some(peer) = self.peers.get_mut(&uuid) {
+            peer.ready = true;
+            if answering {
+                peer.answered_hello_until = Some(now + self.config.evasive);
+            }
+            if short_wrap {
+                info!(
+                    "peer {} reset us at sequence 65535: sending it the short wrap",
+                    uuid.simple()
+                );
+                peer.use_short_wrap();
+            }
+        }
+        HelloVerdict::Enter
+    }
+
+    /// Finds or creates a peer; a new peer gets a DEALER and our HELLO.
+    ///
+    /// An endpoint has one peer at a time. An announcement (beacon, gossip
+    /// tuple) never evicts the peer at its endpoint: it is set aside (see
+    /// [`Claims`]). A HELLO from another UUID at that endpoint takes it
+    /// over: from a peer that was only announced without an event (it was
+    /// a stale announcement; the link we opened for it reached this peer),
+    /// from a peer that had said HELLO with its EXIT (it restarted under a
+    /// new UUID) — unless this UUID lost that endpoint to it before, which
+    /// means both are alive and claim one endpoint: then the HELLO is
+    /// refused, so that the two never evict each other in turn.
+    pub(super) fn require_peer(
+        &mut self,
+        now: Instant,
+        uuid: Uuid,
+        endpoint: &str,
+        evidence: Evidence,
+    ) -> bool {
+        if self.peers.contains_key(&uuid) {
+            return true;
+        }
+        if evidence == Evidence::Announced && self.claims.overruled_by(uuid, endpoint).is_some() {
+            return false;
+        }
+        if endpoint == self.config.endpoint {
+            // Another node says it is where we are: a link to it would be
+            // a link to ourselves.
+            let own = self.config.uuid;
+            self.refuse_conflict(now, uuid, own, endpoint);
+            return false;
+        }
+        let holder = self
+            .peers
+            .values()
+            .find(|p| p.endpoint == endpoint)
+            .map(|p| (p.uuid, p.ready));
+        let mut relinked = false;
+        if let Some((old, ready)) = holder {
+            match evidence {
+                Evidence::Announced => {
+                    debug!(
+                        "{} announced at {endpoint}, where peer {} is: set aside",
+                        uuid.simple(),
+                        old.simple()
+                    );
+                    self.claims.stale(uuid, endpoint, old);
+                    return false;
+                }
+                Evidence::Hello if !ready => {
+                    // The link we opened for an announcement reached this
+                    // peer: it is the one at that endpoint. Our HELLO went
+                    // out on that link already.
+                    debug!(
+                        "{} at {endpoint} answered as {}: the announcement was stale",
+                        old.simple(),
+                        uuid.simple()
+                    );
+                    let mut peer = self.peers.remove(&old).expect("found above");
+                    peer.uuid = uuid;
+                    self.peers.insert(uuid, peer);
+                    self.actions.push_back(Action::Relink { from: old, to: uuid });
+                    self.claims.forget(uuid);
+                    self.claims.stale(old, endpoint, uuid);
+                    return true;
+                }
+                Evidence::Hello if self.claims.beaten_by(uuid, old) => {
+                    self.refuse_conflict(now, uuid, old, endpoint);
+                    return false;
+                }
+                Evidence::Hello => {
+                    info!(
+                        "peer {} replaced at {endpoint} by {}",
+                        old.simple(),
+                        uuid.simple()
+                    );
+                    self.drop_peer(old);
+                    self.actions.push_back(Action::Relink { from: old, to: uuid });
+                    self.claims.beaten(old, uuid);
+                    relinked = true;
+                }
+            }
+        }
+        if !relinked && !self.make_room(evidence) {
+            self.limit_log.refused(now, uuid, endpoint, self.config.max_peers);
+            return false;
+        }
+        self.claims.forget(uuid);
+        debug!("connecting to peer {} at {endpoint}", uuid.simple());
+        let mut peer = Peer::new(
+            uuid,
+            endpoint.to_owned(),
+            now,
+            self.config.evasive,
+            self.config.expired,
+        );
+        if evidence == Evidence::Announced {
+            // A genuine peer answers our HELLO with its own within
+            // milliseconds; one that has not by the evasive timeout is most
+            // likely a beacon with nobody behind it.
+            peer.expired_at = now + self.config.evasive.min(self.config.expired);
+        }
+        self.peers.insert(uuid, peer);
+        if !relinked {
+            self.actions.push_back(Action::Connect {
+                peer: uuid,
+                endpoint: endpoint.to_owned(),
+            });
+        }
+        let groups = self.groups.own();
+        let headers: Vec<(&str, &str)> = self
+            .config
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let hello = Body::Hello(Hello {
+            endpoint: &self.config.endpoint,
+            groups,
+            status: self.status,
+            name: &self.name,
+            headers,
+        });
+        let peer = self.peers.get_mut(&uuid).expect("inserted above");
+        if let Some(header) = emit_for(peer, &hello, &mut self.spare_headers) {
+            self.actions.push_back(Action::Send {
+                peer: uuid,
+                header,
+                content: None,
+            });
+        }
+        true
+    }
+
+    /// Whether the table can take one more peer. Peers that have not said
+    /// HELLO may fill half of it; a HELLO may push out the oldest of them,
+    /// so fake beacons can never lock a genuine newcomer out.
+    pub(super) fn make_room(&mut self, evidence: Evidence) -> bool {
+        let max = self.config.max_peers;
+        if self.peers.len() < max / 2 {
+            return true;
+        }
+        let pending = self.peers.values().filter(|p| !p.ready).count();
+        match evidence {
+            Evidence::Announced => self.peers.len() < max && pending < (max / 2).max(1),
+            Evidence::Hello if self.peers.len() < max => true,
+            Evidence::Hello => {
+                let oldest = self
+                    .peers
+                    .values()
+                    .filter(|p| !p.ready)
+                    .min_by_key(|p| p.created_at)
+                    .map(|p| p.uuid);
+                match oldest {
+                    Some(victim) => {
+                        debug!("peer table full: {} (no HELLO yet) makes room", victim.simple());
+                        self.remove_peer(victim);
+                        true
+                    }
+                    None => false,
+                }
+            }
+        }
+    }
+
+    /// Removes a peer and closes its link.
+    pub(super) fn remove_peer(&mut self, uuid: Uuid) {
+        if self.drop_peer(uuid) {
+            self.actions.push_back(Action::Disconnect { peer: uuid });
+        }
+    }
+
+    /// Removes a peer from the tables (with its EXIT if the application
+    /// knew it) but leaves its link to the caller; false if unknown.
+    pub(super) fn drop_peer(&mut self, uuid: Uuid) -> bool {
+        let Some(peer) = self.peers.remove(&uuid) else {
+            return false;
+        };
+        self.groups.remove_peer(uuid);
+        self.claims.holder_left(uuid);
+        if peer.ready {
+            info!("EXIT {} ({}) at {}", peer.name, uuid.simple(), peer.endpoint);
+            self.events.push_back(Event::Exit {
+                peer: uuid,
+                name: peer.name,
+            });
+        }
+        true
+    }
+
+    /// Refuses `uuid`'s HELLO for `endpoint`, which `holder` holds and is
+    /// alive: two live peers claim one endpoint. Said once a second at most.
+    pub(super) fn refuse_conflict(&mut self, now: Instant, uuid: Uuid, holder: Uuid, endpoint: &str) {
+        self.claims.beaten(uuid, holder);
+        if self
+            .conflict_logged
+            .is_none_or(|at| now >= at + Duration::from_secs(1))
+        {
+            warn!(
+                "peers {} and {} both claim {endpoint}: keeping {}, ignoring {} (check their --endpoint)",
+                holder.simple(),
+                uuid.simple(),
+                holder.simple(),
+                uuid.simple()
+            );
+            self.conflict_logged = Some(now);
+        }
+    }
+}
+
+/// What a HELLO does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum HelloVerdict {
+    /// A new peer, or a new session of a known one: ENTER.
+    Enter,
+    /// Its answer to the HELLO we sent in answer to its last one.
+    SameSession,
+    /// Dropped.
+    Refused,
+}
+
+/// How we learned of a peer we do not know yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Evidence {
+    /// A beacon or gossip tuple: anyone can send those.
+    Announced,
+    /// It connected to us and said HELLO.
+    Hello,
+}
+
+/// Says "peer limit reached" at most once a second, with how many more
+/// were refused meanwhile.
+#[derive(Debug, Default)]
+pub(super) struct LimitLog {
+    last: Option<Instant>,
+    held_back: usize,
+}
+
+impl LimitLog {
+    pub(super) fn refused(&mut self, now: Instant, uuid: Uuid, endpoint: &str, max_peers: usize) {
+        if self.last.is_some_and(|last| now < last + Duration::from_secs(1)) {
+            self.held_back += 1;
+            return;
+        }
+        let more = std::mem::take(&mut self.held_back);
+        let also = if more > 0 {
+            format!(" (and {more} more since the last warning)")
+        } else {
+            String::new()
+        };
+        warn!(
+            "peer limit {max_peers} reached: ignoring {} at {endpoint}{also}",
+            uuid.simple()
+        );
+        self.last = Some(now);
+    }
+}
