@@ -27,6 +27,7 @@
 mod builder;
 pub mod config;
 pub mod core;
+pub mod defaults;
 mod gossip_service;
 mod handle;
 pub mod iface;
