@@ -1,10 +1,10 @@
 //! zretime: shouts the current UTC time to a group at an interval, and
 //! prints the events it sees.
 
-use crate::common::{
-    HasNodeArgs, Outcome, Printer, Started, duration_setting, load_settings, node_args, set_flag, start_node,
-    stop_node, value_or_default,
-};
+use crate::failure::Outcome;
+use crate::options::{HasNodeArgs, duration_setting, load_settings, node_args, set_flag};
+use crate::printer::Printer;
+use crate::runtime::{Started, start_node, stop_node};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 node_args! {
@@ -26,7 +26,9 @@ pub fn run(args: ZretimeArgs) -> Outcome {
     set_flag(&mut settings, "group", args.group.as_deref())?;
     set_flag(&mut settings, "interval", args.interval.as_deref())?;
     let interval = duration_setting(&settings, "interval")?;
-    let group = value_or_default(&settings, "group").unwrap_or("time").to_owned();
+    let group = settings
+        .get_or_default("group")
+        .ok_or_else(|| crate::failure::Failure::new("no value for 'group'"))?;
     let Started { mut runtime, json } = start_node(&settings, |builder| builder)?;
     runtime.node.join(&group)?;
     let mut printer = Printer::stdout(json);
