@@ -426,4 +426,44 @@ mod tests {
         assert!(parse_command("/shoutx chat 0").is_err());
         assert!(parse_command("/whisperx bob zz").is_err());
     }
+
+    #[test]
+    fn commands_run_without_a_terminal() {
+        // Loopback mode without beacons: nothing leaves this host.
+        let mut node = Node::builder()
+            .interface("lo")
+            .beacons(false)
+            .port_range(zre::config::PortRange::Any)
+            .build()
+            .expect("node");
+        assert_eq!(execute(&mut node, "/join chat", false), (Flow::Continue, vec![]));
+        assert_eq!(
+            execute(&mut node, "/groups", false),
+            (Flow::Continue, vec![Output::Reply("own: chat".into())])
+        );
+        assert_eq!(
+            execute(&mut node, "/shout chat hi", false),
+            (
+                Flow::Continue,
+                vec![Output::Note("(no peer is in group chat)".into())]
+            )
+        );
+        let (flow, output) = execute(&mut node, "/whisper nobody hi", false);
+        assert_eq!(flow, Flow::Continue);
+        assert!(
+            matches!(output.as_slice(), [Output::Error(e)] if e.contains("no peer named")),
+            "{output:?}"
+        );
+        let (_, output) = execute(&mut node, "/stats", true);
+        assert!(
+            matches!(output.as_slice(), [Output::Json(j)] if j.starts_with(r#"{"event":"STATS","peers":0,"#)),
+            "{output:?}"
+        );
+        assert_eq!(
+            execute(&mut node, "/leave nope", false),
+            (Flow::Continue, vec![Output::Error("not in group nope".into())])
+        );
+        assert_eq!(execute(&mut node, "/quit", false), (Flow::Quit, vec![]));
+        node.stop();
+    }
 }
