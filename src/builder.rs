@@ -2,18 +2,16 @@
 
 pub use crate::config::PortRange;
 use crate::core::{CoreConfig, Headers, NodeCore, ZyreUuid};
+use crate::defaults;
 use crate::error::{NodeError, SettingError};
 use crate::iface::{self, Interface, InterfaceSpec};
 use crate::reactor::{BeaconSocket, Node, ReactorSettings};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-pub const DEFAULT_BEACON_PORT: u16 = 5670;
-/// The user's README documents this range for firewall rules.
-pub const DEFAULT_PORT_RANGE: RangeInclusive<u16> = 41000..=41100;
+pub use crate::defaults::{DEFAULT_BEACON_PORT, DEFAULT_PORT_RANGE};
 
 impl Node {
     /// A builder with every setting at its default.
@@ -47,6 +45,7 @@ pub struct NodeBuilder {
 }
 
 impl Default for NodeBuilder {
+    /// The defaults of [`crate::defaults`].
     fn default() -> Self {
         NodeBuilder {
             uuid: None,
@@ -55,22 +54,22 @@ impl Default for NodeBuilder {
             interface: InterfaceSpec::Auto,
             beacons: true,
             beacon_port: DEFAULT_BEACON_PORT,
-            beacon_interval: Duration::from_secs(1),
+            beacon_interval: defaults::BEACON_INTERVAL,
             multicast_group: None,
             port_range: PortRange::Range {
                 low: *DEFAULT_PORT_RANGE.start(),
                 high: *DEFAULT_PORT_RANGE.end(),
             },
             advertised_endpoint: None,
-            evasive: Duration::from_secs(5),
-            expired: Duration::from_secs(30),
-            max_peers: 1024,
-            max_peer_groups: 256,
+            evasive: defaults::EVASIVE_TIMEOUT,
+            expired: defaults::EXPIRED_TIMEOUT,
+            max_peers: defaults::MAX_PEERS,
+            max_peer_groups: defaults::MAX_PEER_GROUPS,
             gossip: Vec::new(),
-            max_message_size: 64 << 20,
-            send_hwm: 100_000,
-            max_backlog: 1_000_000,
-            linger: Duration::from_secs(5),
+            max_message_size: defaults::MAX_MESSAGE_SIZE,
+            send_hwm: defaults::SEND_HWM,
+            max_backlog: defaults::MAX_BACKLOG,
+            linger: defaults::LINGER,
         }
     }
 }

@@ -27,6 +27,7 @@
 mod builder;
 pub mod config;
 pub mod core;
+pub mod defaults;
 mod error;
 mod gossip_service;
 mod handle;

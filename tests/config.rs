@@ -6,10 +6,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use zre::config::{
-    APPLETS, ConfigError, ErrorKind, KEYS, NODE_KEYS, Origin, PortRange, Settings, Sources, applet_keys,
-    canonical_key, check_value, default_of, keys_for, parse_bool, parse_duration, parse_header,
-    parse_host_port, parse_multicast_group,
+    ConfigError, ErrorKind, NODE_KEYS, Origin, PortRange, Settings, Sources, parse_bool, parse_duration,
+    parse_header, parse_host_port, parse_multicast_group,
 };
+
+// The tools' sections and keys, as the `zre` binary has them.
+#[path = "../tools/schema.rs"]
+mod schema;
+use schema::TOOLS;
 
 /// A fresh directory under the system temp dir, removed on drop.
 struct TempDir(PathBuf);
@@ -40,7 +44,7 @@ impl Drop for TempDir {
 const PATH: &str = "test.conf";
 
 fn parse(text: &str, applet: &str) -> Result<Settings, ConfigError> {
-    Settings::parse(text, Path::new(PATH), applet)
+    Settings::parse(&TOOLS, text, Path::new(PATH), applet)
 }
 
 fn ok(text: &str, applet: &str) -> Settings {
@@ -61,7 +65,7 @@ fn at(line: usize) -> Origin {
 /// error of `kind` at `line` about `key`, and checks the one-line message.
 fn expect_error(text: &str, kind: ErrorKind, line: usize, key: Option<&str>, needle: &str) -> String {
     let mut first = None;
-    for applet in APPLETS {
+    for applet in TOOLS.applet_names() {
         let e = parse(text, applet).expect_err("expected an error");
         assert_eq!(e.kind(), kind, "{e}");
         assert_eq!(e.path(), Some(Path::new(PATH)), "{e}");
@@ -126,7 +130,7 @@ fn zrename_overrides_both_sections_and_flags_override_everything() {
     };
 
     for applet in ["zre", "zrecat", "zretime"] {
-        let settings = Settings::load_with(applet, &sources).expect("load");
+        let settings = Settings::load_with(&TOOLS, applet, &sources).expect("load");
         assert_eq!(settings.source_file(), Some(file.as_path()));
         assert_eq!(settings.get("name"), Some("env"), "{applet}");
         assert_eq!(settings.origin("name"), Some(&Origin::Env("ZRENAME")));
@@ -135,7 +139,7 @@ fn zrename_overrides_both_sections_and_flags_override_everything() {
             Some("ZRENAME")
         );
     }
-    let mut cat = Settings::load_with("zrecat", &sources).expect("load");
+    let mut cat = Settings::load_with(&TOOLS, "zrecat", &sources).expect("load");
     assert_eq!(cat.get("evasive"), Some("4"));
     assert_eq!(
         cat.origin("evasive"),
@@ -161,7 +165,7 @@ fn zrename_overrides_both_sections_and_flags_override_everything() {
             zrename,
             ..Sources::default()
         };
-        let cat = Settings::load_with("zrecat", &sources).expect("load");
+        let cat = Settings::load_with(&TOOLS, "zrecat", &sources).expect("load");
         assert_eq!(cat.get("name"), Some("cat"));
     }
 }
@@ -172,7 +176,7 @@ fn zrename_is_validated_and_named_in_the_error() {
         zrename: Some("x".repeat(300)),
         ..Sources::default()
     };
-    let e = Settings::load_with("zre", &sources).expect_err("too long a name");
+    let e = Settings::load_with(&TOOLS, "zre", &sources).expect_err("too long a name");
     assert_eq!(e.kind(), ErrorKind::InvalidValue);
     assert_eq!(e.origin(), Some(&Origin::Env("ZRENAME")));
     assert!(e.to_string().starts_with("ZRENAME: key 'name': "), "{e}");
@@ -244,8 +248,8 @@ fn aliases_are_stored_under_the_canonical_name() {
     );
     // Getters accept the alias too.
     assert_eq!(settings.get("quiet-period"), Some("7"));
-    assert_eq!(canonical_key("dead-period"), Some("expired"));
-    assert_eq!(canonical_key("no-such-key"), None);
+    assert_eq!(TOOLS.canonical_key("dead-period"), Some("expired"));
+    assert_eq!(TOOLS.canonical_key("no-such-key"), None);
 
     // An alias in [zrecat] overrides the canonical key in [zre].
     let text = "[zre]\nevasive = 1\n[zrecat]\nquiet-period = 2\n";
@@ -556,8 +560,8 @@ fn bad_values_name_file_line_and_key() {
 fn unknown_applet_is_an_error() {
     for result in [
         parse("[zre]\n", "zrecats"),
-        Settings::new("zrecats"),
-        Settings::load_with("zrecats", &Sources::default()),
+        Settings::new(&TOOLS, "zrecats"),
+        Settings::load_with(&TOOLS, "zrecats", &Sources::default()),
     ] {
         let e = result.expect_err("unknown applet");
         assert_eq!(e.kind(), ErrorKind::UnknownApplet);
@@ -592,7 +596,7 @@ fn parsed_values_and_their_errors() {
 
 #[test]
 fn set_checks_like_the_file() {
-    let mut settings = Settings::new("zrecat").expect("new");
+    let mut settings = Settings::new(&TOOLS, "zrecat").expect("new");
     assert_eq!(settings.source_file(), None);
     let e = settings
         .set("wait", "later", Origin::CommandLine)
@@ -656,7 +660,7 @@ fn zrecfg_missing_file_is_an_error_naming_it() {
         etc_path: Some(etc),
         ..Sources::default()
     };
-    let e = Settings::load_with("zre", &sources).expect_err("missing ZRECFG file");
+    let e = Settings::load_with(&TOOLS, "zre", &sources).expect_err("missing ZRECFG file");
     assert_eq!(e.kind(), ErrorKind::Io);
     assert_eq!(e.path(), Some(missing.as_path()));
     assert_eq!(e.line(), None);
@@ -669,7 +673,7 @@ fn zrecfg_missing_file_is_an_error_naming_it() {
         zrecfg: Some(dir.0.clone()),
         ..Sources::default()
     };
-    let e = Settings::load_with("zre", &sources).expect_err("directory");
+    let e = Settings::load_with(&TOOLS, "zre", &sources).expect_err("directory");
     assert_eq!(e.kind(), ErrorKind::Io);
     assert_eq!(e.path(), Some(dir.0.as_path()));
 }
@@ -685,7 +689,7 @@ fn fallback_order_zrecfg_then_etc_then_home() {
     let custom = dir.write("custom.conf", "[zre]\nname = custom\n");
     let absent_etc = dir.0.join("absent.conf");
 
-    let load = |sources: &Sources| Settings::load_with("zre", sources).expect("load");
+    let load = |sources: &Sources| Settings::load_with(&TOOLS, "zre", sources).expect("load");
 
     let all = Sources {
         zrecfg: Some(custom.clone()),
@@ -723,6 +727,7 @@ fn fallback_order_zrecfg_then_etc_then_home() {
     // though home's file is fine, and home is not merged in.
     let bad_etc = dir.write("bad.conf", "[zre]\nname = etc\nbogus = 1\n");
     let e = Settings::load_with(
+        &TOOLS,
         "zre",
         &Sources {
             etc_path: Some(bad_etc.clone()),
@@ -746,7 +751,7 @@ fn invalid_utf8_names_the_line() {
     let dir = TempDir::new("utf8");
     let path = dir.0.join("latin1.conf");
     std::fs::write(&path, b"[zre]\nname = ok\nname2 = caf\xe9\n").expect("write");
-    let e = Settings::load_file(&path, "zre").expect_err("not UTF-8");
+    let e = Settings::load_file(&TOOLS, &path, "zre").expect_err("not UTF-8");
     assert_eq!(e.kind(), ErrorKind::Encoding);
     assert_eq!(e.line(), Some(3));
     assert!(
@@ -853,9 +858,9 @@ fn addresses_ports_and_headers() {
     );
     assert_eq!(PortRange::Range { low: 1, high: 2 }.to_string(), "1-2");
     assert!("1-2-3".parse::<PortRange>().is_err());
-    assert_eq!(check_value("dead-period", "1"), Ok(()));
-    assert!(check_value("dead-period", "0").is_err());
-    assert!(check_value("colour", "red").is_err());
+    assert_eq!(TOOLS.check_value("dead-period", "1"), Ok(()));
+    assert!(TOOLS.check_value("dead-period", "0").is_err());
+    assert!(TOOLS.check_value("colour", "red").is_err());
 }
 
 // ---------------------------------------------------------------------------
@@ -870,8 +875,8 @@ fn shipped() -> (PathBuf, String) {
 #[test]
 fn shipped_file_loads_with_nothing_set() {
     let (path, _) = shipped();
-    for applet in APPLETS {
-        let settings = match Settings::load_file(&path, applet) {
+    for applet in TOOLS.applet_names() {
+        let settings = match Settings::load_file(&TOOLS, &path, applet) {
             Ok(settings) => settings,
             Err(e) => panic!("{applet}: {e}"),
         };
@@ -911,20 +916,20 @@ fn shipped_file_lists_every_key_in_its_section() {
         .iter()
         .map(|k| ("zre".to_owned(), k.to_string()))
         .collect();
-    for applet in APPLETS {
-        let own = applet_keys(applet).expect("known applet");
+    for applet in TOOLS.applet_names() {
+        let own = TOOLS.applet_keys(applet).expect("known applet");
         expected.extend(own.iter().map(|k| (applet.to_string(), k.to_string())));
     }
     let mut listed: Vec<(String, String)> = lines.iter().map(|(s, k, _)| (s.clone(), k.clone())).collect();
     listed.sort();
     expected.sort();
     assert_eq!(listed, expected, "each key exactly once, in its section");
-    assert_eq!(KEYS.len(), expected.len());
-    for applet in APPLETS {
+    assert_eq!(TOOLS.keys().count(), expected.len());
+    for applet in TOOLS.applet_names() {
         assert!(text.contains(&format!("\n[{applet}]\n")), "[{applet}] header");
         assert_eq!(
-            keys_for(applet).map(|k| k.len()),
-            Some(NODE_KEYS.len() + applet_keys(applet).map_or(0, |k| k.len()))
+            TOOLS.keys_for(applet).map(|k| k.len()),
+            Some(NODE_KEYS.len() + TOOLS.applet_keys(applet).map_or(0, |k| k.len()))
         );
     }
 }
@@ -939,13 +944,17 @@ fn shipped_file_uncommented_gives_the_defaults() {
             _ => format!("{line}\n"),
         })
         .collect();
-    for applet in APPLETS {
-        let settings = match Settings::parse(&uncommented, &path, applet) {
+    for applet in TOOLS.applet_names() {
+        let settings = match Settings::parse(&TOOLS, &uncommented, &path, applet) {
             Ok(settings) => settings,
             Err(e) => panic!("{applet}: {e}"),
         };
-        for key in keys_for(applet).expect("known applet") {
-            assert_eq!(settings.get(key), default_of(key), "{applet}: {key}");
+        for key in TOOLS.keys_for(applet).expect("known applet") {
+            assert_eq!(
+                settings.get(key),
+                TOOLS.default_of(key).as_deref(),
+                "{applet}: {key}"
+            );
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `zre --install-links DIR`: the busybox-style symlinks to this binary.
 
-use crate::common::{Failure, Outcome};
+use crate::failure::{Failure, Outcome};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};

@@ -2,27 +2,24 @@
 //! name the program was started under (`zrecat` is a link to `zre`), or by
 //! the first argument (`zre zrecat test`); plain `zre` is the shell.
 
-mod common;
+mod failure;
 mod input;
 mod json;
 mod links;
+mod options;
+mod printer;
+mod runtime;
+mod schema;
+// The `zre` applet; not `mod zre`, which would shadow the library crate.
+mod shell;
 mod zgossip_server;
 mod zrecat;
 mod zretime;
 mod zreworker;
-// Not `mod zre`: that name would shadow the library crate.
-#[path = "zre.rs"]
-mod shell;
 
 use argh::FromArgs;
-use common::Outcome;
+use failure::{Outcome, SUCCESS, USAGE_ERROR, exit_status};
 use std::path::Path;
-
-/// Every applet, by the name it is called with.
-const APPLETS: [&str; 5] = ["zre", "zrecat", "zretime", "zreworker", "zgossip_server"];
-
-/// Exit status of a command line argh refuses.
-const USAGE_ERROR: i32 = 2;
 
 fn main() {
     let mut args = Vec::new();
@@ -40,14 +37,13 @@ fn main() {
         .and_then(|arg0| Path::new(arg0).file_name())
         .and_then(|name| name.to_str())
         .unwrap_or("zre");
-    let (applet, rest) = match APPLETS.iter().find(|a| **a == invoked_as) {
-        Some(&applet) if applet != "zre" => (applet, args.get(1..).unwrap_or_default()),
+    // Every applet, by the name it is called with: the sections of zre.conf.
+    let applet_named = |name: &str| schema::TOOLS.applet_names().find(|a| *a == name);
+    let (applet, rest) = match applet_named(invoked_as) {
+        Some(applet) if applet != "zre" => (applet, args.get(1..).unwrap_or_default()),
         // `zre`, or a name we do not know (a renamed copy): maybe `zre APPLET ...`.
-        _ => match args
-            .get(1)
-            .and_then(|first| APPLETS.iter().find(|a| **a == first))
-        {
-            Some(&applet) => (applet, &args[2..]),
+        _ => match args.get(1).and_then(|first| applet_named(first)) {
+            Some(applet) => (applet, &args[2..]),
             None => ("zre", args.get(1..).unwrap_or_default()),
         },
     };
@@ -71,7 +67,7 @@ fn run_applet<T: FromArgs>(applet: &str, args: &[String], run: fn(T) -> Outcome)
             return match early.status {
                 Ok(()) => {
                     print!("{}", early.output);
-                    0
+                    SUCCESS
                 }
                 Err(()) => {
                     let message: Vec<&str> = early.output.split_whitespace().collect();
@@ -83,12 +79,5 @@ fn run_applet<T: FromArgs>(applet: &str, args: &[String], run: fn(T) -> Outcome)
     };
     // Everything the applet owns (the node, with its lingering sockets) is
     // dropped when it returns, before the process exits.
-    match run(parsed) {
-        Ok(()) => 0,
-        Err(failure) if failure.is_broken_pipe() => 0,
-        Err(failure) => {
-            eprintln!("{applet}: {failure}");
-            1
-        }
-    }
+    exit_status(applet, run(parsed))
 }

@@ -1,17 +1,16 @@
 //! zgossip_server: a ZGossip key-value-TTL server, so that nodes on
 //! networks that beacons do not cross can find each other.
 
-use crate::common::{
-    Failure, Outcome, SIGNAL_TOKEN, SignalSource, bool_setting, duration_setting, init_logging, set_flag,
-    set_list, value_or_default,
-};
-use crate::json;
+use crate::failure::{Failure, Outcome};
+use crate::options::{bool_setting, duration_setting, set_flag, set_list};
+use crate::printer::Printer;
+use crate::runtime::{SIGNAL_TOKEN, SignalSource, init_logging};
+use crate::schema::TOOLS;
 use argh::FromArgs;
 use log::LevelFilter;
 use mio::Events;
-use std::io::{self, BufWriter, Write};
 use zre::config::{Origin, Settings};
-use zre::{GossipEvent, GossipServerConfig, GossipService};
+use zre::{GossipServerConfig, GossipService};
 
 /// ZGossip server: stores the tuples (key, value, TTL) that nodes publish
 /// and passes them on to every other node, and to other servers.
@@ -47,7 +46,7 @@ pub struct ZgossipServerArgs {
 }
 
 pub fn run(args: ZgossipServerArgs) -> Outcome {
-    let mut settings = Settings::load("zgossip_server")?;
+    let mut settings = Settings::load(&TOOLS, "zgossip_server")?;
     set_list(&mut settings, "bind", &args.bind)?;
     set_flag(&mut settings, "client-timeout", args.client_timeout.as_deref())?;
     set_flag(&mut settings, "tuple-ttl", args.tuple_ttl.as_deref())?;
@@ -63,7 +62,7 @@ pub fn run(args: ZgossipServerArgs) -> Outcome {
 
     let mut binds: Vec<String> = settings.get_all("bind").into_iter().map(str::to_owned).collect();
     if binds.is_empty() {
-        binds.extend(value_or_default(&settings, "bind").map(str::to_owned));
+        binds.extend(settings.default_of("bind"));
     }
     let tuple_ttl = duration_setting(&settings, "tuple-ttl")?;
     let config = GossipServerConfig {
@@ -78,15 +77,9 @@ pub fn run(args: ZgossipServerArgs) -> Outcome {
     }
     let mut signals = SignalSource::register(service.registry())?;
 
-    let mut out = BufWriter::new(io::stdout());
-    if json {
-        let ready = json::Object::new()
-            .string("event", "READY")
-            .strings("endpoints", service.endpoints().iter().map(String::as_str))
-            .finish();
-        writeln!(out, "{ready}")?;
-        out.flush()?;
-    }
+    let mut out = Printer::stdout(json);
+    out.gossip_ready(service.endpoints())?;
+    out.flush()?;
     let mut events = Events::with_capacity(64);
     loop {
         service.poll(&mut events, None)?;
@@ -95,34 +88,8 @@ pub fn run(args: ZgossipServerArgs) -> Outcome {
             return Ok(());
         }
         while let Some(event) = service.next_event() {
-            let line = if json {
-                json_line(&event)
-            } else {
-                human_line(&event)
-            };
-            writeln!(out, "{line}")?;
+            out.gossip_event(&event)?;
         }
         out.flush()?;
-    }
-}
-
-fn human_line(event: &GossipEvent) -> String {
-    match event {
-        GossipEvent::Delivered { key, value } => format!("DELIVER {key} {value}"),
-        GossipEvent::Expired { key } => format!("EXPIRED {key}"),
-    }
-}
-
-fn json_line(event: &GossipEvent) -> String {
-    match event {
-        GossipEvent::Delivered { key, value } => json::Object::new()
-            .string("event", "DELIVER")
-            .string("key", key)
-            .string("value", value)
-            .finish(),
-        GossipEvent::Expired { key } => json::Object::new()
-            .string("event", "EXPIRED")
-            .string("key", key)
-            .finish(),
     }
 }

@@ -1,13 +1,12 @@
 //! zrecat GROUP: cat for a group. Lines of stdin are shouted to GROUP;
 //! what peers shout to GROUP, and whisper to us, goes to stdout.
 
-use crate::common::{
-    Failure, HasNodeArgs, Outcome, Started, bool_setting, duration_setting, load_settings, node_args,
-    set_flag, start_node, stop_node,
-};
+use crate::failure::{Failure, Outcome};
 use crate::input::{Input, ReadMode, spawn_stdin_reader};
-use crate::json;
-use std::io::{self, BufWriter, Write};
+use crate::options::{HasNodeArgs, bool_setting, duration_setting, load_settings, node_args, set_flag};
+use crate::printer::{Printer, human_event};
+use crate::runtime::{Started, start_node, stop_node};
+use std::io;
 use std::sync::mpsc::TryRecvError;
 use std::time::{Duration, Instant};
 use zre::config::Origin;
@@ -36,6 +35,8 @@ const RAW_SEND_HWM: i32 = 256;
 /// beacon can overtake the tail of our data on TCP; the grace lets a
 /// receiver of theirs that keeps up take the tail first.
 const DRAIN_GRACE: Duration = Duration::from_millis(1500);
+/// The stdout buffer, for bulk data.
+const OUTPUT_BUFFER: usize = 256 * 1024;
 /// The grace after a small input, which is never far behind.
 const SMALL_INPUT_GRACE: Duration = Duration::from_millis(200);
 const SMALL_INPUT: u64 = 256 * 1024;
@@ -82,10 +83,10 @@ pub fn run(args: ZrecatArgs) -> Outcome {
     let group = args.group;
     runtime.node.join(&group)?;
 
-    let mut out = BufWriter::with_capacity(256 * 1024, io::stdout());
+    let mut out = Printer::stdout_with_capacity(json, OUTPUT_BUFFER);
+    // For people, stdout carries the content only.
     if json {
-        let node = &runtime.node;
-        writeln!(out, "{}", json::ready(node.uuid(), node.name(), node.endpoint()))?;
+        out.ready(&runtime.node)?;
         out.flush()?;
     }
     let mode = if raw {
@@ -126,7 +127,7 @@ pub fn run(args: ZrecatArgs) -> Outcome {
         }
         while let Some(event) = runtime.node.next_event() {
             if json {
-                writeln!(out, "{}", json::event(&event))?;
+                out.event(&event)?;
             } else {
                 print_content(&mut out, &event, &group, raw)?;
             }
@@ -190,31 +191,24 @@ pub fn run(args: ZrecatArgs) -> Outcome {
     if let Err(err) = runtime.node.leave(&group) {
         log::warn!("cannot leave {group}: {err}");
     }
-    finish(&mut runtime.node, &mut out, json);
-    Ok(())
-}
-
-/// Stops the node; in JSON mode prints what that produced (STOP).
-fn finish(node: &mut zre::Node, out: &mut impl Write, json: bool) {
-    node.stop();
-    while let Some(event) = node.next_event() {
-        if json {
-            let _ = writeln!(out, "{}", json::event(&event));
-        }
+    // In JSON mode, what stopping produced (STOP) is printed too.
+    stop_node(&mut runtime.node, json.then_some(&mut out));
+    if !json {
+        let _ = out.flush();
     }
-    let _ = out.flush();
+    Ok(())
 }
 
 /// Writes the content of a SHOUT to our group, or of a WHISPER; other
 /// events are only logged.
-fn print_content(out: &mut impl Write, event: &Event, group: &str, raw: bool) -> io::Result<()> {
+fn print_content(out: &mut Printer, event: &Event, group: &str, raw: bool) -> io::Result<()> {
     match event {
         Event::Shout {
             group: to, content, ..
         } if &**to == group => write_content(out, content, raw),
         Event::Whisper { content, .. } => write_content(out, content, raw),
         other => {
-            log::info!("{}", crate::common::human_event(other));
+            log::info!("{}", human_event(other));
             Ok(())
         }
     }
@@ -222,7 +216,7 @@ fn print_content(out: &mut impl Write, event: &Event, group: &str, raw: bool) ->
 
 /// All frames, concatenated; in line mode a newline follows unless the
 /// content already ends with one.
-fn write_content(out: &mut impl Write, content: &[Frame], raw: bool) -> io::Result<()> {
+fn write_content(out: &mut impl ContentSink, content: &[Frame], raw: bool) -> io::Result<()> {
     for frame in content {
         out.write_all(frame)?;
     }
@@ -235,6 +229,25 @@ fn write_content(out: &mut impl Write, content: &[Frame], raw: bool) -> io::Resu
         out.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// Where content goes: the printer, or a buffer in the tests.
+trait ContentSink {
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()>;
+}
+
+impl ContentSink for Printer {
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.bytes(bytes)
+    }
+}
+
+#[cfg(test)]
+impl ContentSink for Vec<u8> {
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.extend_from_slice(bytes);
+        Ok(())
+    }
 }
 
 fn seconds(duration: Duration) -> String {

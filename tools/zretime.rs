@@ -1,10 +1,10 @@
 //! zretime: shouts the current UTC time to a group at an interval, and
 //! prints the events it sees.
 
-use crate::common::{
-    HasNodeArgs, Outcome, Printer, Started, duration_setting, load_settings, node_args, set_flag, start_node,
-    stop_node, value_or_default,
-};
+use crate::failure::Outcome;
+use crate::options::{HasNodeArgs, duration_setting, load_settings, node_args, set_flag};
+use crate::printer::Printer;
+use crate::runtime::{Started, start_node, stop_node};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 node_args! {
@@ -26,7 +26,9 @@ pub fn run(args: ZretimeArgs) -> Outcome {
     set_flag(&mut settings, "group", args.group.as_deref())?;
     set_flag(&mut settings, "interval", args.interval.as_deref())?;
     let interval = duration_setting(&settings, "interval")?;
-    let group = value_or_default(&settings, "group").unwrap_or("time").to_owned();
+    let group = settings
+        .get_or_default("group")
+        .ok_or_else(|| crate::failure::Failure::new("no value for 'group'"))?;
     let Started { mut runtime, json } = start_node(&settings, |builder| builder)?;
     runtime.node.join(&group)?;
     let mut printer = Printer::stdout(json);
@@ -62,39 +64,15 @@ fn next_tick(previous: Instant, interval: Duration, now: Instant) -> Instant {
     if next > now { next } else { now + interval }
 }
 
-/// The time in RFC 3339, UTC, whole seconds: `2026-11-23T18:30:00Z`.
-pub fn rfc3339(time: SystemTime) -> String {
-    let seconds = match time.duration_since(UNIX_EPOCH) {
-        Ok(since) => since.as_secs() as i64,
-        Err(before) => -(before.duration().as_secs_f64().ceil() as i64),
-    };
-    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
-    let of_day = seconds.rem_euclid(86_400);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
-    )
-}
+/// The latest time RFC 3339 can write: 9999-12-31T23:59:59Z.
+const LAST_RFC3339_SECOND: Duration = Duration::from_secs(253_402_300_799);
 
-/// Year, month, day of a count of days since 1970-01-01 (proleptic
-/// Gregorian; Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// The time in RFC 3339, UTC, whole seconds: `2026-11-23T18:30:00Z`.
+/// humantime writes it; a clock before 1970 or after 9999 (which humantime
+/// refuses) is shown as the nearest end of that range.
+pub fn rfc3339(time: SystemTime) -> String {
+    let time = time.clamp(UNIX_EPOCH, UNIX_EPOCH + LAST_RFC3339_SECOND);
+    humantime::format_rfc3339_seconds(time).to_string()
 }
 
 #[cfg(test)]
@@ -112,5 +90,10 @@ mod tests {
         assert_eq!(at(1_709_251_199), "2024-02-29T23:59:59Z");
         assert_eq!(at(1_798_043_400), "2026-12-23T16:30:00Z");
         assert_eq!(at(4_102_444_800), "2100-01-01T00:00:00Z");
+        assert_eq!(at(300_000_000_000), "9999-12-31T23:59:59Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH - Duration::from_secs(1)),
+            "1970-01-01T00:00:00Z"
+        );
     }
 }

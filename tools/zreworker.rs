@@ -2,9 +2,10 @@
 //! the worker joins the group, shouts a few lines of job output there, then
 //! `done`, and whispers `done GROUP` back to whoever asked.
 
-use crate::common::{
-    Failure, HasNodeArgs, Outcome, Printer, Started, load_settings, node_args, start_node, stop_node,
-};
+use crate::failure::{Failure, Outcome};
+use crate::options::{HasNodeArgs, load_settings, node_args};
+use crate::printer::Printer;
+use crate::runtime::{Started, start_node, stop_node};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 use zre::{Event, Node};

@@ -5,11 +5,15 @@ use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 use zre::config::Settings;
 
+// The tools' sections and keys, as the `zre` binary has them.
+#[path = "../../tools/schema.rs"]
+mod schema;
+
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let lines = text.lines().count().max(1);
     for applet in ["zre", "zrecat", "zgossip_server"] {
-        if let Err(err) = Settings::parse(&text, Path::new("fuzz.conf"), applet) {
+        if let Err(err) = Settings::parse(&schema::TOOLS, &text, Path::new("fuzz.conf"), applet) {
             let message = err.to_string();
             assert!(message.starts_with("fuzz.conf"), "{message}");
             if let Some(line) = err.line() {

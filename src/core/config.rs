@@ -41,11 +41,11 @@ impl CoreConfig {
             endpoint: endpoint.into(),
             port,
             beacons: true,
-            beacon_interval: Duration::from_secs(1),
-            evasive: Duration::from_secs(5),
-            expired: Duration::from_secs(30),
-            max_peers: 1024,
-            max_peer_groups: 256,
+            beacon_interval: crate::defaults::BEACON_INTERVAL,
+            evasive: crate::defaults::EVASIVE_TIMEOUT,
+            expired: crate::defaults::EXPIRED_TIMEOUT,
+            max_peers: crate::defaults::MAX_PEERS,
+            max_peer_groups: crate::defaults::MAX_PEER_GROUPS,
             beacon_subnet: None,
         }
     }

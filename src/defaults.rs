@@ -1,0 +1,48 @@
+//! The built-in defaults of a node, written once: `NodeBuilder::default()`
+//! ([`NodeBuilder`](crate::NodeBuilder)),
+//! [`CoreConfig::new`](crate::core::CoreConfig::new) and the configuration
+//! keys ([`crate::config::NODE_KEYS`]) all read them, so that a default
+//! changes in one place.
+
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+/// UDP port of the beacons (RFC 36, "Discovery": the IANA-assigned ZRE
+/// port).
+pub const DEFAULT_BEACON_PORT: u16 = 5670;
+
+/// TCP ports the inbox may bind, inclusive; one is picked at random. The
+/// README documents this range for firewall rules.
+pub const DEFAULT_PORT_RANGE: RangeInclusive<u16> = 41000..=41100;
+
+/// Time between two beacons (Zyre's `beacon_interval`, 1 s).
+pub const BEACON_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Silence after which a peer is pinged and reported EVASIVE (Zyre's
+/// `evasive_timeout`, 5 s).
+pub const EVASIVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Silence after which a peer is dropped with EXIT (Zyre's
+/// `expired_timeout`, 30 s).
+pub const EXPIRED_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Peers tracked at once.
+pub const MAX_PEERS: usize = 1024;
+
+/// Groups tracked per peer; a peer's JOINs beyond them are counted but not
+/// stored.
+pub const MAX_PEER_GROUPS: usize = 256;
+
+/// Largest message the inbox accepts, in bytes (64 MiB).
+pub const MAX_MESSAGE_SIZE: usize = 64 << 20;
+
+/// Messages libzmq queues per peer (its send high-water mark) before the
+/// node's own backlog takes over.
+pub const SEND_HWM: i32 = 100_000;
+
+/// Messages the node queues for one peer beyond libzmq's; a peer further
+/// behind is dropped (EXIT).
+pub const MAX_BACKLOG: usize = 1_000_000;
+
+/// How long stopping may wait for queued messages to leave.
+pub const LINGER: Duration = Duration::from_secs(5);

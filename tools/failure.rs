@@ -1,0 +1,93 @@
+//! How an applet fails: [`Failure`], one line `APPLET: message` on stderr,
+//! and the exit statuses.
+
+use std::fmt;
+use std::io;
+use zre::config::{ConfigError, Origin};
+
+/// Exit status of a run that went well (also after a broken pipe).
+pub const SUCCESS: i32 = 0;
+/// Exit status of an applet that failed.
+pub const FAILED: i32 = 1;
+/// Exit status of a command line the applet refuses.
+pub const USAGE_ERROR: i32 = 2;
+
+/// An applet's failure: printed as `APPLET: message`, exit status 1. A
+/// broken pipe on stdout (`zrecat time | head -1`) is not one: the reader
+/// went away, so the applet stops quietly with status 0.
+#[derive(Debug)]
+pub struct Failure {
+    message: String,
+    broken_pipe: bool,
+}
+
+impl Failure {
+    /// A failure with this one-line message.
+    pub fn new(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            broken_pipe: false,
+        }
+    }
+
+    /// Whether stdout's reader went away (not a failure of the applet).
+    pub fn is_broken_pipe(&self) -> bool {
+        self.broken_pipe
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::new(message)
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(err: io::Error) -> Self {
+        Failure {
+            message: err.to_string(),
+            broken_pipe: err.kind() == io::ErrorKind::BrokenPipe,
+        }
+    }
+}
+
+impl From<zre::NodeError> for Failure {
+    fn from(err: zre::NodeError) -> Self {
+        match err {
+            zre::NodeError::Io(err) => err.into(),
+            other => Failure::new(other.to_string()),
+        }
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(err: ConfigError) -> Self {
+        // A flag's error names the flag rather than "command line: key".
+        match (err.origin(), err.key()) {
+            (Some(Origin::CommandLine), Some(key)) => Failure::new(format!("--{key}: {}", err.message())),
+            _ => Failure::new(err.to_string()),
+        }
+    }
+}
+
+/// What an applet returns.
+pub type Outcome = Result<(), Failure>;
+
+/// The exit status of an applet's outcome; a failure is said on stderr as
+/// `APPLET: message`.
+pub fn exit_status(applet: &str, outcome: Outcome) -> i32 {
+    match outcome {
+        Ok(()) => SUCCESS,
+        Err(failure) if failure.is_broken_pipe() => SUCCESS,
+        Err(failure) => {
+            eprintln!("{applet}: {failure}");
+            FAILED
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The node options: the flags every node applet takes ([`node_args!`]),
+//! laid over zre.conf ([`load_settings`]), and the settings turned into a
+//! [`NodeBuilder`]. Options left unset keep `NodeBuilder`'s defaults.
+
+use crate::failure::Failure;
+use crate::schema::TOOLS;
+use std::time::Duration;
+use zre::NodeBuilder;
+use zre::config::{self, ConfigError, Origin, PortRange, Settings};
+
+/// The node options every node applet takes, borrowed from its argh struct
+/// (argh has no flattening, so [`node_args!`] adds the fields to each).
+pub struct NodeArgs<'a> {
+    pub name: Option<&'a str>,
+    pub interface: Option<&'a str>,
+    pub gossip: &'a [String],
+    pub beacon_port: Option<&'a str>,
+    pub beacon_interval: Option<&'a str>,
+    pub evasive: Option<&'a str>,
+    pub expired: Option<&'a str>,
+    pub multicast_group: Option<&'a str>,
+    pub header: &'a [String],
+    pub port_range: Option<&'a str>,
+    pub endpoint: Option<&'a str>,
+    pub max_peers: Option<&'a str>,
+    pub no_beacon: bool,
+    pub json: bool,
+    pub verbose: bool,
+}
+
+/// An applet's argh struct made by [`node_args!`].
+pub trait HasNodeArgs {
+    /// Its node options.
+    fn node_args(&self) -> NodeArgs<'_>;
+}
+
+/// Declares an applet's argh struct: its own fields, then the node options.
+/// Values stay strings here: [`Settings::set`] checks them exactly as it
+/// checks the config file, with the same messages.
+macro_rules! node_args {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $($fields:tt)*
+        }
+    ) => {
+        // The fields pass through as raw tokens: argh must see their types
+        // as written (Option<..>, Vec<..>), not as opaque `ty` fragments.
+        #[derive(argh::FromArgs)]
+        $(#[$meta])*
+        // Not argh's bare `help`: it is a fine group name for zrecat.
+        #[argh(help_triggers("-h", "--help"))]
+        pub struct $name {
+            $($fields)*
+            /// name announced to peers (default: $ZRENAME, or the first 6 hex digits of the UUID)
+            #[argh(option, short = 'n', arg_name = "NAME")]
+            pub name: Option<String>,
+            /// network interface: a name (eth0), an IPv4 address, or lo for loopback mode
+            /// (default: the first broadcast-capable interface that is up)
+            #[argh(option, short = 'i', arg_name = "IFACE")]
+            pub interface: Option<String>,
+            /// ZGossip server HOST:PORT to discover peers through (repeatable)
+            #[argh(option, short = 'g', arg_name = "HOST:PORT")]
+            pub gossip: Vec<String>,
+            /// UDP port of the beacons (default 5670)
+            #[argh(option, arg_name = "PORT")]
+            pub beacon_port: Option<String>,
+            /// time between beacons: seconds (1, 0.5) or 500ms (default 1)
+            #[argh(option, arg_name = "DURATION")]
+            pub beacon_interval: Option<String>,
+            /// silence after which a peer is pinged (default 5)
+            #[argh(option, arg_name = "DURATION")]
+            pub evasive: Option<String>,
+            /// silence after which a peer is dropped (default 30)
+            #[argh(option, arg_name = "DURATION")]
+            pub expired: Option<String>,
+            /// send beacons to this multicast group IP:PORT instead of broadcasting
+            #[argh(option, arg_name = "IP:PORT")]
+            pub multicast_group: Option<String>,
+            /// header sent to peers in HELLO, KEY=VALUE (repeatable)
+            #[argh(option, arg_name = "KEY=VALUE")]
+            pub header: Vec<String>,
+            /// TCP ports for our endpoint, LOW-HIGH, or 0 for any (default 41000-41100)
+            #[argh(option, arg_name = "LOW-HIGH")]
+            pub port_range: Option<String>,
+            /// endpoint advertised to peers instead of the bound one (NAT), tcp://HOST:PORT
+            #[argh(option, arg_name = "tcp://HOST:PORT")]
+            pub endpoint: Option<String>,
+            /// most peers tracked at once (default 1024)
+            #[argh(option, arg_name = "N")]
+            pub max_peers: Option<String>,
+            /// no UDP beacons: discover peers through --gossip only
+            #[argh(switch)]
+            pub no_beacon: bool,
+            /// print events as JSON, one object per line
+            #[argh(switch)]
+            pub json: bool,
+            /// log protocol traffic (debug level) to stderr
+            #[argh(switch, short = 'v')]
+            pub verbose: bool,
+        }
+
+        impl $crate::options::HasNodeArgs for $name {
+            fn node_args(&self) -> $crate::options::NodeArgs<'_> {
+                $crate::options::NodeArgs {
+                    name: self.name.as_deref(),
+                    interface: self.interface.as_deref(),
+                    gossip: &self.gossip,
+                    beacon_port: self.beacon_port.as_deref(),
+                    beacon_interval: self.beacon_interval.as_deref(),
+                    evasive: self.evasive.as_deref(),
+                    expired: self.expired.as_deref(),
+                    multicast_group: self.multicast_group.as_deref(),
+                    header: &self.header,
+                    port_range: self.port_range.as_deref(),
+                    endpoint: self.endpoint.as_deref(),
+                    max_peers: self.max_peers.as_deref(),
+                    no_beacon: self.no_beacon,
+                    json: self.json,
+                    verbose: self.verbose,
+                }
+            }
+        }
+    };
+}
+pub(crate) use node_args;
+
+/// Sets a flag's value over the file's, if the flag was given.
+pub fn set_flag(settings: &mut Settings, key: &str, value: Option<&str>) -> Result<(), ConfigError> {
+    match value {
+        Some(value) => settings.set(key, value, Origin::CommandLine),
+        None => Ok(()),
+    }
+}
+
+/// Sets a repeatable flag's values over the file's, if it was given.
+pub fn set_list(settings: &mut Settings, key: &str, values: &[String]) -> Result<(), ConfigError> {
+    if values.is_empty() {
+        return Ok(());
+    }
+    settings.set_all(key, values, Origin::CommandLine)
+}
+
+/// Loads zre.conf (`ZRECFG`, `ZRENAME`) for `applet` and puts the node
+/// flags over it.
+pub fn load_settings(applet: &str, args: &NodeArgs) -> Result<Settings, Failure> {
+    let mut settings = Settings::load(&TOOLS, applet)?;
+    set_flag(&mut settings, "name", args.name)?;
+    set_flag(&mut settings, "interface", args.interface)?;
+    set_list(&mut settings, "gossip", args.gossip)?;
+    set_flag(&mut settings, "beacon-port", args.beacon_port)?;
+    set_flag(&mut settings, "beacon-interval", args.beacon_interval)?;
+    set_flag(&mut settings, "evasive", args.evasive)?;
+    set_flag(&mut settings, "expired", args.expired)?;
+    set_flag(&mut settings, "multicast-group", args.multicast_group)?;
+    set_list(&mut settings, "header", args.header)?;
+    set_flag(&mut settings, "port-range", args.port_range)?;
+    set_flag(&mut settings, "endpoint", args.endpoint)?;
+    set_flag(&mut settings, "max-peers", args.max_peers)?;
+    if args.no_beacon {
+        settings.set("beacon", "false", Origin::CommandLine)?;
+    }
+    if args.json {
+        settings.set("json", "true", Origin::CommandLine)?;
+    }
+    if args.verbose {
+        settings.set("verbose", "true", Origin::CommandLine)?;
+    }
+    Ok(settings)
+}
+
+/// A duration key's value, or its built-in default.
+pub fn duration_setting(settings: &Settings, key: &str) -> Result<Duration, Failure> {
+    let value = settings
+        .get_or_default(key)
+        .ok_or_else(|| Failure::new(format!("no value for '{key}'")))?;
+    config::parse_duration(&value).map_err(|e| Failure::new(format!("{key}: {e}")))
+}
+
+/// A boolean key's value, or its built-in default (false if it has none).
+pub fn bool_setting(settings: &Settings, key: &str) -> bool {
+    settings
+        .get_or_default(key)
+        .and_then(|v| config::parse_bool(&v).ok())
+        .unwrap_or(false)
+}
+
+/// A node builder from the merged settings (flags, file); what they leave
+/// unset keeps the builder's default.
+pub fn node_builder(settings: &Settings) -> Result<NodeBuilder, Failure> {
+    let mut builder = NodeBuilder::new();
+    if let Some(beacons) = settings.bool("beacon") {
+        builder = builder.beacons(beacons);
+    }
+    if let Some(port) = settings.parsed::<u16>("beacon-port")? {
+        builder = builder.beacon_port(port);
+    }
+    if let Some(interval) = settings.duration("beacon-interval") {
+        builder = builder.beacon_interval(interval);
+    }
+    if let Some(timeout) = settings.duration("evasive") {
+        builder = builder.evasive_timeout(timeout);
+    }
+    if let Some(timeout) = settings.duration("expired") {
+        builder = builder.expired_timeout(timeout);
+    }
+    if let Some(range) = settings.parsed::<PortRange>("port-range")? {
+        builder = builder.port_range(range);
+    }
+    if let Some(max) = settings.parsed::<usize>("max-peers")? {
+        builder = builder.max_peers(max);
+    }
+    if let Some(name) = settings.get("name") {
+        builder = builder.name(name);
+    }
+    if let Some(interface) = settings.get("interface") {
+        builder = builder.interface(interface);
+    }
+    for (key, value) in settings.headers() {
+        builder = builder.header(key, value);
+    }
+    if let Some(group) = settings.get("multicast-group") {
+        builder = builder.multicast_group(config::parse_multicast_group(group)?);
+    }
+    if let Some(endpoint) = settings.get("endpoint") {
+        builder = builder.advertised_endpoint(endpoint);
+    }
+    for server in settings.get_all("gossip") {
+        builder = builder.gossip(server);
+    }
+    Ok(builder)
+}

@@ -1,0 +1,83 @@
+//! The tools' sections of zre.conf: the applets and the keys each reads
+//! beyond the node options. `[zre]` is both the shell's section and the
+//! one that applies to every applet.
+//!
+//! Only `zre::config` is used here: tests/config.rs includes this file to
+//! check the loader against the real schema.
+
+use zre::config::{Applet, DefaultValue as D, KeySpec, Schema, ValueKind as V};
+
+/// The applets' key tables and the sections of the file.
+pub static TOOLS: Schema = Schema {
+    common_section: "zre",
+    applets: &[
+        Applet {
+            name: "zre",
+            keys: &[],
+        },
+        Applet {
+            name: "zrecat",
+            keys: &[
+                KeySpec::new(
+                    "wait",
+                    V::Duration,
+                    D::Duration(ZRECAT_WAIT),
+                    "time to wait for peers",
+                ),
+                KeySpec::new("raw", V::Bool, D::Bool(false), "print message bodies only"),
+            ],
+        },
+        Applet {
+            name: "zretime",
+            keys: &[
+                KeySpec::new(
+                    "group",
+                    V::Text,
+                    D::Text(ZRETIME_GROUP),
+                    "group to shout the time to",
+                ),
+                KeySpec::new(
+                    "interval",
+                    V::NonZeroDuration,
+                    D::Duration(ZRETIME_INTERVAL),
+                    "time between shouts",
+                ),
+            ],
+        },
+        Applet {
+            name: "zreworker",
+            keys: &[],
+        },
+        Applet {
+            name: "zgossip_server",
+            keys: &[
+                KeySpec::new(
+                    "bind",
+                    V::Endpoint,
+                    D::Text(zre::DEFAULT_GOSSIP_ENDPOINT),
+                    "endpoint to listen on (repeatable)",
+                )
+                .repeatable(),
+                KeySpec::new(
+                    "client-timeout",
+                    V::NonZeroDuration,
+                    D::Computed(|| D::Duration(zre::GossipServerConfig::default().client_timeout)),
+                    "drop clients silent for this long",
+                ),
+                KeySpec::new(
+                    "tuple-ttl",
+                    V::Duration,
+                    D::Duration(std::time::Duration::ZERO),
+                    "TTL of stored tuples (0 = the publisher's TTL)",
+                ),
+            ],
+        },
+    ],
+};
+
+/// How long zrecat waits for a peer in its group before sending.
+const ZRECAT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// The group zretime shouts to.
+const ZRETIME_GROUP: &str = "time";
+/// The time between two of zretime's shouts.
+const ZRETIME_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
