@@ -12,6 +12,8 @@ use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::time::{Duration, Instant};
 
+/// Where a gossip server listens unless told otherwise: every interface,
+/// TCP port 31337, as haskell-zre's `zgossip_server` binds.
 pub const DEFAULT_GOSSIP_ENDPOINT: &str = "tcp://*:31337";
 
 const ROUTER: Token = Token(crate::reactor::FIRST_RESERVED_TOKEN);
@@ -20,12 +22,28 @@ const FIRST_REMOTE_TOKEN: usize = crate::reactor::FIRST_RESERVED_TOKEN + 16;
 /// What the server tells its host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GossipEvent {
-    /// A new tuple, or a new value for a key.
-    Delivered { key: String, value: String },
+    /// A new tuple, or a new value for a key (the host's own included).
+    Delivered {
+        /// The tuple's key; a ZRE node's UUID, 32 upper-case hex digits.
+        key: String,
+        /// The tuple's value; that node's inbox endpoint.
+        value: String,
+    },
     /// A tuple's TTL passed without a re-publish.
-    Expired { key: String },
+    Expired {
+        /// The tuple's key.
+        key: String,
+    },
 }
 
+/// A ZGossip server (czmq `zgossip_msg.xml`; what `zgossip_server` runs):
+/// stores the tuples its clients publish, hands them to every other
+/// client, and shares them with the remote servers it connects to.
+///
+/// Single-threaded, like [`crate::Node`]: call [`GossipService::run_once`]
+/// in a loop (or [`GossipService::poll`] to share the poll with sources
+/// of your own), then take [`GossipService::next_event`] until `None`.
+/// Dropping it closes every socket at once (linger 0).
 pub struct GossipService {
     server: GossipServer,
     poll: Poll,
@@ -39,6 +57,14 @@ pub struct GossipService {
 
 impl GossipService {
     /// Binds the server on each endpoint (`tcp://*:31337`, `tcp://10.0.0.1:*`).
+    ///
+    /// # Errors
+    ///
+    /// [`SettingError::NoGossipEndpoint`](crate::SettingError::NoGossipEndpoint)
+    /// (inside [`NodeError::Config`]) for an empty list;
+    /// [`NodeError::Bind`] naming the first endpoint that cannot be bound;
+    /// [`NodeError::Zmq`] or [`NodeError::Io`] if libzmq or the poll cannot
+    /// be set up.
     pub fn bind<S: AsRef<str>>(endpoints: &[S], config: ServerConfig) -> Result<GossipService, NodeError> {
         if endpoints.is_empty() {
             return Err(SettingError::NoGossipEndpoint.into());
@@ -83,18 +109,36 @@ impl GossipService {
         &self.endpoints
     }
 
-    /// Connects to another server, so the two share their tuples.
+    /// Connects to another server, so the two share their tuples: this one
+    /// says HELLO to it as a client would, and sends it every tuple. An
+    /// endpoint already connected is greeted again, not connected twice.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Io`] if sending what is due fails; a refused connect
+    /// is logged, not returned (libzmq connects in the background).
     pub fn connect(&mut self, endpoint: &str) -> Result<(), NodeError> {
         self.server.connect_remote(Instant::now(), endpoint);
         self.service().map_err(NodeError::Io)
     }
 
-    /// Publishes a tuple of the host's own.
+    /// Publishes a tuple of the host's own, as if a client had, with a TTL
+    /// (whole milliseconds, rounded up, at most `u32::MAX` ms). A zero
+    /// `ttl` publishes TTL 0: kept for
+    /// [`GossipServerConfig::default_ttl`](crate::GossipServerConfig::default_ttl),
+    /// forever by default. Otherwise the host must publish again within
+    /// `ttl` or the tuple expires. A key over 255 bytes cannot be sent and
+    /// is logged and dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Io`] if sending what is due fails.
     pub fn publish(&mut self, key: &str, value: &str, ttl: Duration) -> Result<(), NodeError> {
         self.server.publish(Instant::now(), key, value, ttl);
         self.service().map_err(NodeError::Io)
     }
 
+    /// A copy of the stored tuples, `(key, value)` in key order.
     pub fn tuples(&self) -> Vec<(String, String)> {
         self.server
             .tuples()
@@ -102,14 +146,22 @@ impl GossipService {
             .collect()
     }
 
+    /// Clients that said HELLO and have not been forgotten (a client is
+    /// forgotten after [`GossipServerConfig::client_timeout`](crate::GossipServerConfig::client_timeout)
+    /// of silence).
     pub fn client_count(&self) -> usize {
         self.server.client_count()
     }
 
+    /// The registry of the service's poll, to add the caller's own sources
+    /// for [`GossipService::poll`]. Their tokens must be below
+    /// [`crate::FIRST_RESERVED_TOKEN`]: those from there up are the
+    /// service's.
     pub fn registry(&self) -> &Registry {
         self.poll.registry()
     }
 
+    /// The next event already produced, oldest first (does not wait).
     pub fn next_event(&mut self) -> Option<GossipEvent> {
         self.events.pop_front()
     }
@@ -130,6 +182,14 @@ impl GossipService {
         self.service()
     }
 
+    /// [`GossipService::poll`] for callers with no sources of their own:
+    /// waits for traffic or the next deadline, at most `timeout` (`None`:
+    /// until something happens), and handles it.
+    ///
+    /// # Errors
+    ///
+    /// A failure of the poll or of a libzmq receive, as `io::Error`; an
+    /// interrupted poll (`EINTR`) is not an error.
     pub fn run_once(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         let mut events = self
             .own_events

@@ -26,7 +26,14 @@ enum Command {
     Stop,
 }
 
-/// A node running in its own thread. Dropping the handle stops the node.
+/// A node running in its own thread. Dropping the handle stops the node
+/// and waits for its thread.
+///
+/// Each command is a round trip to that thread (a channel send, a wake-up
+/// and a reply): it returns once the node has done it, with what the
+/// [`Node`] method of the same name returns. Once the node has stopped,
+/// commands fail with [`CommandError::Stopped`](crate::CommandError::Stopped)
+/// inside [`NodeError::Command`], and queries answer empty.
 pub struct NodeHandle {
     commands: Sender<Command>,
     waker: Arc<mio::Waker>,
@@ -59,14 +66,18 @@ impl NodeHandle {
         })
     }
 
+    /// The node's UUID (kept here: no round trip).
     pub fn uuid(&self) -> Uuid {
         self.uuid
     }
 
+    /// The node's name (kept here: no round trip).
     pub fn name(&self) -> &str {
         &self.name
     }
 
+    /// The node's inbox endpoint as advertised in HELLO, `tcp://ip:port`
+    /// (kept here: no round trip).
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
@@ -83,27 +94,60 @@ impl NodeHandle {
         reply_rx.recv().ok()
     }
 
+    /// Joins `group` ([`Node::join`]): JOIN to every peer. Joining a group
+    /// we are in does nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Command`]: a group name that is empty or over 255
+    /// bytes, or a stopped node; [`NodeError::Io`] or [`NodeError::Zmq`]
+    /// if the node's sockets fail.
     pub fn join(&self, group: &str) -> Result<(), NodeError> {
         let group = group.to_owned();
         self.call(move |node| node.join(&group)).unwrap_or_else(stopped)
     }
 
+    /// Leaves `group` ([`Node::leave`]): LEAVE to every peer. Leaving a
+    /// group we are not in does nothing.
+    ///
+    /// # Errors
+    ///
+    /// As [`NodeHandle::join`].
     pub fn leave(&self, group: &str) -> Result<(), NodeError> {
         let group = group.to_owned();
         self.call(move |node| node.leave(&group)).unwrap_or_else(stopped)
     }
 
+    /// Sends a message of one or more frames to one peer ([`Node::whisper`]).
+    /// The frames move to the node's thread without a copy.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Command`]: a peer that has not said HELLO (or is gone),
+    /// or a stopped node; [`NodeError::Io`] or [`NodeError::Zmq`] if the
+    /// node's sockets fail.
     pub fn whisper(&self, peer: Uuid, content: Vec<Frame>) -> Result<(), NodeError> {
         self.call(move |node| node.whisper(peer, content))
             .unwrap_or_else(stopped)
     }
 
+    /// Sends a message of one or more frames to every peer in `group`
+    /// ([`Node::shout`]); returns how many peers that is, 0 when no peer
+    /// is in the group (not an error).
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Command`]: a group name that is empty or over 255
+    /// bytes, or a stopped node; [`NodeError::Io`] or [`NodeError::Zmq`]
+    /// if the node's sockets fail.
     pub fn shout(&self, group: &str, content: Vec<Frame>) -> Result<usize, NodeError> {
         let group = group.to_owned();
         self.call(move |node| node.shout(&group, content))
             .unwrap_or_else(stopped)
     }
 
+    /// Peers that have said HELLO ([`Node::peers`]); empty once the node
+    /// has stopped.
     pub fn peers(&self) -> Vec<Uuid> {
         self.call(|node| node.peers()).unwrap_or_default()
     }

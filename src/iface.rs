@@ -54,17 +54,23 @@ impl fmt::Display for InterfaceSpec {
 /// The interface a node settled on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interface {
+    /// The interface's name, e.g. `eth0`; `lo` in loopback mode.
     pub name: String,
+    /// Its IPv4 address: the inbox binds here, and HELLO advertises it.
     pub address: IpAddr,
     /// Where beacons go (unless a multicast group is configured).
     pub broadcast: IpAddr,
     /// The length of the address's network prefix, in bits (`/24` is 24):
     /// beacons from outside this subnet are ignored.
     pub prefix_len: u8,
+    /// The address is a loopback address (loopback mode, however it was
+    /// named): the node then ignores beacons from any other address.
     pub loopback: bool,
 }
 
 impl Interface {
+    /// Loopback mode: `lo`, 127.0.0.1/8, beacons to 127.255.255.255. Needs
+    /// no lookup, so it works where the interface list cannot be read.
     pub fn loopback() -> Interface {
         Interface {
             name: "lo".into(),
@@ -81,6 +87,8 @@ impl Interface {
     }
 }
 
+/// No interface matches an [`InterfaceSpec`], or the machine's interfaces
+/// cannot be listed. The text says which, for a user.
 #[derive(Debug)]
 pub struct InterfaceError(pub String);
 
@@ -92,7 +100,15 @@ impl fmt::Display for InterfaceError {
 
 impl std::error::Error for InterfaceError {}
 
-/// Resolves a spec against the machine's interfaces.
+/// Resolves a spec against the machine's IPv4 interfaces; the first match
+/// wins, in the system's order. An interface whose address is a loopback
+/// address is [`Interface::loopback`], whatever its name.
+///
+/// # Errors
+///
+/// [`InterfaceError`] when the interfaces cannot be listed, or none
+/// matches (for [`InterfaceSpec::Auto`]: none is up, not loopback, with a
+/// broadcast address).
 pub fn choose(spec: &InterfaceSpec) -> Result<Interface, InterfaceError> {
     if *spec == InterfaceSpec::Loopback {
         return Ok(Interface::loopback());

@@ -15,7 +15,9 @@ pub type SharedContent = Arc<[Frame]>;
 /// it derefs to the frames.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Content {
+    /// A WHISPER's frames, or a SHOUT's to a group of one.
     Owned(Vec<Frame>),
+    /// A SHOUT's frames, one reference per member it goes to.
     Shared(SharedContent),
 }
 
@@ -30,25 +32,52 @@ impl std::ops::Deref for Content {
     }
 }
 
-/// What the I/O layer must do.
+/// What the I/O layer must do, in the order [`NodeCore::poll_action`]
+/// yields them: a `Send` to a peer comes after that peer's `Connect`, and
+/// reordering two `Send`s to one peer breaks its sequence numbers.
+///
+/// [`NodeCore::poll_action`]: super::NodeCore::poll_action
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Create a DEALER with identity `[1] + our uuid` and connect it.
-    Connect { peer: Uuid, endpoint: String },
-    /// Send `header` then each content frame on the peer's DEALER.
-    Send {
+    /// Create a DEALER with identity `[1] + our uuid` (17 bytes, RFC 36,
+    /// "Interconnection Model") and connect it.
+    Connect {
+        /// The peer the DEALER is for; later actions name it by this.
         peer: Uuid,
+        /// The peer's inbox, `tcp://ip:port`.
+        endpoint: String,
+    },
+    /// Send `header` then each content frame on the peer's DEALER, as one
+    /// multipart message.
+    Send {
+        /// The peer whose DEALER it goes on.
+        peer: Uuid,
+        /// The ZRE header frame, ready to send. Give the buffer back with
+        /// [`NodeCore::recycle_header`](super::NodeCore::recycle_header)
+        /// once sent, and the next message is emitted into it.
         header: Vec<u8>,
+        /// The content frames of a WHISPER or SHOUT; `None` for every
+        /// other message.
         content: Option<Content>,
     },
     /// Close the peer's DEALER (after it has flushed what it holds).
-    Disconnect { peer: Uuid },
+    Disconnect {
+        /// The peer whose DEALER to close.
+        peer: Uuid,
+    },
     /// The DEALER connected for `from` now serves peer `to`: the peer at
     /// that endpoint answered with another UUID (`from` was a stale
     /// announcement, or `to` restarted at `from`'s endpoint). Keeping the
     /// one connection means the remote never sees a second link with our
     /// identity, so neither side restarts the other.
-    Relink { from: Uuid, to: Uuid },
-    /// Broadcast this beacon.
+    Relink {
+        /// The UUID the DEALER was connected for.
+        from: Uuid,
+        /// The UUID it serves from now on.
+        to: Uuid,
+    },
+    /// Broadcast this beacon (or send it to the multicast group) on the
+    /// beacon port. After [`NodeCore::stop`](super::NodeCore::stop) a
+    /// port-0 beacon, if beacons are on, is the last action.
     Beacon(Beacon),
 }

@@ -6,10 +6,17 @@ use super::subnet::Subnet;
 use std::time::Duration;
 use uuid::Uuid;
 
+/// A [`NodeCore`](super::NodeCore)'s identity, timers and limits. Build
+/// it with [`CoreConfig::new`] and change fields as needed. The core does
+/// not validate it; [`NodeBuilder`](crate::NodeBuilder) does.
 #[derive(Debug, Clone)]
 pub struct CoreConfig {
+    /// Our UUID: sent in beacons, as our DEALER identity, and over ZGossip.
     pub uuid: Uuid,
+    /// Our name, sent in HELLO: at most 255 bytes, or HELLO cannot be
+    /// emitted.
     pub name: String,
+    /// Our header properties, sent in HELLO: keys of 1 to 255 bytes.
     pub headers: Headers,
     /// The endpoint we advertise in HELLO, e.g. `tcp://10.0.0.5:41012`.
     pub endpoint: String,
@@ -17,12 +24,22 @@ pub struct CoreConfig {
     pub port: u16,
     /// Send UDP beacons (false in gossip-only mode).
     pub beacons: bool,
+    /// Time between two beacons (default 1 s, as Zyre's `zbeacon`).
     pub beacon_interval: Duration,
+    /// A peer that sends nothing for this long is evasive: it is pinged
+    /// and reported once (default 5 s, as Zyre's `evasive_timeout`). Also
+    /// how long a peer known only by beacon or gossip has to say HELLO.
     pub evasive: Duration,
+    /// A peer that sends nothing for this long is expired: removed, with
+    /// an EXIT (default 30 s, as Zyre's `expired_timeout`). Should not be
+    /// less than `evasive`.
     pub expired: Duration,
+    /// Peers tracked at once, with or without HELLO (default 1024). Those
+    /// without HELLO may fill half; a HELLO may push out the oldest of
+    /// them; beyond that new peers are ignored, with a rate-limited log.
     pub max_peers: usize,
-    /// Groups one peer may be in, as far as we track it; its JOINs beyond
-    /// this are counted (status) but not stored. One hostile HELLO could
+    /// Groups one peer may be in, as far as we track it (default 256); its
+    /// JOINs beyond this are counted (status) but not stored. One hostile HELLO could
     /// otherwise name a hundred thousand groups.
     pub max_peer_groups: usize,
     /// The subnet of the interface we serve: beacons from outside it are
@@ -33,6 +50,9 @@ pub struct CoreConfig {
 }
 
 impl CoreConfig {
+    /// A config with the defaults above: beacons on, no headers, every
+    /// subnet heard. `endpoint` is what HELLO advertises and `port` what
+    /// beacons carry; they should name the same inbox.
     pub fn new(uuid: Uuid, name: impl Into<String>, endpoint: impl Into<String>, port: u16) -> Self {
         CoreConfig {
             uuid,

@@ -1,58 +1,124 @@
-//! What a node tells its application.
+//! What a node tells its application: [`Event`]s, named and shaped as
+//! Zyre's `zyre_event` (ENTER, EXIT, JOIN, LEAVE, WHISPER, SHOUT, EVASIVE,
+//! SILENT, LEADER, STOP).
 
 use std::fmt;
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// One frame of message content: opaque bytes.
+/// One frame of message content: opaque bytes, one ZeroMQ message part.
 pub type Frame = Vec<u8>;
 
-/// A peer's header properties, in the order the peer sent them.
+/// A peer's header properties (HELLO's `headers`), `(key, value)` in the
+/// order the peer sent them. A list, not a map: a key may repeat on the
+/// wire, and the first one wins in lookups.
 pub type Headers = Vec<(String, String)>;
 
+/// Something that happened to the node or one of its peers.
+///
+/// Every variant but `Stop` names the peer by UUID and by the name it gave
+/// in HELLO. Names and groups are `Arc<str>` shared with the node's tables,
+/// so an event costs no copy of them. Events about one peer come in the
+/// order its messages arrived: `Enter` first, `Exit` last.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// A peer said HELLO: it is now known and can be whispered to.
+    /// A peer said HELLO: it is now known and can be whispered to. The
+    /// `Join`s for the groups its HELLO lists follow it.
     Enter {
+        /// The peer's UUID.
         peer: Uuid,
+        /// The peer's name from HELLO.
         name: Arc<str>,
+        /// The peer's header properties from HELLO.
         headers: Headers,
+        /// The endpoint the peer's HELLO advertised, `tcp://ip:port`.
         endpoint: String,
     },
-    /// A peer left, was lost, or timed out.
-    Exit { peer: Uuid, name: Arc<str> },
+    /// A peer the application knew (it had an `Enter`) is gone: it said
+    /// GOODBYE, its port-0 beacon was followed by silence, it expired, its
+    /// sequence numbers showed lost messages, or it could not keep up. No
+    /// `Leave`s precede it: its groups go with it.
+    Exit {
+        /// The peer's UUID.
+        peer: Uuid,
+        /// The peer's name from HELLO.
+        name: Arc<str>,
+    },
+    /// A peer joined a group (a JOIN, or a group listed in its HELLO).
+    /// Once per peer and group, however often it repeats the JOIN; not at
+    /// all for groups beyond [`CoreConfig::max_peer_groups`](super::CoreConfig::max_peer_groups).
     Join {
+        /// The peer's UUID.
         peer: Uuid,
+        /// The peer's name from HELLO.
         name: Arc<str>,
+        /// The group it joined.
         group: Arc<str>,
     },
+    /// A peer left a group it had joined.
     Leave {
+        /// The peer's UUID.
         peer: Uuid,
+        /// The peer's name from HELLO.
         name: Arc<str>,
+        /// The group it left.
         group: Arc<str>,
     },
+    /// A peer sent us a message (WHISPER).
     Whisper {
+        /// The sender's UUID.
         peer: Uuid,
+        /// The sender's name from HELLO.
         name: Arc<str>,
+        /// The message's frames as sent; RFC 36 allows none.
         content: Vec<Frame>,
     },
+    /// A peer sent a message to a group (SHOUT). Not checked against our
+    /// own groups: a sender shouts to the peers it believes are members,
+    /// and may not have seen our LEAVE yet.
     Shout {
+        /// The sender's UUID.
         peer: Uuid,
+        /// The sender's name from HELLO.
         name: Arc<str>,
+        /// The group it was sent to.
         group: Arc<str>,
+        /// The message's frames as sent; RFC 36 allows none.
         content: Vec<Frame>,
     },
-    /// A peer has been silent for the evasive timeout; it is being pinged.
-    Evasive { peer: Uuid, name: Arc<str> },
-    /// A peer has not answered a ping for a further reap interval.
-    Silent { peer: Uuid, name: Arc<str> },
-    /// A peer (possibly ourselves) was elected leader of a group.
-    Leader {
+    /// A peer has sent nothing for the evasive timeout
+    /// ([`CoreConfig::evasive`](super::CoreConfig::evasive), 5 s by
+    /// default); it is being pinged. Once per silence: any message from
+    /// the peer ends it.
+    Evasive {
+        /// The peer's UUID.
         peer: Uuid,
+        /// The peer's name from HELLO.
         name: Arc<str>,
+    },
+    /// An evasive peer has still sent nothing one check later (at most
+    /// 1 s): it did not answer the ping. Once per silence; it gets an
+    /// `Exit` at the expired timeout unless it speaks first.
+    Silent {
+        /// The peer's UUID.
+        peer: Uuid,
+        /// The peer's name from HELLO.
+        name: Arc<str>,
+    },
+    /// A peer (possibly ourselves) was elected leader of a group. Never
+    /// emitted yet: ELECT and LEADER are parsed and logged, but elections
+    /// are not implemented. The variant exists so that adding them changes
+    /// no application's `match`.
+    Leader {
+        /// The leader's UUID.
+        peer: Uuid,
+        /// The leader's name.
+        name: Arc<str>,
+        /// The group it leads.
         group: Arc<str>,
     },
-    /// The node has stopped; no further events follow.
+    /// The node has stopped; no further events follow. Peers still known
+    /// get no `Exit`.
     Stop,
 }
 
@@ -125,7 +191,8 @@ impl Event {
     }
 }
 
-/// A UUID as Zyre prints it: 32 upper-case hex digits, no dashes.
+/// A UUID as Zyre prints it: 32 upper-case hex digits, no dashes (what
+/// `zuuid_str` gives, and the key a node publishes over ZGossip).
 pub struct ZyreUuid(pub Uuid);
 
 impl fmt::Display for ZyreUuid {

@@ -45,7 +45,8 @@ impl Default for ClientConfig {
     }
 }
 
-/// One gossip server we are connected to.
+/// One gossip server we are connected to: its index in the order of
+/// [`GossipClient::add_server`], stable across reconnections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ServerId(pub usize);
 
@@ -53,13 +54,33 @@ pub struct ServerId(pub usize);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientOutput {
     /// Create a DEALER for `server` and connect it to `endpoint`.
-    Connect { server: ServerId, endpoint: String },
+    Connect {
+        /// The server the DEALER is for.
+        server: ServerId,
+        /// The server's endpoint as given to [`GossipClient::add_server`].
+        endpoint: String,
+    },
     /// Close the DEALER of `server`; a `Connect` for the same id may follow.
-    Disconnect { server: ServerId },
+    Disconnect {
+        /// The server whose DEALER to close.
+        server: ServerId,
+    },
     /// Send `frame` on the DEALER of `server`.
-    Send { server: ServerId, frame: Vec<u8> },
+    Send {
+        /// The server whose DEALER it goes on.
+        server: ServerId,
+        /// One ZGossip frame ([`GossipMessage`]), ready to send.
+        frame: Vec<u8>,
+    },
     /// A tuple from the network: a key new to us, or a changed value.
-    Deliver { key: String, value: String },
+    /// Our own keys, echoed back by a server, are never delivered.
+    Deliver {
+        /// The tuple's key; for a ZRE node, a peer's UUID in Zyre's text
+        /// form ([`ZyreUuid`](super::ZyreUuid)).
+        key: String,
+        /// The tuple's value; for a ZRE node, that peer's inbox endpoint.
+        value: String,
+    },
 }
 
 #[derive(Debug)]
@@ -96,6 +117,9 @@ pub struct GossipClient {
 }
 
 impl GossipClient {
+    /// A client with no server and no tuple: nothing happens until
+    /// [`add_server`](Self::add_server). `now` is taken for symmetry with
+    /// the other state machines and not used.
     pub fn new(config: ClientConfig, _now: Instant) -> Self {
         GossipClient {
             config,
@@ -234,6 +258,8 @@ impl GossipClient {
         [servers, self.next_republish, known].into_iter().flatten().min()
     }
 
+    /// The next thing to do, oldest first; call until `None` after every
+    /// `handle_*`, `add_server` and `publish`.
     pub fn poll_output(&mut self) -> Option<ClientOutput> {
         self.outputs.pop_front()
     }

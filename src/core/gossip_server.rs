@@ -53,7 +53,8 @@ impl Default for ServerConfig {
 /// The ROUTER routing id of a client connection (opaque bytes).
 pub type ClientId = Vec<u8>;
 
-/// An outgoing connection from this server to another server.
+/// An outgoing connection from this server to another server: its index
+/// in the order of [`GossipServer::connect_remote`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RemoteId(pub usize);
 
@@ -61,15 +62,38 @@ pub struct RemoteId(pub usize);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerOutput {
     /// Send `[client, frame]` on the ROUTER.
-    SendToClient { client: ClientId, frame: Vec<u8> },
+    SendToClient {
+        /// The client's ROUTER routing id.
+        client: ClientId,
+        /// One ZGossip frame ([`GossipMessage`]), ready to send.
+        frame: Vec<u8>,
+    },
     /// Create a DEALER for `remote` and connect it to `endpoint`.
-    ConnectRemote { remote: RemoteId, endpoint: String },
+    ConnectRemote {
+        /// The remote the DEALER is for.
+        remote: RemoteId,
+        /// The endpoint given to [`GossipServer::connect_remote`].
+        endpoint: String,
+    },
     /// Send `frame` on the DEALER of `remote`.
-    SendToRemote { remote: RemoteId, frame: Vec<u8> },
+    SendToRemote {
+        /// The remote whose DEALER it goes on.
+        remote: RemoteId,
+        /// One ZGossip frame, ready to send.
+        frame: Vec<u8>,
+    },
     /// A tuple is new or its value changed (including the host's own).
-    Delivered { key: String, value: String },
+    Delivered {
+        /// The tuple's key.
+        key: String,
+        /// Its new value.
+        value: String,
+    },
     /// A tuple was not re-published within its TTL and is gone.
-    Expired { key: String },
+    Expired {
+        /// The tuple's key.
+        key: String,
+    },
 }
 
 /// One stored tuple.
@@ -139,6 +163,8 @@ pub struct GossipServer {
 }
 
 impl GossipServer {
+    /// A server with no client, remote or tuple. `now` is taken for
+    /// symmetry with the other state machines and not used.
     pub fn new(config: ServerConfig, _now: Instant) -> Self {
         GossipServer {
             config,
@@ -300,6 +326,8 @@ impl GossipServer {
         [tuple, client, remote].into_iter().flatten().min()
     }
 
+    /// The next thing to do, oldest first; call until `None` after every
+    /// `handle_*`, `connect_remote` and `publish`.
     pub fn poll_output(&mut self) -> Option<ServerOutput> {
         self.outputs.pop_front()
     }

@@ -1,35 +1,57 @@
-//! ZRE messages (RFC 36, and Zyre's `zre_msg.xml`). A ZRE message is one
-//! ZeroMQ multipart message; this module owns frame 0, the header frame:
-//! signature `AA A1`, message id, version 2, sequence (u16), then the
-//! fields of that id. WHISPER and SHOUT carry their content in the frames
-//! after it, which are opaque bytes and never pass through here.
+//! ZRE messages (RFC 36, "TCP Protocol Grammar" and "ZRE Commands"; Zyre's
+//! `src/zre_msg.xml`). A ZRE message is one ZeroMQ multipart message; this
+//! module owns frame 0, the header frame: signature `AA A1`, message id,
+//! version 2, sequence (u16, big-endian), then the fields of that id.
+//! WHISPER and SHOUT carry their content in the frames after it, which are
+//! opaque bytes and never pass through here.
+//!
+//! RFC 36 defines ids 1 to 7; ELECT (8), LEADER (9) and GOODBYE (10) come
+//! from Zyre 2.0's `zre_msg.xml`, which peers of that generation send.
+//! The no-panic contract of [`crate::wire`] holds for every `parse` here.
 
 use super::WireError;
 use super::primitives::{
     hash, number1, number2, put_hash, put_number1, put_string, put_strings, signature, string, strings,
 };
 
+/// The two bytes every ZRE header frame starts with (RFC 36, "Protocol
+/// Signature"): zproto's `AA A0` with ZRE's signature number 1.
 pub const SIGNATURE: &[u8; 2] = &[0xAA, 0xA1];
+/// The protocol version byte (RFC 36, "Versioning"). A frame with any other
+/// is refused: "there is no mechanism for backwards interoperability".
 pub const VERSION: u8 = 2;
 /// Signature, id, version and sequence.
 pub const HEADER_LEN: usize = 6;
 
+/// The message ids of `zre_msg.xml`; the discriminant is the id byte
+/// (`MessageId::Shout as u8 == 3`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum MessageId {
+    /// Greets a peer so it can connect back; the first message on a link.
     Hello = 1,
+    /// A message to one peer.
     Whisper = 2,
+    /// A message to every peer in a group.
     Shout = 3,
+    /// The sender joined a group.
     Join = 4,
+    /// The sender left a group.
     Leave = 5,
+    /// Are you there? Sent to a peer that has gone silent.
     Ping = 6,
+    /// The answer to PING.
     PingOk = 7,
+    /// A leader election in a group: the sender's challenger (Zyre only).
     Elect = 8,
+    /// A leader election in a group: its outcome (Zyre only).
     Leader = 9,
+    /// The sender is leaving (Zyre only).
     Goodbye = 10,
 }
 
 impl MessageId {
+    /// The id of a known message; `None` for any other byte.
     pub fn from_u8(id: u8) -> Option<MessageId> {
         use MessageId::*;
         Some(match id {
@@ -47,6 +69,7 @@ impl MessageId {
         })
     }
 
+    /// The message's name as RFC 36 and `zre_msg.xml` spell it (`PING-OK`).
     pub fn name(self) -> &'static str {
         use MessageId::*;
         match self {
@@ -69,11 +92,22 @@ impl MessageId {
 /// not be reset because it speaks a newer dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
+    /// The message id byte, not checked against [`MessageId`].
     pub id: u8,
+    /// The sender's cyclic sequence number on this link: HELLO is 1 and
+    /// each later message one more (RFC 36, "ZRE Commands"). Zyre wraps
+    /// 65535 to 0; pyre and zyre.js wrap 65534 to 0.
     pub sequence: u16,
 }
 
 impl Header {
+    /// Reads the six header bytes of `frame` and ignores the rest.
+    ///
+    /// # Errors
+    ///
+    /// [`WireError::Truncated`] for a frame under [`HEADER_LEN`] bytes,
+    /// [`WireError::BadSignature`], [`WireError::UnsupportedVersion`]. An
+    /// unknown id is not an error here.
     pub fn parse(frame: &[u8]) -> Result<Header, WireError> {
         let (rest, ()) = signature(frame, SIGNATURE)?;
         let (rest, id) = number1(rest, "id")?;
@@ -93,31 +127,78 @@ impl Header {
     }
 }
 
+/// The fields of HELLO (RFC 36, "The HELLO Command"), borrowed from the
+/// frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hello<'a> {
-    /// The endpoint the sender's inbox can be reached on, `tcp://ip:port`.
+    /// The endpoint the sender's inbox can be reached on, `tcp://ip:port`
+    /// (`string`, at most 255 bytes).
     pub endpoint: &'a str,
+    /// The groups the sender is in (`strings`), in its order.
     pub groups: Vec<&'a str>,
+    /// The sender's group status: a counter it increments, wrapping, on
+    /// each JOIN and LEAVE it sends, so a receiver can check that it has
+    /// seen them all.
     pub status: u8,
+    /// The sender's public name (`string`).
     pub name: &'a str,
+    /// The sender's header properties (`hash`: `string` key, `longstr`
+    /// value), in its order; keys may repeat on the wire.
     pub headers: Vec<(&'a str, &'a str)>,
 }
 
+/// The fields after the header, one variant per [`MessageId`]. Text
+/// fields are `string`s (at most 255 bytes) borrowed from the frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body<'a> {
+    /// HELLO: who the sender is and where to reach it.
     Hello(Hello<'a>),
+    /// WHISPER: no fields; the content is in the frames after the header.
     Whisper,
-    Shout { group: &'a str },
-    Join { group: &'a str, status: u8 },
-    Leave { group: &'a str, status: u8 },
+    /// SHOUT; the content is in the frames after the header.
+    Shout {
+        /// The group it was sent to.
+        group: &'a str,
+    },
+    /// JOIN (RFC 36, "The JOIN Command").
+    Join {
+        /// The group joined; names are case-sensitive.
+        group: &'a str,
+        /// The sender's group status after joining (see [`Hello::status`]).
+        status: u8,
+    },
+    /// LEAVE (RFC 36, "The LEAVE Command").
+    Leave {
+        /// The group left.
+        group: &'a str,
+        /// The sender's group status after leaving (see [`Hello::status`]).
+        status: u8,
+    },
+    /// PING: no fields.
     Ping,
+    /// PING-OK: no fields.
     PingOk,
-    Elect { group: &'a str, challenger: &'a str },
-    Leader { group: &'a str, leader: &'a str },
+    /// ELECT (`zre_msg.xml`, Zyre's leader election).
+    Elect {
+        /// The group holding the election.
+        group: &'a str,
+        /// The `challenger_id` field: the UUID, as text, of the candidate
+        /// the sender supports (Zyre sends 32 hex digits).
+        challenger: &'a str,
+    },
+    /// LEADER (`zre_msg.xml`, Zyre's leader election).
+    Leader {
+        /// The group that elected a leader.
+        group: &'a str,
+        /// The `leader_id` field: the UUID, as text, of the leader.
+        leader: &'a str,
+    },
+    /// GOODBYE: no fields.
     Goodbye,
 }
 
 impl Body<'_> {
+    /// The id this body is sent with.
     pub fn id(&self) -> MessageId {
         match self {
             Body::Hello(_) => MessageId::Hello,
@@ -137,27 +218,46 @@ impl Body<'_> {
 /// The header frame of one ZRE message, borrowing its text from the frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZreMessage<'a> {
+    /// The sender's sequence number (see [`Header::sequence`]).
     pub sequence: u16,
+    /// The id and its fields.
     pub body: Body<'a>,
 }
 
 impl<'a> ZreMessage<'a> {
+    /// A message with this sequence number and body.
     pub fn new(sequence: u16, body: Body<'a>) -> Self {
         ZreMessage { sequence, body }
     }
 
+    /// The message id, from the body.
     pub fn id(&self) -> MessageId {
         self.body.id()
     }
 
     /// Parses a header frame. Bytes after the last field are ignored, as
     /// zproto codecs do, so that a later protocol revision may append fields.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Header::parse`]; [`WireError::UnknownId`]; and for the
+    /// fields [`WireError::Truncated`], [`WireError::InvalidUtf8`] or, for
+    /// HELLO's `groups` and `headers`, [`WireError::CountTooLarge`].
     pub fn parse(frame: &'a [u8]) -> Result<ZreMessage<'a>, WireError> {
         Self::parse_body(Header::parse(frame)?, frame)
     }
 
     /// The rest of `parse`, for a frame whose [`Header`] the caller has
     /// already parsed (to read the sequence of any message, known or not).
+    ///
+    /// # Errors
+    ///
+    /// As [`ZreMessage::parse`], less the header's.
+    ///
+    /// # Panics
+    ///
+    /// If `frame` is shorter than [`HEADER_LEN`], which cannot happen when
+    /// `header` was parsed from `frame`: pass the same frame to both.
     pub fn parse_body(header: Header, frame: &'a [u8]) -> Result<ZreMessage<'a>, WireError> {
         let id = MessageId::from_u8(header.id).ok_or(WireError::UnknownId { id: header.id })?;
         let rest = &frame[HEADER_LEN..];
@@ -246,6 +346,7 @@ impl<'a> ZreMessage<'a> {
         Ok(())
     }
 
+    /// [`ZreMessage::emit`] into a new buffer.
     pub fn to_bytes(&self) -> Result<Vec<u8>, WireError> {
         let mut out = Vec::with_capacity(64);
         self.emit(&mut out)?;
