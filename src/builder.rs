@@ -75,6 +75,7 @@ impl Default for NodeBuilder {
 }
 
 impl NodeBuilder {
+    /// A builder with every setting at its default (`src/defaults.rs`).
     pub fn new() -> Self {
         Self::default()
     }
@@ -92,6 +93,8 @@ impl NodeBuilder {
         self
     }
 
+    /// A header sent in HELLO (repeatable; keys are case-sensitive, as in
+    /// Zyre). Peers see it in their ENTER event.
     pub fn header(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((key.into(), value.into()));
         self
@@ -104,6 +107,7 @@ impl NodeBuilder {
         self
     }
 
+    /// The interface, as an already parsed [`InterfaceSpec`].
     pub fn interface_spec(mut self, spec: InterfaceSpec) -> Self {
         self.interface = spec;
         self
@@ -115,11 +119,13 @@ impl NodeBuilder {
         self
     }
 
+    /// The UDP port beacons go to and are heard on (default 5670).
     pub fn beacon_port(mut self, port: u16) -> Self {
         self.beacon_port = port;
         self
     }
 
+    /// Time between two beacons (default 1 s; Zyre's default too).
     pub fn beacon_interval(mut self, interval: Duration) -> Self {
         self.beacon_interval = interval;
         self
@@ -131,6 +137,8 @@ impl NodeBuilder {
         self
     }
 
+    /// TCP ports the inbox may bind (default 41000–41100); `PortRange::Any`
+    /// takes any free port.
     pub fn port_range(mut self, range: PortRange) -> Self {
         self.port_range = range;
         self
@@ -142,16 +150,22 @@ impl NodeBuilder {
         self
     }
 
+    /// Silence after which a peer is pinged and reported EVASIVE (default
+    /// 5 s, as Zyre).
     pub fn evasive_timeout(mut self, timeout: Duration) -> Self {
         self.evasive = timeout;
         self
     }
 
+    /// Silence after which a peer is dropped with EXIT (default 30 s, as
+    /// Zyre).
     pub fn expired_timeout(mut self, timeout: Duration) -> Self {
         self.expired = timeout;
         self
     }
 
+    /// Most peers tracked at once (default 1024); beacons beyond it are
+    /// ignored, and peers that have not said HELLO may fill only half.
     pub fn max_peers(mut self, max: usize) -> Self {
         self.max_peers = max;
         self

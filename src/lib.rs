@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! zre: ZRE (ZeroMQ Realtime Exchange, RFC 36) for Rust — peer-to-peer
 //! networking on a LAN with automatic peer discovery (UDP beacons, or a
 //! ZGossip server across subnets) and reliable group messaging (SHOUT to a

@@ -243,11 +243,19 @@ impl Node {
 
     // ----- commands ----------------------------------------------------------
 
+    /// Joins `group` (1 to 255 bytes): peers are told at once.
+    ///
+    /// # Errors
+    /// [`NodeError::Command`] for an invalid name or a stopped node.
     pub fn join(&mut self, group: &str) -> Result<(), NodeError> {
         self.core.join(group)?;
         self.after_command()
     }
 
+    /// Leaves `group`: peers are told at once.
+    ///
+    /// # Errors
+    /// [`NodeError::Command`] for an invalid name or a stopped node.
     pub fn leave(&mut self, group: &str) -> Result<(), NodeError> {
         self.core.leave(group)?;
         self.after_command()
@@ -295,10 +303,13 @@ impl Node {
         Ok(reached)
     }
 
+    /// [`whisper_slices`](Self::whisper_slices) with one UTF-8 frame.
     pub fn whisper_str(&mut self, peer: Uuid, text: &str) -> Result<(), NodeError> {
         self.whisper_slices(peer, &[text.as_bytes()])
     }
 
+    /// [`shout_slices`](Self::shout_slices) with one UTF-8 frame; returns
+    /// how many peers it went to.
     pub fn shout_str(&mut self, group: &str, text: &str) -> Result<usize, NodeError> {
         self.shout_slices(group, &[text.as_bytes()])
     }
@@ -327,6 +338,7 @@ impl Node {
         self.links.close_all(self.poll.registry(), deadline);
     }
 
+    /// Whether [`stop`](Self::stop) has run.
     pub fn is_stopped(&self) -> bool {
         self.stopped
     }
@@ -342,10 +354,12 @@ impl Node {
 
     // ----- queries -----------------------------------------------------------
 
+    /// Our UUID.
     pub fn uuid(&self) -> Uuid {
         self.core.uuid()
     }
 
+    /// The name we announce.
     pub fn name(&self) -> &str {
         self.core.name()
     }
@@ -355,6 +369,7 @@ impl Node {
         self.core.endpoint()
     }
 
+    /// The interface the node beacons on and binds its inbox to.
     pub fn interface(&self) -> &Interface {
         &self.interface
     }
@@ -370,10 +385,12 @@ impl Node {
         self.core.pending_peer_count()
     }
 
+    /// The peers in `group`, as they told us (sorted).
     pub fn peers_by_group(&self, group: &str) -> Vec<Uuid> {
         self.core.peers_by_group(group)
     }
 
+    /// The groups we are in (sorted).
     pub fn own_groups(&self) -> Vec<&str> {
         self.core.own_groups()
     }
@@ -389,14 +406,17 @@ impl Node {
         self.core.peer_endpoint(peer)
     }
 
+    /// The name `peer` gave in HELLO; `None` for an unknown peer.
     pub fn peer_name(&self, peer: Uuid) -> Option<&str> {
         self.core.peer_name(peer)
     }
 
+    /// The headers `peer` gave in HELLO.
     pub fn peer_headers(&self, peer: Uuid) -> Option<&Headers> {
         self.core.peer_headers(peer)
     }
 
+    /// The value of one of `peer`'s HELLO headers.
     pub fn peer_header_value(&self, peer: Uuid, key: &str) -> Option<&str> {
         self.core.peer_header_value(peer, key)
     }

@@ -46,9 +46,11 @@ const SPARE_HEADERS: usize = 64;
 /// Why a command was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommandError {
+    /// No peer with this UUID has said HELLO (or it has left).
     UnknownPeer(Uuid),
     /// A group name must be 1 to 255 bytes.
     InvalidGroup(String),
+    /// [`NodeCore::stop`] was called: the node takes no more commands.
     Stopped,
 }
 
@@ -66,6 +68,36 @@ impl fmt::Display for CommandError {
 
 impl std::error::Error for CommandError {}
 
+/// One ZRE node as a deterministic state machine (sans-I/O, like
+/// quinn-proto's `Connection`): it owns no socket and reads no clock.
+///
+/// # Call contract
+/// Feed it inputs, each with the current time (`now`, monotonic):
+/// - [`handle_beacon`](Self::handle_beacon): a UDP datagram from the beacon
+///   port and the sender's IP (RFC 36 "Node Discovery and Presence");
+/// - [`handle_message`](Self::handle_message): a message from our ROUTER
+///   inbox: identity frame, ZRE header frame, content frames (owned, moved
+///   into the event they become);
+/// - [`handle_gossip_tuple`](Self::handle_gossip_tuple): a tuple a ZGossip
+///   server sent (key = UUID, value = endpoint);
+/// - commands: [`join`](Self::join), [`leave`](Self::leave),
+///   [`whisper`](Self::whisper), [`shout`](Self::shout) (or the lent-content
+///   [`whisper_header`](Self::whisper_header) /
+///   [`shout_headers`](Self::shout_headers)), [`stop`](Self::stop),
+///   [`forget_peer`](Self::forget_peer);
+/// - [`handle_timeout`](Self::handle_timeout) once
+///   [`poll_timeout`](Self::poll_timeout)'s instant has passed.
+///
+/// After each input call [`poll_action`](Self::poll_action) until `None`
+/// and carry the [`Action`]s out in order (connect, send, relink,
+/// disconnect a peer's DEALER; send a beacon), then
+/// [`poll_event`](Self::poll_event) until `None` for the application's
+/// [`Event`]s; then wait at most until [`poll_timeout`](Self::poll_timeout).
+///
+/// Buffers: a sent [`Action::Send`] header may be given back with
+/// [`recycle_header`](Self::recycle_header) so the next message is written
+/// into it. Content frames are the application's until sent (owned in a
+/// WHISPER, shared by every member of a SHOUT).
 pub struct NodeCore {
     config: CoreConfig,
     name: Arc<str>,
@@ -95,6 +127,7 @@ pub struct NodeCore {
 }
 
 impl NodeCore {
+    /// A node that knows no peer yet; its first beacon is due at `now`.
     pub fn new(config: CoreConfig, now: Instant) -> Self {
         let reap_interval = config
             .evasive
@@ -125,14 +158,17 @@ impl NodeCore {
 
     // ----- outputs -------------------------------------------------------
 
+    /// The next thing the I/O layer must do, in order; `None` when done.
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }
 
+    /// The next event for the application, in order; `None` when done.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
 
+    /// Whether [`poll_action`](Self::poll_action) would return something.
     pub fn has_actions(&self) -> bool {
         !self.actions.is_empty()
     }
@@ -145,6 +181,7 @@ impl NodeCore {
         header
     }
 
+    /// Whether [`poll_event`](Self::poll_event) would return something.
     pub fn has_events(&self) -> bool {
         !self.events.is_empty()
     }
@@ -170,6 +207,9 @@ impl NodeCore {
 
     // ----- inputs --------------------------------------------------------
 
+    /// Runs what is due at `now`: the next beacon, and the check of every
+    /// peer's liveness (PING to an evasive peer, EVASIVE/SILENT events,
+    /// EXIT of an expired one). Late calls catch up with one tick, not many.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.stopped {
             return;
@@ -345,6 +385,11 @@ impl NodeCore {
 
     // ----- commands ------------------------------------------------------
 
+    /// Joins `group` (1 to 255 bytes) and tells every peer (JOIN); joining a
+    /// group we are in does nothing.
+    ///
+    /// # Errors
+    /// [`CommandError::InvalidGroup`], [`CommandError::Stopped`].
     pub fn join(&mut self, group: &str) -> Result<(), CommandError> {
         self.check_command()?;
         group::check_name(group)?;
@@ -361,6 +406,11 @@ impl NodeCore {
         Ok(())
     }
 
+    /// Leaves `group` and tells every peer (LEAVE); leaving a group we are
+    /// not in does nothing.
+    ///
+    /// # Errors
+    /// [`CommandError::InvalidGroup`], [`CommandError::Stopped`].
     pub fn leave(&mut self, group: &str) -> Result<(), CommandError> {
         self.check_command()?;
         group::check_name(group)?;
@@ -377,6 +427,11 @@ impl NodeCore {
         Ok(())
     }
 
+    /// Sends `content` (one or more frames) to one peer (WHISPER).
+    ///
+    /// # Errors
+    /// [`CommandError::UnknownPeer`] if it has not said HELLO,
+    /// [`CommandError::Stopped`].
     pub fn whisper(&mut self, peer: Uuid, content: Vec<Frame>) -> Result<(), CommandError> {
         let bytes = self.whisper_header(peer)?;
         let header = self.header_buffer(&bytes);
@@ -491,22 +546,27 @@ impl NodeCore {
 
     // ----- queries -------------------------------------------------------
 
+    /// Our UUID.
     pub fn uuid(&self) -> Uuid {
         self.config.uuid
     }
 
+    /// The name we announce in HELLO.
     pub fn name(&self) -> &str {
         &self.name
     }
 
+    /// The endpoint we advertise in HELLO, e.g. `tcp://10.0.0.5:41012`.
     pub fn endpoint(&self) -> &str {
         &self.config.endpoint
     }
 
+    /// The configuration the node was made with.
     pub fn config(&self) -> &CoreConfig {
         &self.config
     }
 
+    /// Whether [`stop`](Self::stop) was called.
     pub fn is_stopped(&self) -> bool {
         self.stopped
     }
@@ -516,6 +576,7 @@ impl NodeCore {
         self.peers.values().filter(|p| p.ready).map(|p| p.uuid).collect()
     }
 
+    /// The peers that told us they are in `group` (sorted).
     pub fn peers_by_group(&self, group: &str) -> Vec<Uuid> {
         self.groups
             .members(group)
@@ -523,6 +584,7 @@ impl NodeCore {
             .unwrap_or_default()
     }
 
+    /// The groups we are in (sorted).
     pub fn own_groups(&self) -> Vec<&str> {
         self.groups.own()
     }
@@ -532,18 +594,22 @@ impl NodeCore {
         self.groups.peer_groups()
     }
 
+    /// Where our DEALER to `peer` is connected; `None` for an unknown peer.
     pub fn peer_endpoint(&self, peer: Uuid) -> Option<&str> {
         self.ready_peer(peer).map(|p| p.endpoint.as_str())
     }
 
+    /// The name `peer` gave in HELLO; `None` for an unknown peer.
     pub fn peer_name(&self, peer: Uuid) -> Option<&str> {
         self.ready_peer(peer).map(|p| &*p.name)
     }
 
+    /// The headers `peer` gave in HELLO, in its order.
     pub fn peer_headers(&self, peer: Uuid) -> Option<&Headers> {
         self.ready_peer(peer).map(|p| &p.headers)
     }
 
+    /// The value of one of `peer`'s HELLO headers (keys compare exactly).
     pub fn peer_header_value(&self, peer: Uuid, key: &str) -> Option<&str> {
         self.ready_peer(peer).and_then(|p| p.header(key))
     }

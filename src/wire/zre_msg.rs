@@ -252,15 +252,14 @@ impl<'a> ZreMessage<'a> {
     ///
     /// # Errors
     ///
-    /// As [`ZreMessage::parse`], less the header's.
-    ///
-    /// # Panics
-    ///
-    /// If `frame` is shorter than [`HEADER_LEN`], which cannot happen when
-    /// `header` was parsed from `frame`: pass the same frame to both.
+    /// As [`ZreMessage::parse`], less the header's; a `frame` shorter than
+    /// [`HEADER_LEN`] (not the one `header` was parsed from) is
+    /// [`WireError::Truncated`].
     pub fn parse_body(header: Header, frame: &'a [u8]) -> Result<ZreMessage<'a>, WireError> {
         let id = MessageId::from_u8(header.id).ok_or(WireError::UnknownId { id: header.id })?;
-        let rest = &frame[HEADER_LEN..];
+        let rest = frame
+            .get(HEADER_LEN..)
+            .ok_or(WireError::Truncated { field: "header" })?;
         let body = match id {
             MessageId::Hello => {
                 let (rest, endpoint) = string(rest, "endpoint")?;
