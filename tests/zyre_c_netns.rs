@@ -828,10 +828,8 @@ fn zyre_c_sequence_wraps() {
             })
         })
         .collect();
-    let mut stdins = Vec::new();
-    for writer in writers {
-        stdins.push(writer.join().expect("writer").expect("write the flood"));
-    }
+    // Waits for the last message before joining the writers: a peer that
+    // stops reading its commands fails the test instead of hanging it.
     let flood_wait = Duration::from_secs(300);
     expect(
         &mut ours,
@@ -845,6 +843,10 @@ fn zyre_c_sequence_wraps() {
         message("WHISPER", &ours, &["done"]),
         flood_wait,
     );
+    let mut stdins = Vec::new();
+    for writer in writers {
+        stdins.push(writer.join().expect("writer").expect("write the flood"));
+    }
     for (to, from) in [(&ours, &theirs), (&theirs, &ours)] {
         let uuid = from.uuid.clone();
         let mut next = 0usize;

@@ -31,13 +31,14 @@
     Zyre has no call that returns its own endpoint, so the driver chooses the
     port and reports tcp://IFACE-ADDRESS:PORT, which is what Zyre binds and
     says in its HELLO. Build with -DZYRE_BUILD_DRAFT_API, link -lzyre -lczmq
-    -lzmq.  */
+    -lzmq -lpthread.  */
 
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -198,16 +199,26 @@ s_json_content (FILE *out, zmsg_t *msg)
 
 /* ---- peers by name ---------------------------------------------------- */
 
-/*  uuid -> name of the peers that entered, to resolve /whisper NAME.  */
+/*  uuid -> name of the peers that entered, to resolve /whisper NAME: written
+    by the event thread, read by the command thread.  */
 static zhash_t *s_names;
+static pthread_mutex_t s_names_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/*  The uuid of the peer called `target`, copied into `uuid`; else `target`
+    itself (taken as a uuid).  */
 static const char *
-s_resolve (const char *target)
+s_resolve (const char *target, char uuid [64])
 {
+    const char *found = target;
+    pthread_mutex_lock (&s_names_lock);
     for (char *name = (char *) zhash_first (s_names); name; name = (char *) zhash_next (s_names))
-        if (streq (name, target))
-            return zhash_cursor (s_names);
-    return target;
+        if (streq (name, target)) {
+            snprintf (uuid, 64, "%s", zhash_cursor (s_names));
+            found = uuid;
+            break;
+        }
+    pthread_mutex_unlock (&s_names_lock);
+    return found;
 }
 
 /* ---- events ----------------------------------------------------------- */
@@ -225,7 +236,9 @@ s_print_event (zyre_event_t *event)
     s_json_field (stdout, "peer", uuid);
     s_json_field (stdout, "name", name);
     if (streq (type, "ENTER")) {
+        pthread_mutex_lock (&s_names_lock);
         zhash_update (s_names, uuid, strdup (name ? name : ""));
+        pthread_mutex_unlock (&s_names_lock);
         s_json_field (stdout, "endpoint", zyre_event_peer_addr (event));
         fputs (",\"headers\":{", stdout);
         zhash_t *headers = zyre_event_headers (event);
@@ -242,8 +255,11 @@ s_print_event (zyre_event_t *event)
         fputc ('}', stdout);
     }
     else
-    if (streq (type, "EXIT"))
+    if (streq (type, "EXIT")) {
+        pthread_mutex_lock (&s_names_lock);
         zhash_delete (s_names, uuid);
+        pthread_mutex_unlock (&s_names_lock);
+    }
     if (streq (type, "JOIN") || streq (type, "LEAVE") || streq (type, "SHOUT")
         || streq (type, "LEADER"))
         s_json_field (stdout, "group", zyre_event_group (event));
@@ -251,6 +267,28 @@ s_print_event (zyre_event_t *event)
         s_json_content (stdout, zyre_event_msg (event));
     fputs ("}\n", stdout);
     fflush (stdout);
+}
+
+/*  Prints every event until Zyre's own STOP (after zyre_stop). Events are
+    read in a thread of their own so that the node's actor never waits on a
+    full event pipe while the command thread waits on a full command pipe:
+    a flood of commands and events at once would deadlock a single loop.
+    Each of the two zyre sockets is used by one thread only.  */
+static void *
+s_event_thread (void *arg)
+{
+    zyre_t *node = (zyre_t *) arg;
+    while (true) {
+        zyre_event_t *event = zyre_event_new (node);
+        if (!event)
+            break;
+        bool stop = streq (zyre_event_type (event), "STOP");
+        s_print_event (event);
+        zyre_event_destroy (&event);
+        if (stop)
+            break;
+    }
+    return NULL;
 }
 
 /* ---- commands --------------------------------------------------------- */
@@ -341,21 +379,23 @@ s_command (zyre_t *node, char *line)
         char *target = s_split (rest, &text);
         zmsg_t *msg = zmsg_new ();
         zmsg_addmem (msg, text, strlen (text));
+        char uuid [64];
         if (streq (cmd, "/shout"))
             zyre_shout (node, target, &msg);
         else
-            zyre_whisper (node, s_resolve (target), &msg);
+            zyre_whisper (node, s_resolve (target, uuid), &msg);
     }
     else
     if (streq (cmd, "/shoutx") || streq (cmd, "/whisperx")) {
         char *words;
         char *target = s_split (rest, &words);
         zmsg_t *msg = s_hex_frames (words);
+        char uuid [64];
         if (msg) {
             if (streq (cmd, "/shoutx"))
                 zyre_shout (node, target, &msg);
             else
-                zyre_whisper (node, s_resolve (target), &msg);
+                zyre_whisper (node, s_resolve (target, uuid), &msg);
         }
     }
     else
@@ -468,7 +508,14 @@ main (int argc, char *argv [])
 
     //  czmq logs to stdout by default and catches SIGINT/SIGTERM itself
     //  (ending its actors without a goodbye): logs to stderr, and SIGTERM
-    //  is ours, a clean stop.
+    //  is ours, a clean stop. Only the command thread takes the signals
+    //  (the others, czmq's and libzmq's too, inherit them blocked), so that
+    //  its read of stdin is the call they interrupt.
+    sigset_t signals;
+    sigemptyset (&signals);
+    sigaddset (&signals, SIGTERM);
+    sigaddset (&signals, SIGINT);
+    pthread_sigmask (SIG_BLOCK, &signals, NULL);
     zsys_init ();
     zsys_set_logstream (stderr);
     zsys_handler_set (NULL);
@@ -520,49 +567,37 @@ main (int argc, char *argv [])
     fputs ("}\n", stdout);
     fflush (stdout);
 
-    zmq_pollitem_t items [2] = {
-        { zsock_resolve (zyre_socket (node)), 0, ZMQ_POLLIN, 0 },
-        { NULL, STDIN_FILENO, ZMQ_POLLIN, 0 },
-    };
+    pthread_t events;
+    if (pthread_create (&events, NULL, s_event_thread, node))
+        die ("cannot start the event thread");
+    pthread_sigmask (SIG_UNBLOCK, &signals, NULL);
+
     size_t cap = 1 << 16, used = 0;
     char *buffer = (char *) malloc (cap);
     bool running = true;
     while (running && !s_terminated) {
-        if (zmq_poll (items, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            die ("zmq_poll: %s", zmq_strerror (errno));
+        if (cap - used < 4096) {
+            cap *= 2;
+            buffer = (char *) realloc (buffer, cap);
         }
-        if (items [0].revents & ZMQ_POLLIN) {
-            zyre_event_t *event = zyre_event_new (node);
-            if (event) {
-                s_print_event (event);
-                zyre_event_destroy (&event);
-            }
+        ssize_t got = read (STDIN_FILENO, buffer + used, cap - used - 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;              //  EOF: quit
+        used += (size_t) got;
+        char *start = buffer;
+        char *newline;
+        while (running && (newline = (char *) memchr (start, '\n', used - (size_t) (start - buffer)))) {
+            *newline = 0;
+            running = s_command (node, start);
+            start = newline + 1;
         }
-        if (items [1].revents & (ZMQ_POLLIN | ZMQ_POLLERR)) {
-            if (cap - used < 4096) {
-                cap *= 2;
-                buffer = (char *) realloc (buffer, cap);
-            }
-            ssize_t got = read (STDIN_FILENO, buffer + used, cap - used - 1);
-            if (got < 0 && errno == EINTR)
-                continue;
-            if (got <= 0)
-                break;          //  EOF: quit
-            used += (size_t) got;
-            char *start = buffer;
-            char *newline;
-            while (running && (newline = (char *) memchr (start, '\n', used - (size_t) (start - buffer)))) {
-                *newline = 0;
-                running = s_command (node, start);
-                start = newline + 1;
-            }
-            used -= (size_t) (start - buffer);
-            memmove (buffer, start, used);
-        }
+        used -= (size_t) (start - buffer);
+        memmove (buffer, start, used);
     }
     zyre_stop (node);
+    pthread_join (events, NULL);
     zyre_destroy (&node);
     fputs ("{\"event\":\"STOP\"}\n", stdout);
     fflush (stdout);

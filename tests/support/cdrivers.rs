@@ -78,6 +78,7 @@ pub fn zyre_peer() -> PathBuf {
             "-lzyre".into(),
             "-lczmq".into(),
             "-lzmq".into(),
+            "-lpthread".into(),
         ];
         compile("zyre_peer", ZYRE_PEER_SRC, &flags)
     })
