@@ -1,0 +1,610 @@
+/*  A Zyre 2.0.1 (C) peer driven like `zre --json`, for interop tests.
+
+    Reads commands on stdin, one per line:
+      /join G, /leave G, /shout G text..., /whisper NAME|UUID text...,
+      /shoutx G HEX [HEX...], /whisperx NAME|UUID HEX [HEX...]  (binary
+      frames, one per word; - is an empty frame), /quit (EOF and SIGTERM
+      quit too).
+    Prints one JSON object per line on stdout, in the schema of `zre --json`:
+    READY first, then ENTER, EXIT, JOIN, LEAVE, SHOUT, WHISPER, EVASIVE,
+    SILENT, LEADER, STOP. Peer ids are 32 upper-case hex digits; a content
+    frame that is not UTF-8 is {"hex": "..."}. Logs (czmq's and ours) go to
+    stderr.
+
+    Options (times in milliseconds, as Zyre takes them):
+      --name NAME            required
+      --iface IFACE          interface for beacons and the inbox (required)
+      --header KEY=VALUE     repeatable
+      --beacon-port N        UDP beacon port (zyre_set_port), default 5670
+      --beacon-interval MS   zyre_set_interval, default Zyre's 1000
+      --evasive MS           zyre_set_evasive_timeout, default Zyre's 5000
+      --expired MS           zyre_set_expired_timeout, default Zyre's 30000
+      --port N               TCP port of the inbox (zyre_set_beacon_peer_port,
+                             or the port of zyre_set_endpoint with --gossip);
+                             default: a free port. A restarted peer given the
+                             same port has the same endpoint.
+      --gossip tcp://H:P     gossip discovery only (no beacons): bind the
+                             inbox to tcp://IFACE-ADDRESS:PORT
+                             (zyre_set_endpoint) and zyre_gossip_connect here
+      --verbose              zyre_set_verbose
+
+    Zyre has no call that returns its own endpoint, so the driver chooses the
+    port and reports tcp://IFACE-ADDRESS:PORT, which is what Zyre binds and
+    says in its HELLO. Build with -DZYRE_BUILD_DRAFT_API, link -lzyre -lczmq
+    -lzmq -lpthread.  */
+
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zyre.h>
+
+static volatile sig_atomic_t s_terminated = 0;
+
+static void
+s_on_sigterm (int sig)
+{
+    (void) sig;
+    s_terminated = 1;
+}
+
+static void
+die (const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    fputs ("zyre_peer: ", stderr);
+    vfprintf (stderr, format, args);
+    fputc ('\n', stderr);
+    va_end (args);
+    exit (2);
+}
+
+/* ---- JSON output ------------------------------------------------------ */
+
+/*  Length of the well-formed UTF-8 sequence at s (at most n bytes), or 0:
+    rejects overlong forms, surrogates and code points above U+10FFFF, as
+    Rust's str::from_utf8 and Python's decode do.  */
+static size_t
+s_utf8_len (const unsigned char *s, size_t n)
+{
+    unsigned char c = s [0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned int lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
+    else
+    if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        if (c == 0xED)
+            hi = 0x9F;
+    }
+    else
+    if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        if (c == 0xF4)
+            hi = 0x8F;
+    }
+    else
+        return 0;
+    if (n < len || s [1] < lo || s [1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s [i] < 0x80 || s [i] > 0xBF)
+            return 0;
+    return len;
+}
+
+static bool
+s_is_utf8 (const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t len = s_utf8_len (s + i, n - i);
+        if (!len)
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+/*  Writes a JSON string; bytes that are not UTF-8 become U+FFFD (content
+    frames never get here unless they are UTF-8).  */
+static void
+s_json_str (FILE *out, const char *text, size_t n)
+{
+    const unsigned char *s = (const unsigned char *) text;
+    fputc ('"', out);
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s [i];
+        if (c == '"' || c == '\\') {
+            fputc ('\\', out);
+            fputc (c, out);
+            i++;
+        }
+        else
+        if (c < 0x20) {
+            fprintf (out, "\\u%04x", c);
+            i++;
+        }
+        else {
+            size_t len = s_utf8_len (s + i, n - i);
+            if (len) {
+                fwrite (s + i, 1, len, out);
+                i += len;
+            }
+            else {
+                fputs ("\xEF\xBF\xBD", out);
+                i++;
+            }
+        }
+    }
+    fputc ('"', out);
+}
+
+static void
+s_json_cstr (FILE *out, const char *text)
+{
+    if (text)
+        s_json_str (out, text, strlen (text));
+    else
+        fputs ("\"\"", out);
+}
+
+static void
+s_json_field (FILE *out, const char *key, const char *value)
+{
+    fprintf (out, ",\"%s\":", key);
+    s_json_cstr (out, value);
+}
+
+static void
+s_json_content (FILE *out, zmsg_t *msg)
+{
+    fputs (",\"content\":[", out);
+    bool first = true;
+    for (zframe_t *frame = msg ? zmsg_first (msg) : NULL; frame; frame = zmsg_next (msg)) {
+        if (!first)
+            fputc (',', out);
+        first = false;
+        const unsigned char *data = zframe_data (frame);
+        size_t size = zframe_size (frame);
+        if (s_is_utf8 (data, size))
+            s_json_str (out, (const char *) data, size);
+        else {
+            fputs ("{\"hex\":\"", out);
+            for (size_t i = 0; i < size; i++)
+                fprintf (out, "%02x", data [i]);
+            fputs ("\"}", out);
+        }
+    }
+    fputc (']', out);
+}
+
+/* ---- peers by name ---------------------------------------------------- */
+
+/*  uuid -> name of the peers that entered, to resolve /whisper NAME: written
+    by the event thread, read by the command thread.  */
+static zhash_t *s_names;
+static pthread_mutex_t s_names_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*  The uuid of the peer called `target`, copied into `uuid`; else `target`
+    itself (taken as a uuid).  */
+static const char *
+s_resolve (const char *target, char uuid [64])
+{
+    const char *found = target;
+    pthread_mutex_lock (&s_names_lock);
+    for (char *name = (char *) zhash_first (s_names); name; name = (char *) zhash_next (s_names))
+        if (streq (name, target)) {
+            snprintf (uuid, 64, "%s", zhash_cursor (s_names));
+            found = uuid;
+            break;
+        }
+    pthread_mutex_unlock (&s_names_lock);
+    return found;
+}
+
+/* ---- events ----------------------------------------------------------- */
+
+static void
+s_print_event (zyre_event_t *event)
+{
+    const char *type = zyre_event_type (event);
+    const char *uuid = zyre_event_peer_uuid (event);
+    const char *name = zyre_event_peer_name (event);
+    if (streq (type, "STOP"))
+        return;                 //  Ours, printed after zyre_stop
+    fputs ("{\"event\":", stdout);
+    s_json_cstr (stdout, type);
+    s_json_field (stdout, "peer", uuid);
+    s_json_field (stdout, "name", name);
+    if (streq (type, "ENTER")) {
+        pthread_mutex_lock (&s_names_lock);
+        zhash_update (s_names, uuid, strdup (name ? name : ""));
+        pthread_mutex_unlock (&s_names_lock);
+        s_json_field (stdout, "endpoint", zyre_event_peer_addr (event));
+        fputs (",\"headers\":{", stdout);
+        zhash_t *headers = zyre_event_headers (event);
+        bool first = true;
+        for (char *value = headers ? (char *) zhash_first (headers) : NULL; value;
+             value = (char *) zhash_next (headers)) {
+            if (!first)
+                fputc (',', stdout);
+            first = false;
+            s_json_cstr (stdout, zhash_cursor (headers));
+            fputc (':', stdout);
+            s_json_cstr (stdout, value);
+        }
+        fputc ('}', stdout);
+    }
+    else
+    if (streq (type, "EXIT")) {
+        pthread_mutex_lock (&s_names_lock);
+        zhash_delete (s_names, uuid);
+        pthread_mutex_unlock (&s_names_lock);
+    }
+    if (streq (type, "JOIN") || streq (type, "LEAVE") || streq (type, "SHOUT")
+        || streq (type, "LEADER"))
+        s_json_field (stdout, "group", zyre_event_group (event));
+    if (streq (type, "SHOUT") || streq (type, "WHISPER"))
+        s_json_content (stdout, zyre_event_msg (event));
+    fputs ("}\n", stdout);
+    fflush (stdout);
+}
+
+/*  Prints every event until Zyre's own STOP (after zyre_stop). Events are
+    read in a thread of their own so that the node's actor never waits on a
+    full event pipe while the command thread waits on a full command pipe:
+    a flood of commands and events at once would deadlock a single loop.
+    Each of the two zyre sockets is used by one thread only.  */
+static void *
+s_event_thread (void *arg)
+{
+    zyre_t *node = (zyre_t *) arg;
+    while (true) {
+        zyre_event_t *event = zyre_event_new (node);
+        if (!event)
+            break;
+        bool stop = streq (zyre_event_type (event), "STOP");
+        s_print_event (event);
+        zyre_event_destroy (&event);
+        if (stop)
+            break;
+    }
+    return NULL;
+}
+
+/* ---- commands --------------------------------------------------------- */
+
+static int
+s_hexval (char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*  The words of `rest` as binary frames (`-` is an empty frame); NULL
+    (after saying why) if one is not hex.  */
+static zmsg_t *
+s_hex_frames (char *rest)
+{
+    zmsg_t *msg = zmsg_new ();
+    char *save = NULL;
+    for (char *word = strtok_r (rest, " ", &save); word; word = strtok_r (NULL, " ", &save)) {
+        if (streq (word, "-")) {
+            zmsg_addmem (msg, NULL, 0);
+            continue;
+        }
+        size_t n = strlen (word);
+        if (n % 2) {
+            fprintf (stderr, "zyre_peer: odd hex word %.20s...\n", word);
+            zmsg_destroy (&msg);
+            return NULL;
+        }
+        unsigned char *bytes = (unsigned char *) malloc (n / 2 + 1);
+        for (size_t i = 0; i < n / 2; i++) {
+            int hi = s_hexval (word [2 * i]), lo = s_hexval (word [2 * i + 1]);
+            if (hi < 0 || lo < 0) {
+                fprintf (stderr, "zyre_peer: not hex: %.20s...\n", word);
+                free (bytes);
+                zmsg_destroy (&msg);
+                return NULL;
+            }
+            bytes [i] = (unsigned char) (hi * 16 + lo);
+        }
+        zmsg_addmem (msg, bytes, n / 2);
+        free (bytes);
+    }
+    return msg;
+}
+
+/*  Splits "first rest..." at the first space: returns first, *rest is the
+    remainder ("" if none).  */
+static char *
+s_split (char *line, char **rest)
+{
+    char *space = strchr (line, ' ');
+    if (space) {
+        *space = 0;
+        *rest = space + 1;
+    }
+    else
+        *rest = line + strlen (line);
+    return line;
+}
+
+/*  Runs one command line; false on /quit.  */
+static bool
+s_command (zyre_t *node, char *line)
+{
+    size_t n = strlen (line);
+    while (n && (line [n - 1] == '\r' || line [n - 1] == ' '))
+        line [--n] = 0;
+    if (!n)
+        return true;
+    char *rest;
+    char *cmd = s_split (line, &rest);
+    if (streq (cmd, "/quit"))
+        return false;
+    if (streq (cmd, "/join"))
+        zyre_join (node, rest);
+    else
+    if (streq (cmd, "/leave"))
+        zyre_leave (node, rest);
+    else
+    if (streq (cmd, "/shout") || streq (cmd, "/whisper")) {
+        char *text;
+        char *target = s_split (rest, &text);
+        zmsg_t *msg = zmsg_new ();
+        zmsg_addmem (msg, text, strlen (text));
+        char uuid [64];
+        if (streq (cmd, "/shout"))
+            zyre_shout (node, target, &msg);
+        else
+            zyre_whisper (node, s_resolve (target, uuid), &msg);
+    }
+    else
+    if (streq (cmd, "/shoutx") || streq (cmd, "/whisperx")) {
+        char *words;
+        char *target = s_split (rest, &words);
+        zmsg_t *msg = s_hex_frames (words);
+        char uuid [64];
+        if (msg) {
+            if (streq (cmd, "/shoutx"))
+                zyre_shout (node, target, &msg);
+            else
+                zyre_whisper (node, s_resolve (target, uuid), &msg);
+        }
+    }
+    else
+        fprintf (stderr, "zyre_peer: unknown command %s\n", cmd);
+    return true;
+}
+
+/* ---- setup ------------------------------------------------------------ */
+
+/*  The IPv4 address of `iface`, as text.  */
+static char *
+s_iface_address (const char *iface)
+{
+    struct ifaddrs *list;
+    if (getifaddrs (&list))
+        die ("getifaddrs: %s", strerror (errno));
+    char *found = NULL;
+    for (struct ifaddrs *ifa = list; ifa && !found; ifa = ifa->ifa_next) {
+        if (ifa->ifa_addr && ifa->ifa_addr->sa_family == AF_INET && streq (ifa->ifa_name, iface)) {
+            char text [INET_ADDRSTRLEN];
+            struct sockaddr_in *addr = (struct sockaddr_in *) ifa->ifa_addr;
+            inet_ntop (AF_INET, &addr->sin_addr, text, sizeof text);
+            found = strdup (text);
+        }
+    }
+    freeifaddrs (list);
+    if (!found)
+        die ("interface %s has no IPv4 address", iface);
+    return found;
+}
+
+/*  A TCP port that is free on `address` now (the namespace is ours alone,
+    so it stays free until Zyre binds it).  */
+static int
+s_free_port (const char *address)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr;
+    memset (&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    inet_pton (AF_INET, address, &addr.sin_addr);
+    socklen_t len = sizeof addr;
+    if (fd < 0 || bind (fd, (struct sockaddr *) &addr, sizeof addr)
+        || getsockname (fd, (struct sockaddr *) &addr, &len))
+        die ("cannot find a free port on %s: %s", address, strerror (errno));
+    close (fd);
+    return ntohs (addr.sin_port);
+}
+
+static int
+s_number (const char *option, const char *value)
+{
+    char *end;
+    long n = strtol (value, &end, 10);
+    if (*end || n < 0 || n > 100000000)
+        die ("%s: not a number: %s", option, value);
+    return (int) n;
+}
+
+int
+main (int argc, char *argv [])
+{
+    const char *name = NULL, *iface = NULL, *gossip = NULL;
+    int beacon_port = 5670, interval = -1, evasive = -1, expired = -1, port = 0;
+    bool verbose = false;
+    zlist_t *headers = zlist_new ();
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv [i];
+        if (streq (opt, "--verbose")) {
+            verbose = true;
+            continue;
+        }
+        if (i + 1 >= argc)
+            die ("%s needs a value", opt);
+        const char *value = argv [++i];
+        if (streq (opt, "--name"))
+            name = value;
+        else
+        if (streq (opt, "--iface"))
+            iface = value;
+        else
+        if (streq (opt, "--header")) {
+            if (!strchr (value, '='))
+                die ("--header %s: expected KEY=VALUE", value);
+            zlist_append (headers, (void *) value);
+        }
+        else
+        if (streq (opt, "--beacon-port"))
+            beacon_port = s_number (opt, value);
+        else
+        if (streq (opt, "--beacon-interval"))
+            interval = s_number (opt, value);
+        else
+        if (streq (opt, "--evasive"))
+            evasive = s_number (opt, value);
+        else
+        if (streq (opt, "--expired"))
+            expired = s_number (opt, value);
+        else
+        if (streq (opt, "--port"))
+            port = s_number (opt, value);
+        else
+        if (streq (opt, "--gossip"))
+            gossip = value;
+        else
+            die ("unknown option %s", opt);
+    }
+    if (!name || !iface)
+        die ("usage: zyre_peer --name NAME --iface IFACE [options]");
+
+    //  czmq logs to stdout by default and catches SIGINT/SIGTERM itself
+    //  (ending its actors without a goodbye): logs to stderr, and SIGTERM
+    //  is ours, a clean stop. Only the command thread takes the signals
+    //  (the others, czmq's and libzmq's too, inherit them blocked), so that
+    //  its read of stdin is the call they interrupt.
+    sigset_t signals;
+    sigemptyset (&signals);
+    sigaddset (&signals, SIGTERM);
+    sigaddset (&signals, SIGINT);
+    pthread_sigmask (SIG_BLOCK, &signals, NULL);
+    zsys_init ();
+    zsys_set_logstream (stderr);
+    zsys_handler_set (NULL);
+    struct sigaction action;
+    memset (&action, 0, sizeof action);
+    action.sa_handler = s_on_sigterm;
+    sigaction (SIGTERM, &action, NULL);
+    sigaction (SIGINT, &action, NULL);
+
+    char *address = s_iface_address (iface);
+    if (!port)
+        port = s_free_port (address);
+    s_names = zhash_new ();
+    zhash_autofree (s_names);
+
+    zyre_t *node = zyre_new (name);
+    if (!node)
+        die ("zyre_new failed");
+    if (verbose)
+        zyre_set_verbose (node);
+    for (char *header = (char *) zlist_first (headers); header; header = (char *) zlist_next (headers)) {
+        char *eq = strchr (header, '=');
+        *eq = 0;
+        zyre_set_header (node, header, "%s", eq + 1);
+    }
+    zyre_set_interface (node, iface);
+    zyre_set_port (node, beacon_port);
+    if (interval >= 0)
+        zyre_set_interval (node, (size_t) interval);
+    if (evasive >= 0)
+        zyre_set_evasive_timeout (node, evasive);
+    if (expired >= 0)
+        zyre_set_expired_timeout (node, expired);
+    char *endpoint = zsys_sprintf ("tcp://%s:%d", address, port);
+    if (gossip) {
+        if (zyre_set_endpoint (node, "%s", endpoint))
+            die ("cannot bind %s", endpoint);
+        zyre_gossip_connect (node, "%s", gossip);
+    }
+    else
+        zyre_set_beacon_peer_port (node, port);
+    if (zyre_start (node))
+        die ("zyre_start failed");
+
+    fputs ("{\"event\":\"READY\"", stdout);
+    s_json_field (stdout, "peer", zyre_uuid (node));
+    s_json_field (stdout, "name", zyre_name (node));
+    s_json_field (stdout, "endpoint", endpoint);
+    fputs ("}\n", stdout);
+    fflush (stdout);
+
+    pthread_t events;
+    if (pthread_create (&events, NULL, s_event_thread, node))
+        die ("cannot start the event thread");
+    pthread_sigmask (SIG_UNBLOCK, &signals, NULL);
+
+    size_t cap = 1 << 16, used = 0;
+    char *buffer = (char *) malloc (cap);
+    bool running = true;
+    while (running && !s_terminated) {
+        if (cap - used < 4096) {
+            cap *= 2;
+            buffer = (char *) realloc (buffer, cap);
+        }
+        ssize_t got = read (STDIN_FILENO, buffer + used, cap - used - 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;              //  EOF: quit
+        used += (size_t) got;
+        char *start = buffer;
+        char *newline;
+        while (running && (newline = (char *) memchr (start, '\n', used - (size_t) (start - buffer)))) {
+            *newline = 0;
+            running = s_command (node, start);
+            start = newline + 1;
+        }
+        used -= (size_t) (start - buffer);
+        memmove (buffer, start, used);
+    }
+    zyre_stop (node);
+    pthread_join (events, NULL);
+    zyre_destroy (&node);
+    fputs ("{\"event\":\"STOP\"}\n", stdout);
+    fflush (stdout);
+    free (buffer);
+    free (endpoint);
+    free (address);
+    zhash_destroy (&s_names);
+    zlist_destroy (&headers);
+    return 0;
+}
