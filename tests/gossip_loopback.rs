@@ -83,3 +83,48 @@ fn beaconless_nodes_meet_through_a_gossip_server_and_exchange_messages() {
         seen_b.extend(std::iter::from_fn(|| b.next_event()));
     }
 }
+
+/// A gossip-only node says goodbye with GOODBYE (no beacon can): one that
+/// stops after its peer left reads that GOODBYE in stop() and has no link
+/// left to flush, so it does not wait out the linger time for nobody.
+#[test]
+fn stopping_hears_out_a_peer_that_already_said_goodbye() {
+    let mut server = GossipService::bind(&["tcp://127.0.0.1:*"], GossipServerConfig::default()).unwrap();
+    let endpoint = server.endpoints()[0].clone();
+    let mut first = gossip_node("first", &endpoint);
+    let mut second = gossip_node("second", &endpoint);
+    let (mut seen_first, mut seen_second) = (Vec::new(), Vec::new());
+    let deadline = Instant::now() + PATIENCE;
+    let entered = |seen: &Vec<Event>| seen.iter().any(|e| e.kind() == "ENTER");
+    while !(entered(&seen_first) && entered(&seen_second)) {
+        assert!(Instant::now() < deadline, "{seen_first:?} {seen_second:?}");
+        server.run_once(Some(Duration::from_millis(5))).unwrap();
+        while server.next_event().is_some() {}
+        for (node, seen) in [(&mut first, &mut seen_first), (&mut second, &mut seen_second)] {
+            node.run_once(Some(Duration::from_millis(5))).unwrap();
+            seen.extend(std::iter::from_fn(|| node.next_event()));
+        }
+    }
+    let first_uuid = first.uuid();
+    // The first leaves while the second is not being polled at all.
+    drop(first);
+    // When drop returns, the first's GOODBYE has been written to TCP; the
+    // second's libzmq I/O thread moves it into the inbox on its own time
+    // (microseconds when idle, longer on a loaded CI machine). Give it
+    // that time without polling the node, which would read the GOODBYE
+    // the ordinary way instead of in stop().
+    std::thread::sleep(Duration::from_millis(500));
+    let stopping = Instant::now();
+    second.stop();
+    let events: Vec<Event> = std::iter::from_fn(|| second.next_event()).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind()).collect();
+    assert_eq!(kinds, vec!["EXIT", "STOP"], "{events:?}");
+    assert_eq!(events[0].peer(), Some(first_uuid));
+    // Its GOODBYE was read during stop: no link was left to flush, which
+    // would have waited out the linger (5 s) for nobody.
+    assert!(
+        stopping.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        stopping.elapsed()
+    );
+}

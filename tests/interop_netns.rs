@@ -377,6 +377,15 @@ fn talk_both_ways(which: Impl, test: &str, tag: &str, net: u8) {
         about("EXIT", &ours),
         Duration::from_secs(20),
     );
+    // Our goodbye is the port-0 beacon alone: a GOODBYE (id 10), which
+    // neither knows, made pyre 0.3.4 log "messages lost" (issue 13, fault 9).
+    let lost = theirs.child().stderr().count(|line| line.contains("lost"));
+    assert_eq!(
+        lost,
+        0,
+        "{label} took our goodbye for lost messages\n{}",
+        theirs.report()
+    );
     show(&lab);
 }
 

@@ -111,7 +111,8 @@ fn three_nodes_discover_whisper_shout_and_see_exit() {
     let whisper = seen[2].iter().find(|e| e.kind() == "WHISPER").unwrap();
     assert_eq!(whisper.content().unwrap(), &[b"just for you".to_vec()]);
 
-    // Stopping gamma: the others see EXIT at once (port-0 beacon, GOODBYE).
+    // Stopping gamma: the others see EXIT about a second after its port-0
+    // beacon (its last data may still be on the way until then).
     let mut gamma_node = nodes.pop().unwrap();
     let mut gamma_seen = seen.pop().unwrap();
     let stopped_at = Instant::now();
@@ -123,7 +124,7 @@ fn three_nodes_discover_whisper_shout_and_see_exit() {
     run_until(&mut nodes, &mut seen, |s| s.iter().all(|e| count(e, "EXIT") == 1));
     assert!(
         stopped_at.elapsed() < Duration::from_secs(5),
-        "EXIT came from the goodbye, not a timeout"
+        "EXIT came from the leaving beacon, not a timeout"
     );
     assert!(
         nodes[0]
@@ -276,31 +277,4 @@ fn nodes_with_different_beacon_ports_never_meet() {
     assert!(seen.iter().all(|e| count(e, "ENTER") == 0), "{seen:?}");
     let ids: HashSet<Uuid> = nodes.iter().map(|n| n.uuid()).collect();
     assert_eq!(ids.len(), 2);
-}
-
-#[test]
-fn stopping_hears_out_a_peer_that_already_said_goodbye() {
-    let port = 53017;
-    let mut nodes = vec![node("first", port), node("second", port)];
-    let mut seen = vec![Vec::new(), Vec::new()];
-    run_until(&mut nodes, &mut seen, |s| {
-        s.iter().all(|e| count(e, "ENTER") == 1)
-    });
-    let mut second = nodes.pop().unwrap();
-    let first_uuid = nodes[0].uuid();
-    // The first leaves while the second is not being polled at all.
-    drop(nodes);
-    // When drop returns, the first's GOODBYE has been written to TCP; the
-    // second's libzmq I/O thread moves it into the inbox on its own time
-    // (microseconds when idle, longer on a loaded CI machine). Give it
-    // that time without polling the node, which would read the GOODBYE
-    // the ordinary way instead of in stop().
-    std::thread::sleep(Duration::from_millis(500));
-    second.stop();
-    let events: Vec<Event> = std::iter::from_fn(|| second.next_event()).collect();
-    let kinds: Vec<&str> = events.iter().map(|e| e.kind()).collect();
-    // Its GOODBYE was read during stop, so there is no link left to it to
-    // flush (which would wait out the linger time for nobody).
-    assert_eq!(kinds, vec!["EXIT", "STOP"], "{events:?}");
-    assert_eq!(events[0].peer(), Some(first_uuid));
 }

@@ -518,12 +518,18 @@ impl NodeCore {
         if self.stopped {
             return;
         }
-        // GOODBYE travels behind our data on each link; the port-0 beacon
-        // comes last, after the links are flushed, so that a peer which
-        // drops us on the beacon alone (Zyre does) has our data by then.
+        // With beacons, the port-0 beacon says goodbye, as in Zyre, pyre
+        // and zyre.js: it goes last, after the links are flushed, so that a
+        // peer which drops us on the beacon alone (Zyre does) has our data
+        // by then, and ours keep a leaving peer while its data still comes.
+        // GOODBYE only where no beacon goes out (gossip), as Zyre: pyre 0.3.4
+        // takes the unknown id for lost messages and haskell-zre logs it as
+        // malformed. It travels behind our data on each link.
         let uuids: Vec<Uuid> = self.peers.keys().copied().collect();
-        for uuid in &uuids {
-            self.send(*uuid, &Body::Goodbye, None);
+        if !self.config.beacons {
+            for uuid in &uuids {
+                self.send(*uuid, &Body::Goodbye, None);
+            }
         }
         for uuid in uuids {
             self.actions.push_back(Action::Disconnect { peer: uuid });
