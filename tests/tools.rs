@@ -1,8 +1,10 @@
 //! The tools as processes: zre, zrecat, zretime, zreworker and
 //! zgossip_server, started through symlinks to the one binary.
 //!
-//! Loopback only: every node runs with `-i lo`, its own beacon port per test
-//! (54100 + N), `--port-range 0` and short beacon intervals. Waits are bounded
+//! Loopback only: every node runs with `-i lo`, a beacon port of its test's
+//! own (a free UDP port the system hands out, so that two runs of this
+//! suite on one host never hear each other), `--port-range 0` and short
+//! beacon intervals. Waits are bounded
 //! by generous deadlines and never assert on timing. Every child is killed
 //! and reaped by its guard, so a failing test leaves no process behind.
 
@@ -70,6 +72,13 @@ impl Bin {
             .env_remove("RUST_LOG");
         command
     }
+}
+
+/// A beacon port for one test: a UDP port the system just handed out as
+/// free, so no other test, and no concurrent run of this suite, uses it.
+fn private_beacon_port() -> u16 {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral UDP port");
+    socket.local_addr().expect("local address").port()
 }
 
 /// Node options for the loopback, with the test's own beacon port.
@@ -392,7 +401,7 @@ impl Drop for ChildGuard<'_> {
 #[test]
 fn zrecat_time_hears_zretime() {
     let bin = Bin::new("time");
-    let node = lo(54101);
+    let node = lo(private_beacon_port());
     let mut cat = Proc::start(
         "zrecat time",
         bin.command("zrecat", &with(&node, &["time"])),
@@ -419,18 +428,23 @@ fn zrecat_time_hears_zretime() {
 
 #[test]
 fn ten_megabytes_of_text_arrive_identical() {
-    transfer("text", 54102, &text_lines(10 << 20), &[]);
+    transfer("text", private_beacon_port(), &text_lines(10 << 20), &[]);
 }
 
 #[test]
 fn ten_megabytes_of_binary_arrive_identical_in_raw_mode() {
-    transfer("raw", 54103, &pseudo_random(10 << 20, 0xb1_0b), &["--raw"]);
+    transfer(
+        "raw",
+        private_beacon_port(),
+        &pseudo_random(10 << 20, 0xb1_0b),
+        &["--raw"],
+    );
 }
 
 #[test]
 fn a_scripted_zre_session_joins_shouts_and_whispers() {
     let bin = Bin::new("script");
-    let node = lo(54104);
+    let node = lo(private_beacon_port());
     let mut bob = Proc::start(
         "bob",
         bin.command("zre", &with(&node, &["--json", "-n", "bob"])),
@@ -513,7 +527,7 @@ fn a_scripted_zre_session_joins_shouts_and_whispers() {
 #[test]
 fn zreworker_answers_a_whispered_group_with_job_output() {
     let bin = Bin::new("worker");
-    let node = lo(54105);
+    let node = lo(private_beacon_port());
     let _worker = Proc::start(
         "zreworker",
         bin.command("zreworker", &with(&node, &["-n", "worker"])),
@@ -544,7 +558,7 @@ fn zreworker_answers_a_whispered_group_with_job_output() {
 #[test]
 fn config_file_zrename_and_flags_apply_in_order() {
     let bin = Bin::new("config");
-    let node = lo(54106);
+    let node = lo(private_beacon_port());
     let config = bin.path("zre.conf");
     fs::write(&config, "[zre]\nname = fromfile\n\n[zrecat]\nname = fromapplet\n").expect("write config");
     let ready_name = |applet: &str, args: &[&str], zrename: Option<&str>| -> String {
@@ -588,8 +602,119 @@ fn config_file_zrename_and_flags_apply_in_order() {
     let mut command = bin.command("zre", &with(&node, &["--evasive", "soon"]));
     command.env("ZRECFG", &config);
     let (status, _, stderr) = run_to_end("zre", command);
-    assert!(!status.success());
+    assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stderr.starts_with("zre: --evasive: invalid duration"), "{stderr}");
+}
+
+#[test]
+fn usage_errors_exit_2_whoever_finds_them() {
+    let bin = Bin::new("usage");
+    let long_group = "g".repeat(256);
+    // (applet, arguments, what stderr must say)
+    let cases: &[(&str, &[&str], &str)] = &[
+        // argh's own findings
+        ("zre", &["--bogus"], "Unrecognized argument: --bogus"),
+        ("zre", &["--port-range"], "--port-range"),
+        ("zrecat", &[], "GROUP"),
+        ("zretime", &["extra"], "extra"),
+        // every kind of value the settings check
+        (
+            "zretime",
+            &["--interval", "abc"],
+            "--interval: invalid duration \"abc\"",
+        ),
+        (
+            "zretime",
+            &["--interval", "0"],
+            "--interval: duration \"0\" must be greater than 0",
+        ),
+        (
+            "zre",
+            &["--port-range", "5-1"],
+            "--port-range: invalid port range \"5-1\"",
+        ),
+        (
+            "zre",
+            &["--beacon-port", "99999"],
+            "--beacon-port: invalid port \"99999\"",
+        ),
+        (
+            "zre",
+            &["--beacon-interval", "-1"],
+            "--beacon-interval: invalid duration",
+        ),
+        ("zre", &["--max-peers", "0"], "--max-peers: invalid count"),
+        ("zre", &["-g", "nohost"], "--gossip: invalid address \"nohost\""),
+        (
+            "zre",
+            &["--multicast-group", "10.0.0.1:5670"],
+            "not a multicast address",
+        ),
+        ("zre", &["--multicast-group", "[ff02::1]:5670"], "IPv4"),
+        ("zre", &["--header", "nokey"], "--header: invalid header"),
+        (
+            "zre",
+            &["--endpoint", "udp://1.2.3.4:5"],
+            "--endpoint: invalid endpoint",
+        ),
+        ("zre", &["-n", &long_group], "--name: value longer than 255 bytes"),
+        ("zrecat", &["--wait", "soon", "g"], "--wait: invalid duration"),
+        ("zrecat", &[&long_group], "GROUP: value longer than 255 bytes"),
+        ("zgossip_server", &["--client-timeout", "0"], "--client-timeout"),
+        (
+            "zgossip_server",
+            &["--tuple-ttl", "x"],
+            "--tuple-ttl: invalid duration",
+        ),
+        (
+            "zgossip_server",
+            &["-c", "nope"],
+            "--connect: invalid address \"nope\"",
+        ),
+        ("zgossip_server", &["-b", "udp://x"], "tcp://HOST:PORT"),
+        // our check between two values
+        (
+            "zre",
+            &["--evasive", "10", "--expired", "2"],
+            "must not be shorter than evasive",
+        ),
+    ];
+    for (applet, args, needle) in cases {
+        let (status, stdout, stderr) = run_to_end(applet, bin.command(applet, args));
+        assert_eq!(status.code(), Some(2), "{applet} {args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{applet} {args:?}: {stdout}");
+        assert!(stderr.starts_with(&format!("{applet}: ")), "{stderr}");
+        assert!(stderr.contains(needle), "{applet} {args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+
+    // A file that cannot be read or parsed is not a usage error: status 1,
+    // with the file (and the line).
+    let bad = bin.path("bad.conf");
+    fs::write(&bad, "[zre]\nname = ok\nbeacon-port = 99999\n").expect("write bad.conf");
+    let missing = bin.path("missing.conf");
+    for (config, needle) in [
+        (&bad, format!("{}:3: key 'beacon-port'", bad.display())),
+        (
+            &missing,
+            format!("{}: cannot read config file", missing.display()),
+        ),
+    ] {
+        let mut command = bin.command("zretime", &[]);
+        command.env("ZRECFG", config);
+        let (status, _, stderr) = run_to_end("zretime", command);
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(&needle), "{stderr}");
+    }
+    // The check between two values names the file's lines when the file
+    // set them.
+    fs::write(&bad, "[zre]\nevasive = 10\nexpired = 2\n").expect("write bad.conf");
+    let mut command = bin.command("zre", &[]);
+    command.env("ZRECFG", &bad);
+    let (status, _, stderr) = run_to_end("zre", command);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("{}:3", bad.display())), "{stderr}");
+    assert!(stderr.contains(&format!("{}:2", bad.display())), "{stderr}");
 }
 
 #[test]
