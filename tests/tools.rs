@@ -793,15 +793,40 @@ fn install_links_creates_working_links() {
     let (status, _, stderr) = install();
     assert!(status.success(), "{stderr}");
     assert_eq!(fs::canonicalize(target.join("zrecat")).expect("resolve"), exe);
-    fs::remove_file(target.join("zreworker")).expect("rm");
-    fs::write(target.join("zreworker"), "not a link").expect("write");
-    let (status, _, stderr) = install();
-    assert!(!status.success());
-    assert!(stderr.contains("refusing to overwrite"), "{stderr}");
-    assert_eq!(
-        fs::read_to_string(target.join("zreworker")).expect("read"),
-        "not a link"
+    // Real files in the way of two links (the first and a middle one):
+    // every other link is still made, each refusal is reported, status 1.
+    for applet in ["zrecat", "zreworker"] {
+        fs::remove_file(target.join(applet)).expect("rm");
+        fs::write(target.join(applet), "not a link").expect("write");
+    }
+    fs::remove_file(target.join("zretime")).expect("rm");
+    fs::remove_file(target.join("zgossip_server")).expect("rm");
+    let (status, stdout, stderr) = install();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    for applet in ["zrecat", "zreworker"] {
+        assert!(
+            stderr.contains(&format!(
+                "refusing to overwrite {}",
+                target.join(applet).display()
+            )),
+            "{stderr}"
+        );
+        assert_eq!(
+            fs::read_to_string(target.join(applet)).expect("read"),
+            "not a link"
+        );
+    }
+    assert!(
+        stderr.contains("2 of 4 links not made: zrecat, zreworker"),
+        "{stderr}"
     );
+    for applet in ["zretime", "zgossip_server"] {
+        assert_eq!(fs::canonicalize(target.join(applet)).expect("resolve"), exe);
+        assert!(
+            stdout.contains(&target.join(applet).display().to_string()),
+            "{stdout}"
+        );
+    }
 }
 
 #[test]
