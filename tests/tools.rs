@@ -287,7 +287,31 @@ fn json_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     Some(&line[start..end])
 }
 
+/// The milliseconds of the day of `HH:MM:SS.mmmZ` at the end of an RFC 3339
+/// time with milliseconds.
+fn millis_of_day(text: &str) -> Option<u64> {
+    let time = text.get(11..)?.strip_suffix('Z')?;
+    let (hms, millis) = time.split_once('.')?;
+    let mut parts = hms.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
+    (millis.len() == 3).then_some(())?;
+    Some(((h * 60 + m) * 60 + s) * 1000 + millis.parse::<u64>().ok()?)
+}
+
+/// `2026-11-23T18:30:00Z`, or with a fraction (`…:00.200Z`).
 fn is_rfc3339_utc(text: &str) -> bool {
+    let text = match text.split_once('.') {
+        Some((whole, fraction)) => {
+            let Some(digits) = fraction.strip_suffix('Z') else {
+                return false;
+            };
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return false;
+            }
+            format!("{whole}Z")
+        }
+        None => text.to_owned(),
+    };
     let bytes = text.as_bytes();
     bytes.len() == 20
         && bytes.iter().enumerate().all(|(i, b)| match i {
@@ -422,8 +446,15 @@ fn zrecat_time_hears_zretime() {
         true,
     );
     listener.close_stdin();
-    listener.wait_line("an RFC 3339 time", is_rfc3339_utc);
-    listener.wait_line("another RFC 3339 time", is_rfc3339_utc);
+    // Each shout is the tick it is for: with 200ms, milliseconds, and two
+    // shouts in a row are exactly one interval apart, whatever the delays.
+    let first = listener.wait_line("an RFC 3339 time", is_rfc3339_utc);
+    let second = listener.wait_line("another RFC 3339 time", is_rfc3339_utc);
+    let (a, b) = (millis_of_day(&first), millis_of_day(&second));
+    assert!(a.is_some() && b.is_some(), "{first} {second}");
+    let (a, b) = (a.unwrap_or(0), b.unwrap_or(0));
+    assert_eq!((b + 86_400_000 - a) % 86_400_000, 200, "{first} then {second}");
+    assert_eq!(a % 200, 0, "ticks fall on multiples of the interval: {first}");
 }
 
 #[test]
