@@ -898,3 +898,42 @@ fn nodes_find_each_other_through_zgossip_server() {
     let status = server.wait_exit(SHORT);
     assert!(status.success(), "zgossip_server after SIGINT: {status}");
 }
+
+#[test]
+fn shell_shows_evasive_to_people_only_with_silent_and_keeps_it_in_json() {
+    let bin = Bin::new("evasive");
+    let node = lo(private_beacon_port());
+    let watch = ["--evasive", "500ms", "--expired", "30"];
+    let mut people = Proc::start(
+        "zre (people)",
+        bin.command("zre", &with(&node, &[&["-n", "people"][..], &watch].concat())),
+        true,
+    );
+    let mut machine = Proc::start(
+        "zre --json",
+        bin.command(
+            "zre",
+            &with(&node, &[&["--json", "-n", "machine"][..], &watch].concat()),
+        ),
+        true,
+    );
+    let quiet = Proc::start(
+        "zre quiet",
+        bin.command("zre", &with(&node, &["-n", "quiet"])),
+        true,
+    );
+    people.wait_line("ENTER quiet", |l| l.starts_with("ENTER quiet "));
+    machine.wait_json(&[r#""event":"ENTER""#, r#""name":"quiet""#]);
+    // The quiet peer stops answering: neither beacons nor PING-OK.
+    quiet.signal("STOP");
+    machine.wait_json(&[r#""event":"EVASIVE""#, r#""name":"quiet""#]);
+    machine.wait_json(&[r#""event":"SILENT""#, r#""name":"quiet""#]);
+    // For people, EVASIVE comes only now, right before its SILENT.
+    let line = people.wait_line("EVASIVE quiet", |l| {
+        l.contains("quiet") && !l.starts_with("ENTER")
+    });
+    assert_eq!(line, "EVASIVE quiet", "{}", people.context());
+    let next = people.wait_line("SILENT quiet", |_| true);
+    assert_eq!(next, "SILENT quiet", "{}", people.context());
+    quiet.signal("CONT");
+}
