@@ -83,3 +83,24 @@ fn beaconless_nodes_meet_through_a_gossip_server_and_exchange_messages() {
         seen_b.extend(std::iter::from_fn(|| b.next_event()));
     }
 }
+
+#[test]
+fn a_gossip_service_refuses_endpoints_a_router_cannot_bind_and_says_what_works() {
+    for endpoint in [
+        "udp://127.0.0.1:5",
+        "pgm://eth0;239.1.1.1:5555",
+        "127.0.0.1:31337",
+        "tcp://x",
+    ] {
+        let err = GossipService::bind(&[endpoint], GossipServerConfig::default())
+            .err()
+            .unwrap_or_else(|| panic!("{endpoint} was bound"));
+        let text = err.to_string();
+        assert!(text.contains(endpoint), "{text}");
+        assert!(
+            text.contains("tcp://HOST:PORT") && text.contains("ipc://PATH"),
+            "{text}"
+        );
+        assert!(!text.contains("not compatible"), "{text}");
+    }
+}

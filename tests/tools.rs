@@ -937,3 +937,76 @@ fn shell_shows_evasive_to_people_only_with_silent_and_keeps_it_in_json() {
     assert_eq!(next, "SILENT quiet", "{}", people.context());
     quiet.signal("CONT");
 }
+
+/// `command` run in a network namespace of its own with only `lo` up
+/// (`unshare -n`): a name lookup there cannot leave the machine. `None`
+/// (the test is skipped, with the reason) where that cannot be made, such
+/// as without root; with `CI` set, that fails the test instead.
+fn in_private_netns(command: &Command) -> Option<Command> {
+    let probe = Command::new("unshare")
+        .args(["-n", "ip", "link", "set", "lo", "up"])
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "unshare -n (root) is needed for this test"
+        );
+        eprintln!("skipped: unshare -n (root) is needed for this test");
+        return None;
+    }
+    let mut wrapped = Command::new("unshare");
+    wrapped
+        .args(["-n", "sh", "-c", r#"ip link set lo up && exec "$0" "$@""#])
+        .arg(command.get_program())
+        .args(command.get_args());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => wrapped.env(key, value),
+            None => wrapped.env_remove(key),
+        };
+    }
+    Some(wrapped)
+}
+
+#[test]
+fn an_unresolvable_gossip_host_is_named_at_once_and_retried() {
+    let bin = Bin::new("nohost");
+    let zre = bin.command(
+        "zre",
+        &[
+            "-i",
+            "lo",
+            "--no-beacon",
+            "--port-range",
+            "0",
+            "-g",
+            "nohost.invalid:31337",
+        ],
+    );
+    let Some(command) = in_private_netns(&zre) else {
+        return;
+    };
+    let node = Proc::start("zre -g nohost.invalid:31337", command, true);
+    let deadline = Instant::now() + SHORT;
+    let said = |stderr: &str| {
+        stderr.contains("host name 'nohost.invalid' does not resolve") && stderr.contains("still retrying")
+    };
+    while !said(&node.stderr()) {
+        assert!(
+            Instant::now() < deadline,
+            "no word of the host; {}",
+            node.context()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // And it keeps going (retrying), rather than giving up.
+    let mut node = node;
+    assert!(
+        node.child.try_wait().expect("try_wait").is_none(),
+        "{}",
+        node.context()
+    );
+    node.close_stdin();
+    let status = node.wait_exit(SHORT);
+    assert!(status.success(), "{status}; {}", node.context());
+}
