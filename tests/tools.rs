@@ -1010,3 +1010,129 @@ fn an_unresolvable_gossip_host_is_named_at_once_and_retried() {
     let status = node.wait_exit(SHORT);
     assert!(status.success(), "{status}; {}", node.context());
 }
+
+#[test]
+fn every_long_option_is_a_key_of_its_applets_section() {
+    let bin = Bin::new("keys");
+    // Not settings: --help, --install-links (an action); --no-beacon is
+    // the key `beacon` (= false). The README says so.
+    let not_keys = ["help", "install-links", "no-beacon"];
+    for applet in APPLETS {
+        let (status, usage, _) = run_to_end(applet, bin.command(applet, &["--help"]));
+        assert!(status.success());
+        // The lines of the Options: list start with `-x, --name` or `--name`.
+        let mut options: Vec<&str> = usage
+            .lines()
+            .filter(|line| line.trim_start().starts_with('-'))
+            .filter_map(|line| {
+                line.split_whitespace()
+                    .take(2)
+                    .find_map(|word| word.strip_prefix("--"))
+            })
+            .map(|option| option.trim_end_matches(','))
+            .filter(|option| !not_keys.contains(option))
+            .collect();
+        options.sort_unstable();
+        options.dedup();
+        assert!(options.len() >= 5, "{applet}: {options:?}");
+        // Each option as a key of the applet's section (an empty value is
+        // checked as a key, and sets nothing); a malformed last line shows
+        // that every line before it was accepted.
+        let mut text = format!("[{applet}]\n");
+        for option in &options {
+            text.push_str(&format!("{option} =\n"));
+        }
+        text.push_str("this line is wrong\n");
+        let last_line = options.len() + 2;
+        let config = bin.path(&format!("{applet}.conf"));
+        fs::write(&config, &text).expect("write config");
+        let mut command = bin.command(applet, if applet == "zrecat" { &["g"] } else { &[] });
+        command.env("ZRECFG", &config);
+        let (status, _, stderr) = run_to_end(applet, command);
+        assert_eq!(status.code(), Some(1), "{applet}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{}:{last_line}: malformed line", config.display())),
+            "{applet} refused one of {options:?}:\n{stderr}"
+        );
+    }
+    // The one users tripped over: [zrecat] listen = yes.
+    let config = bin.path("listen.conf");
+    fs::write(&config, "[zrecat]\nlisten = yes\n").expect("write config");
+    let node = lo(private_beacon_port());
+    let mut command = bin.command("zrecat", &with(&node, &["--json", "t"]));
+    command.env("ZRECFG", &config);
+    let mut listener = Proc::start("zrecat (listen from the file)", command, true);
+    listener.wait_json(&[r#""event":"READY""#]);
+    // It reads no stdin: at its end, a listener keeps running.
+    listener.close_stdin();
+    let mut talker = Proc::start("zrecat talker", bin.command("zrecat", &with(&node, &["t"])), true);
+    talker.send("still here\n");
+    listener.wait_json(&[r#""event":"SHOUT""#, r#""content":["still here"]"#]);
+    assert!(listener.child.try_wait().expect("try_wait").is_none());
+}
+
+/// The original Haskell zre's zre.conf, verbatim.
+const SEED_CONF: &str = include_str!("seed/haskell-zre.conf");
+
+#[test]
+fn haskell_seed_conf_verbatim_with_debug_starts_every_applet_under_its_name() {
+    let bin = Bin::new("seed");
+    let config = bin.path("seed.conf");
+    fs::write(&config, format!("{SEED_CONF}debug = true\n")).expect("write seed.conf");
+    // Its gossip server, kvm-nixos:31337, is not ours to reach: a flag puts
+    // a local server of ours in its place (flags win over the file).
+    let mut server = Proc::start(
+        "zgossip_server",
+        bin.command("zgossip_server", &["--json", "--bind", "tcp://127.0.0.1:*"]),
+        true,
+    );
+    let ready = server.wait_json(&[r#""event":"READY""#]);
+    let start = ready.find("tcp://127.0.0.1:").expect("bound endpoint") + "tcp://".len();
+    let end = ready[start..].find('"').expect("endpoint end") + start;
+    let server_address = ready[start..end].to_owned();
+
+    let node = lo(private_beacon_port());
+    let mut observer = Proc::start(
+        "observer",
+        bin.command("zre", &with(&node, &["--json", "-n", "observer"])),
+        true,
+    );
+    observer.wait_json(&[r#""event":"READY""#]);
+    let seeded: [(&str, &[&str]); 4] = [
+        ("zre", &[]),
+        ("zrecat", &["--listen", "t"]),
+        ("zretime", &[]),
+        ("zreworker", &[]),
+    ];
+    let mut running = Vec::new();
+    for (applet, args) in seeded {
+        let mut command = bin.command(
+            applet,
+            &with(&node, &[&["-g", &server_address][..], args].concat()),
+        );
+        command.env("ZRECFG", &config);
+        running.push(Proc::start(applet, command, true));
+    }
+    let mut seen = Vec::new();
+    while seen.len() < seeded.len() {
+        let enter = observer.wait_json(&[r#""event":"ENTER""#, r#""name":"exampleZREApp""#]);
+        let peer = json_field(&enter, "peer").expect("ENTER has a peer").to_owned();
+        assert!(!seen.contains(&peer), "ENTER twice: {enter}");
+        seen.push(peer);
+    }
+    // Each also published itself through the (replacement) gossip server.
+    let mut delivered = Vec::new();
+    while !seen.iter().all(|peer| delivered.contains(peer)) {
+        let line = server.wait_json(&[r#""event":"DELIVER""#]);
+        delivered.push(json_field(&line, "key").expect("DELIVER has a key").to_owned());
+    }
+    // debug = true is verbose: the zre crate logs at debug level.
+    for proc in &running {
+        assert!(proc.child.id() > 0);
+        let deadline = Instant::now() + SHORT;
+        while !proc.stderr().contains("DEBUG") {
+            assert!(Instant::now() < deadline, "no debug log; {}", proc.context());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
