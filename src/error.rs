@@ -98,6 +98,14 @@ pub enum SettingError {
         /// The endpoint as given.
         spec: String,
     },
+    /// An endpoint given to [`crate::GossipService::bind`] is not one a
+    /// ROUTER can bind (`tcp://HOST:PORT` or `ipc://PATH`, see
+    /// [`crate::config::parse_endpoint`]).
+    #[error("{message}")]
+    BindEndpoint {
+        /// What is wrong with it, naming the endpoint and the accepted forms.
+        message: String,
+    },
     /// A gossip service was given no endpoint to bind.
     #[error("a gossip server needs at least one endpoint to bind")]
     NoGossipEndpoint,

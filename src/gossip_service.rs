@@ -62,12 +62,20 @@ impl GossipService {
     ///
     /// [`SettingError::NoGossipEndpoint`](crate::SettingError::NoGossipEndpoint)
     /// (inside [`NodeError::Config`]) for an empty list;
+    /// [`SettingError::BindEndpoint`](crate::SettingError::BindEndpoint)
+    /// for an endpoint that is not `tcp://HOST:PORT` or `ipc://PATH`;
     /// [`NodeError::Bind`] naming the first endpoint that cannot be bound;
     /// [`NodeError::Zmq`] or [`NodeError::Io`] if libzmq or the poll cannot
     /// be set up.
     pub fn bind<S: AsRef<str>>(endpoints: &[S], config: ServerConfig) -> Result<GossipService, NodeError> {
         if endpoints.is_empty() {
             return Err(SettingError::NoGossipEndpoint.into());
+        }
+        // libzmq's own words for `udp://` ("protocol not compatible with
+        // the socket type") do not say what would work.
+        for endpoint in endpoints {
+            crate::config::parse_endpoint(endpoint.as_ref())
+                .map_err(|message| SettingError::BindEndpoint { message })?;
         }
         let context = zmq::Context::new();
         context.set_io_threads(1)?;

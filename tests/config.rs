@@ -535,6 +535,17 @@ fn bad_values_name_file_line_and_key() {
         ("client-timeout", "never", "invalid duration"),
         ("tuple-ttl", "1e3", "invalid duration"),
         ("bind", "*:31337", "invalid endpoint"),
+        (
+            "bind",
+            "udp://x",
+            "transport udp:// is not supported (expected tcp://HOST:PORT",
+        ),
+        ("bind", "tcp://*:x", "invalid endpoint"),
+        ("endpoint", "ipc:///tmp/x", "expected tcp://HOST:PORT"),
+        ("connect", "nohost", "no port"),
+        ("listen", "maybe", "invalid boolean"),
+        ("quiet-ping-rate", "often", "invalid duration"),
+        ("debug", "maybe", "invalid boolean"),
     ];
     for (key, value, needle) in cases {
         let text = format!("[zre]\nname = fine\n\n{key} = {value}   # comment\n");
@@ -815,13 +826,14 @@ fn durations() {
 
 #[test]
 fn booleans() {
-    for text in ["true", "TRUE", "Yes", "on", "ON", "1", " true "] {
+    // The original Haskell zre's t/f and y/n too.
+    for text in ["true", "TRUE", "Yes", "on", "ON", "1", " true ", "t", "Y"] {
         assert_eq!(parse_bool(text), Ok(true), "{text:?}");
     }
-    for text in ["false", "False", "NO", "off", "0"] {
+    for text in ["false", "False", "NO", "off", "0", "f", "n"] {
         assert_eq!(parse_bool(text), Ok(false), "{text:?}");
     }
-    for text in ["", "2", "tru", "y", "n", "enabled", "-1", "01"] {
+    for text in ["", "2", "tru", "ye", "nn", "enabled", "-1", "01"] {
         assert!(parse_bool(text).is_err(), "{text:?}");
     }
 }
@@ -845,9 +857,12 @@ fn addresses_ports_and_headers() {
         assert!(parse_host_port(bad).is_err(), "{bad:?}");
     }
     assert_eq!(
-        parse_multicast_group("[ff02::1]:5670").map(|a| a.to_string()),
-        Ok("[ff02::1]:5670".to_owned())
+        parse_multicast_group("239.1.2.3:5670").map(|a| a.to_string()),
+        Ok("239.1.2.3:5670".to_owned())
     );
+    // Beacons are IPv4: an IPv6 group is refused when read, not at start.
+    let e = parse_multicast_group("[ff02::1]:5670").expect_err("IPv6 group");
+    assert!(e.contains("IPv4"), "{e}");
     assert!(parse_multicast_group("239.1.2.3:0").is_err());
     assert_eq!(parse_header(" X-K = v=w "), Ok(("X-K", "v=w")));
     assert_eq!(parse_header("X-E="), Ok(("X-E", "")));
@@ -957,4 +972,71 @@ fn shipped_file_uncommented_gives_the_defaults() {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// The original Haskell zre's zre.conf (haskell-zre 0.1.5.2, copied verbatim
+// to tests/seed/haskell-zre.conf)
+
+fn seed() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/seed/haskell-zre.conf");
+    std::fs::read_to_string(path).expect("read tests/seed/haskell-zre.conf")
+}
+
+#[test]
+fn haskell_seed_file_loads_verbatim_for_every_applet() {
+    let text = format!("{}debug = true\n", seed());
+    for applet in TOOLS.applet_names() {
+        let settings = ok(&text, applet);
+        assert_eq!(settings.get("name"), Some("exampleZREApp"), "{applet}");
+        assert_eq!(settings.get_all("gossip"), ["kvm-nixos:31337"], "{applet}");
+        // `debug` is the Haskell name of `verbose`.
+        assert_eq!(settings.get("verbose"), Some("true"), "{applet}");
+        assert_eq!(settings.bool("debug"), Some(true), "{applet}");
+        // Its commented-out lines (#interface =, #quiet-period = 5 ...) set nothing.
+        for key in [
+            "interface",
+            "multicast-group",
+            "evasive",
+            "expired",
+            "beacon-interval",
+        ] {
+            assert!(!settings.is_set(key), "{applet}: {key}");
+        }
+    }
+}
+
+#[test]
+fn haskell_seed_keys_uncommented_translate_to_ours() {
+    // Its commented lines, uncommented as a user would, plus the keys of
+    // its Network.ZRE.Options that the file does not list. Its durations
+    // are (fractional) seconds, as ours are; its booleans include t/y.
+    let text: String = seed()
+        .lines()
+        .map(|line| match line.strip_prefix('#') {
+            Some("interface =") => "interface = eth0\n".to_owned(),
+            Some("multicast-group = IP:PORT") => "multicast-group = 225.25.25.25:5670\n".to_owned(),
+            Some(setting) => format!("{setting}\n"),
+            None => format!("{line}\n"),
+        })
+        .chain(["quiet-ping-rate = 1.0\n".to_owned(), "debug = t\n".to_owned()])
+        .collect();
+    let settings = ok(&text, "zrecat");
+    assert_eq!(settings.get("interface"), Some("eth0"));
+    assert_eq!(settings.get("multicast-group"), Some("225.25.25.25:5670"));
+    assert_eq!(settings.duration("evasive"), Some(Duration::from_secs(5)));
+    assert_eq!(settings.duration("quiet-period"), Some(Duration::from_secs(5)));
+    assert_eq!(settings.duration("expired"), Some(Duration::from_secs(10)));
+    assert_eq!(settings.duration("beacon-interval"), Some(Duration::from_secs(1)));
+    assert_eq!(settings.duration("quiet-ping-rate"), Some(Duration::from_secs(1)));
+    assert_eq!(settings.bool("verbose"), Some(true));
+    // Its own defaults, written out, read the same way.
+    let defaults = "[zre]\nquiet-period = 1.0\ndead-period = 5.0\nbeacon-period = 0.9\n";
+    let settings = ok(defaults, "zre");
+    assert_eq!(settings.duration("evasive"), Some(Duration::from_secs(1)));
+    assert_eq!(settings.duration("expired"), Some(Duration::from_secs(5)));
+    assert_eq!(
+        settings.duration("beacon-interval"),
+        Some(Duration::from_millis(900))
+    );
 }

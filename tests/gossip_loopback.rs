@@ -128,3 +128,24 @@ fn stopping_hears_out_a_peer_that_already_said_goodbye() {
         stopping.elapsed()
     );
 }
+
+#[test]
+fn a_gossip_service_refuses_endpoints_a_router_cannot_bind_and_says_what_works() {
+    for endpoint in [
+        "udp://127.0.0.1:5",
+        "pgm://eth0;239.1.1.1:5555",
+        "127.0.0.1:31337",
+        "tcp://x",
+    ] {
+        let err = GossipService::bind(&[endpoint], GossipServerConfig::default())
+            .err()
+            .unwrap_or_else(|| panic!("{endpoint} was bound"));
+        let text = err.to_string();
+        assert!(text.contains(endpoint), "{text}");
+        assert!(
+            text.contains("tcp://HOST:PORT") && text.contains("ipc://PATH"),
+            "{text}"
+        );
+        assert!(!text.contains("not compatible"), "{text}");
+    }
+}

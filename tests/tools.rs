@@ -1,8 +1,10 @@
 //! The tools as processes: zre, zrecat, zretime, zreworker and
 //! zgossip_server, started through symlinks to the one binary.
 //!
-//! Loopback only: every node runs with `-i lo`, its own beacon port per test
-//! (54100 + N), `--port-range 0` and short beacon intervals. Waits are bounded
+//! Loopback only: every node runs with `-i lo`, a beacon port of its test's
+//! own (a free UDP port the system hands out, so that two runs of this
+//! suite on one host never hear each other), `--port-range 0` and short
+//! beacon intervals. Waits are bounded
 //! by generous deadlines and never assert on timing. Every child is killed
 //! and reaped by its guard, so a failing test leaves no process behind.
 
@@ -70,6 +72,13 @@ impl Bin {
             .env_remove("RUST_LOG");
         command
     }
+}
+
+/// A beacon port for one test: a UDP port the system just handed out as
+/// free, so no other test, and no concurrent run of this suite, uses it.
+fn private_beacon_port() -> u16 {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral UDP port");
+    socket.local_addr().expect("local address").port()
 }
 
 /// Node options for the loopback, with the test's own beacon port.
@@ -278,7 +287,31 @@ fn json_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     Some(&line[start..end])
 }
 
+/// The milliseconds of the day of `HH:MM:SS.mmmZ` at the end of an RFC 3339
+/// time with milliseconds.
+fn millis_of_day(text: &str) -> Option<u64> {
+    let time = text.get(11..)?.strip_suffix('Z')?;
+    let (hms, millis) = time.split_once('.')?;
+    let mut parts = hms.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
+    (millis.len() == 3).then_some(())?;
+    Some(((h * 60 + m) * 60 + s) * 1000 + millis.parse::<u64>().ok()?)
+}
+
+/// `2026-11-23T18:30:00Z`, or with a fraction (`…:00.200Z`).
 fn is_rfc3339_utc(text: &str) -> bool {
+    let text = match text.split_once('.') {
+        Some((whole, fraction)) => {
+            let Some(digits) = fraction.strip_suffix('Z') else {
+                return false;
+            };
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return false;
+            }
+            format!("{whole}Z")
+        }
+        None => text.to_owned(),
+    };
     let bytes = text.as_bytes();
     bytes.len() == 20
         && bytes.iter().enumerate().all(|(i, b)| match i {
@@ -392,7 +425,7 @@ impl Drop for ChildGuard<'_> {
 #[test]
 fn zrecat_time_hears_zretime() {
     let bin = Bin::new("time");
-    let node = lo(54101);
+    let node = lo(private_beacon_port());
     let mut cat = Proc::start(
         "zrecat time",
         bin.command("zrecat", &with(&node, &["time"])),
@@ -413,24 +446,36 @@ fn zrecat_time_hears_zretime() {
         true,
     );
     listener.close_stdin();
-    listener.wait_line("an RFC 3339 time", is_rfc3339_utc);
-    listener.wait_line("another RFC 3339 time", is_rfc3339_utc);
+    // Each shout is the tick it is for: with 200ms, milliseconds, and two
+    // shouts in a row are exactly one interval apart, whatever the delays.
+    let first = listener.wait_line("an RFC 3339 time", is_rfc3339_utc);
+    let second = listener.wait_line("another RFC 3339 time", is_rfc3339_utc);
+    let (a, b) = (millis_of_day(&first), millis_of_day(&second));
+    assert!(a.is_some() && b.is_some(), "{first} {second}");
+    let (a, b) = (a.unwrap_or(0), b.unwrap_or(0));
+    assert_eq!((b + 86_400_000 - a) % 86_400_000, 200, "{first} then {second}");
+    assert_eq!(a % 200, 0, "ticks fall on multiples of the interval: {first}");
 }
 
 #[test]
 fn ten_megabytes_of_text_arrive_identical() {
-    transfer("text", 54102, &text_lines(10 << 20), &[]);
+    transfer("text", private_beacon_port(), &text_lines(10 << 20), &[]);
 }
 
 #[test]
 fn ten_megabytes_of_binary_arrive_identical_in_raw_mode() {
-    transfer("raw", 54103, &pseudo_random(10 << 20, 0xb1_0b), &["--raw"]);
+    transfer(
+        "raw",
+        private_beacon_port(),
+        &pseudo_random(10 << 20, 0xb1_0b),
+        &["--raw"],
+    );
 }
 
 #[test]
 fn a_scripted_zre_session_joins_shouts_and_whispers() {
     let bin = Bin::new("script");
-    let node = lo(54104);
+    let node = lo(private_beacon_port());
     let mut bob = Proc::start(
         "bob",
         bin.command("zre", &with(&node, &["--json", "-n", "bob"])),
@@ -513,7 +558,7 @@ fn a_scripted_zre_session_joins_shouts_and_whispers() {
 #[test]
 fn zreworker_answers_a_whispered_group_with_job_output() {
     let bin = Bin::new("worker");
-    let node = lo(54105);
+    let node = lo(private_beacon_port());
     let _worker = Proc::start(
         "zreworker",
         bin.command("zreworker", &with(&node, &["-n", "worker"])),
@@ -544,7 +589,7 @@ fn zreworker_answers_a_whispered_group_with_job_output() {
 #[test]
 fn config_file_zrename_and_flags_apply_in_order() {
     let bin = Bin::new("config");
-    let node = lo(54106);
+    let node = lo(private_beacon_port());
     let config = bin.path("zre.conf");
     fs::write(&config, "[zre]\nname = fromfile\n\n[zrecat]\nname = fromapplet\n").expect("write config");
     let ready_name = |applet: &str, args: &[&str], zrename: Option<&str>| -> String {
@@ -588,8 +633,119 @@ fn config_file_zrename_and_flags_apply_in_order() {
     let mut command = bin.command("zre", &with(&node, &["--evasive", "soon"]));
     command.env("ZRECFG", &config);
     let (status, _, stderr) = run_to_end("zre", command);
-    assert!(!status.success());
+    assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stderr.starts_with("zre: --evasive: invalid duration"), "{stderr}");
+}
+
+#[test]
+fn usage_errors_exit_2_whoever_finds_them() {
+    let bin = Bin::new("usage");
+    let long_group = "g".repeat(256);
+    // (applet, arguments, what stderr must say)
+    let cases: &[(&str, &[&str], &str)] = &[
+        // argh's own findings
+        ("zre", &["--bogus"], "Unrecognized argument: --bogus"),
+        ("zre", &["--port-range"], "--port-range"),
+        ("zrecat", &[], "GROUP"),
+        ("zretime", &["extra"], "extra"),
+        // every kind of value the settings check
+        (
+            "zretime",
+            &["--interval", "abc"],
+            "--interval: invalid duration \"abc\"",
+        ),
+        (
+            "zretime",
+            &["--interval", "0"],
+            "--interval: duration \"0\" must be greater than 0",
+        ),
+        (
+            "zre",
+            &["--port-range", "5-1"],
+            "--port-range: invalid port range \"5-1\"",
+        ),
+        (
+            "zre",
+            &["--beacon-port", "99999"],
+            "--beacon-port: invalid port \"99999\"",
+        ),
+        (
+            "zre",
+            &["--beacon-interval", "-1"],
+            "--beacon-interval: invalid duration",
+        ),
+        ("zre", &["--max-peers", "0"], "--max-peers: invalid count"),
+        ("zre", &["-g", "nohost"], "--gossip: invalid address \"nohost\""),
+        (
+            "zre",
+            &["--multicast-group", "10.0.0.1:5670"],
+            "not a multicast address",
+        ),
+        ("zre", &["--multicast-group", "[ff02::1]:5670"], "IPv4"),
+        ("zre", &["--header", "nokey"], "--header: invalid header"),
+        (
+            "zre",
+            &["--endpoint", "udp://1.2.3.4:5"],
+            "--endpoint: invalid endpoint",
+        ),
+        ("zre", &["-n", &long_group], "--name: value longer than 255 bytes"),
+        ("zrecat", &["--wait", "soon", "g"], "--wait: invalid duration"),
+        ("zrecat", &[&long_group], "GROUP: value longer than 255 bytes"),
+        ("zgossip_server", &["--client-timeout", "0"], "--client-timeout"),
+        (
+            "zgossip_server",
+            &["--tuple-ttl", "x"],
+            "--tuple-ttl: invalid duration",
+        ),
+        (
+            "zgossip_server",
+            &["-c", "nope"],
+            "--connect: invalid address \"nope\"",
+        ),
+        ("zgossip_server", &["-b", "udp://x"], "tcp://HOST:PORT"),
+        // our check between two values
+        (
+            "zre",
+            &["--evasive", "10", "--expired", "2"],
+            "must not be shorter than evasive",
+        ),
+    ];
+    for (applet, args, needle) in cases {
+        let (status, stdout, stderr) = run_to_end(applet, bin.command(applet, args));
+        assert_eq!(status.code(), Some(2), "{applet} {args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{applet} {args:?}: {stdout}");
+        assert!(stderr.starts_with(&format!("{applet}: ")), "{stderr}");
+        assert!(stderr.contains(needle), "{applet} {args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+
+    // A file that cannot be read or parsed is not a usage error: status 1,
+    // with the file (and the line).
+    let bad = bin.path("bad.conf");
+    fs::write(&bad, "[zre]\nname = ok\nbeacon-port = 99999\n").expect("write bad.conf");
+    let missing = bin.path("missing.conf");
+    for (config, needle) in [
+        (&bad, format!("{}:3: key 'beacon-port'", bad.display())),
+        (
+            &missing,
+            format!("{}: cannot read config file", missing.display()),
+        ),
+    ] {
+        let mut command = bin.command("zretime", &[]);
+        command.env("ZRECFG", config);
+        let (status, _, stderr) = run_to_end("zretime", command);
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(&needle), "{stderr}");
+    }
+    // The check between two values names the file's lines when the file
+    // set them.
+    fs::write(&bad, "[zre]\nevasive = 10\nexpired = 2\n").expect("write bad.conf");
+    let mut command = bin.command("zre", &[]);
+    command.env("ZRECFG", &bad);
+    let (status, _, stderr) = run_to_end("zre", command);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("{}:3", bad.display())), "{stderr}");
+    assert!(stderr.contains(&format!("{}:2", bad.display())), "{stderr}");
 }
 
 #[test]
@@ -668,15 +824,40 @@ fn install_links_creates_working_links() {
     let (status, _, stderr) = install();
     assert!(status.success(), "{stderr}");
     assert_eq!(fs::canonicalize(target.join("zrecat")).expect("resolve"), exe);
-    fs::remove_file(target.join("zreworker")).expect("rm");
-    fs::write(target.join("zreworker"), "not a link").expect("write");
-    let (status, _, stderr) = install();
-    assert!(!status.success());
-    assert!(stderr.contains("refusing to overwrite"), "{stderr}");
-    assert_eq!(
-        fs::read_to_string(target.join("zreworker")).expect("read"),
-        "not a link"
+    // Real files in the way of two links (the first and a middle one):
+    // every other link is still made, each refusal is reported, status 1.
+    for applet in ["zrecat", "zreworker"] {
+        fs::remove_file(target.join(applet)).expect("rm");
+        fs::write(target.join(applet), "not a link").expect("write");
+    }
+    fs::remove_file(target.join("zretime")).expect("rm");
+    fs::remove_file(target.join("zgossip_server")).expect("rm");
+    let (status, stdout, stderr) = install();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    for applet in ["zrecat", "zreworker"] {
+        assert!(
+            stderr.contains(&format!(
+                "refusing to overwrite {}",
+                target.join(applet).display()
+            )),
+            "{stderr}"
+        );
+        assert_eq!(
+            fs::read_to_string(target.join(applet)).expect("read"),
+            "not a link"
+        );
+    }
+    assert!(
+        stderr.contains("2 of 4 links not made: zrecat, zreworker"),
+        "{stderr}"
     );
+    for applet in ["zretime", "zgossip_server"] {
+        assert_eq!(fs::canonicalize(target.join(applet)).expect("resolve"), exe);
+        assert!(
+            stdout.contains(&target.join(applet).display().to_string()),
+            "{stdout}"
+        );
+    }
 }
 
 #[test]
@@ -716,4 +897,242 @@ fn nodes_find_each_other_through_zgossip_server() {
     server.signal("INT");
     let status = server.wait_exit(SHORT);
     assert!(status.success(), "zgossip_server after SIGINT: {status}");
+}
+
+#[test]
+fn shell_shows_evasive_to_people_only_with_silent_and_keeps_it_in_json() {
+    let bin = Bin::new("evasive");
+    let node = lo(private_beacon_port());
+    let watch = ["--evasive", "500ms", "--expired", "30"];
+    let mut people = Proc::start(
+        "zre (people)",
+        bin.command("zre", &with(&node, &[&["-n", "people"][..], &watch].concat())),
+        true,
+    );
+    let mut machine = Proc::start(
+        "zre --json",
+        bin.command(
+            "zre",
+            &with(&node, &[&["--json", "-n", "machine"][..], &watch].concat()),
+        ),
+        true,
+    );
+    let quiet = Proc::start(
+        "zre quiet",
+        bin.command("zre", &with(&node, &["-n", "quiet"])),
+        true,
+    );
+    people.wait_line("ENTER quiet", |l| l.starts_with("ENTER quiet "));
+    machine.wait_json(&[r#""event":"ENTER""#, r#""name":"quiet""#]);
+    // The quiet peer stops answering: neither beacons nor PING-OK.
+    quiet.signal("STOP");
+    machine.wait_json(&[r#""event":"EVASIVE""#, r#""name":"quiet""#]);
+    machine.wait_json(&[r#""event":"SILENT""#, r#""name":"quiet""#]);
+    // For people, EVASIVE comes only now, right before its SILENT.
+    let line = people.wait_line("EVASIVE quiet", |l| {
+        l.contains("quiet") && !l.starts_with("ENTER")
+    });
+    assert_eq!(line, "EVASIVE quiet", "{}", people.context());
+    let next = people.wait_line("SILENT quiet", |_| true);
+    assert_eq!(next, "SILENT quiet", "{}", people.context());
+    quiet.signal("CONT");
+}
+
+/// `command` run in a network namespace of its own with only `lo` up
+/// (`unshare -n`): a name lookup there cannot leave the machine. `None`
+/// (the test is skipped, with the reason) where that cannot be made, such
+/// as without root; with `CI` set, that fails the test instead.
+fn in_private_netns(command: &Command) -> Option<Command> {
+    let probe = Command::new("unshare")
+        .args(["-n", "ip", "link", "set", "lo", "up"])
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "unshare -n (root) is needed for this test"
+        );
+        eprintln!("skipped: unshare -n (root) is needed for this test");
+        return None;
+    }
+    let mut wrapped = Command::new("unshare");
+    wrapped
+        .args(["-n", "sh", "-c", r#"ip link set lo up && exec "$0" "$@""#])
+        .arg(command.get_program())
+        .args(command.get_args());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => wrapped.env(key, value),
+            None => wrapped.env_remove(key),
+        };
+    }
+    Some(wrapped)
+}
+
+#[test]
+fn an_unresolvable_gossip_host_is_named_at_once_and_retried() {
+    let bin = Bin::new("nohost");
+    let zre = bin.command(
+        "zre",
+        &[
+            "-i",
+            "lo",
+            "--no-beacon",
+            "--port-range",
+            "0",
+            "-g",
+            "nohost.invalid:31337",
+        ],
+    );
+    let Some(command) = in_private_netns(&zre) else {
+        return;
+    };
+    let node = Proc::start("zre -g nohost.invalid:31337", command, true);
+    let deadline = Instant::now() + SHORT;
+    let said = |stderr: &str| {
+        stderr.contains("host name 'nohost.invalid' does not resolve") && stderr.contains("still retrying")
+    };
+    while !said(&node.stderr()) {
+        assert!(
+            Instant::now() < deadline,
+            "no word of the host; {}",
+            node.context()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // And it keeps going (retrying), rather than giving up.
+    let mut node = node;
+    assert!(
+        node.child.try_wait().expect("try_wait").is_none(),
+        "{}",
+        node.context()
+    );
+    node.close_stdin();
+    let status = node.wait_exit(SHORT);
+    assert!(status.success(), "{status}; {}", node.context());
+}
+
+#[test]
+fn every_long_option_is_a_key_of_its_applets_section() {
+    let bin = Bin::new("keys");
+    // Not settings: --help, --install-links (an action); --no-beacon is
+    // the key `beacon` (= false). The README says so.
+    let not_keys = ["help", "install-links", "no-beacon"];
+    for applet in APPLETS {
+        let (status, usage, _) = run_to_end(applet, bin.command(applet, &["--help"]));
+        assert!(status.success());
+        // The lines of the Options: list start with `-x, --name` or `--name`.
+        let mut options: Vec<&str> = usage
+            .lines()
+            .filter(|line| line.trim_start().starts_with('-'))
+            .filter_map(|line| {
+                line.split_whitespace()
+                    .take(2)
+                    .find_map(|word| word.strip_prefix("--"))
+            })
+            .map(|option| option.trim_end_matches(','))
+            .filter(|option| !not_keys.contains(option))
+            .collect();
+        options.sort_unstable();
+        options.dedup();
+        assert!(options.len() >= 5, "{applet}: {options:?}");
+        // Each option as a key of the applet's section (an empty value is
+        // checked as a key, and sets nothing); a malformed last line shows
+        // that every line before it was accepted.
+        let mut text = format!("[{applet}]\n");
+        for option in &options {
+            text.push_str(&format!("{option} =\n"));
+        }
+        text.push_str("this line is wrong\n");
+        let last_line = options.len() + 2;
+        let config = bin.path(&format!("{applet}.conf"));
+        fs::write(&config, &text).expect("write config");
+        let mut command = bin.command(applet, if applet == "zrecat" { &["g"] } else { &[] });
+        command.env("ZRECFG", &config);
+        let (status, _, stderr) = run_to_end(applet, command);
+        assert_eq!(status.code(), Some(1), "{applet}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{}:{last_line}: malformed line", config.display())),
+            "{applet} refused one of {options:?}:\n{stderr}"
+        );
+    }
+    // The one users tripped over: [zrecat] listen = yes.
+    let config = bin.path("listen.conf");
+    fs::write(&config, "[zrecat]\nlisten = yes\n").expect("write config");
+    let node = lo(private_beacon_port());
+    let mut command = bin.command("zrecat", &with(&node, &["--json", "t"]));
+    command.env("ZRECFG", &config);
+    let mut listener = Proc::start("zrecat (listen from the file)", command, true);
+    listener.wait_json(&[r#""event":"READY""#]);
+    // It reads no stdin: at its end, a listener keeps running.
+    listener.close_stdin();
+    let mut talker = Proc::start("zrecat talker", bin.command("zrecat", &with(&node, &["t"])), true);
+    talker.send("still here\n");
+    listener.wait_json(&[r#""event":"SHOUT""#, r#""content":["still here"]"#]);
+    assert!(listener.child.try_wait().expect("try_wait").is_none());
+}
+
+/// The original Haskell zre's zre.conf, verbatim.
+const SEED_CONF: &str = include_str!("seed/haskell-zre.conf");
+
+#[test]
+fn haskell_seed_conf_verbatim_with_debug_starts_every_applet_under_its_name() {
+    let bin = Bin::new("seed");
+    let config = bin.path("seed.conf");
+    fs::write(&config, format!("{SEED_CONF}debug = true\n")).expect("write seed.conf");
+    // Its gossip server, kvm-nixos:31337, is not ours to reach: a flag puts
+    // a local server of ours in its place (flags win over the file).
+    let mut server = Proc::start(
+        "zgossip_server",
+        bin.command("zgossip_server", &["--json", "--bind", "tcp://127.0.0.1:*"]),
+        true,
+    );
+    let ready = server.wait_json(&[r#""event":"READY""#]);
+    let start = ready.find("tcp://127.0.0.1:").expect("bound endpoint") + "tcp://".len();
+    let end = ready[start..].find('"').expect("endpoint end") + start;
+    let server_address = ready[start..end].to_owned();
+
+    let node = lo(private_beacon_port());
+    let mut observer = Proc::start(
+        "observer",
+        bin.command("zre", &with(&node, &["--json", "-n", "observer"])),
+        true,
+    );
+    observer.wait_json(&[r#""event":"READY""#]);
+    let seeded: [(&str, &[&str]); 4] = [
+        ("zre", &[]),
+        ("zrecat", &["--listen", "t"]),
+        ("zretime", &[]),
+        ("zreworker", &[]),
+    ];
+    let mut running = Vec::new();
+    for (applet, args) in seeded {
+        let mut command = bin.command(
+            applet,
+            &with(&node, &[&["-g", &server_address][..], args].concat()),
+        );
+        command.env("ZRECFG", &config);
+        running.push(Proc::start(applet, command, true));
+    }
+    let mut seen = Vec::new();
+    while seen.len() < seeded.len() {
+        let enter = observer.wait_json(&[r#""event":"ENTER""#, r#""name":"exampleZREApp""#]);
+        let peer = json_field(&enter, "peer").expect("ENTER has a peer").to_owned();
+        assert!(!seen.contains(&peer), "ENTER twice: {enter}");
+        seen.push(peer);
+    }
+    // Each also published itself through the (replacement) gossip server.
+    let mut delivered = Vec::new();
+    while !seen.iter().all(|peer| delivered.contains(peer)) {
+        let line = server.wait_json(&[r#""event":"DELIVER""#]);
+        delivered.push(json_field(&line, "key").expect("DELIVER has a key").to_owned());
+    }
+    // debug = true is verbose: the zre crate logs at debug level.
+    for proc in &running {
+        assert!(proc.child.id() > 0);
+        let deadline = Instant::now() + SHORT;
+        while !proc.stderr().contains("DEBUG") {
+            assert!(Instant::now() < deadline, "no debug log; {}", proc.context());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }

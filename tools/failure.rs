@@ -12,22 +12,40 @@ pub const FAILED: i32 = 1;
 /// Exit status of a command line the applet refuses.
 pub const USAGE_ERROR: i32 = 2;
 
-/// An applet's failure: printed as `APPLET: message`, exit status 1. A
-/// broken pipe on stdout (`zrecat time | head -1`) is not one: the reader
-/// went away, so the applet stops quietly with status 0.
+/// An applet's failure: printed as `APPLET: message`, exit status 1, or
+/// 2 for a usage error (a flag or argument with a bad value: the same
+/// status argh gives a malformed command line). A broken pipe on stdout
+/// (`zrecat time | head -1`) is not one: the reader went away, so the
+/// applet stops quietly with status 0.
 #[derive(Debug)]
 pub struct Failure {
     message: String,
     broken_pipe: bool,
+    usage: bool,
 }
 
 impl Failure {
-    /// A failure with this one-line message.
+    /// A failure with this one-line message (exit status 1).
     pub fn new(message: impl Into<String>) -> Failure {
         Failure {
             message: message.into(),
             broken_pipe: false,
+            usage: false,
         }
+    }
+
+    /// A usage error: the command line asked for something invalid (exit
+    /// status 2).
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            usage: true,
+            ..Failure::new(message)
+        }
+    }
+
+    /// Whether this is a usage error (exit status 2).
+    pub fn is_usage(&self) -> bool {
+        self.usage
     }
 
     /// Whether stdout's reader went away (not a failure of the applet).
@@ -53,6 +71,7 @@ impl From<io::Error> for Failure {
         Failure {
             message: err.to_string(),
             broken_pipe: err.kind() == io::ErrorKind::BrokenPipe,
+            usage: false,
         }
     }
 }
@@ -61,6 +80,9 @@ impl From<zre::NodeError> for Failure {
     fn from(err: zre::NodeError) -> Self {
         match err {
             zre::NodeError::Io(err) => err.into(),
+            // A setting out of range: a bad value, as argh's are (the
+            // file's values were checked, with file and line, on loading).
+            zre::NodeError::Config(err) => Failure::usage(err.to_string()),
             other => Failure::new(other.to_string()),
         }
     }
@@ -68,9 +90,11 @@ impl From<zre::NodeError> for Failure {
 
 impl From<ConfigError> for Failure {
     fn from(err: ConfigError) -> Self {
-        // A flag's error names the flag rather than "command line: key".
+        // A flag's error names the flag rather than "command line: key",
+        // and is a usage error; a file's names the file and line (status 1).
         match (err.origin(), err.key()) {
-            (Some(Origin::CommandLine), Some(key)) => Failure::new(format!("--{key}: {}", err.message())),
+            (Some(Origin::CommandLine), Some(key)) => Failure::usage(format!("--{key}: {}", err.message())),
+            (Some(Origin::CommandLine), None) => Failure::usage(err.message().to_owned()),
             _ => Failure::new(err.to_string()),
         }
     }
@@ -80,11 +104,15 @@ impl From<ConfigError> for Failure {
 pub type Outcome = Result<(), Failure>;
 
 /// The exit status of an applet's outcome; a failure is said on stderr as
-/// `APPLET: message`.
+/// `APPLET: message` (a usage error adds where to find the usage).
 pub fn exit_status(applet: &str, outcome: Outcome) -> i32 {
     match outcome {
         Ok(()) => SUCCESS,
         Err(failure) if failure.is_broken_pipe() => SUCCESS,
+        Err(failure) if failure.is_usage() => {
+            eprintln!("{applet}: {failure} (see {applet} --help)");
+            USAGE_ERROR
+        }
         Err(failure) => {
             eprintln!("{applet}: {failure}");
             FAILED

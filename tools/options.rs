@@ -185,6 +185,43 @@ pub fn bool_setting(settings: &Settings, key: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// The one check between two keys: `expired` must not be shorter than
+/// `evasive` (`NodeBuilder` would refuse it without saying where the values
+/// came from). A usage error if a flag set either, else the file's error
+/// with file and line.
+fn check_timeouts(settings: &Settings) -> Result<(), Failure> {
+    let value = |key: &str| {
+        settings
+            .duration(key)
+            .or_else(|| {
+                settings
+                    .default_of(key)
+                    .and_then(|d| config::parse_duration(&d).ok())
+            })
+            .unwrap_or_default()
+    };
+    let (evasive, expired) = (value("evasive"), value("expired"));
+    if expired >= evasive {
+        return Ok(());
+    }
+    let message = format!(
+        "expired ({}) must not be shorter than evasive ({})",
+        config::format_duration(expired),
+        config::format_duration(evasive)
+    );
+    let origins = [settings.origin("expired"), settings.origin("evasive")];
+    if origins.contains(&Some(&Origin::CommandLine)) {
+        return Err(Failure::usage(format!("--expired/--evasive: {message}")));
+    }
+    let at = origins
+        .into_iter()
+        .flatten()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(Failure::new(format!("{at}: {message}")))
+}
+
 /// A node builder from the merged settings (flags, file); what they leave
 /// unset keeps the builder's default.
 pub fn node_builder(settings: &Settings) -> Result<NodeBuilder, Failure> {
@@ -198,11 +235,21 @@ pub fn node_builder(settings: &Settings) -> Result<NodeBuilder, Failure> {
     if let Some(interval) = settings.duration("beacon-interval") {
         builder = builder.beacon_interval(interval);
     }
+    check_timeouts(settings)?;
     if let Some(timeout) = settings.duration("evasive") {
         builder = builder.evasive_timeout(timeout);
     }
     if let Some(timeout) = settings.duration("expired") {
         builder = builder.expired_timeout(timeout);
+    }
+    if let Some(rate) = settings.get("quiet-ping-rate") {
+        log::debug!(
+            "quiet-ping-rate = {rate} ({}) does not apply: like Zyre, we ping a silent peer once a \
+             second from the evasive timeout on",
+            settings
+                .origin("quiet-ping-rate")
+                .map_or(String::new(), ToString::to_string)
+        );
     }
     if let Some(range) = settings.parsed::<PortRange>("port-range")? {
         builder = builder.port_range(range);

@@ -3,8 +3,42 @@
 //! stdout or above the shell's prompt.
 
 use crate::json;
+use std::collections::HashSet;
 use std::io::{self, Write};
 use zre::{Event, GossipEvent, Node, ZyreUuid};
+
+/// Which node events people see. EVASIVE comes for any peer silent for the
+/// evasive timeout, healthy idle ones included (see `zre::Event::Evasive`):
+/// on its own it reads as a fault. So it is held back, and shown only if
+/// SILENT follows (the ping went unanswered), just before it; any other
+/// event from the peer forgets it. JSON output shows every event.
+#[derive(Debug, Default)]
+pub struct HumanEvents {
+    evasive: HashSet<uuid::Uuid>,
+}
+
+impl HumanEvents {
+    /// The lines for people that `event` makes, in order (none for an
+    /// EVASIVE held back).
+    pub fn lines(&mut self, event: &Event) -> Vec<String> {
+        match event {
+            Event::Evasive { peer, .. } => {
+                self.evasive.insert(*peer);
+                Vec::new()
+            }
+            Event::Silent { peer, .. } if self.evasive.remove(peer) => {
+                let name = printable(event.peer_name().unwrap_or(""));
+                vec![format!("EVASIVE {name}"), human_event(event)]
+            }
+            other => {
+                if let Some(peer) = other.peer() {
+                    self.evasive.remove(&peer);
+                }
+                vec![human_event(other)]
+            }
+        }
+    }
+}
 
 /// A line for people: the event, its peer's name, and what matters.
 pub fn human_event(event: &Event) -> String {
@@ -95,6 +129,7 @@ pub struct Printer {
     /// Whether events are printed as JSON.
     pub json: bool,
     sink: Sink,
+    human: HumanEvents,
 }
 
 impl Printer {
@@ -113,7 +148,11 @@ impl Printer {
 
     /// To `sink`.
     pub fn with_sink(json: bool, sink: Sink) -> Printer {
-        Printer { json, sink }
+        Printer {
+            json,
+            sink,
+            human: HumanEvents::default(),
+        }
     }
 
     /// Writes one line (buffered: call [`Printer::flush`] after a batch).
@@ -139,13 +178,16 @@ impl Printer {
         }
     }
 
-    /// One node event.
+    /// One node event: every one in JSON; for people, EVASIVE only with
+    /// the SILENT that follows it ([`HumanEvents`]).
     pub fn event(&mut self, event: &Event) -> io::Result<()> {
         if self.json {
-            self.line(&json::event(event))
-        } else {
-            self.line(&human_event(event))
+            return self.line(&json::event(event));
         }
+        for line in self.human.lines(event) {
+            self.line(&line)?;
+        }
+        Ok(())
     }
 
     /// READY, with our UUID, name and endpoint.
@@ -195,5 +237,56 @@ impl Printer {
             Sink::Stdout(out) => out.flush(),
             Sink::Prompt(_) => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn peer(n: u8) -> (uuid::Uuid, Arc<str>) {
+        (uuid::Uuid::from_bytes([n; 16]), Arc::from(format!("p{n}")))
+    }
+
+    #[test]
+    fn evasive_is_shown_only_when_silent_follows() {
+        let (a, a_name) = peer(1);
+        let (b, b_name) = peer(2);
+        let evasive = |peer, name: &Arc<str>| Event::Evasive {
+            peer,
+            name: name.clone(),
+        };
+        let silent = |peer, name: &Arc<str>| Event::Silent {
+            peer,
+            name: name.clone(),
+        };
+        let mut human = HumanEvents::default();
+        // A healthy idle peer: EVASIVE, then it answers the ping (no event)
+        // and speaks again: no EVASIVE line ever.
+        assert!(human.lines(&evasive(a, &a_name)).is_empty());
+        let shout = Event::Shout {
+            peer: a,
+            name: a_name.clone(),
+            group: Arc::from("g"),
+            content: vec![b"hi".to_vec()],
+        };
+        assert_eq!(human.lines(&shout), ["SHOUT p1 g: hi"]);
+        // ... and a SILENT after that silence ended (a later one, under
+        // load) is shown as today, without an EVASIVE of its own.
+        assert_eq!(human.lines(&silent(a, &a_name)), ["SILENT p1"]);
+        // A peer that does not answer: EVASIVE shown with its SILENT.
+        assert!(human.lines(&evasive(b, &b_name)).is_empty());
+        assert_eq!(human.lines(&silent(b, &b_name)), ["EVASIVE p2", "SILENT p2"]);
+        // Once: the next SILENT needs a new EVASIVE.
+        assert_eq!(human.lines(&silent(b, &b_name)), ["SILENT p2"]);
+        // A peer that goes: nothing is left held.
+        assert!(human.lines(&evasive(b, &b_name)).is_empty());
+        let exit = Event::Exit {
+            peer: b,
+            name: b_name.clone(),
+        };
+        assert_eq!(human.lines(&exit), ["EXIT p2"]);
+        assert!(human.evasive.is_empty());
     }
 }

@@ -2,6 +2,13 @@
 //! beyond the node options. `[zre]` is both the shell's section and the
 //! one that applies to every applet.
 //!
+//! Every long option of an applet is a key of its section, except
+//! `--help`, `--install-links` (an action, not a setting) and
+//! `--no-beacon` (the key is `beacon = false`); the node options are
+//! [`zre::config::NODE_KEYS`]. The original Haskell zre's keys load too:
+//! `quiet-period`, `dead-period`, `beacon-period` and `debug` are aliases,
+//! `quiet-ping-rate` is read but does not apply.
+//!
 //! Only `zre::config` is used here: tests/config.rs includes this file to
 //! check the loader against the real schema.
 
@@ -25,6 +32,12 @@ pub static TOOLS: Schema = Schema {
                     "time to wait for peers",
                 ),
                 KeySpec::new("raw", V::Bool, D::Bool(false), "print message bodies only"),
+                KeySpec::new(
+                    "listen",
+                    V::Bool,
+                    D::Bool(false),
+                    "only print what arrives; do not read stdin",
+                ),
             ],
         },
         Applet {
@@ -56,6 +69,13 @@ pub static TOOLS: Schema = Schema {
                     V::Endpoint,
                     D::Text(zre::DEFAULT_GOSSIP_ENDPOINT),
                     "endpoint to listen on (repeatable)",
+                )
+                .repeatable(),
+                KeySpec::new(
+                    "connect",
+                    V::HostPort,
+                    D::Unset,
+                    "another server to share tuples with, HOST:PORT (repeatable)",
                 )
                 .repeatable(),
                 KeySpec::new(

@@ -25,7 +25,8 @@ was not republished in time; with --json, {{\"event\":\"READY\",\"endpoints\":[.
 client traffic at info level to stderr."
 )]
 pub struct ZgossipServerArgs {
-    /// endpoint to listen on (repeatable; default tcp://*:31337; tcp://127.0.0.1:* picks a free port)
+    /// endpoint to listen on: tcp://HOST:PORT or ipc://PATH (repeatable; default tcp://*:31337;
+    /// tcp://127.0.0.1:* picks a free port)
     #[argh(option, short = 'b', arg_name = "ENDPOINT")]
     pub bind: Vec<String>,
     /// another server to share tuples with, HOST:PORT or tcp://HOST:PORT (repeatable)
@@ -48,6 +49,7 @@ pub struct ZgossipServerArgs {
 pub fn run(args: ZgossipServerArgs) -> Outcome {
     let mut settings = Settings::load(&TOOLS, "zgossip_server")?;
     set_list(&mut settings, "bind", &args.bind)?;
+    set_list(&mut settings, "connect", &args.connect)?;
     set_flag(&mut settings, "client-timeout", args.client_timeout.as_deref())?;
     set_flag(&mut settings, "tuple-ttl", args.tuple_ttl.as_deref())?;
     if args.json {
@@ -71,8 +73,8 @@ pub fn run(args: ZgossipServerArgs) -> Outcome {
         ..GossipServerConfig::default()
     };
     let mut service = GossipService::bind(&binds, config)?;
-    for remote in &args.connect {
-        let endpoint = zre::gossip_endpoint(remote).map_err(|e| Failure::new(format!("--connect: {e}")))?;
+    for remote in settings.get_all("connect") {
+        let endpoint = zre::gossip_endpoint(remote).map_err(|e| Failure::new(format!("connect: {e}")))?;
         service.connect(&endpoint)?;
     }
     let mut signals = SignalSource::register(service.registry())?;

@@ -75,12 +75,24 @@ pub fn run(args: ZrecatArgs) -> Outcome {
     if args.raw {
         settings.set("raw", "true", Origin::CommandLine)?;
     }
+    if args.listen {
+        settings.set("listen", "true", Origin::CommandLine)?;
+    }
     let raw = bool_setting(&settings, "raw");
+    let listen = bool_setting(&settings, "listen");
+    let group = args.group;
+    // A group name the node would refuse is a bad argument: say so before
+    // the node starts, with the usage status.
+    if let Err(err) = zre::config::ValueKind::Text.check(&group) {
+        return Err(Failure::usage(format!("GROUP: {err}")));
+    }
+    if group.is_empty() {
+        return Err(Failure::usage("GROUP: empty group name"));
+    }
     let wait = duration_setting(&settings, "wait")?;
     let Started { mut runtime, json } = start_node(&settings, |builder| {
         builder.send_hwm(if raw { RAW_SEND_HWM } else { LINE_SEND_HWM })
     })?;
-    let group = args.group;
     runtime.node.join(&group)?;
 
     let mut out = Printer::stdout_with_capacity(json, OUTPUT_BUFFER);
@@ -94,7 +106,7 @@ pub fn run(args: ZrecatArgs) -> Outcome {
     } else {
         ReadMode::Lines { max_len: MAX_LINE }
     };
-    let input = if args.listen {
+    let input = if listen {
         None
     } else {
         Some(spawn_stdin_reader(mode, INPUT_QUEUE, runtime.waker())?)
@@ -175,7 +187,7 @@ pub fn run(args: ZrecatArgs) -> Outcome {
         // Everything read has been handed to libzmq; stopping flushes it,
         // after a grace time for what is still on its way (see DRAIN_GRACE).
         // --listen has no input to finish: it runs until a signal.
-        if !args.listen && input_done && held.is_none() && runtime.node.backlog() == 0 {
+        if !listen && input_done && held.is_none() && runtime.node.backlog() == 0 {
             let nobody_left = runtime.node.peers_by_group(&group).is_empty();
             if !peer_seen || nobody_left || drain_until.is_some_and(|t| Instant::now() >= t) {
                 break;

@@ -123,17 +123,21 @@ pub const NODE_KEYS: &[KeySpec] = {
         KeySpec::new("verbose", V::Bool, D::Bool(false), "log protocol traffic"),
         KeySpec::new("port-range", V::PortRange, D::PortRange(range),
             "TCP ports for the ZRE endpoint, LOW-HIGH or 0 for any"),
-        KeySpec::new("endpoint", V::Endpoint, D::Unset, "advertise this endpoint instead of the bound one"),
+        KeySpec::new("endpoint", V::TcpEndpoint, D::Unset, "advertise this endpoint instead of the bound one"),
         KeySpec::new("max-peers", V::Count, D::Number(defaults::MAX_PEERS as u64), "most peers tracked at once"),
         KeySpec::new("beacon", V::Bool, D::Bool(true), "send and receive UDP beacons (false = gossip only)"),
+        KeySpec::new("quiet-ping-rate", V::Duration, D::Unset,
+            "the original Haskell zre's ping interval; read, but pings follow Zyre (once a second)"),
     ]
 };
 
-/// `(alias, canonical key)`: the names used by the original Haskell zre.
+/// `(alias, canonical key)`: the names used by the original Haskell zre
+/// (its `Network.ZRE.Options`), whose durations are seconds as ours are.
 pub const ALIASES: &[(&str, &str)] = &[
     ("quiet-period", "evasive"),
     ("dead-period", "expired"),
     ("beacon-period", "beacon-interval"),
+    ("debug", "verbose"),
 ];
 
 /// A program's own section of the file, with the keys only it reads

@@ -35,8 +35,10 @@
 //!
 //! - `key = value`, whitespace around both trimmed. Keys are the long option
 //!   names of the tools ([`NODE_KEYS`], [`Applet::keys`]); the original
-//!   Haskell zre's `quiet-period`, `dead-period` and `beacon-period` are
-//!   accepted as aliases ([`ALIASES`]) and stored under the canonical name.
+//!   Haskell zre's `quiet-period`, `dead-period`, `beacon-period` and
+//!   `debug` are accepted as aliases ([`ALIASES`]) and stored under the
+//!   canonical name, and its `quiet-ping-rate` is read (our pings follow
+//!   Zyre's schedule, so it does not apply). Its `zre.conf` loads as it is.
 //! - Comments: a line whose first non-blank character is `#` or `;`, and
 //!   the rest of a line from a `#` or `;` that follows whitespace. (So a
 //!   value cannot contain ` #` or ` ;`.)
@@ -66,6 +68,6 @@ pub use keys::{ALIASES, Applet, DefaultValue, KeySpec, NODE_KEYS, Schema};
 pub use load::{ETC_CONFIG_PATH, HOME_CONFIG_NAME, Sources};
 pub use settings::Settings;
 pub use values::{
-    MAX_DURATION, MAX_TEXT_LEN, PortRange, ValueKind, format_duration, parse_bool, parse_duration,
-    parse_endpoint, parse_header, parse_host_port, parse_multicast_group,
+    ACCEPTED_ENDPOINTS, MAX_DURATION, MAX_TEXT_LEN, PortRange, ValueKind, format_duration, parse_bool,
+    parse_duration, parse_endpoint, parse_header, parse_host_port, parse_multicast_group, parse_tcp_endpoint,
 };

@@ -39,8 +39,12 @@ pub enum ValueKind {
     Header,
     /// `LOW-HIGH` or `0` (see [`PortRange`]).
     PortRange,
-    /// A ZeroMQ endpoint `transport://address` (see [`parse_endpoint`]).
+    /// A ZeroMQ endpoint to bind a ROUTER on: `tcp://HOST:PORT` or
+    /// `ipc://PATH` (see [`parse_endpoint`]).
     Endpoint,
+    /// A TCP endpoint `tcp://HOST:PORT` as peers connect to it (see
+    /// [`parse_tcp_endpoint`]).
+    TcpEndpoint,
 }
 
 /// Parses a duration: a number of seconds, integer or decimal (`5`, `0.5`,
@@ -116,11 +120,12 @@ pub fn format_duration(duration: Duration) -> String {
     }
 }
 
-/// Parses a boolean: `true/false`, `yes/no`, `on/off`, `1/0`, in any case.
+/// Parses a boolean: `true/false`, `yes/no`, `on/off`, `1/0`, and the
+/// original Haskell zre's `t/f`, `y/n`, in any case.
 pub fn parse_bool(s: &str) -> Result<bool, String> {
     match s.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "on" | "1" => Ok(true),
-        "false" | "no" | "off" | "0" => Ok(false),
+        "true" | "yes" | "on" | "1" | "t" | "y" => Ok(true),
+        "false" | "no" | "off" | "0" | "f" | "n" => Ok(false),
         _ => Err(format!(
             "invalid boolean \"{s}\" (expected true/false, yes/no, on/off or 1/0)"
         )),
@@ -156,12 +161,19 @@ pub fn parse_host_port(s: &str) -> Result<(&str, u16), String> {
     Ok((host, port))
 }
 
-/// Parses a multicast group `IP:PORT` (IPv6 in brackets: `[ff02::1]:5670`).
+/// Parses a multicast group `IPV4:PORT`, e.g. `239.0.0.1:5670` (beacons
+/// are IPv4: an IPv6 group is refused here rather than when the node
+/// starts).
 pub fn parse_multicast_group(s: &str) -> Result<SocketAddr, String> {
     let addr: SocketAddr = s
         .trim()
         .parse()
         .map_err(|_| format!("invalid multicast group \"{s}\" (expected IP:PORT, e.g. 239.0.0.1:5670)"))?;
+    if addr.is_ipv6() {
+        return Err(format!(
+            "invalid multicast group \"{s}\": multicast beacons need an IPv4 group"
+        ));
+    }
     if !addr.ip().is_multicast() {
         return Err(format!(
             "invalid multicast group \"{s}\": {} is not a multicast address",
@@ -193,17 +205,53 @@ pub fn parse_header(s: &str) -> Result<(&str, &str), String> {
     Ok((key, value.trim()))
 }
 
-/// Checks a ZeroMQ endpoint `transport://address`, e.g. `tcp://*:31337`
-/// or `tcp://192.168.1.2:41000`, and returns it trimmed.
+/// The endpoints a ZeroMQ ROUTER of ours binds, as a message says them.
+pub const ACCEPTED_ENDPOINTS: &str = "tcp://HOST:PORT (tcp://*:31337, tcp://127.0.0.1:*) or ipc://PATH";
+
+/// Checks an endpoint to bind a ROUTER on (a gossip server's): `tcp://HOST:PORT`
+/// (PORT a number or `*`, HOST an address, `*` or an interface name) or
+/// `ipc://PATH`, at most [`MAX_TEXT_LEN`] bytes; returns it trimmed. Other
+/// transports (`udp://`, `pgm://`, ...) do not work with a ROUTER socket
+/// and are refused with a message that lists what does.
 pub fn parse_endpoint(s: &str) -> Result<&str, String> {
     let t = s.trim();
-    let invalid = || format!("invalid endpoint \"{s}\" (expected transport://address, e.g. tcp://*:31337)");
-    let (transport, address) = t.split_once("://").ok_or_else(invalid)?;
-    if transport.is_empty()
-        || !transport.bytes().all(|b| b.is_ascii_alphanumeric())
-        || address.is_empty()
-        || address.contains(char::is_whitespace)
-    {
+    let expected = || format!("invalid endpoint \"{s}\" (expected {ACCEPTED_ENDPOINTS})");
+    let (transport, address) = t.split_once("://").ok_or_else(expected)?;
+    if address.is_empty() || address.contains(char::is_whitespace) {
+        return Err(expected());
+    }
+    match transport {
+        "tcp" => {
+            let (host, port) = address.rsplit_once(':').ok_or_else(expected)?;
+            if host.is_empty() || !(port == "*" || parse_port(port).is_ok()) {
+                return Err(expected());
+            }
+        }
+        "ipc" => {}
+        other => {
+            return Err(format!(
+                "invalid endpoint \"{s}\": transport {other}:// is not supported (expected {ACCEPTED_ENDPOINTS})"
+            ));
+        }
+    }
+    if t.len() > MAX_TEXT_LEN {
+        return Err(format!(
+            "invalid endpoint \"{s}\": longer than {MAX_TEXT_LEN} bytes"
+        ));
+    }
+    Ok(t)
+}
+
+/// Checks a TCP endpoint as peers connect to it, `tcp://HOST:PORT` (port
+/// 1-65535, at most [`MAX_TEXT_LEN`] bytes: it travels in HELLO); returns
+/// it trimmed.
+pub fn parse_tcp_endpoint(s: &str) -> Result<&str, String> {
+    let t = s.trim();
+    let invalid =
+        || format!("invalid endpoint \"{s}\" (expected tcp://HOST:PORT, e.g. tcp://192.0.2.7:41000)");
+    let address = t.strip_prefix("tcp://").ok_or_else(invalid)?;
+    let (host, port) = address.rsplit_once(':').ok_or_else(invalid)?;
+    if host.is_empty() || host.contains(char::is_whitespace) || parse_port(port).is_err() {
         return Err(invalid());
     }
     if t.len() > MAX_TEXT_LEN {
@@ -292,6 +340,7 @@ impl ValueKind {
             ValueKind::Header => parse_header(v).map(drop),
             ValueKind::PortRange => v.parse::<PortRange>().map(drop),
             ValueKind::Endpoint => parse_endpoint(v).map(drop),
+            ValueKind::TcpEndpoint => parse_tcp_endpoint(v).map(drop),
         }
     }
 }

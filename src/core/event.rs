@@ -90,6 +90,15 @@ pub enum Event {
     /// ([`CoreConfig::evasive`](super::CoreConfig::evasive), 5 s by
     /// default); it is being pinged. Once per silence: any message from
     /// the peer ends it.
+    ///
+    /// Zyre's meaning (zyre_node.c, `zyre_node_ping_peer`): the event comes
+    /// when the silence reaches the timeout, before the ping could be
+    /// answered, so an idle but healthy peer gets it too; it is a hint, not
+    /// a fault. [`Event::Silent`] is the one that says the ping went
+    /// unanswered. (Zyre repeats EVASIVE at every reap, once a second, while
+    /// the silence lasts; this library says it once per silence.) The
+    /// `zre` tools print it for people only together with SILENT, and keep
+    /// every one in `--json`.
     Evasive {
         /// The peer's UUID.
         peer: Uuid,
