@@ -49,6 +49,19 @@ pub enum Action {
     /// one connection means the remote never sees a second link with our
     /// identity, so neither side restarts the other.
     Relink { from: Uuid, to: Uuid },
+    /// Find out whether anything still listens at the peer's inbox: a TCP
+    /// connect to `endpoint` (`tcp://IP:PORT`), closed at once. A refusal
+    /// (ECONNREFUSED) goes back as [`NodeCore::handle_link_refused`] with
+    /// this `probe`; an answer, a timeout or an unreachable network go
+    /// back as [`NodeCore::handle_link_answered`] (or not at all).
+    ///
+    /// [`NodeCore::handle_link_refused`]: super::NodeCore::handle_link_refused
+    /// [`NodeCore::handle_link_answered`]: super::NodeCore::handle_link_answered
+    Probe {
+        peer: Uuid,
+        endpoint: String,
+        probe: u64,
+    },
     /// Broadcast this beacon.
     Beacon(Beacon),
 }

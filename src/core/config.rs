@@ -30,6 +30,10 @@ pub struct CoreConfig {
     /// and a peer there could not reach the endpoint we advertise).
     /// `None` acts on beacons from anywhere.
     pub beacon_subnet: Option<Subnet>,
+    /// Report EXIT as soon as a peer's connection closed and its inbox
+    /// port refuses a new one (its process is gone), instead of only when
+    /// it expires. False keeps the timers alone (Zyre's behaviour).
+    pub fast_exit: bool,
 }
 
 impl CoreConfig {
@@ -47,6 +51,7 @@ impl CoreConfig {
             max_peers: 1024,
             max_peer_groups: 256,
             beacon_subnet: None,
+            fast_exit: true,
         }
     }
 }
