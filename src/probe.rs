@@ -1,13 +1,21 @@
 //! TCP connect probes of peer inbox ports (`Action::Probe`): a refused
 //! connection (ECONNREFUSED) means the peer's host answered and nothing
-//! listens on that port any more; anything else (accepted, unreachable,
-//! no answer within `PROBE_TIMEOUT`) proves nothing. libzmq's reconnects
-//! do not tell these apart, so the probe is a plain non-blocking connect.
+//! listens on that port any more; unreachable, or no answer within
+//! `PROBE_TIMEOUT`, proves nothing. libzmq's reconnects do not tell these
+//! apart, so the probe is a plain non-blocking connect.
+//!
+//! An accepted connection is not the end: a process being killed closes
+//! its connections one by one, and a probe sent on the first close can
+//! reach its listening socket before that closes too, which then resets
+//! the connection. A live libzmq socket greets every connection at once
+//! (the ZMTP signature), so the probe waits for a first byte: bytes mean
+//! alive, a reset or end of stream without a byte means gone (as a
+//! refusal), silence (a stopped process) proves nothing.
 
 use log::debug;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
-use std::io;
+use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -32,6 +40,8 @@ struct Probe {
     peer: Uuid,
     probe: u64,
     deadline: Instant,
+    /// The connect succeeded: now waiting for the greeting.
+    connected: bool,
 }
 
 /// Probes in flight, each a poll token from a range of its own, and the
@@ -90,7 +100,10 @@ impl Probes {
         };
         let mut stream = match TcpStream::connect(address) {
             Ok(stream) => stream,
-            Err(err) => return Ok(Some(verdict_of(&err))),
+            Err(err) => {
+                debug!("probe of {endpoint}: {err}");
+                return Ok(Some(verdict_of(&err)));
+            }
         };
         registry.register(&mut stream, Token(self.first_token + slot), Interest::WRITABLE)?;
         self.slots[slot] = Some(Probe {
@@ -98,6 +111,7 @@ impl Probes {
             peer,
             probe,
             deadline: now + PROBE_TIMEOUT,
+            connected: false,
         });
         Ok(None)
     }
@@ -112,18 +126,42 @@ impl Probes {
         else {
             return false;
         };
-        let Some(probe) = self.slots[slot].as_ref() else {
+        let Some(probe) = self.slots[slot].as_mut() else {
             return true;
         };
-        let verdict = match probe.stream.take_error() {
-            Ok(Some(err)) | Err(err) => verdict_of(&err),
-            // Writable without an error: connected, or still connecting
-            // (a spurious wake-up); only a known peer address says which.
-            Ok(None) => match probe.stream.peer_addr() {
-                Ok(_) => Verdict::NotRefused,
-                Err(err) if err.kind() == io::ErrorKind::NotConnected => return true,
-                Err(err) => verdict_of(&err),
-            },
+        if !probe.connected {
+            match probe.stream.take_error() {
+                Ok(Some(err)) | Err(err) => {
+                    let verdict = verdict_of(&err);
+                    self.finish(registry, slot, verdict);
+                    return true;
+                }
+                // Writable without an error: connected, or still connecting
+                // (a spurious wake-up); only a known peer address says which.
+                Ok(None) => match probe.stream.peer_addr() {
+                    Ok(_) => {}
+                    Err(err) if err.kind() == io::ErrorKind::NotConnected => return true,
+                    Err(err) => {
+                        let verdict = verdict_of(&err);
+                        self.finish(registry, slot, verdict);
+                        return true;
+                    }
+                },
+            }
+            probe.connected = true;
+            if let Err(err) = registry.reregister(&mut probe.stream, token, Interest::READABLE) {
+                debug!("cannot wait for a greeting: {err}");
+                self.finish(registry, slot, Verdict::NotRefused);
+                return true;
+            }
+        }
+        let mut byte = [0u8; 1];
+        let verdict = match probe.stream.read(&mut byte) {
+            Ok(0) => Verdict::Refused,
+            Ok(_) => Verdict::NotRefused,
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return true,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => return true,
+            Err(err) => verdict_of(&err),
         };
         self.finish(registry, slot, verdict);
         true
@@ -140,6 +178,15 @@ impl Probes {
 
     fn finish(&mut self, registry: &Registry, slot: usize, verdict: Verdict) {
         if let Some(mut probe) = self.slots[slot].take() {
+            debug!(
+                "probe of {} ({}): {verdict:?}",
+                probe.peer.simple(),
+                if probe.connected {
+                    "connected"
+                } else {
+                    "connecting"
+                }
+            );
             let _ = registry.deregister(&mut probe.stream);
             self.finished.push((probe.peer, probe.probe, verdict));
         }
@@ -160,10 +207,14 @@ impl Probes {
     }
 }
 
+/// A refusal, or a reset before the first byte (see the module notes), is
+/// a port nobody serves; any other error proves nothing.
 fn verdict_of(err: &io::Error) -> Verdict {
-    if err.kind() == io::ErrorKind::ConnectionRefused {
-        Verdict::Refused
-    } else {
-        Verdict::NotRefused
+    match err.kind() {
+        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset => Verdict::Refused,
+        kind => {
+            debug!("probe: {kind:?} ({err}) is no refusal");
+            Verdict::NotRefused
+        }
     }
 }
