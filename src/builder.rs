@@ -42,6 +42,7 @@ pub struct NodeBuilder {
     send_hwm: i32,
     max_backlog: usize,
     linger: Duration,
+    fast_exit: bool,
 }
 
 impl Default for NodeBuilder {
@@ -70,6 +71,7 @@ impl Default for NodeBuilder {
             send_hwm: defaults::SEND_HWM,
             max_backlog: defaults::MAX_BACKLOG,
             linger: defaults::LINGER,
+            fast_exit: true,
         }
     }
 }
@@ -211,6 +213,17 @@ impl NodeBuilder {
         self
     }
 
+    /// Fast EXIT (default on): a peer whose connection to us closed and
+    /// whose inbox port then refuses a TCP connection (ECONNREFUSED: its
+    /// process is gone) is reported EXIT at once, after everything it
+    /// sent. Silence without refusal (a pulled cable, a crashed host, a
+    /// stopped process) still goes EVASIVE, SILENT, then EXIT after the
+    /// expired timeout. Off: only the timers, as Zyre does.
+    pub fn fast_exit(mut self, on: bool) -> Self {
+        self.fast_exit = on;
+        self
+    }
+
     /// Binds the sockets and starts discovery; the node runs as the caller
     /// polls it (or in its own thread after [`Node::spawn`]).
     pub fn build(self) -> Result<Node, NodeError> {
@@ -254,6 +267,7 @@ impl NodeBuilder {
         config.expired = self.expired;
         config.max_peers = self.max_peers;
         config.max_peer_groups = self.max_peer_groups;
+        config.fast_exit = self.fast_exit;
         config.beacon_subnet = Some(interface.subnet());
         let core = NodeCore::new(config, Instant::now());
         let settings = ReactorSettings {

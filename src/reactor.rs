@@ -11,7 +11,9 @@ use crate::core::gossip_client::{ClientConfig, ClientOutput, GossipClient, Serve
 use crate::core::{Action, Content, Event, Frame, Headers, NodeCore, ZyreUuid};
 use crate::error::NodeError;
 use crate::iface::Interface;
+use crate::inbox_watch::InboxWatch;
 use crate::link::{LinkId, Links, Outgoing, Sent};
+use crate::probe::{Finished, Probes, Verdict};
 use crate::spare::SpareBuffers;
 use log::{debug, info, warn};
 use mio::net::UdpSocket;
@@ -29,7 +31,11 @@ pub const FIRST_RESERVED_TOKEN: usize = usize::MAX / 2;
 const INBOX: Token = Token(FIRST_RESERVED_TOKEN);
 const BEACON: Token = Token(FIRST_RESERVED_TOKEN + 1);
 pub(crate) const WAKER: Token = Token(FIRST_RESERVED_TOKEN + 2);
-const FIRST_LINK_TOKEN: usize = FIRST_RESERVED_TOKEN + 16;
+const INBOX_WATCH: Token = Token(FIRST_RESERVED_TOKEN + 3);
+const FIRST_PROBE_TOKEN: usize = FIRST_RESERVED_TOKEN + 16;
+/// Probes in flight at most: one per peer is all the core asks for.
+const MAX_PROBES: usize = 4096;
+const FIRST_LINK_TOKEN: usize = FIRST_PROBE_TOKEN + MAX_PROBES;
 
 /// Messages taken from the inbox before other sources get a turn, and
 /// before the events they made are handed to the application (so that a
@@ -66,6 +72,18 @@ pub struct Node {
     beacon: Option<BeaconSocket>,
     /// The DEALERs to peers and gossip servers, with their queues.
     links: Links,
+    /// Closed connections to our inbox (with fast EXIT on).
+    inbox_watch: Option<InboxWatch>,
+    /// The monitor may hold events (its ZMQ_FD fired).
+    watch_ready: bool,
+    /// Connect probes of peer ports (`Action::Probe`).
+    probes: Probes,
+    /// Probe results waiting to be handed to the core: a refusal only
+    /// after the inbox has been drained, so that a peer's last messages
+    /// come before its EXIT.
+    probe_results: Vec<Finished>,
+    /// Hosts whose connection to our inbox closed, read from the monitor.
+    closed_hosts: Vec<std::net::IpAddr>,
     settings: ReactorSettings,
     interface: Interface,
     stopped: bool,
@@ -102,6 +120,14 @@ impl Node {
         let poll = Poll::new()?;
         poll.registry()
             .register(&mut SourceFd(&inbox.get_fd()?), INBOX, Interest::READABLE)?;
+        let inbox_watch = if core.config().fast_exit {
+            let watch = InboxWatch::new(&context, &inbox, &core.uuid().simple().to_string())?;
+            poll.registry()
+                .register(&mut SourceFd(&watch.fd()?), INBOX_WATCH, Interest::READABLE)?;
+            Some(watch)
+        } else {
+            None
+        };
         let mut beacon = beacon;
         if let Some(beacon) = beacon.as_mut() {
             poll.registry()
@@ -127,6 +153,11 @@ impl Node {
             inbox,
             beacon,
             links: Links::new(FIRST_LINK_TOKEN, settings.max_backlog),
+            watch_ready: inbox_watch.is_some(),
+            inbox_watch,
+            probes: Probes::new(FIRST_PROBE_TOKEN, MAX_PROBES),
+            probe_results: Vec::new(),
+            closed_hosts: Vec::new(),
             settings,
             interface,
             stopped: false,
@@ -182,7 +213,12 @@ impl Node {
                 INBOX => self.inbox_ready = true,
                 BEACON => self.beacon_ready = true,
                 WAKER => {}
-                token => self.links.mark_ready(token),
+                INBOX_WATCH => self.watch_ready = true,
+                token => {
+                    if !self.probes.ready(self.poll.registry(), token) {
+                        self.links.mark_ready(token)
+                    }
+                }
             }
         }
         self.service()
@@ -236,7 +272,8 @@ impl Node {
     fn effective_timeout(&self, timeout: Option<Duration>) -> Option<Duration> {
         let core = self.core.poll_timeout();
         let gossip = self.gossip.as_ref().and_then(|g| g.poll_timeout());
-        let deadline = [core, gossip].into_iter().flatten().min();
+        let probe = self.probes.next_deadline();
+        let deadline = [core, gossip, probe].into_iter().flatten().min();
         let until = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         [until, timeout].into_iter().flatten().min()
     }
@@ -460,6 +497,7 @@ impl Node {
             if self.inbox_ready {
                 self.inbox_ready = !self.drain_inbox(now)?;
             }
+            self.service_fast_exit(now)?;
             if self.beacon_ready {
                 self.drain_beacons(now);
             }
@@ -472,6 +510,11 @@ impl Node {
                 let core = &mut self.core;
                 self.links
                     .flush_backlog(self.poll.registry(), |header| core.recycle_header(header));
+            }
+            if self.probes.has_finished() || !self.probe_results.is_empty() {
+                // Refusals wait for a drained inbox: look at it once more.
+                self.inbox_ready = true;
+                continue;
             }
             if !self.inbox_ready && !self.beacon_ready && !self.core_timer_due(Instant::now()) {
                 self.settled = !self.links.has_backlog();
@@ -486,9 +529,37 @@ impl Node {
         }
     }
 
-    /// The core has a deadline (beacon, reap, …) that has come.
+    /// The core has a deadline (beacon, reap, …) or a probe has timed out.
     fn core_timer_due(&self, now: Instant) -> bool {
         self.core.poll_timeout().is_some_and(|t| t <= now)
+            || self.probes.next_deadline().is_some_and(|t| t <= now)
+    }
+
+    /// Fast EXIT: closed inbox connections become `handle_link_lost`, and
+    /// finished probes are handed back, refusals only once the inbox is
+    /// drained (all the peer sent is read by then).
+    fn service_fast_exit(&mut self, now: Instant) -> io::Result<()> {
+        if self.watch_ready {
+            self.watch_ready = false;
+            if let Some(watch) = self.inbox_watch.as_mut() {
+                watch.drain(&mut self.closed_hosts)?;
+            }
+            for host in self.closed_hosts.drain(..) {
+                self.core.handle_link_lost(now, host);
+            }
+        }
+        self.probes.expire(self.poll.registry(), now);
+        self.probes.take_finished(&mut self.probe_results);
+        if self.inbox_ready {
+            return Ok(());
+        }
+        for (peer, probe, verdict) in self.probe_results.drain(..) {
+            match verdict {
+                Verdict::Refused => self.core.handle_link_refused(now, peer, probe),
+                Verdict::NotRefused => self.core.handle_link_answered(now, peer, probe),
+            }
+        }
+        Ok(())
     }
 
     /// Returns true if the inbox was drained (rather than the batch ending).
@@ -654,6 +725,13 @@ impl Node {
                     self.links
                         .relink(self.poll.registry(), LinkId::Peer(from), LinkId::Peer(to))
                 }
+                Action::Probe {
+                    peer,
+                    endpoint,
+                    probe,
+                } => self
+                    .probes
+                    .start(self.poll.registry(), Instant::now(), peer, &endpoint, probe),
                 Action::Beacon(beacon) => {
                     if let Some(socket) = &self.beacon {
                         if let Err(err) = socket.socket.send_to(&beacon.to_bytes(), socket.target) {

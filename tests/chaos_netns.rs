@@ -122,7 +122,8 @@ fn a_killed_peer_exits_in_time_and_enters_again_when_restarted() {
     let [mut a, mut b, mut c] = mesh(&lab, &opts, &c_opts);
     let bound = Duration::from_secs(EXPIRED) + REAP_INTERVAL;
 
-    // 1. SIGKILL: no goodbye, so the others find out by expiry.
+    // 1. SIGKILL: no goodbye; the others find out by its refused port
+    //    (fast EXIT), or by expiry at the latest.
     let old = c.uuid.clone();
     let killed = Instant::now();
     c.child().kill();
@@ -257,7 +258,9 @@ impl Stream {
 #[test]
 fn a_short_link_outage_is_evasive_and_loses_nothing() {
     const EXPIRED: u64 = 8;
-    const OUTAGE: Duration = Duration::from_secs(2);
+    // Long enough for many probes of a closed connection, if there were
+    // one; fast EXIT must not turn an outage into an EXIT.
+    const OUTAGE: Duration = Duration::from_secs(3);
     let Some(lab) = three_hosts("chaosblip", 42) else {
         return;
     };
@@ -431,5 +434,173 @@ fn wait_mesh_again(peers: &mut [&mut JsonPeer]) {
                 thread::sleep(Duration::from_millis(20));
             }
         }
+    }
+}
+
+// ----- fast EXIT (issue 17) ---------------------------------------------------
+
+/// What fast EXIT must beat by far: the default expired timeout.
+const DEFAULT_EXPIRED: u64 = 30;
+/// The bound asserted on a fast EXIT: a LAN answers a probe within
+/// milliseconds; the rest is slack for a loaded 2-core machine.
+const FAST_EXIT_BOUND: Duration = Duration::from_secs(5);
+
+fn median_and_worst(delays: &mut [Duration]) -> (Duration, Duration) {
+    delays.sort();
+    (delays[delays.len() / 2], delays[delays.len() - 1])
+}
+
+#[test]
+fn a_killed_peer_of_ours_exits_at_once_not_at_expired() {
+    const KILLS: usize = 10;
+    let Some(lab) = three_hosts("fastkill", 43) else {
+        return;
+    };
+    let opts = timers(5, DEFAULT_EXPIRED);
+    let [mut a, mut b, mut c] = mesh(&lab, &opts, &opts);
+    let mut delays = Vec::new();
+    for round in 0..KILLS {
+        let old = c.uuid.clone();
+        let killed = Instant::now();
+        c.child().kill();
+        let exits = each_sees(&mut [&mut a, &mut b], "EXIT", &old, killed);
+        for (who, after) in ["alpha", "beta"].iter().zip(&exits) {
+            assert!(
+                *after < FAST_EXIT_BOUND,
+                "round {round}: {who} saw gamma's EXIT {after:?} after its SIGKILL (expired is \
+                 {DEFAULT_EXPIRED} s)\n{}",
+                lab.report()
+            );
+        }
+        delays.extend(exits);
+        c = spawn(&lab, "c", "gamma", &opts);
+        wait_mesh(&mut [&mut a, &mut b, &mut c]);
+    }
+    // The survivors never lost each other.
+    for peer in [&a, &b] {
+        let others: Vec<String> = peer
+            .events()
+            .into_iter()
+            .filter(|e| e.is("EXIT") && e.name() != "gamma")
+            .map(|e| e.raw)
+            .collect();
+        assert!(others.is_empty(), "{}: unexpected EXIT {others:?}", peer.name);
+    }
+    shout_reaches(&mut c, &mut [&mut a, &mut b], "still-here");
+    let (median, worst) = median_and_worst(&mut delays);
+    figure!(
+        "fast exit: {KILLS} SIGKILLs of gamma (ours), EXIT at alpha and beta: median {:.3} s, worst {:.3} s \
+         (expired {DEFAULT_EXPIRED} s)",
+        median.as_secs_f64(),
+        worst.as_secs_f64()
+    );
+    for peer in [&mut a, &mut b, &mut c] {
+        peer.quit(WAIT);
+    }
+}
+
+/// Drops every packet in and out of a host: a crashed host, which neither
+/// answers nor refuses. `Lab::unblock_all` lifts it.
+fn crash_host(lab: &Lab, host: &str) {
+    let table = "inet zrelab";
+    let _ = lab.try_exec(host, "nft", &["add", "table", table]);
+    for (chain, hook) in [("zin", "input"), ("zout", "output")] {
+        lab.exec(
+            host,
+            "nft",
+            &[&format!(
+                "add chain {table} {chain} {{ type filter hook {hook} priority 0 ; policy drop ; }}"
+            )],
+        );
+    }
+}
+
+/// Waits `span` and returns the EXITs of `uuid` seen by each peer meanwhile.
+fn exits_within(peers: &[&JsonPeer], uuid: &str, span: Duration) -> Vec<usize> {
+    thread::sleep(span);
+    peers.iter().map(|p| p.count(is_event("EXIT", uuid))).collect()
+}
+
+#[test]
+fn a_crashed_host_exits_at_expired() {
+    const EXPIRED: u64 = 6;
+    let Some(lab) = three_hosts("fastcrash", 44) else {
+        return;
+    };
+    if std::process::Command::new("nft")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        panic!("this test needs nft: apt-get install nftables");
+    }
+    let opts = timers(1, EXPIRED);
+    let [mut a, mut b, mut c] = mesh(&lab, &opts, &opts);
+    let uuid = c.uuid.clone();
+    let crashed = Instant::now();
+    crash_host(&lab, "c");
+    let early = Duration::from_secs(EXPIRED) - Duration::from_millis(500);
+    let exits = exits_within(&[&a, &b], &uuid, early.saturating_sub(crashed.elapsed()));
+    assert_eq!(
+        exits,
+        [0, 0],
+        "EXIT before expired for a host that refuses nothing\n{}",
+        lab.report()
+    );
+    for peer in [&a, &b] {
+        assert!(
+            peer.count(is_event("EVASIVE", &uuid)) > 0,
+            "{}: never EVASIVE",
+            peer.name
+        );
+    }
+    let exits = each_sees(&mut [&mut a, &mut b], "EXIT", &uuid, crashed);
+    figure!(
+        "fast exit: crashed host (everything dropped): EXIT of gamma after {} (expired {EXPIRED} s)",
+        seconds(&exits)
+    );
+    let bound = Duration::from_secs(EXPIRED) + REAP_INTERVAL + SCHEDULING_SLACK;
+    for after in &exits {
+        assert!(*after <= bound, "EXIT {after:?} after the crash: over {bound:?}");
+    }
+    lab.unblock_all("c");
+    c.child().kill();
+    for peer in [&mut a, &mut b] {
+        peer.quit(WAIT);
+    }
+}
+
+#[test]
+fn a_stopped_peer_is_evasive_then_silent_and_only_exits_at_expired() {
+    const EXPIRED: u64 = 6;
+    let Some(lab) = three_hosts("faststop", 45) else {
+        return;
+    };
+    let opts = timers(1, EXPIRED);
+    let [mut a, mut b, mut c] = mesh(&lab, &opts, &opts);
+    let uuid = c.uuid.clone();
+    let stopped = Instant::now();
+    c.child().signal("STOP");
+    for peer in [&mut a, &mut b] {
+        peer.wait_for("EVASIVE of gamma", is_event("EVASIVE", &uuid), WAIT);
+        peer.wait_for("SILENT of gamma", is_event("SILENT", &uuid), WAIT);
+    }
+    let early = Duration::from_secs(EXPIRED) - Duration::from_millis(500);
+    let exits = exits_within(&[&a, &b], &uuid, early.saturating_sub(stopped.elapsed()));
+    assert_eq!(
+        exits,
+        [0, 0],
+        "EXIT before expired for a stopped process\n{}",
+        lab.report()
+    );
+    let exits = each_sees(&mut [&mut a, &mut b], "EXIT", &uuid, stopped);
+    figure!(
+        "fast exit: SIGSTOPped gamma: EVASIVE, SILENT, EXIT after {} (expired {EXPIRED} s)",
+        seconds(&exits)
+    );
+    c.child().signal("CONT");
+    c.child().kill();
+    for peer in [&mut a, &mut b] {
+        peer.quit(WAIT);
     }
 }

@@ -45,6 +45,12 @@ struct Sim {
     beacons_blocked: HashSet<usize>,
     /// Nodes cut off from all traffic (a pulled cable).
     isolated: HashSet<usize>,
+    /// Nodes whose process is gone: their host refuses connections.
+    gone: HashSet<usize>,
+    /// Probes asked for and not answered yet: (node, peer, endpoint, probe).
+    probes: VecDeque<(usize, Uuid, String, u64)>,
+    /// Probes are kept in `probes` for the test to answer.
+    hold_probes: bool,
     delivered: usize,
 }
 
@@ -66,6 +72,9 @@ impl Sim {
             loss: None,
             beacons_blocked: HashSet::new(),
             isolated: HashSet::new(),
+            gone: HashSet::new(),
+            probes: VecDeque::new(),
+            hold_probes: false,
             delivered: 0,
         }
     }
@@ -132,6 +141,13 @@ impl Sim {
                 progressed = true;
                 self.deliver(packet);
             }
+            while !self.hold_probes {
+                let Some(probe) = self.probes.pop_front() else {
+                    break;
+                };
+                progressed = true;
+                self.answer_probe(probe);
+            }
             if !progressed {
                 break;
             }
@@ -183,6 +199,11 @@ impl Sim {
                     content,
                 });
             }
+            Action::Probe {
+                peer,
+                endpoint,
+                probe,
+            } => self.probes.push_back((from, peer, endpoint, probe)),
             Action::Beacon(beacon) => {
                 if self.beacons_blocked.contains(&from) || self.isolated.contains(&from) {
                     return;
@@ -273,8 +294,45 @@ impl Sim {
         }
     }
 
+    /// Freezes a node (SIGSTOP, a hung host): it neither sends nor
+    /// answers, but its listening port still accepts connections.
     fn kill(&mut self, node: usize) {
         self.nodes[node].alive = false;
+    }
+
+    /// Ends a node's process (SIGKILL): every node it had a link to sees
+    /// that connection close, and its port refuses from now on.
+    fn crash(&mut self, node: usize) {
+        self.nodes[node].alive = false;
+        self.gone.insert(node);
+        let ip = self.nodes[node].ip;
+        let now = self.now;
+        let linked: Vec<usize> = self
+            .routes
+            .keys()
+            .filter(|(to, from)| *from == node && *to != node)
+            .map(|(to, _)| *to)
+            .collect();
+        for to in linked {
+            if self.nodes[to].alive && !self.isolated.contains(&to) {
+                self.nodes[to].core.handle_link_lost(now, ip);
+            }
+        }
+    }
+
+    /// A TCP connect from `node` to `endpoint`: refused where a process is
+    /// gone (or none ever listened); unanswered across a pulled cable.
+    fn answer_probe(&mut self, (node, peer, endpoint, probe): (usize, Uuid, String, u64)) {
+        let now = self.now;
+        let target = self.by_endpoint.get(&endpoint).copied();
+        let cut = self.isolated.contains(&node) || target.is_some_and(|t| self.isolated.contains(&t));
+        let refused = !cut && target.is_none_or(|t| self.gone.contains(&t));
+        let core = &mut self.nodes[node].core;
+        if refused {
+            core.handle_link_refused(now, peer, probe);
+        } else {
+            core.handle_link_answered(now, peer, probe);
+        }
     }
 }
 
@@ -1447,4 +1505,188 @@ fn beacons_from_outside_the_served_subnet_are_ignored() {
         .core
         .handle_beacon(now, "10.0.0.2".parse().unwrap(), &near);
     assert_eq!(sim.nodes[a].core.pending_peer_count(), 1);
+}
+
+// ----- fast EXIT: a refused reconnect (issue 17) ---------------------------
+
+fn exits_of(sim: &Sim, node: usize) -> Vec<Option<Uuid>> {
+    sim.events(node, "EXIT").iter().map(|e| e.peer()).collect()
+}
+
+#[test]
+fn a_crashed_peer_exits_at_once_after_its_last_message() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    let c = sim.add("c");
+    sim.run_for(secs(2));
+    let (a_uuid, c_uuid) = (sim.uuid(a), sim.uuid(c));
+    sim.nodes[c].core.whisper(a_uuid, text("last words")).unwrap();
+    sim.settle();
+    let crashed_at = sim.elapsed();
+    sim.crash(c);
+    sim.settle();
+    assert_eq!(sim.elapsed(), crashed_at, "no time passed");
+    assert_eq!(exits_of(&sim, a), vec![Some(c_uuid)]);
+    assert_eq!(exits_of(&sim, b), vec![Some(c_uuid)]);
+    // Its data came first, then the EXIT.
+    let kinds: Vec<&str> = sim.nodes[a].events.iter().map(|e| e.kind()).collect();
+    let whisper = kinds.iter().position(|k| *k == "WHISPER").unwrap();
+    let exit = kinds.iter().position(|k| *k == "EXIT").unwrap();
+    assert!(whisper < exit, "{kinds:?}");
+    // The others stay: their ports answered nobody, nothing else changed.
+    assert_eq!(sim.nodes[a].core.peers(), vec![sim.uuid(b)]);
+    sim.run_for(secs(40));
+    assert_eq!(sim.count(a, "EXIT"), 1);
+    assert_eq!(sim.count(b, "EXIT"), 1);
+}
+
+#[test]
+fn a_lost_link_whose_port_answers_or_is_unreachable_keeps_the_timers() {
+    for unreachable in [false, true] {
+        let mut sim = Sim::new();
+        let a = sim.add("a");
+        let b = sim.add("b");
+        sim.run_for(secs(2));
+        let a_uuid = sim.uuid(a);
+        sim.nodes[b].core.whisper(a_uuid, text("last words")).unwrap();
+        sim.settle();
+        let b_ip = sim.nodes[b].ip;
+        // Stopped (its port still accepts) or cut off (nothing answers).
+        if unreachable {
+            sim.isolated.insert(b);
+        } else {
+            sim.kill(b);
+        }
+        let lost_at = sim.elapsed();
+        let now = sim.now;
+        sim.nodes[a].core.handle_link_lost(now, b_ip);
+        sim.settle();
+        assert_eq!(sim.count(a, "EXIT"), 0);
+        sim.run_until(lost_at + secs(7));
+        assert_eq!(sim.count(a, "EVASIVE"), 1, "unreachable: {unreachable}");
+        assert_eq!(sim.count(a, "SILENT"), 1);
+        // A second loss is probed again, and answered the same way.
+        let now = sim.now;
+        sim.nodes[a].core.handle_link_lost(now, b_ip);
+        sim.settle();
+        sim.run_until(lost_at + secs(28));
+        assert_eq!(sim.count(a, "EXIT"), 0, "unreachable: {unreachable}");
+        sim.run_until(lost_at + secs(32));
+        assert_eq!(sim.count(a, "EXIT"), 1, "unreachable: {unreachable}");
+    }
+}
+
+#[test]
+fn with_fast_exit_off_a_crashed_peer_expires_on_the_timers() {
+    let mut sim = Sim::new();
+    let mut config = Sim::config(uuid_of(0), "a", IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 41000);
+    config.fast_exit = false;
+    let a = sim.add_with(config);
+    let b = sim.add("b");
+    sim.run_for(secs(2));
+    let a_uuid = sim.uuid(a);
+    sim.nodes[b].core.whisper(a_uuid, text("last words")).unwrap();
+    sim.settle();
+    let crashed_at = sim.elapsed();
+    sim.crash(b);
+    sim.settle();
+    assert!(sim.probes.is_empty(), "no probe with fast EXIT off");
+    sim.run_until(crashed_at + secs(28));
+    assert_eq!(sim.count(a, "EXIT"), 0);
+    sim.run_until(crashed_at + secs(32));
+    assert_eq!(sim.count(a, "EXIT"), 1);
+}
+
+#[test]
+fn a_leaving_peer_exits_when_its_port_refuses_and_never_after_its_grace() {
+    for crashes in [true, false] {
+        let mut sim = Sim::new();
+        let a = sim.add("a");
+        let b = sim.add("b");
+        sim.run_for(Duration::from_millis(2300));
+        let leaving = zre::wire::Beacon::new(sim.uuid(b), 0).to_bytes();
+        let (now, ip) = (sim.now, sim.nodes[b].ip);
+        sim.nodes[a].core.handle_beacon(now, ip, &leaving);
+        sim.run_for(Duration::from_millis(100));
+        assert_eq!(sim.count(a, "EXIT"), 0, "its data may still be coming");
+        if crashes {
+            // It closes its links after its data: its port refuses.
+            sim.crash(b);
+            sim.settle();
+            assert_eq!(sim.count(a, "EXIT"), 1, "at once");
+        } else {
+            // It hangs: the grace of 1 s, to the millisecond, not the next tick.
+            sim.kill(b);
+            sim.run_for(Duration::from_millis(899));
+            assert_eq!(sim.count(a, "EXIT"), 0);
+            sim.run_for(Duration::from_millis(2));
+            assert_eq!(sim.count(a, "EXIT"), 1);
+        }
+    }
+}
+
+#[test]
+fn a_late_refusal_never_removes_the_peer_that_took_the_endpoint_over() {
+    let mut sim = Sim::new();
+    let a1 = sim.add("a1");
+    let b = sim.add("b");
+    sim.run_for(secs(2));
+    let a1_uuid = sim.uuid(a1);
+    // a1 dies; b's probe of its port is slow to come back.
+    sim.hold_probes = true;
+    sim.crash(a1);
+    sim.settle();
+    assert_eq!(sim.probes.len(), 1);
+    let (_, probed, _, probe) = sim.probes[0].clone();
+    assert_eq!(probed, a1_uuid);
+    // Meanwhile a2 starts on a1's endpoint under a new UUID.
+    let config = Sim::config(Uuid::from_u128(0xA2), "a2", sim.nodes[a1].ip, 41000);
+    let a2 = sim.add_with(config);
+    sim.run_for(secs(2));
+    let a2_uuid = sim.uuid(a2);
+    let kinds: Vec<(&str, Option<Uuid>)> = sim.nodes[b]
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind(), "ENTER" | "EXIT"))
+        .map(|e| (e.kind(), e.peer()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("ENTER", Some(a1_uuid)),
+            ("EXIT", Some(a1_uuid)),
+            ("ENTER", Some(a2_uuid))
+        ]
+    );
+    // The refusal (a1's process was gone) finally arrives, for either UUID.
+    let now = sim.now;
+    sim.nodes[b].core.handle_link_refused(now, a1_uuid, probe);
+    sim.nodes[b].core.handle_link_refused(now, a2_uuid, probe);
+    sim.hold_probes = false;
+    sim.run_for(secs(2));
+    assert_eq!(sim.count(b, "EXIT"), 1);
+    assert_eq!(sim.nodes[b].core.peers(), vec![a2_uuid]);
+}
+
+#[test]
+fn a_late_refusal_never_removes_a_peer_restarted_with_the_same_uuid() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    sim.run_for(secs(2));
+    let b_uuid = sim.uuid(b);
+    sim.hold_probes = true;
+    sim.crash(b);
+    sim.settle();
+    let (_, _, _, probe) = sim.probes.pop_front().unwrap();
+    // b comes back with its UUID, on another port, and says HELLO.
+    let config = Sim::config(b_uuid, "b", sim.nodes[b].ip, 41001);
+    sim.add_with(config);
+    sim.run_for(secs(2));
+    assert_eq!(sim.count(a, "ENTER"), 2);
+    let now = sim.now;
+    sim.nodes[a].core.handle_link_refused(now, b_uuid, probe);
+    sim.settle();
+    assert_eq!(sim.nodes[a].core.peers(), vec![b_uuid]);
 }

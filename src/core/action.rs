@@ -76,6 +76,22 @@ pub enum Action {
         /// The UUID it serves from now on.
         to: Uuid,
     },
+    /// Find out whether anything still listens at the peer's inbox: a TCP
+    /// connect to `endpoint` (`tcp://IP:PORT`), closed at once. A refusal
+    /// (ECONNREFUSED) goes back as [`NodeCore::handle_link_refused`] with
+    /// this `probe`; an answer, a timeout or an unreachable network go
+    /// back as [`NodeCore::handle_link_answered`] (or not at all).
+    ///
+    /// [`NodeCore::handle_link_refused`]: super::NodeCore::handle_link_refused
+    /// [`NodeCore::handle_link_answered`]: super::NodeCore::handle_link_answered
+    Probe {
+        /// The peer whose inbox is probed.
+        peer: Uuid,
+        /// Its inbox, `tcp://IP:PORT`.
+        endpoint: String,
+        /// Which probe this is, to match the answer to it.
+        probe: u64,
+    },
     /// Broadcast this beacon (or send it to the multicast group) on the
     /// beacon port. After [`NodeCore::stop`](super::NodeCore::stop) a
     /// port-0 beacon, if beacons are on, is the last action.

@@ -47,6 +47,10 @@ pub struct CoreConfig {
     /// and a peer there could not reach the endpoint we advertise).
     /// `None` acts on beacons from anywhere.
     pub beacon_subnet: Option<Subnet>,
+    /// Report EXIT as soon as a peer's connection closed and its inbox
+    /// port refuses a new one (its process is gone), instead of only when
+    /// it expires. False keeps the timers alone (Zyre's behaviour).
+    pub fast_exit: bool,
 }
 
 impl CoreConfig {
@@ -67,6 +71,7 @@ impl CoreConfig {
             max_peers: crate::defaults::MAX_PEERS,
             max_peer_groups: crate::defaults::MAX_PEER_GROUPS,
             beacon_subnet: None,
+            fast_exit: true,
         }
     }
 }

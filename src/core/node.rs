@@ -7,6 +7,7 @@
 //! Behaviour follows Zyre 2.0 on the wire, minus its asserts.
 
 mod admission;
+mod fast_exit;
 
 use super::action::{Action, Content};
 use super::claims::Claims;
@@ -124,6 +125,8 @@ pub struct NodeCore {
     spare_headers: Vec<Vec<u8>>,
     /// Kept between shouts so that a shout allocates no list of headers.
     shout_scratch: Vec<(Uuid, Vec<u8>)>,
+    /// The last `Action::Probe` number handed out.
+    next_probe: u64,
 }
 
 impl NodeCore {
@@ -153,6 +156,7 @@ impl NodeCore {
             claims: Claims::new(config_max_peers),
             foreign_beacon_logged: None,
             conflict_logged: None,
+            next_probe: 0,
         }
     }
 
@@ -220,8 +224,12 @@ impl NodeCore {
             self.next_beacon_at = next_tick(self.next_beacon_at, self.config.beacon_interval, now);
         }
         if now >= self.next_reap_at {
-            self.reap(now);
+            let leaving = self.reap(now);
             self.next_reap_at = next_tick(self.next_reap_at, self.reap_interval, now);
+            // A leaving peer goes at the end of its grace, not a tick later.
+            if let Some(at) = leaving {
+                self.next_reap_at = self.next_reap_at.min(at);
+            }
         }
     }
 
@@ -271,6 +279,8 @@ impl NodeCore {
                         LEAVE_GRACE
                     );
                     peer.leave(now, LEAVE_GRACE.min(self.config.evasive));
+                    // Removed at the end of its grace, not at the next tick.
+                    self.next_reap_at = self.next_reap_at.min(peer.expired_at);
                 }
                 Some(_) => {
                     info!("peer {} announced it is leaving", beacon.uuid.simple());
@@ -791,11 +801,16 @@ impl NodeCore {
         }
     }
 
-    /// Pings evasive peers, reports silent ones, and expires dead ones.
-    fn reap(&mut self, now: Instant) {
+    /// Pings evasive peers, reports silent ones, and expires dead ones;
+    /// returns when the first leaving peer that stays will expire.
+    fn reap(&mut self, now: Instant) -> Option<Instant> {
         let mut expired = Vec::new();
         let mut evasive = Vec::new();
+        let mut leaving: Option<Instant> = None;
         for peer in self.peers.values_mut() {
+            if peer.leaving.is_some() && now < peer.expired_at {
+                leaving = Some(leaving.map_or(peer.expired_at, |at| at.min(peer.expired_at)));
+            }
             if now >= peer.expired_at {
                 expired.push(peer.uuid);
             } else if now >= peer.evasive_at {
@@ -823,6 +838,7 @@ impl NodeCore {
         for uuid in evasive {
             self.send(uuid, &Body::Ping, None);
         }
+        leaving
     }
 
     fn send_to_all(&mut self, body: &Body<'_>) {

@@ -73,6 +73,9 @@ pub(crate) struct Peer {
     sent_top: bool,
     /// The `now` of the last `refresh`, whose deadlines are still set.
     refreshed_at: Option<Instant>,
+    /// The probe of its inbox port in flight, if any (see `Action::Probe`):
+    /// only that probe's refusal removes this peer.
+    pub probe: Option<u64>,
 }
 
 impl Peer {
@@ -98,6 +101,7 @@ impl Peer {
             created_at: now,
             sent_top: false,
             refreshed_at: None,
+            probe: None,
         }
     }
 

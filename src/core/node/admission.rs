@@ -121,6 +121,8 @@ impl NodeCore {
                     );
                     let mut peer = self.peers.remove(&old).expect("found above");
                     peer.uuid = uuid;
+                    // A probe for the stale UUID says nothing about this one.
+                    peer.probe = None;
                     self.peers.insert(uuid, peer);
                     self.actions.push_back(Action::Relink { from: old, to: uuid });
                     self.claims.forget(uuid);

@@ -1,0 +1,90 @@
+//! Fast EXIT: a peer whose process is gone is removed as soon as that is
+//! certain, not when it expires. The I/O layer reports that a peer's
+//! connection to our inbox closed (all it sent has been read by then);
+//! we ask it to probe the inbox port of each ready peer on that host, and
+//! a refused connection (ECONNREFUSED: the host answered, nothing listens
+//! there any more) is the EXIT. Silence without refusal (a pulled cable,
+//! a crashed host, a stopped process) is left to the evasive and expired
+//! timers, so a short outage never costs a peer. Zyre has no such path.
+
+use super::*;
+
+impl NodeCore {
+    /// A connection from `host` to our inbox closed after its handshake:
+    /// each ready peer at that host whose port is not being probed already
+    /// gets an [`Action::Probe`]. Nothing happens with `fast_exit` off.
+    pub fn handle_link_lost(&mut self, _now: Instant, host: IpAddr) {
+        if self.stopped || !self.config.fast_exit {
+            return;
+        }
+        let host = host.to_canonical();
+        for peer in self.peers.values_mut() {
+            if !peer.ready || peer.probe.is_some() || endpoint_host(&peer.endpoint) != Some(host) {
+                continue;
+            }
+            self.next_probe += 1;
+            peer.probe = Some(self.next_probe);
+            debug!(
+                "a connection from {host} closed: probing {} at {}",
+                peer.uuid.simple(),
+                peer.endpoint
+            );
+            self.actions.push_back(Action::Probe {
+                peer: peer.uuid,
+                endpoint: peer.endpoint.clone(),
+                probe: self.next_probe,
+            });
+        }
+    }
+
+    /// `probe` of `peer`'s inbox port was refused: its process is gone,
+    /// so it is removed now (EXIT). A probe the peer no longer has (it
+    /// restarted, or another UUID took its endpoint over) changes nothing.
+    pub fn handle_link_refused(&mut self, _now: Instant, peer: Uuid, probe: u64) {
+        let Some(gone) = self.peers.get(&peer).filter(|p| p.probe == Some(probe)) else {
+            return;
+        };
+        info!(
+            "peer {} ({}) refuses connections at {}: its process is gone",
+            gone.name,
+            peer.simple(),
+            gone.endpoint
+        );
+        self.remove_peer(peer);
+    }
+
+    /// `probe` of `peer`'s inbox port was answered, timed out or found no
+    /// route: the peer stays, on its timers, and may be probed again.
+    pub fn handle_link_answered(&mut self, _now: Instant, peer: Uuid, probe: u64) {
+        if let Some(peer) = self.peers.get_mut(&peer).filter(|p| p.probe == Some(probe)) {
+            peer.probe = None;
+        }
+    }
+}
+
+/// The IP address of a `tcp://IP:PORT` endpoint (IPv6 in brackets);
+/// `None` for a host name or anything else.
+fn endpoint_host(endpoint: &str) -> Option<IpAddr> {
+    let (host, _port) = endpoint.strip_prefix("tcp://")?.rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.parse::<IpAddr>().ok().map(|ip| ip.to_canonical())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::endpoint_host;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn endpoint_hosts_parse() {
+        let v4 = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+        assert_eq!(endpoint_host("tcp://10.0.0.2:41000"), Some(v4));
+        assert_eq!(
+            endpoint_host("tcp://[::1]:41000"),
+            Some(IpAddr::V6(Ipv6Addr::LOCALHOST))
+        );
+        assert_eq!(endpoint_host("tcp://[::ffff:10.0.0.2]:41000"), Some(v4));
+        assert_eq!(endpoint_host("tcp://example.org:41000"), None);
+        assert_eq!(endpoint_host("ipc:///tmp/x"), None);
+    }
+}
