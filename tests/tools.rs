@@ -669,6 +669,7 @@ fn usage_errors_exit_2_whoever_finds_them() {
             &["--beacon-port", "99999"],
             "--beacon-port: invalid port \"99999\"",
         ),
+        ("zre", &["--fast-exit", "maybe"], "--fast-exit"),
         (
             "zre",
             &["--beacon-interval", "-1"],

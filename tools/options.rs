@@ -23,6 +23,7 @@ pub struct NodeArgs<'a> {
     pub port_range: Option<&'a str>,
     pub endpoint: Option<&'a str>,
     pub max_peers: Option<&'a str>,
+    pub fast_exit: Option<&'a str>,
     pub no_beacon: bool,
     pub json: bool,
     pub verbose: bool,
@@ -89,6 +90,10 @@ macro_rules! node_args {
             /// most peers tracked at once (default 1024)
             #[argh(option, arg_name = "N")]
             pub max_peers: Option<String>,
+            /// EXIT a peer at once when its inbox port refuses a reconnect, true or
+            /// false (default true; false waits for the expired timeout)
+            #[argh(option, arg_name = "BOOL")]
+            pub fast_exit: Option<String>,
             /// no UDP beacons: discover peers through --gossip only
             #[argh(switch)]
             pub no_beacon: bool,
@@ -115,6 +120,7 @@ macro_rules! node_args {
                     port_range: self.port_range.as_deref(),
                     endpoint: self.endpoint.as_deref(),
                     max_peers: self.max_peers.as_deref(),
+                    fast_exit: self.fast_exit.as_deref(),
                     no_beacon: self.no_beacon,
                     json: self.json,
                     verbose: self.verbose,
@@ -157,6 +163,7 @@ pub fn load_settings(applet: &str, args: &NodeArgs) -> Result<Settings, Failure>
     set_flag(&mut settings, "port-range", args.port_range)?;
     set_flag(&mut settings, "endpoint", args.endpoint)?;
     set_flag(&mut settings, "max-peers", args.max_peers)?;
+    set_flag(&mut settings, "fast-exit", args.fast_exit)?;
     if args.no_beacon {
         settings.set("beacon", "false", Origin::CommandLine)?;
     }
@@ -253,6 +260,9 @@ pub fn node_builder(settings: &Settings) -> Result<NodeBuilder, Failure> {
     }
     if let Some(range) = settings.parsed::<PortRange>("port-range")? {
         builder = builder.port_range(range);
+    }
+    if let Some(fast) = settings.bool("fast-exit") {
+        builder = builder.fast_exit(fast);
     }
     if let Some(max) = settings.parsed::<usize>("max-peers")? {
         builder = builder.max_peers(max);
