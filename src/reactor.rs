@@ -7,6 +7,10 @@
 //! with DONTWAIT and re-check ZMQ_EVENTS before polling again; otherwise a
 //! message that arrived while we were busy would sit unseen.
 
+mod gossip_host;
+use gossip_host::check_gossip_host;
+mod queries;
+
 use crate::core::gossip_client::{ClientConfig, ClientOutput, GossipClient, ServerId};
 use crate::core::{Action, Content, Event, Frame, Headers, NodeCore, ZyreUuid};
 use crate::error::NodeError;
@@ -389,95 +393,6 @@ impl Node {
         Ok(())
     }
 
-    // ----- queries -----------------------------------------------------------
-
-    /// Our UUID.
-    pub fn uuid(&self) -> Uuid {
-        self.core.uuid()
-    }
-
-    /// The name we announce.
-    pub fn name(&self) -> &str {
-        self.core.name()
-    }
-
-    /// Our inbox endpoint as advertised to peers.
-    pub fn endpoint(&self) -> &str {
-        self.core.endpoint()
-    }
-
-    /// The interface the node beacons on and binds its inbox to.
-    pub fn interface(&self) -> &Interface {
-        &self.interface
-    }
-
-    /// Peers that have said HELLO.
-    pub fn peers(&self) -> Vec<Uuid> {
-        self.core.peers()
-    }
-
-    /// Peers known by beacon or gossip whose HELLO has not arrived yet:
-    /// with [`Node::peers`], the whole peer table (at most `max_peers`).
-    pub fn pending_peer_count(&self) -> usize {
-        self.core.pending_peer_count()
-    }
-
-    /// The peers in `group`, as they told us (sorted).
-    pub fn peers_by_group(&self, group: &str) -> Vec<Uuid> {
-        self.core.peers_by_group(group)
-    }
-
-    /// The groups we are in (sorted).
-    pub fn own_groups(&self) -> Vec<&str> {
-        self.core.own_groups()
-    }
-
-    /// Groups that at least one peer is in.
-    pub fn peer_groups(&self) -> Vec<&str> {
-        self.core.peer_groups()
-    }
-
-    /// A ready peer's inbox endpoint, `tcp://IP:PORT`, as its HELLO gave
-    /// it (Zyre's `zyre_peer_address`).
-    pub fn peer_endpoint(&self, peer: Uuid) -> Option<&str> {
-        self.core.peer_endpoint(peer)
-    }
-
-    /// The name `peer` gave in HELLO; `None` for an unknown peer.
-    pub fn peer_name(&self, peer: Uuid) -> Option<&str> {
-        self.core.peer_name(peer)
-    }
-
-    /// The headers `peer` gave in HELLO.
-    pub fn peer_headers(&self, peer: Uuid) -> Option<&Headers> {
-        self.core.peer_headers(peer)
-    }
-
-    /// The value of one of `peer`'s HELLO headers.
-    pub fn peer_header_value(&self, peer: Uuid, key: &str) -> Option<&str> {
-        self.core.peer_header_value(peer, key)
-    }
-
-    /// A ready peer by UUID (any common format) or by name.
-    pub fn find_peer(&self, uuid_or_name: &str) -> Option<Uuid> {
-        self.core.find_peer(uuid_or_name)
-    }
-
-    /// Gives the content of a received WHISPER or SHOUT back once the
-    /// application is done with it: the next messages are received into
-    /// these buffers instead of new allocations. Optional; a node keeps at
-    /// most a few hundred buffers (1 MiB) and drops the rest.
-    pub fn recycle(&mut self, content: Vec<Frame>) {
-        self.spare.keep(content);
-    }
-
-    /// Messages we hold because libzmq's queues were full, over all peers.
-    /// An application producing faster than the network drains (a file
-    /// piped into zrecat) waits while this is high instead of growing it.
-    pub fn backlog(&self) -> usize {
-        self.links.backlog()
-    }
-
     // ----- the work ----------------------------------------------------------
 
     /// Does everything that can be done without waiting, until the inbox
@@ -819,72 +734,4 @@ impl Drop for Node {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// Host names of gossip servers being looked up right now, so that a slow
-/// resolver does not pile up lookups (one per reconnect).
-static GOSSIP_LOOKUPS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-
-/// Looks up the host of a gossip server endpoint `tcp://HOST:PORT` on a
-/// thread of its own (a lookup can block for seconds; the reactor must
-/// not) and logs a warning naming the host if it does not resolve. An IP
-/// address needs no lookup. libzmq keeps retrying the connection either
-/// way.
-fn check_gossip_host(endpoint: &str) {
-    let address = endpoint.strip_prefix("tcp://").unwrap_or(endpoint);
-    let Some((host, port)) = address.rsplit_once(':') else {
-        return;
-    };
-    if bare_host(host).parse::<std::net::IpAddr>().is_ok() {
-        return;
-    }
-    let Ok(port) = port.parse::<u16>() else {
-        return;
-    };
-    let host = host.to_owned();
-    {
-        let Ok(mut running) = GOSSIP_LOOKUPS.lock() else {
-            return;
-        };
-        if running.contains(&host) {
-            return;
-        }
-        running.push(host.clone());
-    }
-    let endpoint = endpoint.to_owned();
-    let spawned = std::thread::Builder::new()
-        .name("zre-gossip-lookup".into())
-        .spawn({
-            let host = host.clone();
-            move || {
-                use std::net::ToSocketAddrs;
-                match (bare_host(&host), port)
-                    .to_socket_addrs()
-                    .map(|mut addrs| addrs.next().is_some())
-                {
-                    Ok(true) => {
-                        debug!("gossip server {endpoint}: {host} resolves");
-                    }
-                    Ok(false) => warn!(
-                        "gossip server {endpoint}: host name '{host}' resolves to no address; still retrying"
-                    ),
-                    Err(err) => warn!(
-                        "gossip server {endpoint}: host name '{host}' does not resolve ({err}); still retrying"
-                    ),
-                }
-                if let Ok(mut running) = GOSSIP_LOOKUPS.lock() {
-                    running.retain(|h| *h != host);
-                }
-            }
-        });
-    if spawned.is_err() {
-        if let Ok(mut running) = GOSSIP_LOOKUPS.lock() {
-            running.retain(|h| *h != host);
-        }
-    }
-}
-
-/// A host without the brackets of an IPv6 literal.
-fn bare_host(host: &str) -> &str {
-    host.trim_start_matches('[').trim_end_matches(']')
 }
