@@ -5,6 +5,7 @@
 pub mod action;
 mod claims;
 pub mod config;
+mod election;
 pub mod event;
 pub mod gossip_client;
 pub mod gossip_server;

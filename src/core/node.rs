@@ -7,15 +7,18 @@
 //! Behaviour follows Zyre 2.0 on the wire, minus its asserts.
 
 mod admission;
+mod elections;
 
 use super::action::{Action, Content};
 use super::claims::Claims;
 use super::config::CoreConfig;
+use super::election::Elections;
 use super::event::{Event, Frame, Headers};
 use super::group::{self, Groups};
 use super::peer::{Peer, SequenceCheck};
 use crate::wire::{Beacon, Body, HEADER_LEN, Header, Hello, MessageId, WireError, ZreMessage};
 use admission::{Evidence, HelloVerdict, LimitLog};
+use elections::ElectionLog;
 use log::{debug, info, warn};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -92,6 +95,9 @@ pub struct NodeCore {
     spare_headers: Vec<Vec<u8>>,
     /// Kept between shouts so that a shout allocates no list of headers.
     shout_scratch: Vec<(Uuid, Vec<u8>)>,
+    /// Leader election in our groups (Zyre's DRAFT API).
+    elections: Elections,
+    election_log: ElectionLog,
 }
 
 impl NodeCore {
@@ -102,6 +108,7 @@ impl NodeCore {
             .min(MAX_REAP_INTERVAL)
             .max(Duration::from_millis(1));
         let config_max_peers = config.max_peers;
+        let config_uuid = config.uuid;
         NodeCore {
             name: Arc::from(config.name.as_str()),
             config,
@@ -120,6 +127,8 @@ impl NodeCore {
             claims: Claims::new(config_max_peers),
             foreign_beacon_logged: None,
             conflict_logged: None,
+            elections: Elections::new(config_uuid, now),
+            election_log: ElectionLog::default(),
         }
     }
 
@@ -165,7 +174,8 @@ impl NodeCore {
         }
         let beacon = self.config.beacons.then_some(self.next_beacon_at);
         let reap = (!self.peers.is_empty()).then_some(self.next_reap_at);
-        [beacon, reap].into_iter().flatten().min()
+        let election = self.elections.next_deadline();
+        [beacon, reap, election].into_iter().flatten().min()
     }
 
     // ----- inputs --------------------------------------------------------
@@ -183,6 +193,7 @@ impl NodeCore {
             self.reap(now);
             self.next_reap_at = next_tick(self.next_reap_at, self.reap_interval, now);
         }
+        self.elections_timeout(now);
     }
 
     /// A UDP datagram arrived on the beacon port from `from`.
@@ -274,6 +285,7 @@ impl NodeCore {
         if self.stopped {
             return;
         }
+        self.elections.set_clock(now);
         if identity.len() != IDENTITY_LEN {
             debug!("dropping message with a {}-byte identity", identity.len());
             return;
@@ -358,6 +370,8 @@ impl NodeCore {
             group: &group,
             status,
         });
+        // After our JOIN, so that members know us when our ELECT comes.
+        self.elections_joined(&group);
         Ok(())
     }
 
@@ -370,6 +384,7 @@ impl NodeCore {
         self.status = self.status.wrapping_add(1);
         let status = self.status;
         info!("leaving group {group}");
+        self.elections.left(&group);
         self.send_to_all(&Body::Leave {
             group: &group,
             status,
@@ -479,6 +494,7 @@ impl NodeCore {
         }
         self.peers.clear();
         self.groups.clear_peers();
+        self.elections.clear();
         self.stopped = true;
         self.events.push_back(Event::Stop);
     }
@@ -633,14 +649,8 @@ impl NodeCore {
             }
             Body::Ping => self.send(uuid, &Body::PingOk, None),
             Body::PingOk => {}
-            Body::Elect { group, challenger } => {
-                debug!(
-                    "ELECT in {group} from {name} (challenger {challenger}): elections are not implemented"
-                );
-            }
-            Body::Leader { group, leader } => {
-                debug!("LEADER in {group} from {name} (leader {leader}): elections are not implemented");
-            }
+            Body::Elect { group, challenger } => self.on_elect(uuid, group, challenger),
+            Body::Leader { group, leader } => self.on_leader(uuid, group, leader),
             Body::Goodbye => {
                 info!("peer {name} ({}) said GOODBYE", uuid.simple());
                 self.remove_peer(uuid);
@@ -678,8 +688,9 @@ impl NodeCore {
             self.events.push_back(Event::Join {
                 peer: uuid,
                 name,
-                group,
+                group: group.clone(),
             });
+            self.elections_member_joined(&group);
         }
     }
 
@@ -698,8 +709,9 @@ impl NodeCore {
             self.events.push_back(Event::Leave {
                 peer: uuid,
                 name,
-                group,
+                group: group.clone(),
             });
+            self.elections_member_left(&group, uuid);
         }
     }
 
