@@ -26,7 +26,10 @@
 //! waited for (the election goes on without it, restarting only when it
 //! was the challenger or our father); a non-contesting member drops its
 //! wave when a member joins, so that the contesters' restarted waves find
-//! it fresh; and a wave that made no progress for a while is dropped
+//! it fresh; a contester that gets the wave of a challenger it beats
+//! challenges too (Zyre's would support it if no change had made it
+//! challenge first: then the smallest contester need not win); and a wave
+//! that made no progress for a while is dropped
 //! (follower) or restarted (challenger), so that an election caught in a
 //! race with a membership change still completes.
 
@@ -111,6 +114,10 @@ struct GroupElection {
     wave: Option<Wave>,
     /// The winner of the last election that completed here.
     leader: Option<Uuid>,
+    /// That election completed and membership has not changed since: an
+    /// ELECT naming its winner is a late echo (Zyre can echo after it
+    /// forwarded LEADER), not a new election.
+    settled: bool,
     /// Restarts of our stalled wave in a row (for the back-off).
     restarts: u32,
 }
@@ -225,6 +232,7 @@ impl Elections {
             return;
         };
         state.restarts = 0;
+        state.settled = false;
         if self.contested.contains(group) {
             self.challenge(group, members.unwrap_or(&NOBODY), out);
         } else {
@@ -247,6 +255,7 @@ impl Elections {
             return;
         };
         state.restarts = 0;
+        state.settled = false;
         let leader_left = state.leader == Some(peer);
         if leader_left {
             state.leader = None;
@@ -287,6 +296,20 @@ impl Elections {
             // An echo of a wave of ours that was overtaken or dropped.
             return Ok(());
         }
+        if state.settled && state.wave.is_none() && state.leader == Some(challenger) {
+            log::debug!("election in {group}: a late echo for the leader, ignored");
+            return Ok(());
+        }
+        if me < challenger && self.contested.contains(group) && state.wave.as_ref().is_none_or(|w| me < w.caw)
+        {
+            // We contest and beat this challenger, but saw no reason to
+            // challenge (the change that started its wave did not reach
+            // us, or we already had a leader): challenge now, so that the
+            // smallest contester always wins. Its wave dies here.
+            self.challenge(group, members, out);
+            return Ok(());
+        }
+        let state = self.groups.get_mut(group).ok_or(Ignored::NotOurGroup)?;
         let superior = state.wave.as_ref().is_none_or(|w| challenger < w.caw);
         if superior {
             // Zyre's "initiate or re-initiate leader election".
@@ -340,10 +363,12 @@ impl Elections {
             return Err(Ignored::OutOfOrder);
         }
         if !wave.leader_sent {
-            // Forward once, to the members that took part in this wave
-            // (Zyre aborts on a LEADER without a wave of its own).
+            // Forward once, to every member. Our echo is moot now: sent
+            // after this, it could reach our father after its election
+            // ended and start another.
             wave.leader_sent = true;
-            for &to in members.iter().filter(|m| wave.echoes.contains(*m)) {
+            wave.echoed = true;
+            for &to in members {
                 out.push(Output::Leader {
                     to,
                     group: group.clone(),
@@ -479,6 +504,7 @@ impl Elections {
             let leader = wave.caw;
             state.wave = None;
             state.leader = Some(leader);
+            state.settled = true;
             state.restarts = 0;
             out.push(Output::Elected {
                 group: group.clone(),
