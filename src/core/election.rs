@@ -24,11 +24,13 @@
 //! per member (a duplicate does not count twice, so a restarted wave cannot
 //! overshoot Zyre's exact count and hang); a member that leaves stops being
 //! waited for (the election goes on without it, restarting only when it
-//! was the challenger or our father); a non-contesting member drops its
-//! wave when a member joins, so that the contesters' restarted waves find
-//! it fresh; a contester that gets the wave of a challenger it beats
+//! was the challenger or our father); a member that joins during the echo
+//! phase is sent the ELECT every other member got, instead of a restart
+//! (see [`Elections::member_joined`]); a contester that gets the wave of a challenger it beats
 //! challenges too (Zyre's would support it if no change had made it
-//! challenge first: then the smallest contester need not win); and a wave
+//! challenge first: then the smallest contester need not win); a second
+//! ELECT from a challenger itself is its wave restarted, joined afresh
+//! (Zyre counts it into the old wave and may never answer); and a wave
 //! that made no progress for a while is dropped
 //! (follower) or restarted (challenger), so that an election caught in a
 //! race with a membership change still completes.
@@ -220,24 +222,39 @@ impl Elections {
         self.groups.clear();
     }
 
-    /// A peer joined `group` (by JOIN or in its HELLO). As in Zyre, a
-    /// contesting member starts a wave, which overrides any under way.
+    /// `peer` joined `group` (by JOIN or in its HELLO). A contester with
+    /// no wave, or one it beats, challenges (as in Zyre). A wave in its
+    /// echo phase takes the newcomer in: we send it the ELECT we sent every
+    /// other member (Zyre restarts the wave instead; a restart with the
+    /// same challenger cannot be told from the old wave by members that
+    /// missed the join, and stalls). A wave already deciding its leader
+    /// is restarted by its challenger and dropped by the others.
     pub(crate) fn member_joined(
         &mut self,
         group: &Arc<str>,
+        peer: Uuid,
         members: Option<&BTreeSet<Uuid>>,
         out: &mut Vec<Output>,
     ) {
+        let members = members.unwrap_or(&NOBODY);
+        let contest = self.contested.contains(group);
+        let me = self.me;
         let Some(state) = self.groups.get_mut(group) else {
             return;
         };
         state.restarts = 0;
         state.settled = false;
-        if self.contested.contains(group) {
-            self.challenge(group, members.unwrap_or(&NOBODY), out);
-        } else {
-            // The contesters restart; their waves must find us fresh.
-            state.wave = None;
+        match state.wave.as_ref() {
+            // A wave in its echo phase that we follow, or is ours.
+            Some(wave) if !wave.leader_sent && (wave.caw <= me || !contest) => {
+                out.push(Output::Elect {
+                    to: peer,
+                    group: group.clone(),
+                    challenger: wave.caw,
+                });
+            }
+            _ if contest => self.challenge(group, members, out),
+            _ => state.wave = None,
         }
     }
 
@@ -310,7 +327,15 @@ impl Elections {
             return Ok(());
         }
         let state = self.groups.get_mut(group).ok_or(Ignored::NotOurGroup)?;
-        let superior = state.wave.as_ref().is_none_or(|w| challenger < w.caw);
+        // A challenger sends its ELECT to each member once per wave: a
+        // second one from it is its wave restarted (Zyre restarts on every
+        // join), which we must join afresh or it waits for our echo forever.
+        let restarted = from == challenger
+            && state
+                .wave
+                .as_ref()
+                .is_some_and(|w| w.caw == challenger && w.echoes.contains(&from));
+        let superior = restarted || state.wave.as_ref().is_none_or(|w| challenger < w.caw);
         if superior {
             // Zyre's "initiate or re-initiate leader election".
             state.wave = Some(Wave {

@@ -690,7 +690,7 @@ impl NodeCore {
                 name,
                 group: group.clone(),
             });
-            self.elections_member_joined(&group);
+            self.elections_member_joined(&group, uuid);
         }
     }
 

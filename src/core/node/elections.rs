@@ -48,10 +48,10 @@ impl NodeCore {
         self.carry_out(out);
     }
 
-    pub(super) fn elections_member_joined(&mut self, group: &Arc<str>) {
+    pub(super) fn elections_member_joined(&mut self, group: &Arc<str>, peer: Uuid) {
         let mut out = Vec::new();
         self.elections
-            .member_joined(group, self.groups.members(group), &mut out);
+            .member_joined(group, peer, self.groups.members(group), &mut out);
         self.carry_out(out);
     }
 
