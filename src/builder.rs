@@ -38,6 +38,7 @@ pub struct NodeBuilder {
     max_peers: usize,
     max_peer_groups: usize,
     gossip: Vec<String>,
+    contest: Vec<String>,
     max_message_size: usize,
     send_hwm: i32,
     max_backlog: usize,
@@ -72,6 +73,7 @@ impl Default for NodeBuilder {
             max_backlog: defaults::MAX_BACKLOG,
             linger: defaults::LINGER,
             fast_exit: true,
+            contest: Vec::new(),
         }
     }
 }
@@ -224,6 +226,16 @@ impl NodeBuilder {
         self
     }
 
+    /// Contests the leadership of `group` (repeatable), as Zyre's
+    /// `zyre_set_contest_in_group`: once the node is in the group (join
+    /// it separately) it challenges the other members, and
+    /// [`Event::Leader`](crate::core::Event::Leader) tells every member the
+    /// winner. See [`Node::contest`].
+    pub fn contest(mut self, group: impl Into<String>) -> Self {
+        self.contest.push(group.into());
+        self
+    }
+
     /// Binds the sockets and starts discovery; the node runs as the caller
     /// polls it (or in its own thread after [`Node::spawn`]).
     pub fn build(self) -> Result<Node, NodeError> {
@@ -269,7 +281,10 @@ impl NodeBuilder {
         config.max_peer_groups = self.max_peer_groups;
         config.fast_exit = self.fast_exit;
         config.beacon_subnet = Some(interface.subnet());
-        let core = NodeCore::new(config, Instant::now());
+        let mut core = NodeCore::new(config, Instant::now());
+        for group in &self.contest {
+            core.contest(group)?;
+        }
         let settings = ReactorSettings {
             send_hwm: self.send_hwm,
             max_backlog: self.max_backlog,
@@ -312,6 +327,9 @@ impl NodeBuilder {
         }
         if self.beacons && self.beacon_port == 0 {
             return Err(SettingError::ZeroBeaconPort);
+        }
+        if let Some(group) = self.contest.iter().find(|g| g.is_empty() || g.len() > 255) {
+            return Err(SettingError::ContestGroup { group: group.clone() });
         }
         if let Some(endpoint) = &self.advertised_endpoint {
             if !endpoint.starts_with("tcp://") || endpoint.len() > 255 {

@@ -86,6 +86,12 @@ pub enum SettingError {
     /// Beacons are on but their UDP port is 0.
     #[error("beacon port must not be 0")]
     ZeroBeaconPort,
+    /// A group to contest is not 1 to 255 bytes.
+    #[error("contested group {group:?} must be 1 to 255 bytes")]
+    ContestGroup {
+        /// The group as given.
+        group: String,
+    },
     /// The advertised endpoint is not `tcp://HOST:PORT` of at most 255 bytes.
     #[error("advertised endpoint {endpoint:?} must be tcp://HOST:PORT")]
     AdvertisedEndpoint {

@@ -118,6 +118,19 @@ impl NodeHandle {
         self.call(move |node| node.leave(&group)).unwrap_or_else(stopped)
     }
 
+    /// See [`Node::contest`].
+    pub fn contest(&self, group: &str) -> Result<(), NodeError> {
+        let group = group.to_owned();
+        self.call(move |node| node.contest(&group))
+            .unwrap_or_else(stopped)
+    }
+
+    /// See [`Node::leader`]; `None` also once the node has stopped.
+    pub fn leader(&self, group: &str) -> Option<Uuid> {
+        let group = group.to_owned();
+        self.call(move |node| node.leader(&group)).flatten()
+    }
+
     /// Sends a message of one or more frames to one peer ([`Node::whisper`]).
     /// The frames move to the node's thread without a copy.
     ///

@@ -302,6 +302,24 @@ impl Node {
         self.after_command()
     }
 
+    /// Contests the leadership of `group` (Zyre's DRAFT
+    /// `zyre_set_contest_in_group`): in the group with other members, we
+    /// challenge them now and whenever a member joins or the leader goes;
+    /// every member then gets [`Event::Leader`](crate::core::Event::Leader).
+    /// The smallest UUID among the contesters wins, as in Zyre. Joining is
+    /// separate. Errors: a group name not 1 to 255 bytes; a stopped node.
+    pub fn contest(&mut self, group: &str) -> Result<(), NodeError> {
+        self.core.contest(group)?;
+        self.after_command()
+    }
+
+    /// The leader of `group` that the last completed election chose
+    /// (maybe us); `None` before any completes, once the leader has gone,
+    /// or when we are not in the group.
+    pub fn leader(&self, group: &str) -> Option<Uuid> {
+        self.core.leader(group)
+    }
+
     /// Sends a message of one or more frames to one peer.
     pub fn whisper(&mut self, peer: Uuid, content: Vec<Frame>) -> Result<(), NodeError> {
         self.core.whisper(peer, content)?;

@@ -52,6 +52,13 @@ struct Sim {
     /// Probes are kept in `probes` for the test to answer.
     hold_probes: bool,
     delivered: usize,
+    /// When set (a xorshift state), each round delivers about half of the
+    /// packets in flight, picked at random: links stay FIFO (TCP), but
+    /// messages on different links overtake each other.
+    reorder: Option<u64>,
+    /// Rounds that delivered something: the causal depth of the traffic,
+    /// in network hops.
+    rounds: usize,
 }
 
 fn uuid_of(n: u128) -> Uuid {
@@ -76,6 +83,8 @@ impl Sim {
             probes: VecDeque::new(),
             hold_probes: false,
             delivered: 0,
+            reorder: None,
+            rounds: 0,
         }
     }
 
@@ -137,9 +146,26 @@ impl Sim {
                     self.nodes[i].events.push(event);
                 }
             }
-            while let Some(packet) = self.in_flight.pop_front() {
+            if !self.in_flight.is_empty() {
                 progressed = true;
-                self.deliver(packet);
+                self.rounds += 1;
+            }
+            if self.reorder.is_some() {
+                for _ in 0..self.in_flight.len().div_ceil(2) {
+                    let pick = self.random(self.in_flight.len());
+                    let (from, to) = (self.in_flight[pick].from, self.in_flight[pick].to);
+                    let first = self
+                        .in_flight
+                        .iter()
+                        .position(|p| p.from == from && p.to == to)
+                        .expect("the picked one at least");
+                    let packet = self.in_flight.remove(first).expect("in range");
+                    self.deliver(packet);
+                }
+            } else {
+                while let Some(packet) = self.in_flight.pop_front() {
+                    self.deliver(packet);
+                }
             }
             while !self.hold_probes {
                 let Some(probe) = self.probes.pop_front() else {
@@ -152,6 +178,15 @@ impl Sim {
                 break;
             }
         }
+    }
+
+    /// A number below `bound` from the reorder generator (xorshift64).
+    fn random(&mut self, bound: usize) -> usize {
+        let state = self.reorder.as_mut().expect("reordering is on");
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        (*state % bound as u64) as usize
     }
 
     fn apply(&mut self, from: usize, action: Action) {
@@ -1689,4 +1724,387 @@ fn a_late_refusal_never_removes_a_peer_restarted_with_the_same_uuid() {
     sim.nodes[a].core.handle_link_refused(now, b_uuid, probe);
     sim.settle();
     assert_eq!(sim.nodes[a].core.peers(), vec![b_uuid]);
+}
+
+// ----- leader election (Zyre's echo-wave, ELECT/LEADER) -----------------------
+
+const GROUP: &str = "g";
+
+fn is_election(header: &[u8]) -> bool {
+    // ZRE header: signature (2 bytes), message id, version.
+    header.get(2).is_some_and(|&id| id == 8 || id == 9)
+}
+
+/// `n` nodes, all in GROUP before discovery; `contests(i)` says who
+/// contests. Runs until every node has seen every other.
+fn election_sim(n: usize, contests: impl Fn(usize) -> bool) -> Sim {
+    let mut sim = Sim::new();
+    for i in 0..n {
+        let node = sim.add(&format!("e{i}"));
+        if contests(i) {
+            sim.nodes[node].core.contest(GROUP).unwrap();
+        }
+        sim.nodes[node].core.join(GROUP).unwrap();
+    }
+    sim
+}
+
+fn leader_events(sim: &Sim, node: usize) -> Vec<Uuid> {
+    sim.events(node, "LEADER")
+        .into_iter()
+        .filter(|e| e.group() == Some(GROUP))
+        .filter_map(|e| e.peer())
+        .collect()
+}
+
+/// Every node in `members` agrees that `expected` leads GROUP: by
+/// `leader()` and by its last LEADER event; no election is under way;
+/// and for the next minute, membership unchanged, nobody reports another.
+fn check_one_leader(sim: &mut Sim, members: &[usize], expected: usize) {
+    let want = sim.uuid(expected);
+    for &i in members {
+        assert_eq!(
+            sim.nodes[i].core.leader(GROUP),
+            Some(want),
+            "node {i}: leader() after {:?}",
+            sim.elapsed()
+        );
+        assert_eq!(
+            leader_events(sim, i).last(),
+            Some(&want),
+            "node {i}: last LEADER event"
+        );
+        assert!(!sim.nodes[i].core.election_in_progress(GROUP), "node {i}");
+        let name = sim
+            .events(i, "LEADER")
+            .last()
+            .and_then(|e| e.peer_name())
+            .map(str::to_owned);
+        assert_eq!(
+            name.as_deref(),
+            Some(&*format!("e{expected}")),
+            "node {i}: the leader's name"
+        );
+    }
+    sim.clear_events();
+    sim.run_for(secs(60));
+    for &i in members {
+        assert_eq!(
+            sim.count(i, "LEADER"),
+            0,
+            "node {i}: a LEADER with nothing changed"
+        );
+        assert_eq!(sim.nodes[i].core.leader(GROUP), Some(want), "node {i}");
+    }
+}
+
+#[test]
+fn all_contesting_2_5_and_50_nodes_elect_the_smallest_uuid() {
+    for n in [2, 5, 50] {
+        let mut sim = election_sim(n, |_| true);
+        sim.run_for(secs(3));
+        let all: Vec<usize> = (0..n).collect();
+        // uuid_of(i) grows with i: node 0 has the smallest UUID.
+        check_one_leader(&mut sim, &all, 0);
+    }
+}
+
+#[test]
+fn mixed_groups_elect_the_smallest_contester_and_plain_members_agree() {
+    for n in [2, 5, 50] {
+        // Only the upper half contests (and at 2 nodes, only node 1).
+        let mut sim = election_sim(n, |i| i >= n / 2);
+        sim.run_for(secs(3));
+        let all: Vec<usize> = (0..n).collect();
+        check_one_leader(&mut sim, &all, n / 2);
+    }
+}
+
+#[test]
+fn without_a_contester_no_elect_or_leader_is_ever_sent() {
+    let mut sim = election_sim(5, |_| false);
+    let seen = std::rc::Rc::new(std::cell::Cell::new(0));
+    let counter = seen.clone();
+    sim.loss = Some(Box::new(move |p: &Packet| {
+        if is_election(&p.header) {
+            counter.set(counter.get() + 1);
+        }
+        false
+    }));
+    sim.run_for(secs(5));
+    sim.nodes[3].core.leave(GROUP).unwrap();
+    sim.run_for(secs(5));
+    assert_eq!(seen.get(), 0);
+    for i in 0..5 {
+        assert_eq!(sim.count(i, "LEADER"), 0);
+        assert_eq!(sim.nodes[i].core.leader(GROUP), None);
+    }
+}
+
+#[test]
+fn elections_complete_despite_reordered_messages() {
+    // SEEDS=k adds k more runs with other seeds and sizes (a soak).
+    let extra: u64 = std::env::var("SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut runs = vec![(0x9E37_79B9_7F4A_7C15u64, 5), (0xD1B5_4A32_D192_ED03, 20)];
+    runs.extend((1..=extra).map(|k| (k.wrapping_mul(0x9E37_79B9_7F4A_7C15), 5 + (k as usize % 12))));
+    for (seed, n) in runs {
+        // All contesting, then mixed.
+        for contests in [&(|_| true) as &dyn Fn(usize) -> bool, &|i| i % 3 == 2] {
+            let mut sim = election_sim(n, contests);
+            sim.reorder = Some(seed);
+            sim.run_for(secs(3));
+            // Races with membership changes may stall a wave for a while.
+            sim.run_for(secs(20));
+            let all: Vec<usize> = (0..n).collect();
+            let expected = (0..n).find(|&i| contests(i)).unwrap();
+            check_one_leader(&mut sim, &all, expected);
+        }
+    }
+}
+
+#[test]
+fn elections_complete_despite_lost_messages() {
+    let n = 5;
+    let mut sim = election_sim(n, |_| true);
+    // Lose every 4th ELECT or LEADER for the first few seconds: each loss
+    // is a sequence gap, so the receiver resets that peer (EXIT), which
+    // comes back with its next beacon (ENTER, JOIN): a re-election.
+    let lost = std::rc::Rc::new(std::cell::Cell::new(0usize));
+    let (counter, mut seen) = (lost.clone(), 0usize);
+    sim.loss = Some(Box::new(move |p: &Packet| {
+        if !is_election(&p.header) || counter.get() >= 6 {
+            return false;
+        }
+        seen += 1;
+        if seen % 4 == 0 {
+            counter.set(counter.get() + 1);
+            return true;
+        }
+        false
+    }));
+    sim.run_for(secs(3));
+    sim.run_for(secs(20));
+    assert!(lost.get() > 0, "the test must lose something");
+    let exits: usize = (0..n).map(|i| sim.count(i, "EXIT")).sum();
+    assert!(exits > 0, "a loss resets a peer");
+    let all: Vec<usize> = (0..n).collect();
+    check_one_leader(&mut sim, &all, 0);
+}
+
+#[test]
+fn joins_and_leaves_during_an_election_restart_it() {
+    let n = 8;
+    // Nodes 1..=7 contest; node 0 stays out of the group for now.
+    let mut sim = Sim::new();
+    for i in 0..n {
+        let node = sim.add(&format!("e{i}"));
+        if i > 0 {
+            sim.nodes[node].core.contest(GROUP).unwrap();
+        }
+        if i > 1 {
+            sim.nodes[node].core.join(GROUP).unwrap();
+        }
+    }
+    sim.run_for(secs(3));
+    check_one_leader(&mut sim, &(2..n).collect::<Vec<_>>(), 2);
+    // Node 1 (the smallest contester) joins: an election starts. Mid-way
+    // node 4 leaves and node 0 (plain member) joins.
+    sim.reorder = Some(0x2545_F491_4F6C_DD1D);
+    sim.nodes[1].core.join(GROUP).unwrap();
+    for step in 0..6 {
+        // One round of traffic at a time.
+        for i in 0..n {
+            while let Some(action) = sim.nodes[i].core.poll_action() {
+                sim.apply(i, action);
+            }
+        }
+        if let Some(packet) = sim.in_flight.pop_front() {
+            sim.deliver(packet);
+        }
+        if step == 2 {
+            sim.nodes[4].core.leave(GROUP).unwrap();
+        }
+        if step == 4 {
+            sim.nodes[0].core.join(GROUP).unwrap();
+        }
+    }
+    assert!(
+        (0..n).any(|i| sim.nodes[i].core.election_in_progress(GROUP)),
+        "the changes came during the election"
+    );
+    sim.run_for(secs(20));
+    let members: Vec<usize> = (0..n).filter(|&i| i != 4).collect();
+    check_one_leader(&mut sim, &members, 1);
+    assert_eq!(sim.nodes[4].core.leader(GROUP), None, "it left the group");
+}
+
+#[test]
+fn the_leader_leaving_stopping_or_dying_brings_a_new_leader_everywhere() {
+    let n = 5;
+    let mut sim = election_sim(n, |_| true);
+    sim.run_for(secs(3));
+    check_one_leader(&mut sim, &(0..n).collect::<Vec<_>>(), 0);
+    // Leaves the group: at once.
+    sim.nodes[0].core.leave(GROUP).unwrap();
+    sim.settle();
+    check_one_leader(&mut sim, &(1..n).collect::<Vec<_>>(), 1);
+    // Stops (its port-0 beacon): a second later, once no data of its can
+    // still be on the way.
+    sim.nodes[1].core.stop();
+    sim.run_for(secs(2));
+    check_one_leader(&mut sim, &(2..n).collect::<Vec<_>>(), 2);
+    // Dies: when it expires (30 s), then a new leader.
+    sim.kill(2);
+    sim.run_for(secs(31));
+    let rest: Vec<usize> = (3..n).collect();
+    for &i in &rest {
+        assert_eq!(sim.count(i, "EXIT"), 1);
+    }
+    check_one_leader(&mut sim, &rest, 3);
+}
+
+#[test]
+fn bad_elect_and_leader_are_ignored_without_a_reset() {
+    let mut sim = election_sim(2, |_| true);
+    sim.run_for(secs(3));
+    check_one_leader(&mut sim, &[0, 1], 0);
+    let a = 1;
+    let fake = Uuid::from_u128(0xFA4E);
+    inject(&mut sim, fake, a, hello_from(fake, 5000, "fake"));
+    assert_eq!(sim.count(a, "ENTER"), 1);
+    let zyre_id = |u: Uuid| u.simple().to_string().to_uppercase();
+    let stranger = zyre_id(Uuid::from_u128(0x5757));
+    let bad = [
+        // A group we are not in.
+        Body::Elect {
+            group: "other",
+            challenger: "00000000000000000000000000000001",
+        },
+        // From a peer not in the group.
+        Body::Elect {
+            group: GROUP,
+            challenger: &stranger,
+        },
+        Body::Leader {
+            group: GROUP,
+            leader: &stranger,
+        },
+    ];
+    let mut sequence = 2;
+    for body in bad {
+        inject(
+            &mut sim,
+            fake,
+            a,
+            ZreMessage::new(sequence, body).to_bytes().unwrap(),
+        );
+        sequence += 1;
+    }
+    // Now in the group: an unknown UUID, garbage, and LEADER out of order.
+    // (Its JOIN restarts the election, as in Zyre; it never answers.)
+    let join = Body::Join {
+        group: GROUP,
+        status: 2,
+    };
+    inject(
+        &mut sim,
+        fake,
+        a,
+        ZreMessage::new(sequence, join).to_bytes().unwrap(),
+    );
+    sequence += 1;
+    let fake_id = zyre_id(fake);
+    let us = zyre_id(sim.uuid(a));
+    for body in [
+        Body::Elect {
+            group: GROUP,
+            challenger: &stranger,
+        },
+        Body::Elect {
+            group: GROUP,
+            challenger: "not a uuid",
+        },
+        Body::Leader {
+            group: GROUP,
+            leader: &fake_id,
+        },
+        Body::Leader {
+            group: GROUP,
+            leader: &us,
+        },
+    ] {
+        inject(
+            &mut sim,
+            fake,
+            a,
+            ZreMessage::new(sequence, body).to_bytes().unwrap(),
+        );
+        sequence += 1;
+    }
+    assert_eq!(sim.count(a, "EXIT"), 0, "never a reset");
+    assert_eq!(sim.count(a, "LEADER"), 0, "no new result from bad input");
+    // The real members carry on: the fake one goes (it expires: never
+    // answering), then the two agree again.
+    sim.run_for(secs(40));
+    assert_eq!(sim.nodes[a].core.peers(), vec![sim.uuid(0)]);
+    assert_eq!(sim.nodes[0].core.leader(GROUP), Some(sim.uuid(0)));
+    assert_eq!(sim.nodes[a].core.leader(GROUP), Some(sim.uuid(0)));
+}
+
+/// Election cost for N = 2 … 32 (printed; BENCHMARKS.md has the table):
+/// a group of N-1 members has elected its leader; the smallest contester
+/// joins. Hops = rounds of network traffic until quiet (times the LAN's
+/// one-way latency gives the time), messages = ELECT + LEADER sent. Also
+/// the messages of a cold start (all join before discovery).
+#[test]
+fn election_cost_for_2_to_32_nodes() {
+    println!("election after a join: N, hops, ELECT+LEADER messages; ELECT+LEADER of a cold start");
+    for n in [2usize, 4, 8, 16, 32] {
+        // Cold start: everyone joins and contests before discovery, so
+        // each HELLO is a join (the sim has no latency: all at t = 0).
+        let mut cold = election_sim(n, |_| true);
+        let cold_count = std::rc::Rc::new(std::cell::Cell::new(0usize));
+        let counter = cold_count.clone();
+        cold.loss = Some(Box::new(move |p: &Packet| {
+            if is_election(&p.header) {
+                counter.set(counter.get() + 1);
+            }
+            false
+        }));
+        cold.run_until(Duration::ZERO);
+        check_one_leader(&mut cold, &(0..n).collect::<Vec<_>>(), 0);
+        // Warm: N-1 members have a leader; the node with the smallest
+        // UUID joins last.
+        let mut sim = Sim::new();
+        for i in 0..n {
+            let node = sim.add(&format!("e{i}"));
+            sim.nodes[node].core.contest(GROUP).unwrap();
+            if i > 0 {
+                sim.nodes[node].core.join(GROUP).unwrap();
+            }
+        }
+        sim.run_for(secs(3));
+        let count = std::rc::Rc::new(std::cell::Cell::new(0usize));
+        let counter = count.clone();
+        sim.loss = Some(Box::new(move |p: &Packet| {
+            if is_election(&p.header) {
+                counter.set(counter.get() + 1);
+            }
+            false
+        }));
+        let rounds = sim.rounds;
+        sim.nodes[0].core.join(GROUP).unwrap();
+        sim.settle();
+        let hops = sim.rounds - rounds;
+        check_one_leader(&mut sim, &(0..n).collect::<Vec<_>>(), 0);
+        println!(
+            "N={n:2}: {hops} hops (JOIN included), {} messages; cold start {} messages",
+            count.get(),
+            cold_count.get()
+        );
+        assert!(hops <= 8, "the echo-wave is a constant number of hops deep");
+    }
 }

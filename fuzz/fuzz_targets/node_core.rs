@@ -56,11 +56,14 @@ fuzz_target!(|input: &[u8]| {
             }
             5 => {
                 let group = String::from_utf8_lossy(take(&mut data, 4)).into_owned();
-                let _ = if byte(&mut data) % 2 == 0 {
-                    core.join(&group)
-                } else {
-                    core.leave(&group)
+                let _ = match byte(&mut data) % 3 {
+                    0 => core.join(&group),
+                    1 => core.leave(&group),
+                    // Contesting makes the core send and answer ELECT and
+                    // LEADER (which arrive through `handle_message`).
+                    _ => core.contest(&group),
                 };
+                let _ = core.leader(&group);
                 if byte(&mut data) % 2 == 0 {
                     let _ = core.shout(&group, vec![b"x".to_vec()]);
                 } else {

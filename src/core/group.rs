@@ -95,13 +95,18 @@ impl Groups {
         true
     }
 
-    /// Takes a departed peer out of every group. Groups nobody is left in
-    /// go too: names a departed (or fake) peer brought must not pile up.
-    pub(crate) fn remove_peer(&mut self, peer: Uuid) {
-        self.members.retain(|_, members| {
-            members.remove(&peer);
+    /// Takes a departed peer out of every group; returns those of ours it
+    /// was in (their elections must know). Groups nobody is left in go
+    /// too: names a departed (or fake) peer brought must not pile up.
+    pub(crate) fn remove_peer(&mut self, peer: Uuid) -> Vec<Arc<str>> {
+        let mut ours = Vec::new();
+        self.members.retain(|group, members| {
+            if members.remove(&peer) && self.own.contains(group) {
+                ours.push(group.clone());
+            }
             !members.is_empty()
         });
+        ours
     }
 
     /// Forgets every peer's groups (we stopped); ours stay.

@@ -35,6 +35,7 @@
 pub mod action;
 mod claims;
 pub mod config;
+mod election;
 pub mod event;
 pub mod gossip_client;
 pub mod gossip_server;

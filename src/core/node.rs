@@ -7,16 +7,19 @@
 //! Behaviour follows Zyre 2.0 on the wire, minus its asserts.
 
 mod admission;
+mod elections;
 mod fast_exit;
 
 use super::action::{Action, Content};
 use super::claims::Claims;
 use super::config::CoreConfig;
+use super::election::Elections;
 use super::event::{Event, Frame, Headers};
 use super::group::{self, Groups};
 use super::peer::{Peer, SequenceCheck};
 use crate::wire::{Beacon, Body, HEADER_LEN, Header, Hello, MessageId, WireError, ZreMessage};
 use admission::{Evidence, HelloVerdict, LimitLog};
+use elections::ElectionLog;
 use log::{debug, info, warn};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -127,6 +130,9 @@ pub struct NodeCore {
     shout_scratch: Vec<(Uuid, Vec<u8>)>,
     /// The last `Action::Probe` number handed out.
     next_probe: u64,
+    /// Leader election in our groups (Zyre's DRAFT API).
+    elections: Elections,
+    election_log: ElectionLog,
 }
 
 impl NodeCore {
@@ -138,6 +144,7 @@ impl NodeCore {
             .min(MAX_REAP_INTERVAL)
             .max(Duration::from_millis(1));
         let config_max_peers = config.max_peers;
+        let config_uuid = config.uuid;
         NodeCore {
             name: Arc::from(config.name.as_str()),
             config,
@@ -157,6 +164,8 @@ impl NodeCore {
             foreign_beacon_logged: None,
             conflict_logged: None,
             next_probe: 0,
+            elections: Elections::new(config_uuid, now),
+            election_log: ElectionLog::default(),
         }
     }
 
@@ -206,7 +215,8 @@ impl NodeCore {
         }
         let beacon = self.config.beacons.then_some(self.next_beacon_at);
         let reap = (!self.peers.is_empty()).then_some(self.next_reap_at);
-        [beacon, reap].into_iter().flatten().min()
+        let election = self.elections.next_deadline();
+        [beacon, reap, election].into_iter().flatten().min()
     }
 
     // ----- inputs --------------------------------------------------------
@@ -231,6 +241,7 @@ impl NodeCore {
                 self.next_reap_at = self.next_reap_at.min(at);
             }
         }
+        self.elections_timeout(now);
     }
 
     /// A UDP datagram arrived on the beacon port from `from`.
@@ -324,6 +335,7 @@ impl NodeCore {
         if self.stopped {
             return;
         }
+        self.elections.set_clock(now);
         if identity.len() != IDENTITY_LEN {
             debug!("dropping message with a {}-byte identity", identity.len());
             return;
@@ -366,9 +378,11 @@ impl NodeCore {
                 peer.name,
                 uuid.simple()
             );
-            if is_hello {
+            if is_hello && !same_session {
                 // Made ready by this HELLO, which is refused: the
-                // application never heard of it, so no EXIT either.
+                // application never heard of it, so no EXIT either. (A
+                // HELLO of the same session found it ready: it had its
+                // ENTER, so it gets its EXIT.)
                 peer.ready = false;
             }
             self.remove_peer(uuid);
@@ -413,6 +427,8 @@ impl NodeCore {
             group: &group,
             status,
         });
+        // After our JOIN, so that members know us when our ELECT comes.
+        self.elections_joined(&group);
         Ok(())
     }
 
@@ -430,6 +446,7 @@ impl NodeCore {
         self.status = self.status.wrapping_add(1);
         let status = self.status;
         info!("leaving group {group}");
+        self.elections.left(&group);
         self.send_to_all(&Body::Leave {
             group: &group,
             status,
@@ -550,6 +567,7 @@ impl NodeCore {
         }
         self.peers.clear();
         self.groups.clear_peers();
+        self.elections.clear();
         self.stopped = true;
         self.events.push_back(Event::Stop);
     }
@@ -715,14 +733,8 @@ impl NodeCore {
             }
             Body::Ping => self.send(uuid, &Body::PingOk, None),
             Body::PingOk => {}
-            Body::Elect { group, challenger } => {
-                debug!(
-                    "ELECT in {group} from {name} (challenger {challenger}): elections are not implemented"
-                );
-            }
-            Body::Leader { group, leader } => {
-                debug!("LEADER in {group} from {name} (leader {leader}): elections are not implemented");
-            }
+            Body::Elect { group, challenger } => self.on_elect(uuid, group, challenger),
+            Body::Leader { group, leader } => self.on_leader(uuid, group, leader),
             Body::Goodbye => {
                 info!("peer {name} ({}) said GOODBYE", uuid.simple());
                 self.remove_peer(uuid);
@@ -760,8 +772,9 @@ impl NodeCore {
             self.events.push_back(Event::Join {
                 peer: uuid,
                 name,
-                group,
+                group: group.clone(),
             });
+            self.elections_member_joined(&group, uuid);
         }
     }
 
@@ -780,8 +793,9 @@ impl NodeCore {
             self.events.push_back(Event::Leave {
                 peer: uuid,
                 name,
-                group,
+                group: group.clone(),
             });
+            self.elections_member_left(&group, uuid);
         }
     }
 

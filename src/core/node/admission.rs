@@ -241,7 +241,7 @@ impl NodeCore {
         let Some(peer) = self.peers.remove(&uuid) else {
             return false;
         };
-        self.groups.remove_peer(uuid);
+        let left = self.groups.remove_peer(uuid);
         self.claims.holder_left(uuid);
         if peer.ready {
             info!("EXIT {} ({}) at {}", peer.name, uuid.simple(), peer.endpoint);
@@ -249,6 +249,9 @@ impl NodeCore {
                 peer: uuid,
                 name: peer.name,
             });
+        }
+        for group in left {
+            self.elections_member_left(&group, uuid);
         }
         true
     }

@@ -1,0 +1,718 @@
+//! Group leader election as Zyre 2.0.1 holds it (DRAFT API: `zyre_election.c`
+//! and the ELECT/LEADER handling in `zyre_node.c`): an echo-wave over the
+//! members of a group, one state machine per group we are in. No I/O, no
+//! clock: the node feeds it membership changes, ELECT and LEADER messages
+//! and the time, and carries out the [`Output`]s.
+//!
+//! The algorithm (a group is a complete graph of its members):
+//! - A contesting member starts a wave: ELECT(own UUID) to every member.
+//! - A member that gets ELECT(r) with r superior to its current active
+//!   wave (CAW) — no wave yet, or r sorts before it — takes r as its CAW,
+//!   the sender as its father, and forwards ELECT(r) to every member but
+//!   the father. Inferior challengers are ignored.
+//! - Each ELECT(CAW) received counts as an echo. Once every member has
+//!   echoed, a member answers its father with ELECT(CAW); the challenger
+//!   itself has won and sends LEADER(own UUID) to every member.
+//! - A member forwards the first LEADER(r) it gets to every member; once
+//!   LEADER(r) came from every member, r is the leader: LEADER event.
+//!
+//! Superior = smaller UUID: Zyre compares the 32-upper-case-hex strings
+//! with `strcmp`, which orders as the UUID bytes, as [`Uuid`]'s `Ord` does.
+//! So a group of our nodes and Zyre's agrees on the winner.
+//!
+//! Where we differ from Zyre, beyond never asserting: echoes are counted
+//! per member (a duplicate does not count twice, so a restarted wave cannot
+//! overshoot Zyre's exact count and hang); a member that leaves stops being
+//! waited for (the election goes on without it, restarting only when it
+//! was the challenger or our father); a member that joins during the echo
+//! phase is sent the ELECT every other member got, instead of a restart
+//! (see [`Elections::member_joined`]); a contester that gets the wave of a challenger it beats
+//! challenges too (Zyre's would support it if no change had made it
+//! challenge first: then the smallest contester need not win); a second
+//! ELECT from a challenger itself is its wave restarted, joined afresh
+//! (Zyre counts it into the old wave and may never answer); and a wave
+//! that made no progress for a while is dropped
+//! (follower) or restarted (challenger), so that an election caught in a
+//! race with a membership change still completes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// A follower drops a wave that made no progress for this long. Messages
+/// of one wave arrive within milliseconds; only a race with a membership
+/// change stalls one.
+pub(crate) const FOLLOWER_PATIENCE: Duration = Duration::from_secs(2);
+
+/// A challenger restarts a stalled wave after this long, longer than
+/// [`FOLLOWER_PATIENCE`] so that every follower has dropped the stale
+/// wave by then; doubled on each restart in a row, up to
+/// [`MAX_CHALLENGER_PATIENCE`] (a peer that never answers ELECT — pyre,
+/// zyre.js, haskell-zre — must not get one every few seconds forever).
+pub(crate) const CHALLENGER_PATIENCE: Duration = Duration::from_secs(3);
+pub(crate) const MAX_CHALLENGER_PATIENCE: Duration = Duration::from_secs(48);
+
+/// What the node must do for the elections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Output {
+    /// Send ELECT (group, challenger) to a peer.
+    Elect {
+        to: Uuid,
+        group: Arc<str>,
+        challenger: Uuid,
+    },
+    /// Send LEADER (group, leader) to a peer.
+    Leader { to: Uuid, group: Arc<str>, leader: Uuid },
+    /// The election in `group` is over: report `leader` (maybe us).
+    Elected { group: Arc<str>, leader: Uuid },
+}
+
+/// Why an ELECT or LEADER was ignored (logged, rate-limited, by the node).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ignored {
+    /// For a group we are not in.
+    NotOurGroup,
+    /// From a peer that is not in the group.
+    NotAMember,
+    /// The challenger or leader is not a UUID, or a peer we do not know.
+    UnknownUuid,
+    /// A LEADER for no wave of ours, or for another challenger than ours.
+    OutOfOrder,
+}
+
+impl Ignored {
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            Ignored::NotOurGroup => "a group we are not in",
+            Ignored::NotAMember => "a peer not in the group",
+            Ignored::UnknownUuid => "an unknown UUID",
+            Ignored::OutOfOrder => "out of order",
+        }
+    }
+}
+
+/// One wave we take part in: Zyre's `zyre_election_t`.
+#[derive(Debug)]
+struct Wave {
+    /// The current active wave: its challenger.
+    caw: Uuid,
+    /// Who brought the wave to us; `None` when it is ours.
+    father: Option<Uuid>,
+    /// Members whose ELECT(caw) we counted.
+    echoes: BTreeSet<Uuid>,
+    /// We answered our father (or, as challenger, sent LEADER).
+    echoed: bool,
+    /// Members whose LEADER(caw) we counted.
+    leaders: BTreeSet<Uuid>,
+    /// We sent or forwarded LEADER.
+    leader_sent: bool,
+    /// Dropped (follower) or restarted (challenger) when this passes.
+    deadline: Instant,
+}
+
+#[derive(Debug, Default)]
+struct GroupElection {
+    wave: Option<Wave>,
+    /// The winner of the last election that completed here.
+    leader: Option<Uuid>,
+    /// That election completed and membership has not changed since: an
+    /// ELECT naming its winner is a late echo (Zyre can echo after it
+    /// forwarded LEADER), not a new election.
+    settled: bool,
+    /// Restarts of our stalled wave in a row (for the back-off).
+    restarts: u32,
+}
+
+/// The elections of every group we are in.
+#[derive(Debug)]
+pub(crate) struct Elections {
+    me: Uuid,
+    now: Instant,
+    /// Groups we contest (`zyre_set_contest_in_group`); kept across a
+    /// leave and a re-join, as in Zyre.
+    contested: BTreeSet<Arc<str>>,
+    /// One entry per group we are in.
+    groups: BTreeMap<Arc<str>, GroupElection>,
+}
+
+static NOBODY: BTreeSet<Uuid> = BTreeSet::new();
+
+impl Elections {
+    pub(crate) fn new(me: Uuid, now: Instant) -> Self {
+        Elections {
+            me,
+            now,
+            contested: BTreeSet::new(),
+            groups: BTreeMap::new(),
+        }
+    }
+
+    /// The time of the input being handled (commands carry none: they use
+    /// the last one seen).
+    pub(crate) fn set_clock(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+    }
+
+    /// The latest time seen.
+    pub(crate) fn clock(&self) -> Instant {
+        self.now
+    }
+
+    pub(crate) fn contests(&self, group: &str) -> bool {
+        self.contested.contains(group)
+    }
+
+    /// The leader the last completed election in `group` chose.
+    pub(crate) fn leader(&self, group: &str) -> Option<Uuid> {
+        self.groups.get(group).and_then(|g| g.leader)
+    }
+
+    /// Whether an election is under way in `group` at our end.
+    pub(crate) fn in_progress(&self, group: &str) -> bool {
+        self.groups.get(group).is_some_and(|g| g.wave.is_some())
+    }
+
+    /// The next deadline of a wave, if any.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.groups
+            .values()
+            .filter_map(|g| g.wave.as_ref().map(|w| w.deadline))
+            .min()
+    }
+
+    // ----- membership --------------------------------------------------------
+
+    /// We contest `group` from now on; if we are in it with peers, we
+    /// challenge at once.
+    pub(crate) fn contest(
+        &mut self,
+        group: Arc<str>,
+        members: Option<&BTreeSet<Uuid>>,
+        out: &mut Vec<Output>,
+    ) {
+        if !self.contested.insert(group.clone()) {
+            return;
+        }
+        if self.groups.contains_key(&group) {
+            self.challenge(&group, members.unwrap_or(&NOBODY), out);
+        }
+    }
+
+    /// We joined `group`: a contesting node challenges its members.
+    pub(crate) fn joined(
+        &mut self,
+        group: Arc<str>,
+        members: Option<&BTreeSet<Uuid>>,
+        out: &mut Vec<Output>,
+    ) {
+        self.groups.entry(group.clone()).or_default();
+        if self.contested.contains(&group) {
+            self.challenge(&group, members.unwrap_or(&NOBODY), out);
+        }
+    }
+
+    /// We left `group`: its election is no business of ours any more.
+    pub(crate) fn left(&mut self, group: &str) {
+        self.groups.remove(group);
+    }
+
+    /// We stopped: every peer is gone.
+    pub(crate) fn clear(&mut self) {
+        self.groups.clear();
+    }
+
+    /// `peer` joined `group` (by JOIN or in its HELLO). A contester with
+    /// no wave, or one it beats, challenges (as in Zyre). A wave in its
+    /// echo phase takes the newcomer in: we send it the ELECT we sent every
+    /// other member (Zyre restarts the wave instead; a restart with the
+    /// same challenger cannot be told from the old wave by members that
+    /// missed the join, and stalls). A wave already deciding its leader
+    /// is restarted by its challenger and dropped by the others.
+    pub(crate) fn member_joined(
+        &mut self,
+        group: &Arc<str>,
+        peer: Uuid,
+        members: Option<&BTreeSet<Uuid>>,
+        out: &mut Vec<Output>,
+    ) {
+        let members = members.unwrap_or(&NOBODY);
+        let contest = self.contested.contains(group);
+        let me = self.me;
+        let Some(state) = self.groups.get_mut(group) else {
+            return;
+        };
+        state.restarts = 0;
+        state.settled = false;
+        match state.wave.as_ref() {
+            // A wave in its echo phase that we follow, or is ours.
+            Some(wave) if !wave.leader_sent && (wave.caw <= me || !contest) => {
+                out.push(Output::Elect {
+                    to: peer,
+                    group: group.clone(),
+                    challenger: wave.caw,
+                });
+            }
+            _ if contest => self.challenge(group, members, out),
+            _ => state.wave = None,
+        }
+    }
+
+    /// `peer` left `group` (LEAVE, EXIT, expired).
+    pub(crate) fn member_left(
+        &mut self,
+        group: &Arc<str>,
+        peer: Uuid,
+        members: Option<&BTreeSet<Uuid>>,
+        out: &mut Vec<Output>,
+    ) {
+        let members = members.unwrap_or(&NOBODY);
+        let contest = self.contested.contains(group);
+        let Some(state) = self.groups.get_mut(group) else {
+            return;
+        };
+        state.restarts = 0;
+        state.settled = false;
+        let leader_left = state.leader == Some(peer);
+        if leader_left {
+            state.leader = None;
+        }
+        let wave_lost = state
+            .wave
+            .as_ref()
+            .is_some_and(|w| w.caw == peer || w.father == Some(peer));
+        if wave_lost || members.is_empty() {
+            state.wave = None;
+        }
+        if (leader_left || wave_lost) && contest {
+            self.challenge(group, members, out);
+        } else if state.wave.is_some() {
+            // The wave goes on without it: it may be complete now.
+            self.progress(group, members, out);
+        }
+    }
+
+    // ----- messages ----------------------------------------------------------
+
+    /// ELECT from `from` in `group` naming `challenger`; `known` says
+    /// whether the challenger is us or a peer we know.
+    pub(crate) fn elect(
+        &mut self,
+        from: Uuid,
+        group: &Arc<str>,
+        challenger: Uuid,
+        known: bool,
+        members: Option<&BTreeSet<Uuid>>,
+        out: &mut Vec<Output>,
+    ) -> Result<(), Ignored> {
+        let members = self.check(from, group, known, members)?;
+        let now = self.now;
+        let me = self.me;
+        let state = self.groups.get_mut(group).ok_or(Ignored::NotOurGroup)?;
+        if challenger == me && state.wave.as_ref().is_none_or(|w| w.caw != me) {
+            // An echo of a wave of ours that was overtaken or dropped.
+            return Ok(());
+        }
+        if state.settled && state.wave.is_none() && state.leader == Some(challenger) {
+            log::debug!("election in {group}: a late echo for the leader, ignored");
+            return Ok(());
+        }
+        if me < challenger && self.contested.contains(group) && state.wave.as_ref().is_none_or(|w| me < w.caw)
+        {
+            // We contest and beat this challenger, but saw no reason to
+            // challenge (the change that started its wave did not reach
+            // us, or we already had a leader): challenge now, so that the
+            // smallest contester always wins. Its wave dies here.
+            self.challenge(group, members, out);
+            return Ok(());
+        }
+        let state = self.groups.get_mut(group).ok_or(Ignored::NotOurGroup)?;
+        // A challenger sends its ELECT to each member once per wave: a
+        // second one from it is its wave restarted (Zyre restarts on every
+        // join), which we must join afresh or it waits for our echo forever.
+        let restarted = from == challenger
+            && state
+                .wave
+                .as_ref()
+                .is_some_and(|w| w.caw == challenger && w.echoes.contains(&from));
+        let superior = restarted || state.wave.as_ref().is_none_or(|w| challenger < w.caw);
+        if superior {
+            // Zyre's "initiate or re-initiate leader election".
+            state.wave = Some(Wave {
+                caw: challenger,
+                father: Some(from),
+                echoes: BTreeSet::new(),
+                echoed: false,
+                leaders: BTreeSet::new(),
+                leader_sent: false,
+                deadline: now + FOLLOWER_PATIENCE,
+            });
+            for &to in members.iter().filter(|&&m| m != from) {
+                out.push(Output::Elect {
+                    to,
+                    group: group.clone(),
+                    challenger,
+                });
+            }
+        }
+        let Some(wave) = state.wave.as_mut().filter(|w| w.caw == challenger) else {
+            // An inferior challenger: its wave dies here, as in Zyre.
+            return Ok(());
+        };
+        if wave.echoes.insert(from) {
+            wave.deadline = wave.deadline.max(now + FOLLOWER_PATIENCE);
+        }
+        self.progress(group, members, out);
+        Ok(())
+    }
+
+    /// LEADER from `from` in `group` naming `leader`.
+    pub(crate) fn leader_message(
+        &mut self,
+        from: Uuid,
+        group: &Arc<str>,
+        leader: Uuid,
+        known: bool,
+        members: Option<&BTreeSet<Uuid>>,
+        out: &mut Vec<Output>,
+    ) -> Result<(), Ignored> {
+        let members = self.check(from, group, known, members)?;
+        let now = self.now;
+        let me = self.me;
+        let state = self.groups.get_mut(group).ok_or(Ignored::NotOurGroup)?;
+        let Some(wave) = state.wave.as_mut().filter(|w| w.caw == leader) else {
+            return Err(Ignored::OutOfOrder);
+        };
+        if leader == me && !wave.leader_sent {
+            // We have not won yet: nobody can know we did.
+            return Err(Ignored::OutOfOrder);
+        }
+        if !wave.leader_sent {
+            // Forward once, to every member. Our echo is moot now: sent
+            // after this, it could reach our father after its election
+            // ended and start another.
+            wave.leader_sent = true;
+            wave.echoed = true;
+            for &to in members {
+                out.push(Output::Leader {
+                    to,
+                    group: group.clone(),
+                    leader,
+                });
+            }
+        }
+        if wave.leaders.insert(from) {
+            wave.deadline = wave.deadline.max(now + FOLLOWER_PATIENCE);
+        }
+        self.progress(group, members, out);
+        Ok(())
+    }
+
+    // ----- time --------------------------------------------------------------
+
+    /// Drops or restarts stalled waves; `members` gives a group's members.
+    pub(crate) fn handle_timeout<'m>(
+        &mut self,
+        now: Instant,
+        members: impl Fn(&str) -> Option<&'m BTreeSet<Uuid>>,
+        out: &mut Vec<Output>,
+    ) {
+        self.set_clock(now);
+        let due: Vec<Arc<str>> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| g.wave.as_ref().is_some_and(|w| w.deadline <= now))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for group in due {
+            let Some(state) = self.groups.get_mut(&group) else {
+                continue;
+            };
+            let ours = state.wave.as_ref().is_some_and(|w| w.caw == self.me);
+            state.wave = None;
+            if ours {
+                state.restarts = state.restarts.saturating_add(1);
+                log::debug!("election in {group}: our wave stalled, restarting it");
+                self.challenge(&group, members(&group).unwrap_or(&NOBODY), out);
+            } else {
+                log::debug!("election in {group}: a wave stalled, dropping it");
+            }
+        }
+    }
+
+    // ----- internals ---------------------------------------------------------
+
+    fn check<'m>(
+        &self,
+        from: Uuid,
+        group: &str,
+        known: bool,
+        members: Option<&'m BTreeSet<Uuid>>,
+    ) -> Result<&'m BTreeSet<Uuid>, Ignored> {
+        if !self.groups.contains_key(group) {
+            return Err(Ignored::NotOurGroup);
+        }
+        let members = members.filter(|m| m.contains(&from)).ok_or(Ignored::NotAMember)?;
+        if !known {
+            return Err(Ignored::UnknownUuid);
+        }
+        Ok(members)
+    }
+
+    /// Starts (or restarts) our own wave: ELECT(us) to every member.
+    fn challenge(&mut self, group: &Arc<str>, members: &BTreeSet<Uuid>, out: &mut Vec<Output>) {
+        let Some(state) = self.groups.get_mut(group) else {
+            return;
+        };
+        if members.is_empty() {
+            // Alone, as in Zyre: no election.
+            state.wave = None;
+            return;
+        }
+        let patience = CHALLENGER_PATIENCE
+            .saturating_mul(1 << state.restarts.min(8))
+            .min(MAX_CHALLENGER_PATIENCE);
+        state.wave = Some(Wave {
+            caw: self.me,
+            father: None,
+            echoes: BTreeSet::new(),
+            echoed: false,
+            leaders: BTreeSet::new(),
+            leader_sent: false,
+            deadline: self.now + patience,
+        });
+        for &to in members {
+            out.push(Output::Elect {
+                to,
+                group: group.clone(),
+                challenger: self.me,
+            });
+        }
+    }
+
+    /// Acts on a wave that may be complete: echoes from every member, then
+    /// LEADER from every member.
+    fn progress(&mut self, group: &Arc<str>, members: &BTreeSet<Uuid>, out: &mut Vec<Output>) {
+        let Some(state) = self.groups.get_mut(group) else {
+            return;
+        };
+        let Some(wave) = state.wave.as_mut() else {
+            return;
+        };
+        if members.is_empty() {
+            state.wave = None;
+            return;
+        }
+        let echoed_by_all = members.iter().all(|m| wave.echoes.contains(m));
+        if echoed_by_all && !wave.echoed {
+            wave.echoed = true;
+            match wave.father {
+                // Every member supports us: we won.
+                None => {
+                    wave.leader_sent = true;
+                    for &to in members {
+                        out.push(Output::Leader {
+                            to,
+                            group: group.clone(),
+                            leader: self.me,
+                        });
+                    }
+                }
+                Some(father) => out.push(Output::Elect {
+                    to: father,
+                    group: group.clone(),
+                    challenger: wave.caw,
+                }),
+            }
+        }
+        if wave.leader_sent && members.iter().all(|m| wave.leaders.contains(m)) {
+            let leader = wave.caw;
+            state.wave = None;
+            state.leader = Some(leader);
+            state.settled = true;
+            state.restarts = 0;
+            out.push(Output::Elected {
+                group: group.clone(),
+                leader,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(ids: &[u128]) -> BTreeSet<Uuid> {
+        ids.iter().map(|&i| Uuid::from_u128(i)).collect()
+    }
+
+    #[test]
+    fn a_lone_contester_holds_no_election() {
+        let now = Instant::now();
+        let mut e = Elections::new(Uuid::from_u128(1), now);
+        let mut out = Vec::new();
+        e.contest("g".into(), None, &mut out);
+        e.joined("g".into(), None, &mut out);
+        assert!(out.is_empty());
+        assert!(!e.in_progress("g"));
+    }
+
+    #[test]
+    fn two_members_elect_the_smaller_uuid() {
+        let now = Instant::now();
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let g: Arc<str> = "g".into();
+        let mut ea = Elections::new(a, now);
+        let mut eb = Elections::new(b, now);
+        let mut out = Vec::new();
+        ea.joined(g.clone(), None, &mut out);
+        eb.contest(g.clone(), None, &mut out);
+        eb.joined(g.clone(), Some(&set(&[1])), &mut out);
+        assert_eq!(
+            out,
+            [Output::Elect {
+                to: a,
+                group: g.clone(),
+                challenger: b
+            }]
+        );
+        out.clear();
+        // a does not contest: it supports b, its only neighbour.
+        ea.elect(b, &g, b, true, Some(&set(&[2])), &mut out).unwrap();
+        assert_eq!(
+            out,
+            [Output::Elect {
+                to: b,
+                group: g.clone(),
+                challenger: b
+            }]
+        );
+        out.clear();
+        eb.elect(a, &g, b, true, Some(&set(&[1])), &mut out).unwrap();
+        assert_eq!(
+            out,
+            [Output::Leader {
+                to: a,
+                group: g.clone(),
+                leader: b
+            }]
+        );
+        out.clear();
+        ea.leader_message(b, &g, b, true, Some(&set(&[2])), &mut out)
+            .unwrap();
+        assert_eq!(
+            out,
+            [
+                Output::Leader {
+                    to: b,
+                    group: g.clone(),
+                    leader: b
+                },
+                Output::Elected {
+                    group: g.clone(),
+                    leader: b
+                }
+            ]
+        );
+        out.clear();
+        eb.leader_message(a, &g, b, true, Some(&set(&[1])), &mut out)
+            .unwrap();
+        assert_eq!(
+            out,
+            [Output::Elected {
+                group: g.clone(),
+                leader: b
+            }]
+        );
+        assert_eq!(ea.leader("g"), Some(b));
+        assert_eq!(eb.leader("g"), Some(b));
+        // A repeated LEADER after the end is out of order, not a new result.
+        out.clear();
+        assert_eq!(
+            ea.leader_message(b, &g, b, true, Some(&set(&[2])), &mut out),
+            Err(Ignored::OutOfOrder)
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn bad_messages_are_refused_without_changing_anything() {
+        let now = Instant::now();
+        let me = Uuid::from_u128(5);
+        let g: Arc<str> = "g".into();
+        let mut e = Elections::new(me, now);
+        let mut out = Vec::new();
+        let members = set(&[1, 2]);
+        let stranger = Uuid::from_u128(9);
+        assert_eq!(
+            e.elect(Uuid::from_u128(1), &g, stranger, true, Some(&members), &mut out),
+            Err(Ignored::NotOurGroup)
+        );
+        e.joined(g.clone(), Some(&members), &mut out);
+        assert_eq!(
+            e.elect(stranger, &g, stranger, true, Some(&members), &mut out),
+            Err(Ignored::NotAMember)
+        );
+        assert_eq!(
+            e.elect(Uuid::from_u128(1), &g, stranger, false, Some(&members), &mut out),
+            Err(Ignored::UnknownUuid)
+        );
+        assert_eq!(
+            e.leader_message(
+                Uuid::from_u128(1),
+                &g,
+                Uuid::from_u128(1),
+                true,
+                Some(&members),
+                &mut out
+            ),
+            Err(Ignored::OutOfOrder)
+        );
+        // Our own id, never challenged: a stale echo, dropped quietly.
+        assert_eq!(
+            e.elect(Uuid::from_u128(1), &g, me, true, Some(&members), &mut out),
+            Ok(())
+        );
+        assert!(out.is_empty());
+        assert!(!e.in_progress("g"));
+    }
+
+    #[test]
+    fn a_stalled_wave_is_dropped_by_a_follower_and_restarted_by_its_challenger() {
+        let start = Instant::now();
+        let g: Arc<str> = "g".into();
+        let members = set(&[1, 2]);
+        let mut challenger = Elections::new(Uuid::from_u128(0), start);
+        let mut out = Vec::new();
+        challenger.contest(g.clone(), None, &mut out);
+        challenger.joined(g.clone(), Some(&members), &mut out);
+        assert_eq!(out.len(), 2);
+        let mut follower = Elections::new(Uuid::from_u128(3), start);
+        follower.joined(g.clone(), Some(&members), &mut out);
+        follower
+            .elect(
+                Uuid::from_u128(1),
+                &g,
+                Uuid::from_u128(1),
+                true,
+                Some(&members),
+                &mut out,
+            )
+            .unwrap();
+        assert!(follower.in_progress("g"));
+        out.clear();
+        follower.handle_timeout(start + FOLLOWER_PATIENCE, |_| Some(&members), &mut out);
+        assert!(!follower.in_progress("g"));
+        assert!(out.is_empty());
+        challenger.handle_timeout(start + FOLLOWER_PATIENCE, |_| Some(&members), &mut out);
+        assert!(out.is_empty(), "not yet");
+        challenger.handle_timeout(start + CHALLENGER_PATIENCE, |_| Some(&members), &mut out);
+        assert_eq!(out.len(), 2, "ELECT to both members again");
+        // The next restart waits twice as long.
+        assert_eq!(
+            challenger.next_deadline(),
+            Some(start + CHALLENGER_PATIENCE + CHALLENGER_PATIENCE * 2)
+        );
+    }
+}

@@ -1,0 +1,206 @@
+//! The node's side of group leader election: it feeds membership changes,
+//! ELECT and LEADER to [`Elections`](super::super::election) and carries out
+//! what that asks for (sends, LEADER events). Zyre's DRAFT API:
+//! `zyre_set_contest_in_group`, the LEADER event.
+
+use super::*;
+use crate::core::election::{Ignored, Output};
+use crate::core::event::ZyreUuid;
+
+impl NodeCore {
+    /// Contests the leadership of `group` (Zyre's
+    /// `zyre_set_contest_in_group`): when we are in it with other members
+    /// we challenge at once, and again whenever a member joins or the
+    /// leader goes. Joining is separate. Errors: a group name that is not
+    /// 1 to 255 bytes, or a stopped node.
+    pub fn contest(&mut self, group: &str) -> Result<(), CommandError> {
+        self.check_command()?;
+        group::check_name(group)?;
+        let group = self.groups.intern(group);
+        let mut out = Vec::new();
+        self.elections
+            .contest(group.clone(), self.groups.members(&group), &mut out);
+        self.carry_out(out);
+        Ok(())
+    }
+
+    /// Whether we contest `group`.
+    pub fn contests(&self, group: &str) -> bool {
+        self.elections.contests(group)
+    }
+
+    /// The leader of `group` the last completed election chose (maybe
+    /// us); `None` before one completes, after the leader left, or if we
+    /// are not in the group.
+    pub fn leader(&self, group: &str) -> Option<Uuid> {
+        self.elections.leader(group)
+    }
+
+    /// Whether an election in `group` is under way at our end.
+    pub fn election_in_progress(&self, group: &str) -> bool {
+        self.elections.in_progress(group)
+    }
+
+    pub(super) fn elections_joined(&mut self, group: &Arc<str>) {
+        let mut out = Vec::new();
+        self.elections
+            .joined(group.clone(), self.groups.members(group), &mut out);
+        self.carry_out(out);
+    }
+
+    pub(super) fn elections_member_joined(&mut self, group: &Arc<str>, peer: Uuid) {
+        let mut out = Vec::new();
+        self.elections
+            .member_joined(group, peer, self.groups.members(group), &mut out);
+        self.carry_out(out);
+    }
+
+    pub(super) fn elections_member_left(&mut self, group: &Arc<str>, peer: Uuid) {
+        let mut out = Vec::new();
+        self.elections
+            .member_left(group, peer, self.groups.members(group), &mut out);
+        self.carry_out(out);
+    }
+
+    pub(super) fn elections_timeout(&mut self, now: Instant) {
+        let mut out = Vec::new();
+        let groups = &self.groups;
+        self.elections
+            .handle_timeout(now, |g| groups.members(g), &mut out);
+        self.carry_out(out);
+    }
+
+    /// ELECT from `from` (a ready peer).
+    pub(super) fn on_elect(&mut self, from: Uuid, group: &str, challenger: &str) {
+        let group = self.groups.intern(group);
+        let id = self.known_uuid(challenger);
+        let mut out = Vec::new();
+        let result = self.elections.elect(
+            from,
+            &group,
+            id.unwrap_or_default(),
+            id.is_some(),
+            self.groups.members(&group),
+            &mut out,
+        );
+        self.carry_out(out);
+        if let Err(why) = result {
+            let now = self.elections.clock();
+            self.election_log
+                .ignored(now, "ELECT", from, &group, challenger, why);
+        }
+    }
+
+    /// LEADER from `from` (a ready peer).
+    pub(super) fn on_leader(&mut self, from: Uuid, group: &str, leader: &str) {
+        let group = self.groups.intern(group);
+        let id = self.known_uuid(leader);
+        let mut out = Vec::new();
+        let result = self.elections.leader_message(
+            from,
+            &group,
+            id.unwrap_or_default(),
+            id.is_some(),
+            self.groups.members(&group),
+            &mut out,
+        );
+        self.carry_out(out);
+        if let Err(why) = result {
+            let now = self.elections.clock();
+            self.election_log
+                .ignored(now, "LEADER", from, &group, leader, why);
+        }
+    }
+
+    /// A challenger or leader id: us or a ready peer (Zyre sends 32
+    /// upper-case hex digits; any UUID form is taken).
+    fn known_uuid(&self, id: &str) -> Option<Uuid> {
+        let uuid = Uuid::try_parse(id).ok()?;
+        (uuid == self.config.uuid || self.ready_peer(uuid).is_some()).then_some(uuid)
+    }
+
+    fn carry_out(&mut self, out: Vec<Output>) {
+        for output in out {
+            match output {
+                Output::Elect {
+                    to,
+                    group,
+                    challenger,
+                } => {
+                    let challenger = ZyreUuid(challenger).to_string();
+                    self.send(
+                        to,
+                        &Body::Elect {
+                            group: &group,
+                            challenger: &challenger,
+                        },
+                        None,
+                    );
+                }
+                Output::Leader { to, group, leader } => {
+                    let leader = ZyreUuid(leader).to_string();
+                    self.send(
+                        to,
+                        &Body::Leader {
+                            group: &group,
+                            leader: &leader,
+                        },
+                        None,
+                    );
+                }
+                Output::Elected { group, leader } => {
+                    let name = if leader == self.config.uuid {
+                        self.name.clone()
+                    } else {
+                        self.peers
+                            .get(&leader)
+                            .map(|p| p.name.clone())
+                            .unwrap_or_else(|| Arc::from(ZyreUuid(leader).to_string()))
+                    };
+                    info!("LEADER {name} ({}) of {group}", leader.simple());
+                    self.events.push_back(Event::Leader {
+                        peer: leader,
+                        name,
+                        group,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Says "ignoring ELECT/LEADER" at most once a second, with how many more
+/// were ignored meanwhile: a hostile peer must not flood the log.
+#[derive(Debug, Default)]
+pub(super) struct ElectionLog {
+    last: Option<Instant>,
+    held_back: usize,
+}
+
+impl ElectionLog {
+    fn ignored(&mut self, now: Instant, kind: &str, from: Uuid, group: &str, id: &str, why: Ignored) {
+        if self.last.is_some_and(|last| now < last + Duration::from_secs(1)) {
+            self.held_back += 1;
+            return;
+        }
+        let more = std::mem::take(&mut self.held_back);
+        let also = if more > 0 {
+            format!(" (and {more} more since the last warning)")
+        } else {
+            String::new()
+        };
+        // Out of order is what a race with a membership change leaves
+        // behind; the others are a confused or hostile peer.
+        let level = match why {
+            Ignored::OutOfOrder => log::Level::Debug,
+            _ => log::Level::Warn,
+        };
+        log::log!(
+            level,
+            "ignoring {kind} from {} in {group:?} naming {id:?}: {}{also}",
+            from.simple(),
+            why.reason()
+        );
+        self.last = Some(now);
+    }
+}
