@@ -24,6 +24,7 @@ pub struct NodeArgs<'a> {
     pub endpoint: Option<&'a str>,
     pub max_peers: Option<&'a str>,
     pub no_beacon: bool,
+    pub no_listen_multicast: bool,
     pub json: bool,
     pub verbose: bool,
 }
@@ -92,6 +93,9 @@ macro_rules! node_args {
             /// no UDP beacons: discover peers through --gossip only
             #[argh(switch)]
             pub no_beacon: bool,
+            /// hear broadcast beacons only, not also those sent to 225.25.25.25 (haskell-zre's)
+            #[argh(switch)]
+            pub no_listen_multicast: bool,
             /// print events as JSON, one object per line
             #[argh(switch)]
             pub json: bool,
@@ -116,6 +120,7 @@ macro_rules! node_args {
                     endpoint: self.endpoint.as_deref(),
                     max_peers: self.max_peers.as_deref(),
                     no_beacon: self.no_beacon,
+                    no_listen_multicast: self.no_listen_multicast,
                     json: self.json,
                     verbose: self.verbose,
                 }
@@ -160,6 +165,9 @@ pub fn load_settings(applet: &str, args: &NodeArgs) -> Result<Settings, Failure>
     if args.no_beacon {
         settings.set("beacon", "false", Origin::CommandLine)?;
     }
+    if args.no_listen_multicast {
+        settings.set("listen-multicast", "false", Origin::CommandLine)?;
+    }
     if args.json {
         settings.set("json", "true", Origin::CommandLine)?;
     }
@@ -191,6 +199,9 @@ pub fn node_builder(settings: &Settings) -> Result<NodeBuilder, Failure> {
     let mut builder = NodeBuilder::new();
     if let Some(beacons) = settings.bool("beacon") {
         builder = builder.beacons(beacons);
+    }
+    if let Some(listen) = settings.bool("listen-multicast") {
+        builder = builder.listen_multicast(listen);
     }
     if let Some(port) = settings.parsed::<u16>("beacon-port")? {
         builder = builder.beacon_port(port);
