@@ -1,13 +1,13 @@
 //! Configuring and starting a node.
 
+use crate::beacon_socket::BeaconSocket;
 pub use crate::config::PortRange;
 use crate::core::{CoreConfig, Headers, NodeCore, ZyreUuid};
 use crate::defaults;
 use crate::error::{NodeError, SettingError};
-use crate::iface::{self, Interface, InterfaceSpec};
-use crate::reactor::{BeaconSocket, Node, ReactorSettings};
-use socket2::{Domain, Protocol, Socket, Type};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use crate::iface::{self, InterfaceSpec};
+use crate::reactor::{Node, ReactorSettings};
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -31,6 +31,7 @@ pub struct NodeBuilder {
     beacon_port: u16,
     beacon_interval: Duration,
     multicast_group: Option<SocketAddr>,
+    listen_multicast: bool,
     port_range: PortRange,
     advertised_endpoint: Option<String>,
     evasive: Duration,
@@ -58,6 +59,7 @@ impl Default for NodeBuilder {
             beacon_port: DEFAULT_BEACON_PORT,
             beacon_interval: defaults::BEACON_INTERVAL,
             multicast_group: None,
+            listen_multicast: true,
             port_range: PortRange::Range {
                 low: *DEFAULT_PORT_RANGE.start(),
                 high: *DEFAULT_PORT_RANGE.end(),
@@ -135,9 +137,24 @@ impl NodeBuilder {
         self
     }
 
-    /// Beacon to a multicast group instead of the broadcast address.
+    /// Beacon to a multicast group `IP:PORT` (IPv4, 224.0.0.0/4) instead
+    /// of the broadcast address; the node then hears only beacons sent to
+    /// that group, on its port (so with 225.25.25.25 it meets broadcast
+    /// nodes, which hear that group too; with any other group it does not).
+    /// [`NodeBuilder::build`] fails with [`SettingError::MulticastNotIpv4`]
+    /// or [`SettingError::NotMulticast`] otherwise.
     pub fn multicast_group(mut self, group: SocketAddr) -> Self {
         self.multicast_group = Some(group);
+        self
+    }
+
+    /// Whether a broadcast node also hears beacons sent to the multicast
+    /// group 225.25.25.25 on its beacon port ([`defaults::DEFAULT_MULTICAST_GROUP`]:
+    /// haskell-zre's default, pyre's fallback). On by default; off, the
+    /// node hears broadcast (and unicast) beacons only. A node with a
+    /// [`NodeBuilder::multicast_group`] hears only its group either way.
+    pub fn listen_multicast(mut self, on: bool) -> Self {
+        self.listen_multicast = on;
         self
     }
 
@@ -262,10 +279,11 @@ impl NodeBuilder {
             .unwrap_or_else(|| endpoint_of(interface.address, port));
 
         let beacon = if self.beacons {
-            Some(open_beacon_socket(
+            Some(BeaconSocket::open(
                 &interface,
                 self.beacon_port,
                 self.multicast_group,
+                self.listen_multicast,
             )?)
         } else {
             None
@@ -406,46 +424,6 @@ fn bind_inbox(inbox: &zmq::Socket, ip: IpAddr, range: &PortRange, seed: Uuid) ->
             })
         }
     }
-}
-
-fn open_beacon_socket(
-    interface: &Interface,
-    port: u16,
-    multicast: Option<SocketAddr>,
-) -> Result<BeaconSocket, NodeError> {
-    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).map_err(NodeError::Beacon)?;
-    // Several nodes on one host share the beacon port, as Zyre's do.
-    socket.set_reuse_address(true).map_err(NodeError::Beacon)?;
-    socket.set_reuse_port(true).map_err(NodeError::Beacon)?;
-    socket.set_broadcast(true).map_err(NodeError::Beacon)?;
-    socket.set_nonblocking(true).map_err(NodeError::Beacon)?;
-    let listen_port = multicast.map(|g| g.port()).unwrap_or(port);
-    let bind = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), listen_port);
-    socket.bind(&bind.into()).map_err(NodeError::Beacon)?;
-    let target = match multicast {
-        Some(group) => {
-            let (IpAddr::V4(group_ip), IpAddr::V4(iface_ip)) = (group.ip(), interface.address) else {
-                return Err(SettingError::MulticastNotIpv4.into());
-            };
-            if !group_ip.is_multicast() {
-                return Err(SettingError::NotMulticast { group: group_ip }.into());
-            }
-            socket
-                .join_multicast_v4(&group_ip, &iface_ip)
-                .map_err(NodeError::Beacon)?;
-            socket.set_multicast_if_v4(&iface_ip).map_err(NodeError::Beacon)?;
-            // Nodes on the same host must hear each other too.
-            socket.set_multicast_loop_v4(true).map_err(NodeError::Beacon)?;
-            socket.set_multicast_ttl_v4(1).map_err(NodeError::Beacon)?;
-            group
-        }
-        None => SocketAddr::new(interface.broadcast, port),
-    };
-    let std_socket: std::net::UdpSocket = socket.into();
-    Ok(BeaconSocket {
-        socket: mio::net::UdpSocket::from_std(std_socket),
-        target,
-    })
 }
 
 #[cfg(test)]

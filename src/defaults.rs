@@ -46,3 +46,8 @@ pub const MAX_BACKLOG: usize = 1_000_000;
 
 /// How long stopping may wait for queued messages to leave.
 pub const LINGER: Duration = Duration::from_secs(5);
+
+/// The multicast group a broadcast node also hears beacons on (on its
+/// beacon port): haskell-zre beacons to 225.25.25.25:5670 by default, and
+/// pyre falls back to it where it finds no broadcast address.
+pub const DEFAULT_MULTICAST_GROUP: std::net::Ipv4Addr = std::net::Ipv4Addr::new(225, 25, 25, 25);

@@ -25,6 +25,7 @@
 //!   bytes between them and the core; [`NodeHandle`] runs one in a thread.
 //! - [`GossipService`]: a ZGossip server (what `zgossip_server` runs).
 
+mod beacon_socket;
 mod builder;
 pub mod config;
 pub mod core;

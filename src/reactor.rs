@@ -11,6 +11,7 @@ mod gossip_host;
 use gossip_host::check_gossip_host;
 mod queries;
 
+use crate::beacon_socket::BeaconSocket;
 use crate::core::gossip_client::{ClientConfig, ClientOutput, GossipClient, ServerId};
 use crate::core::{Action, Content, Event, Frame, Headers, NodeCore, ZyreUuid};
 use crate::error::NodeError;
@@ -20,11 +21,9 @@ use crate::link::{LinkId, Links, Outgoing, Sent};
 use crate::probe::{Finished, Probes, Verdict};
 use crate::spare::SpareBuffers;
 use log::{debug, info, warn};
-use mio::net::UdpSocket;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
 use std::io;
-use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -50,11 +49,6 @@ const INBOX_BATCH: usize = 256;
 /// (128 KiB), that memory is reused, where a larger swing is trimmed from
 /// the heap and faulted in (and zeroed by the kernel) again by the next.
 const INBOX_BATCH_BYTES: usize = 128 << 10;
-
-pub(crate) struct BeaconSocket {
-    pub socket: UdpSocket,
-    pub target: SocketAddr,
-}
 
 pub(crate) struct ReactorSettings {
     pub send_hwm: i32,
@@ -134,8 +128,7 @@ impl Node {
         };
         let mut beacon = beacon;
         if let Some(beacon) = beacon.as_mut() {
-            poll.registry()
-                .register(&mut beacon.socket, BEACON, Interest::READABLE)?;
+            beacon.register(poll.registry(), BEACON)?;
         }
         info!(
             "node {} ({}) listening on {}, interface {}{}",
@@ -145,7 +138,7 @@ impl Node {
             interface.name,
             beacon
                 .as_ref()
-                .map(|b| format!(", beacons to {}", b.target))
+                .map(|b| format!(", {}", b.describe()))
                 .unwrap_or_default()
         );
         let mut node = Node {
@@ -544,7 +537,7 @@ impl Node {
         };
         let mut buf = [0u8; 512];
         loop {
-            match beacon.socket.recv_from(&mut buf) {
+            match beacon.recv_from(&mut buf) {
                 Ok((len, from)) => {
                     // In loopback mode, beacons from a real LAN are not ours.
                     if self.settings.loopback_only && !from.ip().is_loopback() {
@@ -667,7 +660,7 @@ impl Node {
                     .start(self.poll.registry(), Instant::now(), peer, &endpoint, probe),
                 Action::Beacon(beacon) => {
                     if let Some(socket) = &self.beacon {
-                        if let Err(err) = socket.socket.send_to(&beacon.to_bytes(), socket.target) {
+                        if let Err(err) = socket.send(&beacon.to_bytes()) {
                             debug!("cannot send beacon to {}: {err}", socket.target);
                         }
                         // Our own beacon comes straight back on loopback or

@@ -4,12 +4,13 @@
 //! how they are driven and what they print).
 //!
 //! haskell-zre beacons to multicast 225.25.25.25:5670 and listens on UDP
-//! 5670 for any beacon; we broadcast. Today we do not hear its multicast
-//! beacons, so discovery runs one way round: it hears our beacon, connects
-//! and says HELLO, and we connect back. These tests check what that gives:
-//! ENTER both ways, JOIN, LEAVE, SHOUT and WHISPER both ways, the tools
-//! against each other, and liveness by PING alone. Its ZGossip dialect and
-//! our hearing its multicast beacons are a later issue's tests.
+//! 5670 for any beacon; we broadcast, and also hear 225.25.25.25 on our
+//! beacon port. So discovery runs both ways round: whoever hears the other
+//! first connects and says HELLO, and the other connects back. These tests
+//! check what that gives: ENTER both ways (also where it hears none of our
+//! beacons), JOIN, LEAVE, SHOUT and WHISPER both ways, the tools against
+//! each other, and liveness by PING alone. Its ZGossip dialect is a later
+//! issue's tests.
 //!
 //! Every peer runs in a namespace of its own with a route for 224.0.0.0/4
 //! (haskell-zre's beacon thread dies silently without one). Needs root and
@@ -226,8 +227,60 @@ fn haskell_zre_shell_talks_both_ways() {
     show(&lab);
 }
 
-/// Since we do not hear its beacons, only our PINGs and its PING-OKs keep
-/// it alive for us: with our timeouts short (evasive 1 s, expired 4 s) it
+/// On a LAN where it hears none of our beacons (nftables drops UDP to port
+/// 5670 in its namespace), we hear its multicast beacon, connect and say
+/// HELLO; it connects back, and both sides ENTER. A node of ours with
+/// `--no-listen-multicast` on the same LAN never meets it, which shows the
+/// block holds (and the nftables counter shows our beacons reached it).
+#[test]
+fn haskell_multicast_beacon_heard_where_it_hears_none_of_ours() {
+    let Some(mut lab) = lab(
+        "haskell_multicast_beacon_heard_where_it_hears_none_of_ours",
+        "hzmcast",
+    ) else {
+        return;
+    };
+    lan(&mut lab, 150, &["a", "b", "c"]);
+    lab.block_udp_input("b", 5670);
+    let mut hask = HaskellTool::spawn(&lab, "b", "lan", "zre", "hask", &[]);
+    let mut ours_node = ours(&lab, "a", "ours", &[]);
+    let mut deaf = ours(&lab, "c", "deaf", &["--no-listen-multicast"]);
+    let ours_id = dashed(&ours_node.uuid);
+
+    let hask_id = enter_of(&mut ours_node, &lab, "hask", "b");
+    hask.wait_exact(&format!("New peer {ours_id} {}", ours_node.endpoint), WAIT);
+    hask.wait_exact(&format!("Ready peer ours {ours_id}"), WAIT);
+
+    // The deaf node meets ours by broadcast, never haskell-zre.
+    let ours_uuid = ours_node.uuid.clone();
+    deaf.wait_for(
+        "ENTER of ours",
+        move |e| e.is("ENTER") && e.peer() == ours_uuid,
+        WAIT,
+    );
+    thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        deaf.count(|e| e.peer() == hask_id),
+        0,
+        "the node deaf to multicast met haskell\n{}",
+        lab.report()
+    );
+    let deaf_id = dashed(&deaf.uuid);
+    assert_eq!(
+        hask.count(|l| l.contains(&deaf_id)),
+        0,
+        "haskell heard a beacon through the block\n{}",
+        lab.report()
+    );
+    assert!(
+        lab.udp_input_dropped("b") > 0,
+        "no beacon of ours reached haskell's host"
+    );
+    show(&lab);
+}
+
+/// Beacons do not refresh a known peer (as in Zyre), so only our PINGs and
+/// its PING-OKs keep it alive for us: with our timeouts short (evasive 1 s, expired 4 s) it
 /// stays (EVASIVE, never EXIT) for 10 s of silence, a WHISPER still gets
 /// through, and after SIGKILL it expires.
 #[test]

@@ -25,6 +25,7 @@ pub struct NodeArgs<'a> {
     pub max_peers: Option<&'a str>,
     pub fast_exit: Option<&'a str>,
     pub no_beacon: bool,
+    pub no_listen_multicast: bool,
     pub json: bool,
     pub verbose: bool,
 }
@@ -97,6 +98,9 @@ macro_rules! node_args {
             /// no UDP beacons: discover peers through --gossip only
             #[argh(switch)]
             pub no_beacon: bool,
+            /// hear broadcast beacons only, not also those sent to 225.25.25.25 (haskell-zre's)
+            #[argh(switch)]
+            pub no_listen_multicast: bool,
             /// print events as JSON, one object per line
             #[argh(switch)]
             pub json: bool,
@@ -122,6 +126,7 @@ macro_rules! node_args {
                     max_peers: self.max_peers.as_deref(),
                     fast_exit: self.fast_exit.as_deref(),
                     no_beacon: self.no_beacon,
+                    no_listen_multicast: self.no_listen_multicast,
                     json: self.json,
                     verbose: self.verbose,
                 }
@@ -166,6 +171,9 @@ pub fn load_settings(applet: &str, args: &NodeArgs) -> Result<Settings, Failure>
     set_flag(&mut settings, "fast-exit", args.fast_exit)?;
     if args.no_beacon {
         settings.set("beacon", "false", Origin::CommandLine)?;
+    }
+    if args.no_listen_multicast {
+        settings.set("listen-multicast", "false", Origin::CommandLine)?;
     }
     if args.json {
         settings.set("json", "true", Origin::CommandLine)?;
@@ -235,6 +243,9 @@ pub fn node_builder(settings: &Settings) -> Result<NodeBuilder, Failure> {
     let mut builder = NodeBuilder::new();
     if let Some(beacons) = settings.bool("beacon") {
         builder = builder.beacons(beacons);
+    }
+    if let Some(listen) = settings.bool("listen-multicast") {
+        builder = builder.listen_multicast(listen);
     }
     if let Some(port) = settings.parsed::<u16>("beacon-port")? {
         builder = builder.beacon_port(port);

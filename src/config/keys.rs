@@ -118,6 +118,8 @@ pub const NODE_KEYS: &[KeySpec] = {
         KeySpec::new("expired", V::NonZeroDuration, D::Duration(defaults::EXPIRED_TIMEOUT),
             "silence after which a peer is dropped"),
         KeySpec::new("multicast-group", V::MulticastGroup, D::Unset, "send beacons to this multicast IP:PORT"),
+        KeySpec::new("listen-multicast", V::Bool, D::Bool(true),
+            "also hear beacons sent to 225.25.25.25 on the beacon port (haskell-zre's)"),
         KeySpec::new("header", V::Header, D::Unset, "HELLO header KEY=VALUE (repeatable)").repeatable(),
         KeySpec::new("json", V::Bool, D::Bool(false), "print events as JSON"),
         KeySpec::new("verbose", V::Bool, D::Bool(false), "log protocol traffic"),

@@ -449,7 +449,41 @@ impl Lab {
         }
     }
 
-    /// Removes every block that [`Lab::block_udp_port`] put on a host.
+    /// Drops UDP arriving at `port` on a host (nftables, input hook only):
+    /// the host hears no beacons on that port, while its own still go out.
+    pub fn block_udp_input(&self, host: &str, port: u16) {
+        if run("nft", &["--version"]).is_err() {
+            panic!("block_udp_input needs nft: apt-get install nftables");
+        }
+        let table = "inet zrelab";
+        let _ = self.try_exec(host, "nft", &["add", "table", table]);
+        self.exec(
+            host,
+            "nft",
+            &[&format!(
+                "add chain {table} zdeaf {{ type filter hook input priority 0 ; policy accept ; }}"
+            )],
+        );
+        self.exec(
+            host,
+            "nft",
+            &[&format!("add rule {table} zdeaf udp dport {port} counter drop")],
+        );
+    }
+
+    /// How many datagrams [`Lab::block_udp_input`] has dropped on a host.
+    pub fn udp_input_dropped(&self, host: &str) -> u64 {
+        let rules = self.exec(host, "nft", &["list", "chain", "inet", "zrelab", "zdeaf"]);
+        rules
+            .split_whitespace()
+            .skip_while(|w| *w != "packets")
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no packet counter in {rules}"))
+    }
+
+    /// Removes every block that [`Lab::block_udp_port`] or
+    /// [`Lab::block_udp_input`] put on a host.
     pub fn unblock_all(&self, host: &str) {
         let _ = self.try_exec(host, "nft", &["delete", "table", "inet", "zrelab"]);
     }
