@@ -1015,9 +1015,10 @@ fn an_unresolvable_gossip_host_is_named_at_once_and_retried() {
 #[test]
 fn every_long_option_is_a_key_of_its_applets_section() {
     let bin = Bin::new("keys");
-    // Not settings: --help, --install-links (an action); --no-beacon is
-    // the key `beacon` (= false). The README says so.
-    let not_keys = ["help", "install-links", "no-beacon"];
+    // Not settings: --help, --install-links (an action); --no-beacon and
+    // --no-listen-multicast are the keys `beacon` and `listen-multicast`
+    // (= false). The README says so.
+    let not_keys = ["help", "install-links", "no-beacon", "no-listen-multicast"];
     for applet in APPLETS {
         let (status, usage, _) = run_to_end(applet, bin.command(applet, &["--help"]));
         assert!(status.success());

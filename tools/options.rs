@@ -24,6 +24,7 @@ pub struct NodeArgs<'a> {
     pub endpoint: Option<&'a str>,
     pub max_peers: Option<&'a str>,
     pub fast_exit: Option<&'a str>,
+    pub contest: &'a [String],
     pub no_beacon: bool,
     pub no_listen_multicast: bool,
     pub json: bool,
@@ -95,6 +96,9 @@ macro_rules! node_args {
             /// false (default true; false waits for the expired timeout)
             #[argh(option, arg_name = "BOOL")]
             pub fast_exit: Option<String>,
+            /// contest the leadership of GROUP (repeatable; join it too)
+            #[argh(option, arg_name = "GROUP")]
+            pub contest: Vec<String>,
             /// no UDP beacons: discover peers through --gossip only
             #[argh(switch)]
             pub no_beacon: bool,
@@ -125,6 +129,7 @@ macro_rules! node_args {
                     endpoint: self.endpoint.as_deref(),
                     max_peers: self.max_peers.as_deref(),
                     fast_exit: self.fast_exit.as_deref(),
+                    contest: &self.contest,
                     no_beacon: self.no_beacon,
                     no_listen_multicast: self.no_listen_multicast,
                     json: self.json,
@@ -169,6 +174,7 @@ pub fn load_settings(applet: &str, args: &NodeArgs) -> Result<Settings, Failure>
     set_flag(&mut settings, "endpoint", args.endpoint)?;
     set_flag(&mut settings, "max-peers", args.max_peers)?;
     set_flag(&mut settings, "fast-exit", args.fast_exit)?;
+    set_list(&mut settings, "contest", args.contest)?;
     if args.no_beacon {
         settings.set("beacon", "false", Origin::CommandLine)?;
     }
@@ -271,6 +277,9 @@ pub fn node_builder(settings: &Settings) -> Result<NodeBuilder, Failure> {
     }
     if let Some(range) = settings.parsed::<PortRange>("port-range")? {
         builder = builder.port_range(range);
+    }
+    for group in settings.get_all("contest") {
+        builder = builder.contest(group);
     }
     if let Some(fast) = settings.bool("fast-exit") {
         builder = builder.fast_exit(fast);

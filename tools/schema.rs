@@ -3,8 +3,9 @@
 //! one that applies to every applet.
 //!
 //! Every long option of an applet is a key of its section, except
-//! `--help`, `--install-links` (an action, not a setting) and
-//! `--no-beacon` (the key is `beacon = false`); the node options are
+//! `--help`, `--install-links` (an action, not a setting),
+//! `--no-beacon` (the key is `beacon = false`) and `--no-listen-multicast`
+//! (the key is `listen-multicast = false`); the node options are
 //! [`zre::config::NODE_KEYS`]. The original Haskell zre's keys load too:
 //! `quiet-period`, `dead-period`, `beacon-period` and `debug` are aliases,
 //! `quiet-ping-rate` is read but does not apply.

@@ -128,6 +128,8 @@ pub const NODE_KEYS: &[KeySpec] = {
         KeySpec::new("endpoint", V::TcpEndpoint, D::Unset, "advertise this endpoint instead of the bound one"),
         KeySpec::new("max-peers", V::Count, D::Number(defaults::MAX_PEERS as u64), "most peers tracked at once"),
         KeySpec::new("beacon", V::Bool, D::Bool(true), "send and receive UDP beacons (false = gossip only)"),
+        KeySpec::new("contest", V::Text, D::Unset,
+            "contest the leadership of this group (repeatable; join it too)").repeatable(),
         KeySpec::new("fast-exit", V::Bool, D::Bool(true),
             "EXIT a peer at once when its inbox port refuses a reconnect (false = wait for expired)"),
         KeySpec::new("quiet-ping-rate", V::Duration, D::Unset,

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use zre::{Frame, Node, NodeError, ZyreUuid};
 
 /// The commands, for completion.
-pub(super) const COMMANDS: [&str; 13] = [
+pub(super) const COMMANDS: [&str; 14] = [
     "/join",
     "/leave",
     "/shout",
@@ -18,6 +18,7 @@ pub(super) const COMMANDS: [&str; 13] = [
     "/whisperx",
     "/peers",
     "/groups",
+    "/leader",
     "/name",
     "/stats",
     "/sleep",
@@ -34,6 +35,7 @@ const HELP: &str = "\
 /whisperx PEER HEX... send binary frames to one peer, one per hex word
 /peers                list the peers: name, UUID, endpoint, groups
 /groups               list our groups and the peers' groups
+/leader GROUP         the leader elected in GROUP (see --contest), if any
 /name                 our name, UUID and endpoint
 /stats                peer table (ready and pending), backlog, memory
 /sleep DURATION       wait (seconds, or 500ms) before the next command; events still show
@@ -78,6 +80,7 @@ enum Command<'a> {
     WhisperFrames(&'a str, Vec<Frame>),
     Peers,
     Groups,
+    Leader(&'a str),
     Name,
     Stats,
     Sleep(Duration),
@@ -167,6 +170,7 @@ fn parse_command(line: &str) -> Result<Command<'_>, String> {
         }
         "/peers" => no_argument(Command::Peers),
         "/groups" => no_argument(Command::Groups),
+        "/leader" => one_argument("/leader GROUP").map(Command::Leader),
         "/name" => no_argument(Command::Name),
         "/stats" => no_argument(Command::Stats),
         "/sleep" => one_argument("/sleep DURATION (seconds, or 500ms)")
@@ -233,6 +237,20 @@ pub(super) fn execute(node: &mut Node, line: &str, json: bool) -> (Flow, Vec<Out
             }
             Ok(Command::Groups) => {
                 groups(node).into_iter().for_each(&mut reply);
+                Ok(())
+            }
+            Ok(Command::Leader(group)) => {
+                reply(match node.leader(group) {
+                    Some(leader) if leader == node.uuid() => {
+                        format!("leader of {group}: {} {} (us)", node.name(), ZyreUuid(leader))
+                    }
+                    Some(leader) => format!(
+                        "leader of {group}: {} {}",
+                        node.peer_name(leader).unwrap_or("?"),
+                        ZyreUuid(leader)
+                    ),
+                    None => format!("no leader in {group} (yet)"),
+                });
                 Ok(())
             }
             Ok(Command::Name) => {
@@ -410,6 +428,8 @@ mod tests {
         assert!(parse_command("/sleep soon").is_err());
         assert!(parse_command("hello").is_err());
         assert_eq!(parse_command("/stats"), Ok(Command::Stats));
+        assert_eq!(parse_command("/leader g"), Ok(Command::Leader("g")));
+        assert!(parse_command("/leader").is_err());
         assert!(parse_command("/stats now").is_err());
         assert_eq!(
             parse_command("/shoutx chat 00ff - 6869"),
