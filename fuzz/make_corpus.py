@@ -35,4 +35,18 @@ ops = bytes([0, len(beacon), 2]) + beacon
 ops += bytes([1, len(identity)]) + identity + bytes([len(zre_hello)]) + zre_hello + bytes([0])
 ops += bytes([3, 40])
 (core / "seed-beacon-hello-tick").write_bytes(ops)
+# The dialect target: the ZGossip seeds as they are, and a haskell-zre
+# PUBLISH (raw 16-byte key, TTL 600 s) framed for its server half.
+dialect = here / "corpus" / "gossip_dialect"
+dialect.mkdir(parents=True, exist_ok=True)
+for seed in (here / "corpus" / "gossip_msg").glob("seed-*"):
+    shutil.copy(seed, dialect / seed.name)
+endpoint = b"tcp://10.0.0.1:5670"
+publish = bytes([0xAA, 0xA0, 2, 1, 16]) + bytes([0x5A] * 16)
+publish += len(endpoint).to_bytes(4, "big") + endpoint + (600).to_bytes(4, "big")
+hello = bytes([0xAA, 0xA0, 1, 1])
+(dialect / "seed-haskell-publish").write_bytes(publish)
+(dialect / "seed-two-clients").write_bytes(
+    bytes([len(hello), 0]) + hello + bytes([len(hello), 1]) + hello + bytes([len(publish), 1]) + publish
+)
 print("corpus written under", here / "corpus")

@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 seconds=${1:?usage: fuzz/run.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(beacon zre_msg gossip_msg config node_core)
+[ "${#targets[@]}" -gt 0 ] || targets=(beacon zre_msg gossip_msg gossip_dialect config node_core)
 python3 make_corpus.py >/dev/null
 export RUSTC_BOOTSTRAP=1
 status=0

@@ -264,12 +264,20 @@ impl GossipService {
     fn apply_outputs(&mut self) -> io::Result<()> {
         while let Some(output) = self.server.poll_output() {
             match output {
-                ServerOutput::SendToClient { client, frame } => {
+                ServerOutput::SendToClient {
+                    client,
+                    envelope,
+                    frame,
+                } => {
                     // A ROUTER drops what it cannot deliver; the client's
                     // next PING or HELLO repairs its view.
                     let sent = self
                         .router
                         .send(&client[..], zmq::SNDMORE | zmq::DONTWAIT)
+                        .and_then(|()| match &envelope {
+                            Some(envelope) => self.router.send(&envelope[..], zmq::SNDMORE | zmq::DONTWAIT),
+                            None => Ok(()),
+                        })
                         .and_then(|()| self.router.send(&frame[..], zmq::DONTWAIT));
                     if let Err(err) = sent {
                         warn!("cannot send to gossip client: {err}");

@@ -171,6 +171,7 @@ impl Node {
             let now = Instant::now();
             let config = ClientConfig {
                 ttl: node.core.config().expired,
+                uuid: Some(*node.core.uuid().as_bytes()),
                 ..ClientConfig::default()
             };
             let mut client = GossipClient::new(config, now);
@@ -573,8 +574,9 @@ impl Node {
         // Drain every server link: gossip traffic is light.
         for (server, socket) in self.links.gossip_sockets() {
             loop {
-                match socket.recv_bytes(zmq::DONTWAIT) {
-                    Ok(frame) => gossip.handle_frame(now, ServerId(server), &frame),
+                // haskell-zre's server sends two frames per message.
+                match socket.recv_multipart(zmq::DONTWAIT) {
+                    Ok(frames) => gossip.handle_message(now, ServerId(server), &frames),
                     Err(zmq::Error::EAGAIN) => break,
                     Err(zmq::Error::EINTR) => continue,
                     Err(err) => return Err(io::Error::other(err)),
@@ -588,10 +590,17 @@ impl Node {
         }
         while let Some(output) = gossip.poll_output() {
             match output {
-                ClientOutput::Connect { server, endpoint } => {
+                ClientOutput::Connect {
+                    server,
+                    endpoint,
+                    identity,
+                } => {
                     // Gossip DEALERs always stay registered: servers talk back.
                     let socket = self.context.socket(zmq::DEALER).map_err(io::Error::other)?;
                     socket.set_linger(0).map_err(io::Error::other)?;
+                    if let Some(identity) = identity {
+                        socket.set_identity(&identity).map_err(io::Error::other)?;
+                    }
                     socket
                         .set_sndhwm(self.settings.send_hwm)
                         .map_err(io::Error::other)?;

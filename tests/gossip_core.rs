@@ -68,6 +68,8 @@ enum Packet {
     DownToClient {
         client: usize,
         via: ServerId,
+        /// haskell-zre's dialect: the frame before the message.
+        envelope: Option<Vec<u8>>,
         frame: Vec<u8>,
     },
     /// A server's ROUTER back to another server's remote DEALER.
@@ -217,11 +219,17 @@ impl Net {
 
     fn route_server_output(&mut self, server: usize, output: ServerOutput) {
         match output {
-            ServerOutput::SendToClient { client, frame } => match self.routes[server].get(&client) {
-                Some(&Peer::Client(client, via)) => {
-                    self.in_flight
-                        .push_back(Packet::DownToClient { client, via, frame })
-                }
+            ServerOutput::SendToClient {
+                client,
+                envelope,
+                frame,
+            } => match self.routes[server].get(&client) {
+                Some(&Peer::Client(client, via)) => self.in_flight.push_back(Packet::DownToClient {
+                    client,
+                    via,
+                    envelope,
+                    frame,
+                }),
                 Some(&Peer::Remote(server, remote)) => self.in_flight.push_back(Packet::DownToRemote {
                     server,
                     remote,
@@ -254,9 +262,11 @@ impl Net {
             ClientOutput::Connect {
                 server: via,
                 endpoint,
+                identity,
             } => {
                 let to = server_index(&endpoint);
-                let routing_id = self.new_routing_id();
+                // A ROUTER routes by the identity a DEALER presents.
+                let routing_id = identity.unwrap_or_else(|| self.new_routing_id());
                 self.routes[to].insert(routing_id.clone(), Peer::Client(client, via));
                 assert!(
                     self.client_links
@@ -292,11 +302,21 @@ impl Net {
                 routing_id,
                 frame,
             } => self.servers[server].handle_client_frame(now, &routing_id, &frame),
-            Packet::DownToClient { client, via, frame } => {
+            Packet::DownToClient {
+                client,
+                via,
+                envelope,
+                frame,
+            } => {
                 if self.muted.contains(&client) {
                     return;
                 }
-                self.clients[client].handle_frame(now, via, &frame);
+                match envelope {
+                    Some(envelope) => {
+                        self.clients[client].handle_message(now, via, &[envelope, frame.clone()])
+                    }
+                    None => self.clients[client].handle_frame(now, via, &frame),
+                }
                 self.received[client].push(frame);
             }
             Packet::DownToRemote {
@@ -387,7 +407,7 @@ fn sent_to<'a>(outputs: &'a [ServerOutput], to: &[u8]) -> Vec<GossipMessage<'a>>
     outputs
         .iter()
         .filter_map(|output| match output {
-            ServerOutput::SendToClient { client, frame } if client == to => {
+            ServerOutput::SendToClient { client, frame, .. } if client == to => {
                 Some(GossipMessage::parse(frame).expect("the server sends valid frames"))
             }
             _ => None,
@@ -435,7 +455,11 @@ fn publish_reaches_every_other_client_once_and_is_not_echoed() {
     let mut got = net.delivered[late].clone();
     got.sort();
     assert_eq!(got, vec![(key(0), inbox(0)), (key(1), inbox(1))]);
-    assert_eq!(net.received[late].len(), 2, "exactly one PUBLISH per tuple");
+    let publishes = net.received[late]
+        .iter()
+        .filter(|f| matches!(GossipMessage::parse(f), Ok(GossipMessage::Publish { .. })))
+        .count();
+    assert_eq!(publishes, 2, "exactly one PUBLISH per tuple");
 }
 
 #[test]
@@ -1029,4 +1053,334 @@ fn max_clients_turns_away_extra_hellos() {
         [GossipMessage::Publish { .. }]
     ));
     assert_eq!(server.client_count(), 2);
+}
+
+// ----- the two dialects: czmq's and haskell-zre's --------------------------
+
+use zre::wire::gossip_dialect::{Decoded, HASKELL_TTL_FOREVER};
+use zre::wire::{GossipDialect, GossipMessageId, RawGossip};
+
+/// A raw UUID, as haskell-zre's client publishes it and uses as identity.
+fn raw_uuid(n: u8) -> [u8; 16] {
+    let mut raw = [0x5A; 16];
+    raw[15] = n;
+    raw
+}
+
+fn hex_of(raw: &[u8]) -> String {
+    raw.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+fn haskell_publish(key: &[u8], value: &str, ttl_secs: u32) -> Vec<u8> {
+    RawGossip::Publish {
+        key,
+        value,
+        ttl: ttl_secs,
+    }
+    .to_bytes()
+    .unwrap()
+}
+
+/// What the server sent `to`: (envelope, parsed frame), in order.
+fn sent_raw(outputs: &[ServerOutput], to: &[u8]) -> Vec<(Option<Vec<u8>>, Vec<u8>)> {
+    outputs
+        .iter()
+        .filter_map(|output| match output {
+            ServerOutput::SendToClient {
+                client,
+                envelope,
+                frame,
+            } if client == to => Some((envelope.clone(), frame.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn dialects_round_trip_keys_and_ttls() {
+    let raw = raw_uuid(7);
+    let hex = hex_of(&raw);
+    for dialect in [GossipDialect::Czmq, GossipDialect::Haskell] {
+        for ttl in [None, Some(secs(30)), Some(secs(600))] {
+            let frame = dialect.publish(&hex, "tcp://10.0.0.1:5", ttl).unwrap();
+            assert_eq!(
+                dialect.decode(&frame).unwrap(),
+                Decoded::Publish {
+                    key: hex.clone(),
+                    value: "tcp://10.0.0.1:5",
+                    ttl
+                },
+                "{dialect:?} {ttl:?}"
+            );
+        }
+        let hello = GossipMessage::Hello.to_bytes().unwrap();
+        assert_eq!(
+            dialect.decode(&hello).unwrap(),
+            Decoded::Control(GossipMessageId::Hello)
+        );
+    }
+    // On the wire: czmq's key is the hex text and its TTL milliseconds;
+    // haskell-zre's key the 16 bytes and its TTL seconds.
+    let czmq = GossipDialect::Czmq.publish(&hex, "v", Some(secs(30))).unwrap();
+    assert_eq!(
+        GossipMessage::parse(&czmq).unwrap(),
+        GossipMessage::Publish {
+            key: &hex,
+            value: "v",
+            ttl: 30_000
+        }
+    );
+    let haskell = GossipDialect::Haskell.publish(&hex, "v", Some(secs(30))).unwrap();
+    assert_eq!(
+        RawGossip::parse(&haskell).unwrap(),
+        RawGossip::Publish {
+            key: &raw,
+            value: "v",
+            ttl: 30
+        }
+    );
+    // Lower-case hex is a UUID too; a key that is none goes as is.
+    assert_eq!(
+        &GossipDialect::Haskell.key_to_wire(&hex.to_lowercase())[..],
+        &raw[..]
+    );
+    assert_eq!(&GossipDialect::Haskell.key_to_wire("service")[..], b"service");
+    // Short lifetimes never read as "forever" (czmq 0) or "gone" (haskell 0).
+    assert_eq!(GossipDialect::Czmq.ttl_to_wire(Some(Duration::from_nanos(1))), 1);
+    assert_eq!(GossipDialect::Haskell.ttl_to_wire(Some(ms(1))), 1);
+    assert_eq!(GossipDialect::Haskell.ttl_to_wire(Some(ms(1001))), 2);
+    assert_eq!(GossipDialect::Haskell.ttl_to_wire(None), HASKELL_TTL_FOREVER);
+    assert_eq!(GossipDialect::Haskell.ttl_from_wire(u32::MAX), None);
+    assert_eq!(GossipDialect::Czmq.ttl_from_wire(0), None);
+}
+
+#[test]
+fn server_translates_each_tuple_into_each_clients_dialect_keeping_real_time_ttls() {
+    let t0 = Instant::now();
+    let mut server = GossipServer::new(ServerConfig::default(), t0);
+    let czmq = vec![0, 0, 0, 0, 1];
+    let raw = raw_uuid(2);
+    let haskell = raw.to_vec();
+
+    server.handle_client_frame(t0, &czmq, &frame(GossipMessage::Hello));
+    server.handle_client_frame(t0, &czmq, &publish_frame(&key(1), &inbox(1), 30_000));
+    // haskell-zre: HELLO then PUBLISH of its raw UUID, TTL 600 s. Its HELLO
+    // alone does not tell its dialect: nothing is sent until the PUBLISH.
+    server.handle_client_frame(t0, &haskell, &frame(GossipMessage::Hello));
+    assert!(sent_raw(&drain(&mut server), &haskell).is_empty());
+    let t1 = t0 + secs(10) - ms(1);
+    server.handle_client_frame(t1, &czmq, &frame(GossipMessage::Ping));
+    drain(&mut server);
+    server.handle_client_frame(t1, &haskell, &haskell_publish(&raw, &inbox(2), 600));
+    let out = drain(&mut server);
+
+    // To haskell-zre: two frames, the raw key, what is left of 30 s, in s.
+    let to_haskell = sent_raw(&out, &haskell);
+    assert_eq!(to_haskell.len(), 1);
+    assert_eq!(
+        to_haskell[0].0.as_deref(),
+        Some(&haskell[..]),
+        "its identity as envelope"
+    );
+    let want_raw = zre::wire::gossip_dialect::uuid_from_hex(&key(1)).unwrap();
+    assert_eq!(
+        RawGossip::parse(&to_haskell[0].1).unwrap(),
+        RawGossip::Publish {
+            key: &want_raw,
+            value: &inbox(1),
+            // 20.001 s left, rounded up
+            ttl: 21
+        }
+    );
+    // To czmq: one frame, upper-case hex, 600 s in ms.
+    let to_czmq = sent_raw(&out, &czmq);
+    assert_eq!(to_czmq.len(), 1);
+    assert_eq!(to_czmq[0].0, None);
+    assert_eq!(
+        GossipMessage::parse(&to_czmq[0].1).unwrap(),
+        GossipMessage::Publish {
+            key: &hex_of(&raw),
+            value: &inbox(2),
+            ttl: 600_000
+        }
+    );
+    assert!(server.tuples().any(|(k, _)| k == hex_of(&raw)));
+
+    // Each expires at its own TTL in real time: 30 s and 600 s.
+    server.handle_timeout(t0 + secs(30));
+    assert_eq!(expired_keys(&drain(&mut server)), vec![key(1).as_str()]);
+    server.handle_timeout(t1 + secs(600) - ms(1));
+    let out = drain(&mut server);
+    assert!(expired_keys(&out).is_empty());
+    // Never pinging, it was kept for its TTL, not the 10 s client timeout.
+    server.handle_client_frame(t1 + secs(599), &czmq, &frame(GossipMessage::Hello));
+    server.handle_client_frame(t1 + secs(599), &czmq, &publish_frame(&key(3), &inbox(3), 5000));
+    let out = drain(&mut server);
+    assert_eq!(
+        sent_raw(&out, &haskell).len(),
+        1,
+        "still served after 589 s of silence"
+    );
+    server.handle_timeout(t1 + secs(600));
+    assert_eq!(expired_keys(&drain(&mut server)), vec![hex_of(&raw).as_str()]);
+}
+
+#[test]
+fn a_forgotten_haskell_client_is_taken_back_by_its_publish() {
+    let t0 = Instant::now();
+    let config = ServerConfig {
+        client_timeout: secs(10),
+        ..ServerConfig::default()
+    };
+    let mut server = GossipServer::new(config, t0);
+    let raw = raw_uuid(4);
+    // TTL 5 s: kept for the 10 s client timeout, then forgotten.
+    server.handle_client_frame(t0, &raw, &frame(GossipMessage::Hello));
+    server.handle_client_frame(t0, &raw, &haskell_publish(&raw, &inbox(4), 5));
+    server.handle_timeout(t0 + secs(11));
+    assert_eq!(server.client_count(), 0);
+    drain(&mut server);
+    // It ignores INVALID and never says HELLO again: its PUBLISH does.
+    server.publish(t0 + secs(12), &key(9), &inbox(9), secs(60));
+    server.handle_client_frame(t0 + secs(12), &raw, &haskell_publish(&raw, &inbox(4), 5));
+    assert_eq!(server.client_count(), 1);
+    let out = drain(&mut server);
+    let sent = sent_raw(&out, &raw);
+    assert!(
+        sent.iter().all(|(envelope, frame)| envelope.is_some()
+            && matches!(RawGossip::parse(frame), Ok(RawGossip::Publish { .. }))),
+        "the HELLO answer, in its dialect: {sent:?}"
+    );
+    assert_eq!(sent.len(), 1);
+}
+
+#[test]
+fn our_client_learns_a_haskell_server_from_its_replies_and_speaks_its_dialect() {
+    let t0 = Instant::now();
+    let uuid = raw_uuid(1);
+    let config = ClientConfig {
+        uuid: Some(uuid),
+        ttl: secs(30),
+        ..ClientConfig::default()
+    };
+    let mut client = GossipClient::new(config, t0);
+    let server = client.add_server(t0, "tcp://h:31337");
+    client.publish(t0, &hex_of(&uuid), &inbox(1));
+    let out: Vec<_> = std::iter::from_fn(|| client.poll_output()).collect();
+    assert!(matches!(&out[0], ClientOutput::Connect { identity: Some(id), .. } if id[..] == uuid[..]));
+    let sent: Vec<_> = out
+        .iter()
+        .filter_map(|o| match o {
+            ClientOutput::Send { frame, .. } => Some(GossipMessage::parse(frame).unwrap()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        vec![GossipMessage::Hello, GossipMessage::Ping],
+        "no tuple before the dialect is known"
+    );
+
+    // haskell-zre's server: an envelope frame, then PINGOK.
+    let pong = GossipMessage::Pong.to_bytes().unwrap();
+    client.handle_message(t0, server, &[&uuid[..], &pong]);
+    let published: Vec<_> = std::iter::from_fn(|| client.poll_output())
+        .filter_map(|o| match o {
+            ClientOutput::Send { frame, .. } => Some(frame),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(published.len(), 1);
+    assert_eq!(
+        RawGossip::parse(&published[0]).unwrap(),
+        RawGossip::Publish {
+            key: &uuid,
+            value: &inbox(1),
+            ttl: 30
+        },
+        "raw key, TTL in seconds"
+    );
+
+    // A haskell-zre peer's tuple: raw key to hex, TTL 600 s.
+    let peer = raw_uuid(2);
+    client.handle_message(
+        t0,
+        server,
+        &[&uuid[..], &haskell_publish(&peer, &inbox(2), 600)[..]],
+    );
+    let delivered: Vec<_> = std::iter::from_fn(|| client.poll_output())
+        .filter(|o| matches!(o, ClientOutput::Deliver { .. }))
+        .collect();
+    assert_eq!(
+        delivered,
+        vec![ClientOutput::Deliver {
+            key: hex_of(&peer),
+            value: inbox(2)
+        }]
+    );
+    // Kept for 600 s, not 600 ms.
+    client.handle_timeout(t0 + secs(599));
+    assert_eq!(client.tuples().count(), 1);
+    client.handle_timeout(t0 + secs(600));
+    assert_eq!(client.tuples().count(), 0);
+}
+
+#[test]
+fn our_client_with_its_uuid_as_identity_still_gets_czmq_from_our_server() {
+    let mut net = Net::new(Instant::now());
+    let server = net.add_server(ServerConfig::default());
+    let with_uuid = |n| ClientConfig {
+        uuid: Some(raw_uuid(n)),
+        ..ClientConfig::default()
+    };
+    let a = net.client_on(with_uuid(1), &[server]);
+    let b = net.client_on(with_uuid(2), &[server]);
+    net.publish(a, &hex_of(&raw_uuid(1)), &inbox(1));
+    assert_eq!(net.delivered[b], vec![(hex_of(&raw_uuid(1)), inbox(1))]);
+    assert!(
+        net.received[b].iter().all(|f| GossipMessage::parse(f).is_ok()),
+        "czmq's frames: PING told the server"
+    );
+}
+
+#[test]
+fn malformed_input_in_either_dialect_gets_invalid_or_is_dropped() {
+    let t0 = Instant::now();
+    let mut server = GossipServer::new(ServerConfig::default(), t0);
+    let raw = raw_uuid(3);
+    server.handle_client_frame(t0, &raw, &frame(GossipMessage::Hello));
+    // A key of 5 bytes that is no UTF-8: neither a raw UUID nor text.
+    server.handle_client_frame(t0, &raw, &haskell_publish(b"\xff\xfe\xfd\xfc\xfb", "v", 600));
+    let out = drain(&mut server);
+    let sent = sent_raw(&out, &raw);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(GossipMessage::parse(&sent[0].1), Ok(GossipMessage::Invalid));
+    assert_eq!(server.tuples().count(), 0);
+    // A truncated haskell-zre PUBLISH.
+    let mut truncated = haskell_publish(&raw, "v", 600);
+    truncated.truncate(truncated.len() - 2);
+    server.handle_client_frame(t0, &raw, &truncated);
+    assert_eq!(
+        GossipMessage::parse(&sent_raw(&drain(&mut server), &raw)[0].1),
+        Ok(GossipMessage::Invalid)
+    );
+
+    // The client: wrong frame counts, a layout that changes, garbage.
+    let mut client = GossipClient::new(ClientConfig::default(), t0);
+    let s = client.add_server(t0, "a");
+    std::iter::from_fn(|| client.poll_output()).for_each(drop);
+    let pong = GossipMessage::Pong.to_bytes().unwrap();
+    let none: [&[u8]; 0] = [];
+    client.handle_message(t0, s, &none);
+    client.handle_message(t0, s, &[&b"a"[..], b"b", &pong]);
+    client.handle_message(t0, s, &[&b"x"[..], b"junk"]);
+    assert!(std::iter::from_fn(|| client.poll_output()).next().is_none());
+    client.handle_frame(t0, s, &pong); // czmq: settled
+    std::iter::from_fn(|| client.poll_output()).for_each(drop);
+    client.handle_message(t0, s, &[&raw[..], &haskell_publish(&raw, "v", 600)[..]]);
+    assert_eq!(
+        client.tuples().count(),
+        0,
+        "a haskell-zre frame from a czmq server is dropped"
+    );
 }

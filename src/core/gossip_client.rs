@@ -7,6 +7,18 @@
 //! PING so that the server does not forget us. Tuples arriving from the
 //! servers are delivered once each (and again when their value changes).
 //!
+//! Dialects ([`GossipDialect`]): a server speaks czmq's or haskell-zre's,
+//! and we learn which from its first reply: our HELLO goes with a PING,
+//! which every server answers (PONG), czmq's in one frame, haskell-zre's in
+//! two (an envelope, then the message). Our tuples are published once the
+//! dialect is known, in that dialect: the key as hex or raw UUID bytes, the
+//! TTL in milliseconds or seconds. haskell-zre's server forwards a tuple
+//! only to clients whose ZMQ identity equals a stored key, so our DEALER
+//! presents our raw UUID as identity ([`ClientConfig::uuid`]); libzmq
+//! reserves identities starting with a zero byte, so a UUID starting with
+//! 0 presents none, and against haskell-zre each PING then goes with a
+//! HELLO, whose answer is every tuple the server holds.
+//!
 //! Recovery: INVALID means the server does not know us (it timed us out or
 //! restarted), so we say HELLO and publish everything again, as czmq does;
 //! a server silent for `server_timeout` is reconnected from scratch.
@@ -16,8 +28,10 @@ use std::time::{Duration, Instant};
 
 use log::{debug, info, warn};
 
-use super::gossip_server::{ceil_millis, encode, later};
-use crate::wire::GossipMessage;
+use super::gossip_server::{encode, later};
+use super::log_limit::{LogLimit, held_back};
+use crate::wire::gossip_dialect::Decoded;
+use crate::wire::{GossipDialect, GossipMessage, GossipMessageId};
 
 /// Tunables of a [`GossipClient`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +46,10 @@ pub struct ClientConfig {
     /// At most this many tuples from the network are remembered; further
     /// new keys are dropped (a bound against a hostile server).
     pub max_tuples: usize,
+    /// Our node's UUID (16 bytes), presented as the DEALER's ZMQ identity
+    /// so that haskell-zre's server forwards tuples to us; `None`, or a
+    /// UUID whose first byte is 0 (libzmq reserves those), presents none.
+    pub uuid: Option<[u8; 16]>,
 }
 
 impl Default for ClientConfig {
@@ -41,6 +59,7 @@ impl Default for ClientConfig {
             ping_interval: Duration::from_secs(1),
             server_timeout: Duration::from_secs(5),
             max_tuples: 65536,
+            uuid: None,
         }
     }
 }
@@ -53,12 +72,16 @@ pub struct ServerId(pub usize);
 /// What the caller must do, or must know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientOutput {
-    /// Create a DEALER for `server` and connect it to `endpoint`.
+    /// Create a DEALER for `server`, set its identity, connect it to
+    /// `endpoint`.
     Connect {
         /// The server the DEALER is for.
         server: ServerId,
         /// The server's endpoint as given to [`GossipClient::add_server`].
         endpoint: String,
+        /// The DEALER's ZMQ identity (`ZMQ_ROUTING_ID`): our raw UUID;
+        /// `None` leaves libzmq's.
+        identity: Option<Vec<u8>>,
     },
     /// Close the DEALER of `server`; a `Connect` for the same id may follow.
     Disconnect {
@@ -89,6 +112,9 @@ struct Server {
     /// When we are due to give up on a silent server and reconnect.
     silent_deadline: Instant,
     next_ping: Instant,
+    /// Its dialect, from its first reply; `None` until then, and our
+    /// tuples wait.
+    dialect: Option<GossipDialect>,
 }
 
 /// A tuple we delivered, remembered so that copies are not delivered again.
@@ -114,6 +140,8 @@ pub struct GossipClient {
     /// `(expires_at, key)` of every known tuple that can expire.
     known_expiries: BTreeSet<(Instant, String)>,
     outputs: VecDeque<ClientOutput>,
+    /// Malformed frames are logged at most once a period.
+    malformed_log: LogLimit,
 }
 
 impl GossipClient {
@@ -129,6 +157,7 @@ impl GossipClient {
             known: BTreeMap::new(),
             known_expiries: BTreeSet::new(),
             outputs: VecDeque::new(),
+            malformed_log: LogLimit::default(),
         }
     }
 
@@ -139,11 +168,13 @@ impl GossipClient {
             endpoint: endpoint.to_owned(),
             silent_deadline: later(now, self.server_timeout()),
             next_ping: later(now, self.ping_interval()),
+            dialect: None,
         });
         info!("zgossip: connecting to server {endpoint}");
         self.outputs.push_back(ClientOutput::Connect {
             server,
             endpoint: endpoint.to_owned(),
+            identity: self.identity(),
         });
         self.greet(server);
         server
@@ -151,31 +182,42 @@ impl GossipClient {
 
     /// Publishes (or changes) one of our tuples on every server; it is
     /// re-published every `ttl / 3` from then on.
+    /// A key over 255 bytes cannot be sent: it is logged and dropped.
     pub fn publish(&mut self, now: Instant, key: &str, value: &str) {
-        let Some(frame) = encode(&GossipMessage::Publish {
-            key,
-            value,
-            ttl: self.wire_ttl(),
-        }) else {
+        if key.len() > usize::from(u8::MAX) {
+            warn!(
+                "zgossip: key of {} bytes cannot be sent: not published",
+                key.len()
+            );
             return;
-        };
+        }
         info!("zgossip: publishing {key} = {value}");
         self.own.insert(key.to_owned(), value.to_owned());
         // Ours now: copies arriving from the network are not delivered.
         self.forget_known(key);
         for index in 0..self.servers.len() {
-            self.outputs.push_back(ClientOutput::Send {
-                server: ServerId(index),
-                frame: frame.clone(),
-            });
+            // A server whose dialect is not known yet gets it with the rest
+            // once it is.
+            if let Some(dialect) = self.servers[index].dialect {
+                self.send_tuple(ServerId(index), dialect, key, value);
+            }
         }
         if self.next_republish.is_none() {
             self.next_republish = self.republish_interval().map(|interval| later(now, interval));
         }
     }
 
-    /// A frame arrived on the DEALER of `server`.
+    /// A one-frame message arrived on the DEALER of `server` (czmq's
+    /// layout); see [`handle_message`](Self::handle_message).
     pub fn handle_frame(&mut self, now: Instant, server: ServerId, frame: &[u8]) {
+        self.handle_message(now, server, &[frame]);
+    }
+
+    /// A message arrived on the DEALER of `server`, all its frames: one
+    /// from a czmq server, two (an envelope, then the message) from
+    /// haskell-zre's. The first reply tells the server's dialect; a
+    /// message in the other layout after that is dropped.
+    pub fn handle_message<F: AsRef<[u8]>>(&mut self, now: Instant, server: ServerId, frames: &[F]) {
         let server_timeout = self.server_timeout();
         let Some(state) = self.servers.get_mut(server.0) else {
             warn!("zgossip: frame from unknown server {}: ignored", server.0);
@@ -184,19 +226,47 @@ impl GossipClient {
         // Any traffic proves the connection alive, even a frame we reject.
         state.silent_deadline = later(now, server_timeout);
         self.handle_timeout(now);
-        let endpoint = &self.servers[server.0].endpoint;
-        match GossipMessage::parse(frame) {
-            Ok(GossipMessage::Publish { key, value, ttl }) => self.receive_tuple(now, key, value, ttl),
-            Ok(GossipMessage::Invalid) => {
+        let endpoint = self.servers[server.0].endpoint.clone();
+        let (layout, frame) = match frames {
+            [frame] => (GossipDialect::Czmq, frame.as_ref()),
+            [_envelope, frame] => (GossipDialect::Haskell, frame.as_ref()),
+            _ => {
+                let why = format!("{} frames, neither dialect sends that", frames.len());
+                self.malformed(now, &endpoint, &why);
+                return;
+            }
+        };
+        let dialect = match self.servers[server.0].dialect {
+            Some(dialect) if dialect != layout => {
+                let why = format!("a {} message from a {} server", layout.name(), dialect.name());
+                self.malformed(now, &endpoint, &why);
+                return;
+            }
+            Some(dialect) => dialect,
+            None => {
+                // Check before settling: garbage tells nothing.
+                if let Err(error) = layout.decode(frame) {
+                    self.malformed(now, &endpoint, &error.to_string());
+                    return;
+                }
+                info!("zgossip: server {endpoint} speaks {}", layout.name());
+                self.servers[server.0].dialect = Some(layout);
+                self.send_own_tuples(server);
+                layout
+            }
+        };
+        match dialect.decode(frame) {
+            Ok(Decoded::Publish { key, value, ttl }) => self.receive_tuple(now, &key, value, ttl),
+            Ok(Decoded::Control(GossipMessageId::Invalid)) => {
                 info!("zgossip: server {endpoint} does not know us: HELLO again");
                 self.greet(server);
             }
-            Ok(GossipMessage::Pong) => {}
-            Ok(other) => debug!(
+            Ok(Decoded::Control(GossipMessageId::Pong)) => {}
+            Ok(Decoded::Control(other)) => debug!(
                 "zgossip: unexpected {} from server {endpoint}: ignored",
                 other.name()
             ),
-            Err(error) => warn!("zgossip: malformed frame from server {endpoint}: {error}"),
+            Err(error) => self.malformed(now, &endpoint, &error.to_string()),
         }
     }
 
@@ -224,13 +294,25 @@ impl GossipClient {
                 );
                 state.silent_deadline = later(now, server_timeout);
                 state.next_ping = later(now, ping_interval);
+                // Perhaps another server now: learn its dialect again.
+                state.dialect = None;
                 let endpoint = state.endpoint.clone();
+                let identity = self.identity();
                 self.outputs.push_back(ClientOutput::Disconnect { server });
-                self.outputs.push_back(ClientOutput::Connect { server, endpoint });
+                self.outputs.push_back(ClientOutput::Connect {
+                    server,
+                    endpoint,
+                    identity,
+                });
                 self.greet(server);
             } else if state.next_ping <= now {
                 // From now, not from the missed deadline: no burst after a stall.
                 state.next_ping = later(now, ping_interval);
+                if state.dialect == Some(GossipDialect::Haskell) && self.identity().is_none() {
+                    // haskell-zre forwards nothing to a client without our
+                    // UUID as identity: ask for every tuple instead.
+                    self.send(server, &GossipMessage::Hello);
+                }
                 self.send(server, &GossipMessage::Ping);
             }
         }
@@ -271,15 +353,13 @@ impl GossipClient {
             .map(|(key, known)| (key.as_str(), known.value.as_str()))
     }
 
-    fn receive_tuple(&mut self, now: Instant, key: &str, value: &str, wire_ttl: u32) {
+    /// A tuple from a server; `ttl` in real time, `None` = never expires.
+    fn receive_tuple(&mut self, now: Instant, key: &str, value: &str, ttl: Option<Duration>) {
         if self.own.contains_key(key) {
             debug!("zgossip: our own tuple {key} came back: ignored");
             return;
         }
-        let fresh_expiry = match wire_ttl {
-            0 => None,
-            ttl => now.checked_add(Duration::from_millis(u64::from(ttl))),
-        };
+        let fresh_expiry = ttl.and_then(|ttl| now.checked_add(ttl));
         let full = self.known.len() >= self.config.max_tuples;
         let (old_expiry, new_expiry) = match self.known.get_mut(key) {
             Some(known) if known.value == value => {
@@ -345,18 +425,53 @@ impl GossipClient {
         }
     }
 
-    /// HELLO and all our tuples: a first contact, or the server forgot us.
+    /// HELLO and all our tuples: a first contact, or the server forgot
+    /// us. While the server's dialect is unknown, a PING goes instead of
+    /// the tuples: its answer tells the dialect, and the tuples follow.
     fn greet(&mut self, server: ServerId) {
         self.send(server, &GossipMessage::Hello);
-        self.send_own_tuples(server);
+        if self.servers[server.0].dialect.is_some() {
+            self.send_own_tuples(server);
+        } else {
+            self.send(server, &GossipMessage::Ping);
+        }
     }
 
+    /// Our tuples, in the server's dialect (nothing while it is unknown).
     fn send_own_tuples(&mut self, server: ServerId) {
-        let ttl = self.wire_ttl();
-        for (key, value) in &self.own {
-            if let Some(frame) = encode(&GossipMessage::Publish { key, value, ttl }) {
-                self.outputs.push_back(ClientOutput::Send { server, frame });
-            }
+        let Some(dialect) = self.servers[server.0].dialect else {
+            return;
+        };
+        let own: Vec<(String, String)> = self.own.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        for (key, value) in &own {
+            self.send_tuple(server, dialect, key, value);
+        }
+    }
+
+    fn send_tuple(&mut self, server: ServerId, dialect: GossipDialect, key: &str, value: &str) {
+        let ttl = (!self.config.ttl.is_zero()).then_some(self.config.ttl);
+        match dialect.publish(key, value, ttl) {
+            Ok(frame) => self.outputs.push_back(ClientOutput::Send { server, frame }),
+            Err(error) => warn!("zgossip: cannot encode PUBLISH {key}: {error}"),
+        }
+    }
+
+    /// The DEALER identity to present: our raw UUID unless it starts with
+    /// 0 (reserved by libzmq).
+    fn identity(&self) -> Option<Vec<u8>> {
+        self.config
+            .uuid
+            .filter(|uuid| uuid[0] != 0)
+            .map(|uuid| uuid.to_vec())
+    }
+
+    /// Logs a dropped frame, at most once per period.
+    fn malformed(&mut self, now: Instant, endpoint: &str, why: &str) {
+        if let Some(count) = self.malformed_log.allow(now) {
+            warn!(
+                "zgossip: malformed message from server {endpoint}: {why}: dropped{}",
+                held_back(count)
+            );
         }
     }
 
@@ -364,10 +479,6 @@ impl GossipClient {
         if let Some(frame) = encode(message) {
             self.outputs.push_back(ClientOutput::Send { server, frame });
         }
-    }
-
-    fn wire_ttl(&self) -> u32 {
-        ceil_millis(self.config.ttl)
     }
 
     fn republish_interval(&self) -> Option<Duration> {
@@ -406,10 +517,19 @@ mod tests {
         GossipMessage::Publish { key, value, ttl }.to_bytes().unwrap()
     }
 
+    fn pong() -> Vec<u8> {
+        GossipMessage::Pong.to_bytes().unwrap()
+    }
+
     #[test]
-    fn add_server_connects_then_says_hello_and_publishes() {
+    fn add_server_connects_says_hello_and_publishes_once_the_server_answers() {
         let t0 = Instant::now();
-        let mut client = GossipClient::new(ClientConfig::default(), t0);
+        let mut uuid = [0x42; 16];
+        let config = ClientConfig {
+            uuid: Some(uuid),
+            ..ClientConfig::default()
+        };
+        let mut client = GossipClient::new(config.clone(), t0);
         client.publish(t0, "me", "tcp://1.2.3.4:5");
         assert!(drain(&mut client).is_empty(), "no server yet");
         let server = client.add_server(t0, "tcp://gossip:31337");
@@ -418,20 +538,35 @@ mod tests {
             out[0],
             ClientOutput::Connect {
                 server,
-                endpoint: "tcp://gossip:31337".into()
+                endpoint: "tcp://gossip:31337".into(),
+                identity: Some(uuid.to_vec()),
             }
         );
+        assert_eq!(messages(&out), vec![GossipMessage::Hello, GossipMessage::Ping]);
+        client.handle_frame(t0, server, &pong());
         assert_eq!(
-            messages(&out),
-            vec![
-                GossipMessage::Hello,
-                GossipMessage::Publish {
-                    key: "me",
-                    value: "tcp://1.2.3.4:5",
-                    ttl: 30_000
-                }
-            ]
+            messages(&drain(&mut client)),
+            vec![GossipMessage::Publish {
+                key: "me",
+                value: "tcp://1.2.3.4:5",
+                ttl: 30_000
+            }]
         );
+
+        // libzmq reserves identities starting with 0: none is presented.
+        uuid[0] = 0;
+        let mut client = GossipClient::new(
+            ClientConfig {
+                uuid: Some(uuid),
+                ..config
+            },
+            t0,
+        );
+        client.add_server(t0, "a");
+        assert!(matches!(
+            drain(&mut client)[0],
+            ClientOutput::Connect { identity: None, .. }
+        ));
     }
 
     #[test]
@@ -498,8 +633,9 @@ mod tests {
             ..ClientConfig::default()
         };
         let mut client = GossipClient::new(config, t0);
-        client.add_server(t0, "a");
+        let a = client.add_server(t0, "a");
         client.publish(t0, "me", "x");
+        client.handle_frame(t0, a, &pong());
         drain(&mut client);
         let (mut pings, mut publishes) = (Vec::new(), Vec::new());
         while let Some(at) = client.poll_timeout() {
@@ -527,11 +663,7 @@ mod tests {
         let a = client.add_server(t0, "a");
         client.publish(t0, "me", "x");
         drain(&mut client);
-        client.handle_frame(
-            t0 + Duration::from_secs(2),
-            a,
-            &GossipMessage::Pong.to_bytes().unwrap(),
-        );
+        client.handle_frame(t0 + Duration::from_secs(2), a, &pong());
         assert_eq!(
             client.poll_timeout(),
             Some(t0 + Duration::from_secs(3)),
@@ -546,14 +678,18 @@ mod tests {
             out[1],
             ClientOutput::Connect {
                 server: a,
-                endpoint: "a".into()
+                endpoint: "a".into(),
+                identity: None,
             }
         );
-        assert_eq!(messages(&out)[0], GossipMessage::Hello);
-        assert!(matches!(
-            messages(&out)[1],
-            GossipMessage::Publish { key: "me", .. }
-        ));
+        // Perhaps another server now: its dialect is learnt again first.
+        assert_eq!(messages(&out), vec![GossipMessage::Hello, GossipMessage::Ping]);
+        client.handle_frame(t0 + Duration::from_secs(8), a, &pong());
+        assert!(
+            messages(&drain(&mut client))
+                .iter()
+                .any(|m| matches!(m, GossipMessage::Publish { key: "me", .. }))
+        );
     }
 
     #[test]

@@ -7,6 +7,28 @@
 //! connected out to. PING gets PONG; anything unexpected gets INVALID, which
 //! tells a czmq client to say HELLO again.
 //!
+//! Clients of both ZGossip dialects are served at once
+//! ([`GossipDialect`]): czmq's (Zyre) and haskell-zre's. Nothing is
+//! configured; each client's dialect is recognised from what it sends:
+//! - PING: czmq (haskell-zre's client never pings);
+//! - PUBLISH whose key is 16 bytes and either equals the client's ZMQ
+//!   identity or is no UTF-8: haskell-zre (its client's identity is its
+//!   raw UUID, which it also publishes as key); any other PUBLISH: czmq;
+//! - HELLO alone does not tell: from a client whose identity is 16 bytes
+//!   not starting with 0 (a raw UUID: haskell-zre's client, or ours) the
+//!   tuples HELLO asks for are held back until its PING or PUBLISH says
+//!   which dialect to send them in; from any other client (libzmq's own
+//!   5-byte identities) they go at once, in czmq's dialect.
+//!
+//! Every tuple is stored in our terms (the key a UUID in upper-case hex,
+//! the lifetime a duration) and each client receives it in its own
+//! dialect: keys as hex or raw bytes, TTLs as what is left of the lifetime
+//! in milliseconds or seconds, and for haskell-zre an envelope frame (the
+//! client's identity) before each message. A haskell-zre client never
+//! pings and re-publishes only every 50 s: it is kept for as long as the
+//! TTL it published, and a PUBLISH of its after we forgot it says HELLO
+//! for it (it ignores INVALID and would otherwise never hear from us).
+//!
 //! Two things czmq does not do: tuples can expire (a PUBLISH carries a TTL
 //! in milliseconds; czmq sends 0 and never expires anything), and state is
 //! bounded (`max_tuples`, `max_clients`, silent clients are forgotten).
@@ -22,7 +44,8 @@ use std::time::{Duration, Instant};
 
 use log::{debug, info, warn};
 
-use crate::wire::GossipMessage;
+use super::log_limit::{LogLimit, held_back};
+use crate::wire::{GossipDialect, GossipMessage, GossipMessageId, RawGossip};
 
 /// Tunables of a [`GossipServer`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,10 +84,15 @@ pub struct RemoteId(pub usize);
 /// What the caller must do, or may want to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerOutput {
-    /// Send `[client, frame]` on the ROUTER.
+    /// Send `[client, frame]` on the ROUTER, or `[client, envelope,
+    /// frame]` when there is an envelope (haskell-zre's dialect).
     SendToClient {
         /// The client's ROUTER routing id.
         client: ClientId,
+        /// The frame before the message that haskell-zre's client requires
+        /// (its own identity, as haskell-zre's server sends); `None` for
+        /// czmq's dialect.
+        envelope: Option<Vec<u8>>,
         /// One ZGossip frame ([`GossipMessage`]), ready to send.
         frame: Vec<u8>,
     },
@@ -112,16 +140,20 @@ struct Tuple {
 }
 
 impl Tuple {
-    /// The ttl to put on the wire now: what is left of our copy, rounded up
-    /// to whole milliseconds so that it never reads as 0 ("forever").
-    fn wire_ttl(&self, now: Instant) -> u32 {
-        if self.wire_ttl_zero {
-            return 0;
+    /// The lifetime to send in `dialect` now (`None` = never expires):
+    /// what is left of our copy. czmq's ttl 0 is passed on as 0 so that
+    /// every czmq server applies its own default; haskell-zre has no such
+    /// value (its 0 means "gone"), so it gets what is left of ours.
+    fn lifetime(&self, dialect: GossipDialect, now: Instant) -> Option<Duration> {
+        if self.wire_ttl_zero && dialect == GossipDialect::Czmq {
+            return None;
         }
         match self.expires_at {
-            Some(expires_at) => ceil_millis(expires_at.saturating_duration_since(now)).max(1),
-            // Only when `now + ttl` overflowed an Instant: as long as we can say.
-            None => u32::MAX,
+            Some(expires_at) => Some(expires_at.saturating_duration_since(now)),
+            // Kept forever (ttl 0 and no default)
+            None if self.wire_ttl_zero => None,
+            // `now + ttl` overflowed an Instant: as long as we can say.
+            None => Some(Duration::MAX),
         }
     }
 }
@@ -130,6 +162,11 @@ impl Tuple {
 struct Client {
     /// When the client is forgotten unless it sends something first.
     deadline: Option<Instant>,
+    /// Its dialect; `None` until its PING or PUBLISH tells.
+    dialect: Option<GossipDialect>,
+    /// It said HELLO before we knew its dialect: its tuples are due once
+    /// we do.
+    dump_pending: bool,
 }
 
 #[derive(Debug)]
@@ -160,6 +197,9 @@ pub struct GossipServer {
     client_deadlines: BTreeSet<(Instant, ClientId)>,
     remotes: Vec<Remote>,
     outputs: VecDeque<ServerOutput>,
+    /// Malformed input from clients and remotes is logged at most once a
+    /// period: a peer can send it every second.
+    malformed_log: LogLimit,
 }
 
 impl GossipServer {
@@ -174,38 +214,74 @@ impl GossipServer {
             client_deadlines: BTreeSet::new(),
             remotes: Vec::new(),
             outputs: VecDeque::new(),
+            malformed_log: LogLimit::default(),
         }
     }
 
-    /// A frame arrived on the ROUTER from routing id `client`.
+    /// A frame arrived on the ROUTER from routing id `client` (the frame
+    /// after the routing id; both dialects send one).
     pub fn handle_client_frame(&mut self, now: Instant, client: &[u8], frame: &[u8]) {
         // Catch up first, so that a late handle_timeout cannot make an
         // expired tuple or a forgotten client look alive.
         self.handle_timeout(now);
-        let message = match GossipMessage::parse(frame) {
-            Ok(message) => message,
+        let raw = match RawGossip::parse(frame) {
+            Ok(raw) => raw,
             Err(error) => {
-                warn!("zgossip: malformed frame from client {}: {error}", hex(client));
+                self.malformed(now, &format!("client {}", hex(client)), &error);
                 self.reject_client(client);
                 return;
             }
         };
         let known = self.clients.contains_key(client);
-        if known {
-            self.touch_client(now, client);
-        }
-        match message {
-            GossipMessage::Hello => self.hello(now, client, known),
-            GossipMessage::Publish { key, value, ttl } if known => {
-                self.accept(now, Source::Client(client), key, value, ttl);
+        match raw {
+            RawGossip::Control(GossipMessageId::Hello) => {
+                self.hello(now, client, known);
             }
-            GossipMessage::Ping if known => {
+            RawGossip::Control(GossipMessageId::Ping) if known => {
+                // haskell-zre's client never pings.
+                self.settle(now, client, GossipDialect::Czmq);
+                self.touch_client(now, client, None);
                 self.send_to_client(client, &GossipMessage::Pong);
+            }
+            RawGossip::Publish { key, value, ttl } => {
+                let dialect = self.publish_dialect(client, key);
+                if !known {
+                    if dialect == GossipDialect::Czmq {
+                        info!("zgossip: PUBLISH from unknown client {}: INVALID", hex(client));
+                        self.reject_client(client);
+                        return;
+                    }
+                    // haskell-zre's client ignores INVALID and never says
+                    // HELLO again: its PUBLISH says it for it.
+                    info!(
+                        "zgossip: PUBLISH from unknown haskell-zre client {}: taken as HELLO",
+                        hex(client)
+                    );
+                    if !self.hello(now, client, false) {
+                        return;
+                    }
+                }
+                let key = match dialect.key_from_wire(key) {
+                    Ok(key) => key,
+                    Err(error) => {
+                        self.malformed(now, &format!("{} client {}", dialect.name(), hex(client)), &error);
+                        self.reject_client(client);
+                        return;
+                    }
+                };
+                let lifetime = dialect.ttl_from_wire(ttl);
+                self.settle(now, client, dialect);
+                // A haskell-zre client is silent until it re-publishes,
+                // well within the TTL it gave.
+                let keep = (dialect == GossipDialect::Haskell).then(|| lifetime.unwrap_or(Duration::MAX));
+                self.touch_client(now, client, keep);
+                let wire = WireTtl { dialect, ttl };
+                self.accept(now, Source::Client(client), &key, value, lifetime, wire);
             }
             // PING from a client we do not know is INVALID on purpose: that
             // is how a client we forgot, or whose server restarted, learns
             // that it must say HELLO again.
-            other => {
+            RawGossip::Control(other) => {
                 info!(
                     "zgossip: {} from {} client {}: INVALID",
                     other.name(),
@@ -249,7 +325,10 @@ impl GossipServer {
         };
         match GossipMessage::parse(frame) {
             Ok(GossipMessage::Publish { key, value, ttl }) => {
-                self.accept(now, Source::Remote(remote), key, value, ttl);
+                let dialect = GossipDialect::Czmq;
+                let lifetime = dialect.ttl_from_wire(ttl);
+                let wire = WireTtl { dialect, ttl };
+                self.accept(now, Source::Remote(remote), key, value, lifetime, wire);
             }
             Ok(GossipMessage::Invalid) => {
                 info!("zgossip: remote server {endpoint} forgot us: HELLO again");
@@ -260,7 +339,7 @@ impl GossipServer {
                 "zgossip: unexpected {} from remote {endpoint}: ignored",
                 other.name()
             ),
-            Err(error) => warn!("zgossip: malformed frame from remote {endpoint}: {error}"),
+            Err(error) => self.malformed(now, &format!("remote {endpoint}"), &error),
         }
     }
 
@@ -276,7 +355,12 @@ impl GossipServer {
             );
             return;
         }
-        self.accept(now, Source::Host, key, value, ceil_millis(ttl));
+        let lifetime = (!ttl.is_zero()).then_some(ttl);
+        let wire = WireTtl {
+            dialect: GossipDialect::Czmq,
+            ttl: ceil_millis(ttl),
+        };
+        self.accept(now, Source::Host, key, value, lifetime, wire);
     }
 
     /// Expires tuples, forgets silent clients and pings remotes that are due.
@@ -348,7 +432,9 @@ impl GossipServer {
         (self.config.client_timeout / 3).max(Duration::from_millis(1))
     }
 
-    fn hello(&mut self, now: Instant, client: &[u8], known: bool) {
+    /// A client says HELLO (or its first PUBLISH does): it is connected
+    /// and is due every tuple. Returns false if it was refused.
+    fn hello(&mut self, now: Instant, client: &[u8], known: bool) -> bool {
         if !known && self.clients.len() >= self.config.max_clients {
             warn!(
                 "zgossip: HELLO from client {}: already {} clients: INVALID",
@@ -356,18 +442,71 @@ impl GossipServer {
                 self.clients.len()
             );
             self.send_to_client(client, &GossipMessage::Invalid);
-            return;
+            return false;
         }
         info!("zgossip: HELLO from client {}", hex(client));
-        self.touch_client(now, client);
-        // A repeated HELLO means the client lost its state: send it all again.
+        self.touch_client(now, client, None);
+        let Some(state) = self.clients.get_mut(client) else {
+            return false;
+        };
+        if state.dialect.is_none() && !is_raw_uuid(client) {
+            // libzmq's own identity: no haskell-zre client.
+            state.dialect = Some(GossipDialect::Czmq);
+        }
+        match state.dialect {
+            // A repeated HELLO means the client lost its state: send it all again.
+            Some(dialect) => self.dump(now, client, dialect),
+            None => state.dump_pending = true,
+        }
+        true
+    }
+
+    /// Every stored tuple to one client.
+    fn dump(&mut self, now: Instant, client: &[u8], dialect: GossipDialect) {
         for (key, tuple) in &self.tuples {
-            if let Some(frame) = publish_frame(key, tuple, now) {
-                self.outputs.push_back(ServerOutput::SendToClient {
-                    client: client.to_vec(),
-                    frame,
-                });
+            if let Some(output) = client_publish(client, dialect, key, tuple, now) {
+                self.outputs.push_back(output);
             }
+        }
+    }
+
+    /// The client's dialect is now known; send the tuples its HELLO asked
+    /// for if they were held back. The first dialect seen stays.
+    fn settle(&mut self, now: Instant, client: &[u8], dialect: GossipDialect) {
+        let Some(state) = self.clients.get_mut(client) else {
+            return;
+        };
+        if state.dialect.is_none() {
+            debug!("zgossip: client {} speaks {}", hex(client), dialect.name());
+            state.dialect = Some(dialect);
+        }
+        if std::mem::take(&mut state.dump_pending) {
+            let dialect = state.dialect.unwrap_or(dialect);
+            self.dump(now, client, dialect);
+        }
+    }
+
+    /// The dialect a PUBLISH is in: the client's, once known; else
+    /// haskell-zre's for a raw UUID key (the client's identity, or no
+    /// text), czmq's for any other.
+    fn publish_dialect(&self, client: &[u8], key: &[u8]) -> GossipDialect {
+        if let Some(dialect) = self.clients.get(client).and_then(|state| state.dialect) {
+            return dialect;
+        }
+        if key.len() == 16 && (key == client || std::str::from_utf8(key).is_err()) {
+            GossipDialect::Haskell
+        } else {
+            GossipDialect::Czmq
+        }
+    }
+
+    /// Logs malformed input, at most once per period.
+    fn malformed(&mut self, now: Instant, from: &str, error: &crate::wire::WireError) {
+        if let Some(count) = self.malformed_log.allow(now) {
+            warn!(
+                "zgossip: malformed frame from {from}: {error}{}",
+                held_back(count)
+            );
         }
     }
 
@@ -375,7 +514,7 @@ impl GossipServer {
         let frames = encode(&GossipMessage::Hello).into_iter().chain(
             self.tuples
                 .iter()
-                .filter_map(|(key, tuple)| publish_frame(key, tuple, now)),
+                .filter_map(|(key, tuple)| publish_frame(GossipDialect::Czmq, key, tuple, now)),
         );
         for frame in frames {
             self.outputs
@@ -393,13 +532,21 @@ impl GossipServer {
     /// TTL has passed since we last forwarded it, an identical re-publish is
     /// forwarded too. A copy echoing straight back around a loop finds the
     /// tuple just forwarded, so it stops there and the loop still ends.
-    fn accept(&mut self, now: Instant, source: Source<'_>, key: &str, value: &str, wire_ttl: u32) {
-        let wire_ttl_zero = wire_ttl == 0;
-        let ttl = if wire_ttl_zero {
-            self.config.default_ttl
-        } else {
-            Some(Duration::from_millis(u64::from(wire_ttl)))
-        };
+    ///
+    /// `lifetime` is what the publisher asked for in real time (`None`:
+    /// never expires, which czmq says as ttl 0 and which gets
+    /// `default_ttl`); `wire` is the TTL field as sent, for the log.
+    fn accept(
+        &mut self,
+        now: Instant,
+        source: Source<'_>,
+        key: &str,
+        value: &str,
+        lifetime: Option<Duration>,
+        wire: WireTtl,
+    ) {
+        let wire_ttl_zero = lifetime.is_none();
+        let ttl = lifetime.or(self.config.default_ttl);
         let fresh_expiry = ttl.and_then(|ttl| now.checked_add(ttl));
         let store_full = self.tuples.len() >= self.config.max_tuples;
 
@@ -416,7 +563,7 @@ impl GossipServer {
                 tuple.wire_ttl_zero = wire_ttl_zero;
                 let forward =
                     ttl.is_some_and(|ttl| now.saturating_duration_since(tuple.forwarded_at) > ttl / 2);
-                debug!("zgossip: tuple {key} refreshed (ttl {wire_ttl} ms), forwarded: {forward}");
+                debug!("zgossip: tuple {key} refreshed ({wire}), forwarded: {forward}");
                 forward
             }
             None if store_full => {
@@ -430,7 +577,7 @@ impl GossipServer {
             existing => {
                 let changed = if existing.is_some() { ", value changed" } else { "" };
                 let old_expiry = existing.and_then(|tuple| tuple.expires_at);
-                info!("zgossip: PUBLISH {key} = {value} (ttl {wire_ttl} ms){changed}");
+                info!("zgossip: PUBLISH {key} = {value} ({wire}){changed}");
                 reindex(&mut self.expiries, key, old_expiry, fresh_expiry);
                 let tuple = Tuple {
                     value: value.to_owned(),
@@ -462,18 +609,23 @@ impl GossipServer {
             return;
         };
         tuple.forwarded_at = now;
-        let Some(frame) = publish_frame(key, tuple, now) else {
-            return;
-        };
-        for client in self.clients.keys() {
+        let tuple = &*tuple;
+        for (client, state) in &self.clients {
             if matches!(source, Source::Client(from) if from == client.as_slice()) {
                 continue;
             }
-            self.outputs.push_back(ServerOutput::SendToClient {
-                client: client.clone(),
-                frame: frame.clone(),
-            });
+            // A client whose dialect is not known yet gets every tuple
+            // with its held-back HELLO answer.
+            let Some(dialect) = state.dialect else {
+                continue;
+            };
+            if let Some(output) = client_publish(client, dialect, key, tuple, now) {
+                self.outputs.push_back(output);
+            }
         }
+        let Some(frame) = publish_frame(GossipDialect::Czmq, key, tuple, now) else {
+            return;
+        };
         for index in 0..self.remotes.len() {
             let remote = RemoteId(index);
             if matches!(source, Source::Remote(from) if from == remote) {
@@ -486,15 +638,22 @@ impl GossipServer {
         }
     }
 
-    /// Moves a connected client's deadline, or connects it.
-    fn touch_client(&mut self, now: Instant, client: &[u8]) {
-        let deadline = now.checked_add(self.config.client_timeout);
-        let entry = self
-            .clients
-            .entry(client.to_vec())
-            .or_insert(Client { deadline: None });
+    /// Moves a connected client's deadline, or connects it: forgotten
+    /// after `client_timeout` of silence, or `keep` if that is longer. A
+    /// deadline never moves earlier.
+    fn touch_client(&mut self, now: Instant, client: &[u8], keep: Option<Duration>) {
+        let timeout = keep.map_or(self.config.client_timeout, |keep| {
+            keep.max(self.config.client_timeout)
+        });
+        let entry = self.clients.entry(client.to_vec()).or_insert(Client {
+            deadline: None,
+            dialect: None,
+            dump_pending: false,
+        });
+        let mut deadline = now.checked_add(timeout);
         if let Some(old) = entry.deadline.take() {
             self.client_deadlines.remove(&(old, client.to_vec()));
+            deadline = deadline.map(|new| new.max(old));
         }
         if let Some(deadline) = deadline {
             self.client_deadlines.insert((deadline, client.to_vec()));
@@ -506,6 +665,7 @@ impl GossipServer {
     fn reject_client(&mut self, client: &[u8]) {
         if let Some(Client {
             deadline: Some(deadline),
+            ..
         }) = self.clients.remove(client)
         {
             self.client_deadlines.remove(&(deadline, client.to_vec()));
@@ -513,10 +673,15 @@ impl GossipServer {
         self.send_to_client(client, &GossipMessage::Invalid);
     }
 
+    /// A message without fields, in the client's dialect (czmq's while
+    /// unknown: HELLO, PING and INVALID look the same in both but for
+    /// haskell-zre's envelope).
     fn send_to_client(&mut self, client: &[u8], message: &GossipMessage<'_>) {
+        let dialect = self.clients.get(client).and_then(|state| state.dialect);
         if let Some(frame) = encode(message) {
             self.outputs.push_back(ServerOutput::SendToClient {
                 client: client.to_vec(),
+                envelope: envelope(client, dialect.unwrap_or(GossipDialect::Czmq)),
                 frame,
             });
         }
@@ -536,12 +701,58 @@ fn reindex(index: &mut BTreeSet<(Instant, String)>, key: &str, old: Option<Insta
     }
 }
 
-fn publish_frame(key: &str, tuple: &Tuple, now: Instant) -> Option<Vec<u8>> {
-    encode(&GossipMessage::Publish {
-        key,
-        value: &tuple.value,
-        ttl: tuple.wire_ttl(now),
+/// The TTL field of a PUBLISH as received, for log lines.
+#[derive(Debug, Clone, Copy)]
+struct WireTtl {
+    dialect: GossipDialect,
+    ttl: u32,
+}
+
+impl std::fmt::Display for WireTtl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.dialect {
+            GossipDialect::Czmq => write!(f, "ttl {} ms", self.ttl),
+            GossipDialect::Haskell => write!(f, "haskell-zre ttl {} s", self.ttl),
+        }
+    }
+}
+
+/// A PUBLISH of a stored tuple in `dialect`; a failure (a key over 255
+/// bytes) is logged, and nothing is sent.
+fn publish_frame(dialect: GossipDialect, key: &str, tuple: &Tuple, now: Instant) -> Option<Vec<u8>> {
+    match dialect.publish(key, &tuple.value, tuple.lifetime(dialect, now)) {
+        Ok(frame) => Some(frame),
+        Err(error) => {
+            warn!("zgossip: cannot encode PUBLISH {key}: {error}");
+            None
+        }
+    }
+}
+
+fn client_publish(
+    client: &[u8],
+    dialect: GossipDialect,
+    key: &str,
+    tuple: &Tuple,
+    now: Instant,
+) -> Option<ServerOutput> {
+    Some(ServerOutput::SendToClient {
+        client: client.to_vec(),
+        envelope: envelope(client, dialect),
+        frame: publish_frame(dialect, key, tuple, now)?,
     })
+}
+
+/// haskell-zre's client requires two frames: its server puts the client's
+/// identity before the message, and so do we.
+fn envelope(client: &[u8], dialect: GossipDialect) -> Option<Vec<u8>> {
+    (dialect == GossipDialect::Haskell).then(|| client.to_vec())
+}
+
+/// A ZMQ identity that is a raw UUID: 16 bytes, not starting with 0
+/// (libzmq's own identities start with 0 and are 5 bytes long).
+fn is_raw_uuid(identity: &[u8]) -> bool {
+    identity.len() == 16 && identity[0] != 0
 }
 
 /// Encodes a message; a failure (a key over 255 bytes) is logged, and the
@@ -594,7 +805,7 @@ mod tests {
         outputs
             .iter()
             .filter_map(|output| match output {
-                ServerOutput::SendToClient { client, frame } if client == who => {
+                ServerOutput::SendToClient { client, frame, .. } if client == who => {
                     Some(GossipMessage::parse(frame).unwrap())
                 }
                 _ => None,

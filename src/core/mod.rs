@@ -40,6 +40,7 @@ pub mod event;
 pub mod gossip_client;
 pub mod gossip_server;
 mod group;
+mod log_limit;
 pub mod node;
 mod peer;
 pub mod subnet;

@@ -7,6 +7,7 @@
 //! | [`Beacon`] | one UDP datagram (port 5670) | `ZRE`, version 1 or 3 | RFC 36, "Node Discovery and Interconnection" |
 //! | [`ZreMessage`] | frame 0 of a ZeroMQ message, DEALER to ROUTER | `AA A1`, id, version 2 | RFC 36, "ZRE Commands"; Zyre `src/zre_msg.xml` |
 //! | [`GossipMessage`] | one ZeroMQ frame, DEALER to ROUTER (TCP 31337) | `AA A0`, id, version 1 | czmq `src/zgossip_msg.xml` |
+//! | [`RawGossip`] | the same frame, PUBLISH's key as bytes; [`GossipDialect`] translates haskell-zre's dialect | `AA A0`, id, version 1 | haskell-zre `src/Data/ZGossip.hs` |
 //!
 //! The two zproto codecs share their field encodings: numbers are
 //! big-endian; `string` is a u8 length then UTF-8 (so at most 255 bytes);
@@ -35,12 +36,14 @@
 //! does not fit its length prefix; `out` may then hold a partial frame.
 
 pub mod beacon;
+pub mod gossip_dialect;
 pub mod gossip_msg;
 pub mod zre_msg;
 
 mod primitives;
 
 pub use beacon::Beacon;
+pub use gossip_dialect::{GossipDialect, RawGossip};
 pub use gossip_msg::{GossipMessage, GossipMessageId};
 pub use zre_msg::{Body, HEADER_LEN, Header, Hello, MessageId, ZreMessage};
 
