@@ -7,7 +7,7 @@ use crate::error::{NodeError, SettingError};
 use crate::iface::{self, Interface, InterfaceSpec};
 use crate::reactor::{BeaconSocket, Node, ReactorSettings};
 use socket2::{Domain, Protocol, Socket, Type};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -31,6 +31,8 @@ pub struct NodeBuilder {
     beacon_port: u16,
     beacon_interval: Duration,
     multicast_group: Option<SocketAddr>,
+    ipv6: bool,
+    ipv6_group: Ipv6Addr,
     port_range: PortRange,
     advertised_endpoint: Option<String>,
     evasive: Duration,
@@ -56,6 +58,8 @@ impl Default for NodeBuilder {
             beacon_port: DEFAULT_BEACON_PORT,
             beacon_interval: defaults::BEACON_INTERVAL,
             multicast_group: None,
+            ipv6: false,
+            ipv6_group: iface::DEFAULT_IPV6_GROUP,
             port_range: PortRange::Range {
                 low: *DEFAULT_PORT_RANGE.start(),
                 high: *DEFAULT_PORT_RANGE.end(),
@@ -100,8 +104,8 @@ impl NodeBuilder {
         self
     }
 
-    /// `lo` for loopback mode, an interface name, an IPv4 address, or
-    /// `auto`/empty for the first usable interface.
+    /// `lo` for loopback mode, an interface name, an IPv4 address (an IPv6
+    /// one in IPv6 mode), or `auto`/empty for the first usable interface.
     pub fn interface(mut self, spec: impl AsRef<str>) -> Self {
         self.interface = spec.as_ref().parse().unwrap_or_default();
         self
@@ -134,6 +138,27 @@ impl NodeBuilder {
     /// Beacon to a multicast group instead of the broadcast address.
     pub fn multicast_group(mut self, group: SocketAddr) -> Self {
         self.multicast_group = Some(group);
+        self
+    }
+
+    /// IPv6 mode, as Zyre's `ZSYS_IPV6=1`: the interface is chosen by its
+    /// IPv6 address ([`iface::choose_ipv6`]: global/ULA before link-local),
+    /// beacons go to an IPv6 multicast group (ff02::1 unless set) on that
+    /// interface, the inbox binds its IPv6 address and HELLO advertises
+    /// `tcp://[addr]:port` (no `%scope` for a link-local address: peers
+    /// add their own). An IPv4-mode node and an IPv6-mode node on one LAN
+    /// do not hear each other. Off by default; loopback mode is IPv4 only.
+    pub fn ipv6(mut self, on: bool) -> Self {
+        self.ipv6 = on;
+        self
+    }
+
+    /// IPv6 mode: the multicast group beacons go to, at the beacon port
+    /// (default ff02::1, Zyre's; `ZSYS_IPV6_MCAST_ADDRESS` in Zyre). A
+    /// [`NodeBuilder::multicast_group`] with an IPv6 group and its own port
+    /// takes precedence.
+    pub fn ipv6_multicast_address(mut self, group: Ipv6Addr) -> Self {
+        self.ipv6_group = group;
         self
     }
 
@@ -215,7 +240,11 @@ impl NodeBuilder {
     /// polls it (or in its own thread after [`Node::spawn`]).
     pub fn build(self) -> Result<Node, NodeError> {
         self.validate()?;
-        let interface = iface::choose(&self.interface)?;
+        let interface = if self.ipv6 {
+            iface::choose_ipv6(&self.interface)?
+        } else {
+            iface::choose(&self.interface)?
+        };
         let uuid = self.uuid.unwrap_or_else(Uuid::new_v4);
         let name = self
             .name
@@ -230,20 +259,21 @@ impl NodeBuilder {
         inbox.set_maxmsgsize(self.max_message_size as i64)?;
         inbox.set_rcvhwm(self.send_hwm)?;
         inbox.set_linger(0)?;
-        let port = bind_inbox(&inbox, interface.address, &self.port_range, uuid)?;
+        inbox.set_ipv6(interface.is_ipv6())?;
+        let port = bind_inbox(&inbox, &interface, &self.port_range, uuid)?;
         let endpoint = self
             .advertised_endpoint
             .clone()
             .unwrap_or_else(|| endpoint_of(interface.address, port));
 
-        let beacon = if self.beacons {
-            Some(open_beacon_socket(
+        let beacon = match (self.beacons, interface.is_ipv6()) {
+            (false, _) => None,
+            (true, false) => Some(open_beacon_socket(
                 &interface,
                 self.beacon_port,
                 self.multicast_group,
-            )?)
-        } else {
-            None
+            )?),
+            (true, true) => Some(open_ipv6_beacon_sockets(&interface, self.ipv6_target())?),
         };
 
         let mut config = CoreConfig::new(uuid, name, endpoint, port);
@@ -255,6 +285,7 @@ impl NodeBuilder {
         config.max_peers = self.max_peers;
         config.max_peer_groups = self.max_peer_groups;
         config.beacon_subnet = Some(interface.subnet());
+        config.link_scope = interface.link_scope();
         let core = NodeCore::new(config, Instant::now());
         let settings = ReactorSettings {
             send_hwm: self.send_hwm,
@@ -268,6 +299,12 @@ impl NodeBuilder {
             .map(|g| gossip_endpoint(g))
             .collect::<Result<Vec<_>, _>>()?;
         Node::start(core, context, inbox, beacon, interface, settings, gossip)
+    }
+
+    /// IPv6 mode: where beacons go.
+    fn ipv6_target(&self) -> SocketAddr {
+        self.multicast_group
+            .unwrap_or_else(|| SocketAddr::new(IpAddr::V6(self.ipv6_group), self.beacon_port))
     }
 
     fn validate(&self) -> Result<(), SettingError> {
@@ -299,8 +336,17 @@ impl NodeBuilder {
         if self.beacons && self.beacon_port == 0 {
             return Err(SettingError::ZeroBeaconPort);
         }
+        if self.ipv6 && self.beacons {
+            let group = self.ipv6_target().ip();
+            if !(group.is_ipv6() && group.is_multicast()) {
+                return Err(SettingError::NotIpv6Multicast { group });
+            }
+        }
         if let Some(endpoint) = &self.advertised_endpoint {
-            if !endpoint.starts_with("tcp://") || endpoint.len() > 255 {
+            if !endpoint.starts_with("tcp://")
+                || endpoint.len() > 255
+                || crate::core::endpoint::canonical(endpoint, None).is_err()
+            {
                 return Err(SettingError::AdvertisedEndpoint {
                     endpoint: endpoint.clone(),
                 });
@@ -317,25 +363,48 @@ fn endpoint_of(ip: IpAddr, port: u16) -> String {
     }
 }
 
-/// `host:port` or `tcp://host:port` to a ZeroMQ endpoint.
+/// `host:port` or `tcp://host:port` to a ZeroMQ endpoint; an IPv6 host
+/// in brackets, `[fd00::1]:31337` (a link-local one with `%iface`).
 pub fn gossip_endpoint(spec: &str) -> Result<String, NodeError> {
     let address = spec.strip_prefix("tcp://").unwrap_or(spec);
-    match address.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p != 0) => {
-            Ok(format!("tcp://{address}"))
-        }
-        _ => Err(SettingError::GossipEndpoint {
+    let bad = || {
+        NodeError::from(SettingError::GossipEndpoint {
             spec: spec.to_owned(),
-        }
-        .into()),
+        })
+    };
+    let (host, port) = address.rsplit_once(':').ok_or_else(bad)?;
+    if host.is_empty() || !port.parse::<u16>().is_ok_and(|p| p != 0) {
+        return Err(bad());
     }
+    if host.contains([':', '[', ']']) {
+        // IPv6: bracketed, and an address (libzmq takes no host name there).
+        let inner = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .ok_or_else(bad)?;
+        let ip = inner.split_once('%').map_or(inner, |(ip, _)| ip);
+        if ip.parse::<Ipv6Addr>().is_err() || inner.ends_with('%') {
+            return Err(bad());
+        }
+    }
+    Ok(format!("tcp://{address}"))
 }
 
 /// Binds the inbox to a random free port of the range (or any port) and
 /// returns the port.
-fn bind_inbox(inbox: &zmq::Socket, ip: IpAddr, range: &PortRange, seed: Uuid) -> Result<u16, NodeError> {
-    let host = match ip {
+fn bind_inbox(
+    inbox: &zmq::Socket,
+    interface: &Interface,
+    range: &PortRange,
+    seed: Uuid,
+) -> Result<u16, NodeError> {
+    let host = match interface.address {
         IpAddr::V4(ip) => ip.to_string(),
+        // A link-local address is bound on our interface only (by index:
+        // see `core::endpoint` on libzmq and interface names).
+        IpAddr::V6(ip) if crate::core::endpoint::is_link_local(&ip) => {
+            format!("[{ip}%{}]", interface.index)
+        }
         IpAddr::V6(ip) => format!("[{ip}]"),
     };
     match range {
@@ -413,6 +482,57 @@ fn open_beacon_socket(
     Ok(BeaconSocket {
         socket: mio::net::UdpSocket::from_std(std_socket),
         target,
+        sender: None,
+    })
+}
+
+/// IPv6 mode, as czmq's zbeacon does it: one socket hears the group on
+/// `[::]:port` (IPv6 only: IPv4 broadcasts are another mode's), joined on
+/// our interface; another, bound to our interface's address, sends to the
+/// group through that interface, so that beacons come from the address
+/// the inbox is bound on (the kernel would pick a link-local source for
+/// ff02::1, where a ULA node's inbox is not).
+fn open_ipv6_beacon_sockets(interface: &Interface, group: SocketAddr) -> Result<BeaconSocket, NodeError> {
+    let IpAddr::V6(group_ip) = group.ip() else {
+        return Err(SettingError::NotIpv6Multicast { group: group.ip() }.into());
+    };
+    let IpAddr::V6(own) = interface.address else {
+        return Err(SettingError::NotIpv6Multicast { group: group.ip() }.into());
+    };
+    let new_socket = || -> Result<Socket, NodeError> {
+        let socket =
+            Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP)).map_err(NodeError::Beacon)?;
+        socket.set_only_v6(true).map_err(NodeError::Beacon)?;
+        socket.set_reuse_address(true).map_err(NodeError::Beacon)?;
+        socket.set_reuse_port(true).map_err(NodeError::Beacon)?;
+        socket.set_nonblocking(true).map_err(NodeError::Beacon)?;
+        Ok(socket)
+    };
+    let listen = new_socket()?;
+    let any = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), group.port());
+    listen.bind(&any.into()).map_err(NodeError::Beacon)?;
+    listen
+        .join_multicast_v6(&group_ip, interface.index)
+        .map_err(NodeError::Beacon)?;
+    let send = new_socket()?;
+    send.set_multicast_if_v6(interface.index)
+        .map_err(NodeError::Beacon)?;
+    // Nodes on the same host must hear each other too.
+    send.set_multicast_loop_v6(true).map_err(NodeError::Beacon)?;
+    send.set_multicast_hops_v6(1).map_err(NodeError::Beacon)?;
+    let scope = if crate::core::endpoint::is_link_local(&own) {
+        interface.index
+    } else {
+        0
+    };
+    let from = SocketAddr::V6(SocketAddrV6::new(own, 0, 0, scope));
+    send.bind(&from.into()).map_err(NodeError::Beacon)?;
+    let listen: std::net::UdpSocket = listen.into();
+    let send: std::net::UdpSocket = send.into();
+    Ok(BeaconSocket {
+        socket: mio::net::UdpSocket::from_std(listen),
+        target: group,
+        sender: Some(mio::net::UdpSocket::from_std(send)),
     })
 }
 
@@ -427,6 +547,24 @@ mod tests {
         assert!(gossip_endpoint("host").is_err());
         assert!(gossip_endpoint(":1").is_err());
         assert!(gossip_endpoint("h:0").is_err());
+        assert_eq!(
+            gossip_endpoint("[fd00::1]:31337").unwrap(),
+            "tcp://[fd00::1]:31337"
+        );
+        assert_eq!(
+            gossip_endpoint("tcp://[fe80::1%eth0]:31337").unwrap(),
+            "tcp://[fe80::1%eth0]:31337"
+        );
+        for bad in [
+            "fd00::1:31337",
+            "[fd00::1:31337",
+            "[zz::1]:1",
+            "[fe80::1%]:1",
+            "[]:1",
+            "fd00::1]:5",
+        ] {
+            assert!(gossip_endpoint(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

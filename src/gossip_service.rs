@@ -76,6 +76,9 @@ impl GossipService {
         // A client that reconnects after a restart keeps its routing id.
         router.set_router_handover(true)?;
         router.set_maxmsgsize(1 << 20)?;
+        // IPv6 endpoints (`tcp://[fd00::1]:31337`, `tcp://[::]:31337`) bind
+        // only with this; IPv4 ones are unaffected.
+        router.set_ipv6(true)?;
         let mut bound = Vec::new();
         for endpoint in endpoints {
             let endpoint = endpoint.as_ref();

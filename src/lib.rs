@@ -37,6 +37,7 @@ mod link;
 mod reactor;
 mod spare;
 pub mod wire;
+mod zyre_env;
 
 pub use builder::{DEFAULT_BEACON_PORT, DEFAULT_PORT_RANGE, NodeBuilder, PortRange, gossip_endpoint};
 pub use core::gossip_server::ServerConfig as GossipServerConfig;
@@ -46,3 +47,4 @@ pub use gossip_service::{DEFAULT_GOSSIP_ENDPOINT, GossipEvent, GossipService};
 pub use handle::NodeHandle;
 pub use iface::{Interface, InterfaceSpec};
 pub use reactor::{FIRST_RESERVED_TOKEN, Node};
+pub use zyre_env::ZyreEnv;

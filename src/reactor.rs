@@ -44,6 +44,9 @@ const INBOX_BATCH_BYTES: usize = 128 << 10;
 pub(crate) struct BeaconSocket {
     pub socket: UdpSocket,
     pub target: SocketAddr,
+    /// IPv6 mode: beacons go out on this socket (bound to our address),
+    /// `socket` only hears them. `None`: `socket` does both.
+    pub sender: Option<UdpSocket>,
 }
 
 pub(crate) struct ReactorSettings {
@@ -546,7 +549,7 @@ impl Node {
                     if self.settings.loopback_only && !from.ip().is_loopback() {
                         continue;
                     }
-                    self.core.handle_beacon(now, from.ip(), &buf[..len]);
+                    self.core.handle_beacon_from(now, from, &buf[..len]);
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                     self.beacon_ready = false;
@@ -595,6 +598,8 @@ impl Node {
                     // Gossip DEALERs always stay registered: servers talk back.
                     let socket = self.context.socket(zmq::DEALER).map_err(io::Error::other)?;
                     socket.set_linger(0).map_err(io::Error::other)?;
+                    // IPv6 gossip servers (`[fd00::1]:31337`) need this.
+                    socket.set_ipv6(true).map_err(io::Error::other)?;
                     socket
                         .set_sndhwm(self.settings.send_hwm)
                         .map_err(io::Error::other)?;
@@ -653,7 +658,8 @@ impl Node {
                 }
                 Action::Beacon(beacon) => {
                     if let Some(socket) = &self.beacon {
-                        if let Err(err) = socket.socket.send_to(&beacon.to_bytes(), socket.target) {
+                        let out = socket.sender.as_ref().unwrap_or(&socket.socket);
+                        if let Err(err) = out.send_to(&beacon.to_bytes(), socket.target) {
                             debug!("cannot send beacon to {}: {err}", socket.target);
                         }
                         // Our own beacon comes straight back on loopback or
@@ -669,6 +675,8 @@ impl Node {
     fn connect_peer(&mut self, peer: Uuid, endpoint: &str) -> Result<(), NodeError> {
         self.links.close(self.poll.registry(), LinkId::Peer(peer), None);
         let socket = self.context.socket(zmq::DEALER)?;
+        // IPv6 peer endpoints connect only with this; IPv4 ones too.
+        socket.set_ipv6(true)?;
         let mut identity = [1u8; 17];
         identity[1..].copy_from_slice(self.core.uuid().as_bytes());
         socket.set_identity(&identity)?;

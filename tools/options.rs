@@ -26,6 +26,8 @@ pub struct NodeArgs<'a> {
     pub no_beacon: bool,
     pub json: bool,
     pub verbose: bool,
+    // Issue 18 (IPv6 mode).
+    pub ipv6: bool,
 }
 
 /// An applet's argh struct made by [`node_args!`].
@@ -98,6 +100,9 @@ macro_rules! node_args {
             /// log protocol traffic (debug level) to stderr
             #[argh(switch, short = 'v')]
             pub verbose: bool,
+            /// IPv6 mode: beacons to ff02::1 (or an IPv6 --multicast-group), endpoints tcp://[addr]:port, as Zyre's ZSYS_IPV6=1
+            #[argh(switch)]
+            pub ipv6: bool,
         }
 
         impl $crate::options::HasNodeArgs for $name {
@@ -118,6 +123,7 @@ macro_rules! node_args {
                     no_beacon: self.no_beacon,
                     json: self.json,
                     verbose: self.verbose,
+                    ipv6: self.ipv6,
                 }
             }
         }
@@ -165,6 +171,9 @@ pub fn load_settings(applet: &str, args: &NodeArgs) -> Result<Settings, Failure>
     }
     if args.verbose {
         settings.set("verbose", "true", Origin::CommandLine)?;
+    }
+    if args.ipv6 {
+        settings.set("ipv6", "true", Origin::CommandLine)?;
     }
     Ok(settings)
 }
@@ -227,6 +236,22 @@ pub fn node_builder(settings: &Settings) -> Result<NodeBuilder, Failure> {
     }
     for server in settings.get_all("gossip") {
         builder = builder.gossip(server);
+    }
+    zyre_env(settings, builder)
+}
+
+/// Issue 18: Zyre's environment (`ZSYS_IPV6`, `ZSYS_IPV6_MCAST_ADDRESS`,
+/// `ZSYS_INTERFACE`) for what neither a flag nor zre.conf sets.
+fn zyre_env(settings: &Settings, mut builder: NodeBuilder) -> Result<NodeBuilder, Failure> {
+    let env = zre::ZyreEnv::read().map_err(Failure::new)?;
+    if let Some(ipv6) = settings.bool("ipv6").or(env.ipv6) {
+        builder = builder.ipv6(ipv6);
+    }
+    if let (None, Some(group)) = (settings.get("multicast-group"), env.ipv6_group) {
+        builder = builder.ipv6_multicast_address(group);
+    }
+    if let (None, Some(interface)) = (settings.get("interface"), env.interface) {
+        builder = builder.interface(interface);
     }
     Ok(builder)
 }

@@ -1,6 +1,7 @@
 //! What a [`NodeCore`](super::NodeCore) is told when it is made: who it
 //! is, where it can be reached, and its timers and limits.
 
+use super::endpoint::LinkScope;
 use super::event::Headers;
 use super::subnet::Subnet;
 use std::time::Duration;
@@ -47,6 +48,11 @@ pub struct CoreConfig {
     /// and a peer there could not reach the endpoint we advertise).
     /// `None` acts on beacons from anywhere.
     pub beacon_subnet: Option<Subnet>,
+    /// IPv6 mode: the interface we serve, as the scope of link-local
+    /// addresses. Beacons from a link-local sender count only if they came
+    /// in with this scope; link-local endpoints (from beacons, HELLO,
+    /// gossip) get its name as `%scope`. `None` in IPv4 mode.
+    pub link_scope: Option<LinkScope>,
 }
 
 impl CoreConfig {
@@ -67,6 +73,7 @@ impl CoreConfig {
             max_peers: crate::defaults::MAX_PEERS,
             max_peer_groups: crate::defaults::MAX_PEER_GROUPS,
             beacon_subnet: None,
+            link_scope: None,
         }
     }
 }

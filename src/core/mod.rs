@@ -35,6 +35,7 @@
 pub mod action;
 mod claims;
 pub mod config;
+pub mod endpoint;
 pub mod event;
 pub mod gossip_client;
 pub mod gossip_server;
@@ -45,6 +46,7 @@ pub mod subnet;
 
 pub use action::{Action, Content, SharedContent};
 pub use config::CoreConfig;
+pub use endpoint::{EndpointError, LinkScope};
 pub use event::{Event, Frame, Headers, ZyreUuid};
 pub use node::{CommandError, NodeCore};
 pub use subnet::Subnet;
