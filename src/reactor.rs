@@ -599,7 +599,9 @@ impl Node {
                     let socket = self.context.socket(zmq::DEALER).map_err(io::Error::other)?;
                     socket.set_linger(0).map_err(io::Error::other)?;
                     // IPv6 gossip servers (`[fd00::1]:31337`) need this.
-                    socket.set_ipv6(true).map_err(io::Error::other)?;
+                    socket
+                        .set_ipv6(endpoint.contains('['))
+                        .map_err(io::Error::other)?;
                     socket
                         .set_sndhwm(self.settings.send_hwm)
                         .map_err(io::Error::other)?;
@@ -675,8 +677,8 @@ impl Node {
     fn connect_peer(&mut self, peer: Uuid, endpoint: &str) -> Result<(), NodeError> {
         self.links.close(self.poll.registry(), LinkId::Peer(peer), None);
         let socket = self.context.socket(zmq::DEALER)?;
-        // IPv6 peer endpoints connect only with this; IPv4 ones too.
-        socket.set_ipv6(true)?;
+        // IPv6 peer endpoints (`tcp://[…]:port`) connect only with this.
+        socket.set_ipv6(endpoint.contains('['))?;
         let mut identity = [1u8; 17];
         identity[1..].copy_from_slice(self.core.uuid().as_bytes());
         socket.set_identity(&identity)?;
