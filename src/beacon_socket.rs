@@ -26,14 +26,18 @@ use mio::net::UdpSocket;
 use mio::{Interest, Registry, Token};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 
 /// The beacon sockets of one node.
 pub(crate) struct BeaconSocket {
-    /// Sends our beacons to `target`; hears what its bind address lets in.
+    /// Sends our beacons to `target` (unless `sender` does); hears what
+    /// its bind address lets in.
     socket: UdpSocket,
     /// Hears only the default multicast group (broadcast nodes only).
     group_listener: Option<UdpSocket>,
+    /// IPv6 mode: beacons go out on this socket, bound to our address;
+    /// `socket` only hears.
+    sender: Option<UdpSocket>,
     /// Where our beacons go: the broadcast address or the group, and port.
     pub target: SocketAddr,
 }
@@ -63,6 +67,7 @@ impl BeaconSocket {
                 Ok(BeaconSocket {
                     socket,
                     group_listener: None,
+                    sender: None,
                     target: group,
                 })
             }
@@ -87,10 +92,60 @@ impl BeaconSocket {
                 Ok(BeaconSocket {
                     socket,
                     group_listener,
+                    sender: None,
                     target: SocketAddr::new(interface.broadcast, port),
                 })
             }
         }
+    }
+
+    /// IPv6 mode, as czmq's zbeacon does it: one socket hears `group` on
+    /// `[::]:port` (IPv6 only: IPv4 broadcasts are another mode's), joined
+    /// on our interface; another, bound to our interface's address, sends
+    /// to the group through that interface, so that beacons come from the
+    /// address the inbox is bound on (the kernel would pick a link-local
+    /// source for ff02::1, where a ULA node's inbox is not). Errors: the
+    /// socket calls', a group or interface address that is not IPv6.
+    pub fn open_ipv6(interface: &Interface, group: SocketAddr) -> Result<BeaconSocket, NodeError> {
+        let IpAddr::V6(group_ip) = group.ip() else {
+            return Err(SettingError::NotIpv6Multicast { group: group.ip() }.into());
+        };
+        let IpAddr::V6(own) = interface.address else {
+            return Err(SettingError::NotIpv6Multicast { group: group.ip() }.into());
+        };
+        let new_socket = || -> io::Result<Socket> {
+            let socket = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP))?;
+            socket.set_only_v6(true)?;
+            socket.set_reuse_address(true)?;
+            socket.set_reuse_port(true)?;
+            socket.set_nonblocking(true)?;
+            Ok(socket)
+        };
+        let listen = new_socket().map_err(NodeError::Beacon)?;
+        let any = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), group.port());
+        listen.bind(&any.into()).map_err(NodeError::Beacon)?;
+        listen
+            .join_multicast_v6(&group_ip, interface.index)
+            .map_err(NodeError::Beacon)?;
+        let send = new_socket().map_err(NodeError::Beacon)?;
+        send.set_multicast_if_v6(interface.index)
+            .map_err(NodeError::Beacon)?;
+        // Nodes on the same host must hear each other too.
+        send.set_multicast_loop_v6(true).map_err(NodeError::Beacon)?;
+        send.set_multicast_hops_v6(1).map_err(NodeError::Beacon)?;
+        let scope = if crate::core::endpoint::is_link_local(&own) {
+            interface.index
+        } else {
+            0
+        };
+        let from = SocketAddr::V6(SocketAddrV6::new(own, 0, 0, scope));
+        send.bind(&from.into()).map_err(NodeError::Beacon)?;
+        Ok(BeaconSocket {
+            socket: into_mio(listen),
+            group_listener: None,
+            sender: Some(into_mio(send)),
+            target: group,
+        })
     }
 
     /// Registers every socket for reading under `token`.
@@ -116,7 +171,10 @@ impl BeaconSocket {
 
     /// Sends one beacon to `target`.
     pub fn send(&self, beacon: &[u8]) -> io::Result<usize> {
-        self.socket.send_to(beacon, self.target)
+        self.sender
+            .as_ref()
+            .unwrap_or(&self.socket)
+            .send_to(beacon, self.target)
     }
 
     /// For the start-up log: `beacons to T` and, when listening, `, hears G`.

@@ -5,9 +5,9 @@ pub use crate::config::PortRange;
 use crate::core::{CoreConfig, Headers, NodeCore, ZyreUuid};
 use crate::defaults;
 use crate::error::{NodeError, SettingError};
-use crate::iface::{self, InterfaceSpec};
+use crate::iface::{self, Interface, InterfaceSpec};
 use crate::reactor::{Node, ReactorSettings};
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -32,6 +32,8 @@ pub struct NodeBuilder {
     beacon_interval: Duration,
     multicast_group: Option<SocketAddr>,
     listen_multicast: bool,
+    ipv6: bool,
+    ipv6_group: Ipv6Addr,
     port_range: PortRange,
     advertised_endpoint: Option<String>,
     evasive: Duration,
@@ -60,6 +62,8 @@ impl Default for NodeBuilder {
             beacon_interval: defaults::BEACON_INTERVAL,
             multicast_group: None,
             listen_multicast: true,
+            ipv6: false,
+            ipv6_group: iface::DEFAULT_IPV6_GROUP,
             port_range: PortRange::Range {
                 low: *DEFAULT_PORT_RANGE.start(),
                 high: *DEFAULT_PORT_RANGE.end(),
@@ -106,8 +110,8 @@ impl NodeBuilder {
         self
     }
 
-    /// `lo` for loopback mode, an interface name, an IPv4 address, or
-    /// `auto`/empty for the first usable interface.
+    /// `lo` for loopback mode, an interface name, an IPv4 address (an IPv6
+    /// one in IPv6 mode), or `auto`/empty for the first usable interface.
     pub fn interface(mut self, spec: impl AsRef<str>) -> Self {
         self.interface = spec.as_ref().parse().unwrap_or_default();
         self
@@ -155,6 +159,27 @@ impl NodeBuilder {
     /// [`NodeBuilder::multicast_group`] hears only its group either way.
     pub fn listen_multicast(mut self, on: bool) -> Self {
         self.listen_multicast = on;
+        self
+    }
+
+    /// IPv6 mode, as Zyre's `ZSYS_IPV6=1`: the interface is chosen by its
+    /// IPv6 address ([`iface::choose_ipv6`]: global/ULA before link-local),
+    /// beacons go to an IPv6 multicast group (ff02::1 unless set) on that
+    /// interface, the inbox binds its IPv6 address and HELLO advertises
+    /// `tcp://[addr]:port` (no `%scope` for a link-local address: peers
+    /// add their own). An IPv4-mode node and an IPv6-mode node on one LAN
+    /// do not hear each other. Off by default; loopback mode is IPv4 only.
+    pub fn ipv6(mut self, on: bool) -> Self {
+        self.ipv6 = on;
+        self
+    }
+
+    /// IPv6 mode: the multicast group beacons go to, at the beacon port
+    /// (default ff02::1, Zyre's; `ZSYS_IPV6_MCAST_ADDRESS` in Zyre). A
+    /// [`NodeBuilder::multicast_group`] with an IPv6 group and its own port
+    /// takes precedence.
+    pub fn ipv6_multicast_address(mut self, group: Ipv6Addr) -> Self {
+        self.ipv6_group = group;
         self
     }
 
@@ -257,7 +282,11 @@ impl NodeBuilder {
     /// polls it (or in its own thread after [`Node::spawn`]).
     pub fn build(self) -> Result<Node, NodeError> {
         self.validate()?;
-        let interface = iface::choose(&self.interface)?;
+        let interface = if self.ipv6 {
+            iface::choose_ipv6(&self.interface)?
+        } else {
+            iface::choose(&self.interface)?
+        };
         let uuid = self.uuid.unwrap_or_else(Uuid::new_v4);
         let name = self
             .name
@@ -272,21 +301,22 @@ impl NodeBuilder {
         inbox.set_maxmsgsize(self.max_message_size as i64)?;
         inbox.set_rcvhwm(self.send_hwm)?;
         inbox.set_linger(0)?;
-        let port = bind_inbox(&inbox, interface.address, &self.port_range, uuid)?;
+        inbox.set_ipv6(interface.is_ipv6())?;
+        let port = bind_inbox(&inbox, &interface, &self.port_range, uuid)?;
         let endpoint = self
             .advertised_endpoint
             .clone()
             .unwrap_or_else(|| endpoint_of(interface.address, port));
 
-        let beacon = if self.beacons {
-            Some(BeaconSocket::open(
+        let beacon = match (self.beacons, interface.is_ipv6()) {
+            (false, _) => None,
+            (true, false) => Some(BeaconSocket::open(
                 &interface,
                 self.beacon_port,
                 self.multicast_group,
                 self.listen_multicast,
-            )?)
-        } else {
-            None
+            )?),
+            (true, true) => Some(BeaconSocket::open_ipv6(&interface, self.ipv6_target())?),
         };
 
         let mut config = CoreConfig::new(uuid, name, endpoint, port);
@@ -299,6 +329,7 @@ impl NodeBuilder {
         config.max_peer_groups = self.max_peer_groups;
         config.fast_exit = self.fast_exit;
         config.beacon_subnet = Some(interface.subnet());
+        config.link_scope = interface.link_scope();
         let mut core = NodeCore::new(config, Instant::now());
         for group in &self.contest {
             core.contest(group)?;
@@ -315,6 +346,12 @@ impl NodeBuilder {
             .map(|g| gossip_endpoint(g))
             .collect::<Result<Vec<_>, _>>()?;
         Node::start(core, context, inbox, beacon, interface, settings, gossip)
+    }
+
+    /// IPv6 mode: where beacons go.
+    fn ipv6_target(&self) -> SocketAddr {
+        self.multicast_group
+            .unwrap_or_else(|| SocketAddr::new(IpAddr::V6(self.ipv6_group), self.beacon_port))
     }
 
     fn validate(&self) -> Result<(), SettingError> {
@@ -349,8 +386,17 @@ impl NodeBuilder {
         if let Some(group) = self.contest.iter().find(|g| g.is_empty() || g.len() > 255) {
             return Err(SettingError::ContestGroup { group: group.clone() });
         }
+        if self.ipv6 && self.beacons {
+            let group = self.ipv6_target().ip();
+            if !(group.is_ipv6() && group.is_multicast()) {
+                return Err(SettingError::NotIpv6Multicast { group });
+            }
+        }
         if let Some(endpoint) = &self.advertised_endpoint {
-            if !endpoint.starts_with("tcp://") || endpoint.len() > 255 {
+            if !endpoint.starts_with("tcp://")
+                || endpoint.len() > 255
+                || crate::core::endpoint::canonical(endpoint, None).is_err()
+            {
                 return Err(SettingError::AdvertisedEndpoint {
                     endpoint: endpoint.clone(),
                 });
@@ -367,25 +413,48 @@ fn endpoint_of(ip: IpAddr, port: u16) -> String {
     }
 }
 
-/// `host:port` or `tcp://host:port` to a ZeroMQ endpoint.
+/// `host:port` or `tcp://host:port` to a ZeroMQ endpoint; an IPv6 host
+/// in brackets, `[fd00::1]:31337` (a link-local one with `%iface`).
 pub fn gossip_endpoint(spec: &str) -> Result<String, NodeError> {
     let address = spec.strip_prefix("tcp://").unwrap_or(spec);
-    match address.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p != 0) => {
-            Ok(format!("tcp://{address}"))
-        }
-        _ => Err(SettingError::GossipEndpoint {
+    let bad = || {
+        NodeError::from(SettingError::GossipEndpoint {
             spec: spec.to_owned(),
-        }
-        .into()),
+        })
+    };
+    let (host, port) = address.rsplit_once(':').ok_or_else(bad)?;
+    if host.is_empty() || !port.parse::<u16>().is_ok_and(|p| p != 0) {
+        return Err(bad());
     }
+    if host.contains([':', '[', ']']) {
+        // IPv6: bracketed, and an address (libzmq takes no host name there).
+        let inner = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .ok_or_else(bad)?;
+        let ip = inner.split_once('%').map_or(inner, |(ip, _)| ip);
+        if ip.parse::<Ipv6Addr>().is_err() || inner.ends_with('%') {
+            return Err(bad());
+        }
+    }
+    Ok(format!("tcp://{address}"))
 }
 
 /// Binds the inbox to a random free port of the range (or any port) and
 /// returns the port.
-fn bind_inbox(inbox: &zmq::Socket, ip: IpAddr, range: &PortRange, seed: Uuid) -> Result<u16, NodeError> {
-    let host = match ip {
+fn bind_inbox(
+    inbox: &zmq::Socket,
+    interface: &Interface,
+    range: &PortRange,
+    seed: Uuid,
+) -> Result<u16, NodeError> {
+    let host = match interface.address {
         IpAddr::V4(ip) => ip.to_string(),
+        // A link-local address is bound on our interface only (by index:
+        // see `core::endpoint` on libzmq and interface names).
+        IpAddr::V6(ip) if crate::core::endpoint::is_link_local(&ip) => {
+            format!("[{ip}%{}]", interface.index)
+        }
         IpAddr::V6(ip) => format!("[{ip}]"),
     };
     match range {
@@ -437,6 +506,24 @@ mod tests {
         assert!(gossip_endpoint("host").is_err());
         assert!(gossip_endpoint(":1").is_err());
         assert!(gossip_endpoint("h:0").is_err());
+        assert_eq!(
+            gossip_endpoint("[fd00::1]:31337").unwrap(),
+            "tcp://[fd00::1]:31337"
+        );
+        assert_eq!(
+            gossip_endpoint("tcp://[fe80::1%eth0]:31337").unwrap(),
+            "tcp://[fe80::1%eth0]:31337"
+        );
+        for bad in [
+            "fd00::1:31337",
+            "[fd00::1:31337",
+            "[zz::1]:1",
+            "[fe80::1%]:1",
+            "[]:1",
+            "fd00::1]:5",
+        ] {
+            assert!(gossip_endpoint(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

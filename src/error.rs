@@ -116,8 +116,15 @@ pub enum SettingError {
     #[error("a gossip server needs at least one endpoint to bind")]
     NoGossipEndpoint,
     /// Multicast beacons with an IPv6 group or interface.
-    #[error("multicast beacons need an IPv4 group and interface")]
+    #[error("multicast beacons need an IPv4 group and interface (an IPv6 group needs IPv6 mode)")]
     MulticastNotIpv4,
+    /// IPv6 mode with an IPv4 multicast group, or an IPv6 group that is
+    /// not a multicast address (ff00::/8).
+    #[error("IPv6 mode needs an IPv6 multicast group (ff00::/8), not {group}")]
+    NotIpv6Multicast {
+        /// The group's address as given.
+        group: std::net::IpAddr,
+    },
     /// The multicast group is not a multicast address (224.0.0.0/4).
     #[error("{group} is not a multicast address")]
     NotMulticast {

@@ -84,6 +84,10 @@ impl GossipService {
         // A client that reconnects after a restart keeps its routing id.
         router.set_router_handover(true)?;
         router.set_maxmsgsize(1 << 20)?;
+        // IPv6 endpoints (`tcp://[fd00::1]:31337`, `tcp://[::]:31337`) bind
+        // only with this. Off otherwise: with it, libzmq reports an IPv4
+        // bind as `tcp://[::ffff:127.0.0.1]:…`.
+        router.set_ipv6(endpoints.iter().any(|e| e.as_ref().contains('[')))?;
         let mut bound = Vec::new();
         for endpoint in endpoints {
             let endpoint = endpoint.as_ref();

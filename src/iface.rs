@@ -1,9 +1,10 @@
 //! Choosing the network interface a node beacons on and binds its inbox to.
 
-use crate::core::Subnet;
+use crate::core::endpoint::is_link_local;
+use crate::core::{LinkScope, Subnet};
 use log::debug;
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 /// Which interface to use, as a user names it.
@@ -18,20 +19,21 @@ pub enum InterfaceSpec {
     Loopback,
     /// An interface by name, e.g. `eth0`.
     Name(String),
-    /// The interface that has this IPv4 address.
-    Address(Ipv4Addr),
+    /// The interface that has this address (IPv4, or IPv6 in IPv6 mode).
+    Address(IpAddr),
 }
 
 impl FromStr for InterfaceSpec {
     type Err = std::convert::Infallible;
 
-    /// `""`/`auto` = Auto, `lo` = Loopback, an IPv4 address, or a name.
+    /// `""`/`auto` = Auto, `lo` = Loopback, an IPv4 or IPv6 address, or
+    /// a name.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
         Ok(match s {
             "" | "auto" | "*" => InterfaceSpec::Auto,
             "lo" | "loopback" => InterfaceSpec::Loopback,
-            _ => match s.parse::<Ipv4Addr>() {
+            _ => match s.parse::<IpAddr>() {
                 Ok(ip) if ip.is_loopback() => InterfaceSpec::Loopback,
                 Ok(ip) => InterfaceSpec::Address(ip),
                 Err(_) => InterfaceSpec::Name(s.to_owned()),
@@ -66,6 +68,9 @@ pub struct Interface {
     /// The address is a loopback address (loopback mode, however it was
     /// named): the node then ignores beacons from any other address.
     pub loopback: bool,
+    /// The interface index (`if_nametoindex`), the scope id of its IPv6
+    /// link-local addresses; 0 when unknown.
+    pub index: u32,
 }
 
 impl Interface {
@@ -78,7 +83,21 @@ impl Interface {
             broadcast: IpAddr::V4(Ipv4Addr::new(127, 255, 255, 255)),
             prefix_len: 8,
             loopback: true,
+            index: 0,
         }
+    }
+
+    /// Whether this is an IPv6 interface (chosen by [`choose_ipv6`]).
+    pub fn is_ipv6(&self) -> bool {
+        self.address.is_ipv6()
+    }
+
+    /// In IPv6 mode, the interface as the scope of link-local addresses.
+    pub fn link_scope(&self) -> Option<LinkScope> {
+        self.is_ipv6().then(|| LinkScope {
+            index: self.index,
+            name: self.name.clone(),
+        })
     }
 
     /// The subnet this interface serves.
@@ -128,7 +147,7 @@ pub fn choose(spec: &InterfaceSpec) -> Result<Interface, InterfaceError> {
                     && iface.oper_status != if_addrs::IfOperStatus::Down
             }
             InterfaceSpec::Name(name) => iface.name == *name,
-            InterfaceSpec::Address(ip) => v4.ip == *ip,
+            InterfaceSpec::Address(ip) => IpAddr::V4(v4.ip) == *ip,
             InterfaceSpec::Loopback => unreachable!("handled above"),
         };
         if matches {
@@ -142,6 +161,9 @@ pub fn choose(spec: &InterfaceSpec) -> Result<Interface, InterfaceError> {
                 "no usable interface: none is up with an IPv4 broadcast address (use -i lo for loopback mode)"
                     .into()
             }
+            InterfaceSpec::Address(IpAddr::V6(ip)) => {
+                format!("{ip} is an IPv6 address: IPv6 mode (--ipv6) is needed for it")
+            }
             other => format!("no IPv4 interface matches {other}"),
         }));
     };
@@ -154,6 +176,74 @@ pub fn choose(spec: &InterfaceSpec) -> Result<Interface, InterfaceError> {
         broadcast: IpAddr::V4(broadcast_of(v4.ip, v4.netmask, v4.broadcast)),
         prefix_len: u32::from(v4.netmask).leading_ones() as u8,
         loopback: false,
+        index: iface.index.unwrap_or(0),
+    })
+}
+
+/// The multicast group Zyre's IPv6 beacons go to by default (czmq's
+/// `ZSYS_IPV6_MCAST_ADDRESS`): all nodes on the link.
+pub const DEFAULT_IPV6_GROUP: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+
+/// IPv6 mode: resolves a spec against the machine's IPv6 addresses. The
+/// interface must be up and not loopback; of its addresses a global or
+/// unique-local one is taken before a link-local one (for
+/// [`InterfaceSpec::Auto`]: the first interface, in the system's order,
+/// with a global or ULA address, else the first with a link-local one).
+/// `broadcast` is [`DEFAULT_IPV6_GROUP`]; `index` is the scope id.
+///
+/// # Errors
+///
+/// [`InterfaceError`] when the interfaces cannot be listed, none matches,
+/// the spec is loopback mode (IPv4 only: `lo` has no multicast), or the
+/// interface has no index.
+pub fn choose_ipv6(spec: &InterfaceSpec) -> Result<Interface, InterfaceError> {
+    if *spec == InterfaceSpec::Loopback {
+        return Err(InterfaceError(
+            "loopback mode (-i lo) is IPv4 only: in IPv6 mode name a LAN interface".into(),
+        ));
+    }
+    let all = if_addrs::get_if_addrs()
+        .map_err(|err| InterfaceError(format!("cannot list network interfaces: {err}")))?;
+    let candidates: Vec<_> = all
+        .iter()
+        .filter_map(|iface| match &iface.addr {
+            if_addrs::IfAddr::V6(v6) => Some((iface, v6)),
+            _ => None,
+        })
+        .filter(|(iface, v6)| match spec {
+            InterfaceSpec::Auto => !v6.ip.is_loopback() && iface.oper_status != if_addrs::IfOperStatus::Down,
+            InterfaceSpec::Name(name) => iface.name == *name,
+            InterfaceSpec::Address(ip) => IpAddr::V6(v6.ip) == *ip,
+            InterfaceSpec::Loopback => unreachable!("handled above"),
+        })
+        .filter(|(_, v6)| !v6.ip.is_unspecified() && !v6.ip.is_multicast())
+        .collect();
+    let chosen = candidates
+        .iter()
+        .find(|(_, v6)| !is_link_local(&v6.ip))
+        .or_else(|| candidates.first());
+    let Some((iface, v6)) = chosen else {
+        return Err(InterfaceError(match spec {
+            InterfaceSpec::Auto => "no usable interface: none is up with an IPv6 address".into(),
+            other => format!("no IPv6 interface matches {other}"),
+        }));
+    };
+    if v6.ip.is_loopback() {
+        return Err(InterfaceError(format!(
+            "{} is loopback: IPv6 mode needs a LAN interface (loopback mode is IPv4 only)",
+            iface.name
+        )));
+    }
+    let index = iface
+        .index
+        .ok_or_else(|| InterfaceError(format!("interface {} has no index (scope id)", iface.name)))?;
+    Ok(Interface {
+        name: iface.name.clone(),
+        address: IpAddr::V6(v6.ip),
+        broadcast: IpAddr::V6(DEFAULT_IPV6_GROUP),
+        prefix_len: u128::from(v6.netmask).leading_ones() as u8,
+        loopback: false,
+        index,
     })
 }
 
@@ -192,8 +282,13 @@ mod tests {
         );
         assert_eq!(
             "10.1.2.3".parse::<InterfaceSpec>().unwrap(),
-            InterfaceSpec::Address(Ipv4Addr::new(10, 1, 2, 3))
+            InterfaceSpec::Address(IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3)))
         );
+        assert_eq!(
+            "fd00:68::2".parse::<InterfaceSpec>().unwrap(),
+            InterfaceSpec::Address("fd00:68::2".parse().unwrap())
+        );
+        assert_eq!("::1".parse::<InterfaceSpec>().unwrap(), InterfaceSpec::Loopback);
         assert_eq!(
             "eth0".parse::<InterfaceSpec>().unwrap(),
             InterfaceSpec::Name("eth0".into())
@@ -227,5 +322,13 @@ mod tests {
     fn a_missing_interface_is_a_clear_error() {
         let err = choose(&InterfaceSpec::Name("no-such-if0".into())).unwrap_err();
         assert!(err.to_string().contains("no-such-if0"), "{err}");
+        let err = choose_ipv6(&InterfaceSpec::Name("no-such-if0".into())).unwrap_err();
+        assert!(err.to_string().contains("no-such-if0"), "{err}");
+    }
+
+    #[test]
+    fn ipv6_mode_refuses_loopback() {
+        let err = choose_ipv6(&InterfaceSpec::Loopback).unwrap_err();
+        assert!(err.to_string().contains("IPv4 only"), "{err}");
     }
 }

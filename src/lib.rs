@@ -40,6 +40,7 @@ mod probe;
 mod reactor;
 mod spare;
 pub mod wire;
+mod zyre_env;
 
 pub use builder::{DEFAULT_BEACON_PORT, DEFAULT_PORT_RANGE, NodeBuilder, PortRange, gossip_endpoint};
 pub use core::gossip_server::ServerConfig as GossipServerConfig;
@@ -49,3 +50,4 @@ pub use gossip_service::{DEFAULT_GOSSIP_ENDPOINT, GossipEvent, GossipService};
 pub use handle::NodeHandle;
 pub use iface::{Interface, InterfaceSpec};
 pub use reactor::{FIRST_RESERVED_TOKEN, Node};
+pub use zyre_env::ZyreEnv;

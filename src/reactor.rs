@@ -544,7 +544,7 @@ impl Node {
                     if self.settings.loopback_only && !from.ip().is_loopback() {
                         continue;
                     }
-                    self.core.handle_beacon(now, from.ip(), &buf[..len]);
+                    self.core.handle_beacon_from(now, from, &buf[..len]);
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                     self.beacon_ready = false;
@@ -601,6 +601,10 @@ impl Node {
                     if let Some(identity) = identity {
                         socket.set_identity(&identity).map_err(io::Error::other)?;
                     }
+                    // IPv6 gossip servers (`[fd00::1]:31337`) need this.
+                    socket
+                        .set_ipv6(endpoint.contains('['))
+                        .map_err(io::Error::other)?;
                     socket
                         .set_sndhwm(self.settings.send_hwm)
                         .map_err(io::Error::other)?;
@@ -685,6 +689,8 @@ impl Node {
     fn connect_peer(&mut self, peer: Uuid, endpoint: &str) -> Result<(), NodeError> {
         self.links.close(self.poll.registry(), LinkId::Peer(peer), None);
         let socket = self.context.socket(zmq::DEALER)?;
+        // IPv6 peer endpoints (`tcp://[…]:port`) connect only with this.
+        socket.set_ipv6(endpoint.contains('['))?;
         let mut identity = [1u8; 17];
         identity[1..].copy_from_slice(self.core.uuid().as_bytes());
         socket.set_identity(&identity)?;

@@ -29,6 +29,8 @@ pub struct NodeArgs<'a> {
     pub no_listen_multicast: bool,
     pub json: bool,
     pub verbose: bool,
+    // Issue 18 (IPv6 mode).
+    pub ipv6: bool,
 }
 
 /// An applet's argh struct made by [`node_args!`].
@@ -111,6 +113,9 @@ macro_rules! node_args {
             /// log protocol traffic (debug level) to stderr
             #[argh(switch, short = 'v')]
             pub verbose: bool,
+            /// IPv6 mode, as Zyre's ZSYS_IPV6=1: beacons to ff02::1, endpoints tcp://[addr]:port
+            #[argh(switch)]
+            pub ipv6: bool,
         }
 
         impl $crate::options::HasNodeArgs for $name {
@@ -134,6 +139,7 @@ macro_rules! node_args {
                     no_listen_multicast: self.no_listen_multicast,
                     json: self.json,
                     verbose: self.verbose,
+                    ipv6: self.ipv6,
                 }
             }
         }
@@ -186,6 +192,9 @@ pub fn load_settings(applet: &str, args: &NodeArgs) -> Result<Settings, Failure>
     }
     if args.verbose {
         settings.set("verbose", "true", Origin::CommandLine)?;
+    }
+    if args.ipv6 {
+        settings.set("ipv6", "true", Origin::CommandLine)?;
     }
     Ok(settings)
 }
@@ -304,6 +313,22 @@ pub fn node_builder(settings: &Settings) -> Result<NodeBuilder, Failure> {
     }
     for server in settings.get_all("gossip") {
         builder = builder.gossip(server);
+    }
+    zyre_env(settings, builder)
+}
+
+/// Issue 18: Zyre's environment (`ZSYS_IPV6`, `ZSYS_IPV6_MCAST_ADDRESS`,
+/// `ZSYS_INTERFACE`) for what neither a flag nor zre.conf sets.
+fn zyre_env(settings: &Settings, mut builder: NodeBuilder) -> Result<NodeBuilder, Failure> {
+    let env = zre::ZyreEnv::read().map_err(Failure::new)?;
+    if let Some(ipv6) = settings.bool("ipv6").or(env.ipv6) {
+        builder = builder.ipv6(ipv6);
+    }
+    if let (None, Some(group)) = (settings.get("multicast-group"), env.ipv6_group) {
+        builder = builder.ipv6_multicast_address(group);
+    }
+    if let (None, Some(interface)) = (settings.get("interface"), env.interface) {
+        builder = builder.interface(interface);
     }
     Ok(builder)
 }

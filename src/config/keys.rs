@@ -128,6 +128,8 @@ pub const NODE_KEYS: &[KeySpec] = {
         KeySpec::new("endpoint", V::TcpEndpoint, D::Unset, "advertise this endpoint instead of the bound one"),
         KeySpec::new("max-peers", V::Count, D::Number(defaults::MAX_PEERS as u64), "most peers tracked at once"),
         KeySpec::new("beacon", V::Bool, D::Bool(true), "send and receive UDP beacons (false = gossip only)"),
+        // Issue 18: IPv6 mode (unset: ZSYS_IPV6 from the environment decides).
+        KeySpec::new("ipv6", V::Bool, D::Bool(false), "IPv6 mode, as Zyre's ZSYS_IPV6=1"),
         KeySpec::new("contest", V::Text, D::Unset,
             "contest the leadership of this group (repeatable; join it too)").repeatable(),
         KeySpec::new("fast-exit", V::Bool, D::Bool(true),

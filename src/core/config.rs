@@ -1,6 +1,7 @@
 //! What a [`NodeCore`](super::NodeCore) is told when it is made: who it
 //! is, where it can be reached, and its timers and limits.
 
+use super::endpoint::LinkScope;
 use super::event::Headers;
 use super::subnet::Subnet;
 use std::time::Duration;
@@ -51,6 +52,11 @@ pub struct CoreConfig {
     /// port refuses a new one (its process is gone), instead of only when
     /// it expires. False keeps the timers alone (Zyre's behaviour).
     pub fast_exit: bool,
+    /// IPv6 mode: the interface we serve, as the scope of link-local
+    /// addresses. Beacons from a link-local sender count only if they came
+    /// in with this scope; link-local endpoints (from beacons, HELLO,
+    /// gossip) get its name as `%scope`. `None` in IPv4 mode.
+    pub link_scope: Option<LinkScope>,
 }
 
 impl CoreConfig {
@@ -72,6 +78,7 @@ impl CoreConfig {
             max_peer_groups: crate::defaults::MAX_PEER_GROUPS,
             beacon_subnet: None,
             fast_exit: true,
+            link_scope: None,
         }
     }
 }

@@ -36,6 +36,7 @@ pub mod action;
 mod claims;
 pub mod config;
 mod election;
+pub mod endpoint;
 pub mod event;
 pub mod gossip_client;
 pub mod gossip_server;
@@ -47,6 +48,7 @@ pub mod subnet;
 
 pub use action::{Action, Content, SharedContent};
 pub use config::CoreConfig;
+pub use endpoint::{EndpointError, LinkScope};
 pub use event::{Event, Frame, Headers, ZyreUuid};
 pub use node::{CommandError, NodeCore};
 pub use subnet::Subnet;

@@ -14,6 +14,7 @@ use super::action::{Action, Content};
 use super::claims::Claims;
 use super::config::CoreConfig;
 use super::election::Elections;
+use super::endpoint;
 use super::event::{Event, Frame, Headers};
 use super::group::{self, Groups};
 use super::peer::{Peer, SequenceCheck};
@@ -21,9 +22,10 @@ use crate::wire::{Beacon, Body, HEADER_LEN, Header, Hello, MessageId, WireError,
 use admission::{Evidence, HelloVerdict, LimitLog};
 use elections::ElectionLog;
 use log::{debug, info, warn};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -122,6 +124,9 @@ pub struct NodeCore {
     claims: Claims,
     /// When a beacon from outside our subnet was last logged.
     foreign_beacon_logged: Option<Instant>,
+    /// When a link-local beacon without our scope, or an IPv6 endpoint
+    /// that does not parse, was last logged.
+    bad_address_logged: Option<Instant>,
     /// When two peers claiming one endpoint were last logged.
     conflict_logged: Option<Instant>,
     /// Header buffers the I/O layer gave back after sending them.
@@ -162,6 +167,7 @@ impl NodeCore {
             limit_log: LimitLog::default(),
             claims: Claims::new(config_max_peers),
             foreign_beacon_logged: None,
+            bad_address_logged: None,
             conflict_logged: None,
             next_probe: 0,
             elections: Elections::new(config_uuid, now),
@@ -244,11 +250,28 @@ impl NodeCore {
         self.elections_timeout(now);
     }
 
-    /// A UDP datagram arrived on the beacon port from `from`.
+    /// A UDP datagram arrived on the beacon port from `from`. Without the
+    /// sender's scope id, a beacon from a link-local IPv6 address is
+    /// dropped: use [`NodeCore::handle_beacon_from`].
     pub fn handle_beacon(&mut self, now: Instant, from: IpAddr, datagram: &[u8]) {
+        self.handle_beacon_from(now, SocketAddr::new(from, 0), datagram);
+    }
+
+    /// A UDP datagram arrived on the beacon port from `from` (the port is
+    /// not used; an IPv6 address's scope id is). In IPv6 mode a beacon from
+    /// a link-local address counts only if it came in on our interface
+    /// ([`CoreConfig::link_scope`]); others are dropped with a log line at
+    /// most once a second.
+    pub fn handle_beacon_from(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
         if self.stopped {
             return;
         }
+        let scope_id = match from {
+            SocketAddr::V6(v6) => v6.scope_id(),
+            SocketAddr::V4(_) => 0,
+        };
+        let from = from.ip();
+        let link_local = matches!(from, IpAddr::V6(ip) if endpoint::is_link_local(&ip));
         let beacon = match Beacon::parse(datagram) {
             Ok(beacon) => beacon,
             Err(err) => {
@@ -259,7 +282,23 @@ impl NodeCore {
         if beacon.uuid == self.config.uuid {
             return;
         }
-        if let Some(subnet) = self.config.beacon_subnet.filter(|s| !s.contains(from)) {
+        if link_local {
+            let expected = self.config.link_scope.as_ref().map(|s| s.index);
+            if expected.is_none() || scope_id != expected.unwrap_or(0) {
+                let why = match (expected, scope_id) {
+                    (None, _) => "link-local senders are heard in IPv6 mode only".to_owned(),
+                    (Some(_), 0) => "it came without a scope id".to_owned(),
+                    (Some(ours), theirs) => {
+                        format!("it came in on interface {theirs}, we serve {ours}")
+                    }
+                };
+                self.log_bad_address(
+                    now,
+                    format_args!("ignoring beacon of {} from {from}: {why}", beacon.uuid.simple()),
+                );
+                return;
+            }
+        } else if let Some(subnet) = self.config.beacon_subnet.filter(|s| !s.contains(from)) {
             // Once a second at most: every beacon of that LAN lands here.
             if self
                 .foreign_beacon_logged
@@ -303,7 +342,7 @@ impl NodeCore {
         }
         let endpoint = match from {
             IpAddr::V4(ip) => format!("tcp://{ip}:{}", beacon.port),
-            IpAddr::V6(ip) => format!("tcp://[{ip}]:{}", beacon.port),
+            IpAddr::V6(ip) => endpoint::ipv6_endpoint(&ip, beacon.port, self.config.link_scope.as_ref()),
         };
         self.require_peer(now, beacon.uuid, &endpoint, Evidence::Announced);
     }
@@ -326,7 +365,10 @@ impl NodeCore {
             debug!("ignoring gossip tuple for {key} with endpoint {endpoint:?}");
             return;
         }
-        self.require_peer(now, uuid, endpoint, Evidence::Announced);
+        let Some(endpoint) = self.peer_endpoint_of(now, endpoint) else {
+            return;
+        };
+        self.require_peer(now, uuid, &endpoint, Evidence::Announced);
     }
 
     /// A ZRE message arrived on our inbox: the ROUTER's identity frame, the
@@ -357,7 +399,15 @@ impl NodeCore {
             ..
         }) = &message
         {
-            match self.accept_hello(now, uuid, hello) {
+            // Zyre's IPv6 HELLO has its own forms: see `endpoint`.
+            let Some(endpoint) = self.peer_endpoint_of(now, hello.endpoint) else {
+                return;
+            };
+            let hello = Hello {
+                endpoint: &endpoint,
+                ..hello.clone()
+            };
+            match self.accept_hello(now, uuid, &hello) {
                 HelloVerdict::Enter => {}
                 HelloVerdict::Refused => return,
                 HelloVerdict::SameSession => same_session = true,
@@ -672,6 +722,39 @@ impl NodeCore {
         self.peers.get(&peer).filter(|p| p.ready)
     }
 
+    /// A peer's endpoint in our written form (see [`endpoint::canonical`]);
+    /// `None`, with a log line at most once a second, when it looks like
+    /// IPv6 and does not parse.
+    fn peer_endpoint_of<'a>(&mut self, now: Instant, written: &'a str) -> Option<Cow<'a, str>> {
+        match endpoint::canonical(written, self.config.link_scope.as_ref()) {
+            Ok(endpoint) => Some(endpoint),
+            Err(err) => {
+                self.log_bad_address(now, format_args!("ignoring a peer's endpoint: {err}"));
+                None
+            }
+        }
+    }
+
+    /// Whether a peer's endpoint (canonical) is the one we advertise, which
+    /// for a link-local address carries no scope.
+    fn is_own_endpoint(&self, endpoint: &str) -> bool {
+        endpoint == self.config.endpoint
+            || endpoint::canonical(&self.config.endpoint, self.config.link_scope.as_ref())
+                .is_ok_and(|own| own == endpoint)
+    }
+
+    /// Logs a dropped beacon or endpoint, once a second at most: a LAN
+    /// can send many.
+    fn log_bad_address(&mut self, now: Instant, what: fmt::Arguments<'_>) {
+        if self
+            .bad_address_logged
+            .is_none_or(|at| now >= at + Duration::from_secs(1))
+        {
+            warn!("{what}");
+            self.bad_address_logged = Some(now);
+        }
+    }
+
     fn check_command(&self) -> Result<(), CommandError> {
         if self.stopped {
             Err(CommandError::Stopped)
@@ -694,12 +777,14 @@ impl NodeCore {
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect();
                 let name = peer.name.clone();
-                info!("ENTER {name} ({}) at {}", uuid.simple(), hello.endpoint);
+                // The endpoint as accepted (canonical, with our scope), not
+                // necessarily as written.
+                info!("ENTER {name} ({}) at {}", uuid.simple(), peer.endpoint);
                 self.events.push_back(Event::Enter {
                     peer: uuid,
                     name,
                     headers: peer.headers.clone(),
-                    endpoint: hello.endpoint.to_owned(),
+                    endpoint: peer.endpoint.clone(),
                 });
                 for group in &hello.groups {
                     self.join_peer_group(uuid, group);
@@ -929,5 +1014,58 @@ mod tests {
         // The same peer's plain beacon is a peer.
         core.handle_beacon(now, from, &Beacon::new(Uuid::from_u128(2), 41001).to_bytes());
         assert!(matches!(core.poll_action(), Some(Action::Connect { .. })));
+    }
+
+    /// IPv6 mode on interface index 2 (`six`), our address link-local.
+    fn ipv6_core(now: Instant) -> NodeCore {
+        let mut config = CoreConfig::new(Uuid::from_u128(1), "us", "tcp://[fe80::1]:41000", 41000);
+        config.link_scope = Some(super::endpoint::LinkScope {
+            index: 2,
+            name: "six".into(),
+        });
+        config.beacon_subnet = Some(crate::core::Subnet::new("fe80::1".parse().unwrap(), 64));
+        NodeCore::new(config, now)
+    }
+
+    #[test]
+    fn link_local_beacons_need_our_scope() {
+        let now = Instant::now();
+        let mut core = ipv6_core(now);
+        let beacon = Beacon::new(Uuid::from_u128(2), 41001).to_bytes();
+        let from = |scope| {
+            SocketAddr::V6(std::net::SocketAddrV6::new(
+                "fe80::2".parse().unwrap(),
+                5670,
+                0,
+                scope,
+            ))
+        };
+        // No scope, or another interface's: dropped.
+        core.handle_beacon_from(now, from(0), &beacon);
+        core.handle_beacon_from(now, from(3), &beacon);
+        core.handle_beacon(now, "fe80::2".parse().unwrap(), &beacon);
+        assert_eq!(core.poll_action(), None);
+        assert_eq!(core.pending_peer_count(), 0);
+        // Ours: the endpoint carries the scope, by index.
+        core.handle_beacon_from(now, from(2), &beacon);
+        match core.poll_action() {
+            Some(Action::Connect { endpoint, .. }) => assert_eq!(endpoint, "tcp://[fe80::2%2]:41001"),
+            other => panic!("expected a Connect, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ipv4_mode_drops_link_local_beacons() {
+        let now = Instant::now();
+        let config = CoreConfig::new(Uuid::from_u128(1), "us", "tcp://10.0.0.1:41000", 41000);
+        let mut core = NodeCore::new(config, now);
+        let from = SocketAddr::V6(std::net::SocketAddrV6::new(
+            "fe80::2".parse().unwrap(),
+            5670,
+            0,
+            2,
+        ));
+        core.handle_beacon_from(now, from, &Beacon::new(Uuid::from_u128(2), 41001).to_bytes());
+        assert_eq!(core.poll_action(), None);
     }
 }

@@ -37,6 +37,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -405,44 +406,77 @@ s_command (zyre_t *node, char *line)
 
 /* ---- setup ------------------------------------------------------------ */
 
-/*  The IPv4 address of `iface`, as text.  */
+/*  The address of `iface`, as text: IPv4, or IPv6 when czmq runs in IPv6
+    mode (ZSYS_IPV6=1, read by zsys_init), preferring a global or ULA
+    address to a link-local one as Zyre's users would configure it.  */
 static char *
 s_iface_address (const char *iface)
 {
     struct ifaddrs *list;
     if (getifaddrs (&list))
         die ("getifaddrs: %s", strerror (errno));
-    char *found = NULL;
+    int family = zsys_ipv6 () ? AF_INET6 : AF_INET;
+    char *found = NULL, *link_local = NULL;
     for (struct ifaddrs *ifa = list; ifa && !found; ifa = ifa->ifa_next) {
-        if (ifa->ifa_addr && ifa->ifa_addr->sa_family == AF_INET && streq (ifa->ifa_name, iface)) {
-            char text [INET_ADDRSTRLEN];
+        if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != family || !streq (ifa->ifa_name, iface))
+            continue;
+        char text [INET6_ADDRSTRLEN];
+        if (family == AF_INET) {
             struct sockaddr_in *addr = (struct sockaddr_in *) ifa->ifa_addr;
             inet_ntop (AF_INET, &addr->sin_addr, text, sizeof text);
             found = strdup (text);
         }
+        else {
+            struct sockaddr_in6 *addr = (struct sockaddr_in6 *) ifa->ifa_addr;
+            inet_ntop (AF_INET6, &addr->sin6_addr, text, sizeof text);
+            if (IN6_IS_ADDR_LINKLOCAL (&addr->sin6_addr)) {
+                if (!link_local)
+                    link_local = strdup (text);
+            }
+            else
+                found = strdup (text);
+        }
     }
     freeifaddrs (list);
     if (!found)
-        die ("interface %s has no IPv4 address", iface);
+        found = link_local;
+    else
+        free (link_local);
+    if (!found)
+        die ("interface %s has no %s address", iface, family == AF_INET ? "IPv4" : "IPv6");
     return found;
 }
 
-/*  A TCP port that is free on `address` now (the namespace is ours alone,
-    so it stays free until Zyre binds it).  */
+/*  A TCP port that is free on `address` of `iface` now (the namespace is
+    ours alone, so it stays free until Zyre binds it).  */
 static int
-s_free_port (const char *address)
+s_free_port (const char *address, const char *iface)
 {
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr;
+    struct sockaddr_storage addr;
     memset (&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    inet_pton (AF_INET, address, &addr.sin_addr);
-    socklen_t len = sizeof addr;
-    if (fd < 0 || bind (fd, (struct sockaddr *) &addr, sizeof addr)
+    socklen_t len;
+    int family = strchr (address, ':') ? AF_INET6 : AF_INET;
+    if (family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *) &addr;
+        in->sin_family = AF_INET;
+        inet_pton (AF_INET, address, &in->sin_addr);
+        len = sizeof *in;
+    }
+    else {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &addr;
+        in6->sin6_family = AF_INET6;
+        inet_pton (AF_INET6, address, &in6->sin6_addr);
+        in6->sin6_scope_id = if_nametoindex (iface);
+        len = sizeof *in6;
+    }
+    int fd = socket (family, SOCK_STREAM, 0);
+    if (fd < 0 || bind (fd, (struct sockaddr *) &addr, len)
         || getsockname (fd, (struct sockaddr *) &addr, &len))
         die ("cannot find a free port on %s: %s", address, strerror (errno));
     close (fd);
-    return ntohs (addr.sin_port);
+    return family == AF_INET
+        ? ntohs (((struct sockaddr_in *) &addr)->sin_port)
+        : ntohs (((struct sockaddr_in6 *) &addr)->sin6_port);
 }
 
 static int
@@ -527,7 +561,7 @@ main (int argc, char *argv [])
 
     char *address = s_iface_address (iface);
     if (!port)
-        port = s_free_port (address);
+        port = s_free_port (address, iface);
     s_names = zhash_new ();
     zhash_autofree (s_names);
 
@@ -549,7 +583,10 @@ main (int argc, char *argv [])
         zyre_set_evasive_timeout (node, evasive);
     if (expired >= 0)
         zyre_set_expired_timeout (node, expired);
-    char *endpoint = zsys_sprintf ("tcp://%s:%d", address, port);
+    //  IPv6 endpoints as Zyre writes them: in brackets, no scope.
+    char *endpoint = strchr (address, ':')
+        ? zsys_sprintf ("tcp://[%s]:%d", address, port)
+        : zsys_sprintf ("tcp://%s:%d", address, port);
     if (gossip) {
         if (zyre_set_endpoint (node, "%s", endpoint))
             die ("cannot bind %s", endpoint);

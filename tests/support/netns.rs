@@ -381,6 +381,94 @@ impl Lab {
         }
     }
 
+    /// An IPv6-only LAN (issue 18): a bridge as [`Lab::lan`], each member's
+    /// end with IPv6 only: duplicate address detection off (so no address
+    /// is ever tentative), no autoconfiguration, its link-local address,
+    /// and the given address (`fd00:68::2`, on a /64, added `nodad`) unless
+    /// it is empty (link-local only). No IPv4 address at all.
+    pub fn lan6(&mut self, name: &str, members: &[(&str, &str)]) {
+        check_name("LAN", name, 15);
+        assert!(!self.hosts.contains_key(name), "{name:?} is a host already");
+        assert!(!self.lans.contains_key(name), "LAN {name:?} exists already");
+        let ns = self.add_namespace(name);
+        self.ip_ns(&ns, &["link", "add", "br0", "type", "bridge"]);
+        self.ip_ns(&ns, &["link", "set", "br0", "up"]);
+        self.lans.insert(
+            name.to_owned(),
+            Lan {
+                ns,
+                subnet: String::new(),
+                prefix_len: 64,
+                members: Vec::new(),
+                routers: Vec::new(),
+            },
+        );
+        for (host, addr) in members {
+            self.attach6(host, name, addr);
+        }
+    }
+
+    /// Puts `host` (created if needed) on the IPv6 LAN `lan` (see
+    /// [`Lab::lan6`]) and waits until its link-local address is there.
+    pub fn attach6(&mut self, host: &str, lan: &str, addr: &str) {
+        if !self.hosts.contains_key(host) {
+            self.host(host);
+        }
+        let host_ns = self.hosts[host].clone();
+        let lan_ns = self
+            .lans
+            .get(lan)
+            .unwrap_or_else(|| panic!("no LAN {lan:?}"))
+            .ns
+            .clone();
+        let port = format!("p{host}");
+        self.ip_ns(
+            &lan_ns,
+            &[
+                "link", "add", &port, "type", "veth", "peer", "name", lan, "netns", &host_ns,
+            ],
+        );
+        self.ip_ns(&lan_ns, &["link", "set", &port, "master", "br0", "up"]);
+        for key in ["accept_dad", "autoconf"] {
+            self.exec_ns(
+                &host_ns,
+                "sysctl",
+                &["-qw", &format!("net.ipv6.conf.{lan}.{key}=0")],
+            );
+        }
+        if !addr.is_empty() {
+            self.ip_ns(
+                &host_ns,
+                &["addr", "add", &format!("{addr}/64"), "dev", lan, "nodad"],
+            );
+        }
+        self.ip_ns(&host_ns, &["link", "set", lan, "up"]);
+        self.links.get_mut(host).unwrap().push(lan.to_owned());
+        self.lans
+            .get_mut(lan)
+            .unwrap()
+            .members
+            .push((host.to_owned(), addr.to_owned()));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.link_local(host, lan).is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "{host}: no link-local address on {lan}"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The link-local IPv6 address of `host` on `lan`, if it has one.
+    pub fn link_local(&self, host: &str, lan: &str) -> Option<String> {
+        let out = self.ip(host, &["-6", "-o", "addr", "show", "dev", lan, "scope", "link"]);
+        out.split_whitespace()
+            .skip_while(|w| *w != "inet6")
+            .nth(1)
+            .and_then(|a| a.split('/').next())
+            .map(str::to_owned)
+    }
+
     /// The address of `host` on `lan`.
     pub fn addr(&self, host: &str, lan: &str) -> &str {
         let l = self.lans.get(lan).unwrap_or_else(|| panic!("no LAN {lan:?}"));

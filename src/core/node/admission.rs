@@ -86,7 +86,7 @@ impl NodeCore {
         if evidence == Evidence::Announced && self.claims.overruled_by(uuid, endpoint).is_some() {
             return false;
         }
-        if endpoint == self.config.endpoint {
+        if self.is_own_endpoint(endpoint) {
             // Another node says it is where we are: a link to it would be
             // a link to ourselves.
             let own = self.config.uuid;
