@@ -9,6 +9,8 @@
 mod admission;
 mod elections;
 mod fast_exit;
+mod membership;
+mod queries;
 
 use super::action::{Action, Content};
 use super::claims::Claims;
@@ -628,94 +630,6 @@ impl NodeCore {
         self.remove_peer(peer);
     }
 
-    // ----- queries -------------------------------------------------------
-
-    /// Our UUID.
-    pub fn uuid(&self) -> Uuid {
-        self.config.uuid
-    }
-
-    /// The name we announce in HELLO.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The endpoint we advertise in HELLO, e.g. `tcp://10.0.0.5:41012`.
-    pub fn endpoint(&self) -> &str {
-        &self.config.endpoint
-    }
-
-    /// The configuration the node was made with.
-    pub fn config(&self) -> &CoreConfig {
-        &self.config
-    }
-
-    /// Whether [`stop`](Self::stop) was called.
-    pub fn is_stopped(&self) -> bool {
-        self.stopped
-    }
-
-    /// Peers that have said HELLO.
-    pub fn peers(&self) -> Vec<Uuid> {
-        self.peers.values().filter(|p| p.ready).map(|p| p.uuid).collect()
-    }
-
-    /// The peers that told us they are in `group` (sorted).
-    pub fn peers_by_group(&self, group: &str) -> Vec<Uuid> {
-        self.groups
-            .members(group)
-            .map(|m| m.iter().copied().collect())
-            .unwrap_or_default()
-    }
-
-    /// The groups we are in (sorted).
-    pub fn own_groups(&self) -> Vec<&str> {
-        self.groups.own()
-    }
-
-    /// Groups that at least one peer is in.
-    pub fn peer_groups(&self) -> Vec<&str> {
-        self.groups.peer_groups()
-    }
-
-    /// Where our DEALER to `peer` is connected; `None` for an unknown peer.
-    pub fn peer_endpoint(&self, peer: Uuid) -> Option<&str> {
-        self.ready_peer(peer).map(|p| p.endpoint.as_str())
-    }
-
-    /// The name `peer` gave in HELLO; `None` for an unknown peer.
-    pub fn peer_name(&self, peer: Uuid) -> Option<&str> {
-        self.ready_peer(peer).map(|p| &*p.name)
-    }
-
-    /// The headers `peer` gave in HELLO, in its order.
-    pub fn peer_headers(&self, peer: Uuid) -> Option<&Headers> {
-        self.ready_peer(peer).map(|p| &p.headers)
-    }
-
-    /// The value of one of `peer`'s HELLO headers (keys compare exactly).
-    pub fn peer_header_value(&self, peer: Uuid, key: &str) -> Option<&str> {
-        self.ready_peer(peer).and_then(|p| p.header(key))
-    }
-
-    /// Peers known by beacon or gossip whose HELLO has not arrived yet.
-    pub fn pending_peer_count(&self) -> usize {
-        self.peers.values().filter(|p| !p.ready).count()
-    }
-
-    /// Looks a ready peer up by UUID (any format) or by name.
-    pub fn find_peer(&self, uuid_or_name: &str) -> Option<Uuid> {
-        if let Ok(uuid) = Uuid::try_parse(uuid_or_name) {
-            if self.ready_peer(uuid).is_some() {
-                return Some(uuid);
-            }
-        }
-        self.peers
-            .values()
-            .find(|p| p.ready && &*p.name == uuid_or_name)
-            .map(|p| p.uuid)
-    }
-
     // ----- internals -----------------------------------------------------
 
     fn ready_peer(&self, peer: Uuid) -> Option<&Peer> {
@@ -827,79 +741,6 @@ impl NodeCore {
         }
     }
 
-    fn join_peer_group(&mut self, uuid: Uuid, group: &str) {
-        if group.is_empty() {
-            return;
-        }
-        let group = self.groups.intern(group);
-        let Some(peer) = self.peers.get_mut(&uuid) else {
-            return;
-        };
-        peer.status = peer.status.wrapping_add(1);
-        let name = peer.name.clone();
-        if self.groups.has_member(&group, uuid) {
-            return;
-        }
-        if peer.group_count >= self.config.max_peer_groups {
-            if !peer.warned_group_limit {
-                peer.warned_group_limit = true;
-                warn!(
-                    "{name} ({}) is in more than {} groups: not tracking the rest",
-                    uuid.simple(),
-                    self.config.max_peer_groups
-                );
-            }
-            return;
-        }
-        peer.group_count += 1;
-        if self.groups.add_member(group.clone(), uuid) {
-            debug!("JOIN {name} -> {group}");
-            self.events.push_back(Event::Join {
-                peer: uuid,
-                name,
-                group: group.clone(),
-            });
-            self.elections_member_joined(&group, uuid);
-        }
-    }
-
-    fn leave_peer_group(&mut self, uuid: Uuid, group: &str) {
-        let Some(peer) = self.peers.get_mut(&uuid) else {
-            return;
-        };
-        peer.status = peer.status.wrapping_add(1);
-        let name = peer.name.clone();
-        let group = self.groups.intern(group);
-        if self.groups.remove_member(&group, uuid) {
-            if let Some(peer) = self.peers.get_mut(&uuid) {
-                peer.group_count = peer.group_count.saturating_sub(1);
-            }
-            debug!("LEAVE {name} <- {group}");
-            self.events.push_back(Event::Leave {
-                peer: uuid,
-                name,
-                group: group.clone(),
-            });
-            self.elections_member_left(&group, uuid);
-        }
-    }
-
-    /// Zyre and pyre abort on a mismatch; we log it and resynchronise.
-    fn check_status(&mut self, uuid: Uuid, status: u8) {
-        let Some(peer) = self.peers.get_mut(&uuid) else {
-            return;
-        };
-        if peer.status != status {
-            warn!(
-                "group status of {} ({}) is {status}, we counted {}: resynchronising",
-                peer.name,
-                uuid.simple(),
-                peer.status
-            );
-            peer.status = status;
-        }
-    }
-
     /// Pings evasive peers, reports silent ones, and expires dead ones;
     /// returns when the first leaving peer that stays will expire.
     fn reap(&mut self, now: Instant) -> Option<Instant> {
@@ -993,79 +834,4 @@ fn next_tick(previous: Instant, interval: Duration, now: Instant) -> Instant {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::net::Ipv4Addr;
-
-    #[test]
-    fn a_curve_beacon_is_ignored() {
-        let now = Instant::now();
-        let config = CoreConfig::new(Uuid::from_u128(1), "us", "tcp://10.0.0.1:41000", 41000);
-        let mut core = NodeCore::new(config, now);
-        let from = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
-        let curve = Beacon {
-            uuid: Uuid::from_u128(2),
-            port: 41001,
-            curve_key: Some([7; 32]),
-        };
-        core.handle_beacon(now, from, &curve.to_bytes());
-        assert_eq!(core.poll_action(), None);
-        assert_eq!(core.pending_peer_count(), 0);
-        // The same peer's plain beacon is a peer.
-        core.handle_beacon(now, from, &Beacon::new(Uuid::from_u128(2), 41001).to_bytes());
-        assert!(matches!(core.poll_action(), Some(Action::Connect { .. })));
-    }
-
-    /// IPv6 mode on interface index 2 (`six`), our address link-local.
-    fn ipv6_core(now: Instant) -> NodeCore {
-        let mut config = CoreConfig::new(Uuid::from_u128(1), "us", "tcp://[fe80::1]:41000", 41000);
-        config.link_scope = Some(super::endpoint::LinkScope {
-            index: 2,
-            name: "six".into(),
-        });
-        config.beacon_subnet = Some(crate::core::Subnet::new("fe80::1".parse().unwrap(), 64));
-        NodeCore::new(config, now)
-    }
-
-    #[test]
-    fn link_local_beacons_need_our_scope() {
-        let now = Instant::now();
-        let mut core = ipv6_core(now);
-        let beacon = Beacon::new(Uuid::from_u128(2), 41001).to_bytes();
-        let from = |scope| {
-            SocketAddr::V6(std::net::SocketAddrV6::new(
-                "fe80::2".parse().unwrap(),
-                5670,
-                0,
-                scope,
-            ))
-        };
-        // No scope, or another interface's: dropped.
-        core.handle_beacon_from(now, from(0), &beacon);
-        core.handle_beacon_from(now, from(3), &beacon);
-        core.handle_beacon(now, "fe80::2".parse().unwrap(), &beacon);
-        assert_eq!(core.poll_action(), None);
-        assert_eq!(core.pending_peer_count(), 0);
-        // Ours: the endpoint carries the scope, by index.
-        core.handle_beacon_from(now, from(2), &beacon);
-        match core.poll_action() {
-            Some(Action::Connect { endpoint, .. }) => assert_eq!(endpoint, "tcp://[fe80::2%2]:41001"),
-            other => panic!("expected a Connect, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn ipv4_mode_drops_link_local_beacons() {
-        let now = Instant::now();
-        let config = CoreConfig::new(Uuid::from_u128(1), "us", "tcp://10.0.0.1:41000", 41000);
-        let mut core = NodeCore::new(config, now);
-        let from = SocketAddr::V6(std::net::SocketAddrV6::new(
-            "fe80::2".parse().unwrap(),
-            5670,
-            0,
-            2,
-        ));
-        core.handle_beacon_from(now, from, &Beacon::new(Uuid::from_u128(2), 41001).to_bytes());
-        assert_eq!(core.poll_action(), None);
-    }
-}
+mod tests;

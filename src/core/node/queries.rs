@@ -1,0 +1,91 @@
+//! What a [`NodeCore`] can be asked: who it is, its peers and groups.
+
+use super::*;
+
+impl NodeCore {
+    /// Our UUID.
+    pub fn uuid(&self) -> Uuid {
+        self.config.uuid
+    }
+
+    /// The name we announce in HELLO.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The endpoint we advertise in HELLO, e.g. `tcp://10.0.0.5:41012`.
+    pub fn endpoint(&self) -> &str {
+        &self.config.endpoint
+    }
+
+    /// The configuration the node was made with.
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
+    }
+
+    /// Whether [`stop`](Self::stop) was called.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// Peers that have said HELLO.
+    pub fn peers(&self) -> Vec<Uuid> {
+        self.peers.values().filter(|p| p.ready).map(|p| p.uuid).collect()
+    }
+
+    /// The peers that told us they are in `group` (sorted).
+    pub fn peers_by_group(&self, group: &str) -> Vec<Uuid> {
+        self.groups
+            .members(group)
+            .map(|m| m.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// The groups we are in (sorted).
+    pub fn own_groups(&self) -> Vec<&str> {
+        self.groups.own()
+    }
+
+    /// Groups that at least one peer is in.
+    pub fn peer_groups(&self) -> Vec<&str> {
+        self.groups.peer_groups()
+    }
+
+    /// Where our DEALER to `peer` is connected; `None` for an unknown peer.
+    pub fn peer_endpoint(&self, peer: Uuid) -> Option<&str> {
+        self.ready_peer(peer).map(|p| p.endpoint.as_str())
+    }
+
+    /// The name `peer` gave in HELLO; `None` for an unknown peer.
+    pub fn peer_name(&self, peer: Uuid) -> Option<&str> {
+        self.ready_peer(peer).map(|p| &*p.name)
+    }
+
+    /// The headers `peer` gave in HELLO, in its order.
+    pub fn peer_headers(&self, peer: Uuid) -> Option<&Headers> {
+        self.ready_peer(peer).map(|p| &p.headers)
+    }
+
+    /// The value of one of `peer`'s HELLO headers (keys compare exactly).
+    pub fn peer_header_value(&self, peer: Uuid, key: &str) -> Option<&str> {
+        self.ready_peer(peer).and_then(|p| p.header(key))
+    }
+
+    /// Peers known by beacon or gossip whose HELLO has not arrived yet.
+    pub fn pending_peer_count(&self) -> usize {
+        self.peers.values().filter(|p| !p.ready).count()
+    }
+
+    /// Looks a ready peer up by UUID (any format) or by name.
+    pub fn find_peer(&self, uuid_or_name: &str) -> Option<Uuid> {
+        if let Ok(uuid) = Uuid::try_parse(uuid_or_name) {
+            if self.ready_peer(uuid).is_some() {
+                return Some(uuid);
+            }
+        }
+        self.peers
+            .values()
+            .find(|p| p.ready && &*p.name == uuid_or_name)
+            .map(|p| p.uuid)
+    }
+}
