@@ -26,6 +26,11 @@
       --gossip tcp://H:P     gossip discovery only (no beacons): bind the
                              inbox to tcp://IFACE-ADDRESS:PORT
                              (zyre_set_endpoint) and zyre_gossip_connect here
+      --contest GROUP        zyre_set_contest_in_group (DRAFT), before
+                             zyre_start; repeatable. It does not join the
+                             group: /join it (Zyre starts an election when
+                             another member joins, and reports LEADER with
+                             the winner's uuid, name and the group).
       --verbose              zyre_set_verbose
 
     Zyre has no call that returns its own endpoint, so the driver chooses the
@@ -496,6 +501,7 @@ main (int argc, char *argv [])
     int beacon_port = 5670, interval = -1, evasive = -1, expired = -1, port = 0;
     bool verbose = false;
     zlist_t *headers = zlist_new ();
+    zlist_t *contests = zlist_new ();
     for (int i = 1; i < argc; i++) {
         const char *opt = argv [i];
         if (streq (opt, "--verbose")) {
@@ -516,6 +522,9 @@ main (int argc, char *argv [])
                 die ("--header %s: expected KEY=VALUE", value);
             zlist_append (headers, (void *) value);
         }
+        else
+        if (streq (opt, "--contest"))
+            zlist_append (contests, (void *) value);
         else
         if (streq (opt, "--beacon-port"))
             beacon_port = s_number (opt, value);
@@ -575,6 +584,8 @@ main (int argc, char *argv [])
         *eq = 0;
         zyre_set_header (node, header, "%s", eq + 1);
     }
+    for (char *group = (char *) zlist_first (contests); group; group = (char *) zlist_next (contests))
+        zyre_set_contest_in_group (node, group);
     zyre_set_interface (node, iface);
     zyre_set_port (node, beacon_port);
     if (interval >= 0)
@@ -643,5 +654,6 @@ main (int argc, char *argv [])
     free (address);
     zhash_destroy (&s_names);
     zlist_destroy (&headers);
+    zlist_destroy (&contests);
     return 0;
 }
