@@ -1319,6 +1319,45 @@ fn stopping_without_beacons_says_goodbye_on_every_link() {
     );
 }
 
+/// With beacons on, a peer our port-0 beacon cannot reach (met through
+/// gossip, outside the subnet we serve) still gets GOODBYE, as Zyre sends
+/// it in gossip mode; the peers on our subnet get only the beacon.
+#[test]
+fn stopping_says_goodbye_to_the_peers_our_beacon_cannot_reach() {
+    let mut sim = Sim::new();
+    let mut config = Sim::config(uuid_of(0), "a", "10.0.0.1".parse().unwrap(), 41000);
+    config.beacon_subnet = Some(zre::core::Subnet::new("10.0.0.1".parse().unwrap(), 24));
+    let a = sim.add_with(config);
+    let near = sim.add_with(Sim::config(
+        uuid_of(1),
+        "near",
+        "10.0.0.2".parse().unwrap(),
+        41000,
+    ));
+    let far = sim.add_with(Sim::config(uuid_of(2), "far", "10.0.1.2".parse().unwrap(), 41000));
+    sim.beacons_blocked.insert(far);
+    let far_endpoint = sim.nodes[far].core.endpoint().to_string();
+    let far_uuid = sim.uuid(far);
+    tuple(&mut sim, a, far_uuid, &far_endpoint);
+    sim.run_for(secs(2));
+    assert_eq!(sim.nodes[a].core.peers().len(), 2);
+    sim.nodes[a].core.stop();
+    let actions: Vec<Action> = std::iter::from_fn(|| sim.nodes[a].core.poll_action()).collect();
+    let goodbye_to: Vec<Uuid> = actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::Send { peer, header, .. } if goodbyes_in(std::slice::from_ref(action)) == 1 => {
+                let _ = header;
+                Some(*peer)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(goodbye_to, vec![far_uuid], "{actions:?}");
+    assert_ne!(sim.uuid(near), far_uuid);
+    assert!(matches!(actions.last(), Some(Action::Beacon(b)) if b.port == 0));
+}
+
 // ----- one endpoint, two UUIDs (issue 13, fault 1) ------------------------
 
 /// `a`, `b`, then `a` dies and `a2` (a new UUID) starts on `a`'s endpoint;

@@ -16,7 +16,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::net::Ipv6Addr;
+use std::net::{IpAddr, Ipv6Addr};
 
 /// The interface a node serves, as the scope of link-local addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +110,19 @@ pub fn canonical<'a>(endpoint: &'a str, scope: Option<&LinkScope>) -> Result<Cow
     } else {
         Cow::Owned(written)
     })
+}
+
+/// The IP address of a `tcp://ADDR:PORT` endpoint in the form
+/// [`canonical`] writes (an IPv6 one in brackets, maybe with `%scope`);
+/// `None` for a host name or another transport.
+pub fn ip_of(endpoint: &str) -> Option<IpAddr> {
+    let (host, _port) = endpoint.strip_prefix("tcp://")?.rsplit_once(':')?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let host = host.split_once('%').map_or(host, |(ip, _)| ip);
+    host.parse().ok()
 }
 
 #[cfg(test)]

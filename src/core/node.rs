@@ -597,16 +597,18 @@ impl NodeCore {
         if self.stopped {
             return;
         }
-        // With beacons, the port-0 beacon says goodbye, as in Zyre, pyre
-        // and zyre.js: it goes last, after the links are flushed, so that a
-        // peer which drops us on the beacon alone (Zyre does) has our data
-        // by then, and ours keep a leaving peer while its data still comes.
-        // GOODBYE only where no beacon goes out (gossip), as Zyre: pyre 0.3.4
-        // takes the unknown id for lost messages and haskell-zre logs it as
-        // malformed. It travels behind our data on each link.
+        // A peer our port-0 beacon reaches is told by it, as Zyre, pyre and
+        // zyre.js tell theirs: it goes last, after the links are flushed, so
+        // that a peer which drops us on the beacon alone (Zyre does) has
+        // our data by then, and ours keep a leaving peer while its data
+        // still comes. Every other peer (beacons off, or a peer met through
+        // gossip outside our subnet) gets GOODBYE behind our data, as Zyre
+        // sends it in gossip mode; never to the others, since pyre 0.3.4
+        // takes the unknown id for lost messages and haskell-zre logs it
+        // as malformed.
         let uuids: Vec<Uuid> = self.peers.keys().copied().collect();
-        if !self.config.beacons {
-            for uuid in &uuids {
+        for uuid in &uuids {
+            if !self.hears_our_beacon(*uuid) {
                 self.send(*uuid, &Body::Goodbye, None);
             }
         }
@@ -622,6 +624,21 @@ impl NodeCore {
         self.elections.clear();
         self.stopped = true;
         self.events.push_back(Event::Stop);
+    }
+
+    /// Whether our port-0 beacon reaches `peer`: beacons are on and its
+    /// address is in the subnet we serve (or we serve any: no subnet).
+    fn hears_our_beacon(&self, peer: Uuid) -> bool {
+        if !self.config.beacons {
+            return false;
+        }
+        let Some(subnet) = self.config.beacon_subnet else {
+            return true;
+        };
+        self.peers
+            .get(&peer)
+            .and_then(|p| endpoint::ip_of(&p.endpoint))
+            .is_some_and(|ip| subnet.contains(ip))
     }
 
     /// Drops a peer as if it had timed out (EXIT); the I/O layer uses this
