@@ -4,13 +4,17 @@
 //! `PROBE_TIMEOUT`, proves nothing. libzmq's reconnects do not tell these
 //! apart, so the probe is a plain non-blocking connect.
 //!
-//! An accepted connection is not the end: a process being killed closes
-//! its connections one by one, and a probe sent on the first close can
-//! reach its listening socket before that closes too, which then resets
-//! the connection. A live libzmq socket greets every connection at once
-//! (the ZMTP signature), so the probe waits for a first byte: bytes mean
-//! alive, a reset or end of stream without a byte means gone (as a
-//! refusal), silence (a stopped process) proves nothing.
+//! An accepted connection is not the end: a process being killed, or a
+//! node stopping (zyre.js closes its peer links before its inbox, Zyre
+//! sometimes too), closes its sockets one by one, and a probe sent on the
+//! first close can reach the inbox before that closes too. So the probe
+//! stays connected until its deadline: a reset or end of stream means the
+//! inbox closed, its node is gone (as a refusal), whether it came before
+//! or after the ZMTP greeting a live libzmq socket sends at once; a
+//! connection still open at the deadline, greeted (alive) or silent (a
+//! stopped process), proves nothing. libzmq waits 30 s
+//! (ZMQ_HANDSHAKE_IVL) for our half of the greeting, so it never closes
+//! the probe first; no ZRE implementation shortens that.
 
 use log::debug;
 use mio::net::TcpStream;
@@ -20,8 +24,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-/// How long a probe waits for the SYN to be answered. A LAN answers in
-/// milliseconds; silence means a lost route, which the timers handle.
+/// How long a probe lasts: for the SYN to be answered (a LAN answers in
+/// milliseconds; silence means a lost route, which the timers handle),
+/// then for the inbox of a node that is going to close.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What a probe found.
@@ -40,8 +45,10 @@ struct Probe {
     peer: Uuid,
     probe: u64,
     deadline: Instant,
-    /// The connect succeeded: now waiting for the greeting.
+    /// The connect succeeded: now watching the connection.
     connected: bool,
+    /// The ZMTP greeting came: a live libzmq socket served the port.
+    greeted: bool,
 }
 
 /// Probes in flight, each a poll token from a range of its own, and the
@@ -112,6 +119,7 @@ impl Probes {
             probe,
             deadline: now + PROBE_TIMEOUT,
             connected: false,
+            greeted: false,
         });
         Ok(None)
     }
@@ -150,24 +158,29 @@ impl Probes {
             }
             probe.connected = true;
             if let Err(err) = registry.reregister(&mut probe.stream, token, Interest::READABLE) {
-                debug!("cannot wait for a greeting: {err}");
+                debug!("cannot watch the probe's connection: {err}");
                 self.finish(registry, slot, Verdict::NotRefused);
                 return true;
             }
         }
-        let mut byte = [0u8; 1];
-        let verdict = match probe.stream.read(&mut byte) {
-            Ok(0) => Verdict::Refused,
-            Ok(_) => Verdict::NotRefused,
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return true,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => return true,
-            Err(err) => verdict_of(&err),
+        // Read to WouldBlock (mio's readiness is edge-triggered): the
+        // greeting is dropped; the end of the stream is the verdict.
+        let mut buf = [0u8; 64];
+        let verdict = loop {
+            match probe.stream.read(&mut buf) {
+                Ok(0) => break Verdict::Refused,
+                Ok(_) => probe.greeted = true,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => break verdict_of(&err),
+            }
         };
         self.finish(registry, slot, verdict);
         true
     }
 
-    /// Ends the probes whose deadline has come: no answer is no refusal.
+    /// Ends the probes whose deadline has come: no answer, or an inbox
+    /// still open, is no refusal.
     pub(crate) fn expire(&mut self, registry: &Registry, now: Instant) {
         for slot in 0..self.slots.len() {
             if self.slots[slot].as_ref().is_some_and(|p| p.deadline <= now) {
@@ -181,10 +194,10 @@ impl Probes {
             debug!(
                 "probe of {} ({}): {verdict:?}",
                 probe.peer.simple(),
-                if probe.connected {
-                    "connected"
-                } else {
-                    "connecting"
+                match (probe.connected, probe.greeted) {
+                    (false, _) => "connecting",
+                    (true, false) => "connected",
+                    (true, true) => "greeted",
                 }
             );
             let _ = registry.deregister(&mut probe.stream);
@@ -207,8 +220,8 @@ impl Probes {
     }
 }
 
-/// A refusal, or a reset before the first byte (see the module notes), is
-/// a port nobody serves; any other error proves nothing.
+/// A refusal, or a reset of the probe's connection (see the module notes),
+/// is a port nobody serves any more; any other error proves nothing.
 fn verdict_of(err: &io::Error) -> Verdict {
     match err.kind() {
         io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset => Verdict::Refused,
@@ -216,5 +229,79 @@ fn verdict_of(err: &io::Error) -> Verdict {
             debug!("probe: {kind:?} ({err}) is no refusal");
             Verdict::NotRefused
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mio::{Events, Poll};
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    /// A ZMTP 3 signature, what a libzmq socket sends first.
+    const SIGNATURE: [u8; 10] = [0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f];
+
+    /// Drives the probes until one finishes, for at most `limit`.
+    fn run(poll: &mut Poll, probes: &mut Probes, limit: Duration) -> Option<Finished> {
+        let mut events = Events::with_capacity(8);
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            poll.poll(&mut events, Some(Duration::from_millis(10))).unwrap();
+            for event in events.iter() {
+                assert!(probes.ready(poll.registry(), event.token()));
+            }
+            let mut done = Vec::new();
+            probes.take_finished(&mut done);
+            if let Some(finished) = done.pop() {
+                return Some(finished);
+            }
+        }
+        None
+    }
+
+    /// A probe of a listening port, accepted: (poll, probes, connection).
+    fn greeted(peer: Uuid) -> (Poll, Probes, std::net::TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("tcp://{}", listener.local_addr().unwrap());
+        let mut poll = Poll::new().unwrap();
+        let mut probes = Probes::new(0, 2);
+        probes.start(poll.registry(), Instant::now(), peer, &endpoint, 7);
+        let (mut inbox, _) = listener.accept().unwrap();
+        inbox.write_all(&SIGNATURE).unwrap();
+        // Greeted, the probe stays to watch the connection.
+        assert_eq!(run(&mut poll, &mut probes, Duration::from_millis(200)), None);
+        (poll, probes, inbox)
+    }
+
+    #[test]
+    fn a_port_nobody_serves_is_refused() {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let mut poll = Poll::new().unwrap();
+        let mut probes = Probes::new(0, 2);
+        let peer = Uuid::from_u128(1);
+        probes.start(poll.registry(), Instant::now(), peer, &format!("tcp://{port}"), 3);
+        let found = run(&mut poll, &mut probes, Duration::from_secs(2));
+        assert_eq!(found, Some((peer, 3, Verdict::Refused)));
+    }
+
+    #[test]
+    fn an_inbox_that_greets_then_closes_is_gone() {
+        let peer = Uuid::from_u128(2);
+        let (mut poll, mut probes, inbox) = greeted(peer);
+        drop(inbox);
+        let found = run(&mut poll, &mut probes, Duration::from_secs(2));
+        assert_eq!(found, Some((peer, 7, Verdict::Refused)));
+    }
+
+    #[test]
+    fn an_inbox_still_open_at_the_deadline_is_not_refused() {
+        let peer = Uuid::from_u128(3);
+        let (poll, mut probes, _inbox) = greeted(peer);
+        probes.expire(poll.registry(), Instant::now() + PROBE_TIMEOUT);
+        let mut done = Vec::new();
+        probes.take_finished(&mut done);
+        assert_eq!(done, [(peer, 7, Verdict::NotRefused)]);
+        assert_eq!(probes.next_deadline(), None);
     }
 }

@@ -518,7 +518,8 @@ struct Timeouts {
 /// - lan2: beacons are blocked on both hosts for longer than either
 ///   expired timeout; our evasive timeout is the shorter, so our PINGs and
 ///   their PING-OKs keep both sides alive. Then the reference peer is
-///   killed with SIGKILL: we report EVASIVE, then EXIT.
+///   stopped with SIGSTOP: we report EVASIVE, then EXIT at our expired
+///   timeout.
 /// - lan3: the same block, but their evasive timeout is the shorter: their
 ///   PINGs and our PING-OKs keep both sides alive (we never find them
 ///   evasive).
@@ -629,8 +630,9 @@ fn liveness(which: Impl, test: &str, tag: &str, net: u8) {
         );
     }
 
-    // They hang (SIGSTOP): EVASIVE (our evasive timeout passed), then EXIT
-    // by expiry. (A SIGKILLed peer's port refuses: fast EXIT, at once.)
+    // They are stopped (SIGSTOP): EVASIVE (our evasive timeout passed),
+    // then EXIT at expired. (Killed, they would be EXIT at once: fast EXIT,
+    // see fast_exit_live_netns.rs.)
     let evasive_before = a2.count(about("EVASIVE", &b2));
     b2.child().signal("STOP");
     expect(

@@ -335,8 +335,8 @@ fn zyre_c_talks_both_ways() {
 ///   expired timeout (3 s) has passed.
 /// - lan2: beacons are blocked on both hosts for 10 s, longer than either
 ///   expired timeout; our evasive timeout (1 s) is the shorter, so our
-///   PINGs and Zyre's PING-OKs keep both sides alive. Then Zyre is killed
-///   with SIGKILL: we report EVASIVE, then EXIT.
+///   PINGs and Zyre's PING-OKs keep both sides alive. Then Zyre is stopped
+///   with SIGSTOP: we report EVASIVE, then EXIT at our expired timeout.
 /// - lan3: the same block, but Zyre's evasive timeout (1 s) is the
 ///   shorter: its PINGs and our PING-OKs keep both alive (we never find
 ///   Zyre evasive).
@@ -437,8 +437,9 @@ fn zyre_c_liveness() {
         );
     }
 
-    // Zyre hangs (SIGSTOP): EVASIVE (our evasive timeout passed), then EXIT
-    // by expiry. (A SIGKILLed peer's port refuses: fast EXIT, at once.)
+    // Zyre is stopped (SIGSTOP): EVASIVE (our evasive timeout passed), then
+    // EXIT at expired. (Killed, it would be EXIT at once: fast EXIT, see
+    // fast_exit_live_netns.rs.)
     let evasive_before = a2.count(about("EVASIVE", &b2));
     b2.child().signal("STOP");
     expect(&mut a2, "EXIT of Zyre after SIGSTOP", about("EXIT", &b2), WAIT);
