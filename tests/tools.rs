@@ -670,6 +670,7 @@ fn usage_errors_exit_2_whoever_finds_them() {
             "--beacon-port: invalid port \"99999\"",
         ),
         ("zre", &["--fast-exit", "maybe"], "--fast-exit"),
+        ("zretime", &["--group", ""], "--group: empty group name"),
         (
             "zre",
             &["--beacon-interval", "-1"],

@@ -98,7 +98,7 @@ macro_rules! node_args {
             /// false (default true; false waits for the expired timeout)
             #[argh(option, arg_name = "BOOL")]
             pub fast_exit: Option<String>,
-            /// contest the leadership of GROUP (repeatable; join it too)
+            /// contest the leadership of GROUP (repeatable; the node must also join it)
             #[argh(option, arg_name = "GROUP")]
             pub contest: Vec<String>,
             /// no UDP beacons: discover peers through --gossip only

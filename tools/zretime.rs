@@ -23,6 +23,11 @@ node_args! {
 
 pub fn run(args: ZretimeArgs) -> Outcome {
     let mut settings = load_settings("zretime", &args.node_args())?;
+    // An empty value would mean "unset" (the default group) in the file;
+    // on the command line it is a mistake, as zrecat's empty GROUP is.
+    if args.group.as_deref() == Some("") {
+        return Err(crate::failure::Failure::usage("--group: empty group name"));
+    }
     set_flag(&mut settings, "group", args.group.as_deref())?;
     set_flag(&mut settings, "interval", args.interval.as_deref())?;
     let interval = duration_setting(&settings, "interval")?;

@@ -131,7 +131,7 @@ pub const NODE_KEYS: &[KeySpec] = {
         // Issue 18: IPv6 mode (unset: ZSYS_IPV6 from the environment decides).
         KeySpec::new("ipv6", V::Bool, D::Bool(false), "IPv6 mode, as Zyre's ZSYS_IPV6=1"),
         KeySpec::new("contest", V::Text, D::Unset,
-            "contest the leadership of this group (repeatable; join it too)").repeatable(),
+            "contest the leadership of this group (repeatable; the node must also join it)").repeatable(),
         KeySpec::new("fast-exit", V::Bool, D::Bool(true),
             "EXIT a peer at once when its inbox port refuses a reconnect (false = wait for expired)"),
         KeySpec::new("quiet-ping-rate", V::Duration, D::Unset,

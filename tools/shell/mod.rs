@@ -36,7 +36,7 @@ node_args! {
 printf '/join chat\\n/sleep 3\\n/shout chat hello\\n' | zre --json",
         note = "Commands: /join GROUP, /leave GROUP, /shout GROUP TEXT, /whisper PEER TEXT (PEER is a \
 name or a UUID), /shoutx GROUP HEX..., /whisperx PEER HEX... (binary frames, one per hex word), \
-/peers, /groups, /name, /stats, /sleep DURATION, /help, /quit. With stdin not a terminal, commands are read \
+/peers, /groups, /leader GROUP, /name, /stats, /sleep DURATION, /help, /quit. With stdin not a terminal, commands are read \
 line by line and the end of input quits. The other applets run as `zre APPLET ARGS...` or through a \
 link named after them (see --install-links): zrecat, zretime, zreworker, zgossip_server."
     )]
