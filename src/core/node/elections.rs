@@ -4,7 +4,20 @@
 //! `zyre_set_contest_in_group`, the LEADER event.
 
 use super::*;
-use crate::core::election::{Ignored, Output};
+use crate::core::election::{Elections, Ignored, Output};
+use std::collections::BTreeSet;
+
+/// [`Elections::elect`] or [`Elections::leader_message`]: what an ELECT or
+/// LEADER does to the election of its group.
+type ElectionHandler = fn(
+    &mut Elections,
+    Uuid,
+    &Arc<str>,
+    Uuid,
+    bool,
+    Option<&BTreeSet<Uuid>>,
+    &mut Vec<Output>,
+) -> Result<(), Ignored>;
 use crate::core::event::ZyreUuid;
 
 impl NodeCore {
@@ -72,43 +85,40 @@ impl NodeCore {
 
     /// ELECT from `from` (a ready peer).
     pub(super) fn on_elect(&mut self, from: Uuid, group: &str, challenger: &str) {
-        let group = self.groups.intern(group);
-        let id = self.known_uuid(challenger);
-        let mut out = Vec::new();
-        let result = self.elections.elect(
-            from,
-            &group,
-            id.unwrap_or_default(),
-            id.is_some(),
-            self.groups.members(&group),
-            &mut out,
-        );
-        self.carry_out(out);
-        if let Err(why) = result {
-            let now = self.elections.clock();
-            self.election_log
-                .ignored(now, "ELECT", from, &group, challenger, why);
-        }
+        self.on_election_message("ELECT", Elections::elect, from, group, challenger);
     }
 
     /// LEADER from `from` (a ready peer).
     pub(super) fn on_leader(&mut self, from: Uuid, group: &str, leader: &str) {
+        self.on_election_message("LEADER", Elections::leader_message, from, group, leader);
+    }
+
+    /// Hands an ELECT or LEADER naming `id` to the election of `group`,
+    /// carries out what it says, and logs (rate-limited) one it ignored.
+    fn on_election_message(
+        &mut self,
+        kind: &'static str,
+        handle: ElectionHandler,
+        from: Uuid,
+        group: &str,
+        id: &str,
+    ) {
         let group = self.groups.intern(group);
-        let id = self.known_uuid(leader);
+        let uuid = self.known_uuid(id);
         let mut out = Vec::new();
-        let result = self.elections.leader_message(
+        let result = handle(
+            &mut self.elections,
             from,
             &group,
-            id.unwrap_or_default(),
-            id.is_some(),
+            uuid.unwrap_or_default(),
+            uuid.is_some(),
             self.groups.members(&group),
             &mut out,
         );
         self.carry_out(out);
         if let Err(why) = result {
             let now = self.elections.clock();
-            self.election_log
-                .ignored(now, "LEADER", from, &group, leader, why);
+            self.election_log.ignored(now, kind, from, &group, id, why);
         }
     }
 
