@@ -302,15 +302,11 @@ impl NodeCore {
             }
         } else if let Some(subnet) = self.config.beacon_subnet.filter(|s| !s.contains(from)) {
             // Once a second at most: every beacon of that LAN lands here.
-            if self
-                .foreign_beacon_logged
-                .is_none_or(|at| now >= at + Duration::from_secs(1))
-            {
+            if once_a_second(&mut self.foreign_beacon_logged, now) {
                 debug!(
                     "ignoring beacon of {} from {from}: outside {subnet}, the subnet we serve",
                     beacon.uuid.simple()
                 );
-                self.foreign_beacon_logged = Some(now);
             }
             return;
         }
@@ -677,12 +673,8 @@ impl NodeCore {
     /// Logs a dropped beacon or endpoint, once a second at most: a LAN
     /// can send many.
     fn log_bad_address(&mut self, now: Instant, what: fmt::Arguments<'_>) {
-        if self
-            .bad_address_logged
-            .is_none_or(|at| now >= at + Duration::from_secs(1))
-        {
+        if once_a_second(&mut self.bad_address_logged, now) {
             warn!("{what}");
-            self.bad_address_logged = Some(now);
         }
     }
 
@@ -845,6 +837,16 @@ fn emit_for(peer: &mut Peer, body: &Body<'_>, spare: &mut Vec<Vec<u8>>) -> Optio
 
 /// The next periodic deadline after `now`, keeping the original phase; a
 /// clock that jumped far ahead does not cause a burst of catch-up ticks.
+/// Whether a rate-limited log line may be said at `now`: at most once a
+/// second, counting from the last one said (which `last` then records).
+fn once_a_second(last: &mut Option<Instant>, now: Instant) -> bool {
+    if last.is_some_and(|at| now < at + Duration::from_secs(1)) {
+        return false;
+    }
+    *last = Some(now);
+    true
+}
+
 fn next_tick(previous: Instant, interval: Duration, now: Instant) -> Instant {
     let next = previous + interval;
     if next > now { next } else { now + interval }

@@ -260,10 +260,7 @@ impl NodeCore {
     /// alive: two live peers claim one endpoint. Said once a second at most.
     pub(super) fn refuse_conflict(&mut self, now: Instant, uuid: Uuid, holder: Uuid, endpoint: &str) {
         self.claims.beaten(uuid, holder);
-        if self
-            .conflict_logged
-            .is_none_or(|at| now >= at + Duration::from_secs(1))
-        {
+        if once_a_second(&mut self.conflict_logged, now) {
             warn!(
                 "peers {} and {} both claim {endpoint}: keeping {}, ignoring {} (check their --endpoint)",
                 holder.simple(),
@@ -271,7 +268,6 @@ impl NodeCore {
                 holder.simple(),
                 uuid.simple()
             );
-            self.conflict_logged = Some(now);
         }
     }
 }
