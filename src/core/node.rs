@@ -847,6 +847,29 @@ fn once_a_second(last: &mut Option<Instant>, now: Instant) -> bool {
     true
 }
 
+/// A warning said at most once a second, with how many more were held
+/// back meanwhile, so that a flood of bad input is not a flood of lines.
+#[derive(Debug, Default)]
+struct HeldBackLog {
+    last: Option<Instant>,
+    held_back: usize,
+}
+
+impl HeldBackLog {
+    /// `Some(" (and N more since the last warning)")`, or `Some("")`, when
+    /// a line may be said at `now`; `None` (one more held back) otherwise.
+    fn admit(&mut self, now: Instant) -> Option<String> {
+        if !once_a_second(&mut self.last, now) {
+            self.held_back += 1;
+            return None;
+        }
+        Some(match std::mem::take(&mut self.held_back) {
+            0 => String::new(),
+            more => format!(" (and {more} more since the last warning)"),
+        })
+    }
+}
+
 fn next_tick(previous: Instant, interval: Duration, now: Instant) -> Instant {
     let next = previous + interval;
     if next > now { next } else { now + interval }

@@ -295,27 +295,15 @@ pub(super) enum Evidence {
 /// Says "peer limit reached" at most once a second, with how many more
 /// were refused meanwhile.
 #[derive(Debug, Default)]
-pub(super) struct LimitLog {
-    last: Option<Instant>,
-    held_back: usize,
-}
+pub(super) struct LimitLog(HeldBackLog);
 
 impl LimitLog {
     pub(super) fn refused(&mut self, now: Instant, uuid: Uuid, endpoint: &str, max_peers: usize) {
-        if self.last.is_some_and(|last| now < last + Duration::from_secs(1)) {
-            self.held_back += 1;
-            return;
+        if let Some(also) = self.0.admit(now) {
+            warn!(
+                "peer limit {max_peers} reached: ignoring {} at {endpoint}{also}",
+                uuid.simple()
+            );
         }
-        let more = std::mem::take(&mut self.held_back);
-        let also = if more > 0 {
-            format!(" (and {more} more since the last warning)")
-        } else {
-            String::new()
-        };
-        warn!(
-            "peer limit {max_peers} reached: ignoring {} at {endpoint}{also}",
-            uuid.simple()
-        );
-        self.last = Some(now);
     }
 }

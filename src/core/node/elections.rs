@@ -182,22 +182,12 @@ impl NodeCore {
 /// Says "ignoring ELECT/LEADER" at most once a second, with how many more
 /// were ignored meanwhile: a hostile peer must not flood the log.
 #[derive(Debug, Default)]
-pub(super) struct ElectionLog {
-    last: Option<Instant>,
-    held_back: usize,
-}
+pub(super) struct ElectionLog(HeldBackLog);
 
 impl ElectionLog {
     fn ignored(&mut self, now: Instant, kind: &str, from: Uuid, group: &str, id: &str, why: Ignored) {
-        if self.last.is_some_and(|last| now < last + Duration::from_secs(1)) {
-            self.held_back += 1;
+        let Some(also) = self.0.admit(now) else {
             return;
-        }
-        let more = std::mem::take(&mut self.held_back);
-        let also = if more > 0 {
-            format!(" (and {more} more since the last warning)")
-        } else {
-            String::new()
         };
         // Out of order is what a race with a membership change leaves
         // behind; the others are a confused or hostile peer.
@@ -211,6 +201,5 @@ impl ElectionLog {
             from.simple(),
             why.reason()
         );
-        self.last = Some(now);
     }
 }
