@@ -179,7 +179,7 @@ impl Node {
                 client.add_server(now, server);
             }
             let key = ZyreUuid(node.core.uuid()).to_string();
-            client.publish(now, &key, node.core.endpoint());
+            client.publish(now, &key, &node.core.gossip_value());
             node.gossip = Some(client);
         }
         node.service()?;
@@ -648,7 +648,11 @@ impl Node {
         }
         while let Some(action) = self.core.poll_action() {
             match action {
-                Action::Connect { peer, endpoint } => self.connect_peer(peer, &endpoint)?,
+                Action::Connect {
+                    peer,
+                    endpoint,
+                    curve_server_key: _,
+                } => self.connect_peer(peer, &endpoint)?,
                 Action::Send {
                     peer,
                     header,
