@@ -168,10 +168,13 @@ fn whisper_send_and_receive_allocate_only_the_applications_content() {
         assert_eq!(got, MESSAGES);
         eprintln!("{size} B whispers: {sent} allocations to send {MESSAGES}, {received} to receive them");
         assert_eq!(sent, 0, "sending a whisper allocates nothing");
-        // The application's content: the frame list and the frame itself
-        // (and a little slack for a queue that grows once to a new size).
+        // The application's content: the frame list and the frame itself,
+        // and slack for the queues that double as they fill: how far they
+        // grow depends on how many messages libzmq hands over per wake-up
+        // (one run in many needed 18 growths where 16 was the limit). A
+        // single extra allocation per message would still be 1000s over.
         assert!(
-            received <= 2 * MESSAGES + 16,
+            received <= 2 * MESSAGES + 32,
             "receiving allocates only the content: {received} for {MESSAGES} whispers"
         );
     }
