@@ -58,6 +58,10 @@ fn zyre(lab: &Lab, host: &str, name: &str, extra: &[&str]) -> JsonPeer {
     let driver = cdrivers::zyre_peer();
     let mut args = vec!["--name", name, "--iface", "lan", "--beacon-interval", "100"];
     args.extend_from_slice(extra);
+    if std::env::var_os("ZRE_INTEROP_SHOW").is_some() {
+        // Zyre's own account of the election (zsys_info on stderr).
+        args.push("--verbose");
+    }
     let child = lab.spawn_as(
         &format!("zyre {name}@{host}"),
         host,

@@ -53,6 +53,12 @@ pub(crate) const FOLLOWER_PATIENCE: Duration = Duration::from_secs(2);
 pub(crate) const CHALLENGER_PATIENCE: Duration = Duration::from_secs(3);
 pub(crate) const MAX_CHALLENGER_PATIENCE: Duration = Duration::from_secs(48);
 
+/// How long after a fast-exited peer would expire at the other members we
+/// assume they have dropped it too: Zyre looks for expired peers once a
+/// second (its REAP_INTERVAL), and a beacon may reach it a little later
+/// than us.
+pub(crate) const REAP_MARGIN: Duration = Duration::from_millis(1500);
+
 /// What the node must do for the elections.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Output {
@@ -122,6 +128,11 @@ struct GroupElection {
     settled: bool,
     /// Restarts of our stalled wave in a row (for the back-off).
     restarts: u32,
+    /// A member we dropped early (fast EXIT) may still be a member at the
+    /// others (Zyre) until then: a wave of ours waits for its echo there,
+    /// and an ELECT of ours repeated before then is counted as an echo.
+    /// So our wave is not restarted before this.
+    others_until: Option<Instant>,
 }
 
 /// The elections of every group we are in.
@@ -258,11 +269,15 @@ impl Elections {
         }
     }
 
-    /// `peer` left `group` (LEAVE, EXIT, expired).
+    /// `peer` left `group` (LEAVE, EXIT, expired). `others_until`: we
+    /// dropped it before the other members can have (a fast EXIT, see
+    /// `core/node/fast_exit.rs`): they may count it as a member until
+    /// then, so a wave of ours is not restarted before.
     pub(crate) fn member_left(
         &mut self,
         group: &Arc<str>,
         peer: Uuid,
+        others_until: Option<Instant>,
         members: Option<&BTreeSet<Uuid>>,
         out: &mut Vec<Output>,
     ) {
@@ -273,6 +288,9 @@ impl Elections {
         };
         state.restarts = 0;
         state.settled = false;
+        if let Some(until) = others_until {
+            state.others_until = state.others_until.max(Some(until));
+        }
         let leader_left = state.leader == Some(peer);
         if leader_left {
             state.leader = None;
@@ -317,12 +335,23 @@ impl Elections {
             log::debug!("election in {group}: a late echo for the leader, ignored");
             return Ok(());
         }
-        if me < challenger && self.contested.contains(group) && state.wave.as_ref().is_none_or(|w| me < w.caw)
+        // A challenger's own ELECT starts its wave: it dropped any wave it
+        // took part in (Zyre does on every membership change it sees).
+        let fresh = from == challenger;
+        if me < challenger
+            && self.contested.contains(group)
+            && state
+                .wave
+                .as_ref()
+                .is_none_or(|w| me < w.caw || (fresh && w.caw == me))
         {
             // We contest and beat this challenger, but saw no reason to
             // challenge (the change that started its wave did not reach
-            // us, or we already had a leader): challenge now, so that the
-            // smallest contester always wins. Its wave dies here.
+            // us, or we already had a leader), or it dropped our wave
+            // (Zyre never takes part in it again: it would wait for echoes
+            // the other members sent before, or count our repeated ELECT
+            // as one): challenge now, so that the smallest contester
+            // always wins. Its wave dies here.
             self.challenge(group, members, out);
             return Ok(());
         }
@@ -472,6 +501,11 @@ impl Elections {
         let patience = CHALLENGER_PATIENCE
             .saturating_mul(1 << state.restarts.min(8))
             .min(MAX_CHALLENGER_PATIENCE);
+        let mut deadline = self.now + patience;
+        match state.others_until {
+            Some(until) if until > self.now => deadline = deadline.max(until),
+            _ => state.others_until = None,
+        }
         state.wave = Some(Wave {
             caw: self.me,
             father: None,
@@ -479,7 +513,7 @@ impl Elections {
             echoed: false,
             leaders: BTreeSet::new(),
             leader_sent: false,
-            deadline: self.now + patience,
+            deadline,
         });
         for &to in members {
             out.push(Output::Elect {
@@ -716,3 +750,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod zyre_model;
