@@ -331,19 +331,24 @@ impl Elections {
             // An echo of a wave of ours that was overtaken or dropped.
             return Ok(());
         }
-        if state.settled && state.wave.is_none() && state.leader == Some(challenger) {
+        // A late echo comes from a follower; the leader's own ELECT is a
+        // new wave of it (Zyre's, on a JOIN that has not reached us yet).
+        if state.settled && state.wave.is_none() && state.leader == Some(challenger) && from != challenger {
             log::debug!("election in {group}: a late echo for the leader, ignored");
             return Ok(());
         }
-        // A challenger's own ELECT starts its wave: it dropped any wave it
-        // took part in (Zyre does on every membership change it sees).
-        let fresh = from == challenger;
-        if me < challenger
-            && self.contested.contains(group)
+        // A challenger's own ELECT starts its wave. If it took part in
+        // ours before (its ELECT for us came first), or may have dropped a
+        // member we dropped early (a fast EXIT), that wave is gone at its
+        // end: Zyre drops it on every membership change it sees.
+        let dropped_ours = from == challenger
             && state
                 .wave
                 .as_ref()
-                .is_none_or(|w| me < w.caw || (fresh && w.caw == me))
+                .is_some_and(|w| w.caw == me && (w.echoes.contains(&from) || state.others_until.is_some()));
+        if me < challenger
+            && self.contested.contains(group)
+            && (dropped_ours || state.wave.as_ref().is_none_or(|w| me < w.caw))
         {
             // We contest and beat this challenger, but saw no reason to
             // challenge (the change that started its wave did not reach

@@ -22,6 +22,8 @@ struct Zyre {
     wave: Option<(Option<Uuid>, Option<Uuid>, usize, usize)>,
     /// `zyre_group_leader`: set when a peer (not Zyre itself) won.
     group_leader: Option<Uuid>,
+    /// Zyre itself joined the group (it challenges on a JOIN only then).
+    joined: bool,
 }
 
 enum Node {
@@ -31,6 +33,7 @@ enum Node {
 
 #[derive(Clone, Copy)]
 enum Msg {
+    Join,
     Elect(Uuid),
     Leader(Uuid),
 }
@@ -42,6 +45,12 @@ struct Lan {
     wire: VecDeque<(Uuid, Uuid, Msg)>,
     /// LEADER events: (when, reporter, leader).
     reports: Vec<(Instant, Uuid, Uuid)>,
+    /// Picks the next message in flight at random (xorshift state), FIFO
+    /// per link; `None`: in order.
+    reorder: Option<u64>,
+    /// Per node, how many reports there were when it had seen every
+    /// other node's JOIN.
+    all_joined_at: BTreeMap<Uuid, usize>,
 }
 
 fn group() -> Arc<str> {
@@ -115,7 +124,9 @@ impl Zyre {
 }
 
 impl Lan {
-    fn new(ours: &[(u128, bool)], zyres: &[(u128, bool)]) -> Lan {
+    /// Nodes (UUID, contests); with `joined` all are in the group (and
+    /// see each other's JOIN only through [`Lan::join_seen`]).
+    fn new(ours: &[(u128, bool)], zyres: &[(u128, bool)], joined: bool) -> Lan {
         let now = Instant::now();
         let all: BTreeSet<Uuid> = ours
             .iter()
@@ -130,7 +141,9 @@ impl Lan {
             if contest {
                 e.contest(group(), None, &mut Vec::new());
             }
-            e.joined(group(), None, &mut Vec::new());
+            if joined {
+                e.joined(group(), None, &mut Vec::new());
+            }
             nodes.insert(me, Node::Ours(e, BTreeSet::new()));
         }
         for &(i, contest) in zyres {
@@ -144,6 +157,7 @@ impl Lan {
                     peers: others(me),
                     wave: None,
                     group_leader: None,
+                    joined,
                 }),
             );
         }
@@ -152,13 +166,72 @@ impl Lan {
             nodes,
             wire: VecDeque::new(),
             reports: Vec::new(),
+            reorder: None,
+            all_joined_at: BTreeMap::new(),
+        }
+    }
+
+    /// `at` joins the group: JOIN to every node, then (ours) its
+    /// challenge; Zyre does not challenge on its own join.
+    fn join(&mut self, at: Uuid) {
+        for &to in self.nodes.keys().filter(|&&n| n != at) {
+            self.wire.push_back((at, to, Msg::Join));
+        }
+        let mut out = Vec::new();
+        match self.nodes.get_mut(&at).unwrap() {
+            Node::Ours(e, members) => e.joined(group(), Some(members), &mut out),
+            Node::Zyre(z) => z.joined = true,
+        }
+        self.carry_out(at, out);
+    }
+
+    /// Every node's election state, for a failure message.
+    fn dump(&self) -> String {
+        let mut text = String::new();
+        for (id, node) in &self.nodes {
+            match node {
+                Node::Ours(e, members) => {
+                    text += &format!(
+                        "\nours {} members {members:?}: {:?}",
+                        id.as_u128(),
+                        e.groups.get("g")
+                    )
+                }
+                Node::Zyre(z) => {
+                    text += &format!(
+                        "\nZyre {} members {:?} wave {:?} leader {:?}",
+                        id.as_u128(),
+                        z.members,
+                        z.wave,
+                        z.group_leader
+                    )
+                }
+            }
+        }
+        text
+    }
+
+    fn in_group(&self, at: Uuid) -> bool {
+        match &self.nodes[&at] {
+            Node::Ours(e, _) => e.groups.contains_key("g"),
+            Node::Zyre(z) => z.joined,
+        }
+    }
+
+    fn members_seen(&self, at: Uuid) -> usize {
+        match &self.nodes[&at] {
+            Node::Ours(_, members) => members.len(),
+            Node::Zyre(z) => z.members.len(),
         }
     }
 
     /// `at` sees `peer` join the group (all are in the group from the
     /// start; JOINs arrive one by one).
     fn join_seen(&mut self, at: u128, peer: u128) {
-        let (at, peer) = (Uuid::from_u128(at), Uuid::from_u128(peer));
+        self.join_seen_by(Uuid::from_u128(at), Uuid::from_u128(peer));
+    }
+
+    fn join_seen_by(&mut self, at: Uuid, peer: Uuid) {
         let mut out = Vec::new();
         match self.nodes.get_mut(&at).unwrap() {
             Node::Ours(e, members) => {
@@ -167,12 +240,41 @@ impl Lan {
             }
             Node::Zyre(z) => {
                 z.members.insert(peer);
-                if z.contest {
+                if z.contest && z.joined {
                     z.challenge(&mut self.wire);
                 }
             }
         }
         self.carry_out(at, out);
+        if self.members_seen(at) + 1 == self.nodes.len() {
+            self.all_joined_at.insert(at, self.reports.len());
+        }
+    }
+
+    /// The next message in flight: the first, or (reordering) the first
+    /// on the link of one picked at random.
+    fn next_message(&mut self) -> Option<(Uuid, Uuid, Msg)> {
+        let Some(state) = self.reorder.as_mut() else {
+            return self.wire.pop_front();
+        };
+        if self.wire.is_empty() {
+            return None;
+        }
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        let (from, to, _) = self.wire[(*state % self.wire.len() as u64) as usize];
+        let first = self.wire.iter().position(|m| m.0 == from && m.1 == to)?;
+        self.wire.remove(first)
+    }
+
+    /// A coin toss from the reorder generator.
+    fn coin(&mut self) -> bool {
+        let state = self.reorder.as_mut().expect("reordering is on");
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state & 1 == 0
     }
 
     /// `at` drops `peer`: ours with `others_until` (a fast EXIT) or not.
@@ -203,7 +305,27 @@ impl Lan {
 
     /// Delivers until quiet; messages to a node no longer here are lost.
     fn settle(&mut self) {
-        while let Some((from, to, msg)) = self.wire.pop_front() {
+        while let Some((from, to, msg)) = self.next_message() {
+            self.deliver(from, to, msg);
+        }
+    }
+
+    fn deliver(&mut self, from: Uuid, to: Uuid, msg: Msg) {
+        if std::env::var_os("ZYRE_MODEL_TRACE").is_some() {
+            let what = match msg {
+                Msg::Join => "JOIN".to_string(),
+                Msg::Elect(r) => format!("ELECT({})", r.as_u128()),
+                Msg::Leader(r) => format!("LEADER({})", r.as_u128()),
+            };
+            eprintln!("{:?} {} -> {}: {what}", self.now, from.as_u128(), to.as_u128());
+        }
+        if let Msg::Join = msg {
+            if self.nodes.contains_key(&to) {
+                self.join_seen_by(to, from);
+            }
+            return;
+        }
+        {
             let mut out = Vec::new();
             match self.nodes.get_mut(&to) {
                 None => {}
@@ -212,6 +334,7 @@ impl Lan {
                     let _ = match msg {
                         Msg::Elect(r) => e.elect(from, &group(), r, true, Some(members), &mut out),
                         Msg::Leader(r) => e.leader_message(from, &group(), r, true, Some(members), &mut out),
+                        Msg::Join => unreachable!(),
                     };
                 }
                 Some(Node::Zyre(z)) => match msg {
@@ -221,6 +344,7 @@ impl Lan {
                             self.reports.push((self.now, to, leader));
                         }
                     }
+                    Msg::Join => unreachable!(),
                 },
             }
             self.carry_out(to, out);
@@ -275,7 +399,7 @@ fn after_a_fast_exit_ours_and_zyre_agree_on_the_next_leader() {
     let expired = Duration::from_secs(3);
     // (A, Z, B): Z between A and B, then Z last.
     for (a, z, b) in [(1, 2, 3), (1, 3, 2)] {
-        let mut lan = Lan::new(&[(a, true), (b, true)], &[(z, true)]);
+        let mut lan = Lan::new(&[(a, true), (b, true)], &[(z, true)], true);
         // Z and B are in the group, see each other, then A joins.
         lan.join_seen(z, b);
         lan.join_seen(b, z);
@@ -304,5 +428,169 @@ fn after_a_fast_exit_ours_and_zyre_agree_on_the_next_leader() {
             "the new leader only {:?} after the kill",
             last - killed
         );
+    }
+}
+
+/// (UUID, contests) of each of ours, and of the Zyre.
+type Case = (&'static [(u128, bool)], (u128, bool));
+
+/// The live tests' groups: Zyre contesting with our plain member, then
+/// Zyre first, between and last among two contesters of ours.
+const LIVE_CASES: [Case; 4] = [
+    (&[(1, false)], (2, true)),
+    (&[(2, true), (3, true)], (1, true)),
+    (&[(1, true), (3, true)], (2, true)),
+    (&[(1, true), (2, true)], (3, true)),
+];
+
+/// The live tests' order (`tests/zyre_c_election_netns.rs`): everyone has
+/// met, the Zyre joins, and each of ours joins once it saw that JOIN and
+/// the election the previous JOIN started is over; messages on different
+/// links overtake each other at random. Every member reports the
+/// smallest contester once it saw every JOIN, and no other leader after
+/// that; Zyre never aborts.
+///
+/// Joins at once are another matter: Zyre counts ELECT and LEADER per
+/// wave with no wave number, and drops its wave on every JOIN, so JOINs
+/// that cross a wave leave counts that never match; three Zyres alone
+/// disagree or abort in about a quarter of such orders in this model
+/// (see `zyre_alone_in_the_same_order`), a group with ours less often.
+fn first_election(seed: u64, ours: &[(u128, bool)], zyre: (u128, bool)) -> Result<(), String> {
+    first_election_with(seed, ours, &[zyre], true)
+}
+
+/// [`first_election`] with more Zyres; the first of them joins first.
+/// With `one_by_one`, a node joins only when the network is quiet (the
+/// election the last JOIN started is over).
+fn first_election_with(
+    seed: u64,
+    ours: &[(u128, bool)],
+    zyres: &[(u128, bool)],
+    one_by_one: bool,
+) -> Result<(), String> {
+    let zyre = zyres[0];
+    let mut lan = Lan::new(ours, zyres, false);
+    if std::env::var_os("ZYRE_MODEL_TRACE").is_some() {
+        eprintln!("CASE seed {seed} ours {ours:?} Zyre {zyre:?}");
+    }
+    lan.reorder = Some(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let z = Uuid::from_u128(zyre.0);
+    lan.join(z);
+    loop {
+        let ready: Vec<Uuid> = lan
+            .nodes
+            .iter()
+            .filter(|&(&n, node)| {
+                !lan.in_group(n)
+                    && match node {
+                        Node::Ours(_, members) => members.contains(&z),
+                        Node::Zyre(other) => other.members.contains(&z),
+                    }
+            })
+            .map(|(&n, _)| n)
+            .collect();
+        let now = lan.wire.is_empty() || (!one_by_one && lan.coin());
+        if let Some(&n) = ready.first().filter(|_| now) {
+            lan.join(n);
+        } else if let Some((from, to, msg)) = lan.next_message() {
+            lan.deliver(from, to, msg);
+        } else {
+            break;
+        }
+    }
+    lan.run_to(lan.now + Duration::from_secs(60));
+    let expected = ours
+        .iter()
+        .chain(zyres)
+        .filter(|n| n.1)
+        .map(|n| Uuid::from_u128(n.0))
+        .min()
+        .unwrap();
+    for &id in lan.nodes.keys() {
+        let from = lan.all_joined_at[&id];
+        let mine: Vec<Uuid> = lan.reports[from..]
+            .iter()
+            .filter(|r| r.1 == id)
+            .map(|r| r.2)
+            .collect();
+        if mine.is_empty() || mine.iter().any(|&l| l != expected) {
+            return Err(format!(
+                "{} reported {:?} after every JOIN, want {}; {}",
+                id.as_u128(),
+                mine.iter().map(|l| l.as_u128()).collect::<Vec<_>>(),
+                expected.as_u128(),
+                lan.dump()
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_first_election_with_zyre_agrees_in_any_order() {
+    let seeds: u64 = std::env::var("SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let cases = LIVE_CASES;
+    let mut failures = Vec::new();
+    for (ours, zyre) in cases {
+        let mut failed = 0;
+        let mut first = None;
+        for seed in 1..=seeds {
+            let result = std::panic::catch_unwind(|| first_election(seed, ours, zyre)).unwrap_or_else(|e| {
+                Err(e
+                    .downcast_ref::<&str>()
+                    .map_or("a panic".into(), |s| s.to_string()))
+            });
+            if let Err(why) = result {
+                failed += 1;
+                first.get_or_insert(format!("seed {seed}: {why}"));
+            }
+        }
+        if failed > 0 {
+            failures.push(format!(
+                "ours {ours:?}, Zyre {zyre:?}: {failed} of {seeds} failed, first {}",
+                first.unwrap()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Zyre alone (three Zyres, the same order): how often its own election
+/// fails to agree. Not a test of ours: a yardstick for the one above.
+#[test]
+#[ignore = "a measurement of Zyre's own election in the model; run with --ignored --nocapture"]
+fn zyre_alone_in_the_same_order() {
+    let seeds = 1000;
+    for (zyres, one_by_one) in [
+        [(1, true), (2, true), (3, true)],
+        [(2, true), (1, true), (3, true)],
+        [(3, true), (1, true), (2, true)],
+    ]
+    .into_iter()
+    .flat_map(|z| [(z, false), (z, true)])
+    {
+        let failed = (1..=seeds)
+            .filter(|&seed| {
+                std::panic::catch_unwind(|| first_election_with(seed, &[], &zyres, one_by_one))
+                    .unwrap_or_else(|_| Err("a panic".into()))
+                    .is_err()
+            })
+            .count();
+        println!("Zyres {zyres:?}, one by one {one_by_one}: {failed} of {seeds} failed");
+    }
+    // Ours with one Zyre, joining at once (the test above: one by one).
+    let cases = LIVE_CASES;
+    for (ours, zyre) in cases {
+        let failed = (1..=seeds)
+            .filter(|&seed| {
+                std::panic::catch_unwind(|| first_election_with(seed, ours, &[zyre], false))
+                    .unwrap_or_else(|_| Err("a panic".into()))
+                    .is_err()
+            })
+            .count();
+        println!("ours {ours:?}, Zyre {zyre:?}, at once: {failed} of {seeds} failed");
     }
 }
