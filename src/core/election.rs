@@ -34,6 +34,16 @@
 //! that made no progress for a while is dropped
 //! (follower) or restarted (challenger), so that an election caught in a
 //! race with a membership change still completes.
+//!
+//! Living with Zyre's counts (see `election/zyre_model.rs`, which replays
+//! them beside ours): a challenger whose wave an inferior contester took
+//! part in and then dropped (its own ELECT follows: Zyre drops its wave
+//! on every JOIN) challenges again at once; the leader's own ELECT after
+//! an election is a new wave of it (Zyre's, on a JOIN that has not reached
+//! us yet), never a late echo; and after a fast EXIT (we drop a dead peer
+//! before the others expire it) our wave is not repeated before they can
+//! have expired it, since Zyre would count the repeat as the dead member's
+//! echo and elect another leader than we do.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
