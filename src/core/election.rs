@@ -352,10 +352,9 @@ impl Elections {
         // member we dropped early (a fast EXIT), that wave is gone at its
         // end: Zyre drops it on every membership change it sees.
         let dropped_ours = from == challenger
-            && state
-                .wave
-                .as_ref()
-                .is_some_and(|w| w.caw == me && (w.echoes.contains(&from) || state.others_until.is_some()));
+            && state.wave.as_ref().is_some_and(|w| {
+                w.caw == me && (w.echoes.contains(&from) || state.others_until.is_some_and(|u| u > now))
+            });
         if me < challenger
             && self.contested.contains(group)
             && (dropped_ours || state.wave.as_ref().is_none_or(|w| me < w.caw))
