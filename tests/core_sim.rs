@@ -61,6 +61,8 @@ struct Sim {
     rounds: usize,
     /// Every `Connect`: (node, peer, CURVE server key).
     connects: Vec<(usize, Uuid, Option<[u8; 32]>)>,
+    /// Every ELECT or LEADER sent: (elapsed, from, to), delivered or not.
+    election_sends: Vec<(Duration, usize, usize)>,
 }
 
 fn uuid_of(n: u128) -> Uuid {
@@ -88,6 +90,7 @@ impl Sim {
             reorder: None,
             rounds: 0,
             connects: Vec::new(),
+            election_sends: Vec::new(),
         }
     }
 
@@ -239,6 +242,9 @@ impl Sim {
                 let mut identity = vec![1u8];
                 identity.extend_from_slice(self.uuid(from).as_bytes());
                 let content = content.map(|c| c.to_vec()).unwrap_or_default();
+                if is_election(&header) {
+                    self.election_sends.push((self.now - self.start, from, to));
+                }
                 self.in_flight.push_back(Packet {
                     from,
                     to,
@@ -2565,4 +2571,33 @@ fn our_key_replaces_a_configured_x_publickey_header() {
         .collect();
     assert_eq!(keys, vec![z85(&curve_key(1))]);
     assert_eq!(sim.nodes[a].core.peer_header_value(ub, "X-HELLO"), Some("from b"));
+}
+
+/// The leader crashes (its port refuses: fast EXIT at once) while another
+/// member hangs (SIGSTOP: it answers nothing, its port still accepts, as a
+/// Zyre that still counts the dead leader answers nothing). The survivor
+/// challenges at once, but does not repeat its ELECT before the others
+/// could have expired the dead leader (its expired timeout + 1.5 s): Zyre
+/// would count a repeat as the dead member's echo.
+#[test]
+fn after_a_fast_exit_a_stalled_wave_waits_for_the_others_to_expire_the_dead() {
+    let mut sim = election_sim(3, |_| true);
+    sim.run_for(secs(3));
+    check_one_leader(&mut sim, &[0, 1, 2], 0);
+    sim.kill(2);
+    let crashed = sim.elapsed();
+    sim.election_sends.clear();
+    sim.crash(0);
+    sim.settle();
+    assert_eq!(exits_of(&sim, 1), vec![Some(sim.uuid(0))], "fast EXIT");
+    assert_eq!(
+        sim.election_sends,
+        vec![(crashed, 1, 2)],
+        "the survivor challenges at once"
+    );
+    // Default expired timeout 30 s; the hung member expires at about 29 s.
+    // (Before: repeated at 3, 9 and 21 s.)
+    sim.run_for(secs(25));
+    assert_eq!(sim.election_sends.len(), 1, "no ELECT repeated at 3 s, 9 s, …");
+    assert!(sim.nodes[1].core.election_in_progress(GROUP));
 }

@@ -34,6 +34,16 @@
 //! that made no progress for a while is dropped
 //! (follower) or restarted (challenger), so that an election caught in a
 //! race with a membership change still completes.
+//!
+//! Living with Zyre's counts (see `election/zyre_model.rs`, which replays
+//! them beside ours): a challenger whose wave an inferior contester took
+//! part in and then dropped (its own ELECT follows: Zyre drops its wave
+//! on every JOIN) challenges again at once; the leader's own ELECT after
+//! an election is a new wave of it (Zyre's, on a JOIN that has not reached
+//! us yet), never a late echo; and after a fast EXIT (we drop a dead peer
+//! before the others expire it) our wave is not repeated before they can
+//! have expired it, since Zyre would count the repeat as the dead member's
+//! echo and elect another leader than we do.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -52,6 +62,12 @@ pub(crate) const FOLLOWER_PATIENCE: Duration = Duration::from_secs(2);
 /// zyre.js, haskell-zre — must not get one every few seconds forever).
 pub(crate) const CHALLENGER_PATIENCE: Duration = Duration::from_secs(3);
 pub(crate) const MAX_CHALLENGER_PATIENCE: Duration = Duration::from_secs(48);
+
+/// How long after a fast-exited peer would expire at the other members we
+/// assume they have dropped it too: Zyre looks for expired peers once a
+/// second (its REAP_INTERVAL), and a beacon may reach it a little later
+/// than us.
+pub(crate) const REAP_MARGIN: Duration = Duration::from_millis(1500);
 
 /// What the node must do for the elections.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +138,11 @@ struct GroupElection {
     settled: bool,
     /// Restarts of our stalled wave in a row (for the back-off).
     restarts: u32,
+    /// A member we dropped early (fast EXIT) may still be a member at the
+    /// others (Zyre) until then: a wave of ours waits for its echo there,
+    /// and an ELECT of ours repeated before then is counted as an echo.
+    /// So our wave is not restarted before this.
+    others_until: Option<Instant>,
 }
 
 /// The elections of every group we are in.
@@ -258,11 +279,15 @@ impl Elections {
         }
     }
 
-    /// `peer` left `group` (LEAVE, EXIT, expired).
+    /// `peer` left `group` (LEAVE, EXIT, expired). `others_until`: we
+    /// dropped it before the other members can have (a fast EXIT, see
+    /// `core/node/fast_exit.rs`): they may count it as a member until
+    /// then, so a wave of ours is not restarted before.
     pub(crate) fn member_left(
         &mut self,
         group: &Arc<str>,
         peer: Uuid,
+        others_until: Option<Instant>,
         members: Option<&BTreeSet<Uuid>>,
         out: &mut Vec<Output>,
     ) {
@@ -273,6 +298,9 @@ impl Elections {
         };
         state.restarts = 0;
         state.settled = false;
+        if let Some(until) = others_until {
+            state.others_until = state.others_until.max(Some(until));
+        }
         let leader_left = state.leader == Some(peer);
         if leader_left {
             state.leader = None;
@@ -313,16 +341,31 @@ impl Elections {
             // An echo of a wave of ours that was overtaken or dropped.
             return Ok(());
         }
-        if state.settled && state.wave.is_none() && state.leader == Some(challenger) {
+        // A late echo comes from a follower; the leader's own ELECT is a
+        // new wave of it (Zyre's, on a JOIN that has not reached us yet).
+        if state.settled && state.wave.is_none() && state.leader == Some(challenger) && from != challenger {
             log::debug!("election in {group}: a late echo for the leader, ignored");
             return Ok(());
         }
-        if me < challenger && self.contested.contains(group) && state.wave.as_ref().is_none_or(|w| me < w.caw)
+        // A challenger's own ELECT starts its wave. If it took part in
+        // ours before (its ELECT for us came first), or may have dropped a
+        // member we dropped early (a fast EXIT), that wave is gone at its
+        // end: Zyre drops it on every membership change it sees.
+        let dropped_ours = from == challenger
+            && state.wave.as_ref().is_some_and(|w| {
+                w.caw == me && (w.echoes.contains(&from) || state.others_until.is_some_and(|u| u > now))
+            });
+        if me < challenger
+            && self.contested.contains(group)
+            && (dropped_ours || state.wave.as_ref().is_none_or(|w| me < w.caw))
         {
             // We contest and beat this challenger, but saw no reason to
             // challenge (the change that started its wave did not reach
-            // us, or we already had a leader): challenge now, so that the
-            // smallest contester always wins. Its wave dies here.
+            // us, or we already had a leader), or it dropped our wave
+            // (Zyre never takes part in it again: it would wait for echoes
+            // the other members sent before, or count our repeated ELECT
+            // as one): challenge now, so that the smallest contester
+            // always wins. Its wave dies here.
             self.challenge(group, members, out);
             return Ok(());
         }
@@ -472,6 +515,11 @@ impl Elections {
         let patience = CHALLENGER_PATIENCE
             .saturating_mul(1 << state.restarts.min(8))
             .min(MAX_CHALLENGER_PATIENCE);
+        let mut deadline = self.now + patience;
+        match state.others_until {
+            Some(until) if until > self.now => deadline = deadline.max(until),
+            _ => state.others_until = None,
+        }
         state.wave = Some(Wave {
             caw: self.me,
             father: None,
@@ -479,7 +527,7 @@ impl Elections {
             echoed: false,
             leaders: BTreeSet::new(),
             leader_sent: false,
-            deadline: self.now + patience,
+            deadline,
         });
         for &to in members {
             out.push(Output::Elect {
@@ -716,3 +764,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod zyre_model;

@@ -5,6 +5,7 @@
 
 use super::curve::Via;
 use super::*;
+use crate::core::election::REAP_MARGIN;
 use crate::wire::CurveKey;
 
 impl NodeCore {
@@ -279,9 +280,23 @@ impl NodeCore {
         }
     }
 
+    /// [`remove_peer`](Self::remove_peer) for a peer we drop before the
+    /// other members can (a fast EXIT): they keep it until it expires at
+    /// their end, which the elections must allow for.
+    pub(super) fn remove_peer_early(&mut self, uuid: Uuid) {
+        let others_until = self.peers.get(&uuid).map(|p| p.expired_at + REAP_MARGIN);
+        if self.drop_peer_with(uuid, others_until) {
+            self.actions.push_back(Action::Disconnect { peer: uuid });
+        }
+    }
+
     /// Removes a peer from the tables (with its EXIT if the application
     /// knew it) but leaves its link to the caller; false if unknown.
     pub(super) fn drop_peer(&mut self, uuid: Uuid) -> bool {
+        self.drop_peer_with(uuid, None)
+    }
+
+    fn drop_peer_with(&mut self, uuid: Uuid, others_until: Option<Instant>) -> bool {
         let Some(peer) = self.peers.remove(&uuid) else {
             return false;
         };
@@ -295,7 +310,7 @@ impl NodeCore {
             });
         }
         for group in left {
-            self.elections_member_left(&group, uuid);
+            self.elections_member_left(&group, uuid, others_until);
         }
         true
     }

@@ -68,10 +68,16 @@ impl NodeCore {
         self.carry_out(out);
     }
 
-    pub(super) fn elections_member_left(&mut self, group: &Arc<str>, peer: Uuid) {
+    /// `others_until`: see [`Elections::member_left`].
+    pub(super) fn elections_member_left(
+        &mut self,
+        group: &Arc<str>,
+        peer: Uuid,
+        others_until: Option<Instant>,
+    ) {
         let mut out = Vec::new();
         self.elections
-            .member_left(group, peer, self.groups.members(group), &mut out);
+            .member_left(group, peer, others_until, self.groups.members(group), &mut out);
         self.carry_out(out);
     }
 

@@ -50,7 +50,7 @@ impl NodeCore {
             peer.simple(),
             gone.endpoint
         );
-        self.remove_peer(peer);
+        self.remove_peer_early(peer);
     }
 
     /// `probe` of `peer`'s inbox port was answered, timed out or found no

@@ -57,7 +57,7 @@ impl NodeCore {
                 name,
                 group: group.clone(),
             });
-            self.elections_member_left(&group, uuid);
+            self.elections_member_left(&group, uuid, None);
         }
     }
 
