@@ -30,6 +30,10 @@ struct Args {
 const GROUP: &str = "BENCH";
 /// Any step that takes longer than this is a failure.
 const PATIENCE: Duration = Duration::from_secs(30);
+/// No event at any node for this long: the first election has settled.
+/// Longer than Zyre's and our challenger patience (3 s), so a stalled wave
+/// that is re-sent is waited for too.
+const QUIET: Duration = Duration::from_millis(3500);
 
 fn spawn(i: usize, port: u16) -> NodeHandle {
     Node::builder()
@@ -101,10 +105,17 @@ fn round(n: usize, port: u16) -> Duration {
         });
         wait_all(&handles, rest, |_, e| is_leader(e));
     }
-    // Whatever is still on the way from that election.
-    std::thread::sleep(Duration::from_millis(200));
-    for h in &handles {
-        while h.events().try_recv().is_ok() {}
+    // N-1 JOINs at once cross each other: elections restart and more
+    // LEADERs follow the first. Wait until no event came for QUIET, so the
+    // measured election does not overlap the tail of that one.
+    let mut quiet_since = Instant::now();
+    while quiet_since.elapsed() < QUIET {
+        for h in &handles {
+            while h.events().try_recv().is_ok() {
+                quiet_since = Instant::now();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
     let start = Instant::now();
     handles[last].join(GROUP).unwrap();
