@@ -27,6 +27,7 @@
 
 mod beacon_socket;
 mod builder;
+pub mod cert;
 pub mod config;
 pub mod core;
 pub mod defaults;
