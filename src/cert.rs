@@ -17,7 +17,7 @@
 //! czmq 4.2 `zcert.c` (save/load) and `zconfig.c` (the ZPL reader).
 //! Errors name the file and, for a bad line, its number.
 
-use crate::wire::curve_key::{CurveKey, decode_z85, encode_z85, is_usable_key};
+use crate::wire::curve_key::{CurveKey, decode_z85, encode_z85, is_usable_key, zyre_reads_as_keyless};
 use std::fmt;
 use std::fs;
 use std::io::{self, Write};
@@ -107,9 +107,16 @@ impl fmt::Debug for Certificate {
 
 impl Certificate {
     /// A new key pair from libzmq (`zmq_curve_keypair`, libsodium's
-    /// random source).
+    /// random source). Drawn again while the public key starts with a 0
+    /// byte, which Zyre 2.0.1 reads as "no key" in a beacon
+    /// ([`zyre_reads_as_keyless`]).
     pub fn generate() -> Result<Certificate, CertError> {
-        let pair = zmq::CurveKeyPair::new().map_err(CertError::Keygen)?;
+        let pair = loop {
+            let pair = zmq::CurveKeyPair::new().map_err(CertError::Keygen)?;
+            if !zyre_reads_as_keyless(&pair.public_key) {
+                break pair;
+            }
+        };
         Ok(Certificate {
             public_key: pair.public_key,
             secret_key: Some(pair.secret_key),

@@ -772,6 +772,20 @@ impl Node {
         socket.set_sndtimeo(0)?;
         socket.set_linger(self.settings.linger.as_millis().min(i32::MAX as u128) as i32)?;
         match (&self.settings.curve, server_key) {
+            (Some(_), Some(server))
+                if self
+                    .zap
+                    .as_mut()
+                    .is_some_and(|zap| !zap.allows(server, Instant::now())) =>
+            {
+                // It could not connect to us; we say nothing to it either.
+                info!(
+                    "not linking to peer {} at {endpoint}: its key {} is not in the allow-list",
+                    peer.simple(),
+                    crate::wire::curve_key::encode_z85(server)
+                );
+                return Ok(());
+            }
             (Some(keys), Some(server)) => keys.client(&socket, server)?,
             (None, None) => {}
             // Never a plain link in CURVE mode, nor a key we cannot use.

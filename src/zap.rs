@@ -32,6 +32,14 @@ impl ZapHandler {
         Ok(ZapHandler { socket, allow })
     }
 
+    /// Whether the allow-list holds `key` (re-read as
+    /// [`AllowList::allows`] does): the reactor asks before linking to a
+    /// peer, so that a secure node neither lets an unknown key in nor says
+    /// HELLO to it.
+    pub fn allows(&mut self, key: &[u8; 32], now: Instant) -> bool {
+        self.allow.allows(key, now)
+    }
+
     /// The socket's ZMQ_FD, for the reactor's poll.
     pub fn fd(&self) -> zmq::Result<std::os::fd::RawFd> {
         self.socket.get_fd()
