@@ -279,3 +279,57 @@ fn keygen_writes_zcert_files_and_bad_ones_are_named() {
     assert_eq!(status, Some(1), "{stderr}");
     assert!(stderr.contains("none"), "{stderr}");
 }
+
+/// Zyre's `zyre_gossip_connect_curve`: beaconless CURVE nodes meet through
+/// a gossip server that serves CURVE clients only (`HOST:PORT|KEY`); the
+/// tuples it holds are `endpoint|key`. A node linking to it without the
+/// server's key (a plain link) is not heard by it.
+#[test]
+fn curve_nodes_meet_through_a_curve_gossip_server() {
+    use zre::{GossipServerConfig, GossipService};
+    let server_cert = Certificate::generate().unwrap();
+    let mut server = GossipService::bind_curve(
+        &["tcp://127.0.0.1:*"],
+        GossipServerConfig::default(),
+        &server_cert,
+    )
+    .unwrap();
+    let endpoint = server.endpoints()[0].clone();
+    let secured = format!(
+        "{endpoint}|{}",
+        zre::wire::curve_key::encode_z85(&server_cert.public_key)
+    );
+    let gossip_node = |name: &str, spec: &str| {
+        Node::builder()
+            .name(name)
+            .interface("lo")
+            .beacons(false)
+            .port_range(PortRange::Any)
+            .gossip(spec)
+            .curve(Certificate::generate().unwrap())
+            .build()
+            .unwrap()
+    };
+    let mut nodes = vec![
+        gossip_node("ga", &secured),
+        gossip_node("gb", &secured),
+        gossip_node("plain-link", &endpoint),
+    ];
+    let mut seen = vec![Vec::new(), Vec::new(), Vec::new()];
+    let ids: Vec<_> = nodes.iter().map(|n| n.uuid()).collect();
+    let deadline = Instant::now() + PATIENCE;
+    while !(entered(&seen[0], ids[1]) && entered(&seen[1], ids[0])) {
+        assert!(Instant::now() < deadline, "no ENTER via CURVE gossip: {seen:?}");
+        server.run_once(Some(Duration::from_millis(5))).unwrap();
+        while server.next_event().is_some() {}
+        run_for(&mut nodes, &mut seen, Duration::from_millis(10), |_| false);
+    }
+    let tuples = server.tuples();
+    assert_eq!(tuples.len(), 2, "{tuples:?}");
+    for (node, cert_key) in nodes.iter().take(2).map(|n| (n, n.uuid())) {
+        let key = zre::ZyreUuid(cert_key).to_string();
+        let value = &tuples.iter().find(|(k, _)| *k == key).unwrap().1;
+        assert!(value.starts_with(&format!("{}|", node.endpoint())), "{value}");
+    }
+    assert!(seen[2].iter().all(|e| e.kind() != "ENTER"), "{:?}", seen[2]);
+}
