@@ -81,7 +81,13 @@ pub fn run(args: ZgossipServerArgs) -> Outcome {
         Some(path) => {
             let cert = zre::Certificate::load_secret(std::path::Path::new(path))
                 .map_err(|e| Failure::new(e.to_string()))?;
-            GossipService::bind_curve(&binds, config, &cert)?
+            let service = GossipService::bind_curve(&binds, config, &cert)?;
+            // Clients need it: `-g HOST:PORT|KEY`.
+            log::info!(
+                "serving CURVE clients only; public key {}",
+                zre::wire::curve_key::encode_z85(&cert.public_key)
+            );
+            service
         }
         None => GossipService::bind(&binds, config)?,
     };
