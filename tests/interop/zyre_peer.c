@@ -31,7 +31,24 @@
                              group: /join it (Zyre starts an election when
                              another member joins, and reports LEADER with
                              the winner's uuid, name and the group).
+      --curve-cert PATH      CURVE mode (DRAFT): zcert_load (PATH) (czmq's
+                             certificate format; PATH is the public file,
+                             its PATH_secret is read when there, or the
+                             secret file itself), then zyre_set_zcert:
+                             v3 beacons, a CURVE-server inbox, CURVE links
+                             to peers, gossip values `endpoint|publickey`
+      --curve-keygen PATH    CURVE mode with a new certificate: zcert_new,
+                             zcert_save (PATH) (writes PATH and
+                             PATH_secret), then as --curve-cert
+      --gossip-key KEY       with --gossip: zyre_gossip_connect_curve with
+                             this Z85 server key instead of
+                             zyre_gossip_connect. (Debian's czmq 4.2.1 is
+                             built without its DRAFT API, whose zgossip
+                             alone speaks CURVE: there the key is ignored
+                             and the gossip link stays plain.)
       --verbose              zyre_set_verbose
+
+    In CURVE mode READY also has "publickey" (Z85, 40 characters).
 
     Zyre has no call that returns its own endpoint, so the driver chooses the
     port and reports tcp://IFACE-ADDRESS:PORT, which is what Zyre binds and
@@ -498,6 +515,7 @@ int
 main (int argc, char *argv [])
 {
     const char *name = NULL, *iface = NULL, *gossip = NULL;
+    const char *curve_cert = NULL, *curve_keygen = NULL, *gossip_key = NULL;
     int beacon_port = 5670, interval = -1, evasive = -1, expired = -1, port = 0;
     bool verbose = false;
     zlist_t *headers = zlist_new ();
@@ -544,10 +562,23 @@ main (int argc, char *argv [])
         if (streq (opt, "--gossip"))
             gossip = value;
         else
+        if (streq (opt, "--curve-cert"))
+            curve_cert = value;
+        else
+        if (streq (opt, "--curve-keygen"))
+            curve_keygen = value;
+        else
+        if (streq (opt, "--gossip-key"))
+            gossip_key = value;
+        else
             die ("unknown option %s", opt);
     }
     if (!name || !iface)
         die ("usage: zyre_peer --name NAME --iface IFACE [options]");
+    if (curve_cert && curve_keygen)
+        die ("--curve-cert and --curve-keygen exclude each other");
+    if (gossip_key && !gossip)
+        die ("--gossip-key needs --gossip");
 
     //  czmq logs to stdout by default and catches SIGINT/SIGTERM itself
     //  (ending its actors without a goodbye): logs to stderr, and SIGTERM
@@ -586,6 +617,27 @@ main (int argc, char *argv [])
     }
     for (char *group = (char *) zlist_first (contests); group; group = (char *) zlist_next (contests))
         zyre_set_contest_in_group (node, group);
+    //  Before the inbox is bound (zyre_set_endpoint or zyre_start): Zyre
+    //  makes it a CURVE server when it binds it.
+    zcert_t *cert = NULL;
+    if (curve_keygen) {
+        cert = zcert_new ();
+        if (!cert || zcert_save (cert, curve_keygen))
+            die ("cannot write the certificate %s", curve_keygen);
+    }
+    else
+    if (curve_cert) {
+        cert = zcert_load (curve_cert);
+        if (!cert)
+            die ("cannot load the certificate %s", curve_cert);
+        if (streq (zcert_secret_txt (cert), "0000000000000000000000000000000000000000"))
+            die ("%s holds no secret key", curve_cert);
+    }
+    if (cert) {
+        if (!zsys_has_curve ())
+            die ("this libzmq has no CURVE");
+        zyre_set_zcert (node, cert);
+    }
     zyre_set_interface (node, iface);
     zyre_set_port (node, beacon_port);
     if (interval >= 0)
@@ -601,7 +653,10 @@ main (int argc, char *argv [])
     if (gossip) {
         if (zyre_set_endpoint (node, "%s", endpoint))
             die ("cannot bind %s", endpoint);
-        zyre_gossip_connect (node, "%s", gossip);
+        if (gossip_key)
+            zyre_gossip_connect_curve (node, gossip_key, "%s", gossip);
+        else
+            zyre_gossip_connect (node, "%s", gossip);
     }
     else
         zyre_set_beacon_peer_port (node, port);
@@ -612,6 +667,8 @@ main (int argc, char *argv [])
     s_json_field (stdout, "peer", zyre_uuid (node));
     s_json_field (stdout, "name", zyre_name (node));
     s_json_field (stdout, "endpoint", endpoint);
+    if (cert)
+        s_json_field (stdout, "publickey", zcert_public_txt (cert));
     fputs ("}\n", stdout);
     fflush (stdout);
 
@@ -653,6 +710,7 @@ main (int argc, char *argv [])
     free (endpoint);
     free (address);
     zhash_destroy (&s_names);
+    zcert_destroy (&cert);
     zlist_destroy (&headers);
     zlist_destroy (&contests);
     return 0;
