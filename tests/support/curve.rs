@@ -159,7 +159,8 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// Starts `tcpdump -i IFACE -U -s 0 -w FILE tcp` on `host` and waits
+    /// Starts `tcpdump -i IFACE --immediate-mode -U -s 0 -w FILE tcp` on
+    /// `host` (each packet written as it comes) and waits
     /// until it listens. A missing tcpdump fails the test with the install
     /// hint.
     pub fn start(lab: &Lab, host: &str, iface: &str, file: &Path) -> Capture {
@@ -178,6 +179,7 @@ impl Capture {
                 "-i",
                 iface,
                 "-n",
+                "--immediate-mode",
                 "-U",
                 "-s",
                 "0",
@@ -200,6 +202,8 @@ impl Capture {
     /// Stops tcpdump (SIGTERM: it flushes and closes the file) and returns
     /// the capture.
     pub fn stop(mut self) -> Pcap {
+        // Lets tcpdump write what the kernel handed it last.
+        std::thread::sleep(Duration::from_millis(300));
         self.child.terminate();
         let status = self.child.wait_exit(Duration::from_secs(10));
         assert!(status.is_some(), "tcpdump did not stop\n{}", self.child.report());
