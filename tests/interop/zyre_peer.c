@@ -73,6 +73,11 @@
 
 static volatile sig_atomic_t s_terminated = 0;
 
+/*  The JSON events: the process's stdout as it started. Its fd 1 itself
+    goes to stderr, for czmq writes some logs to stdout whatever
+    zsys_set_logstream says (the zgossip actor's errors, for one).  */
+static FILE *s_out;
+
 static void
 s_on_sigterm (int sig)
 {
@@ -254,28 +259,28 @@ s_print_event (zyre_event_t *event)
     const char *name = zyre_event_peer_name (event);
     if (streq (type, "STOP"))
         return;                 //  Ours, printed after zyre_stop
-    fputs ("{\"event\":", stdout);
-    s_json_cstr (stdout, type);
-    s_json_field (stdout, "peer", uuid);
-    s_json_field (stdout, "name", name);
+    fputs ("{\"event\":", s_out);
+    s_json_cstr (s_out, type);
+    s_json_field (s_out, "peer", uuid);
+    s_json_field (s_out, "name", name);
     if (streq (type, "ENTER")) {
         pthread_mutex_lock (&s_names_lock);
         zhash_update (s_names, uuid, strdup (name ? name : ""));
         pthread_mutex_unlock (&s_names_lock);
-        s_json_field (stdout, "endpoint", zyre_event_peer_addr (event));
-        fputs (",\"headers\":{", stdout);
+        s_json_field (s_out, "endpoint", zyre_event_peer_addr (event));
+        fputs (",\"headers\":{", s_out);
         zhash_t *headers = zyre_event_headers (event);
         bool first = true;
         for (char *value = headers ? (char *) zhash_first (headers) : NULL; value;
              value = (char *) zhash_next (headers)) {
             if (!first)
-                fputc (',', stdout);
+                fputc (',', s_out);
             first = false;
-            s_json_cstr (stdout, zhash_cursor (headers));
-            fputc (':', stdout);
-            s_json_cstr (stdout, value);
+            s_json_cstr (s_out, zhash_cursor (headers));
+            fputc (':', s_out);
+            s_json_cstr (s_out, value);
         }
-        fputc ('}', stdout);
+        fputc ('}', s_out);
     }
     else
     if (streq (type, "EXIT")) {
@@ -285,11 +290,11 @@ s_print_event (zyre_event_t *event)
     }
     if (streq (type, "JOIN") || streq (type, "LEAVE") || streq (type, "SHOUT")
         || streq (type, "LEADER"))
-        s_json_field (stdout, "group", zyre_event_group (event));
+        s_json_field (s_out, "group", zyre_event_group (event));
     if (streq (type, "SHOUT") || streq (type, "WHISPER"))
-        s_json_content (stdout, zyre_event_msg (event));
-    fputs ("}\n", stdout);
-    fflush (stdout);
+        s_json_content (s_out, zyre_event_msg (event));
+    fputs ("}\n", s_out);
+    fflush (s_out);
 }
 
 /*  Prints every event until Zyre's own STOP (after zyre_stop). Events are
@@ -580,6 +585,11 @@ main (int argc, char *argv [])
     if (gossip_key && !gossip)
         die ("--gossip-key needs --gossip");
 
+    int json_fd = dup (STDOUT_FILENO);
+    if (json_fd < 0 || dup2 (STDERR_FILENO, STDOUT_FILENO) < 0
+        || !(s_out = fdopen (json_fd, "w")))
+        die ("cannot set up stdout: %s", strerror (errno));
+
     //  czmq logs to stdout by default and catches SIGINT/SIGTERM itself
     //  (ending its actors without a goodbye): logs to stderr, and SIGTERM
     //  is ours, a clean stop. Only the command thread takes the signals
@@ -663,14 +673,14 @@ main (int argc, char *argv [])
     if (zyre_start (node))
         die ("zyre_start failed");
 
-    fputs ("{\"event\":\"READY\"", stdout);
-    s_json_field (stdout, "peer", zyre_uuid (node));
-    s_json_field (stdout, "name", zyre_name (node));
-    s_json_field (stdout, "endpoint", endpoint);
+    fputs ("{\"event\":\"READY\"", s_out);
+    s_json_field (s_out, "peer", zyre_uuid (node));
+    s_json_field (s_out, "name", zyre_name (node));
+    s_json_field (s_out, "endpoint", endpoint);
     if (cert)
-        s_json_field (stdout, "publickey", zcert_public_txt (cert));
-    fputs ("}\n", stdout);
-    fflush (stdout);
+        s_json_field (s_out, "publickey", zcert_public_txt (cert));
+    fputs ("}\n", s_out);
+    fflush (s_out);
 
     pthread_t events;
     if (pthread_create (&events, NULL, s_event_thread, node))
@@ -704,8 +714,8 @@ main (int argc, char *argv [])
     zyre_stop (node);
     pthread_join (events, NULL);
     zyre_destroy (&node);
-    fputs ("{\"event\":\"STOP\"}\n", stdout);
-    fflush (stdout);
+    fputs ("{\"event\":\"STOP\"}\n", s_out);
+    fflush (s_out);
     free (buffer);
     free (endpoint);
     free (address);
