@@ -248,10 +248,12 @@ fn czmq_server(lab: &Lab, host: &str, lan: &str) -> ChildGuard {
     child
 }
 
-/// A Zyre node in CURVE mode on lan1 and ours on lan2, discovery by gossip
-/// only through czmq's server on the router (see the module doc for why
-/// that link is plain): the server holds `endpoint|publickey` for both,
-/// they meet with their keys and talk both ways over CURVE links.
+/// Zyre nodes in CURVE mode on lan1 and lan2 and ours on lan2, discovery
+/// by gossip only through czmq's server on the router (see the module doc
+/// for why that link is plain; the lan2 Zyre asks for CURVE with
+/// `zyre_gossip_connect_curve`, which this czmq ignores): the server holds
+/// `endpoint|publickey` for each, all three meet with their keys, and ours
+/// talks both ways with the Zyre across the router over CURVE links.
 #[test]
 fn zyre_c_curve_gossip_across_subnets() {
     let Some(mut lab) = lab(
@@ -262,25 +264,39 @@ fn zyre_c_curve_gossip_across_subnets() {
         return;
     };
     lab.numbered_lan("lan1", 183, &["y"]);
-    lab.numbered_lan("lan2", 184, &["b"]);
+    lab.numbered_lan("lan2", 184, &["b", "z"]);
     lab.router("r", &[("lan1", "10.99.183.1"), ("lan2", "10.99.184.1")]);
     let server = czmq_server(&lab, "r", "lan1");
     let scratch = Scratch::new("zyre_c_curve_gossip_across_subnets");
     let ours_cert = keygen_ours(&scratch.path("ours.cert"));
-    let zyre_file = scratch.path("zyre.cert");
+    // A key for the server that it does not have: czmq's stable zgossip
+    // never uses it.
+    let unused_server_key = keygen_ours(&scratch.path("unused-server.cert")).key;
+    let gossip = "tcp://10.99.183.1:31337";
+    let y_file = scratch.path("zyre-y.cert");
+    let z_file = scratch.path("zyre-z.cert");
     let mut y = zyre(
         &lab,
         "y",
         "lan1",
         "zyre-y",
+        &["--gossip", gossip, "--curve-keygen", s(&y_file)],
+    );
+    let mut z = zyre(
+        &lab,
+        "z",
+        "lan2",
+        "zyre-z",
         &[
             "--gossip",
-            "tcp://10.99.183.1:31337",
+            gossip,
+            "--gossip-key",
+            &unused_server_key,
             "--curve-keygen",
-            s(&zyre_file),
+            s(&z_file),
         ],
     );
-    let zyre_key = zyre_key(&mut y);
+    let (y_key, z_key) = (zyre_key(&mut y), zyre_key(&mut z));
     let mut b = JsonPeer::spawn(
         &lab,
         "b",
@@ -294,8 +310,10 @@ fn zyre_c_curve_gossip_across_subnets() {
             s(&ours_cert.secret),
         ],
     );
-    meet_with_keys(&mut y, &zyre_key, &mut b, &ours_cert.key);
-    for (peer, key) in [(&y, &zyre_key), (&b, &ours_cert.key)] {
+    meet_with_keys(&mut y, &y_key, &mut b, &ours_cert.key);
+    meet_with_keys(&mut z, &z_key, &mut b, &ours_cert.key);
+    meet_with_keys(&mut y, &y_key, &mut z, &z_key);
+    for (peer, key) in [(&y, &y_key), (&z, &z_key), (&b, &ours_cert.key)] {
         let value = format!("{}|{key}", peer.endpoint);
         let got = server.stdout().count(|l| {
             let words: Vec<&str> = l.split_whitespace().collect();
