@@ -648,7 +648,11 @@ impl Node {
         }
         while let Some(action) = self.core.poll_action() {
             match action {
-                Action::Connect { peer, endpoint } => self.connect_peer(peer, &endpoint)?,
+                Action::Connect {
+                    peer,
+                    endpoint,
+                    curve_server_key: _,
+                } => self.connect_peer(peer, &endpoint)?,
                 Action::Send {
                     peer,
                     header,

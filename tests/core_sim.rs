@@ -191,7 +191,7 @@ impl Sim {
 
     fn apply(&mut self, from: usize, action: Action) {
         match action {
-            Action::Connect { peer, endpoint } => {
+            Action::Connect { peer, endpoint, .. } => {
                 if let Some(&to) = self.by_endpoint.get(&endpoint) {
                     self.links.insert((from, peer), to);
                     self.routes.insert((to, from), peer);

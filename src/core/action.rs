@@ -46,6 +46,11 @@ pub enum Action {
         peer: Uuid,
         /// The peer's inbox, `tcp://ip:port`.
         endpoint: String,
+        /// CURVE mode only: the peer's 32-byte public key, which the
+        /// DEALER must use as its CURVE server key (`ZMQ_CURVE_SERVERKEY`,
+        /// as Zyre's `zyre_peer_connect`), with our own key pair as client
+        /// keys. `None` in plain mode: connect without security.
+        curve_server_key: Option<[u8; 32]>,
     },
     /// Send `header` then each content frame on the peer's DEALER, as one
     /// multipart message.

@@ -57,6 +57,13 @@ pub struct CoreConfig {
     /// in with this scope; link-local endpoints (from beacons, HELLO,
     /// gossip) get its name as `%scope`. `None` in IPv4 mode.
     pub link_scope: Option<LinkScope>,
+    /// CURVE mode (Zyre's `zyre_set_curve_keypair`, `zyre_node.c`): our
+    /// 32-byte CURVE public key. `Some` makes the core send version-3
+    /// beacons carrying it, put it in HELLO as the `X-PUBLICKEY` header
+    /// and in gossip values (`endpoint|key`), and deal only with peers
+    /// that announce a key likewise. `None` (the default) is plain RFC 36.
+    /// The secret key never reaches the core: the I/O layer holds it.
+    pub curve_public_key: Option<[u8; 32]>,
 }
 
 impl CoreConfig {
@@ -79,6 +86,7 @@ impl CoreConfig {
             beacon_subnet: None,
             fast_exit: true,
             link_scope: None,
+            curve_public_key: None,
         }
     }
 }

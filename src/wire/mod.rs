@@ -7,6 +7,7 @@
 //! | [`Beacon`] | one UDP datagram (port 5670) | `ZRE`, version 1 or 3 | RFC 36, "Node Discovery and Interconnection" |
 //! | [`ZreMessage`] | frame 0 of a ZeroMQ message, DEALER to ROUTER | `AA A1`, id, version 2 | RFC 36, "ZRE Commands"; Zyre `src/zre_msg.xml` |
 //! | [`GossipMessage`] | one ZeroMQ frame, DEALER to ROUTER (TCP 31337) | `AA A0`, id, version 1 | czmq `src/zgossip_msg.xml` |
+//! | [`CurveKey`] | 32 bytes in a version-3 beacon; 40 chars of Z85 in HELLO's `X-PUBLICKEY` and in gossip values | — | Zyre `src/zyre_node.c` (CURVE mode); ZeroMQ RFC 32 (Z85) |
 //! | [`RawGossip`] | the same frame, PUBLISH's key as bytes; [`GossipDialect`] translates haskell-zre's dialect | `AA A0`, id, version 1 | haskell-zre `src/Data/ZGossip.hs` |
 //!
 //! The two zproto codecs share their field encodings: numbers are
@@ -36,6 +37,7 @@
 //! does not fit its length prefix; `out` may then hold a partial frame.
 
 pub mod beacon;
+pub mod curve_key;
 pub mod gossip_dialect;
 pub mod gossip_msg;
 pub mod zre_msg;
@@ -43,6 +45,7 @@ pub mod zre_msg;
 mod primitives;
 
 pub use beacon::Beacon;
+pub use curve_key::CurveKey;
 pub use gossip_dialect::{GossipDialect, RawGossip};
 pub use gossip_msg::{GossipMessage, GossipMessageId};
 pub use zre_msg::{Body, HEADER_LEN, Header, Hello, MessageId, ZreMessage};
@@ -105,6 +108,10 @@ pub enum WireError {
         /// for the others.
         max: usize,
     },
+    /// Text that should be a Z85 CURVE key (40 characters, ZeroMQ RFC 32)
+    /// has a character outside the Z85 alphabet, or a 5-character group
+    /// worth more than four bytes.
+    BadKeyText,
 }
 
 impl fmt::Display for WireError {
@@ -131,6 +138,7 @@ impl fmt::Display for WireError {
             WireError::TooLong { field, len, max } => {
                 write!(f, "field `{field}` is {len} bytes, at most {max} fit")
             }
+            WireError::BadKeyText => write!(f, "not a Z85 CURVE key"),
         }
     }
 }

@@ -170,6 +170,7 @@ impl NodeCore {
             self.actions.push_back(Action::Connect {
                 peer: uuid,
                 endpoint: endpoint.to_owned(),
+                curve_server_key: None,
             });
         }
         let groups = self.groups.own();

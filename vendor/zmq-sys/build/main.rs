@@ -1,0 +1,38 @@
+//! zmq-sys 0.12.0's build script, changed for zre: libzmq is built with
+//! libsodium, so that it has CURVE (RFC 26). The crates.io build script
+//! calls `with_libsodium(None)`, which leaves CURVE out.
+//!
+//! libsodium comes from the `libsodium-sys-stable` crate (a normal
+//! dependency of this one). Its build script builds libsodium statically
+//! from the tarball shipped inside the crate (its `fetch-latest` feature,
+//! which downloads, stays off) and, through `links = "sodium"`, hands us
+//! the header and library directories as DEP_SODIUM_INCLUDE and
+//! DEP_SODIUM_LIB.
+
+use std::env;
+use std::path::PathBuf;
+
+fn sodium_dir(var: &str) -> PathBuf {
+    match env::var_os(var) {
+        Some(dir) => PathBuf::from(dir),
+        None => panic!(
+            "{var} is not set: libsodium-sys-stable did not report where it built libsodium \
+             (SODIUM_LIB_DIR without headers is not supported here; unset it)"
+        ),
+    }
+}
+
+pub fn configure() {
+    println!("cargo:rerun-if-changed=build/main.rs");
+    println!("cargo:rerun-if-env-changed=PROFILE");
+
+    let include = sodium_dir("DEP_SODIUM_INCLUDE");
+    let lib = sodium_dir("DEP_SODIUM_LIB");
+    zeromq_src::Build::new()
+        .with_libsodium(Some(zeromq_src::LibLocation::new(lib, include)))
+        .build();
+}
+
+fn main() {
+    configure()
+}
