@@ -179,7 +179,7 @@ impl Node {
                 client.add_server(now, server);
             }
             let key = ZyreUuid(node.core.uuid()).to_string();
-            client.publish(now, &key, node.core.endpoint());
+            client.publish(now, &key, &node.core.gossip_value());
             node.gossip = Some(client);
         }
         node.service()?;

@@ -59,6 +59,8 @@ struct Sim {
     /// Rounds that delivered something: the causal depth of the traffic,
     /// in network hops.
     rounds: usize,
+    /// Every `Connect`: (node, peer, CURVE server key).
+    connects: Vec<(usize, Uuid, Option<[u8; 32]>)>,
 }
 
 fn uuid_of(n: u128) -> Uuid {
@@ -85,6 +87,7 @@ impl Sim {
             delivered: 0,
             reorder: None,
             rounds: 0,
+            connects: Vec::new(),
         }
     }
 
@@ -191,8 +194,18 @@ impl Sim {
 
     fn apply(&mut self, from: usize, action: Action) {
         match action {
-            Action::Connect { peer, endpoint, .. } => {
-                if let Some(&to) = self.by_endpoint.get(&endpoint) {
+            Action::Connect {
+                peer,
+                endpoint,
+                curve_server_key,
+            } => {
+                self.connects.push((from, peer, curve_server_key));
+                // The CURVE handshake: a DEALER gets through only with the
+                // server's own key, or none to a plain inbox (libzmq drops
+                // a plain client at a CURVE server, and the other way round).
+                let target = self.by_endpoint.get(&endpoint).copied();
+                let handshake = |to: usize| self.nodes[to].core.config().curve_public_key == curve_server_key;
+                if let Some(to) = target.filter(|&to| handshake(to)) {
                     self.links.insert((from, peer), to);
                     self.routes.insert((to, from), peer);
                 }
@@ -2146,4 +2159,390 @@ fn election_cost_for_2_to_32_nodes() {
         );
         assert!(hops <= 8, "the echo-wave is a constant number of hops deep");
     }
+}
+
+// ----- CURVE mode (Zyre 2.0.1's, zyre_node.c) ------------------------------
+
+/// A test public key: 32 bytes that are no point of small order.
+fn curve_key(n: u8) -> [u8; 32] {
+    std::array::from_fn(|i| n.wrapping_mul(31).wrapping_add(i as u8) | 0x40)
+}
+
+impl Sim {
+    /// A node in CURVE mode with `curve_key(index)`.
+    fn add_curve(&mut self, name: &str) -> usize {
+        let index = self.nodes.len();
+        let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, index as u8 + 1));
+        let mut config = Self::config(uuid_of(index as u128), name, ip, 41000);
+        config.curve_public_key = Some(curve_key(index as u8));
+        self.add_with(config)
+    }
+
+    /// The CURVE server keys `node` connected with, in order, for `peer`.
+    fn connect_keys(&self, node: usize, peer: Uuid) -> Vec<Option<[u8; 32]>> {
+        self.connects
+            .iter()
+            .filter(|(from, to, _)| *from == node && *to == peer)
+            .map(|(_, _, key)| *key)
+            .collect()
+    }
+}
+
+fn z85(key: &[u8; 32]) -> String {
+    zre::wire::curve_key::encode_z85(key)
+}
+
+#[test]
+fn curve_nodes_meet_by_v3_beacons_and_connect_with_the_beacons_key() {
+    let mut sim = Sim::new();
+    let a = sim.add_curve("a");
+    let b = sim.add_curve("b");
+    let c = sim.add_curve("c");
+    sim.run_for(secs(2));
+    for node in [a, b, c] {
+        assert_eq!(sim.count(node, "ENTER"), 2, "{:?}", sim.nodes[node].events);
+    }
+    // Each DEALER used its peer's key as CURVE server key, once.
+    let (ua, ub) = (sim.uuid(a), sim.uuid(b));
+    assert_eq!(sim.connect_keys(a, ub), vec![Some(curve_key(b as u8))]);
+    assert_eq!(sim.connect_keys(b, ua), vec![Some(curve_key(a as u8))]);
+    assert_eq!(sim.nodes[a].core.peer_curve_key(ub), Some(curve_key(b as u8)));
+    // Our HELLO carries the key in Z85 as X-PUBLICKEY, beside our headers.
+    let key_b = z85(&curve_key(b as u8));
+    assert_eq!(
+        sim.nodes[a].core.peer_header_value(ub, "X-PUBLICKEY"),
+        Some(key_b.as_str())
+    );
+    assert_eq!(sim.nodes[a].core.peer_header_value(ub, "X-HELLO"), Some("from b"));
+    sim.nodes[a].core.join("g").unwrap();
+    sim.nodes[b].core.join("g").unwrap();
+    sim.settle();
+    sim.nodes[a].core.shout("g", text("secret")).unwrap();
+    sim.nodes[b].core.whisper(ua, text("psst")).unwrap();
+    sim.settle();
+    assert_eq!(sim.count(b, "SHOUT"), 1);
+    assert_eq!(sim.count(a, "WHISPER"), 1);
+}
+
+#[test]
+fn curve_beacons_are_version_3_with_our_key_and_so_is_the_leaving_one() {
+    let mut sim = Sim::new();
+    let a = sim.add_curve("a");
+    let now = sim.now;
+    let core = &mut sim.nodes[a].core;
+    core.handle_timeout(now);
+    let Some(Action::Beacon(beacon)) = core.poll_action() else {
+        panic!("a beacon first");
+    };
+    let bytes = beacon.to_bytes();
+    assert_eq!(bytes.len(), 54);
+    assert_eq!(&bytes[..4], b"ZRE\x03");
+    assert_eq!(&bytes[22..], &curve_key(a as u8));
+    core.stop();
+    let last = std::iter::from_fn(|| core.poll_action()).last();
+    let Some(Action::Beacon(leaving)) = last else {
+        panic!("the leaving beacon last: {last:?}");
+    };
+    assert_eq!((leaving.port, leaving.curve_key), (0, Some(curve_key(a as u8))));
+}
+
+#[test]
+fn curve_and_plain_nodes_on_one_lan_never_meet() {
+    let mut sim = Sim::new();
+    let secure = [sim.add_curve("s0"), sim.add_curve("s1")];
+    let plain = [sim.add("p2"), sim.add("p3")];
+    sim.run_for(secs(40));
+    for node in secure {
+        let peers = sim.nodes[node].core.peers();
+        assert_eq!(peers.len(), 1, "{peers:?}");
+        assert!(secure.iter().any(|&s| sim.uuid(s) == peers[0]));
+        // Nothing connected to a plain node, not even pending.
+        assert_eq!(sim.nodes[node].core.pending_peer_count(), 0);
+    }
+    for node in plain {
+        let peers = sim.nodes[node].core.peers();
+        assert_eq!(peers.len(), 1, "{peers:?}");
+        assert!(plain.iter().any(|&p| sim.uuid(p) == peers[0]));
+        assert_eq!(sim.nodes[node].core.pending_peer_count(), 0);
+    }
+    // No connection attempt crossed the line either way.
+    for &(from, peer, key) in &sim.connects {
+        let to = sim.nodes.iter().position(|n| n.core.uuid() == peer).unwrap();
+        assert_eq!(secure.contains(&from), secure.contains(&to), "{from} -> {to}");
+        assert_eq!(key.is_some(), secure.contains(&from));
+    }
+}
+
+/// Feeds `node` one beacon from 10.0.0.99 and says whether it made the node
+/// do anything.
+fn beacon_acts(sim: &mut Sim, node: usize, beacon: zre::wire::Beacon) -> bool {
+    let now = sim.now;
+    let core = &mut sim.nodes[node].core;
+    core.handle_beacon(now, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 99)), &beacon.to_bytes());
+    let acted = core.has_actions();
+    sim.settle();
+    acted
+}
+
+#[test]
+fn a_curve_node_ignores_v1_beacons_and_keys_that_can_be_no_key() {
+    let mut sim = Sim::new();
+    let a = sim.add_curve("a");
+    let uuid = Uuid::from_u128(0xBAD);
+    let beacon = |key| zre::wire::Beacon {
+        uuid,
+        port: 5000,
+        curve_key: key,
+    };
+    // A forged plain beacon: no downgrade.
+    assert!(!beacon_acts(&mut sim, a, beacon(None)));
+    // All zeros, one, and a point of order 8 with the ignored top bit set.
+    let mut one = [0u8; 32];
+    one[0] = 1;
+    let mut order8 = [
+        0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda,
+        0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00,
+    ];
+    order8[31] |= 0x80;
+    for garbage in [[0u8; 32], one, order8] {
+        assert!(!beacon_acts(&mut sim, a, beacon(Some(garbage))), "{garbage:02x?}");
+    }
+    assert_eq!(sim.nodes[a].core.pending_peer_count(), 0);
+    assert!(sim.connects.is_empty());
+    // A key whose first byte is 0 is a key (Zyre drops such beacons).
+    let mut zero_first = curve_key(9);
+    zero_first[0] = 0;
+    assert!(beacon_acts(&mut sim, a, beacon(Some(zero_first))));
+    assert_eq!(sim.connect_keys(a, uuid), vec![Some(zero_first)]);
+}
+
+#[test]
+fn a_plain_node_still_ignores_v3_beacons() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let beacon = zre::wire::Beacon {
+        uuid: Uuid::from_u128(0xC0),
+        port: 5000,
+        curve_key: Some(curve_key(3)),
+    };
+    assert!(!beacon_acts(&mut sim, a, beacon));
+    assert_eq!(sim.nodes[a].core.pending_peer_count(), 0);
+}
+
+fn curve_hello(port: u16, headers: Vec<(&str, &str)>) -> Vec<u8> {
+    let endpoint = format!("tcp://10.7.7.7:{port}");
+    ZreMessage::new(
+        1,
+        Body::Hello(zre::wire::Hello {
+            endpoint: &endpoint,
+            groups: vec![],
+            status: 0,
+            name: "hand-made",
+            headers,
+        }),
+    )
+    .to_bytes()
+    .unwrap()
+}
+
+#[test]
+fn a_curve_node_ignores_a_hello_without_a_usable_x_publickey() {
+    let mut sim = Sim::new();
+    let a = sim.add_curve("a");
+    let fake = Uuid::from_u128(0xF00D);
+    let zeros = z85(&[0; 32]);
+    let good = z85(&curve_key(7));
+    let overflow = format!("%nSc1{}", &good[5..]);
+    for headers in [
+        vec![],
+        vec![("X-PUBLICKEY", "")],
+        vec![("X-PUBLICKEY", &good[..39])],
+        vec![("X-PUBLICKEY", overflow.as_str())],
+        vec![("X-PUBLICKEY", zeros.as_str())],
+        vec![("x-publickey", good.as_str())],
+    ] {
+        inject(&mut sim, fake, a, curve_hello(5000, headers.clone()));
+        assert_eq!(sim.count(a, "ENTER"), 0, "{headers:?}");
+        assert!(sim.connects.is_empty(), "{headers:?}");
+    }
+    // Then a good one enters, and we connect back with its key.
+    inject(&mut sim, fake, a, curve_hello(5000, vec![("X-PUBLICKEY", &good)]));
+    assert_eq!(sim.count(a, "ENTER"), 1);
+    assert_eq!(sim.connect_keys(a, fake), vec![Some(curve_key(7))]);
+}
+
+#[test]
+fn a_plain_node_takes_a_hello_with_x_publickey_as_a_plain_one() {
+    // Plain Zyre ignores the header; the HELLO came in the clear, so the
+    // sender speaks plain ZRE on this link.
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let fake = Uuid::from_u128(0xF00D);
+    let good = z85(&curve_key(7));
+    inject(&mut sim, fake, a, curve_hello(5000, vec![("X-PUBLICKEY", &good)]));
+    assert_eq!(sim.count(a, "ENTER"), 1);
+    assert_eq!(sim.connect_keys(a, fake), vec![None]);
+}
+
+#[test]
+fn an_announcement_with_another_key_for_a_known_peer_is_ignored() {
+    let mut sim = Sim::new();
+    let a = sim.add_curve("a");
+    let b = sim.add_curve("b");
+    sim.run_for(secs(2));
+    let ub = sim.uuid(b);
+    assert_eq!(sim.nodes[a].core.peers(), vec![ub]);
+    sim.clear_events();
+    let b_ip = sim.nodes[b].ip;
+    let forged = |port| zre::wire::Beacon {
+        uuid: ub,
+        port,
+        curve_key: Some(curve_key(99)),
+    };
+    // Same UUID and endpoint, another key; and a leaving beacon likewise.
+    let now = sim.now;
+    for port in [41000, 0] {
+        sim.nodes[a]
+            .core
+            .handle_beacon(now, b_ip, &forged(port).to_bytes());
+        assert!(!sim.nodes[a].core.has_actions());
+    }
+    let value = format!("{}|{}", sim.nodes[b].core.endpoint(), z85(&curve_key(99)));
+    tuple(&mut sim, a, ub, &value);
+    sim.run_for(secs(40));
+    assert_eq!(sim.connect_keys(a, ub), vec![Some(curve_key(b as u8))]);
+    assert_eq!(sim.count(a, "EXIT"), 0, "{:?}", sim.nodes[a].events);
+    assert_eq!(sim.nodes[a].core.peers(), vec![ub]);
+}
+
+#[test]
+fn a_forged_key_announced_first_gives_way_to_the_peers_hello() {
+    // A forger beacons b's UUID and endpoint with its own key before b is
+    // heard: our DEALER to b cannot get through the handshake, but b's
+    // HELLO comes through our inbox with b's key, and wins.
+    let mut sim = Sim::new();
+    let a = sim.add_curve("a");
+    let b = sim.add_curve("b");
+    sim.beacons_blocked.insert(b);
+    let ub = sim.uuid(b);
+    let forged = zre::wire::Beacon {
+        uuid: ub,
+        port: 41000,
+        curve_key: Some(curve_key(99)),
+    };
+    let now = sim.now;
+    let b_ip = sim.nodes[b].ip;
+    sim.nodes[a].core.handle_beacon(now, b_ip, &forged.to_bytes());
+    sim.settle();
+    assert_eq!(sim.count(b, "ENTER"), 0);
+    assert_eq!(sim.nodes[a].core.pending_peer_count(), 1);
+    // b hears a's beacon and says HELLO.
+    sim.beacons_blocked.remove(&b);
+    sim.run_for(secs(2));
+    assert_eq!(
+        sim.connect_keys(a, ub),
+        vec![Some(curve_key(99)), Some(curve_key(b as u8))]
+    );
+    check_one_clean_enter(&sim, a, ub);
+    assert_eq!(sim.nodes[a].core.peer_curve_key(ub), Some(curve_key(b as u8)));
+    sim.nodes[a].core.whisper(ub, text("hi")).unwrap();
+    sim.settle();
+    assert_eq!(sim.count(b, "WHISPER"), 1);
+}
+
+#[test]
+fn curve_gossip_values_carry_the_key_and_connect_with_it() {
+    let mut sim = Sim::new();
+    let a = sim.add_curve("a");
+    let b = sim.add_curve("b");
+    let p = sim.add("p");
+    for node in [a, b, p] {
+        sim.beacons_blocked.insert(node);
+    }
+    let value_b = sim.nodes[b].core.gossip_value();
+    assert_eq!(
+        value_b,
+        format!("{}|{}", sim.nodes[b].core.endpoint(), z85(&curve_key(b as u8)))
+    );
+    // A plain node publishes its endpoint alone, and ignores a keyed value.
+    let value_p = sim.nodes[p].core.gossip_value();
+    assert_eq!(value_p, sim.nodes[p].core.endpoint());
+    let (ua, ub, up) = (sim.uuid(a), sim.uuid(b), sim.uuid(p));
+    tuple(&mut sim, p, ub, &value_b);
+    assert_eq!(sim.nodes[p].core.pending_peer_count(), 0);
+    // A CURVE node ignores values without a key, or with a bad one.
+    tuple(&mut sim, a, up, &value_p);
+    let endpoint_b = sim.nodes[b].core.endpoint().to_owned();
+    for bad in ["", "x", &z85(&[0; 32])[..]] {
+        tuple(&mut sim, a, ub, &format!("{endpoint_b}|{bad}"));
+    }
+    assert_eq!(sim.nodes[a].core.pending_peer_count(), 0);
+    assert!(sim.connects.is_empty());
+    // The good value: a connects with b's key and they meet.
+    tuple(&mut sim, a, ub, &value_b);
+    assert_eq!(sim.connect_keys(a, ub), vec![Some(curve_key(b as u8))]);
+    check_one_clean_enter(&sim, a, ub);
+    check_one_clean_enter(&sim, b, ua);
+}
+
+/// `restarted_on_the_same_endpoint` in CURVE mode: a1 (key 0) is gone, a2
+/// (key 2) listens at its endpoint, b (key 1) has heard of neither.
+fn curve_restarted_on_the_same_endpoint() -> (Sim, usize, Uuid, usize) {
+    let mut sim = Sim::new();
+    let a1 = sim.add_curve("a1");
+    let b = sim.add_curve("b");
+    let a1_uuid = sim.uuid(a1);
+    let mut config = Sim::config(Uuid::from_u128(0xA2), "a2", sim.nodes[a1].ip, 41000);
+    config.curve_public_key = Some(curve_key(2));
+    sim.kill(a1);
+    let a2 = sim.add_with(config);
+    for node in [a1, b, a2] {
+        sim.beacons_blocked.insert(node);
+    }
+    (sim, b, a1_uuid, a2)
+}
+
+#[test]
+fn a_stale_curve_tuple_gives_way_to_the_live_one_once_it_expires() {
+    // The DEALER opened for a1's key never gets through a2's handshake, so
+    // it is not handed on to a2 (no Relink): a1 expires unanswered, then
+    // a2's tuple is taken, with a2's key.
+    let (mut sim, b, a1_uuid, a2) = curve_restarted_on_the_same_endpoint();
+    let endpoint = sim.nodes[a2].core.endpoint().to_string();
+    let a2_uuid = sim.uuid(a2);
+    let stale = format!("{endpoint}|{}", z85(&curve_key(0)));
+    let live = sim.nodes[a2].core.gossip_value();
+    for _ in 0..20 {
+        tuple(&mut sim, b, a1_uuid, &stale);
+        tuple(&mut sim, b, a2_uuid, &live);
+        sim.run_for(secs(1));
+    }
+    assert_eq!(sim.connect_keys(b, a1_uuid), vec![Some(curve_key(0))]);
+    assert_eq!(sim.connect_keys(b, a2_uuid), vec![Some(curve_key(2))]);
+    check_one_clean_enter(&sim, b, a2_uuid);
+    check_one_clean_enter(&sim, a2, sim.uuid(b));
+}
+
+#[test]
+fn a_hello_with_another_key_at_an_announced_endpoint_connects_afresh() {
+    let (mut sim, b, a1_uuid, a2) = curve_restarted_on_the_same_endpoint();
+    let endpoint = sim.nodes[a2].core.endpoint().to_string();
+    let a2_uuid = sim.uuid(a2);
+    let b_uuid = sim.uuid(b);
+    tuple(
+        &mut sim,
+        b,
+        a1_uuid,
+        &format!("{endpoint}|{}", z85(&curve_key(0))),
+    );
+    assert_eq!(sim.nodes[b].core.pending_peer_count(), 1);
+    // a2 hears of b and says HELLO from a1's endpoint, with its own key.
+    let value_b = sim.nodes[b].core.gossip_value();
+    tuple(&mut sim, a2, b_uuid, &value_b);
+    check_one_clean_enter(&sim, b, a2_uuid);
+    assert_eq!(sim.connect_keys(b, a2_uuid), vec![Some(curve_key(2))]);
+    assert_eq!(sim.nodes[b].core.pending_peer_count(), 0);
+    sim.nodes[b].core.whisper(a2_uuid, text("hi")).unwrap();
+    sim.settle();
+    assert_eq!(sim.count(a2, "WHISPER"), 1);
 }

@@ -1384,3 +1384,21 @@ fn malformed_input_in_either_dialect_gets_invalid_or_is_dropped() {
         "a haskell-zre frame from a czmq server is dropped"
     );
 }
+
+#[test]
+fn a_curve_value_crosses_two_servers_unchanged() {
+    // Zyre's CURVE mode publishes `endpoint|<Z85 key>`; the servers store
+    // and forward the value as it is, '|' and Z85 punctuation included.
+    let key_text = zre::wire::curve_key::encode_z85(&[0xa5; 32]);
+    let value = format!("{}|{key_text}", inbox(1));
+    let mut net = Net::new(Instant::now());
+    let server_a = net.add_server(ServerConfig::default());
+    let server_b = net.add_server(ServerConfig::default());
+    net.connect_remote(server_b, server_a);
+    let on_a = net.client_on(ClientConfig::default(), &[server_a]);
+    let on_b = net.client_on(ClientConfig::default(), &[server_b]);
+    net.publish(on_a, &key(1), &value);
+    assert_eq!(net.delivered[on_b], vec![(key(1), value.clone())]);
+    let late = net.client_on(ClientConfig::default(), &[server_a]);
+    assert_eq!(net.delivered[late], vec![(key(1), value)]);
+}

@@ -388,6 +388,19 @@ proptest! {
         }
     }
 
+    /// Any text where a Z85 key should be (X-PUBLICKEY, after a gossip
+    /// value's `|`): an error or a key, never a panic; a key comes only
+    /// from the one text that encodes it.
+    #[test]
+    fn random_key_text_never_panics(text in ".{0,48}", z85 in "[0-9a-zA-Z.:+=^!/*?&<>()@%$#\\[\\]{}-]{40}") {
+        use zre::wire::curve_key::{decode_z85, encode_z85};
+        for text in [text.as_str(), z85.as_str()] {
+            if let Ok(key) = decode_z85(text) {
+                prop_assert_eq!(encode_z85(&key), text);
+            }
+        }
+    }
+
     /// Big-endian beacons: any 22 or 54 bytes after "ZRE" and the matching
     /// version parse, and the port and UUID are where the layout says.
     #[test]

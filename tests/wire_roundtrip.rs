@@ -305,3 +305,28 @@ fn string_of_exactly_255_bytes_is_accepted_and_256_is_not() {
         })
     );
 }
+
+proptest! {
+    /// Our Z85 key text is libzmq's (`zmq_z85_encode`, which Zyre uses for
+    /// beacon keys and czmq's `zcert_public_txt` for X-PUBLICKEY), both
+    /// ways.
+    #[test]
+    fn z85_keys_agree_with_libzmq(key in any::<[u8; 32]>()) {
+        let ours = zre::wire::curve_key::encode_z85(&key);
+        let theirs = zmq::z85_encode(&key).unwrap();
+        prop_assert_eq!(&ours, &theirs);
+        prop_assert_eq!(zre::wire::curve_key::decode_z85(&theirs), Ok(key));
+        prop_assert_eq!(zmq::z85_decode(&ours).unwrap(), key.to_vec());
+    }
+
+    /// A gossip value in CURVE mode splits back into its endpoint and key.
+    #[test]
+    fn curve_gossip_values_round_trip(port in any::<u16>(), key in any::<[u8; 32]>()) {
+        use zre::wire::curve_key::{decode_z85, gossip_value, split_gossip_value};
+        let endpoint = format!("tcp://10.0.0.1:{port}");
+        let value = gossip_value(&endpoint, Some(&key));
+        let (split, text) = split_gossip_value(&value);
+        prop_assert_eq!(split, endpoint.as_str());
+        prop_assert_eq!(decode_z85(text.unwrap()), Ok(key));
+    }
+}

@@ -30,7 +30,16 @@
 //!
 //! A ZRE node that finds peers through a gossip server runs a
 //! `GossipClient` beside its `NodeCore` and hands each delivered tuple (a
-//! peer's UUID and inbox endpoint) to [`NodeCore::handle_gossip_tuple`].
+//! peer's UUID and inbox endpoint) to [`NodeCore::handle_gossip_tuple`];
+//! what it publishes under our UUID is [`NodeCore::gossip_value`].
+//!
+//! CURVE mode (Zyre 2.0.1's, `zyre_node.c`) is [`CoreConfig::curve_public_key`]:
+//! the core then sends version-3 beacons with that key, gives it in HELLO
+//! (`X-PUBLICKEY`) and in its gossip value (`endpoint|key`), hands each
+//! peer's key to the I/O layer in [`Action::Connect`] (the DEALER's CURVE
+//! server key), and ignores every beacon, HELLO and gossip value without a
+//! usable key: no downgrade. The I/O layer holds the secret key and makes
+//! the inbox a CURVE server.
 
 pub mod action;
 mod claims;

@@ -7,6 +7,7 @@
 //! Behaviour follows Zyre 2.0 on the wire, minus its asserts.
 
 mod admission;
+mod curve;
 mod elections;
 mod fast_exit;
 mod membership;
@@ -22,6 +23,7 @@ use super::group::{self, Groups};
 use super::peer::{Peer, SequenceCheck};
 use crate::wire::{Beacon, Body, HEADER_LEN, Header, Hello, MessageId, WireError, ZreMessage};
 use admission::{Evidence, HelloVerdict, LimitLog};
+use curve::{CurveLog, Via};
 use elections::ElectionLog;
 use log::{debug, info, warn};
 use std::borrow::Cow;
@@ -140,6 +142,10 @@ pub struct NodeCore {
     /// Leader election in our groups (Zyre's DRAFT API).
     elections: Elections,
     election_log: ElectionLog,
+    /// CURVE mode: our public key as Z85 text, for HELLO.
+    own_key_text: Option<String>,
+    /// CURVE refusals said and held back.
+    curve_log: CurveLog,
 }
 
 impl NodeCore {
@@ -152,6 +158,7 @@ impl NodeCore {
             .max(Duration::from_millis(1));
         let config_max_peers = config.max_peers;
         let config_uuid = config.uuid;
+        let config_key = config.curve_public_key;
         NodeCore {
             name: Arc::from(config.name.as_str()),
             config,
@@ -174,6 +181,8 @@ impl NodeCore {
             next_probe: 0,
             elections: Elections::new(config_uuid, now),
             election_log: ElectionLog::default(),
+            own_key_text: config_key.as_ref().map(crate::wire::curve_key::encode_z85),
+            curve_log: CurveLog::default(),
         }
     }
 
@@ -238,7 +247,7 @@ impl NodeCore {
         }
         if self.config.beacons && now >= self.next_beacon_at {
             self.actions
-                .push_back(Action::Beacon(Beacon::new(self.config.uuid, self.config.port)));
+                .push_back(Action::Beacon(self.own_beacon(self.config.port)));
             self.next_beacon_at = next_tick(self.next_beacon_at, self.config.beacon_interval, now);
         }
         if now >= self.next_reap_at {
@@ -310,13 +319,11 @@ impl NodeCore {
             }
             return;
         }
-        // A version-3 beacon is a CURVE node's: we speak no CURVE, and a
-        // HELLO in the clear would get nowhere. Zyre without a key ignores
-        // these too.
-        if beacon.curve_key.is_some() {
-            debug!("ignoring version-3 (CURVE) beacon from {from}");
+        // Plain mode takes version 1 only, CURVE mode version 3 with a key
+        // that can be one, bound to the peer (see `curve`).
+        let Some(key) = self.admit_key(now, beacon.uuid, Via::Beacon(from), beacon.curve_key.map(Ok)) else {
             return;
-        }
+        };
         if beacon.is_leaving() {
             match self.peers.get_mut(&beacon.uuid) {
                 // Its last data may still be on the way: see LEAVE_GRACE.
@@ -342,11 +349,24 @@ impl NodeCore {
             IpAddr::V4(ip) => format!("tcp://{ip}:{}", beacon.port),
             IpAddr::V6(ip) => endpoint::ipv6_endpoint(&ip, beacon.port, self.config.link_scope.as_ref()),
         };
-        self.require_peer(now, beacon.uuid, &endpoint, Evidence::Announced);
+        self.require_peer(now, beacon.uuid, &endpoint, Evidence::Announced, key);
+    }
+
+    /// Our beacon: version 3 with our key in CURVE mode, else version 1.
+    fn own_beacon(&self, port: u16) -> Beacon {
+        Beacon {
+            uuid: self.config.uuid,
+            port,
+            curve_key: self.config.curve_public_key,
+        }
     }
 
     /// A gossip tuple arrived: key = a peer's UUID (hex), value = its
-    /// endpoint, optionally followed by `|` and a public key.
+    /// endpoint, in CURVE mode followed by `|` and its public key in Z85
+    /// (40 characters), as Zyre publishes it (`zyre_node.c`). In CURVE
+    /// mode a value without a usable key is ignored; in plain mode one
+    /// with a key (a CURVE node's, which plain Zyre would try to reach in
+    /// the clear, in vain).
     pub fn handle_gossip_tuple(&mut self, now: Instant, key: &str, value: &str) {
         if self.stopped {
             return;
@@ -355,10 +375,14 @@ impl NodeCore {
             debug!("ignoring gossip tuple with non-UUID key {key:?}");
             return;
         };
-        let endpoint = value.split('|').next().unwrap_or(value);
+        let (endpoint, curve_key) = crate::wire::curve_key::split_gossip_value(value);
         if uuid == self.config.uuid || endpoint == self.config.endpoint {
             return;
         }
+        let curve_key = curve_key.map(crate::wire::curve_key::decode_z85);
+        let Some(curve_key) = self.admit_key(now, uuid, Via::Gossip, curve_key) else {
+            return;
+        };
         if !endpoint.starts_with("tcp://") {
             debug!("ignoring gossip tuple for {key} with endpoint {endpoint:?}");
             return;
@@ -366,7 +390,7 @@ impl NodeCore {
         let Some(endpoint) = self.peer_endpoint_of(now, endpoint) else {
             return;
         };
-        self.require_peer(now, uuid, &endpoint, Evidence::Announced);
+        self.require_peer(now, uuid, &endpoint, Evidence::Announced, curve_key);
     }
 
     /// A ZRE message arrived on our inbox: the ROUTER's identity frame, the
@@ -612,8 +636,7 @@ impl NodeCore {
             self.actions.push_back(Action::Disconnect { peer: uuid });
         }
         if self.config.beacons {
-            self.actions
-                .push_back(Action::Beacon(Beacon::new(self.config.uuid, 0)));
+            self.actions.push_back(Action::Beacon(self.own_beacon(0)));
         }
         self.peers.clear();
         self.groups.clear_peers();

@@ -76,6 +76,8 @@ pub(crate) struct Peer {
     /// The probe of its inbox port in flight, if any (see `Action::Probe`):
     /// only that probe's refusal removes this peer.
     pub probe: Option<u64>,
+    /// CURVE mode: its public key, the CURVE server key of our DEALER.
+    pub curve_key: Option<[u8; 32]>,
 }
 
 impl Peer {
@@ -102,6 +104,7 @@ impl Peer {
             sent_top: false,
             refreshed_at: None,
             probe: None,
+            curve_key: None,
         }
     }
 

@@ -3,7 +3,9 @@
 //! (see [`Claims`](super::super::claims)), room in a bounded table, and
 //! the EXIT of a peer that goes.
 
+use super::curve::Via;
 use super::*;
+use crate::wire::CurveKey;
 
 impl NodeCore {
     /// Handles the HELLO-specific bookkeeping: whether the HELLO enters a
@@ -12,12 +14,19 @@ impl NodeCore {
         if uuid == self.config.uuid {
             return HelloVerdict::Refused;
         }
+        // CURVE mode: a HELLO without a usable X-PUBLICKEY is ignored, as
+        // Zyre ignores it (no downgrade); plain mode looks at no key.
+        let key = self.hello_key(hello);
+        let Some(key) = self.admit_key(now, uuid, Via::Hello, key) else {
+            return HelloVerdict::Refused;
+        };
         let mut short_wrap = false;
         if let Some(peer) = self.peers.get_mut(&uuid) {
             let answer = peer.answered_hello_until.take().is_some_and(|until| now < until);
+            let same_key = peer.curve_key == key;
             // Any other traffic since, and this HELLO is a real restart (pyre
             // resets a peer on a sequence gap and says HELLO again).
-            if peer.ready && answer && peer.only_hellos_exchanged() {
+            if peer.ready && answer && peer.only_hellos_exchanged() && same_key {
                 debug!(
                     "peer {} ({}) answered our HELLO with its own again: same session",
                     peer.name,
@@ -36,14 +45,15 @@ impl NodeCore {
                 // that is what just happened, wrap short towards it.
                 short_wrap = peer.reset_by_our_full_wrap();
                 self.remove_peer(uuid);
-            } else if peer.endpoint != hello.endpoint {
-                // We connected to where a beacon or gossip said; HELLO knows best.
+            } else if peer.endpoint != hello.endpoint || !same_key {
+                // We connected to where (and with the key) a beacon or gossip
+                // said; HELLO knows best.
                 self.remove_peer(uuid);
             }
         }
         // A peer made now gets our HELLO now, in answer to this one.
         let answering = !self.peers.contains_key(&uuid);
-        if !self.require_peer(now, uuid, hello.endpoint, Evidence::Hello) {
+        if !self.require_peer(now, uuid, hello.endpoint, Evidence::Hello, key) {
             return HelloVerdict::Refused;
         }
         if let Some(peer) = self.peers.get_mut(&uuid) {
@@ -73,12 +83,18 @@ impl NodeCore {
     /// new UUID) — unless this UUID lost that endpoint to it before, which
     /// means both are alive and claim one endpoint: then the HELLO is
     /// refused, so that the two never evict each other in turn.
+    ///
+    /// `curve_key` is the peer's CURVE public key in CURVE mode (checked by
+    /// the caller with `admit_key`), `None` in plain mode. A DEALER is
+    /// only handed on (relinked) to a peer with the key it was connected
+    /// with: with another, its handshake could never have succeeded.
     pub(super) fn require_peer(
         &mut self,
         now: Instant,
         uuid: Uuid,
         endpoint: &str,
         evidence: Evidence,
+        curve_key: Option<CurveKey>,
     ) -> bool {
         if self.peers.contains_key(&uuid) {
             return true;
@@ -97,10 +113,26 @@ impl NodeCore {
             .peers
             .values()
             .find(|p| p.endpoint == endpoint)
-            .map(|p| (p.uuid, p.ready));
+            .map(|p| (p.uuid, p.ready, p.curve_key == curve_key));
         let mut relinked = false;
-        if let Some((old, ready)) = holder {
+        if let Some((old, ready, same_key)) = holder {
             match evidence {
+                Evidence::Announced if !ready && !same_key => {
+                    // CURVE mode, two keys for one endpoint and no HELLO
+                    // yet: no link can reach the endpoint with both, and
+                    // ours for the holder may never get through its
+                    // handshake (a stale tuple, a forged beacon), when
+                    // nothing would hand it on. The newer announcement
+                    // gets its chance; the older one stays set aside while
+                    // the newer lives, so the two do not take turns.
+                    debug!(
+                        "{} announced at {endpoint} with another CURVE key than {}, which never said HELLO: trying it instead",
+                        uuid.simple(),
+                        old.simple()
+                    );
+                    self.remove_peer(old);
+                    self.claims.stale(old, endpoint, uuid);
+                }
                 Evidence::Announced => {
                     debug!(
                         "{} announced at {endpoint}, where peer {} is: set aside",
@@ -109,6 +141,17 @@ impl NodeCore {
                     );
                     self.claims.stale(uuid, endpoint, old);
                     return false;
+                }
+                Evidence::Hello if !ready && !same_key => {
+                    // The link we opened for the announcement was for
+                    // another key: it cannot be this peer's.
+                    debug!(
+                        "{} at {endpoint} answered as {} with another CURVE key: connecting afresh",
+                        old.simple(),
+                        uuid.simple()
+                    );
+                    self.remove_peer(old);
+                    self.claims.stale(old, endpoint, uuid);
                 }
                 Evidence::Hello if !ready => {
                     // The link we opened for an announcement reached this
@@ -139,10 +182,14 @@ impl NodeCore {
                         old.simple(),
                         uuid.simple()
                     );
-                    self.drop_peer(old);
-                    self.actions.push_back(Action::Relink { from: old, to: uuid });
+                    if same_key {
+                        self.drop_peer(old);
+                        self.actions.push_back(Action::Relink { from: old, to: uuid });
+                        relinked = true;
+                    } else {
+                        self.remove_peer(old);
+                    }
                     self.claims.beaten(old, uuid);
-                    relinked = true;
                 }
             }
         }
@@ -159,6 +206,7 @@ impl NodeCore {
             self.config.evasive,
             self.config.expired,
         );
+        peer.curve_key = curve_key;
         if evidence == Evidence::Announced {
             // A genuine peer answers our HELLO with its own within
             // milliseconds; one that has not by the evasive timeout is most
@@ -170,16 +218,11 @@ impl NodeCore {
             self.actions.push_back(Action::Connect {
                 peer: uuid,
                 endpoint: endpoint.to_owned(),
-                curve_server_key: None,
+                curve_server_key: curve_key,
             });
         }
         let groups = self.groups.own();
-        let headers: Vec<(&str, &str)> = self
-            .config
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let headers = super::curve::hello_headers(&self.config, self.own_key_text.as_deref());
         let hello = Body::Hello(Hello {
             endpoint: &self.config.endpoint,
             groups,

@@ -18,6 +18,13 @@ impl NodeCore {
         &self.config.endpoint
     }
 
+    /// The value to publish under our UUID on ZGossip servers: our endpoint,
+    /// and in CURVE mode `|` and our public key in Z85 (40 characters), as
+    /// Zyre's `zyre_node_start` publishes it.
+    pub fn gossip_value(&self) -> String {
+        crate::wire::curve_key::gossip_value(&self.config.endpoint, self.config.curve_public_key.as_ref())
+    }
+
     /// The configuration the node was made with.
     pub fn config(&self) -> &CoreConfig {
         &self.config
@@ -26,6 +33,12 @@ impl NodeCore {
     /// Whether [`stop`](Self::stop) was called.
     pub fn is_stopped(&self) -> bool {
         self.stopped
+    }
+
+    /// CURVE mode: the public key we hold for `peer` (said HELLO or not),
+    /// the CURVE server key its DEALER was connected with.
+    pub fn peer_curve_key(&self, peer: Uuid) -> Option<[u8; 32]> {
+        self.peers.get(&peer).and_then(|p| p.curve_key)
     }
 
     /// Peers that have said HELLO.
