@@ -34,7 +34,16 @@ beacon = (here / "corpus" / "beacon" / "seed-beacon_v1").read_bytes()
 ops = bytes([0, len(beacon), 2]) + beacon
 ops += bytes([1, len(identity)]) + identity + bytes([len(zre_hello)]) + zre_hello + bytes([0])
 ops += bytes([3, 40])
-(core / "seed-beacon-hello-tick").write_bytes(ops)
+# The first byte is the mode: even plain, odd CURVE.
+(core / "seed-beacon-hello-tick").write_bytes(bytes([0]) + ops)
+# CURVE mode: a v3 beacon, a HELLO with one X-PUBLICKEY, a keyed gossip
+# value (keys of 32 bytes, no byte changed), then a tick.
+key = bytes(range(0x40, 0x60))
+curve_ops = bytes([7, 2, 1, 0]) + key + bytes([2])
+curve_ops += bytes([8, 3, 3, 200, 1]) + key + bytes([0xFF])
+curve_ops += bytes([9, 4, 4, 200]) + key + bytes([0xFF])
+curve_ops += bytes([3, 40])
+(core / "seed-curve").write_bytes(bytes([1]) + curve_ops)
 # The dialect target: the ZGossip seeds as they are, and a haskell-zre
 # PUBLISH (raw 16-byte key, TTL 600 s) framed for its server half.
 dialect = here / "corpus" / "gossip_dialect"

@@ -1,13 +1,18 @@
 //! Configuring and starting a node.
 
 use crate::beacon_socket::BeaconSocket;
+use crate::cert::{CertError, Certificate};
 pub use crate::config::PortRange;
 use crate::core::{CoreConfig, Headers, NodeCore, ZyreUuid};
+use crate::curve_allow::AllowList;
 use crate::defaults;
 use crate::error::{NodeError, SettingError};
 use crate::iface::{self, Interface, InterfaceSpec};
-use crate::reactor::{Node, ReactorSettings};
+use crate::reactor::{CurveKeys, Node, NodeSockets, ReactorSettings};
+use crate::wire::curve_key::{CurveKey, decode_z85, is_usable_key, split_gossip_value};
+use crate::zap::ZapHandler;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -47,6 +52,8 @@ pub struct NodeBuilder {
     max_backlog: usize,
     linger: Duration,
     fast_exit: bool,
+    curve: Option<Certificate>,
+    curve_allow: Option<PathBuf>,
 }
 
 impl Default for NodeBuilder {
@@ -80,6 +87,8 @@ impl Default for NodeBuilder {
             linger: defaults::LINGER,
             fast_exit: true,
             contest: Vec::new(),
+            curve: None,
+            curve_allow: None,
         }
     }
 }
@@ -225,7 +234,10 @@ impl NodeBuilder {
     }
 
     /// A ZGossip server to publish to and learn peers from, `host:port`
-    /// or `tcp://host:port`; may be called several times.
+    /// or `tcp://host:port`; may be called several times. In CURVE mode,
+    /// `tcp://host:port|KEY` (KEY: the server's public key, 40 characters
+    /// of Z85) makes the link to it CURVE, as Zyre's
+    /// `zyre_gossip_connect_curve`.
     pub fn gossip(mut self, endpoint: impl Into<String>) -> Self {
         self.gossip.push(endpoint.into());
         self
@@ -278,6 +290,27 @@ impl NodeBuilder {
         self
     }
 
+    /// CURVE mode (RFC 26), as Zyre's `zyre_set_zcert`: `cert` (a secret
+    /// certificate, [`Certificate::load_secret`]) is our key pair. The
+    /// inbox is a CURVE server, links to peers are CURVE clients with each
+    /// peer's announced key, beacons are version 3 with our public key,
+    /// and peers without a key are ignored. A certificate without its
+    /// secret key makes [`NodeBuilder::build`] fail.
+    pub fn curve(mut self, cert: Certificate) -> Self {
+        self.curve = Some(cert);
+        self
+    }
+
+    /// CURVE mode only: only clients whose public key is in a certificate
+    /// (czmq zcert format) in `dir` get through the handshake; the
+    /// directory is re-read at most once a second, on a handshake
+    /// ([`crate::curve_allow`]). Without it any key may connect
+    /// (encryption without authentication, as Zyre).
+    pub fn curve_allow(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.curve_allow = Some(dir.into());
+        self
+    }
+
     /// Binds the sockets and starts discovery; the node runs as the caller
     /// polls it (or in its own thread after [`Node::spawn`]).
     pub fn build(self) -> Result<Node, NodeError> {
@@ -293,9 +326,50 @@ impl NodeBuilder {
             .clone()
             .unwrap_or_else(|| ZyreUuid(uuid).to_string()[..6].to_owned());
 
+        let gossip = self
+            .gossip
+            .iter()
+            .map(|g| gossip_server(g))
+            .collect::<Result<Vec<_>, _>>()?;
+        let curve = match &self.curve {
+            Some(cert) => Some(CurveKeys {
+                public: cert.public_key,
+                secret: cert.secret_key.ok_or_else(|| CertError::Missing {
+                    path: PathBuf::from("(certificate given to NodeBuilder::curve)"),
+                    key: "secret-key",
+                })?,
+            }),
+            None => None,
+        };
+        if curve.is_none() {
+            if self.curve_allow.is_some() {
+                return Err(SettingError::NeedsCurve {
+                    what: "a CURVE allow-list",
+                }
+                .into());
+            }
+            if gossip.iter().any(|(_, key)| key.is_some()) {
+                return Err(SettingError::NeedsCurve {
+                    what: "a gossip server's CURVE key",
+                }
+                .into());
+            }
+        }
+
         let context = zmq::Context::new();
         context.set_io_threads(1)?;
+        // The ZAP handler binds before the inbox: a handshake that finds no
+        // handler is let through.
+        let zap = match &self.curve_allow {
+            Some(dir) => Some(ZapHandler::bind(&context, AllowList::load(dir, Instant::now())?)?),
+            None => None,
+        };
         let inbox = context.socket(zmq::ROUTER)?;
+        if let Some(keys) = &curve {
+            inbox.set_curve_server(true)?;
+            inbox.set_curve_secretkey(&keys.secret)?;
+            inbox.set_zap_domain("zre")?;
+        }
         // A peer that restarts with the same UUID takes its identity over.
         inbox.set_router_handover(true)?;
         inbox.set_maxmsgsize(self.max_message_size as i64)?;
@@ -330,6 +404,7 @@ impl NodeBuilder {
         config.fast_exit = self.fast_exit;
         config.beacon_subnet = Some(interface.subnet());
         config.link_scope = interface.link_scope();
+        config.curve_public_key = curve.as_ref().map(|keys| keys.public);
         let mut core = NodeCore::new(config, Instant::now());
         for group in &self.contest {
             core.contest(group)?;
@@ -339,13 +414,15 @@ impl NodeBuilder {
             max_backlog: self.max_backlog,
             linger: self.linger,
             loopback_only: interface.loopback,
+            curve,
         };
-        let gossip = self
-            .gossip
-            .iter()
-            .map(|g| gossip_endpoint(g))
-            .collect::<Result<Vec<_>, _>>()?;
-        Node::start(core, context, inbox, beacon, interface, settings, gossip)
+        let sockets = NodeSockets {
+            context,
+            inbox,
+            beacon,
+            zap,
+        };
+        Node::start(core, sockets, interface, settings, gossip)
     }
 
     /// IPv6 mode: where beacons go.
@@ -411,6 +488,26 @@ fn endpoint_of(ip: IpAddr, port: u16) -> String {
         IpAddr::V4(ip) => format!("tcp://{ip}:{port}"),
         IpAddr::V6(ip) => format!("tcp://[{ip}]:{port}"),
     }
+}
+
+/// A gossip server as given to [`NodeBuilder::gossip`]: its endpoint
+/// ([`gossip_endpoint`]) and, after a `|`, its CURVE public key (Z85).
+fn gossip_server(spec: &str) -> Result<(String, Option<CurveKey>), NodeError> {
+    let (endpoint, key) = split_gossip_value(spec);
+    let key = match key {
+        Some(text) => {
+            Some(
+                decode_z85(text)
+                    .ok()
+                    .filter(is_usable_key)
+                    .ok_or_else(|| SettingError::GossipKey {
+                        spec: spec.to_owned(),
+                    })?,
+            )
+        }
+        None => None,
+    };
+    Ok((gossip_endpoint(endpoint)?, key))
 }
 
 /// `host:port` or `tcp://host:port` to a ZeroMQ endpoint; an IPv6 host

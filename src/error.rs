@@ -48,6 +48,10 @@ pub enum NodeError {
     /// The node refused a command (unknown peer, bad group name, stopped).
     #[error(transparent)]
     Command(#[from] CommandError),
+    /// A CURVE certificate or the allow-list directory could not be read
+    /// (the message names the file, and the line of a bad one).
+    #[error(transparent)]
+    Certificate(#[from] crate::cert::CertError),
 }
 
 /// A setting of [`crate::NodeBuilder`] or [`crate::GossipService`] that
@@ -111,6 +115,19 @@ pub enum SettingError {
     BindEndpoint {
         /// What is wrong with it, naming the endpoint and the accepted forms.
         message: String,
+    },
+    /// A gossip server's CURVE key (after `|`) is not 40 characters of Z85.
+    #[error("invalid CURVE key in gossip server {spec:?}: expected HOST:PORT|KEY, KEY 40 characters of Z85")]
+    GossipKey {
+        /// The server as given.
+        spec: String,
+    },
+    /// An allow-list, or a gossip server key, without CURVE mode (no
+    /// certificate of our own).
+    #[error("{what} needs CURVE mode: give a certificate (--curve-cert, NodeBuilder::curve)")]
+    NeedsCurve {
+        /// `--curve-allow` or the gossip server key.
+        what: &'static str,
     },
     /// A gossip service was given no endpoint to bind.
     #[error("a gossip server needs at least one endpoint to bind")]

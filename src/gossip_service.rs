@@ -68,6 +68,32 @@ impl GossipService {
     /// [`NodeError::Zmq`] or [`NodeError::Io`] if libzmq or the poll cannot
     /// be set up.
     pub fn bind<S: AsRef<str>>(endpoints: &[S], config: ServerConfig) -> Result<GossipService, NodeError> {
+        Self::bind_with(endpoints, config, None)
+    }
+
+    /// [`GossipService::bind`] for CURVE clients only (czmq's zgossip
+    /// server with `SET PUBLICKEY`/`SET SECRETKEY`, which Zyre's
+    /// `zyre_gossip_connect_curve` talks to): the ROUTER is a CURVE server
+    /// with `cert`'s secret key. Any client key is accepted (no
+    /// allow-list). Errors as `bind`, and [`NodeError::Certificate`] for a
+    /// certificate without its secret key.
+    pub fn bind_curve<S: AsRef<str>>(
+        endpoints: &[S],
+        config: ServerConfig,
+        cert: &crate::cert::Certificate,
+    ) -> Result<GossipService, NodeError> {
+        let secret = cert.secret_key.ok_or_else(|| crate::cert::CertError::Missing {
+            path: "(certificate given to GossipService::bind_curve)".into(),
+            key: "secret-key",
+        })?;
+        Self::bind_with(endpoints, config, Some(secret))
+    }
+
+    fn bind_with<S: AsRef<str>>(
+        endpoints: &[S],
+        config: ServerConfig,
+        curve_secret: Option<crate::wire::curve_key::CurveKey>,
+    ) -> Result<GossipService, NodeError> {
         if endpoints.is_empty() {
             return Err(SettingError::NoGossipEndpoint.into());
         }
@@ -84,6 +110,10 @@ impl GossipService {
         // A client that reconnects after a restart keeps its routing id.
         router.set_router_handover(true)?;
         router.set_maxmsgsize(1 << 20)?;
+        if let Some(secret) = &curve_secret {
+            router.set_curve_server(true)?;
+            router.set_curve_secretkey(secret)?;
+        }
         // IPv6 endpoints (`tcp://[fd00::1]:31337`, `tcp://[::]:31337`) bind
         // only with this. Off otherwise: with it, libzmq reports an IPv4
         // bind as `tcp://[::ffff:127.0.0.1]:…`.

@@ -27,8 +27,10 @@
 
 mod beacon_socket;
 mod builder;
+pub mod cert;
 pub mod config;
 pub mod core;
+pub mod curve_allow;
 pub mod defaults;
 mod error;
 mod gossip_service;
@@ -40,9 +42,11 @@ mod probe;
 mod reactor;
 mod spare;
 pub mod wire;
+mod zap;
 mod zyre_env;
 
 pub use builder::{DEFAULT_BEACON_PORT, DEFAULT_PORT_RANGE, NodeBuilder, PortRange, gossip_endpoint};
+pub use cert::{CertError, Certificate};
 pub use core::gossip_server::ServerConfig as GossipServerConfig;
 pub use core::{CommandError, Event, Frame, Headers, ZyreUuid};
 pub use error::{NodeError, SettingError};

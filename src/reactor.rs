@@ -20,6 +20,8 @@ use crate::inbox_watch::InboxWatch;
 use crate::link::{LinkId, Links, Outgoing, Sent};
 use crate::probe::{Finished, Probes, Verdict};
 use crate::spare::SpareBuffers;
+use crate::wire::curve_key::CurveKey;
+use crate::zap::ZapHandler;
 use log::{debug, info, warn};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
@@ -35,6 +37,7 @@ const INBOX: Token = Token(FIRST_RESERVED_TOKEN);
 const BEACON: Token = Token(FIRST_RESERVED_TOKEN + 1);
 pub(crate) const WAKER: Token = Token(FIRST_RESERVED_TOKEN + 2);
 const INBOX_WATCH: Token = Token(FIRST_RESERVED_TOKEN + 3);
+const ZAP: Token = Token(FIRST_RESERVED_TOKEN + 4);
 const FIRST_PROBE_TOKEN: usize = FIRST_RESERVED_TOKEN + 16;
 /// Probes in flight at most: one per peer is all the core asks for.
 const MAX_PROBES: usize = 4096;
@@ -55,6 +58,26 @@ pub(crate) struct ReactorSettings {
     pub max_backlog: usize,
     pub linger: Duration,
     pub loopback_only: bool,
+    /// CURVE mode: our key pair, for the DEALERs to peers and to gossip
+    /// servers whose key we know (the inbox was made a CURVE server when
+    /// it was built).
+    pub curve: Option<CurveKeys>,
+}
+
+/// Our CURVE key pair (32 bytes each).
+#[derive(Clone, Copy)]
+pub(crate) struct CurveKeys {
+    pub public: CurveKey,
+    pub secret: CurveKey,
+}
+
+impl CurveKeys {
+    /// Makes `socket` a CURVE client of the server with public key `server`.
+    fn client(&self, socket: &zmq::Socket, server: &CurveKey) -> zmq::Result<()> {
+        socket.set_curve_serverkey(server)?;
+        socket.set_curve_publickey(&self.public)?;
+        socket.set_curve_secretkey(&self.secret)
+    }
 }
 
 /// A ZRE node. Build one with [`Node::builder`]; then either drive it
@@ -94,6 +117,13 @@ pub struct Node {
     /// The last `service` left nothing to do: the inbox drained, no timer
     /// due. Lets `poll` go straight to the wait instead of re-checking.
     settled: bool,
+    /// CURVE allow-list: answers libzmq's ZAP requests for the inbox.
+    zap: Option<ZapHandler>,
+    /// The ZAP handler may hold requests (its ZMQ_FD fired).
+    zap_ready: bool,
+    /// The CURVE key of each gossip server, by `ServerId` (the order they
+    /// were added in); `None` for a plain link.
+    gossip_keys: Vec<Option<CurveKey>>,
     /// Reused receive buffers, so the hot path does not allocate for them.
     identity: zmq::Message,
     header: zmq::Message,
@@ -105,19 +135,36 @@ pub struct Node {
     shout_headers: Vec<(Uuid, Vec<u8>)>,
 }
 
+/// The sockets [`crate::NodeBuilder`] made for a node, bound and set up.
+pub(crate) struct NodeSockets {
+    pub context: zmq::Context,
+    pub inbox: zmq::Socket,
+    pub beacon: Option<BeaconSocket>,
+    /// The ZAP handler of a CURVE allow-list, bound before the inbox.
+    pub zap: Option<ZapHandler>,
+}
+
 impl Node {
     pub(crate) fn start(
         core: NodeCore,
-        context: zmq::Context,
-        inbox: zmq::Socket,
-        beacon: Option<BeaconSocket>,
+        sockets: NodeSockets,
         interface: Interface,
         settings: ReactorSettings,
-        gossip_servers: Vec<String>,
+        gossip_servers: Vec<(String, Option<CurveKey>)>,
     ) -> Result<Node, NodeError> {
+        let NodeSockets {
+            context,
+            inbox,
+            beacon,
+            zap,
+        } = sockets;
         let poll = Poll::new()?;
         poll.registry()
             .register(&mut SourceFd(&inbox.get_fd()?), INBOX, Interest::READABLE)?;
+        if let Some(zap) = &zap {
+            poll.registry()
+                .register(&mut SourceFd(&zap.fd()?), ZAP, Interest::READABLE)?;
+        }
         let inbox_watch = if core.config().fast_exit {
             let watch = InboxWatch::new(&context, &inbox, &core.uuid().simple().to_string())?;
             poll.registry()
@@ -166,6 +213,9 @@ impl Node {
             frame: zmq::Message::new(),
             spare: SpareBuffers::new(),
             shout_headers: Vec::new(),
+            zap_ready: zap.is_some(),
+            zap,
+            gossip_keys: gossip_servers.iter().map(|(_, key)| *key).collect(),
         };
         if !gossip_servers.is_empty() {
             let now = Instant::now();
@@ -175,7 +225,7 @@ impl Node {
                 ..ClientConfig::default()
             };
             let mut client = GossipClient::new(config, now);
-            for server in &gossip_servers {
+            for (server, _) in &gossip_servers {
                 client.add_server(now, server);
             }
             let key = ZyreUuid(node.core.uuid()).to_string();
@@ -212,6 +262,7 @@ impl Node {
                 BEACON => self.beacon_ready = true,
                 WAKER => {}
                 INBOX_WATCH => self.watch_ready = true,
+                ZAP => self.zap_ready = true,
                 token => {
                     if !self.probes.ready(self.poll.registry(), token) {
                         self.links.mark_ready(token)
@@ -421,6 +472,13 @@ impl Node {
         }
         loop {
             let now = Instant::now();
+            if self.zap_ready {
+                // Handshakes wait on these answers: give them first.
+                self.zap_ready = false;
+                if let Some(zap) = self.zap.as_mut() {
+                    zap.serve(now).map_err(io::Error::other)?;
+                }
+            }
             if self.inbox_ready {
                 self.inbox_ready = !self.drain_inbox(now)?;
             }
@@ -608,6 +666,10 @@ impl Node {
                     socket
                         .set_sndhwm(self.settings.send_hwm)
                         .map_err(io::Error::other)?;
+                    let server_key = self.gossip_keys.get(server.0).copied().flatten();
+                    if let (Some(keys), Some(server_key)) = (&self.settings.curve, server_key) {
+                        keys.client(&socket, &server_key).map_err(io::Error::other)?;
+                    }
                     if let Err(err) = socket.connect(&endpoint) {
                         warn!("cannot connect to gossip server {endpoint}: {err}");
                         continue;
@@ -651,8 +713,8 @@ impl Node {
                 Action::Connect {
                     peer,
                     endpoint,
-                    curve_server_key: _,
-                } => self.connect_peer(peer, &endpoint)?,
+                    curve_server_key,
+                } => self.connect_peer(peer, &endpoint, curve_server_key.as_ref())?,
                 Action::Send {
                     peer,
                     header,
@@ -690,7 +752,15 @@ impl Node {
         Ok(())
     }
 
-    fn connect_peer(&mut self, peer: Uuid, endpoint: &str) -> Result<(), NodeError> {
+    /// A DEALER to a peer's inbox; in CURVE mode a CURVE client of
+    /// `server_key` (the core gives one only in CURVE mode, and always
+    /// there: it never links to a peer without a key).
+    fn connect_peer(
+        &mut self,
+        peer: Uuid,
+        endpoint: &str,
+        server_key: Option<&CurveKey>,
+    ) -> Result<(), NodeError> {
         self.links.close(self.poll.registry(), LinkId::Peer(peer), None);
         let socket = self.context.socket(zmq::DEALER)?;
         // IPv6 peer endpoints (`tcp://[…]:port`) connect only with this.
@@ -701,6 +771,32 @@ impl Node {
         socket.set_sndhwm(self.settings.send_hwm)?;
         socket.set_sndtimeo(0)?;
         socket.set_linger(self.settings.linger.as_millis().min(i32::MAX as u128) as i32)?;
+        match (&self.settings.curve, server_key) {
+            (Some(_), Some(server))
+                if self
+                    .zap
+                    .as_mut()
+                    .is_some_and(|zap| !zap.allows(server, Instant::now())) =>
+            {
+                // It could not connect to us; we say nothing to it either.
+                info!(
+                    "not linking to peer {} at {endpoint}: its key {} is not in the allow-list",
+                    peer.simple(),
+                    crate::wire::curve_key::encode_z85(server)
+                );
+                return Ok(());
+            }
+            (Some(keys), Some(server)) => keys.client(&socket, server)?,
+            (None, None) => {}
+            // Never a plain link in CURVE mode, nor a key we cannot use.
+            (Some(_), None) | (None, Some(_)) => {
+                warn!(
+                    "not connecting to peer {} at {endpoint}: CURVE mode and peer key disagree",
+                    peer.simple()
+                );
+                return Ok(());
+            }
+        }
         if let Err(err) = socket.connect(endpoint) {
             // The core keeps the peer until it expires; nothing will arrive.
             warn!("cannot connect to peer {} at {endpoint}: {err}", peer.simple());

@@ -2546,3 +2546,23 @@ fn a_hello_with_another_key_at_an_announced_endpoint_connects_afresh() {
     sim.settle();
     assert_eq!(sim.count(a2, "WHISPER"), 1);
 }
+
+#[test]
+fn our_key_replaces_a_configured_x_publickey_header() {
+    let mut sim = Sim::new();
+    let a = sim.add_curve("a");
+    let mut config = Sim::config(uuid_of(1), "b", IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 41000);
+    config.curve_public_key = Some(curve_key(1));
+    config.headers.push(("X-PUBLICKEY".into(), z85(&curve_key(50))));
+    let b = sim.add_with(config);
+    sim.run_for(secs(2));
+    let ub = sim.uuid(b);
+    let headers = sim.nodes[a].core.peer_headers(ub).unwrap();
+    let keys: Vec<&str> = headers
+        .iter()
+        .filter(|(name, _)| name == "X-PUBLICKEY")
+        .map(|(_, value)| value.as_str())
+        .collect();
+    assert_eq!(keys, vec![z85(&curve_key(1))]);
+    assert_eq!(sim.nodes[a].core.peer_header_value(ub, "X-HELLO"), Some("from b"));
+}

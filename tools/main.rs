@@ -2,6 +2,7 @@
 //! name the program was started under (`zrecat` is a link to `zre`), or by
 //! the first argument (`zre zrecat test`); plain `zre` is the shell.
 
+mod curve_keygen;
 mod failure;
 mod input;
 mod json;

@@ -4,6 +4,7 @@
 
 use crate::failure::Failure;
 use crate::schema::TOOLS;
+use std::path::Path;
 use std::time::Duration;
 use zre::NodeBuilder;
 use zre::config::{self, ConfigError, Origin, PortRange, Settings};
@@ -31,6 +32,9 @@ pub struct NodeArgs<'a> {
     pub verbose: bool,
     // Issue 18 (IPv6 mode).
     pub ipv6: bool,
+    // Issue 19 (CURVE).
+    pub curve_cert: Option<&'a str>,
+    pub curve_allow: Option<&'a str>,
 }
 
 /// An applet's argh struct made by [`node_args!`].
@@ -64,7 +68,8 @@ macro_rules! node_args {
             /// (default: the first broadcast-capable interface that is up)
             #[argh(option, short = 'i', arg_name = "IFACE")]
             pub interface: Option<String>,
-            /// ZGossip server HOST:PORT to discover peers through (repeatable)
+            /// ZGossip server HOST:PORT to discover peers through (repeatable); in CURVE
+            /// mode HOST:PORT|KEY makes the link to it CURVE (KEY: its public key, Z85)
             #[argh(option, short = 'g', arg_name = "HOST:PORT")]
             pub gossip: Vec<String>,
             /// UDP port of the beacons (default 5670)
@@ -116,6 +121,14 @@ macro_rules! node_args {
             /// IPv6 mode, as Zyre's ZSYS_IPV6=1: beacons to ff02::1, endpoints tcp://[addr]:port
             #[argh(switch)]
             pub ipv6: bool,
+            /// CURVE mode, as Zyre's zyre_set_zcert: our secret certificate (czmq zcert
+            /// format, the PATH_secret file that zre --curve-keygen PATH writes)
+            #[argh(option, arg_name = "SECRET_FILE")]
+            pub curve_cert: Option<String>,
+            /// CURVE mode: only peers whose public certificate is in DIR may connect
+            /// (re-read at most once a second, on a handshake)
+            #[argh(option, arg_name = "DIR")]
+            pub curve_allow: Option<String>,
         }
 
         impl $crate::options::HasNodeArgs for $name {
@@ -140,6 +153,8 @@ macro_rules! node_args {
                     json: self.json,
                     verbose: self.verbose,
                     ipv6: self.ipv6,
+                    curve_cert: self.curve_cert.as_deref(),
+                    curve_allow: self.curve_allow.as_deref(),
                 }
             }
         }
@@ -181,6 +196,8 @@ pub fn load_settings(applet: &str, args: &NodeArgs) -> Result<Settings, Failure>
     set_flag(&mut settings, "max-peers", args.max_peers)?;
     set_flag(&mut settings, "fast-exit", args.fast_exit)?;
     set_list(&mut settings, "contest", args.contest)?;
+    set_flag(&mut settings, "curve-cert", args.curve_cert)?;
+    set_flag(&mut settings, "curve-allow", args.curve_allow)?;
     if args.no_beacon {
         settings.set("beacon", "false", Origin::CommandLine)?;
     }
@@ -313,6 +330,13 @@ pub fn node_builder(settings: &Settings) -> Result<NodeBuilder, Failure> {
     }
     for server in settings.get_all("gossip") {
         builder = builder.gossip(server);
+    }
+    if let Some(path) = settings.get("curve-cert") {
+        let cert = zre::Certificate::load_secret(Path::new(path)).map_err(|e| Failure::new(e.to_string()))?;
+        builder = builder.curve(cert);
+    }
+    if let Some(dir) = settings.get("curve-allow") {
+        builder = builder.curve_allow(dir);
     }
     zyre_env(settings, builder)
 }

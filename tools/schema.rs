@@ -3,7 +3,7 @@
 //! one that applies to every applet.
 //!
 //! Every long option of an applet is a key of its section, except
-//! `--help`, `--install-links` (an action, not a setting),
+//! `--help`, `--install-links` and `--curve-keygen` (actions, not settings),
 //! `--no-beacon` (the key is `beacon = false`) and `--no-listen-multicast`
 //! (the key is `listen-multicast = false`); the node options are
 //! [`zre::config::NODE_KEYS`]. The original Haskell zre's keys load too:
@@ -84,6 +84,12 @@ pub static TOOLS: Schema = Schema {
                     V::NonZeroDuration,
                     D::Computed(|| D::Duration(zre::GossipServerConfig::default().client_timeout)),
                     "drop clients silent for this long",
+                ),
+                KeySpec::new(
+                    "curve-cert",
+                    V::Text,
+                    D::Unset,
+                    "serve CURVE clients only, with this secret certificate (czmq zcert format)",
                 ),
                 KeySpec::new(
                     "tuple-ttl",

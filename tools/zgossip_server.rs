@@ -38,6 +38,10 @@ pub struct ZgossipServerArgs {
     /// lifetime of tuples published with TTL 0 (default 0: kept as long as the publisher said)
     #[argh(option, arg_name = "DURATION")]
     pub tuple_ttl: Option<String>,
+    /// serve CURVE clients only (Zyre's zyre_gossip_connect_curve) with this secret
+    /// certificate (czmq zcert format, the PATH_secret file of zre --curve-keygen PATH)
+    #[argh(option, arg_name = "SECRET_FILE")]
+    pub curve_cert: Option<String>,
     /// print tuples as JSON, one object per line
     #[argh(switch)]
     pub json: bool,
@@ -52,6 +56,7 @@ pub fn run(args: ZgossipServerArgs) -> Outcome {
     set_list(&mut settings, "connect", &args.connect)?;
     set_flag(&mut settings, "client-timeout", args.client_timeout.as_deref())?;
     set_flag(&mut settings, "tuple-ttl", args.tuple_ttl.as_deref())?;
+    set_flag(&mut settings, "curve-cert", args.curve_cert.as_deref())?;
     if args.json {
         settings.set("json", "true", Origin::CommandLine)?;
     }
@@ -72,7 +77,14 @@ pub fn run(args: ZgossipServerArgs) -> Outcome {
         default_ttl: (!tuple_ttl.is_zero()).then_some(tuple_ttl),
         ..GossipServerConfig::default()
     };
-    let mut service = GossipService::bind(&binds, config)?;
+    let mut service = match settings.get("curve-cert") {
+        Some(path) => {
+            let cert = zre::Certificate::load_secret(std::path::Path::new(path))
+                .map_err(|e| Failure::new(e.to_string()))?;
+            GossipService::bind_curve(&binds, config, &cert)?
+        }
+        None => GossipService::bind(&binds, config)?,
+    };
     for remote in settings.get_all("connect") {
         let endpoint = zre::gossip_endpoint(remote).map_err(|e| Failure::new(format!("connect: {e}")))?;
         service.connect(&endpoint)?;

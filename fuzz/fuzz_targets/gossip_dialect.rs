@@ -13,13 +13,19 @@ use zre::wire::{GossipDialect, RawGossip};
 fuzz_target!(|data: &[u8]| {
     if let Ok(raw) = RawGossip::parse(data) {
         let bytes = raw.to_bytes().expect("what parsed fits its length prefixes");
-        assert_eq!(&bytes[..], &data[..bytes.len()], "only trailing bytes may be dropped");
+        assert_eq!(
+            &bytes[..],
+            &data[..bytes.len()],
+            "only trailing bytes may be dropped"
+        );
     }
     for dialect in [GossipDialect::Czmq, GossipDialect::Haskell] {
         if let Ok(Decoded::Publish { key, value, ttl }) = dialect.decode(data) {
             let again = dialect.publish(&key, value, ttl).expect("a decoded key fits");
             match dialect.decode(&again) {
-                Ok(Decoded::Publish { key: k2, value: v2, .. }) => {
+                Ok(Decoded::Publish {
+                    key: k2, value: v2, ..
+                }) => {
                     assert!(k2.eq_ignore_ascii_case(&key), "{key:?} became {k2:?}");
                     assert_eq!(v2, value);
                 }
@@ -42,8 +48,15 @@ fuzz_target!(|data: &[u8]| {
         server.handle_client_frame(now, clients[usize::from(sender & 1)], frame);
         while let Some(output) = server.poll_output() {
             if let ServerOutput::SendToClient { envelope, frame, .. } = output {
-                let dialect = if envelope.is_some() { GossipDialect::Haskell } else { GossipDialect::Czmq };
-                assert!(dialect.decode(&frame).is_ok(), "the server sent an unparseable frame");
+                let dialect = if envelope.is_some() {
+                    GossipDialect::Haskell
+                } else {
+                    GossipDialect::Czmq
+                };
+                assert!(
+                    dialect.decode(&frame).is_ok(),
+                    "the server sent an unparseable frame"
+                );
             }
         }
         rest = tail;

@@ -108,7 +108,8 @@ pub const NODE_KEYS: &[KeySpec] = {
         KeySpec::new("name", V::Text, D::Unset, "node name (default: first 6 hex characters of the UUID)"),
         KeySpec::new("interface", V::Text, D::Unset,
             "network interface (default: first up, non-loopback, with broadcast; lo = loopback)"),
-        KeySpec::new("gossip", V::HostPort, D::Unset, "ZGossip server HOST:PORT (repeatable)").repeatable(),
+        KeySpec::new("gossip", V::GossipServer, D::Unset,
+            "ZGossip server HOST:PORT, or HOST:PORT|KEY for CURVE to it (repeatable)").repeatable(),
         KeySpec::new("beacon-port", V::Port, D::Number(defaults::DEFAULT_BEACON_PORT as u64),
             "UDP port of the beacons"),
         KeySpec::new("beacon-interval", V::NonZeroDuration, D::Duration(defaults::BEACON_INTERVAL),
@@ -134,6 +135,11 @@ pub const NODE_KEYS: &[KeySpec] = {
             "contest the leadership of this group (repeatable; the node must also join it)").repeatable(),
         KeySpec::new("fast-exit", V::Bool, D::Bool(true),
             "EXIT a peer at once when its inbox port refuses a reconnect (false = wait for expired)"),
+        // Issue 19: CURVE mode.
+        KeySpec::new("curve-cert", V::Text, D::Unset,
+            "CURVE mode with this secret certificate (czmq zcert format, the PATH_secret file)"),
+        KeySpec::new("curve-allow", V::Text, D::Unset,
+            "CURVE mode: only peers with a public certificate in this directory may connect"),
         KeySpec::new("quiet-ping-rate", V::Duration, D::Unset,
             "the original Haskell zre's ping interval; read, but pings follow Zyre (once a second)"),
     ]

@@ -69,5 +69,6 @@ pub use load::{ETC_CONFIG_PATH, HOME_CONFIG_NAME, Sources};
 pub use settings::Settings;
 pub use values::{
     ACCEPTED_ENDPOINTS, MAX_DURATION, MAX_TEXT_LEN, PortRange, ValueKind, format_duration, parse_bool,
-    parse_duration, parse_endpoint, parse_header, parse_host_port, parse_multicast_group, parse_tcp_endpoint,
+    parse_duration, parse_endpoint, parse_gossip_server, parse_header, parse_host_port,
+    parse_multicast_group, parse_tcp_endpoint,
 };

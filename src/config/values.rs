@@ -33,6 +33,9 @@ pub enum ValueKind {
     Count,
     /// `HOST:PORT` (see [`parse_host_port`]).
     HostPort,
+    /// A ZGossip server for a node: `HOST:PORT`, or `HOST:PORT|KEY` with
+    /// the server's CURVE public key (see [`parse_gossip_server`]).
+    GossipServer,
     /// A multicast `IP:PORT` (see [`parse_multicast_group`]).
     MulticastGroup,
     /// `KEY=VALUE` (see [`parse_header`]).
@@ -159,6 +162,26 @@ pub fn parse_host_port(s: &str) -> Result<(&str, u16), String> {
     }
     let port = parse_port(port).map_err(|_| invalid("bad port"))?;
     Ok((host, port))
+}
+
+/// Parses a node's gossip server: `HOST:PORT` ([`parse_host_port`]),
+/// optionally followed by `|KEY`, the server's CURVE public key in Z85
+/// (40 characters), the form of Zyre's CURVE gossip values. Returns the
+/// address part and the key text.
+pub fn parse_gossip_server(s: &str) -> Result<(&str, Option<&str>), String> {
+    let (address, key) = crate::wire::curve_key::split_gossip_value(s.trim());
+    parse_host_port(address)?;
+    if let Some(key) = key {
+        crate::wire::curve_key::decode_z85(key)
+            .ok()
+            .filter(crate::wire::curve_key::is_usable_key)
+            .ok_or_else(|| {
+                format!(
+                    "invalid CURVE key \"{key}\" of gossip server {address} (expected 40 characters of Z85)"
+                )
+            })?;
+    }
+    Ok((address, key))
 }
 
 /// Parses a multicast group `IPV4:PORT`, e.g. `239.0.0.1:5670` (beacons
@@ -336,6 +359,7 @@ impl ValueKind {
                 )),
             },
             ValueKind::HostPort => parse_host_port(v).map(drop),
+            ValueKind::GossipServer => parse_gossip_server(v).map(drop),
             ValueKind::MulticastGroup => parse_multicast_group(v).map(drop),
             ValueKind::Header => parse_header(v).map(drop),
             ValueKind::PortRange => v.parse::<PortRange>().map(drop),

@@ -159,6 +159,12 @@ impl NodeCore {
         let config_max_peers = config.max_peers;
         let config_uuid = config.uuid;
         let config_key = config.curve_public_key;
+        if config_key.is_some_and(|key| crate::wire::curve_key::zyre_reads_as_keyless(&key)) {
+            warn!(
+                "our CURVE public key starts with byte 0: Zyre takes our beacons for key-less and ignores them \
+                 (it still answers when we find it first); a new key avoids this"
+            );
+        }
         NodeCore {
             name: Arc::from(config.name.as_str()),
             config,

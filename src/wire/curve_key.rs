@@ -73,6 +73,15 @@ pub fn is_usable_key(key: &CurveKey) -> bool {
         .any(|bad| bad[..31] == key[..31] && bad[31] == key[31] & 0x7f)
 }
 
+/// Whether Zyre 2.0.1 in CURVE mode takes a version-3 beacon carrying
+/// `key` for one without a key, and ignores it: it checks only the first
+/// byte (`beacon.public_key[0] == 0`, `zyre_node_recv_beacon`). One key in
+/// 256 starts with 0; a node with such a key is found by Zyre only when it
+/// finds Zyre first, so key generation had better draw again.
+pub fn zyre_reads_as_keyless(key: &CurveKey) -> bool {
+    key[0] == 0
+}
+
 /// The Z85 text of a key (40 ASCII characters), as Zyre puts it in
 /// [`PUBLIC_KEY_HEADER`] and gossip values.
 pub fn encode_z85(key: &CurveKey) -> String {
@@ -195,6 +204,8 @@ mod tests {
         let mut fine = [0x42; 32];
         fine[0] = 0;
         assert!(is_usable_key(&fine));
+        assert!(zyre_reads_as_keyless(&fine));
+        assert!(!zyre_reads_as_keyless(&[0x42; 32]));
         assert!(is_usable_key(&[0xff; 32]));
     }
 

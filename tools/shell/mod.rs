@@ -44,12 +44,19 @@ link named after them (see --install-links): zrecat, zretime, zreworker, zgossip
         /// create links zrecat, zretime, zreworker, zgossip_server to this program in DIR, then exit
         #[argh(option, arg_name = "DIR")]
         pub install_links: Option<String>,
+        /// write a new CURVE certificate (czmq zcert format): public key to PATH, both keys
+        /// to PATH_secret (mode 0600), then exit
+        #[argh(option, arg_name = "PATH")]
+        pub curve_keygen: Option<String>,
     }
 }
 
 pub fn run(args: ZreArgs) -> Outcome {
     if let Some(dir) = &args.install_links {
         return links::install_links(Path::new(dir));
+    }
+    if let Some(path) = &args.curve_keygen {
+        return crate::curve_keygen::run(Path::new(path));
     }
     let settings = load_settings("zre", &args.node_args())?;
     let Started { mut runtime, json } = start_node(&settings, |builder| builder)?;

@@ -4,7 +4,7 @@ use super::*;
 use std::net::Ipv4Addr;
 
 #[test]
-fn a_curve_beacon_is_ignored() {
+fn a_plain_node_ignores_a_curve_beacon() {
     let now = Instant::now();
     let config = CoreConfig::new(Uuid::from_u128(1), "us", "tcp://10.0.0.1:41000", 41000);
     let mut core = NodeCore::new(config, now);

@@ -15,9 +15,11 @@ use std::path::PathBuf;
 fn sodium_dir(var: &str) -> PathBuf {
     match env::var_os(var) {
         Some(dir) => PathBuf::from(dir),
+        // (This crate is edition 2015: a one-argument panic! does not format.)
         None => panic!(
-            "{var} is not set: libsodium-sys-stable did not report where it built libsodium \
-             (SODIUM_LIB_DIR without headers is not supported here; unset it)"
+            "{} is not set: libsodium-sys-stable did not report where it built libsodium \
+             (SODIUM_LIB_DIR without headers is not supported here; unset it)",
+            var
         ),
     }
 }
