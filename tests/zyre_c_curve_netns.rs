@@ -19,7 +19,7 @@
 //!
 //! Needs root, a Zyre build and libczmq-dev; without them a test fails with
 //! the install hint, unless `ZRE_SKIP_INTEROP=1`. LANs 10.99.180.0/24 to
-//! 10.99.184.0/24.
+//! 10.99.185.0/24.
 
 #[path = "support/cdrivers.rs"]
 mod cdrivers;
@@ -33,7 +33,7 @@ mod netns;
 mod refpeers;
 
 use curve::{Capture, Cert, Scratch, allow_dir, keygen_ours, s};
-use events::{about, carrying, expect, header, meet, talk_both_ways};
+use events::{about, carrying, expect, header, in_group, meet, talk_both_ways};
 use netns::{ChildGuard, JsonPeer, Lab, WAIT};
 use refpeers::Family;
 use std::thread;
@@ -229,6 +229,85 @@ fn zyre_c_curve_talks_both_ways() {
         assert_eq!(o.count(about("ENTER", z)), 1, "{}", o.report());
         assert_eq!(z.count(about("ENTER", o)), 1, "{}", z.report());
     }
+    show(&lab);
+}
+
+/// Our secure node's allow-list holds one Zyre node's key and not the
+/// other's: the allowed Zyre meets ours and hears its SHOUTs; the other
+/// Zyre (CURVE mode too, which meets the first Zyre: Zyre has no
+/// allow-list) never sees an ENTER of ours nor hears its SHOUTs, and ours
+/// sees no ENTER of it.
+#[test]
+fn zyre_c_curve_key_not_allowed_stays_out() {
+    let Some(mut lab) = lab(
+        "zyre_c_curve_key_not_allowed_stays_out",
+        "zcurveallow",
+        &[Family::ZyreC],
+    ) else {
+        return;
+    };
+    lab.numbered_lan("lan", 185, &["a", "z", "x"]);
+    let scratch = Scratch::new("zyre_c_curve_key_not_allowed_stays_out");
+    let ours_cert = keygen_ours(&scratch.path("ours.cert"));
+    let z_cert = keygen_ours(&scratch.path("allowed-zyre.cert"));
+    let allow = allow_dir(&scratch, "allow", &[&z_cert]);
+    let mut a = ours(
+        &lab,
+        "a",
+        "lan",
+        "ours",
+        &["--curve-cert", s(&ours_cert.secret), "--curve-allow", s(&allow)],
+    );
+    let mut z = zyre(
+        &lab,
+        "z",
+        "lan",
+        "zyre-allowed",
+        &["--curve-cert", s(&z_cert.public)],
+    );
+    let x_file = scratch.path("other-zyre.cert");
+    let mut x = zyre(&lab, "x", "lan", "zyre-other", &["--curve-keygen", s(&x_file)]);
+    let x_key = zyre_key(&mut x);
+    for peer in [&mut a, &mut z, &mut x] {
+        peer.send_line("/join chat");
+    }
+    meet_with_keys(&mut a, &ours_cert.key, &mut z, &z_cert.key);
+    meet_with_keys(&mut z, &z_cert.key, &mut x, &x_key);
+    expect(
+        &mut a,
+        "JOIN chat of the allowed Zyre",
+        in_group("JOIN", &z, "chat"),
+        WAIT,
+    );
+    for round in 0..5 {
+        a.send_line(&format!("/shout chat from ours, round {round}"));
+        thread::sleep(Duration::from_millis(300));
+    }
+    expect(
+        &mut z,
+        "the last SHOUT of ours",
+        carrying("from ours, round 4"),
+        WAIT,
+    );
+    thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        x.count(about("ENTER", &a)),
+        0,
+        "the other Zyre saw ours ENTER\n{}",
+        lab.report()
+    );
+    assert_eq!(
+        x.count(carrying("from ours")),
+        0,
+        "the other Zyre heard ours\n{}",
+        lab.report()
+    );
+    assert_eq!(
+        a.count(about("ENTER", &x)),
+        0,
+        "ours let the other Zyre in\n{}",
+        lab.report()
+    );
     show(&lab);
 }
 
