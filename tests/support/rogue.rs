@@ -14,7 +14,17 @@ const ROGUE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/rogue_pe
 
 /// The rogue peer on `host` at `ip` (a /24 on `lan`, beacons to its .255),
 /// READY.
+/// A missing pyzmq fails the test with the install hint.
 pub fn rogue(lab: &Lab, host: &str, lan: &str, ip: &str, name: &str) -> JsonPeer {
+    let pyzmq = std::process::Command::new("python3")
+        .args(["-c", "import zmq"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        pyzmq,
+        "the rogue peer needs python3 with pyzmq: pip install pyzmq==27.3.0"
+    );
     let bcast = format!("{}.255", ip.rsplit_once('.').map_or(ip, |(net, _)| net));
     let child = lab.spawn_as(
         &format!("rogue {name}@{host}"),
