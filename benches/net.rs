@@ -16,7 +16,12 @@
 //! stream` (or `latency`, `fanout`, `discovery`) runs one. `ZRE_BENCH_SCALE`
 //! (default 1.0) scales the message counts. Every node is on `lo` with a
 //! private beacon port, so nothing leaves the host.
+//!
+//! `ZRE_BENCH_CURVE=1`: every node in CURVE mode (a fresh key pair each)
+//! and every raw pair CURVE too (ROUTER a CURVE server, DEALER a client),
+//! so the ratio is encryption against encryption.
 
+use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -52,6 +57,17 @@ fn main() {
     }
 }
 
+/// `ZRE_BENCH_CURVE=1`: nodes and raw pairs in CURVE mode.
+fn curve() -> bool {
+    std::env::var("ZRE_BENCH_CURVE").is_ok_and(|v| v == "1")
+}
+
+/// The raw ROUTERs' CURVE key pair (one for the run).
+fn raw_server_keys() -> &'static zmq::CurveKeyPair {
+    static KEYS: OnceLock<zmq::CurveKeyPair> = OnceLock::new();
+    KEYS.get_or_init(|| zmq::CurveKeyPair::new().expect("libzmq with CURVE"))
+}
+
 /// `ZRE_BENCH_SIDE=zre` (or `raw`) runs one side only, for profiling.
 fn side(name: &str) -> bool {
     std::env::var("ZRE_BENCH_SIDE").map_or(true, |s| s == name)
@@ -62,15 +78,17 @@ fn node(name: &str, beacon_port: u16, hwm: i32) -> Node {
 }
 
 fn node_with(name: &str, beacon_port: u16, hwm: i32, beacon_interval: Duration) -> Node {
-    Node::builder()
+    let mut builder = Node::builder()
         .name(name)
         .interface("lo")
         .beacon_port(beacon_port)
         .beacon_interval(beacon_interval)
         .port_range(PortRange::Any)
-        .send_hwm(hwm)
-        .build()
-        .expect("node starts on lo")
+        .send_hwm(hwm);
+    if curve() {
+        builder = builder.curve(zre::Certificate::generate().expect("libzmq with CURVE"));
+    }
+    builder.build().expect("node starts on lo")
 }
 
 /// Drives all nodes in this thread until each has seen every other one
@@ -131,6 +149,10 @@ fn raw_router(ctx: &zmq::Context, hwm: i32) -> (zmq::Socket, String) {
     let router = ctx.socket(zmq::ROUTER).unwrap();
     router.set_rcvhwm(hwm).unwrap();
     router.set_linger(0).unwrap();
+    if curve() {
+        router.set_curve_server(true).unwrap();
+        router.set_curve_secretkey(&raw_server_keys().secret_key).unwrap();
+    }
     router.bind("tcp://127.0.0.1:*").unwrap();
     let endpoint = router.get_last_endpoint().unwrap().unwrap();
     (router, endpoint)
@@ -141,6 +163,12 @@ fn raw_dealer(ctx: &zmq::Context, hwm: i32, endpoint: &str) -> zmq::Socket {
     dealer.set_identity(&identity(Uuid::new_v4())).unwrap();
     dealer.set_sndhwm(hwm).unwrap();
     dealer.set_linger(0).unwrap();
+    if curve() {
+        let client = zmq::CurveKeyPair::new().unwrap();
+        dealer.set_curve_serverkey(&raw_server_keys().public_key).unwrap();
+        dealer.set_curve_publickey(&client.public_key).unwrap();
+        dealer.set_curve_secretkey(&client.secret_key).unwrap();
+    }
     dealer.connect(endpoint).unwrap();
     dealer
 }
@@ -222,7 +250,10 @@ impl Rate {
 // ----- stream ----------------------------------------------------------------
 
 fn stream(scaled: impl Fn(usize) -> usize) {
-    println!("\n## WHISPER stream, A -> B on loopback (two threads, one context each)\n");
+    println!(
+        "\n## WHISPER stream, A -> B on loopback (two threads, one context each){}\n",
+        if curve() { ", CURVE on both sides" } else { "" }
+    );
     println!(
         "| content | zre msg/s | zre MB/s | raw libzmq msg/s | raw MB/s | ours/raw, median of paired runs (each run) | zre CPU µs/msg | raw CPU µs/msg |"
     );

@@ -232,7 +232,16 @@ impl Certificate {
     fn write_sections(&self, text: &mut String, secret: bool) {
         text.push_str("metadata\n");
         for (name, value) in &self.metadata {
-            text.push_str(&format!("    {name} = \"{value}\"\n"));
+            // ZPL has no escapes: a value with `"` goes in single quotes
+            // (one with both kinds cannot be written: its `"` become `'`).
+            let line = if !value.contains('"') {
+                format!("    {name} = \"{value}\"\n")
+            } else if !value.contains('\'') {
+                format!("    {name} = '{value}'\n")
+            } else {
+                format!("    {name} = \"{}\"\n", value.replace('"', "'"))
+            };
+            text.push_str(&line);
         }
         text.push_str("curve\n");
         text.push_str(&format!(
@@ -400,6 +409,9 @@ curve
             "a:9ObfP2.X:sZYE[SLscmc{]1Y94uh68kN[Tz}.p"
         );
         assert_eq!(cert.metadata, vec![("name".to_owned(), "alice".to_owned())]);
+        let mut quoted = cert.clone();
+        quoted.metadata.push(("note".to_owned(), "say \"hi\"".to_owned()));
+        assert_eq!(parse(&quoted.secret_text().unwrap()).unwrap(), quoted);
         // Written back, it reads the same.
         assert_eq!(parse(&cert.secret_text().unwrap()).unwrap(), cert);
         let public = parse(&cert.public_text()).unwrap();
