@@ -21,15 +21,17 @@
 mod netns;
 #[path = "support/refpeers.rs"]
 mod refpeers;
+#[path = "support/rogue.rs"]
+mod rogue;
 
 use netns::{Event, Json, JsonPeer, Lab, WAIT};
 use refpeers::Family;
+use rogue::{endpoint_port, listen_trap, received, rogue, trapped};
 use std::thread;
 use std::time::{Duration, Instant};
 
 const PYRE_DRIVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/pyre_peer.py");
 const ZYREJS_DRIVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/js/zyrejs_peer.js");
-const ROGUE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/rogue_peer.py");
 
 /// Text that is not ASCII: 2-, 3- and 4-byte UTF-8 sequences.
 const UNICODE_TEXT: &str = "héllo wörld ✓ 日本語 🚀";
@@ -710,32 +712,6 @@ fn three_implementations_in_one_group() {
 
 // ---- hardening, with a hand-driven peer ----------------------------------
 
-/// The rogue peer on `host` at `ip` (a /24 on `lan`), READY.
-fn rogue(lab: &Lab, host: &str, lan: &str, ip: &str, name: &str) -> JsonPeer {
-    let bcast = format!("{}.255", ip.rsplit_once('.').map_or(ip, |(net, _)| net));
-    let child = lab.spawn_as(
-        &format!("rogue {name}@{host}"),
-        host,
-        "python3",
-        &[
-            "-u", ROGUE, "--iface", lan, "--ip", ip, "--bcast", &bcast, "--name", name,
-        ],
-        &[("PYTHONDONTWRITEBYTECODE", "1")],
-    );
-    JsonPeer::adopt(child, host)
-}
-
-/// The port of `tcp://host:port`.
-fn endpoint_port(endpoint: &str) -> &str {
-    endpoint.rsplit_once(':').map_or("", |(_, port)| port)
-}
-
-/// A message the rogue received from `peer`: `cmd` is HELLO, WHISPER, …
-fn received(cmd: &'static str, peer: &JsonPeer) -> impl Fn(&Event) -> bool + use<> {
-    let uuid = peer.uuid.clone();
-    move |e| e.is("RECV") && e.str("cmd") == Some(cmd) && e.str("from") == Some(uuid.as_str())
-}
-
 /// The rogue connects to our inbox and says HELLO (its own endpoint,
 /// status 0, no groups); we report its ENTER.
 fn rogue_enters(rogue: &mut JsonPeer, ours: &mut JsonPeer, hello: &str) {
@@ -804,17 +780,6 @@ fn bad_beacons_are_ignored() {
     still_meets_a_good_peer(&lab, &mut ours, &mut r, &what.join(", "));
 }
 
-/// A ROUTER of the rogue's that no well-behaved node connects to: the port
-/// that bad beacons name.
-fn listen_trap(r: &mut JsonPeer) -> u16 {
-    r.send_line("/listen trap");
-    let listening = expect(r, "LISTENING", |e| e.is("LISTENING"), WAIT);
-    match listening.json.get("port") {
-        Some(Json::Num(port)) => *port as u16,
-        _ => panic!("no port in {listening}"),
-    }
-}
-
 /// After the bad beacons, a well-formed one: we connect and say HELLO, the
 /// rogue enters, our WHISPER reaches it; nothing ever reached the trap.
 fn still_meets_a_good_peer(lab: &Lab, ours: &mut JsonPeer, r: &mut JsonPeer, what: &str) {
@@ -834,7 +799,7 @@ fn still_meets_a_good_peer(lab: &Lab, ours: &mut JsonPeer, r: &mut JsonPeer, wha
         "our node ended\n{}",
         ours.report()
     );
-    let trapped = r.count(|e| e.is("RECV") && e.str("on") == Some("trap"));
+    let trapped = trapped(r);
     assert_eq!(
         trapped,
         0,

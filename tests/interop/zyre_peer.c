@@ -31,7 +31,24 @@
                              group: /join it (Zyre starts an election when
                              another member joins, and reports LEADER with
                              the winner's uuid, name and the group).
+      --curve-cert PATH      CURVE mode (DRAFT): zcert_load (PATH) (czmq's
+                             certificate format; PATH is the public file,
+                             its PATH_secret is read when there, or the
+                             secret file itself), then zyre_set_zcert:
+                             v3 beacons, a CURVE-server inbox, CURVE links
+                             to peers, gossip values `endpoint|publickey`
+      --curve-keygen PATH    CURVE mode with a new certificate: zcert_new,
+                             zcert_save (PATH) (writes PATH and
+                             PATH_secret), then as --curve-cert
+      --gossip-key KEY       with --gossip: zyre_gossip_connect_curve with
+                             this Z85 server key instead of
+                             zyre_gossip_connect. (Debian's czmq 4.2.1 is
+                             built without its DRAFT API, whose zgossip
+                             alone speaks CURVE: there the key is ignored
+                             and the gossip link stays plain.)
       --verbose              zyre_set_verbose
+
+    In CURVE mode READY also has "publickey" (Z85, 40 characters).
 
     Zyre has no call that returns its own endpoint, so the driver chooses the
     port and reports tcp://IFACE-ADDRESS:PORT, which is what Zyre binds and
@@ -55,6 +72,11 @@
 #include <zyre.h>
 
 static volatile sig_atomic_t s_terminated = 0;
+
+/*  The JSON events: the process's stdout as it started. Its fd 1 itself
+    goes to stderr, for czmq writes some logs to stdout whatever
+    zsys_set_logstream says (the zgossip actor's errors, for one).  */
+static FILE *s_out;
 
 static void
 s_on_sigterm (int sig)
@@ -237,28 +259,28 @@ s_print_event (zyre_event_t *event)
     const char *name = zyre_event_peer_name (event);
     if (streq (type, "STOP"))
         return;                 //  Ours, printed after zyre_stop
-    fputs ("{\"event\":", stdout);
-    s_json_cstr (stdout, type);
-    s_json_field (stdout, "peer", uuid);
-    s_json_field (stdout, "name", name);
+    fputs ("{\"event\":", s_out);
+    s_json_cstr (s_out, type);
+    s_json_field (s_out, "peer", uuid);
+    s_json_field (s_out, "name", name);
     if (streq (type, "ENTER")) {
         pthread_mutex_lock (&s_names_lock);
         zhash_update (s_names, uuid, strdup (name ? name : ""));
         pthread_mutex_unlock (&s_names_lock);
-        s_json_field (stdout, "endpoint", zyre_event_peer_addr (event));
-        fputs (",\"headers\":{", stdout);
+        s_json_field (s_out, "endpoint", zyre_event_peer_addr (event));
+        fputs (",\"headers\":{", s_out);
         zhash_t *headers = zyre_event_headers (event);
         bool first = true;
         for (char *value = headers ? (char *) zhash_first (headers) : NULL; value;
              value = (char *) zhash_next (headers)) {
             if (!first)
-                fputc (',', stdout);
+                fputc (',', s_out);
             first = false;
-            s_json_cstr (stdout, zhash_cursor (headers));
-            fputc (':', stdout);
-            s_json_cstr (stdout, value);
+            s_json_cstr (s_out, zhash_cursor (headers));
+            fputc (':', s_out);
+            s_json_cstr (s_out, value);
         }
-        fputc ('}', stdout);
+        fputc ('}', s_out);
     }
     else
     if (streq (type, "EXIT")) {
@@ -268,11 +290,11 @@ s_print_event (zyre_event_t *event)
     }
     if (streq (type, "JOIN") || streq (type, "LEAVE") || streq (type, "SHOUT")
         || streq (type, "LEADER"))
-        s_json_field (stdout, "group", zyre_event_group (event));
+        s_json_field (s_out, "group", zyre_event_group (event));
     if (streq (type, "SHOUT") || streq (type, "WHISPER"))
-        s_json_content (stdout, zyre_event_msg (event));
-    fputs ("}\n", stdout);
-    fflush (stdout);
+        s_json_content (s_out, zyre_event_msg (event));
+    fputs ("}\n", s_out);
+    fflush (s_out);
 }
 
 /*  Prints every event until Zyre's own STOP (after zyre_stop). Events are
@@ -498,6 +520,7 @@ int
 main (int argc, char *argv [])
 {
     const char *name = NULL, *iface = NULL, *gossip = NULL;
+    const char *curve_cert = NULL, *curve_keygen = NULL, *gossip_key = NULL;
     int beacon_port = 5670, interval = -1, evasive = -1, expired = -1, port = 0;
     bool verbose = false;
     zlist_t *headers = zlist_new ();
@@ -544,10 +567,28 @@ main (int argc, char *argv [])
         if (streq (opt, "--gossip"))
             gossip = value;
         else
+        if (streq (opt, "--curve-cert"))
+            curve_cert = value;
+        else
+        if (streq (opt, "--curve-keygen"))
+            curve_keygen = value;
+        else
+        if (streq (opt, "--gossip-key"))
+            gossip_key = value;
+        else
             die ("unknown option %s", opt);
     }
     if (!name || !iface)
         die ("usage: zyre_peer --name NAME --iface IFACE [options]");
+    if (curve_cert && curve_keygen)
+        die ("--curve-cert and --curve-keygen exclude each other");
+    if (gossip_key && !gossip)
+        die ("--gossip-key needs --gossip");
+
+    int json_fd = dup (STDOUT_FILENO);
+    if (json_fd < 0 || dup2 (STDERR_FILENO, STDOUT_FILENO) < 0
+        || !(s_out = fdopen (json_fd, "w")))
+        die ("cannot set up stdout: %s", strerror (errno));
 
     //  czmq logs to stdout by default and catches SIGINT/SIGTERM itself
     //  (ending its actors without a goodbye): logs to stderr, and SIGTERM
@@ -586,6 +627,27 @@ main (int argc, char *argv [])
     }
     for (char *group = (char *) zlist_first (contests); group; group = (char *) zlist_next (contests))
         zyre_set_contest_in_group (node, group);
+    //  Before the inbox is bound (zyre_set_endpoint or zyre_start): Zyre
+    //  makes it a CURVE server when it binds it.
+    zcert_t *cert = NULL;
+    if (curve_keygen) {
+        cert = zcert_new ();
+        if (!cert || zcert_save (cert, curve_keygen))
+            die ("cannot write the certificate %s", curve_keygen);
+    }
+    else
+    if (curve_cert) {
+        cert = zcert_load (curve_cert);
+        if (!cert)
+            die ("cannot load the certificate %s", curve_cert);
+        if (streq (zcert_secret_txt (cert), "0000000000000000000000000000000000000000"))
+            die ("%s holds no secret key", curve_cert);
+    }
+    if (cert) {
+        if (!zsys_has_curve ())
+            die ("this libzmq has no CURVE");
+        zyre_set_zcert (node, cert);
+    }
     zyre_set_interface (node, iface);
     zyre_set_port (node, beacon_port);
     if (interval >= 0)
@@ -601,19 +663,24 @@ main (int argc, char *argv [])
     if (gossip) {
         if (zyre_set_endpoint (node, "%s", endpoint))
             die ("cannot bind %s", endpoint);
-        zyre_gossip_connect (node, "%s", gossip);
+        if (gossip_key)
+            zyre_gossip_connect_curve (node, gossip_key, "%s", gossip);
+        else
+            zyre_gossip_connect (node, "%s", gossip);
     }
     else
         zyre_set_beacon_peer_port (node, port);
     if (zyre_start (node))
         die ("zyre_start failed");
 
-    fputs ("{\"event\":\"READY\"", stdout);
-    s_json_field (stdout, "peer", zyre_uuid (node));
-    s_json_field (stdout, "name", zyre_name (node));
-    s_json_field (stdout, "endpoint", endpoint);
-    fputs ("}\n", stdout);
-    fflush (stdout);
+    fputs ("{\"event\":\"READY\"", s_out);
+    s_json_field (s_out, "peer", zyre_uuid (node));
+    s_json_field (s_out, "name", zyre_name (node));
+    s_json_field (s_out, "endpoint", endpoint);
+    if (cert)
+        s_json_field (s_out, "publickey", zcert_public_txt (cert));
+    fputs ("}\n", s_out);
+    fflush (s_out);
 
     pthread_t events;
     if (pthread_create (&events, NULL, s_event_thread, node))
@@ -647,12 +714,13 @@ main (int argc, char *argv [])
     zyre_stop (node);
     pthread_join (events, NULL);
     zyre_destroy (&node);
-    fputs ("{\"event\":\"STOP\"}\n", stdout);
-    fflush (stdout);
+    fputs ("{\"event\":\"STOP\"}\n", s_out);
+    fflush (s_out);
     free (buffer);
     free (endpoint);
     free (address);
     zhash_destroy (&s_names);
+    zcert_destroy (&cert);
     zlist_destroy (&headers);
     zlist_destroy (&contests);
     return 0;
