@@ -12,6 +12,9 @@ mod elections;
 mod fast_exit;
 mod membership;
 mod queries;
+mod rate_limit;
+
+use rate_limit::{HeldBackLog, once_a_second};
 
 use super::action::{Action, Content};
 use super::claims::Claims;
@@ -866,39 +869,6 @@ fn emit_for(peer: &mut Peer, body: &Body<'_>, spare: &mut Vec<Vec<u8>>) -> Optio
 
 /// The next periodic deadline after `now`, keeping the original phase; a
 /// clock that jumped far ahead does not cause a burst of catch-up ticks.
-/// Whether a rate-limited log line may be said at `now`: at most once a
-/// second, counting from the last one said (which `last` then records).
-fn once_a_second(last: &mut Option<Instant>, now: Instant) -> bool {
-    if last.is_some_and(|at| now < at + Duration::from_secs(1)) {
-        return false;
-    }
-    *last = Some(now);
-    true
-}
-
-/// A warning said at most once a second, with how many more were held
-/// back meanwhile, so that a flood of bad input is not a flood of lines.
-#[derive(Debug, Default)]
-struct HeldBackLog {
-    last: Option<Instant>,
-    held_back: usize,
-}
-
-impl HeldBackLog {
-    /// `Some(" (and N more since the last warning)")`, or `Some("")`, when
-    /// a line may be said at `now`; `None` (one more held back) otherwise.
-    fn admit(&mut self, now: Instant) -> Option<String> {
-        if !once_a_second(&mut self.last, now) {
-            self.held_back += 1;
-            return None;
-        }
-        Some(match std::mem::take(&mut self.held_back) {
-            0 => String::new(),
-            more => format!(" (and {more} more since the last warning)"),
-        })
-    }
-}
-
 fn next_tick(previous: Instant, interval: Duration, now: Instant) -> Instant {
     let next = previous + interval;
     if next > now { next } else { now + interval }

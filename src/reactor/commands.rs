@@ -1,0 +1,134 @@
+//! What a [`Node`] can be told: join, leave, contest, whisper, shout,
+//! stop. Each command goes to the core, then its actions go out at once
+//! (`after_command`), so a message is on its way when the call returns.
+
+use super::*;
+
+impl Node {
+    /// Joins `group` (1 to 255 bytes): peers are told at once.
+    ///
+    /// # Errors
+    /// [`NodeError::Command`] for an invalid name or a stopped node.
+    pub fn join(&mut self, group: &str) -> Result<(), NodeError> {
+        self.core.join(group)?;
+        self.after_command()
+    }
+
+    /// Leaves `group`: peers are told at once.
+    ///
+    /// # Errors
+    /// [`NodeError::Command`] for an invalid name or a stopped node.
+    pub fn leave(&mut self, group: &str) -> Result<(), NodeError> {
+        self.core.leave(group)?;
+        self.after_command()
+    }
+
+    /// Contests the leadership of `group` (Zyre's DRAFT
+    /// `zyre_set_contest_in_group`): in the group with other members, we
+    /// challenge them now and whenever a member joins or the leader goes;
+    /// every member then gets [`Event::Leader`](crate::core::Event::Leader).
+    /// The smallest UUID among the contesters wins, as in Zyre. Joining is
+    /// separate. Errors: a group name not 1 to 255 bytes; a stopped node.
+    pub fn contest(&mut self, group: &str) -> Result<(), NodeError> {
+        self.core.contest(group)?;
+        self.after_command()
+    }
+
+    /// The leader of `group` that the last completed election chose
+    /// (maybe us); `None` before any completes, once the leader has gone,
+    /// or when we are not in the group.
+    pub fn leader(&self, group: &str) -> Option<Uuid> {
+        self.core.leader(group)
+    }
+
+    /// Sends a message of one or more frames to one peer.
+    pub fn whisper(&mut self, peer: Uuid, content: Vec<Frame>) -> Result<(), NodeError> {
+        self.core.whisper(peer, content)?;
+        self.after_command()
+    }
+
+    /// Sends a message of one or more frames to every peer in `group`;
+    /// returns how many peers it went to.
+    pub fn shout(&mut self, group: &str, content: Vec<Frame>) -> Result<usize, NodeError> {
+        let reached = self.core.shout(group, content)?;
+        self.after_command()?;
+        Ok(reached)
+    }
+
+    /// Sends a message to one peer from borrowed frames: each is copied
+    /// straight into libzmq, as a raw socket send would, so the caller
+    /// allocates nothing. Only when the peer's queue is full is a copy
+    /// kept here until there is room.
+    pub fn whisper_slices(&mut self, peer: Uuid, content: &[&[u8]]) -> Result<(), NodeError> {
+        // Whatever the core still wants sent goes first (normally nothing).
+        self.apply_actions()?;
+        let header = self.core.whisper_header(peer)?;
+        self.send_lent(LinkId::Peer(peer), &header, content);
+        self.after_command()
+    }
+
+    /// Sends a message to every peer in `group` from borrowed frames, as
+    /// [`Node::whisper_slices`]; returns how many peers it went to.
+    pub fn shout_slices(&mut self, group: &str, content: &[&[u8]]) -> Result<usize, NodeError> {
+        self.apply_actions()?;
+        let mut headers = std::mem::take(&mut self.shout_headers);
+        let reached = self.core.shout_headers(group, &mut headers);
+        for (peer, header) in headers.drain(..) {
+            self.send_lent(LinkId::Peer(peer), &header, content);
+            self.core.recycle_header(header);
+        }
+        self.shout_headers = headers;
+        let reached = reached?;
+        self.after_command()?;
+        Ok(reached)
+    }
+
+    /// [`whisper_slices`](Self::whisper_slices) with one UTF-8 frame.
+    pub fn whisper_str(&mut self, peer: Uuid, text: &str) -> Result<(), NodeError> {
+        self.whisper_slices(peer, &[text.as_bytes()])
+    }
+
+    /// [`shout_slices`](Self::shout_slices) with one UTF-8 frame; returns
+    /// how many peers it went to.
+    pub fn shout_str(&mut self, group: &str, text: &str) -> Result<usize, NodeError> {
+        self.shout_slices(group, &[text.as_bytes()])
+    }
+
+    /// Leaves the network cleanly: a port-0 beacon and GOODBYE to every
+    /// peer, then waits (up to the linger time) until everything queued has
+    /// been handed to the network. Dropping a node stops it too.
+    pub fn stop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        // Hear out peers that already said goodbye, so that we do not wait
+        // the linger time for links nobody is listening on any more. No
+        // poll told us about their messages yet, so look regardless.
+        self.inbox_ready = true;
+        self.beacon_ready = true;
+        if let Err(err) = self.service() {
+            warn!("while stopping: {err}");
+        }
+        self.stopped = true;
+        self.core.stop();
+        if let Err(err) = self.apply_actions() {
+            warn!("while stopping: {err}");
+        }
+        let deadline = Instant::now() + self.settings.linger;
+        self.links.close_all(self.poll.registry(), deadline);
+    }
+
+    /// Whether [`stop`](Self::stop) has run.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    fn after_command(&mut self) -> Result<(), NodeError> {
+        self.apply_actions()?;
+        if self.links.has_backlog() {
+            // A link just filled up: its room events come through the poll.
+            self.settled = false;
+        }
+        Ok(())
+    }
+}
