@@ -331,6 +331,9 @@ impl NodeBuilder {
             .iter()
             .map(|g| gossip_server(g))
             .collect::<Result<Vec<_>, _>>()?;
+        if self.curve.is_some() && !crate::curve_available() {
+            return Err(SettingError::CurveUnavailable.into());
+        }
         let curve = match &self.curve {
             Some(cert) => Some(CurveKeys {
                 public: cert.public_key,
@@ -595,6 +598,32 @@ fn bind_inbox(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `curve` feature decides whether libzmq has CURVE; without it
+    /// CURVE mode is refused with its own error, before any socket exists.
+    #[test]
+    fn curve_mode_needs_the_curve_feature() {
+        assert_eq!(crate::curve_available(), cfg!(feature = "curve"));
+        if cfg!(feature = "curve") {
+            return;
+        }
+        let cert = Certificate {
+            public_key: [9; 32],
+            secret_key: Some([7; 32]),
+            metadata: Vec::new(),
+        };
+        let result = NodeBuilder::new()
+            .interface("lo")
+            .beacons(false)
+            .curve(cert)
+            .build();
+        assert!(
+            matches!(result, Err(NodeError::Config(SettingError::CurveUnavailable))),
+            "{:?}",
+            result.err()
+        );
+        assert!(matches!(Certificate::generate(), Err(CertError::Keygen(_))));
+    }
 
     #[test]
     fn gossip_endpoints_normalise() {

@@ -67,6 +67,10 @@ impl fmt::Display for CertError {
                 "{}: no {key} in section `curve` (not a czmq zcert certificate?)",
                 path.display()
             ),
+            CertError::Keygen(err) if !crate::curve_available() => write!(
+                f,
+                "cannot make a CURVE key pair: this build has no CURVE (the `curve` feature is off): {err}"
+            ),
             CertError::Keygen(err) => write!(f, "cannot make a CURVE key pair: {err}"),
         }
     }

@@ -129,6 +129,12 @@ pub enum SettingError {
         /// `--curve-allow` or the gossip server key.
         what: &'static str,
     },
+    /// CURVE mode asked of a build whose libzmq has no CURVE (the `curve`
+    /// cargo feature off).
+    #[error(
+        "CURVE mode needs a build with the `curve` feature (libzmq with libsodium); this one has no CURVE"
+    )]
+    CurveUnavailable,
     /// A gossip service was given no endpoint to bind.
     #[error("a gossip server needs at least one endpoint to bind")]
     NoGossipEndpoint,

@@ -82,6 +82,9 @@ impl GossipService {
         config: ServerConfig,
         cert: &crate::cert::Certificate,
     ) -> Result<GossipService, NodeError> {
+        if !crate::curve_available() {
+            return Err(SettingError::CurveUnavailable.into());
+        }
         let secret = cert.secret_key.ok_or_else(|| crate::cert::CertError::Missing {
             path: "(certificate given to GossipService::bind_curve)".into(),
             key: "secret-key",

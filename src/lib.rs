@@ -55,3 +55,12 @@ pub use handle::NodeHandle;
 pub use iface::{Interface, InterfaceSpec};
 pub use reactor::{FIRST_RESERVED_TOKEN, Node};
 pub use zyre_env::ZyreEnv;
+
+/// Whether this build can speak CURVE (RFC 26): libzmq built with
+/// libsodium, the `curve` cargo feature (on by default). Without it
+/// [`NodeBuilder::curve`] and [`GossipService::bind_curve`] fail with
+/// [`SettingError::CurveUnavailable`] and [`Certificate::generate`] with
+/// [`CertError::Keygen`].
+pub fn curve_available() -> bool {
+    zmq::has("curve").unwrap_or(false)
+}

@@ -28,11 +28,16 @@ pub fn configure() {
     println!("cargo:rerun-if-changed=build/main.rs");
     println!("cargo:rerun-if-env-changed=PROFILE");
 
-    let include = sodium_dir("DEP_SODIUM_INCLUDE");
-    let lib = sodium_dir("DEP_SODIUM_LIB");
-    zeromq_src::Build::new()
-        .with_libsodium(Some(zeromq_src::LibLocation::new(lib, include)))
-        .build();
+    // The `curve` feature (zre's `curve`, on by default) adds libsodium;
+    // without it libzmq is built as crates.io's zmq-sys builds it.
+    let sodium = if env::var_os("CARGO_FEATURE_CURVE").is_some() {
+        let include = sodium_dir("DEP_SODIUM_INCLUDE");
+        let lib = sodium_dir("DEP_SODIUM_LIB");
+        Some(zeromq_src::LibLocation::new(lib, include))
+    } else {
+        None
+    };
+    zeromq_src::Build::new().with_libsodium(sodium).build();
 }
 
 fn main() {
