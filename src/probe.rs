@@ -195,9 +195,16 @@ impl Probes {
     /// Ends the probes whose deadline has come: no answer, or an inbox
     /// still open, is no refusal.
     pub(crate) fn expire(&mut self, registry: &Registry, now: Instant) {
-        // Backwards: finishing a slot may drop it and the free ones after it.
+        // Backwards: finishing a slot may drop it and the free ones after
+        // it, and the free ones before it too when it was the last in use
+        // (so a slot below may be gone: `get`).
         for slot in (0..self.slots.len()).rev() {
-            if self.slots[slot].as_ref().is_some_and(|p| p.deadline <= now) {
+            if self
+                .slots
+                .get(slot)
+                .and_then(Option::as_ref)
+                .is_some_and(|p| p.deadline <= now)
+            {
                 self.finish(registry, slot, Verdict::NotRefused);
             }
         }
@@ -352,5 +359,27 @@ mod tests {
         assert_eq!(probes.next_deadline(), None);
         // A token of the range whose slot is gone is still the table's.
         assert!(probes.ready(poll.registry(), Token(1)));
+    }
+
+    #[test]
+    fn the_last_probe_in_use_expiring_after_a_free_slot_ends_cleanly() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("tcp://{}", listener.local_addr().unwrap());
+        let poll = Poll::new().unwrap();
+        let mut probes = Probes::new(0, 2);
+        let now = Instant::now();
+        let later = now + Duration::from_secs(1);
+        probes.start(poll.registry(), now, Uuid::from_u128(1), &endpoint, 1);
+        probes.start(poll.registry(), later, Uuid::from_u128(2), &endpoint, 2);
+        // Slot 0 ends first: the table is [free, in use].
+        probes.expire(poll.registry(), now + PROBE_TIMEOUT);
+        assert_eq!(probes.slots.len(), 2);
+        // Slot 1 ends: both go, and slot 0 is not looked at any more
+        // (this panicked with an index out of bounds).
+        probes.expire(poll.registry(), later + PROBE_TIMEOUT);
+        let mut done = Vec::new();
+        probes.take_finished(&mut done);
+        assert_eq!(done.len(), 2);
+        assert!(probes.slots.is_empty());
     }
 }

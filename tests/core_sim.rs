@@ -2112,6 +2112,72 @@ fn bad_elect_and_leader_are_ignored_without_a_reset() {
     assert_eq!(sim.nodes[a].core.leader(GROUP), Some(sim.uuid(0)));
 }
 
+impl Sim {
+    /// Hands every queued action of every node to the network, without
+    /// delivering anything.
+    fn poll_all(&mut self) {
+        for i in 0..self.nodes.len() {
+            while let Some(action) = self.nodes[i].core.poll_action() {
+                self.apply(i, action);
+            }
+        }
+    }
+
+    /// Delivers what is in flight from `from` to `to` (in order), and
+    /// nothing else.
+    fn deliver_link(&mut self, from: usize, to: usize) {
+        self.poll_all();
+        let (on_link, rest): (VecDeque<Packet>, VecDeque<Packet>) = std::mem::take(&mut self.in_flight)
+            .into_iter()
+            .partition(|p| p.from == from && p.to == to);
+        self.in_flight = rest;
+        for packet in on_link {
+            self.deliver(packet);
+        }
+        self.poll_all();
+    }
+}
+
+#[test]
+fn a_wave_forwarded_before_the_join_that_started_it_does_not_stall() {
+    // Nodes 0..4 have elected node 0; node 4 (the largest UUID) joins.
+    // Its JOIN reaches the leader first, the leader's new ELECT reaches
+    // node 1, and node 1's forward reaches node 2, all before node 4's
+    // JOIN does: node 2 still sees the old election settled. That forward
+    // is the only ELECT(0) node 1 sends node 2 in the new wave: node 2
+    // must count it once the JOIN arrives, or it waits for it until the
+    // leader re-sends its wave (3 s).
+    let n = 5;
+    let mut sim = Sim::new();
+    for i in 0..n {
+        let node = sim.add(&format!("e{i}"));
+        sim.nodes[node].core.contest(GROUP).unwrap();
+        if i < n - 1 {
+            sim.nodes[node].core.join(GROUP).unwrap();
+        }
+    }
+    sim.run_for(secs(10));
+    check_one_leader(&mut sim, &(0..n - 1).collect::<Vec<_>>(), 0);
+    let joiner = n - 1;
+    sim.nodes[joiner].core.join(GROUP).unwrap();
+    sim.deliver_link(joiner, 0);
+    sim.deliver_link(0, 1);
+    sim.deliver_link(1, 2);
+    sim.settle();
+    for i in 0..n {
+        assert!(
+            !sim.nodes[i].core.election_in_progress(GROUP),
+            "node {i}: the wave stalled"
+        );
+        assert_eq!(
+            leader_events(&sim, i).last(),
+            Some(&sim.uuid(0)),
+            "node {i}: LEADER without waiting for a re-sent wave"
+        );
+    }
+    check_one_leader(&mut sim, &(0..n).collect::<Vec<_>>(), 0);
+}
+
 /// Election cost for N = 2 … 32 (printed; BENCHMARKS.md has the table):
 /// a group of N-1 members has elected its leader; the smallest contester
 /// joins. Hops = rounds of network traffic until quiet (times the LAN's
@@ -2600,4 +2666,79 @@ fn after_a_fast_exit_a_stalled_wave_waits_for_the_others_to_expire_the_dead() {
     sim.run_for(secs(25));
     assert_eq!(sim.election_sends.len(), 1, "no ELECT repeated at 3 s, 9 s, …");
     assert!(sim.nodes[1].core.election_in_progress(GROUP));
+}
+
+/// A second JOIN while the first one's election is under way, in many
+/// orders (links FIFO, messages on different links overtaking each
+/// other): every election should complete without a re-sent wave.
+/// Known to fail in 7 of the 1 800 orders (all at N = 5; the same 7
+/// before and after the held-ELECT fix). In the one traced (seed 13, N = 5,
+/// joiners 4 then 3, gap 4) the leader decides its new wave (LEADER sent),
+/// then sees the second JOIN and restarts the wave with the same
+/// challenger; the second joiner, still in the decided wave (it got it
+/// from another member, not from the leader), counts the leader's
+/// restarted ELECT as the leader's echo of that wave and never joins the
+/// new one, so the election waits for the leader's re-send (3 s).
+#[test]
+#[ignore = "known stall, see the comment; run with --ignored"]
+fn a_join_during_an_election_does_not_stall_it() {
+    let mut stalls = Vec::new();
+    let mut runs = 0;
+    for seed in 1..=40u64 {
+        for n in [5usize, 8, 12] {
+            for (a, b) in [(n - 1, n - 2), (0, n - 1), (n / 2, 0)] {
+                for gap in [1usize, 2, 3, 4, 6] {
+                    runs += 1;
+                    let mut sim = Sim::new();
+                    for i in 0..n {
+                        let node = sim.add(&format!("e{i}"));
+                        sim.nodes[node].core.contest(GROUP).unwrap();
+                        if i != a && i != b {
+                            sim.nodes[node].core.join(GROUP).unwrap();
+                        }
+                    }
+                    sim.run_for(secs(10));
+                    sim.clear_events();
+                    sim.reorder = Some(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                    sim.nodes[a].core.join(GROUP).unwrap();
+                    // `gap` rounds of traffic, about half of what is in
+                    // flight each, before the second JOIN.
+                    for _ in 0..gap {
+                        sim.poll_all();
+                        for _ in 0..sim.in_flight.len().div_ceil(2) {
+                            let pick = sim.random(sim.in_flight.len());
+                            let (from, to) = (sim.in_flight[pick].from, sim.in_flight[pick].to);
+                            sim.deliver_link_first(from, to);
+                        }
+                    }
+                    sim.nodes[b].core.join(GROUP).unwrap();
+                    // No time passes: no wave can be re-sent.
+                    sim.settle();
+                    let stuck: Vec<usize> = (0..n)
+                        .filter(|&i| sim.nodes[i].core.election_in_progress(GROUP))
+                        .collect();
+                    let leaders: std::collections::BTreeSet<_> =
+                        (0..n).map(|i| sim.nodes[i].core.leader(GROUP)).collect();
+                    if !stuck.is_empty() || leaders.len() != 1 {
+                        stalls.push((seed, n, a, b, gap, stuck));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        stalls.is_empty(),
+        "{} of {runs} stalled (seed, N, first joiner, second, gap, stuck): {stalls:?}",
+        stalls.len()
+    );
+}
+
+impl Sim {
+    /// Delivers the first packet in flight from `from` to `to`.
+    fn deliver_link_first(&mut self, from: usize, to: usize) {
+        if let Some(first) = self.in_flight.iter().position(|p| p.from == from && p.to == to) {
+            let packet = self.in_flight.remove(first).expect("in range");
+            self.deliver(packet);
+        }
+    }
 }

@@ -40,7 +40,10 @@
 //! part in and then dropped (its own ELECT follows: Zyre drops its wave
 //! on every JOIN) challenges again at once; the leader's own ELECT after
 //! an election is a new wave of it (Zyre's, on a JOIN that has not reached
-//! us yet), never a late echo; and after a fast EXIT (we drop a dead peer
+//! us yet), never a late echo; another member's ELECT naming the leader
+//! after an election is a late echo (Zyre's) or that new wave forwarded
+//! ahead of the JOIN that started it, held until the JOIN comes (see
+//! `GroupElection::held`); and after a fast EXIT (we drop a dead peer
 //! before the others expire it) our wave is not repeated before they can
 //! have expired it, since Zyre would count the repeat as the dead member's
 //! echo and elect another leader than we do.
@@ -143,6 +146,16 @@ struct GroupElection {
     /// and an ELECT of ours repeated before then is counted as an echo.
     /// So our wave is not restarted before this.
     others_until: Option<Instant>,
+    /// ELECTs naming the settled leader that looked like late echoes:
+    /// (sender, when). Each member sends ELECT(c) to each other member once
+    /// per wave, and only each link is FIFO: the leader's new wave (on a
+    /// JOIN that has not reached us yet) can come to us forwarded by a
+    /// member that saw the JOIN first. Such a forward is the one ELECT that
+    /// member sends us in the new wave, so it is held, not forgotten: when
+    /// the JOIN arrives it is handled as if it came after it, and a new
+    /// wave of the leader counts it as that member's echo. A real late
+    /// echo (Zyre's) is dropped after [`FOLLOWER_PATIENCE`].
+    held: Vec<(Uuid, Instant)>,
 }
 
 /// The elections of every group we are in.
@@ -265,6 +278,8 @@ impl Elections {
         };
         state.restarts = 0;
         state.settled = false;
+        let held = std::mem::take(&mut state.held);
+        let leader = state.leader;
         match state.wave.as_ref() {
             // A wave in its echo phase that we follow, or is ours.
             Some(wave) if !wave.leader_sent && (wave.caw <= me || !contest) => {
@@ -276,6 +291,16 @@ impl Elections {
             }
             _ if contest => self.challenge(group, members, out),
             _ => state.wave = None,
+        }
+        // ELECTs of the leader's new wave that came before this JOIN: now
+        // in the order a member that saw the JOIN first had them.
+        if let Some(leader) = leader {
+            let now = self.now;
+            for (from, _) in held.into_iter().filter(|&(_, at)| now < at + FOLLOWER_PATIENCE) {
+                // `from` is a member (checked when held) unless it left
+                // since: then `check` refuses it.
+                let _ = self.elect(from, group, leader, true, Some(members), out);
+            }
         }
     }
 
@@ -344,7 +369,15 @@ impl Elections {
         // A late echo comes from a follower; the leader's own ELECT is a
         // new wave of it (Zyre's, on a JOIN that has not reached us yet).
         if state.settled && state.wave.is_none() && state.leader == Some(challenger) && from != challenger {
-            log::debug!("election in {group}: a late echo for the leader, ignored");
+            log::debug!(
+                "election in {group}: ELECT for the leader from {}: a late echo or a new wave \
+                 ahead of its JOIN, held",
+                from.simple()
+            );
+            state
+                .held
+                .retain(|&(f, at)| f != from && now < at + FOLLOWER_PATIENCE);
+            state.held.push((from, now));
             return Ok(());
         }
         // A challenger's own ELECT starts its wave. If it took part in
@@ -380,11 +413,22 @@ impl Elections {
                 .is_some_and(|w| w.caw == challenger && w.echoes.contains(&from));
         let superior = restarted || state.wave.as_ref().is_none_or(|w| challenger < w.caw);
         if superior {
-            // Zyre's "initiate or re-initiate leader election".
+            // Zyre's "initiate or re-initiate leader election". A new wave
+            // of the settled leader: the ELECTs of it we held were its
+            // forwards (see `GroupElection::held`).
+            let echoes: BTreeSet<Uuid> = if state.leader == Some(challenger) {
+                std::mem::take(&mut state.held)
+                    .into_iter()
+                    .filter(|&(_, at)| now < at + FOLLOWER_PATIENCE)
+                    .map(|(f, _)| f)
+                    .collect()
+            } else {
+                BTreeSet::new()
+            };
             state.wave = Some(Wave {
                 caw: challenger,
                 father: Some(from),
-                echoes: BTreeSet::new(),
+                echoes,
                 echoed: false,
                 leaders: BTreeSet::new(),
                 leader_sent: false,
