@@ -372,6 +372,12 @@ impl NodeBuilder {
             inbox.set_curve_server(true)?;
             inbox.set_curve_secretkey(&keys.secret)?;
             inbox.set_zap_domain("zre")?;
+            // Peers need it in their allow-lists; nothing else shows a
+            // node is in CURVE mode.
+            log::info!(
+                "CURVE mode: our public key {}",
+                crate::wire::curve_key::encode_z85(&keys.public)
+            );
         }
         // A peer that restarts with the same UUID takes its identity over.
         inbox.set_router_handover(true)?;

@@ -53,6 +53,12 @@ pub enum CertError {
     },
     /// libzmq could not make a key pair (built without CURVE).
     Keygen(zmq::Error),
+    /// The secret key's public key is not the file's `public-key`: the
+    /// file was edited or pieced together, and no peer could reach us.
+    Mismatch {
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 impl fmt::Display for CertError {
@@ -62,9 +68,22 @@ impl fmt::Display for CertError {
             CertError::Line { path, line, reason } => {
                 write!(f, "{}:{line}: {reason}", path.display())
             }
+            CertError::Missing {
+                path,
+                key: "secret-key",
+            } if !path.as_os_str().is_empty() => write!(
+                f,
+                "{}: no secret-key in section `curve`: a public certificate? CURVE mode needs the secret one (czmq names it PATH_secret)",
+                path.display()
+            ),
             CertError::Missing { path, key } => write!(
                 f,
                 "{}: no {key} in section `curve` (not a czmq zcert certificate?)",
+                path.display()
+            ),
+            CertError::Mismatch { path } => write!(
+                f,
+                "{}: secret-key and public-key are not one key pair",
                 path.display()
             ),
             CertError::Keygen(err) if !crate::curve_available() => write!(
@@ -109,6 +128,31 @@ impl fmt::Debug for Certificate {
     }
 }
 
+// libzmq's (4.2+), linked through the zmq crate; zmq-sys 0.12 does not
+// re-export it.
+unsafe extern "C" {
+    fn zmq_curve_public(
+        z85_public_key: *mut std::ffi::c_char,
+        z85_secret_key: *const std::ffi::c_char,
+    ) -> std::ffi::c_int;
+}
+
+/// The public key of `secret` (`zmq_curve_public`), or `None` where
+/// libzmq cannot tell (a build without CURVE).
+fn public_key_of(secret: &CurveKey) -> Option<CurveKey> {
+    let secret_text = std::ffi::CString::new(encode_z85(secret)).ok()?;
+    // 40 characters of Z85 and the NUL libzmq writes after them.
+    let mut public_text = [0u8; 41];
+    // SAFETY: both buffers are NUL-terminated Z85 of 40 characters (41
+    // bytes), the sizes zmq_curve_public reads and writes.
+    let rc = unsafe { zmq_curve_public(public_text.as_mut_ptr().cast(), secret_text.as_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    let text = std::str::from_utf8(&public_text[..40]).ok()?;
+    decode_z85(text).ok()
+}
+
 impl Certificate {
     /// A new key pair from libzmq (`zmq_curve_keypair`, libsodium's
     /// random source). Drawn again while the public key starts with a 0
@@ -132,10 +176,17 @@ impl Certificate {
     /// keys must be there.
     pub fn load_secret(path: &Path) -> Result<Certificate, CertError> {
         let cert = Self::load(path)?;
-        if cert.secret_key.is_none() {
+        let Some(secret) = cert.secret_key else {
             return Err(CertError::Missing {
                 path: path.to_owned(),
                 key: "secret-key",
+            });
+        };
+        // Checked where libzmq can (a build with CURVE): a pair that does
+        // not match would start a node no peer can ever reach, silently.
+        if public_key_of(&secret).is_some_and(|public| public != cert.public_key) {
+            return Err(CertError::Mismatch {
+                path: path.to_owned(),
             });
         }
         Ok(cert)
@@ -265,6 +316,14 @@ impl Certificate {
             path: path.to_owned(),
             key: "secret-key",
         })?;
+        // Said of the directory: the OS would name PATH_secret, a file the
+        // user never typed.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
+            return Err(CertError::Io {
+                path: dir.to_owned(),
+                source: io::Error::new(io::ErrorKind::NotFound, "no such directory"),
+            });
+        }
         let secret_path = secret_path(path);
         write_file(&secret_path, &secret, 0o600)?;
         write_file(path, &self.public_text(), 0o644)
@@ -421,6 +480,35 @@ curve
         let public = parse(&cert.public_text()).unwrap();
         assert_eq!(public.public_key, cert.public_key);
         assert_eq!(public.secret_key, None);
+    }
+
+    /// A secret file whose public key is not its secret key's, and a
+    /// public file given where the secret one is needed, are refused with
+    /// what is wrong (the pair is checked only where libzmq has CURVE).
+    #[test]
+    fn load_secret_refuses_a_mismatched_pair_and_a_public_file() {
+        let dir = std::env::temp_dir().join(format!("zre-cert-{}", uuid::Uuid::new_v4().simple()));
+        fs::create_dir(&dir).unwrap();
+        let good = parse(CZMQ_SECRET).unwrap();
+        good.save(&dir.join("alice")).unwrap();
+        assert_eq!(Certificate::load_secret(&dir.join("alice_secret")).unwrap(), good);
+        let public = Certificate::load_secret(&dir.join("alice")).unwrap_err();
+        assert!(public.to_string().contains("public certificate?"), "{public}");
+        let mut forged = good.clone();
+        forged.public_key[0] ^= 1;
+        forged.save(&dir.join("forged")).unwrap();
+        let result = Certificate::load_secret(&dir.join("forged_secret"));
+        if crate::curve_available() {
+            assert!(matches!(result, Err(CertError::Mismatch { .. })), "{result:?}");
+        } else {
+            assert!(result.is_ok());
+        }
+        let nowhere = good.save(&dir.join("no-such-dir").join("x")).unwrap_err();
+        assert_eq!(
+            nowhere.to_string(),
+            format!("{}: no such directory", dir.join("no-such-dir").display())
+        );
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -170,6 +170,17 @@ pub fn set_flag(settings: &mut Settings, key: &str, value: Option<&str>) -> Resu
     }
 }
 
+/// An empty path given to a CURVE option (an unset `$CERT` in a script)
+/// is an error: taken as "unset" it would leave the node unencrypted.
+pub fn refuse_empty_path(flag: &str, value: Option<&str>) -> Result<(), Failure> {
+    match value {
+        Some(path) if path.trim().is_empty() => Err(Failure::usage(format!(
+            "{flag} needs a path (an empty one would leave the node without CURVE)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Sets a repeatable flag's values over the file's, if it was given.
 pub fn set_list(settings: &mut Settings, key: &str, values: &[String]) -> Result<(), ConfigError> {
     if values.is_empty() {
@@ -196,6 +207,8 @@ pub fn load_settings(applet: &str, args: &NodeArgs) -> Result<Settings, Failure>
     set_flag(&mut settings, "max-peers", args.max_peers)?;
     set_flag(&mut settings, "fast-exit", args.fast_exit)?;
     set_list(&mut settings, "contest", args.contest)?;
+    refuse_empty_path("--curve-cert", args.curve_cert)?;
+    refuse_empty_path("--curve-allow", args.curve_allow)?;
     set_flag(&mut settings, "curve-cert", args.curve_cert)?;
     set_flag(&mut settings, "curve-allow", args.curve_allow)?;
     if args.no_beacon {

@@ -56,6 +56,7 @@ pub fn run(args: ZgossipServerArgs) -> Outcome {
     set_list(&mut settings, "connect", &args.connect)?;
     set_flag(&mut settings, "client-timeout", args.client_timeout.as_deref())?;
     set_flag(&mut settings, "tuple-ttl", args.tuple_ttl.as_deref())?;
+    crate::options::refuse_empty_path("--curve-cert", args.curve_cert.as_deref())?;
     set_flag(&mut settings, "curve-cert", args.curve_cert.as_deref())?;
     if args.json {
         settings.set("json", "true", Origin::CommandLine)?;
