@@ -1670,6 +1670,31 @@ fn a_lost_link_whose_port_answers_or_is_unreachable_keeps_the_timers() {
     }
 }
 
+/// A peer whose process ended while its closed connection went unseen (a
+/// race of the live tests under load: the probe met the dying listener)
+/// is probed again when it turns evasive, and its refusing port is its
+/// EXIT then, not 30 s later when it would expire.
+#[test]
+fn a_dead_peer_missed_at_its_close_exits_when_it_turns_evasive() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    sim.run_for(secs(2));
+    let b_uuid = sim.uuid(b);
+    // Gone, its port refusing, but no link-lost report reaches a.
+    sim.nodes[b].alive = false;
+    sim.gone.insert(b);
+    sim.run_for(secs(1));
+    assert_eq!(exits_of(&sim, a), vec![], "no EXIT without a probe");
+    // Evasive 5 s after b's last message, then one probe, refused.
+    sim.run_for(secs(6));
+    assert_eq!(
+        exits_of(&sim, a),
+        vec![Some(b_uuid)],
+        "EXIT when evasive, not at expiry (30 s)"
+    );
+}
+
 #[test]
 fn with_fast_exit_off_a_crashed_peer_expires_on_the_timers() {
     let mut sim = Sim::new();

@@ -802,6 +802,18 @@ impl NodeCore {
                         peer: peer.uuid,
                         name: peer.name.clone(),
                     });
+                    // Fast EXIT's second chance: a closed connection that
+                    // went unseen, or a probe that raced the dying process,
+                    // would otherwise leave a dead peer to its expiry.
+                    if self.config.fast_exit && !self.stopped && peer.probe.is_none() {
+                        self.next_probe += 1;
+                        peer.probe = Some(self.next_probe);
+                        self.actions.push_back(Action::Probe {
+                            peer: peer.uuid,
+                            endpoint: peer.endpoint.clone(),
+                            probe: self.next_probe,
+                        });
+                    }
                 }
                 if peer.ready && !peer.silent_reported && now >= peer.evasive_at + self.reap_interval {
                     peer.silent_reported = true;
