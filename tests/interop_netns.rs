@@ -17,6 +17,8 @@
 //! run in parallel. pyre's timeouts are fixed (evasive 10 s, expired 30 s),
 //! so its liveness test takes about 40 s; everything else is quick.
 
+#[path = "support/events.rs"]
+mod events;
 #[path = "support/netns.rs"]
 mod netns;
 #[path = "support/refpeers.rs"]
@@ -24,7 +26,8 @@ mod refpeers;
 #[path = "support/rogue.rs"]
 mod rogue;
 
-use netns::{Event, Json, JsonPeer, Lab, WAIT};
+use events::{about, expect, expect_nth, header, in_group, message};
+use netns::{Json, JsonPeer, Lab, WAIT};
 use refpeers::Family;
 use rogue::{endpoint_port, listen_trap, received, rogue, trapped};
 use std::thread;
@@ -125,63 +128,6 @@ fn reference(lab: &Lab, which: Impl, host: &str, lan: &str, name: &str, extra: &
 }
 
 // ---- events --------------------------------------------------------------
-
-/// An event of `kind` about `peer`.
-fn about(kind: &'static str, peer: &JsonPeer) -> impl Fn(&Event) -> bool + use<> {
-    let uuid = peer.uuid.clone();
-    move |e| e.is(kind) && e.peer() == uuid
-}
-
-/// An event of `kind` from `peer` with this group.
-fn in_group(kind: &'static str, peer: &JsonPeer, group: &str) -> impl Fn(&Event) -> bool + use<> {
-    let (uuid, group) = (peer.uuid.clone(), group.to_owned());
-    move |e| e.is(kind) && e.peer() == uuid && e.group() == group
-}
-
-/// A SHOUT or WHISPER from `peer` with exactly this content.
-fn message(kind: &'static str, peer: &JsonPeer, content: &[&str]) -> impl Fn(&Event) -> bool + use<> {
-    let uuid = peer.uuid.clone();
-    let content: Vec<String> = content.iter().map(|s| s.to_string()).collect();
-    move |e| e.is(kind) && e.peer() == uuid && e.content() == content
-}
-
-fn header<'a>(event: &'a Event, key: &str) -> Option<&'a str> {
-    event
-        .json
-        .get("headers")
-        .and_then(|h| h.get(key))
-        .and_then(Json::as_str)
-}
-
-/// `who` waits for an event about `other`, naming both on failure.
-fn expect(who: &mut JsonPeer, what: &str, pred: impl Fn(&Event) -> bool, timeout: Duration) -> Event {
-    let what = format!("{what} (seen by {})", who.name);
-    who.wait_for(&what, pred, timeout)
-}
-
-/// The `n`th event (ever, counting from 1) that matches.
-fn expect_nth(
-    who: &mut JsonPeer,
-    what: &str,
-    n: usize,
-    pred: impl Fn(&Event) -> bool,
-    timeout: Duration,
-) -> Event {
-    let what = format!("{what} (seen by {})", who.name);
-    let mut seen = 0;
-    let line = who.child().wait_stdout(
-        &what,
-        |l| {
-            if pred(&Event::parse(l)) {
-                seen += 1;
-            }
-            seen == n
-        },
-        timeout,
-    );
-    Event::parse(&line)
-}
-
 /// The host part of `tcp://host:port`.
 fn endpoint_host(endpoint: &str) -> &str {
     endpoint

@@ -12,11 +12,14 @@
 
 #[path = "support/cdrivers.rs"]
 mod cdrivers;
+#[path = "support/events.rs"]
+mod events;
 #[path = "support/netns.rs"]
 mod netns;
 #[path = "support/refpeers.rs"]
 mod refpeers;
 
+use events::{about, expect, expect_nth, header, in_group, message};
 use netns::{Event, Json, JsonPeer, Lab, WAIT};
 use refpeers::Family;
 use std::io::Write;
@@ -70,67 +73,6 @@ fn zyre(lab: &Lab, host: &str, lan: &str, name: &str, extra: &[&str]) -> JsonPee
 }
 
 // ---- events --------------------------------------------------------------
-
-/// An event of `kind` about `peer`.
-fn about(kind: &'static str, peer: &JsonPeer) -> impl Fn(&Event) -> bool + use<> {
-    let uuid = peer.uuid.clone();
-    move |e| e.is(kind) && e.peer() == uuid
-}
-
-/// An event of `kind` from `peer` with this group.
-fn in_group(kind: &'static str, peer: &JsonPeer, group: &str) -> impl Fn(&Event) -> bool + use<> {
-    let (uuid, group) = (peer.uuid.clone(), group.to_owned());
-    move |e| e.is(kind) && e.peer() == uuid && e.group() == group
-}
-
-/// A SHOUT or WHISPER from `peer` with exactly this content.
-fn message<S: AsRef<str>>(
-    kind: &'static str,
-    peer: &JsonPeer,
-    content: &[S],
-) -> impl Fn(&Event) -> bool + use<S> {
-    let uuid = peer.uuid.clone();
-    let content: Vec<String> = content.iter().map(|s| s.as_ref().to_owned()).collect();
-    move |e| e.is(kind) && e.peer() == uuid && e.content() == content
-}
-
-fn header<'a>(event: &'a Event, key: &str) -> Option<&'a str> {
-    event
-        .json
-        .get("headers")
-        .and_then(|h| h.get(key))
-        .and_then(Json::as_str)
-}
-
-/// `who` waits for an event, naming itself on failure.
-fn expect(who: &mut JsonPeer, what: &str, pred: impl Fn(&Event) -> bool, timeout: Duration) -> Event {
-    let what = format!("{what} (seen by {})", who.name);
-    who.wait_for(&what, pred, timeout)
-}
-
-/// The `n`th event (ever, counting from 1) that matches.
-fn expect_nth(
-    who: &mut JsonPeer,
-    what: &str,
-    n: usize,
-    pred: impl Fn(&Event) -> bool,
-    timeout: Duration,
-) -> Event {
-    let what = format!("{what} (seen by {})", who.name);
-    let mut seen = 0;
-    let line = who.child().wait_stdout(
-        &what,
-        |l| {
-            if pred(&Event::parse(l)) {
-                seen += 1;
-            }
-            seen == n
-        },
-        timeout,
-    );
-    Event::parse(&line)
-}
-
 /// Both have seen the other ENTER.
 fn meet(a: &mut JsonPeer, b: &mut JsonPeer) {
     let (b_name, a_name) = (b.name.clone(), a.name.clone());

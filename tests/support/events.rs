@@ -54,6 +54,29 @@ pub fn expect(who: &mut JsonPeer, what: &str, pred: impl Fn(&Event) -> bool, tim
     who.wait_for(&what, pred, timeout)
 }
 
+/// The `n`th event (ever, counting from 1) that matches.
+pub fn expect_nth(
+    who: &mut JsonPeer,
+    what: &str,
+    n: usize,
+    pred: impl Fn(&Event) -> bool,
+    timeout: Duration,
+) -> Event {
+    let what = format!("{what} (seen by {})", who.name);
+    let mut seen = 0;
+    let line = who.child().wait_stdout(
+        &what,
+        |l| {
+            if pred(&Event::parse(l)) {
+                seen += 1;
+            }
+            seen == n
+        },
+        timeout,
+    );
+    Event::parse(&line)
+}
+
 /// Both have seen the other ENTER; the two ENTER events (a's of b, b's of a).
 pub fn meet(a: &mut JsonPeer, b: &mut JsonPeer) -> (Event, Event) {
     let (b_name, a_name) = (b.name.clone(), a.name.clone());
