@@ -806,13 +806,7 @@ impl NodeCore {
                     // went unseen, or a probe that raced the dying process,
                     // would otherwise leave a dead peer to its expiry.
                     if self.config.fast_exit && !self.stopped && peer.probe.is_none() {
-                        self.next_probe += 1;
-                        peer.probe = Some(self.next_probe);
-                        self.actions.push_back(Action::Probe {
-                            peer: peer.uuid,
-                            endpoint: peer.endpoint.clone(),
-                            probe: self.next_probe,
-                        });
+                        fast_exit::start_probe(&mut self.next_probe, &mut self.actions, peer);
                     }
                 }
                 if peer.ready && !peer.silent_reported && now >= peer.evasive_at + self.reap_interval {

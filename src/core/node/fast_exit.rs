@@ -22,18 +22,12 @@ impl NodeCore {
             if !peer.ready || peer.probe.is_some() || endpoint_host(&peer.endpoint) != Some(host) {
                 continue;
             }
-            self.next_probe += 1;
-            peer.probe = Some(self.next_probe);
             debug!(
                 "a connection from {host} closed: probing {} at {}",
                 peer.uuid.simple(),
                 peer.endpoint
             );
-            self.actions.push_back(Action::Probe {
-                peer: peer.uuid,
-                endpoint: peer.endpoint.clone(),
-                probe: self.next_probe,
-            });
+            start_probe(&mut self.next_probe, &mut self.actions, peer);
         }
     }
 
@@ -60,6 +54,19 @@ impl NodeCore {
             peer.probe = None;
         }
     }
+}
+
+/// Numbers a new probe of `peer`'s inbox port, marks it in flight and asks
+/// the I/O layer for it. A free function: callers hold `peer` borrowed from
+/// the peer table while they walk it.
+pub(super) fn start_probe(next_probe: &mut u64, actions: &mut VecDeque<Action>, peer: &mut Peer) {
+    *next_probe += 1;
+    peer.probe = Some(*next_probe);
+    actions.push_back(Action::Probe {
+        peer: peer.uuid,
+        endpoint: peer.endpoint.clone(),
+        probe: *next_probe,
+    });
 }
 
 /// The IP address of a `tcp://IP:PORT` endpoint (IPv6 in brackets);
