@@ -71,7 +71,7 @@ impl fmt::Display for CertError {
             CertError::Missing {
                 path,
                 key: "secret-key",
-            } if !path.as_os_str().is_empty() => write!(
+            } => write!(
                 f,
                 "{}: no secret-key in section `curve`: a public certificate? CURVE mode needs the secret one (czmq names it PATH_secret)",
                 path.display()
