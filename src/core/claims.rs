@@ -45,7 +45,7 @@ pub(crate) struct Claims {
 
 impl Claims {
     /// A table of at most `capacity` entries (the oldest-keyed make room).
-    pub fn new(capacity: usize) -> Claims {
+    pub(super) fn new(capacity: usize) -> Claims {
         Claims {
             set_aside: BTreeMap::new(),
             capacity: capacity.max(1),
@@ -53,7 +53,7 @@ impl Claims {
     }
 
     /// `uuid`, announced at `endpoint`, lost it to `holder`.
-    pub fn stale(&mut self, uuid: Uuid, endpoint: &str, holder: Uuid) {
+    pub(super) fn stale(&mut self, uuid: Uuid, endpoint: &str, holder: Uuid) {
         self.insert(
             uuid,
             Entry {
@@ -66,7 +66,7 @@ impl Claims {
     }
 
     /// `uuid` had said HELLO for the endpoint `holder` said HELLO for since.
-    pub fn beaten(&mut self, uuid: Uuid, holder: Uuid) {
+    pub(super) fn beaten(&mut self, uuid: Uuid, holder: Uuid) {
         self.insert(
             uuid,
             Entry {
@@ -85,7 +85,7 @@ impl Claims {
 
     /// The peer that overruled an announcement of `uuid` at `endpoint`, if
     /// the announcement is one we already set aside.
-    pub fn overruled_by(&self, uuid: Uuid, endpoint: &str) -> Option<Uuid> {
+    pub(super) fn overruled_by(&self, uuid: Uuid, endpoint: &str) -> Option<Uuid> {
         let entry = self.set_aside.get(&uuid)?;
         match &entry.loss {
             Loss::Stale { endpoint: stale } if stale != endpoint => None,
@@ -95,25 +95,25 @@ impl Claims {
 
     /// Whether `uuid`'s HELLO lost the endpoint to `holder`'s before: a
     /// new claim from it is two live peers at one endpoint, not a restart.
-    pub fn beaten_by(&self, uuid: Uuid, holder: Uuid) -> bool {
+    pub(super) fn beaten_by(&self, uuid: Uuid, holder: Uuid) -> bool {
         self.set_aside
             .get(&uuid)
             .is_some_and(|e| e.holder == holder && e.loss == Loss::Beaten)
     }
 
     /// `uuid` is a peer now (its own HELLO was accepted).
-    pub fn forget(&mut self, uuid: Uuid) {
+    pub(super) fn forget(&mut self, uuid: Uuid) {
         self.set_aside.remove(&uuid);
     }
 
     /// `holder` left: what it overruled may be tried again.
-    pub fn holder_left(&mut self, holder: Uuid) {
+    pub(super) fn holder_left(&mut self, holder: Uuid) {
         self.set_aside.retain(|_, entry| entry.holder != holder);
     }
 
     /// How many UUIDs are set aside.
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.set_aside.len()
     }
 }

@@ -4,12 +4,12 @@
 use std::time::{Duration, Instant};
 
 /// How often a rate-limited warning may be logged.
-pub const LOG_PERIOD: Duration = Duration::from_secs(10);
+pub(super) const LOG_PERIOD: Duration = Duration::from_secs(10);
 
 /// One rate limit: [`LogLimit::allow`] says whether to log now and how
 /// many lines were held back since the last one.
 #[derive(Debug, Default)]
-pub struct LogLimit {
+pub(super) struct LogLimit {
     next: Option<Instant>,
     suppressed: u64,
 }
@@ -17,7 +17,7 @@ pub struct LogLimit {
 impl LogLimit {
     /// `Some(held_back)` if a line may be logged at `now` (then none
     /// until [`LOG_PERIOD`] later), else `None` and the line is counted.
-    pub fn allow(&mut self, now: Instant) -> Option<u64> {
+    pub(super) fn allow(&mut self, now: Instant) -> Option<u64> {
         if self.next.is_some_and(|next| now < next) {
             self.suppressed += 1;
             return None;
@@ -28,7 +28,7 @@ impl LogLimit {
 }
 
 /// `" (N more since the last)"` for a count of held-back lines, else `""`.
-pub fn held_back(count: u64) -> String {
+pub(super) fn held_back(count: u64) -> String {
     if count == 0 {
         String::new()
     } else {

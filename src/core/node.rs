@@ -214,7 +214,7 @@ impl NodeCore {
 
     /// A header buffer (recycled when there is one) holding a copy of
     /// `bytes`, for an I/O layer that must keep a header it was lent.
-    pub fn header_buffer(&mut self, bytes: &[u8]) -> Vec<u8> {
+    pub(crate) fn header_buffer(&mut self, bytes: &[u8]) -> Vec<u8> {
         let mut header = self.spare_headers.pop().unwrap_or_default();
         header.extend_from_slice(bytes);
         header

@@ -37,11 +37,6 @@ impl NodeCore {
         Ok(())
     }
 
-    /// Whether we contest `group`.
-    pub fn contests(&self, group: &str) -> bool {
-        self.elections.contests(group)
-    }
-
     /// The leader of `group` the last completed election chose (maybe
     /// us); `None` before one completes, after the leader left, or if we
     /// are not in the group.
