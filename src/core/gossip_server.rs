@@ -73,6 +73,10 @@ impl Default for ServerConfig {
     }
 }
 
+/// A tuple whose own client shortens it to expire within this is logged
+/// as unpublished.
+const UNPUBLISHED_WITHIN: Duration = Duration::from_secs(1);
+
 /// The ROUTER routing id of a client connection (opaque bytes).
 pub type ClientId = Vec<u8>;
 
@@ -137,6 +141,9 @@ struct Tuple {
     /// When we last sent this tuple on to clients and remotes; their copies
     /// were as fresh as ours then (see `GossipServer::accept`).
     forwarded_at: Instant,
+    /// The client whose PUBLISH made or last changed it (`None`: the host
+    /// or a remote server). Only it may shorten the tuple's lifetime.
+    publisher: Option<ClientId>,
 }
 
 impl Tuple {
@@ -552,11 +559,20 @@ impl GossipServer {
 
         let forward = match self.tuples.get_mut(key) {
             Some(tuple) if tuple.value == value => {
-                // A stale copy (a smaller remaining ttl) never shortens ours.
+                // A stale copy (a smaller remaining ttl) never shortens ours,
+                // but the client that published the tuple may: that is how
+                // one of our nodes unpublishes when it stops cleanly (see
+                // `GossipClient::unpublish`; ZGossip has no delete).
+                let own = matches!(source, Source::Client(from)
+                    if tuple.publisher.as_deref() == Some(from) || names_client(key, from));
                 let expires_at = match (fresh_expiry, tuple.expires_at) {
+                    (Some(fresh), _) if own => Some(fresh),
                     (Some(fresh), Some(old)) => Some(fresh.max(old)),
                     (fresh, _) => fresh,
                 };
+                if own && expires_at.is_some_and(|at| at <= now + UNPUBLISHED_WITHIN) {
+                    info!("zgossip: tuple {key} unpublished by its client: expires now");
+                }
                 reindex(&mut self.expiries, key, tuple.expires_at, expires_at);
                 tuple.expires_at = expires_at;
                 tuple.ttl = ttl;
@@ -585,6 +601,10 @@ impl GossipServer {
                     ttl,
                     expires_at: fresh_expiry,
                     forwarded_at: now,
+                    publisher: match source {
+                        Source::Client(client) => Some(client.to_vec()),
+                        Source::Host | Source::Remote(_) => None,
+                    },
                 };
                 self.tuples.insert(key.to_owned(), tuple);
                 self.delivered(key, value);
@@ -747,6 +767,13 @@ fn client_publish(
 /// identity before the message, and so do we.
 fn envelope(client: &[u8], dialect: GossipDialect) -> Option<Vec<u8>> {
     (dialect == GossipDialect::Haskell).then(|| client.to_vec())
+}
+
+/// Whether `key` is the UUID (hex) that the client presents as its routing
+/// id (our nodes' gossip clients do, as haskell-zre's): its own tuple,
+/// whoever relayed it here first.
+fn names_client(key: &str, client: &[u8]) -> bool {
+    is_raw_uuid(client) && key.len() == 32 && key.eq_ignore_ascii_case(&hex(client))
 }
 
 /// A ZMQ identity that is a raw UUID: 16 bytes, not starting with 0

@@ -59,5 +59,5 @@ pub use action::{Action, Content, SharedContent};
 pub use config::CoreConfig;
 pub use endpoint::{EndpointError, LinkScope};
 pub use event::{Event, Frame, Headers, ZyreUuid};
-pub use node::{CommandError, NodeCore};
+pub use node::{CommandError, NodeCore, SEED_RETRY_MAX, SEED_RETRY_MIN};
 pub use subnet::Subnet;

@@ -13,8 +13,10 @@ mod fast_exit;
 mod membership;
 mod queries;
 mod rate_limit;
+mod seeds;
 
 use rate_limit::{HeldBackLog, once_a_second};
+pub use seeds::{SEED_RETRY_MAX, SEED_RETRY_MIN};
 
 use super::action::{Action, Content};
 use super::claims::Claims;
@@ -149,6 +151,8 @@ pub struct NodeCore {
     own_key_text: Option<String>,
     /// CURVE refusals said and held back.
     curve_log: CurveLog,
+    /// Endpoints we dial without an announcement (`--peer`).
+    seeds: seeds::Seeds,
 }
 
 impl NodeCore {
@@ -192,6 +196,7 @@ impl NodeCore {
             election_log: ElectionLog::default(),
             own_key_text: config_key.as_ref().map(crate::wire::curve_key::encode_z85),
             curve_log: CurveLog::default(),
+            seeds: seeds::Seeds::default(),
         }
     }
 
@@ -242,7 +247,8 @@ impl NodeCore {
         let beacon = self.config.beacons.then_some(self.next_beacon_at);
         let reap = (!self.peers.is_empty()).then_some(self.next_reap_at);
         let election = self.elections.next_deadline();
-        [beacon, reap, election].into_iter().flatten().min()
+        let seeds = self.seeds.next_deadline();
+        [beacon, reap, election, seeds].into_iter().flatten().min()
     }
 
     // ----- inputs --------------------------------------------------------
@@ -268,6 +274,7 @@ impl NodeCore {
             }
         }
         self.elections_timeout(now);
+        self.seeds_timeout(now);
     }
 
     /// A UDP datagram arrived on the beacon port from `from`. Without the
@@ -650,6 +657,7 @@ impl NodeCore {
         self.peers.clear();
         self.groups.clear_peers();
         self.elections.clear();
+        self.seeds = seeds::Seeds::default();
         self.stopped = true;
         self.events.push_back(Event::Stop);
     }
