@@ -27,6 +27,7 @@ mod link;
 mod probe;
 mod reactor;
 mod receive_pool;
+mod resolver;
 mod setup;
 
 pub use builder::{NodeBuilder, PortRange, gossip_endpoint};

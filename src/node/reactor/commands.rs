@@ -114,6 +114,10 @@ impl Node {
         if let Err(err) = self.apply_actions() {
             warn!("while stopping: {err}");
         }
+        // Our tuple goes from the gossip servers at once (see
+        // `GossipClient::unpublish`); our own server closes.
+        self.unpublish_gossip();
+        self.gossip_server = None;
         let deadline = Instant::now() + self.settings.linger;
         self.links.close_all(self.poll.registry(), deadline);
     }
@@ -123,7 +127,7 @@ impl Node {
         self.stopped
     }
 
-    fn after_command(&mut self) -> Result<(), NodeError> {
+    pub(super) fn after_command(&mut self) -> Result<(), NodeError> {
         self.apply_actions()?;
         if self.links.has_backlog() {
             // A link just filled up: its room events come through the poll.
