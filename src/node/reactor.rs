@@ -535,6 +535,14 @@ impl Node {
     }
 
     fn drive_gossip(&mut self, gossip: &mut GossipClient, now: Instant) -> io::Result<()> {
+        // A send can take the ZMQ_FD edge of a reply that came meanwhile:
+        // go round again while a server link still has input.
+        while self.drive_gossip_once(gossip, now)? {}
+        Ok(())
+    }
+
+    /// One round of [`Self::drive_gossip`]; true if a link has input left.
+    fn drive_gossip_once(&mut self, gossip: &mut GossipClient, now: Instant) -> io::Result<bool> {
         // Drain every server link: gossip traffic is light.
         for (server, socket) in self.links.gossip_sockets() {
             loop {
@@ -598,7 +606,10 @@ impl Node {
                 }
             }
         }
-        Ok(())
+        Ok(self
+            .links
+            .gossip_sockets()
+            .any(|(_, socket)| socket.get_events().is_ok_and(|e| e.contains(zmq::POLLIN))))
     }
 
     fn apply_actions(&mut self) -> Result<(), NodeError> {
