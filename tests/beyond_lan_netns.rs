@@ -397,8 +397,8 @@ fn zyre_c_gossip_bind_serves_us_and_ours_serves_zyre() {
 #[test]
 #[ignore = "a measurement: cargo test --test beyond_lan_netns -- --ignored --nocapture"]
 fn measure_time_to_first_enter() {
-    const RUNS: usize = 5;
-    let Some(lab) = two_subnets("measure", 134, &["a", "m", "s", "z"], &["b", "y"]) else {
+    const RUNS: usize = 10;
+    let Some(lab) = two_subnets("measure", 134, &["a", "m", "s", "z", "g"], &["b", "y", "n"]) else {
         return;
     };
     let hosts = "127.0.0.1 localhost\n10.99.135.2 svc\n";
@@ -411,6 +411,14 @@ fn measure_time_to_first_enter() {
     let mut m = node(&lab, "m", "lan1", "mike", &[]);
     let mut s = node(&lab, "s", "lan1", "server", &["--gossip-bind", "tcp://*:31337"]);
     s.wait_for("ENTER of mike", enter_of(&m), WAIT);
+    let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+    let _server = lab.spawn(
+        "g",
+        ZRE,
+        &["zgossip_server", "--bind", "tcp://*:31337"],
+        &[("RUST_LOG", &log)],
+    );
+    let mut n = node(&lab, "n", "lan2", "november", &["-g", "10.99.134.6:31337"]);
     let mut y = zyre_ok.then(|| zyre(&lab, "y", "lan2", "yankee", &["--port", "41000"]));
     let mut zs = zyre_ok.then(|| {
         zyre(
@@ -464,6 +472,15 @@ fn measure_time_to_first_enter() {
             time("ENTER of bravo", &["--peer", "svc:41000"], &b, None),
         ),
         (
+            "ours, -g to zgossip_server",
+            time(
+                "ENTER of november",
+                &["-g", "10.99.134.6:31337", "--no-beacon"],
+                &n,
+                None,
+            ),
+        ),
+        (
             "ours, -g to an in-node server (--gossip-bind)",
             time(
                 "ENTER of server",
@@ -501,7 +518,7 @@ fn measure_time_to_first_enter() {
             t.as_secs_f64() / baseline.as_secs_f64()
         );
     }
-    for peer in [&mut b, &mut m, &mut s] {
+    for peer in [&mut b, &mut m, &mut s, &mut n] {
         peer.quit(WAIT);
     }
     for peer in [y.as_mut(), zs.as_mut()].into_iter().flatten() {
