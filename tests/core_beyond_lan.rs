@@ -506,3 +506,28 @@ fn only_its_own_client_can_shorten_a_tuple() {
     server.handle_timeout(t0 + secs(2));
     assert_eq!(server.tuples().count(), 1, "a stale copy never shortens it");
 }
+
+#[test]
+fn the_publishing_client_unpublishes_with_a_1_ms_ttl_whatever_its_routing_id() {
+    let t0 = Instant::now();
+    let mut server = GossipServer::new(ServerConfig::default(), t0);
+    let publish = |ttl| {
+        GossipMessage::Publish {
+            key: "k",
+            value: "v",
+            ttl,
+        }
+        .to_bytes()
+        .unwrap()
+    };
+    server.handle_client_frame(t0, b"\0abcd", &GossipMessage::Hello.to_bytes().unwrap());
+    server.handle_client_frame(t0, b"\0abcd", &publish(30_000));
+    // A shorter copy from it that is no unpublish changes nothing...
+    server.handle_client_frame(t0 + secs(1), b"\0abcd", &publish(2_000));
+    server.handle_timeout(t0 + secs(10));
+    assert_eq!(server.tuples().count(), 1);
+    // ...its 1 ms TTL ends the tuple.
+    server.handle_client_frame(t0 + secs(10), b"\0abcd", &publish(1));
+    server.handle_timeout(t0 + secs(10) + Duration::from_millis(1));
+    assert_eq!(server.tuples().count(), 0);
+}

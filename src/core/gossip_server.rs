@@ -73,6 +73,11 @@ impl Default for ServerConfig {
     }
 }
 
+/// A PUBLISH with a TTL this short, from the client that published the
+/// tuple, is an unpublish (see `GossipClient::unpublish`), whatever its
+/// routing id; a longer one from it is a stale copy (a relay's).
+const UNPUBLISH_MAX_TTL: Duration = Duration::from_millis(10);
+
 /// A tuple whose own client shortens it to expire within this is logged
 /// as unpublished.
 const UNPUBLISHED_WITHIN: Duration = Duration::from_secs(1);
@@ -560,11 +565,14 @@ impl GossipServer {
         let forward = match self.tuples.get_mut(key) {
             Some(tuple) if tuple.value == value => {
                 // A stale copy (a smaller remaining ttl) never shortens ours,
-                // but the client that published the tuple may: that is how
-                // one of our nodes unpublishes when it stops cleanly (see
-                // `GossipClient::unpublish`; ZGossip has no delete).
+                // but the tuple's own client may: the client whose routing
+                // id is the tuple's UUID (our nodes' clients), or with a
+                // TTL of at most 10 ms the client that published it. That
+                // is how one of our nodes unpublishes when it stops cleanly
+                // (see `GossipClient::unpublish`; ZGossip has no delete).
+                let unpublish = ttl.is_some_and(|ttl| ttl <= UNPUBLISH_MAX_TTL);
                 let own = matches!(source, Source::Client(from)
-                    if tuple.publisher.as_deref() == Some(from) || names_client(key, from));
+                    if names_client(key, from) || (unpublish && tuple.publisher.as_deref() == Some(from)));
                 let expires_at = match (fresh_expiry, tuple.expires_at) {
                     (Some(fresh), _) if own => Some(fresh),
                     (Some(fresh), Some(old)) => Some(fresh.max(old)),
