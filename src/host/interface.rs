@@ -87,7 +87,7 @@ impl Interface {
         }
     }
 
-    /// Whether this is an IPv6 interface (chosen by [`choose_ipv6`]).
+    /// Whether this is an IPv6 interface (an IPv6 node chose it).
     pub fn is_ipv6(&self) -> bool {
         self.address.is_ipv6()
     }

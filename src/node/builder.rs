@@ -174,7 +174,7 @@ impl NodeBuilder {
     }
 
     /// IPv6 mode, as Zyre's `ZSYS_IPV6=1`: the interface is chosen by its
-    /// IPv6 address ([`interface::choose_ipv6`]: global/ULA before link-local),
+    /// IPv6 address (global/ULA before link-local),
     /// beacons go to an IPv6 multicast group (ff02::1 unless set) on that
     /// interface, the inbox binds its IPv6 address and HELLO advertises
     /// `tcp://[addr]:port` (no `%scope` for a link-local address: peers
@@ -327,7 +327,7 @@ impl NodeBuilder {
     /// CURVE mode only: only clients whose public key is in a certificate
     /// (czmq zcert format) in `dir` get through the handshake; the
     /// directory is re-read at most once a second, on a handshake
-    /// ([`crate::curve::allow_list`]). Without it any key may connect
+    /// (a file that is no certificate is skipped with a warning). Without it any key may connect
     /// (encryption without authentication, as Zyre).
     pub fn curve_allow(mut self, dir: impl Into<PathBuf>) -> Self {
         self.curve_allow = Some(dir.into());

@@ -19,7 +19,7 @@ use super::link::{DealerSetup, LinkId, Links, Outgoing, Sent, new_dealer};
 use super::probe::{Finished, Probes, Verdict};
 use super::receive_pool::ReceivePool;
 use crate::core::gossip_client::{ClientConfig, ClientOutput, GossipClient, ServerId};
-use crate::core::{Action, Content, Event, Frame, Headers, NodeCore, ZyreUuid};
+use crate::core::{Action, Content, Event, Frame, Headers, NodeCore, Removal, ZyreUuid};
 use crate::curve::zap::ZapHandler;
 use crate::error::NodeError;
 use crate::host::interface::Interface;
@@ -735,7 +735,7 @@ impl Node {
                         peer.simple(),
                         self.settings.max_backlog
                     );
-                    self.core.forget_peer(peer);
+                    self.core.remove_peer(peer, Removal::TooFarBehind);
                 }
             }
             Sent::Queued | Sent::Dropped => {}

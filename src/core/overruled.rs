@@ -38,15 +38,15 @@ struct Entry {
 /// UUIDs set aside because another peer holds the endpoint they named,
 /// bounded so that a flood of fake announcements cannot grow it.
 #[derive(Debug)]
-pub(crate) struct Claims {
+pub(crate) struct Overruled {
     set_aside: BTreeMap<Uuid, Entry>,
     capacity: usize,
 }
 
-impl Claims {
+impl Overruled {
     /// A table of at most `capacity` entries (the oldest-keyed make room).
-    pub(super) fn new(capacity: usize) -> Claims {
-        Claims {
+    pub(super) fn new(capacity: usize) -> Overruled {
+        Overruled {
             set_aside: BTreeMap::new(),
             capacity: capacity.max(1),
         }
@@ -128,7 +128,7 @@ mod tests {
 
     #[test]
     fn a_stale_announcement_is_overruled_at_its_endpoint_only() {
-        let mut claims = Claims::new(8);
+        let mut claims = Overruled::new(8);
         claims.stale(u(1), "tcp://10.0.0.1:5", u(2));
         assert_eq!(claims.overruled_by(u(1), "tcp://10.0.0.1:5"), Some(u(2)));
         assert_eq!(claims.overruled_by(u(1), "tcp://10.0.0.1:6"), None);
@@ -139,7 +139,7 @@ mod tests {
 
     #[test]
     fn a_beaten_peer_is_overruled_at_every_endpoint_until_forgotten() {
-        let mut claims = Claims::new(8);
+        let mut claims = Overruled::new(8);
         claims.beaten(u(1), u(2));
         assert_eq!(claims.overruled_by(u(1), "tcp://10.0.0.9:1"), Some(u(2)));
         assert!(claims.beaten_by(u(1), u(2)));
@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn the_table_is_bounded() {
-        let mut claims = Claims::new(4);
+        let mut claims = Overruled::new(4);
         for n in 0..100 {
             claims.stale(u(n), "tcp://10.0.0.1:5", u(1000));
         }
