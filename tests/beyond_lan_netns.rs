@@ -135,6 +135,66 @@ fn peer_by_a_name_for_three_instances_from_a_hosts_file() {
 }
 
 #[test]
+fn a_name_is_resolved_again_so_a_new_instance_is_found() {
+    let Some(lab) = two_subnets("seedmore", 136, &["a"], &["b1", "b2"]) else {
+        return;
+    };
+    let _hosts = lab.etc_file("a", "hosts", "127.0.0.1 localhost\n10.99.137.2 svc\n");
+    let mut b1 = node(&lab, "b1", "lan2", "bravo1", &[]);
+    let mut b2 = node(&lab, "b2", "lan2", "bravo2", &[]);
+    let mut a = node(&lab, "a", "lan1", "alpha", &["--peer", "svc:41000"]);
+    meet(&mut a, &mut b1, WAIT);
+    // A second instance under the name: written in place, as the bind
+    // mount of `ip netns exec` shows the file's inode.
+    let path = format!("/etc/netns/{}/hosts", lab.ns("a"));
+    std::fs::write(&path, "127.0.0.1 localhost\n10.99.137.2 svc\n10.99.137.3 svc\n").unwrap();
+    let changed = Instant::now();
+    // Looked up again every 10 s.
+    meet(&mut a, &mut b2, Duration::from_secs(15));
+    eprintln!(
+        "new instance found {:?} after the name changed",
+        changed.elapsed()
+    );
+    quit_all(&mut [&mut a, &mut b1, &mut b2]);
+}
+
+#[test]
+fn gossip_bind_nodes_chain_with_g() {
+    let Some(lab) = two_subnets("gchain", 138, &["s1", "d"], &["s2", "c"]) else {
+        return;
+    };
+    // s2 is its own server and a client (and remote) of s1's.
+    let mut s1 = node(&lab, "s1", "lan1", "server1", &["--gossip-bind", "tcp://*:31337"]);
+    let mut s2 = node(
+        &lab,
+        "s2",
+        "lan2",
+        "server2",
+        &["--gossip-bind", "tcp://*:31337", "-g", "10.99.138.2:31337"],
+    );
+    // d knows only s1's server, c only s2's: they meet through the chain.
+    let mut d = node(
+        &lab,
+        "d",
+        "lan1",
+        "delta",
+        &["-g", "10.99.138.2:31337", "--no-beacon"],
+    );
+    let mut c = node(
+        &lab,
+        "c",
+        "lan2",
+        "charlie",
+        &["-g", "10.99.139.2:31337", "--no-beacon"],
+    );
+    meet(&mut c, &mut d, WAIT);
+    meet(&mut s1, &mut s2, WAIT);
+    meet(&mut s1, &mut c, WAIT);
+    meet(&mut s2, &mut d, WAIT);
+    quit_all(&mut [&mut c, &mut d, &mut s1, &mut s2]);
+}
+
+#[test]
 fn a_seed_that_starts_late_is_found() {
     let Some(lab) = two_subnets("seedlate", 124, &["a"], &["b"]) else {
         return;
