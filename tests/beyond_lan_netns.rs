@@ -16,6 +16,9 @@
 
 #[path = "support/cdrivers.rs"]
 mod cdrivers;
+#[path = "support/curve.rs"]
+#[allow(dead_code)]
+mod curve;
 #[path = "support/events.rs"]
 mod events;
 #[path = "support/netns.rs"]
@@ -218,6 +221,45 @@ fn a_seed_that_starts_late_is_found() {
         "a seed that is down is never fatal"
     );
     quit_all(&mut [&mut a, &mut b]);
+}
+
+#[test]
+fn curve_seed_with_its_key_and_a_curve_in_node_server() {
+    let Some(lab) = two_subnets("cseed", 140, &["a", "s"], &["b", "c"]) else {
+        return;
+    };
+    let scratch = curve::Scratch::new("beyond-lan");
+    let [ka, ks, kb, kc] = ["a", "s", "b", "c"].map(|n| curve::keygen_ours(&scratch.path(n)));
+    let cert = |k: &curve::Cert| curve::s(&k.secret).to_owned();
+    // A seed in CURVE mode: HOST:PORT|KEY.
+    let mut b = node(&lab, "b", "lan2", "bravo", &["--curve-cert", &cert(&kb)]);
+    let seed = format!("10.99.141.2:41000|{}", kb.key);
+    let mut a = node(
+        &lab,
+        "a",
+        "lan1",
+        "alpha",
+        &["--curve-cert", &cert(&ka), "--peer", &seed],
+    );
+    meet(&mut a, &mut b, WAIT);
+    // A CURVE in-node gossip server: its clients give its key with -g.
+    let mut s = node(
+        &lab,
+        "s",
+        "lan1",
+        "server",
+        &["--curve-cert", &cert(&ks), "--gossip-bind", "tcp://*:31337"],
+    );
+    let g = format!("10.99.140.3:31337|{}", ks.key);
+    let mut c = node(
+        &lab,
+        "c",
+        "lan2",
+        "charlie",
+        &["--curve-cert", &cert(&kc), "-g", &g],
+    );
+    meet(&mut s, &mut c, WAIT);
+    quit_all(&mut [&mut a, &mut b, &mut s, &mut c]);
 }
 
 /// A zgossip_server-style tuple count: DELIVER lines minus EXPIRED lines.
