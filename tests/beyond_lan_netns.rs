@@ -17,7 +17,6 @@
 #[path = "support/cdrivers.rs"]
 mod cdrivers;
 #[path = "support/curve.rs"]
-#[allow(dead_code)]
 mod curve;
 #[path = "support/events.rs"]
 mod events;
