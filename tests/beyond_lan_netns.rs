@@ -626,3 +626,39 @@ fn measure_time_to_first_enter() {
         peer.quit(WAIT);
     }
 }
+
+/// Malformed seeds are a clear error, never a panic; a stopped node
+/// refuses them. (A loopback node without beacons: nothing leaves lo.)
+#[test]
+fn add_peer_refuses_what_it_cannot_dial() {
+    let mut node = zre::NodeBuilder::new()
+        .interface("lo")
+        .beacons(false)
+        .port_range(zre::PortRange::Any)
+        .build()
+        .expect("a loopback node");
+    for bad in [
+        "",
+        "host",
+        "host:0",
+        ":41000",
+        "host:99999",
+        "10.0.0.1:41000|tooshort",
+    ] {
+        let err = node.add_peer(bad).expect_err(bad);
+        assert!(matches!(err, zre::NodeError::Config(_)), "{bad}: {err}");
+    }
+    // A key in plain mode.
+    let key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+    assert!(matches!(
+        node.add_peer(&format!("127.0.0.1:41000|{key}")),
+        Err(zre::NodeError::Config(_))
+    ));
+    node.add_peer("127.0.0.1:9")
+        .expect("an address that is down is fine");
+    node.stop();
+    assert!(matches!(
+        node.add_peer("127.0.0.1:9"),
+        Err(zre::NodeError::Command(_))
+    ));
+}

@@ -293,6 +293,7 @@ fn a_seed_that_starts_late_is_retried_with_backoff_and_found() {
     let b = net.slot();
     let eb = net.endpoints[b].clone();
     net.seed(a, "late", &[b]);
+    assert_eq!(net.core(a).unanswered_seeds().len(), 1, "dialled at once");
     net.run_until(secs(120));
     // Attempts: each lives an evasive timeout (5 s, libzmq reconnecting
     // meanwhile), then a pause of 1, 2, 4, ... 30 s.
@@ -313,6 +314,7 @@ fn a_seed_that_starts_late_is_retried_with_backoff_and_found() {
         );
     }
     assert_eq!(net.comings_and_goings(a), vec![("ENTER", ub)]);
+    assert!(net.core(a).unanswered_seeds().is_empty(), "it answered");
     // And the backoff starts over after an answer.
     net.stop(b);
     assert_eq!(net.comings_and_goings(a), vec![("ENTER", ub), ("EXIT", ub)]);

@@ -150,6 +150,22 @@ impl NodeCore {
         Ok(())
     }
 
+    /// The links dialled for seeds that have not answered (yet): a node
+    /// that stops closes them at once, with nothing to flush to a peer
+    /// that never said HELLO (a seed that is down would hold the stop for
+    /// the linger time).
+    pub fn unanswered_seeds(&self) -> Vec<Uuid> {
+        self.seeds
+            .entries
+            .values()
+            .filter_map(|seed| match seed.state {
+                SeedState::Trying(uuid) => Some(uuid),
+                _ => None,
+            })
+            .filter(|uuid| self.peers.get(uuid).is_some_and(|p| !p.ready))
+            .collect()
+    }
+
     /// The seed endpoints being dialled or watched (canonical form).
     pub fn seed_endpoints(&self) -> Vec<String> {
         self.seeds.endpoints().map(str::to_owned).collect()

@@ -110,6 +110,10 @@ impl Node {
             warn!("while stopping: {err}");
         }
         self.stopped = true;
+        // Nothing to flush to a seed that never answered (see there).
+        for peer in self.core.unanswered_seeds() {
+            self.links.close(self.poll.registry(), LinkId::Peer(peer), None);
+        }
         self.core.stop();
         if let Err(err) = self.apply_actions() {
             warn!("while stopping: {err}");

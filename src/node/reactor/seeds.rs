@@ -77,10 +77,14 @@ impl Node {
     ///
     /// # Errors
     /// [`NodeError::Config`] for a malformed spec, a key in plain mode or
-    /// none in CURVE mode; [`NodeError::Io`] if the resolver thread cannot
-    /// start.
+    /// none in CURVE mode; [`NodeError::Command`] after [`Node::stop`];
+    /// [`NodeError::Io`] if the resolver thread cannot start. (From a
+    /// [`NodeHandle`](crate::NodeHandle): `handle.call(|node| node.add_peer(spec))`.)
     pub fn add_peer(&mut self, spec: &str) -> Result<(), NodeError> {
         let peer = parse_peer(spec)?;
+        if self.core.is_stopped() {
+            return Err(crate::core::CommandError::Stopped.into());
+        }
         match (self.settings.curve.is_some(), peer.key.is_some()) {
             (false, true) => {
                 return Err(SettingError::NeedsCurve {
