@@ -1,0 +1,114 @@
+//! Python values to Rust ones and back, refusing bad ones with a
+//! `TypeError` or `ValueError` (never a panic).
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyList, PyString, PyTuple};
+use std::time::Duration;
+use uuid::Uuid;
+use zre::{Event, Frame};
+
+/// One frame: `bytes`, `bytearray`, `memoryview`-like buffers are not
+/// accepted (copy them to bytes); `str` is sent as UTF-8.
+fn frame(item: &Bound<'_, PyAny>) -> PyResult<Frame> {
+    if let Ok(bytes) = item.cast::<PyBytes>() {
+        return Ok(bytes.as_bytes().to_vec());
+    }
+    if let Ok(text) = item.cast::<PyString>() {
+        return Ok(text.to_cow()?.as_bytes().to_vec());
+    }
+    if let Ok(array) = item.cast::<PyByteArray>() {
+        return Ok(array.to_vec());
+    }
+    Err(PyTypeError::new_err(format!(
+        "a message frame must be bytes, bytearray or str, not {}",
+        item.get_type().name()?
+    )))
+}
+
+/// A message: one frame, or a list or tuple of frames.
+pub(crate) fn frames(content: &Bound<'_, PyAny>) -> PyResult<Vec<Frame>> {
+    if let Ok(list) = content.cast::<PyList>() {
+        return list.iter().map(|item| frame(&item)).collect();
+    }
+    if let Ok(tuple) = content.cast::<PyTuple>() {
+        return tuple.iter().map(|item| frame(&item)).collect();
+    }
+    Ok(vec![frame(content)?])
+}
+
+/// A peer's UUID as 16 bytes (`uuid.UUID.bytes`).
+pub(crate) fn peer(bytes: &[u8]) -> PyResult<Uuid> {
+    Uuid::from_slice(bytes).map_err(|_| PyValueError::new_err(format!("a peer UUID is 16 bytes, not {}", bytes.len())))
+}
+
+/// Seconds (int or float) to a duration: finite and not negative.
+pub(crate) fn seconds(what: &str, value: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| PyValueError::new_err(format!("{what} must be a finite number of seconds >= 0, not {value}")))
+}
+
+/// A group name as the core takes it: 1 to 255 bytes.
+pub(crate) fn check_group(group: &str) -> PyResult<()> {
+    if group.is_empty() || group.len() > 255 {
+        return Err(crate::CommandError::new_err(
+            zre::CommandError::InvalidGroup(group.to_owned()).to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// An event as the tuple the Python modules unpack:
+/// `(kind, peer, name, group, content, headers, endpoint)`, with `None`
+/// where the event has no such field.
+pub(crate) fn event<'py>(py: Python<'py>, event: Event) -> PyResult<Bound<'py, PyTuple>> {
+    let none = || py.None().into_bound(py);
+    let kind = PyString::intern(py, event.kind()).into_any();
+    let uuid = |peer: &Uuid| PyBytes::new(py, peer.as_bytes()).into_any();
+    let text = |s: &str| PyString::new(py, s).into_any();
+    let content = |content: Vec<Frame>| -> PyResult<Bound<'py, PyAny>> {
+        Ok(PyList::new(py, content.iter().map(|f| PyBytes::new(py, f)))?.into_any())
+    };
+    let fields: [Bound<'py, PyAny>; 7] = match event {
+        Event::Enter {
+            peer,
+            name,
+            headers,
+            endpoint,
+        } => {
+            let headers = PyList::new(
+                py,
+                headers
+                    .iter()
+                    .map(|(k, v)| PyTuple::new(py, [k.as_str(), v.as_str()]))
+                    .collect::<PyResult<Vec<_>>>()?,
+            )?;
+            [
+                kind,
+                uuid(&peer),
+                text(&name),
+                none(),
+                none(),
+                headers.into_any(),
+                text(&endpoint),
+            ]
+        }
+        Event::Exit { peer, name } | Event::Evasive { peer, name } | Event::Silent { peer, name } => {
+            [kind, uuid(&peer), text(&name), none(), none(), none(), none()]
+        }
+        Event::Join { peer, name, group }
+        | Event::Leave { peer, name, group }
+        | Event::Leader { peer, name, group } => [kind, uuid(&peer), text(&name), text(&group), none(), none(), none()],
+        Event::Whisper { peer, name, content: c } => {
+            [kind, uuid(&peer), text(&name), none(), content(c)?, none(), none()]
+        }
+        Event::Shout {
+            peer,
+            name,
+            group,
+            content: c,
+        } => [kind, uuid(&peer), text(&name), text(&group), content(c)?, none(), none()],
+        Event::Stop => [kind, none(), none(), none(), none(), none(), none()],
+    };
+    PyTuple::new(py, fields)
+}
