@@ -14,9 +14,9 @@ from .pyre_event import PyreEvent
 
 def __getattr__(name: str):  # zhelper imports pyzmq: only when asked for
     if name == "zhelper":
-        from . import zhelper
+        import importlib
 
-        return zhelper
+        return importlib.import_module(__name__ + ".zhelper")
     raise AttributeError(name)
 
 

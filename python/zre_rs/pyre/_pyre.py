@@ -56,6 +56,22 @@ class PyreSocket(object):
 
     getsockopt = get
 
+    # zmq.Poller.poll() reports a non-pyzmq socket by its fd (an int), so
+    # ``n.socket() in dict(poller.poll())`` — pyre's idiom — needs the
+    # socket to equal, and hash as, its fd.
+    def _fd(self) -> Optional[int]:
+        node = self._node._native
+        return None if node is None else node.fileno()
+
+    def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
+        return isinstance(other, int) and not isinstance(other, bool) and other == self._fd()
+
+    def __hash__(self) -> int:
+        fd = self._fd()
+        return hash(fd) if fd is not None else id(self)
+
     def recv_multipart(self) -> List[bytes]:
         """The next event's frames, as :meth:`Pyre.recv`."""
         return self._node.recv()
