@@ -39,13 +39,17 @@ pub(crate) fn frames(content: &Bound<'_, PyAny>) -> PyResult<Vec<Frame>> {
 
 /// A peer's UUID as 16 bytes (`uuid.UUID.bytes`).
 pub(crate) fn peer(bytes: &[u8]) -> PyResult<Uuid> {
-    Uuid::from_slice(bytes).map_err(|_| PyValueError::new_err(format!("a peer UUID is 16 bytes, not {}", bytes.len())))
+    Uuid::from_slice(bytes)
+        .map_err(|_| PyValueError::new_err(format!("a peer UUID is 16 bytes, not {}", bytes.len())))
 }
 
 /// Seconds (int or float) to a duration: finite and not negative.
 pub(crate) fn seconds(what: &str, value: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| PyValueError::new_err(format!("{what} must be a finite number of seconds >= 0, not {value}")))
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        PyValueError::new_err(format!(
+            "{what} must be a finite number of seconds >= 0, not {value}"
+        ))
+    })
 }
 
 /// A group name as the core takes it: 1 to 255 bytes.
@@ -98,16 +102,42 @@ pub(crate) fn event<'py>(py: Python<'py>, event: Event) -> PyResult<Bound<'py, P
         }
         Event::Join { peer, name, group }
         | Event::Leave { peer, name, group }
-        | Event::Leader { peer, name, group } => [kind, uuid(&peer), text(&name), text(&group), none(), none(), none()],
-        Event::Whisper { peer, name, content: c } => {
-            [kind, uuid(&peer), text(&name), none(), content(c)?, none(), none()]
-        }
+        | Event::Leader { peer, name, group } => [
+            kind,
+            uuid(&peer),
+            text(&name),
+            text(&group),
+            none(),
+            none(),
+            none(),
+        ],
+        Event::Whisper {
+            peer,
+            name,
+            content: c,
+        } => [
+            kind,
+            uuid(&peer),
+            text(&name),
+            none(),
+            content(c)?,
+            none(),
+            none(),
+        ],
         Event::Shout {
             peer,
             name,
             group,
             content: c,
-        } => [kind, uuid(&peer), text(&name), text(&group), content(c)?, none(), none()],
+        } => [
+            kind,
+            uuid(&peer),
+            text(&name),
+            text(&group),
+            content(c)?,
+            none(),
+            none(),
+        ],
         Event::Stop => [kind, none(), none(), none(), none(), none(), none()],
     };
     PyTuple::new(py, fields)

@@ -98,7 +98,8 @@ impl Shared {
         let want = !queue.events.is_empty() || queue.closed;
         if want && !queue.signalled {
             match (&self.signal_tx).write(&[1]) {
-                Ok(_) => queue.signalled = true,
+                Ok(1) => queue.signalled = true,
+                Ok(_) => warn!("cannot signal the event fd: nothing written"),
                 Err(err) => warn!("cannot signal the event fd: {err}"),
             }
         } else if !want && queue.signalled {
@@ -169,7 +170,10 @@ impl Shared {
     }
 
     pub(crate) fn knows_peer(&self, peer: &Uuid) -> bool {
-        self.peers.lock().unwrap_or_else(|e| e.into_inner()).contains(peer)
+        self.peers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(peer)
     }
 
     fn track(&self, event: &Event) {
@@ -258,7 +262,10 @@ impl Driver {
 
     /// Runs `f` on the node in its thread and waits for its result (call
     /// with the GIL released); `None` once the node has stopped.
-    pub(crate) fn call<R: Send + 'static>(&self, f: impl FnOnce(&mut Node) -> R + Send + 'static) -> Option<R> {
+    pub(crate) fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Node) -> R + Send + 'static,
+    ) -> Option<R> {
         let (reply_tx, reply_rx) = mpsc::channel();
         let command = Command::Call(Box::new(move |node| {
             let _ = reply_tx.send(f(node));

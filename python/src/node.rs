@@ -97,7 +97,10 @@ impl NativeNode {
         curve_allow: Option<PathBuf>,
         groups: Vec<String>,
     ) -> PyResult<NativeNode> {
-        let mut b = NodeBuilder::new().beacons(beacons).ipv6(ipv6).fast_exit(fast_exit);
+        let mut b = NodeBuilder::new()
+            .beacons(beacons)
+            .ipv6(ipv6)
+            .fast_exit(fast_exit);
         if let Some(name) = name {
             b = b.name(name);
         }
@@ -117,9 +120,9 @@ impl NativeNode {
             b = b.beacon_interval(seconds("beacon_interval", interval)?);
         }
         if let Some(group) = multicast_group {
-            let addr: SocketAddr = group.parse().map_err(|_| {
-                PyValueError::new_err(format!("multicast_group {group:?}: expected IP:PORT"))
-            })?;
+            let addr: SocketAddr = group
+                .parse()
+                .map_err(|_| PyValueError::new_err(format!("multicast_group {group:?}: expected IP:PORT")))?;
             b = b.multicast_group(addr);
         }
         if let Some(on) = listen_multicast {
@@ -127,7 +130,9 @@ impl NativeNode {
         }
         if let Some(group) = ipv6_multicast_address {
             let addr: Ipv6Addr = group.parse().map_err(|_| {
-                PyValueError::new_err(format!("ipv6_multicast_address {group:?}: expected an IPv6 address"))
+                PyValueError::new_err(format!(
+                    "ipv6_multicast_address {group:?}: expected an IPv6 address"
+                ))
             })?;
             b = b.ipv6_multicast_address(addr);
         }
@@ -176,7 +181,8 @@ impl NativeNode {
             b = b.linger(seconds("linger", t)?);
         }
         if let Some(path) = curve_cert {
-            let cert = zre::Certificate::load_secret(&path).map_err(|err| ConfigError::new_err(err.to_string()))?;
+            let cert =
+                zre::Certificate::load_secret(&path).map_err(|err| ConfigError::new_err(err.to_string()))?;
             b = b.curve(cert);
         }
         if let Some(dir) = curve_allow {
@@ -265,7 +271,9 @@ impl NativeNode {
                 return Err(stopped());
             }
             if strict {
-                return Err(CommandError::new_err(zre::CommandError::UnknownPeer(peer).to_string()));
+                return Err(CommandError::new_err(
+                    zre::CommandError::UnknownPeer(peer).to_string(),
+                ));
             }
             return Ok(());
         }
@@ -285,18 +293,24 @@ impl NativeNode {
     }
 
     fn peers_by_group<'py>(&self, py: Python<'py>, group: String) -> Vec<Bound<'py, PyBytes>> {
-        let peers = self.query(py, move |node| node.peers_by_group(&group)).unwrap_or_default();
+        let peers = self
+            .query(py, move |node| node.peers_by_group(&group))
+            .unwrap_or_default();
         peers.iter().map(|p| PyBytes::new(py, p.as_bytes())).collect()
     }
 
     fn own_groups(&self, py: Python<'_>) -> Vec<String> {
-        self.query(py, |node| node.own_groups().into_iter().map(str::to_owned).collect())
-            .unwrap_or_default()
+        self.query(py, |node| {
+            node.own_groups().into_iter().map(str::to_owned).collect()
+        })
+        .unwrap_or_default()
     }
 
     fn peer_groups(&self, py: Python<'_>) -> Vec<String> {
-        self.query(py, |node| node.peer_groups().into_iter().map(str::to_owned).collect())
-            .unwrap_or_default()
+        self.query(py, |node| {
+            node.peer_groups().into_iter().map(str::to_owned).collect()
+        })
+        .unwrap_or_default()
     }
 
     fn peer_endpoint(&self, py: Python<'_>, peer: &[u8]) -> PyResult<Option<String>> {
@@ -308,18 +322,24 @@ impl NativeNode {
 
     fn peer_name(&self, py: Python<'_>, peer: &[u8]) -> PyResult<Option<String>> {
         let peer = convert::peer(peer)?;
-        Ok(self.query(py, move |node| node.peer_name(peer).map(str::to_owned)).flatten())
+        Ok(self
+            .query(py, move |node| node.peer_name(peer).map(str::to_owned))
+            .flatten())
     }
 
     fn peer_headers(&self, py: Python<'_>, peer: &[u8]) -> PyResult<Option<Vec<(String, String)>>> {
         let peer = convert::peer(peer)?;
-        Ok(self.query(py, move |node| node.peer_headers(peer).cloned()).flatten())
+        Ok(self
+            .query(py, move |node| node.peer_headers(peer).cloned())
+            .flatten())
     }
 
     fn peer_header_value(&self, py: Python<'_>, peer: &[u8], key: String) -> PyResult<Option<String>> {
         let peer = convert::peer(peer)?;
         Ok(self
-            .query(py, move |node| node.peer_header_value(peer, &key).map(str::to_owned))
+            .query(py, move |node| {
+                node.peer_header_value(peer, &key).map(str::to_owned)
+            })
             .flatten())
     }
 
