@@ -49,16 +49,15 @@ def receiver(impl, n_msgs):
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     count = 0
+    data = (b"WHISPER", b"SHOUT")
     while True:
         frames = me.recv()
-        kind = frames[0]
-        if kind in (b"WHISPER", b"SHOUT") and frames[-1] != b"ack":
+        if frames[0] in data:
             count += 1
-            sender = uuid.UUID(bytes=frames[1])
             if count % ACK_EVERY == 0:
-                me.whisper(sender, b"ack")
+                me.whisper(uuid.UUID(bytes=frames[1]), b"ack")
             if count == n_msgs:
-                me.whisper(sender, b"done")
+                me.whisper(uuid.UUID(bytes=frames[1]), b"done")
                 break
     sys.stdin.readline()  # until the sender is done with us
     me.stop()
@@ -92,20 +91,19 @@ def run_case(impl, mode, size, n_msgs, n_receivers):
     acks = {p: 0 for p in peers}
     done = set()
     sent = 0
-    t0 = time.perf_counter()
     target = [uuid.UUID(bytes=p) for p in peers][0]
+    send = (lambda: me.whisper(target, payload)) if mode == "whisper" else (lambda: me.shout("BENCH", payload))
+    limit = min(WINDOW, n_msgs)  # send up to here before waiting for acks
+    t0 = time.perf_counter()
     while len(done) < n_receivers:
-        if sent < n_msgs and sent - min(acks.values()) * ACK_EVERY < WINDOW:
-            if mode == "whisper":
-                me.whisper(target, payload)
-            else:
-                me.shout("BENCH", payload)
+        while sent < limit:
+            send()
             sent += 1
-            continue
         frames = me.recv()
         if frames[0] == b"WHISPER":
             if frames[-1] == b"ack":
                 acks[frames[1]] += 1
+                limit = min(n_msgs, min(acks.values()) * ACK_EVERY + WINDOW)
             elif frames[-1] == b"done":
                 done.add(frames[1])
     elapsed = time.perf_counter() - t0

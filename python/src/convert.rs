@@ -142,3 +142,151 @@ pub(crate) fn event<'py>(py: Python<'py>, event: Event) -> PyResult<Bound<'py, P
     };
     PyTuple::new(py, fields)
 }
+
+/// The kinds pyre 0.3.4 emits; the others only with `extra_events`.
+fn pyre_emits(event: &Event) -> bool {
+    !matches!(
+        event,
+        Event::Evasive { .. } | Event::Silent { .. } | Event::Leader { .. }
+    )
+}
+
+/// An event as pyre's frame list (`[b"ENTER", uuid, name, headers_json,
+/// endpoint]`, `[b"SHOUT", uuid, name, group, *content]`, ...; STOP names
+/// `us`), or `None` for a kind pyre does not emit unless `extra`.
+pub(crate) fn pyre_frames<'py>(
+    py: Python<'py>,
+    event: Event,
+    us: (&Uuid, &str),
+    extra: bool,
+) -> PyResult<Option<Bound<'py, PyList>>> {
+    if !extra && !pyre_emits(&event) {
+        return Ok(None);
+    }
+    let bytes = |b: &[u8]| PyBytes::new(py, b);
+    let kind = bytes(event.kind().as_bytes());
+    let list = match event {
+        Event::Enter {
+            peer,
+            name,
+            headers,
+            endpoint,
+        } => PyList::new(
+            py,
+            [
+                kind,
+                bytes(peer.as_bytes()),
+                bytes(name.as_bytes()),
+                bytes(headers_json(&headers).as_bytes()),
+                bytes(endpoint.as_bytes()),
+            ],
+        )?,
+        Event::Exit { peer, name } | Event::Evasive { peer, name } | Event::Silent { peer, name } => {
+            PyList::new(py, [kind, bytes(peer.as_bytes()), bytes(name.as_bytes())])?
+        }
+        Event::Join { peer, name, group }
+        | Event::Leave { peer, name, group }
+        | Event::Leader { peer, name, group } => PyList::new(
+            py,
+            [
+                kind,
+                bytes(peer.as_bytes()),
+                bytes(name.as_bytes()),
+                bytes(group.as_bytes()),
+            ],
+        )?,
+        Event::Whisper { peer, name, content } => PyList::new(
+            py,
+            [kind, bytes(peer.as_bytes()), bytes(name.as_bytes())]
+                .into_iter()
+                .chain(content.iter().map(|f| bytes(f))),
+        )?,
+        Event::Shout {
+            peer,
+            name,
+            group,
+            content,
+        } => PyList::new(
+            py,
+            [
+                kind,
+                bytes(peer.as_bytes()),
+                bytes(name.as_bytes()),
+                bytes(group.as_bytes()),
+            ]
+            .into_iter()
+            .chain(content.iter().map(|f| bytes(f))),
+        )?,
+        Event::Stop => PyList::new(py, [kind, bytes(us.0.as_bytes()), bytes(us.1.as_bytes())])?,
+    };
+    Ok(Some(list))
+}
+
+/// HELLO headers as Python's `json.dumps(dict)` writes them (what pyre
+/// sends in ENTER): `{"k": "v", "k2": "v2"}`, ASCII only (`\uXXXX`
+/// escapes), the first of a repeated key kept at its place.
+pub(crate) fn headers_json(headers: &[(String, String)]) -> String {
+    let mut out = String::from("{");
+    let mut seen: Vec<&str> = Vec::new();
+    for (key, value) in headers {
+        if seen.contains(&key.as_str()) {
+            continue;
+        }
+        if !seen.is_empty() {
+            out.push_str(", ");
+        }
+        seen.push(key);
+        json_string(&mut out, key);
+        out.push_str(": ");
+        json_string(&mut out, value);
+    }
+    out.push('}');
+    out
+}
+
+fn json_string(out: &mut String, text: &str) {
+    use std::fmt::Write;
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            // Python's ensure_ascii escapes all but ' '..='~' (DEL too).
+            ' '..='~' => out.push(c),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::headers_json;
+
+    #[test]
+    fn headers_json_is_what_python_json_dumps_writes() {
+        let h = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(headers_json(&[]), "{}");
+        assert_eq!(headers_json(&h(&[("X-TEST", "1")])), r#"{"X-TEST": "1"}"#);
+        assert_eq!(
+            headers_json(&h(&[("a", "1"), ("b", "q\"\\\n\u{1}é🚀"), ("a", "2")])),
+            r#"{"a": "1", "b": "q\"\\\n\u0001\u00e9\ud83d\ude80"}"#
+        );
+        assert_eq!(headers_json(&h(&[("del", "\u{7f}")])), r#"{"del": "\u007f"}"#);
+    }
+}

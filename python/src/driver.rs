@@ -52,6 +52,9 @@ struct Queue {
     /// A byte sits in the socket pair: kept equal to
     /// `!events.is_empty() || closed`, under the lock.
     signalled: bool,
+    /// Threads waiting on `arrived` (a notify is a syscall: skipped when
+    /// nobody waits).
+    waiting: usize,
 }
 
 /// The state shared by Python's side and the node's thread.
@@ -75,6 +78,7 @@ impl Shared {
                 events: VecDeque::new(),
                 closed: false,
                 signalled: false,
+                waiting: 0,
             }),
             arrived: Condvar::new(),
             signal_tx,
@@ -119,8 +123,11 @@ impl Shared {
         let mut queue = self.lock();
         queue.events.extend(events.drain(..));
         self.sync_signal(&mut queue);
+        let waiting = queue.waiting > 0;
         drop(queue);
-        self.arrived.notify_all();
+        if waiting {
+            self.arrived.notify_all();
+        }
     }
 
     fn close(&self) {
@@ -157,11 +164,13 @@ impl Shared {
             if now >= until {
                 return Taken::Empty;
             }
+            queue.waiting += 1;
             queue = self
                 .arrived
                 .wait_timeout(queue, until - now)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+            queue.waiting -= 1;
         }
     }
 

@@ -6,7 +6,7 @@ use crate::driver::{Command, Driver, SIGNAL_CHECK, Taken};
 use crate::{CommandError, ConfigError, node_error, stopped};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyTuple};
 use std::net::{Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -371,6 +371,30 @@ impl NativeNode {
             Taken::Event(event) => convert::event(py, event).map(Some),
             Taken::Closed => Err(stopped()),
             Taken::Empty => Ok(None),
+        }
+    }
+
+    /// The next event as pyre's frame list, waiting until one comes;
+    /// EVASIVE, SILENT and LEADER are skipped unless `extra_events`.
+    /// Raises NodeStopped as `recv`.
+    #[pyo3(signature = (extra_events=false))]
+    fn recv_pyre<'py>(&self, py: Python<'py>, extra_events: bool) -> PyResult<Bound<'py, PyList>> {
+        let shared = &self.driver.shared;
+        loop {
+            let taken = match shared.try_take() {
+                Taken::Empty => py.detach(|| shared.take_until(Instant::now() + SIGNAL_CHECK)),
+                taken => taken,
+            };
+            match taken {
+                Taken::Event(event) => {
+                    let us = (&self.uuid, self.name.as_str());
+                    if let Some(frames) = convert::pyre_frames(py, event, us, extra_events)? {
+                        return Ok(frames);
+                    }
+                }
+                Taken::Closed => return Err(stopped()),
+                Taken::Empty => py.check_signals()?,
+            }
         }
     }
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import uuid as _uuid
@@ -303,32 +302,9 @@ class Pyre(object):
         """
         if self._local:
             return self._local.popleft()
-        node = self._started()
-        while True:
-            raw = node.recv(None)
-            frames = self._frames(raw)
-            if frames is not None:
-                if self._verbose:
-                    logger.debug("event %s", frames[:3])
-                return frames
-
-    def _frames(self, raw: Tuple[Any, ...]) -> Optional[List[bytes]]:
-        kind, peer, name, group, content, headers, endpoint = raw
-        if kind not in PYRE_EVENTS and not self._extra_events:
-            return None
-        if kind == "STOP":
-            return [b"STOP", self._uuid.bytes, self._name.encode("utf-8")]
-        frames = [kind.encode("ascii"), peer, name.encode("utf-8")]
-        if kind == "ENTER":
-            as_dict: Dict[str, str] = {}
-            for key, value in headers:
-                as_dict.setdefault(key, value)
-            frames.append(json.dumps(as_dict).encode("utf-8"))
-            frames.append(endpoint.encode("utf-8"))
-        elif group is not None:
-            frames.append(group.encode("utf-8"))
-        if content is not None:
-            frames.extend(content)
+        frames = self._started().recv_pyre(self._extra_events)
+        if self._verbose:
+            logger.debug("event %s", frames[:3])
         return frames
 
     def _started(self) -> _native.NativeNode:
