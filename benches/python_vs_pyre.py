@@ -2,7 +2,7 @@
 """Messages per second: zre_rs.pyre (our package) against pyre 0.3.4, in the
 same run, with the same code (pyre's API, only the import differs).
 
-    python3 benches/python_vs_pyre.py [--n-ours N] [--n-pyre N] [--receivers K]
+    python3 benches/python_vs_pyre.py [--n-ours N] [--n-pyre N] [--receivers K] [--rounds R]
 
 Runs itself in a private network namespace (``unshare --net``; root), with
 ``lo`` and a veth ``d0`` 10.201.0.1/24: no beacon leaves it. Each receiver
@@ -18,6 +18,7 @@ Needs zre_rs installed (pip install ./python) and pyre 0.3.4 with pyzmq.
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -155,6 +156,7 @@ def main():
     parser.add_argument("--n-ours", type=int, default=100000)
     parser.add_argument("--n-pyre", type=int, default=10000)
     parser.add_argument("--receivers", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if args.role == "recv":
         receiver(args.impl, args.n)
@@ -166,15 +168,20 @@ def main():
     import pyre  # noqa: F401  (fail early with the import error)
     import zre_rs  # noqa: F401
 
-    print("| case | zre_rs.pyre msg/s | pyre 0.3.4 msg/s | ratio |")
+    print("median of %d rounds, ours and pyre alternating; load %.1f" % (args.rounds, os.getloadavg()[0]))
+    print()
+    print("| case | zre_rs.pyre msg/s | pyre 0.3.4 msg/s | ratio of medians |")
     print("|---|---:|---:|---:|")
     for mode in ("whisper", "shout"):
         for size in (64, 1024):
             k = 1 if mode == "whisper" else args.receivers
-            ours = run_case("ours", mode, size, args.n_ours, k)
-            theirs = run_case("pyre", mode, size, args.n_pyre, k)
+            ours, theirs = [], []
+            for _ in range(args.rounds):
+                ours.append(run_case("ours", mode, size, args.n_ours, k))
+                theirs.append(run_case("pyre", mode, size, args.n_pyre, k))
+            o, t = statistics.median(ours), statistics.median(theirs)
             label = "%s %d B%s" % (mode, size, "" if k == 1 else " to %d peers" % k)
-            print("| %s | %.0f | %.0f | %.1fx |" % (label, ours, theirs, ours / theirs), flush=True)
+            print("| %s | %.0f | %.0f | %.1fx |" % (label, o, t, o / t), flush=True)
     print()
     print("| idle, one node | RSS MiB | threads |")
     print("|---|---:|---:|")
