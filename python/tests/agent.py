@@ -1,6 +1,7 @@
 """A node driven by JSON lines, for tests across namespaces.
 
     agent.py IMPL NAME [--header K=V] [--interval MS] [--interface IFACE]
+             [--curve-cert PATH_secret] [--contest GROUP]   (the last two: node)
 
 IMPL: ``node`` (zre_rs.Node), ``compat`` (zre_rs.pyre.Pyre) or ``pyre``
 (pyre 0.3.4 itself). Prints ``{"ready": uuid_hex, "name": NAME}``, then one
@@ -28,6 +29,8 @@ def main() -> None:
     parser.add_argument("--header", action="append", default=[])
     parser.add_argument("--interval", type=int)
     parser.add_argument("--interface")
+    parser.add_argument("--curve-cert")
+    parser.add_argument("--contest", action="append", default=[])
     args = parser.parse_args()
     headers = dict(h.split("=", 1) for h in args.header)
 
@@ -39,6 +42,8 @@ def main() -> None:
             headers=headers,
             interface=args.interface,
             beacon_interval=None if args.interval is None else args.interval / 1000,
+            curve_cert=args.curve_cert,
+            contest=args.contest,
         )
         uid, fd = node.uuid, node.fileno()
     else:

@@ -11,9 +11,11 @@ clean-up knows them), veths to a bridge in a namespace of its own, all
 deleted afterwards whatever happens.
 
 Without root (or without iproute2) these tests skip, or fail when CI is set.
-Live interop tests (names starting ``pyre_``) need pyre 0.3.4: when it is
-missing they fail with an install hint, or skip under ``ZRE_SKIP_INTEROP=1``;
-they log to ``$ZRE_INTEROP_LOG`` for scripts/test's summary.
+Live interop tests are named by family: ``pyre_`` (pyre 0.3.4) and
+``zyre_c_`` (Zyre 2.0.1, built by scripts/setup-refpeers). When the
+reference is missing they fail with an install hint, or skip under
+``ZRE_SKIP_INTEROP=1``; they log to ``$ZRE_INTEROP_LOG`` for scripts/test's
+summary.
 """
 
 from __future__ import annotations
@@ -99,6 +101,52 @@ def _log_interop(line: str) -> None:
             f.write(line + "\n")
 
 
+def zyre_prefix() -> str:
+    cache = os.environ.get("ZRE_REFPEERS_CACHE") or os.path.join(os.path.expanduser("~"), ".cache/zre-refpeers")
+    return os.path.join(cache, "zyre")
+
+
+def _zyre_missing() -> Optional[str]:
+    prefix = zyre_prefix()
+    if os.path.exists(os.path.join(prefix, "lib/libzyre.so")):
+        return None
+    return "Zyre 2.0.1 is not built in %s: run `scripts/setup-refpeers`" % prefix
+
+
+def _require(request: pytest.FixtureRequest, family: str, why: Optional[str]) -> None:
+    test = request.node.originalname
+    if why is None:
+        _log_interop("ran\t%s\t%s" % (family, test))
+        return
+    _log_interop("missing\t%s\t%s\t%s" % (family, test, why))
+    if os.environ.get("ZRE_SKIP_INTEROP") == "1":
+        pytest.skip("%s (ZRE_SKIP_INTEROP=1)" % why)
+    pytest.fail("%s: %s (set ZRE_SKIP_INTEROP=1 to skip)" % (test, why))
+
+
+@pytest.fixture(scope="session")
+def zyre_peer_driver(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """tests/interop/zyre_peer.c built against Zyre 2.0.1 (as the Rust
+    tests build it, tests/support/cdrivers.rs)."""
+    prefix = zyre_prefix()
+    src = os.path.join(HERE, "..", "..", "tests", "interop", "zyre_peer.c")
+    out = str(tmp_path_factory.mktemp("drivers") / "zyre_peer")
+    lib = os.path.join(prefix, "lib")
+    cmd = [os.environ.get("CC", "cc"), "-std=gnu11", "-O2", "-o", out, src, "-DZYRE_BUILD_DRAFT_API",
+           "-I" + os.path.join(prefix, "include"), "-L" + lib, "-Wl,-rpath," + lib,
+           "-lzyre", "-lczmq", "-lzmq", "-lpthread"]
+    built = subprocess.run(cmd, capture_output=True, text=True)
+    if built.returncode != 0:
+        pytest.fail("%s failed:\n%s" % (" ".join(cmd), built.stderr))
+    return out
+
+
+@pytest.fixture
+def zyre_reference(request: pytest.FixtureRequest, isolated: None) -> None:
+    """For ``zyre_c_`` tests: Zyre 2.0.1 must be built."""
+    _require(request, "zyre_c", _zyre_missing())
+
+
 def _pyre_missing() -> Optional[str]:
     ok = subprocess.run([sys.executable, "-c", "import pyre, zmq"], capture_output=True)
     return None if ok.returncode == 0 else PYRE_HINT
@@ -107,22 +155,14 @@ def _pyre_missing() -> Optional[str]:
 @pytest.fixture
 def pyre_reference(request: pytest.FixtureRequest, isolated: None) -> None:
     """For ``pyre_`` tests: pyre 0.3.4 must be importable."""
-    test = request.node.originalname
-    why = _pyre_missing()
-    if why is None:
-        _log_interop("ran\tpyre\t%s" % test)
-        return
-    _log_interop("missing\tpyre\t%s\t%s" % (test, why))
-    if os.environ.get("ZRE_SKIP_INTEROP") == "1":
-        pytest.skip("%s (ZRE_SKIP_INTEROP=1)" % why)
-    pytest.fail("%s: %s (set ZRE_SKIP_INTEROP=1 to skip)" % (test, why))
+    _require(request, "pyre", _pyre_missing())
 
 
 class Agent:
     """A node in a child process (``tests/agent.py``) inside a namespace,
     driven by JSON lines on stdin; its events come back as JSON lines."""
 
-    def __init__(self, label: str, argv: List[str], env: Dict[str, str]) -> None:
+    def __init__(self, label: str, argv: List[str], env: Dict[str, str], ready=None) -> None:
         self.label = label
         self.proc = subprocess.Popen(
             argv,
@@ -138,9 +178,15 @@ class Agent:
         self._cond = threading.Condition()
         threading.Thread(target=self._read_out, daemon=True).start()
         threading.Thread(target=self._read_err, daemon=True).start()
-        ready = self.wait(lambda m: "ready" in m, 20)
-        self.uuid: str = ready["ready"]
-        self.name: str = ready["name"]
+        if ready is None:
+            first = self.wait(lambda m: "ready" in m, 20)
+            self.uuid: str = first["ready"]
+            self.name: str = first["name"]
+        else:  # zyre_peer.c: {"event": "READY", "peer": HEX, "name": ...}
+            first = self.wait(ready, 20)
+            self.uuid = first["peer"].lower()
+            self.name = first["name"]
+        self.ready = first
 
     def _read_out(self) -> None:
         assert self.proc.stdout is not None
@@ -159,8 +205,11 @@ class Agent:
             self.stderr.append(line.rstrip())
 
     def send(self, **cmd: object) -> None:
+        self.send_line(json.dumps(cmd))
+
+    def send_line(self, line: str) -> None:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.write(line + "\n")
         self.proc.stdin.flush()
 
     def wait(self, pred, timeout: float = 15.0) -> dict:
@@ -225,11 +274,14 @@ class Lab:
             _run("ip", "-n", ns, "link", "set", name, "up")
 
     def agent(self, host: str, impl: str, name: str, *args: str, env: Optional[Dict[str, str]] = None) -> Agent:
-        argv = ["ip", "netns", "exec", self.hosts[host], sys.executable, os.path.join(HERE, "agent.py"), impl, name]
-        argv += list(args)
+        argv = [sys.executable, os.path.join(HERE, "agent.py"), impl, name] + list(args)
+        return self.spawn(host, name, argv, env)
+
+    def spawn(self, host: str, label: str, argv: List[str], env=None, ready=None) -> Agent:
+        """Runs ``argv`` in ``host``'s namespace, as an :class:`Agent`."""
         full_env = dict(os.environ)
         full_env.update(env or {})
-        agent = Agent("%s@%s" % (name, host), argv, full_env)
+        agent = Agent("%s@%s" % (label, host), ["ip", "netns", "exec", self.hosts[host]] + argv, full_env, ready)
         self.agents.append(agent)
         return agent
 
