@@ -205,9 +205,11 @@ pub(crate) struct Driver {
     pub shared: Arc<Shared>,
     commands: SyncSender<Command>,
     waker: Waker,
-    /// Set by a sender that woke the thread, cleared by the thread before
-    /// it drains the commands: a burst of commands costs one wake-up.
-    wake_pending: Arc<AtomicBool>,
+    /// Set by the thread just before it may sleep in its poll (after it
+    /// found no command waiting), cleared when it wakes. A sender wakes it
+    /// only when it takes this flag from true to false: while the thread
+    /// is busy, commands cost no system call.
+    sleeping: Arc<AtomicBool>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -216,25 +218,25 @@ impl Driver {
         let shared = Arc::new(Shared::new()?);
         let waker = Waker::new(node.registry(), WAKE)?;
         let (commands, rx) = mpsc::sync_channel(COMMAND_QUEUE);
-        let wake_pending = Arc::new(AtomicBool::new(false));
+        let sleeping = Arc::new(AtomicBool::new(false));
         let thread = {
             let shared = Arc::clone(&shared);
-            let wake_pending = Arc::clone(&wake_pending);
+            let sleeping = Arc::clone(&sleeping);
             std::thread::Builder::new()
                 .name(format!("zre-{}", node.name()))
-                .spawn(move || run(node, &rx, &shared, &wake_pending))?
+                .spawn(move || run(node, &rx, &shared, &sleeping))?
         };
         Ok(Driver {
             shared,
             commands,
             waker,
-            wake_pending,
+            sleeping,
             thread: Mutex::new(Some(thread)),
         })
     }
 
     fn wake(&self) {
-        if !self.wake_pending.swap(true, Ordering::SeqCst) {
+        if self.sleeping.swap(false, Ordering::SeqCst) {
             self.force_wake();
         }
     }
@@ -310,15 +312,29 @@ impl Drop for Driver {
     }
 }
 
-fn run(mut node: Node, commands: &Receiver<Command>, shared: &Shared, wake_pending: &AtomicBool) {
+fn run(mut node: Node, commands: &Receiver<Command>, shared: &Shared, sleeping: &AtomicBool) {
     let mut io_events = Events::with_capacity(64);
     let mut batch = Vec::new();
     loop {
-        if let Err(err) = node.poll(&mut io_events, None) {
+        // Say we may sleep, then look for a command once more: a sender
+        // that queued one after this look finds the flag set and wakes us.
+        sleeping.store(true, Ordering::SeqCst);
+        let (first, timeout) = match commands.try_recv() {
+            Ok(command) => (Some(command), Some(Duration::ZERO)),
+            Err(TryRecvError::Empty) => (None, None),
+            Err(TryRecvError::Disconnected) => (Some(Command::Stop), Some(Duration::ZERO)),
+        };
+        if first.is_some() {
+            sleeping.store(false, Ordering::SeqCst);
+        }
+        if let Err(err) = node.poll(&mut io_events, timeout) {
             warn!("node loop failed: {err}");
             node.stop();
         }
-        wake_pending.store(false, Ordering::SeqCst);
+        sleeping.store(false, Ordering::SeqCst);
+        if let Some(command) = first {
+            execute(&mut node, command);
+        }
         while !node.is_stopped() {
             match commands.try_recv() {
                 Ok(command) => execute(&mut node, command),

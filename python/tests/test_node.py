@@ -249,3 +249,29 @@ def test_asyncio_events_driven_by_the_fd(isolated):
             return result
 
     assert asyncio.run(main()) == ["ENTER", "WHISPER", "STOP"]
+
+
+def test_concurrent_senders_lose_nothing(isolated):
+    """Four threads whisper at once (the command queue fills and senders
+    wait, GIL released): every message arrives, in order per thread."""
+    with Node("tx", **FAST) as a, Node("rx", **FAST) as b:
+        expect(a, zre_rs.Enter, peer=b.uuid)
+        expect(b, zre_rs.Enter, peer=a.uuid)
+        per_thread, threads = 5000, 4
+
+        def send(t):
+            for i in range(per_thread):
+                a.whisper(b.uuid, [b"%d" % t, b"%d" % i])
+
+        workers = [threading.Thread(target=send, args=(t,)) for t in range(threads)]
+        for w in workers:
+            w.start()
+        last = {t: -1 for t in range(threads)}
+        for _ in range(per_thread * threads):
+            w = expect(b, zre_rs.Whisper, timeout=20)
+            t, i = int(w.content[0]), int(w.content[1])
+            assert i == last[t] + 1, (t, i, last[t])
+            last[t] = i
+        for w in workers:
+            w.join()
+        assert all(v == per_thread - 1 for v in last.values())
