@@ -10,7 +10,9 @@ is a process of its own; the sender is this process. Cases: a WHISPER
 stream to one receiver and a SHOUT fan-out to K receivers, 64 B and
 1 KiB messages. Flow control by credit: a receiver whispers an ack every
 ACK_EVERY messages and the sender keeps at most WINDOW unacked (pyre drops
-a peer whose socket is full). Then idle RSS and threads of a Python
+a peer whose socket is full). Beside msg/s (which the machine's load
+swings), the CPU time per message of all processes (sender and receivers,
+every thread, os.times()), which depends less on the load. Then idle RSS and threads of a Python
 process with one node, ours and pyre's.
 
 Needs zre_rs installed (pip install ./python) and pyre 0.3.4 with pyzmq.
@@ -51,6 +53,7 @@ def receiver(impl, n_msgs):
     sys.stdout.flush()
     count = 0
     data = (b"WHISPER", b"SHOUT")
+    cpu0 = sum(os.times()[:2])
     while True:
         frames = me.recv()
         if frames[0] in data:
@@ -60,6 +63,9 @@ def receiver(impl, n_msgs):
             if count == n_msgs:
                 me.whisper(uuid.UUID(bytes=frames[1]), b"done")
                 break
+    cpu = os.times()
+    sys.stdout.write("cpu %f\n" % (cpu.user + cpu.system - cpu0))
+    sys.stdout.flush()
     sys.stdin.readline()  # until the sender is done with us
     me.stop()
     os._exit(0)
@@ -95,6 +101,7 @@ def run_case(impl, mode, size, n_msgs, n_receivers):
     target = [uuid.UUID(bytes=p) for p in peers][0]
     send = (lambda: me.whisper(target, payload)) if mode == "whisper" else (lambda: me.shout("BENCH", payload))
     limit = min(WINDOW, n_msgs)  # send up to here before waiting for acks
+    cpu0 = sum(os.times()[:2])
     t0 = time.perf_counter()
     while len(done) < n_receivers:
         while sent < limit:
@@ -108,13 +115,16 @@ def run_case(impl, mode, size, n_msgs, n_receivers):
             elif frames[-1] == b"done":
                 done.add(frames[1])
     elapsed = time.perf_counter() - t0
+    cpu = sum(os.times()[:2]) - cpu0
     for p in procs:
+        cpu += float(p.stdout.readline().split()[1])
         p.stdin.write("\n")
         p.stdin.flush()
     for p in procs:
         p.wait(30)
     me.stop()
-    return n_msgs / elapsed
+    # msg/s, and CPU µs per message (sender and receivers, all threads)
+    return n_msgs / elapsed, cpu / n_msgs * 1e6
 
 
 def idle(impl):
@@ -170,8 +180,8 @@ def main():
 
     print("median of %d rounds, ours and pyre alternating; load %.1f" % (args.rounds, os.getloadavg()[0]))
     print()
-    print("| case | zre_rs.pyre msg/s | pyre 0.3.4 msg/s | ratio of medians |")
-    print("|---|---:|---:|---:|")
+    print("| case | zre_rs.pyre msg/s | pyre 0.3.4 msg/s | ratio | zre_rs.pyre CPU µs/msg | pyre CPU µs/msg | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for mode in ("whisper", "shout"):
         for size in (64, 1024):
             k = 1 if mode == "whisper" else args.receivers
@@ -179,9 +189,12 @@ def main():
             for _ in range(args.rounds):
                 ours.append(run_case("ours", mode, size, args.n_ours, k))
                 theirs.append(run_case("pyre", mode, size, args.n_pyre, k))
-            o, t = statistics.median(ours), statistics.median(theirs)
+            o = statistics.median(r for r, _ in ours)
+            t = statistics.median(r for r, _ in theirs)
+            oc = statistics.median(c for _, c in ours)
+            tc = statistics.median(c for _, c in theirs)
             label = "%s %d B%s" % (mode, size, "" if k == 1 else " to %d peers" % k)
-            print("| %s | %.0f | %.0f | %.1fx |" % (label, o, t, o / t), flush=True)
+            print("| %s | %.0f | %.0f | %.1fx | %.1f | %.1f | %.1fx |" % (label, o, t, o / t, oc, tc, tc / oc), flush=True)
     print()
     print("| idle, one node | RSS MiB | threads |")
     print("|---|---:|---:|")

@@ -65,13 +65,22 @@ pub(crate) fn check_group(group: &str) -> PyResult<()> {
 /// An event as the tuple the Python modules unpack:
 /// `(kind, peer, name, group, content, headers, endpoint)`, with `None`
 /// where the event has no such field.
-pub(crate) fn event<'py>(py: Python<'py>, event: Event) -> PyResult<Bound<'py, PyTuple>> {
+pub(crate) fn event<'py>(
+    py: Python<'py>,
+    event: Event,
+    recycle: impl FnOnce(Vec<Frame>),
+) -> PyResult<Bound<'py, PyTuple>> {
     let none = || py.None().into_bound(py);
     let kind = PyString::intern(py, event.kind()).into_any();
     let uuid = |peer: &Uuid| PyBytes::new(py, peer.as_bytes()).into_any();
     let text = |s: &str| PyString::new(py, s).into_any();
-    let content = |content: Vec<Frame>| -> PyResult<Bound<'py, PyAny>> {
-        Ok(PyList::new(py, content.iter().map(|f| PyBytes::new(py, f)))?.into_any())
+    let mut recycle = Some(recycle);
+    let mut content = |content: Vec<Frame>| -> PyResult<Bound<'py, PyAny>> {
+        let list = PyList::new(py, content.iter().map(|f| PyBytes::new(py, f)))?.into_any();
+        if let Some(recycle) = recycle.take() {
+            recycle(content);
+        }
+        Ok(list)
     };
     let fields: [Bound<'py, PyAny>; 7] = match event {
         Event::Enter {
@@ -159,6 +168,7 @@ pub(crate) fn pyre_frames<'py>(
     event: Event,
     us: (&Uuid, &str),
     extra: bool,
+    recycle: impl FnOnce(Vec<Frame>),
 ) -> PyResult<Option<Bound<'py, PyList>>> {
     if !extra && !pyre_emits(&event) {
         return Ok(None);
@@ -195,12 +205,16 @@ pub(crate) fn pyre_frames<'py>(
                 bytes(group.as_bytes()),
             ],
         )?,
-        Event::Whisper { peer, name, content } => PyList::new(
-            py,
-            [kind, bytes(peer.as_bytes()), bytes(name.as_bytes())]
-                .into_iter()
-                .chain(content.iter().map(|f| bytes(f))),
-        )?,
+        Event::Whisper { peer, name, content } => {
+            let list = PyList::new(
+                py,
+                [kind, bytes(peer.as_bytes()), bytes(name.as_bytes())]
+                    .into_iter()
+                    .chain(content.iter().map(|f| bytes(f))),
+            )?;
+            recycle(content);
+            list
+        }
         Event::Shout {
             peer,
             name,

@@ -66,7 +66,14 @@ pub(crate) struct Shared {
     /// Peers that have entered and not exited, as the thread saw the
     /// events go by: lets `whisper` refuse an unknown peer at once.
     peers: Mutex<HashSet<Uuid>>,
+    /// Content of events Python has converted, for `Node::recycle` in the
+    /// node's thread: the next messages are received into these buffers
+    /// (no allocation there, no free of its memory in another thread).
+    spare: Mutex<Vec<Vec<Frame>>>,
 }
+
+/// Content lists held for recycling at most (a node keeps a few hundred).
+const MAX_SPARE: usize = 256;
 
 impl Shared {
     fn new() -> std::io::Result<Shared> {
@@ -84,6 +91,7 @@ impl Shared {
             signal_tx,
             signal_rx,
             peers: Mutex::new(HashSet::new()),
+            spare: Mutex::new(Vec::new()),
         })
     }
 
@@ -172,6 +180,18 @@ impl Shared {
                 .0;
             queue.waiting -= 1;
         }
+    }
+
+    /// Hands back an event's content once Python has copied it.
+    pub(crate) fn recycle(&self, content: Vec<Frame>) {
+        let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+        if spare.len() < MAX_SPARE {
+            spare.push(content);
+        }
+    }
+
+    fn take_spare(&self) -> Vec<Vec<Frame>> {
+        std::mem::take(&mut *self.spare.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     pub(crate) fn pending(&self) -> usize {
@@ -332,6 +352,9 @@ fn run(mut node: Node, commands: &Receiver<Command>, shared: &Shared, sleeping: 
             node.stop();
         }
         sleeping.store(false, Ordering::SeqCst);
+        for content in shared.take_spare() {
+            node.recycle(content);
+        }
         if let Some(command) = first {
             execute(&mut node, command);
         }

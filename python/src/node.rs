@@ -368,7 +368,7 @@ impl NativeNode {
             }
         }
         match taken {
-            Taken::Event(event) => convert::event(py, event).map(Some),
+            Taken::Event(event) => convert::event(py, event, |c| shared.recycle(c)).map(Some),
             Taken::Closed => Err(stopped()),
             Taken::Empty => Ok(None),
         }
@@ -388,7 +388,9 @@ impl NativeNode {
             match taken {
                 Taken::Event(event) => {
                     let us = (&self.uuid, self.name.as_str());
-                    if let Some(frames) = convert::pyre_frames(py, event, us, extra_events)? {
+                    if let Some(frames) =
+                        convert::pyre_frames(py, event, us, extra_events, |c| shared.recycle(c))?
+                    {
                         return Ok(frames);
                     }
                 }
@@ -401,8 +403,9 @@ impl NativeNode {
     /// The next event if one waits (never waits), else `None`; raises
     /// NodeStopped as `recv`.
     fn try_recv<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        match self.driver.shared.try_take() {
-            Taken::Event(event) => convert::event(py, event).map(Some),
+        let shared = &self.driver.shared;
+        match shared.try_take() {
+            Taken::Event(event) => convert::event(py, event, |c| shared.recycle(c)).map(Some),
             Taken::Closed => Err(stopped()),
             Taken::Empty => Ok(None),
         }
