@@ -92,7 +92,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add("CommandError", py.get_type::<CommandError>())?;
     m.add("NodeStopped", py.get_type::<NodeStopped>())?;
-    m.add("DEFAULT_BEACON_PORT", zre::DEFAULT_BEACON_PORT)?;
+    m.add("DEFAULT_BEACON_PORT", zre::defaults::DEFAULT_BEACON_PORT)?;
     m.add_function(wrap_pyfunction!(curve_available, m)?)?;
     m.add_function(wrap_pyfunction!(generate_certificate, m)?)?;
     m.add_function(wrap_pyfunction!(certificate_public_key, m)?)?;
