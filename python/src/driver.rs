@@ -234,7 +234,10 @@ pub(crate) struct Driver {
 }
 
 impl Driver {
-    pub(crate) fn spawn(node: Node) -> std::io::Result<Driver> {
+    /// `pyre_only`: drop EVASIVE, SILENT and LEADER in the node's thread
+    /// (pyre 0.3.4 has none), so that the event fd never signals an event
+    /// that `recv` would then skip and block on.
+    pub(crate) fn spawn(node: Node, pyre_only: bool) -> std::io::Result<Driver> {
         let shared = Arc::new(Shared::new()?);
         let waker = Waker::new(node.registry(), WAKE)?;
         let (commands, rx) = mpsc::sync_channel(COMMAND_QUEUE);
@@ -244,7 +247,7 @@ impl Driver {
             let sleeping = Arc::clone(&sleeping);
             std::thread::Builder::new()
                 .name(format!("zre-{}", node.name()))
-                .spawn(move || run(node, &rx, &shared, &sleeping))?
+                .spawn(move || run(node, &rx, &shared, &sleeping, pyre_only))?
         };
         Ok(Driver {
             shared,
@@ -332,7 +335,13 @@ impl Drop for Driver {
     }
 }
 
-fn run(mut node: Node, commands: &Receiver<Command>, shared: &Shared, sleeping: &AtomicBool) {
+fn run(
+    mut node: Node,
+    commands: &Receiver<Command>,
+    shared: &Shared,
+    sleeping: &AtomicBool,
+    pyre_only: bool,
+) {
     let mut io_events = Events::with_capacity(64);
     let mut batch = Vec::new();
     loop {
@@ -367,7 +376,13 @@ fn run(mut node: Node, commands: &Receiver<Command>, shared: &Shared, sleeping: 
         }
         while let Some(event) = node.next_event() {
             shared.track(&event);
-            batch.push(event);
+            let extra = matches!(
+                event,
+                Event::Evasive { .. } | Event::Silent { .. } | Event::Leader { .. }
+            );
+            if !(pyre_only && extra) {
+                batch.push(event);
+            }
         }
         shared.push(&mut batch);
         if node.is_stopped() {

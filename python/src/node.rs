@@ -64,7 +64,7 @@ impl NativeNode {
         evasive_timeout=None, expired_timeout=None, max_peers=None, max_peer_groups=None,
         gossip=Vec::new(), contest=Vec::new(), max_message_size=None, send_hwm=None,
         max_backlog=None, linger=None, fast_exit=true, curve_cert=None, curve_allow=None,
-        groups=Vec::new()
+        groups=Vec::new(), pyre_events_only=false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -96,6 +96,7 @@ impl NativeNode {
         curve_cert: Option<PathBuf>,
         curve_allow: Option<PathBuf>,
         groups: Vec<String>,
+        pyre_events_only: bool,
     ) -> PyResult<NativeNode> {
         let mut b = NodeBuilder::new()
             .beacons(beacons)
@@ -197,7 +198,7 @@ impl NativeNode {
                 node.join(group)?;
             }
             let (uuid, name, endpoint) = (node.uuid(), node.name().to_owned(), node.endpoint().to_owned());
-            let driver = Driver::spawn(node)?;
+            let driver = Driver::spawn(node, pyre_events_only)?;
             Ok(NativeNode {
                 driver,
                 uuid,

@@ -304,10 +304,37 @@ def test_set_interface_loopback():
         node.stop()
 
 
-def test_extra_events_are_off_unless_asked():
+@pytest.mark.parametrize("extra", [False, True])
+def test_leader_events_only_when_asked(extra):
+    """Two zre_rs.Node contest a group a Pyre is in: the Pyre gets LEADER
+    only with extra_events=True, and without it its socket never signals
+    an event that recv() would skip (recent_events ends, never blocks)."""
+    import zre_rs
+
     assert pyre.PYRE_EVENTS == {"ENTER", "EXIT", "JOIN", "LEAVE", "WHISPER", "SHOUT", "STOP"}
-    a = Pyre("a", extra_events=True)
-    assert a._extra_events and not Pyre("b")._extra_events
+    fast = dict(interface="d0", beacon_interval=0.1, contest=["g"], groups=["g"])
+    member = Pyre("member", extra_events=extra)
+    member.set_interval(100)
+    member.join("g")
+    member.start()
+    a, b = zre_rs.Node("a", **fast), zre_rs.Node("b", **fast)
+    try:
+        expect = zre_rs.Leader
+        leader = None
+        deadline = time.monotonic() + 10
+        while leader is None and time.monotonic() < deadline:
+            event = a.recv(timeout=0.5)
+            if isinstance(event, expect):
+                leader = event.peer
+        assert leader is not None
+        time.sleep(0.5)  # the LEADER reaches the member too
+        kinds = [e.type for e in member.recent_events()]  # must not block
+        assert kinds.count("ENTER") == 2 and kinds.count("JOIN") == 2
+        assert ("LEADER" in kinds) == extra, kinds
+    finally:
+        a.stop()
+        b.stop()
+        member.stop()
 
 
 def test_zthread_fork_chat_example():

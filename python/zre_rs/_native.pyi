@@ -58,6 +58,7 @@ class NativeNode:
         curve_cert: Optional[str] = ...,
         curve_allow: Optional[str] = ...,
         groups: List[str] = ...,
+        pyre_events_only: bool = ...,
     ) -> "NativeNode": ...
     @property
     def uuid(self) -> bytes: ...

@@ -182,6 +182,7 @@ class Pyre(object):
             beacon_port=self._beacon_port,
             beacon_interval=self._interval,
             groups=list(self._groups),
+            pyre_events_only=not self._extra_events,
         )
 
     def stop(self) -> None:
