@@ -275,3 +275,17 @@ def test_concurrent_senders_lose_nothing(isolated):
         for w in workers:
             w.join()
         assert all(v == per_thread - 1 for v in last.values())
+
+
+def test_blocking_recv_is_interruptible(isolated):
+    """Ctrl-C (SIGINT) ends a recv() that waits with no timeout."""
+    import signal
+
+    with Node(**FAST) as node:
+        timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        start = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            node.recv()
+        timer.join()
+        assert time.monotonic() - start < 5
