@@ -64,7 +64,7 @@ impl NativeNode {
         evasive_timeout=None, expired_timeout=None, max_peers=None, max_peer_groups=None,
         gossip=Vec::new(), contest=Vec::new(), max_message_size=None, send_hwm=None,
         max_backlog=None, linger=None, fast_exit=true, curve_cert=None, curve_allow=None,
-        groups=Vec::new(), pyre_events_only=false
+        groups=Vec::new(), pyre_events_only=false, seeds=Vec::new(), gossip_bind=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -97,6 +97,8 @@ impl NativeNode {
         curve_allow: Option<PathBuf>,
         groups: Vec<String>,
         pyre_events_only: bool,
+        seeds: Vec<String>,
+        gossip_bind: Option<String>,
     ) -> PyResult<NativeNode> {
         let mut b = NodeBuilder::new()
             .beacons(beacons)
@@ -168,6 +170,12 @@ impl NativeNode {
         }
         for group in contest {
             b = b.contest(group);
+        }
+        for seed in seeds {
+            b = b.peer(seed);
+        }
+        if let Some(endpoint) = gossip_bind {
+            b = b.gossip_bind(endpoint);
         }
         if let Some(n) = max_message_size {
             b = b.max_message_size(n);

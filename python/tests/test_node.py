@@ -289,3 +289,18 @@ def test_blocking_recv_is_interruptible(isolated):
             node.recv()
         timer.join()
         assert time.monotonic() - start < 5
+
+
+def test_seeds_and_gossip_bind_without_beacons(isolated):
+    """Discovery beyond beacons: a seed peer by address, and a node that is
+    its own ZGossip server for another."""
+    with Node("seeded", loopback=True, beacons=False, port_range=(47000, 47000)) as a, \
+            Node("seeder", loopback=True, beacons=False, seeds=["127.0.0.1:47000"]) as b:
+        expect(a, zre_rs.Enter, peer=b.uuid)
+        expect(b, zre_rs.Enter, peer=a.uuid)
+    with Node("server", loopback=True, beacons=False, gossip_bind="tcp://127.0.0.1:47311") as s, \
+            Node("client", loopback=True, beacons=False, gossip=["127.0.0.1:47311"]) as c:
+        expect(c, zre_rs.Enter, peer=s.uuid, timeout=15)
+        expect(s, zre_rs.Enter, peer=c.uuid, timeout=15)
+    with pytest.raises(ConfigError):
+        Node(loopback=True, beacons=False, seeds=["no port"])

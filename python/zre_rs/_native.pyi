@@ -59,6 +59,8 @@ class NativeNode:
         curve_allow: Optional[str] = ...,
         groups: List[str] = ...,
         pyre_events_only: bool = ...,
+        seeds: List[str] = ...,
+        gossip_bind: Optional[str] = ...,
     ) -> "NativeNode": ...
     @property
     def uuid(self) -> bytes: ...

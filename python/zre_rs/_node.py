@@ -70,6 +70,11 @@ class Node:
     :param expired_timeout: seconds of silence before EXIT (30.0).
     :param gossip: ZGossip servers, ``"host:port"`` (in CURVE mode
         ``"tcp://host:port|KEY"``).
+    :param seeds: peers to connect to without beacon or gossip,
+        ``"host:port"`` (a DNS name: every address it resolves to; in CURVE
+        mode ``"host:port|KEY"``).
+    :param gossip_bind: be a ZGossip server too, listening here
+        (``"tcp://*:31337"``); other nodes name it in ``gossip``.
     :param contest: groups whose leadership to contest (elections; LEADER
         events tell the winner).
     :param curve_cert: CURVE mode: path of our secret certificate (czmq's
@@ -104,6 +109,8 @@ class Node:
         max_peers: Optional[int] = None,
         max_peer_groups: Optional[int] = None,
         gossip: Iterable[str] = (),
+        seeds: Iterable[str] = (),
+        gossip_bind: Optional[str] = None,
         contest: Iterable[str] = (),
         max_message_size: Optional[int] = None,
         send_hwm: Optional[int] = None,
@@ -146,6 +153,8 @@ class Node:
             max_peers=max_peers,
             max_peer_groups=max_peer_groups,
             gossip=list(gossip),
+            seeds=list(seeds),
+            gossip_bind=gossip_bind,
             contest=list(contest),
             max_message_size=max_message_size,
             send_hwm=send_hwm,
