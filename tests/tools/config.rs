@@ -11,9 +11,7 @@ use zre::config::{
 };
 
 // The tools' sections and keys, as the `zre` binary has them.
-#[path = "../tools/schema.rs"]
-mod schema;
-use schema::TOOLS;
+use crate::schema::TOOLS;
 
 /// A fresh directory under the system temp dir, removed on drop.
 struct TempDir(PathBuf);

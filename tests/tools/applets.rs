@@ -1081,7 +1081,7 @@ fn every_long_option_is_a_key_of_its_applets_section() {
 }
 
 /// The original Haskell zre's zre.conf, verbatim.
-const SEED_CONF: &str = include_str!("seed/haskell-zre.conf");
+const SEED_CONF: &str = include_str!("../seed/haskell-zre.conf");
 
 #[test]
 fn haskell_seed_conf_verbatim_with_debug_starts_every_applet_under_its_name() {
