@@ -8,16 +8,9 @@
 //! Zyre a test fails with the install hint, unless `ZRE_SKIP_INTEROP=1`.
 //! Each test has a LAN of its own (10.99.120.0/24 to 10.99.124.0/24).
 
-#[path = "support/cdrivers.rs"]
-mod cdrivers;
-#[path = "support/netns.rs"]
-#[macro_use]
-mod netns;
-#[path = "support/refpeers.rs"]
-mod refpeers;
-
-use netns::{Event, JsonPeer, Lab, WAIT};
-use refpeers::Family;
+use crate::support::netns::{Event, JsonPeer, Lab, WAIT};
+use crate::support::peers;
+use crate::support::refpeers::Family;
 use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -34,42 +27,23 @@ const SETTLE: Duration = Duration::from_secs(3);
 
 // ---- peers ---------------------------------------------------------------
 
+/// Our node on the one LAN.
+fn ours(lab: &Lab, host: &str, name: &str, extra: &[&str]) -> JsonPeer {
+    peers::ours(lab, host, "lan", name, extra)
+}
+
+/// A Zyre node on the one LAN, beaconing every 100 ms.
+fn zyre(lab: &Lab, host: &str, name: &str, extra: &[&str]) -> JsonPeer {
+    let mut args = vec!["--beacon-interval", "100"];
+    args.extend_from_slice(extra);
+    peers::zyre(lab, host, "lan", name, &args)
+}
+
 /// A lab for a test that needs Zyre: `None` to skip (no root outside CI,
 /// or Zyre missing with `ZRE_SKIP_INTEROP=1`); a missing Zyre otherwise
 /// fails the test with the install hint.
 fn lab(test: &str, tag: &str) -> Option<Lab> {
-    if !refpeers::require(test, &[Family::ZyreC]) {
-        return None;
-    }
-    let lab = Lab::new(tag)?;
-    cdrivers::zyre_peer();
-    Some(lab)
-}
-
-/// Our node: `zre --json` with fast beacons and these options.
-fn ours(lab: &Lab, host: &str, name: &str, extra: &[&str]) -> JsonPeer {
-    let mut args = vec!["--beacon-interval", "100ms"];
-    args.extend_from_slice(extra);
-    JsonPeer::spawn(lab, host, "lan", name, &args)
-}
-
-/// A Zyre peer on `host` with these driver options.
-fn zyre(lab: &Lab, host: &str, name: &str, extra: &[&str]) -> JsonPeer {
-    let driver = cdrivers::zyre_peer();
-    let mut args = vec!["--name", name, "--iface", "lan", "--beacon-interval", "100"];
-    args.extend_from_slice(extra);
-    if std::env::var_os("ZRE_INTEROP_SHOW").is_some() {
-        // Zyre's own account of the election (zsys_info on stderr).
-        args.push("--verbose");
-    }
-    let child = lab.spawn_as(
-        &format!("zyre {name}@{host}"),
-        host,
-        driver.to_str().expect("driver path is UTF-8"),
-        &args,
-        &[],
-    );
-    JsonPeer::adopt(child, host)
+    peers::live_lab(test, tag, &[Family::ZyreC])
 }
 
 /// Where the Zyre's UUID sorts among the UUIDs of our two.
@@ -251,14 +225,6 @@ fn one_leader_everywhere(peers: &mut [JsonPeer], after: &[usize], expected: usiz
     }
 }
 
-/// With `ZRE_INTEROP_SHOW` set, prints what every process of the lab said
-/// (also when the test passes).
-fn show(lab: &Lab) {
-    if std::env::var_os("ZRE_INTEROP_SHOW").is_some() {
-        eprintln!("{}", lab.report());
-    }
-}
-
 /// Our node contesting `GROUP` (not yet in it).
 fn ours_contesting(lab: &Lab, host: &str, name: &str) -> JsonPeer {
     let mut args = vec!["--contest", GROUP];
@@ -353,7 +319,7 @@ fn zyre_c_leader_zyre_contests_ours_member() {
     ];
     let after = meet_then_join(&mut peers);
     one_leader_everywhere(&mut peers, &after, 0, &lab);
-    show(&lab);
+    lab.show();
 }
 
 /// Zyre and two of ours, all contesting: every member reports the same
@@ -372,7 +338,7 @@ fn zyre_c_leader_agreed_by_all_contesters() {
     let after = meet_then_join(&mut peers);
     let expected = superior(&peers);
     one_leader_everywhere(&mut peers, &after, expected, &lab);
-    show(&lab);
+    lab.show();
 }
 
 /// Two of ours and a Zyre whose UUID has `rank` among theirs, all
@@ -415,7 +381,7 @@ fn leader_killed(test: &str, tag: &str, net: u8, rank: Rank) {
     }
     let next = superior(&peers);
     one_leader_everywhere(&mut peers, &marks, next, &lab);
-    show(&lab);
+    lab.show();
 }
 
 /// The Zyre leads and is killed: our two drop it at once (fast exit) and

@@ -3,12 +3,8 @@
 //! UUID and port, HELLO and the rest on a DEALER), and reports in JSON lines
 //! what its ROUTERs receive. For hardening tests: forged beacons, peers that
 //! skip steps.
-//!
-//! Needs `support/netns.rs` as `mod netns` beside it.
 
-#![allow(dead_code)]
-
-use crate::netns::{Event, Json, JsonPeer, Lab, WAIT};
+use super::netns::{Event, Json, JsonPeer, Lab, WAIT};
 
 const ROGUE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/rogue_peer.py");
 
@@ -35,7 +31,7 @@ pub fn rogue(lab: &Lab, host: &str, lan: &str, ip: &str, name: &str) -> JsonPeer
         ],
         &[("PYTHONDONTWRITEBYTECODE", "1")],
     );
-    JsonPeer::adopt(child, host)
+    JsonPeer::adopt(child)
 }
 
 /// Binds one more ROUTER on the rogue, named `trap`: its port. Whatever

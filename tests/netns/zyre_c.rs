@@ -10,29 +10,16 @@
 //! short Zyre timeouts where expiry is the point, so the whole file runs in
 //! well under a minute with its tests in parallel.
 
-#[path = "support/cdrivers.rs"]
-mod cdrivers;
-#[path = "support/events.rs"]
-mod events;
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/refpeers.rs"]
-mod refpeers;
-
-use events::{about, expect, expect_nth, header, in_group, message};
-use netns::{Event, Json, JsonPeer, Lab, WAIT};
-use refpeers::Family;
+use crate::support::events::{about, expect, header, in_group, meet, message};
+use crate::support::exchange::{
+    endpoint_host, exchange_messages, exchange_multi_frame, hex, leave_and_rejoin,
+};
+use crate::support::netns::{Event, Json, JsonPeer, Lab, WAIT};
+use crate::support::peers::{live_lab, ours, zyre};
+use crate::support::refpeers::Family;
 use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// Text that is not ASCII: 2-, 3- and 4-byte UTF-8 sequences.
-const UNICODE_TEXT: &str = "héllo wörld ✓ 日本語 🚀";
-/// Binary content that is not UTF-8 (and holds a newline byte).
-const BINARY_HEX: &str = "00ff80fe0ac3";
-/// Frames for the multi-frame exchange, and what arrives.
-const MULTI_FRAME_HEX: &str = "6f6e65 - c3a9 00ff0a";
-const MULTI_FRAME: [&str; 4] = ["one", "", "é", "hex:00ff0a"];
 
 // ---- peers ---------------------------------------------------------------
 
@@ -40,46 +27,10 @@ const MULTI_FRAME: [&str; 4] = ["one", "", "é", "hex:00ff0a"];
 /// or Zyre missing with `ZRE_SKIP_INTEROP=1`); a missing Zyre otherwise
 /// fails the test with the install hint.
 fn lab(test: &str, tag: &str) -> Option<Lab> {
-    if !refpeers::require(test, &[Family::ZyreC]) {
-        return None;
-    }
-    let lab = Lab::new(tag)?;
-    cdrivers::zyre_peer();
-    Some(lab)
-}
-
-/// Our node: `zre --json` with fast beacons.
-fn ours(lab: &Lab, host: &str, lan: &str, name: &str, extra: &[&str]) -> JsonPeer {
-    let mut args = vec!["--beacon-interval", "100ms"];
-    args.extend_from_slice(extra);
-    JsonPeer::spawn(lab, host, lan, name, &args)
-}
-
-/// A Zyre peer on `host`, interface `lan`; `extra` are driver options
-/// (--header, --beacon-interval, --evasive/--expired in milliseconds,
-/// --port, --gossip).
-fn zyre(lab: &Lab, host: &str, lan: &str, name: &str, extra: &[&str]) -> JsonPeer {
-    let driver = cdrivers::zyre_peer();
-    let mut args = vec!["--name", name, "--iface", lan];
-    args.extend_from_slice(extra);
-    let child = lab.spawn_as(
-        &format!("zyre {name}@{host}"),
-        host,
-        driver.to_str().expect("driver path is UTF-8"),
-        &args,
-        &[],
-    );
-    JsonPeer::adopt(child, host)
+    live_lab(test, tag, &[Family::ZyreC])
 }
 
 // ---- events --------------------------------------------------------------
-/// Both have seen the other ENTER.
-fn meet(a: &mut JsonPeer, b: &mut JsonPeer) {
-    let (b_name, a_name) = (b.name.clone(), a.name.clone());
-    expect(a, &format!("ENTER of {b_name}"), about("ENTER", b), WAIT);
-    expect(b, &format!("ENTER of {a_name}"), about("ENTER", a), WAIT);
-}
-
 /// Neither has seen the other EXIT, and each saw the other ENTER once.
 fn still_one_peer(a: &JsonPeer, b: &JsonPeer, lab: &Lab) {
     for (who, other) in [(a, b), (b, a)] {
@@ -108,77 +59,13 @@ fn both_ways(a: &mut JsonPeer, b: &mut JsonPeer, mut f: impl FnMut(&mut JsonPeer
     f(b, a);
 }
 
-/// The host part of `tcp://host:port`.
-fn endpoint_host(endpoint: &str) -> &str {
-    endpoint
-        .strip_prefix("tcp://")
-        .and_then(|rest| rest.rsplit_once(':'))
-        .map_or("", |(host, _)| host)
-}
-
-/// With `ZRE_INTEROP_SHOW` set, prints what every process of the lab said
-/// (also when the test passes).
-fn show(lab: &Lab) {
-    if std::env::var_os("ZRE_INTEROP_SHOW").is_some() {
-        eprintln!("{}", lab.report());
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 // ---- the everyday exchange, both ways ------------------------------------
 
 /// `from` (in group chat) sends SHOUT and WHISPER to `to`: UTF-8 text and
 /// binary, then a multi-frame message each way of sending.
-fn exchange_messages(from: &mut JsonPeer, to: &mut JsonPeer) {
-    let to_id = to.uuid.clone();
-    from.send_line(&format!("/shout chat {UNICODE_TEXT} (shout)"));
-    from.send_line(&format!("/whisper {to_id} {UNICODE_TEXT} (whisper)"));
-    from.send_line(&format!("/shoutx chat {BINARY_HEX}"));
-    from.send_line(&format!("/whisperx {to_id} {BINARY_HEX}"));
-    from.send_line(&format!("/shoutx chat {MULTI_FRAME_HEX}"));
-    from.send_line(&format!("/whisperx {to_id} {MULTI_FRAME_HEX}"));
-    let text = |suffix: &str| format!("{UNICODE_TEXT} ({suffix})");
-    let binary = format!("hex:{BINARY_HEX}");
-    let shout = expect(to, "UTF-8 SHOUT", message("SHOUT", from, &[text("shout")]), WAIT);
-    assert_eq!(shout.group(), "chat", "{shout}");
-    expect(
-        to,
-        "UTF-8 WHISPER",
-        message("WHISPER", from, &[text("whisper")]),
-        WAIT,
-    );
-    let shout = expect(to, "binary SHOUT", message("SHOUT", from, &[&binary]), WAIT);
-    assert_eq!(shout.group(), "chat", "{shout}");
-    expect(to, "binary WHISPER", message("WHISPER", from, &[&binary]), WAIT);
-    expect(
-        to,
-        "multi-frame SHOUT",
-        message("SHOUT", from, &MULTI_FRAME),
-        WAIT,
-    );
-    expect(
-        to,
-        "multi-frame WHISPER",
-        message("WHISPER", from, &MULTI_FRAME),
-        WAIT,
-    );
-}
-
-fn leave_and_rejoin(from: &mut JsonPeer, to: &mut JsonPeer) {
-    from.send_line("/leave chat");
-    expect(to, "LEAVE chat", in_group("LEAVE", from, "chat"), WAIT);
-    from.send_line("/join chat");
-    expect_nth(to, "a second JOIN chat", 2, in_group("JOIN", from, "chat"), WAIT);
-    from.send_line("/shout chat after the re-join");
-    expect(
-        to,
-        "SHOUT after re-JOIN",
-        message("SHOUT", from, &["after the re-join"]),
-        WAIT,
-    );
+fn exchange_all(from: &mut JsonPeer, to: &mut JsonPeer) {
+    exchange_messages(from, to);
+    exchange_multi_frame(from, to);
 }
 
 /// ENTER (name, headers, endpoint), JOIN, SHOUT and WHISPER with UTF-8,
@@ -240,8 +127,8 @@ fn zyre_c_talks_both_ways() {
         WAIT,
     );
 
-    exchange_messages(&mut ours, &mut theirs);
-    exchange_messages(&mut theirs, &mut ours);
+    exchange_all(&mut ours, &mut theirs);
+    exchange_all(&mut theirs, &mut ours);
     leave_and_rejoin(&mut ours, &mut theirs);
     leave_and_rejoin(&mut theirs, &mut ours);
     still_one_peer(&ours, &theirs, &lab);
@@ -267,7 +154,7 @@ fn zyre_c_talks_both_ways() {
         about("EXIT", &ours),
         WAIT,
     );
-    show(&lab);
+    lab.show();
 }
 
 // ---- liveness --------------------------------------------------------------
@@ -390,7 +277,7 @@ fn zyre_c_liveness() {
         "EXIT of Zyre without EVASIVE first\n{}",
         a2.report()
     );
-    show(&lab);
+    lab.show();
 }
 
 // ---- groups ----------------------------------------------------------------
@@ -463,7 +350,7 @@ fn zyre_c_mixed_group() {
         "zyre-z heard SHOUTs after its LEAVE\n{}",
         peers[3].report()
     );
-    show(&lab);
+    lab.show();
 }
 
 // ---- limits of the strings and frames --------------------------------------
@@ -547,7 +434,7 @@ fn zyre_c_many_headers_and_long_group_names() {
         assert_eq!(shout.group(), group.as_str());
     }
     still_one_peer(&ours, &theirs, &lab);
-    show(&lab);
+    lab.show();
 }
 
 /// 4- and 5-frame messages with empty frames and 70 000-byte frames (one
@@ -622,7 +509,7 @@ fn zyre_c_large_multi_frame_messages() {
         );
     });
     still_one_peer(&ours, &theirs, &lab);
-    show(&lab);
+    lab.show();
 }
 
 // ---- beacons and endpoints -------------------------------------------------
@@ -655,7 +542,7 @@ fn zyre_c_fast_beacons() {
         WAIT,
     );
     still_one_peer(&ours, &theirs, &lab);
-    show(&lab);
+    lab.show();
 }
 
 /// A peer killed with SIGKILL and started again with a new UUID on the same
@@ -718,7 +605,7 @@ fn zyre_c_restart_with_new_uuid_on_same_endpoint() {
     // The new one stays.
     talk(&mut ours, &mut new, "after the old one's expiry");
     still_one_peer(&ours, &new, &lab);
-    show(&lab);
+    lab.show();
 }
 
 /// A WHISPER each way arrives (`when` makes the text unique).
@@ -813,6 +700,6 @@ fn zyre_c_sequence_wraps() {
         assert_eq!(next, FLOOD, "{} got {next} of {FLOOD} WHISPERs", to.name);
     }
     still_one_peer(&ours, &theirs, &lab);
-    show(&lab);
+    lab.show();
     drop(stdins);
 }

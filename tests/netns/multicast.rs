@@ -18,10 +18,7 @@
 //! fails). Addresses: 10.99.151.0/24 to 10.99.154.0/24, used by no other
 //! test.
 
-#[path = "support/netns.rs"]
-mod netns;
-
-use netns::{Event, JsonPeer, Lab, WAIT};
+use crate::support::netns::{Event, JsonPeer, Lab, WAIT};
 use std::thread;
 use std::time::Duration;
 

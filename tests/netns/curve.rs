@@ -8,30 +8,13 @@
 //! with pyzmq for the hand-driven rogue peer; `.ci/run` installs them.
 //! LANs 10.99.190.0/24 to 10.99.196.0/24.
 
-#[path = "support/curve.rs"]
-mod curve;
-#[path = "support/events.rs"]
-mod events;
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/rogue.rs"]
-mod rogue;
-
-use curve::{Capture, Cert, Scratch, allow_dir, keygen_ours, s};
-use events::{about, carrying, expect, header, meet, message, talk_both_ways};
-use netns::{ChildGuard, JsonPeer, Lab, WAIT};
-use rogue::{endpoint_port, listen_trap, received, rogue, trapped};
+use crate::support::curve::{Capture, Cert, Scratch, allow_dir, keygen_ours, s};
+use crate::support::events::{about, carrying, expect, header, meet, message, talk_both_ways};
+use crate::support::netns::{JsonPeer, Lab, WAIT};
+use crate::support::peers::{gossip_server, ours};
+use crate::support::rogue::{endpoint_port, listen_trap, received, rogue, trapped};
 use std::thread;
 use std::time::Duration;
-
-const ZRE: &str = env!("CARGO_BIN_EXE_zre");
-
-/// Our node with fast beacons and `extra` options.
-fn ours(lab: &Lab, host: &str, lan: &str, name: &str, extra: &[&str]) -> JsonPeer {
-    let mut args = vec!["--beacon-interval", "100ms"];
-    args.extend_from_slice(extra);
-    JsonPeer::spawn(lab, host, lan, name, &args)
-}
 
 /// Our node in CURVE mode with this certificate and allow-list.
 fn secure(lab: &Lab, host: &str, lan: &str, name: &str, cert: &Cert, allow: &std::path::Path) -> JsonPeer {
@@ -49,13 +32,6 @@ fn meet_with_keys(a: &mut JsonPeer, a_key: &str, b: &mut JsonPeer, b_key: &str) 
     let (of_b, of_a) = meet(a, b);
     assert_eq!(header(&of_b, "X-PUBLICKEY"), Some(b_key), "{} saw {of_b}", a.name);
     assert_eq!(header(&of_a, "X-PUBLICKEY"), Some(a_key), "{} saw {of_a}", b.name);
-}
-
-/// With `ZRE_INTEROP_SHOW` set, prints what every process of the lab said.
-fn show(lab: &Lab) {
-    if std::env::var_os("ZRE_INTEROP_SHOW").is_some() {
-        eprintln!("{}", lab.report());
-    }
 }
 
 /// Two of our nodes in CURVE mode, each allowing the other: they meet with
@@ -79,7 +55,7 @@ fn curve_ours_with_ours() {
         assert_eq!(x.count(about("ENTER", y)), 1, "{}", x.report());
         assert_eq!(x.count(about("EXIT", y)), 0, "{}", x.report());
     }
-    show(&lab);
+    lab.show();
 }
 
 /// Two secure nodes (allow-list: each other) share a LAN with intruders:
@@ -211,7 +187,7 @@ fn curve_intruders_never_get_in() {
     );
     assert_eq!(a.count(about("ENTER", &b)), 1, "{}", a.report());
     assert_eq!(b.count(about("ENTER", &a)), 1, "{}", b.report());
-    show(&lab);
+    lab.show();
 }
 
 /// What the secure node sends must not show on the wire: a capture of its
@@ -288,7 +264,7 @@ fn curve_capture_holds_no_plaintext() {
             "the capture of the secure node holds {secret:?} in the clear"
         );
     }
-    show(&lab);
+    lab.show();
 }
 
 /// Our `zgossip_server --curve-cert` on the router between two subnets:
@@ -309,19 +285,10 @@ fn curve_gossip_across_subnets() {
     let a_cert = keygen_ours(&scratch.path("a.cert"));
     let b_cert = keygen_ours(&scratch.path("b.cert"));
     let allow = allow_dir(&scratch, "allow", &[&a_cert, &b_cert]);
-    let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "debug".into());
-    let _server: ChildGuard = lab.spawn_as(
-        "our zgossip_server@r",
+    let _server = gossip_server(
+        &lab,
         "r",
-        ZRE,
-        &[
-            "zgossip_server",
-            "--bind",
-            "tcp://*:31337",
-            "--curve-cert",
-            s(&server_cert.secret),
-        ],
-        &[("RUST_LOG", &log)],
+        &["--bind", "tcp://*:31337", "--curve-cert", s(&server_cert.secret)],
     );
     let capture = Capture::start(&lab, "b", "lan2", &scratch.path("b.pcap"));
     // HOST:PORT|KEY: the server's key makes the link a CURVE one.
@@ -375,7 +342,7 @@ fn curve_gossip_across_subnets() {
             lab.report()
         );
     }
-    show(&lab);
+    lab.show();
 }
 
 fn refs(v: &[String]) -> Vec<&str> {

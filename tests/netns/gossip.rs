@@ -6,14 +6,10 @@
 //! and its `zgossip_server` applet. Needs root; skipped with a message
 //! without it, unless `CI` is set (then it fails).
 
-#[path = "support/netns.rs"]
-mod netns;
-
-use netns::{ChildGuard, Event, JsonPeer, Lab, WAIT};
+use crate::support::netns::{ChildGuard, Event, JsonPeer, Lab, WAIT};
+use crate::support::{netns, peers};
 use std::thread;
 use std::time::Duration;
-
-const ZRE: &str = env!("CARGO_BIN_EXE_zre");
 
 /// Two subnets joined by router `r` (which forwards unicast, not
 /// broadcast): lan1 10.99.1.0/24 with `a` (.2) and `c` (.3), lan2
@@ -27,10 +23,9 @@ fn two_subnets(tag: &str) -> Option<Lab> {
 }
 
 fn gossip_server(lab: &Lab, host: &str, extra: &[&str]) -> ChildGuard {
-    let mut args = vec!["zgossip_server", "--bind", "tcp://*:31337"];
+    let mut args = vec!["--bind", "tcp://*:31337"];
     args.extend_from_slice(extra);
-    let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "debug".into());
-    lab.spawn(host, ZRE, &args, &[("RUST_LOG", &log)])
+    peers::gossip_server(lab, host, &args)
 }
 
 /// Lines `DELIVER <key> …` a server printed for `key` (a peer's uuid).

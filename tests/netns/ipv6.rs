@@ -9,84 +9,37 @@
 //! `ZRE_SKIP_INTEROP=1`. LANs use fd00:68::/48 addresses, which exist only
 //! in the test's namespaces.
 
-#[path = "support/cdrivers.rs"]
-mod cdrivers;
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/refpeers.rs"]
-mod refpeers;
-
-use netns::{ChildGuard, Event, JsonPeer, Lab, WAIT};
-use refpeers::Family;
+use crate::support::events::{about, expect, meet, talk_both_ways};
+use crate::support::netns::{ChildGuard, Event, JsonPeer, Lab, WAIT, ZRE};
+use crate::support::peers::{self, live_lab};
+use crate::support::refpeers::Family;
 use std::thread;
 use std::time::Duration;
 
-const ZRE: &str = env!("CARGO_BIN_EXE_zre");
-
 /// Our node in IPv6 mode: `zre --json --ipv6` with fast beacons.
 fn ours(lab: &Lab, host: &str, lan: &str, name: &str, extra: &[&str]) -> JsonPeer {
-    let mut args = vec!["--ipv6", "--beacon-interval", "100ms"];
+    let mut args = vec!["--ipv6"];
     args.extend_from_slice(extra);
-    JsonPeer::spawn(lab, host, lan, name, &args)
+    peers::ours(lab, host, lan, name, &args)
 }
 
 /// A Zyre 2.0.1 peer in IPv6 mode, set up as Zyre users do it: the
 /// environment czmq's `zsys_init` reads.
 fn zyre(lab: &Lab, host: &str, lan: &str, name: &str) -> JsonPeer {
-    let driver = cdrivers::zyre_peer();
-    let args = ["--name", name, "--iface", lan, "--beacon-interval", "100"];
-    let child = lab.spawn_as(
-        &format!("zyre {name}@{host}"),
-        host,
-        driver.to_str().expect("driver path is UTF-8"),
-        &args,
-        &[("ZSYS_IPV6", "1"), ("ZSYS_INTERFACE", lan)],
-    );
-    JsonPeer::adopt(child, host)
-}
-
-fn about(kind: &'static str, peer: &JsonPeer) -> impl Fn(&Event) -> bool + use<> {
-    let uuid = peer.uuid.clone();
-    move |e| e.is(kind) && e.peer() == uuid
-}
-
-fn message(kind: &'static str, peer: &JsonPeer, text: &str) -> impl Fn(&Event) -> bool + use<> {
-    let (uuid, text) = (peer.uuid.clone(), text.to_owned());
-    move |e| e.is(kind) && e.peer() == uuid && e.content() == [text.clone()]
-}
-
-fn expect(who: &mut JsonPeer, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
-    let what = format!("{what} (seen by {})", who.name);
-    who.wait_for(&what, pred, WAIT)
+    let envs = [("ZSYS_IPV6", "1"), ("ZSYS_INTERFACE", lan)];
+    peers::zyre_with_env(lab, host, lan, name, &["--beacon-interval", "100"], &envs)
 }
 
 /// Both ENTER each other; returns the endpoint each saw for the other.
-fn meet(a: &mut JsonPeer, b: &mut JsonPeer) -> (String, String) {
-    let (an, bn) = (a.name.clone(), b.name.clone());
-    let seen_by_a = expect(a, &format!("ENTER of {bn}"), about("ENTER", b));
-    let seen_by_b = expect(b, &format!("ENTER of {an}"), about("ENTER", a));
-    let endpoint = |e: &Event| e.str("endpoint").unwrap_or("").to_owned();
-    (endpoint(&seen_by_a), endpoint(&seen_by_b))
+fn endpoints(a: &mut JsonPeer, b: &mut JsonPeer) -> (String, String) {
+    let endpoint = |e: Event| e.str("endpoint").unwrap_or("").to_owned();
+    let (seen_by_a, seen_by_b) = meet(a, b);
+    (endpoint(seen_by_a), endpoint(seen_by_b))
 }
 
 /// Both join `chat`, then SHOUT and WHISPER each way.
 fn talk(a: &mut JsonPeer, b: &mut JsonPeer) {
-    a.send_line("/join chat");
-    b.send_line("/join chat");
-    one_way(a, b);
-    one_way(b, a);
-}
-
-/// `from` SHOUTs to `chat` and WHISPERs to `to`, which receives both.
-fn one_way(from: &mut JsonPeer, to: &mut JsonPeer) {
-    let to_name = to.name.clone();
-    expect(from, &format!("JOIN of {to_name}"), about("JOIN", to));
-    let shout = format!("shout from {}", from.name);
-    let whisper = format!("whisper from {}", from.name);
-    from.send_line(&format!("/shout chat {shout}"));
-    from.send_line(&format!("/whisper {} {whisper}", to.uuid));
-    expect(to, &shout, message("SHOUT", from, &shout));
-    expect(to, &whisper, message("WHISPER", from, &whisper));
+    talk_both_ways(a, b, "chat", "v6");
 }
 
 /// `tcp://[addr]:port` with its parts.
@@ -106,12 +59,12 @@ fn ours_with_ours_on_ula_addresses() {
     let mut a = ours(&lab, "a", "six", "a6", &[]);
     let mut b = ours(&lab, "b", "six", "b6", &[]);
     assert_eq!(a.endpoint.rsplit_once(':').unwrap().0, "tcp://[fd00:68::2]");
-    let (b_at, a_at) = meet(&mut a, &mut b);
+    let (b_at, a_at) = endpoints(&mut a, &mut b);
     assert_eq!(ipv6_endpoint_host(&b_at), "fd00:68::3", "{}", lab.report());
     assert_eq!(ipv6_endpoint_host(&a_at), "fd00:68::2", "{}", lab.report());
     talk(&mut a, &mut b);
     a.quit(WAIT);
-    expect(&mut b, "EXIT of a6", about("EXIT", &a));
+    expect(&mut b, "EXIT of a6", about("EXIT", &a), WAIT);
 }
 
 /// Link-local addresses only, and the second node configured the way a
@@ -141,11 +94,11 @@ fn ours_with_ours_on_link_local_addresses_only() {
         ],
         &[("RUST_LOG", &log), ("ZSYS_IPV6", "1"), ("ZSYS_INTERFACE", "six")],
     );
-    let mut b = JsonPeer::adopt(child, "b");
+    let mut b = JsonPeer::adopt(child);
     // HELLO carries no scope: it would mean nothing to the receiver.
     assert_eq!(a.endpoint.rsplit_once(':').unwrap().0, format!("tcp://[{a_ll}]"));
     assert_eq!(b.endpoint.rsplit_once(':').unwrap().0, format!("tcp://[{b_ll}]"));
-    let (b_at, a_at) = meet(&mut a, &mut b);
+    let (b_at, a_at) = endpoints(&mut a, &mut b);
     // The receiver adds the scope of its own interface (by index).
     let scoped = |ll: &str, host: &str| {
         let index = lab.exec(host, "cat", &["/sys/class/net/six/ifindex"]);
@@ -158,18 +111,14 @@ fn ours_with_ours_on_link_local_addresses_only() {
 
 #[test]
 fn zyre_c_ipv6_ours_and_zyre_both_ways() {
-    if !refpeers::require("zyre_c_ipv6_ours_and_zyre_both_ways", &[Family::ZyreC]) {
-        return;
-    }
-    let Some(mut lab) = Lab::new("v6zyre") else {
+    let Some(mut lab) = live_lab("zyre_c_ipv6_ours_and_zyre_both_ways", "v6zyre", &[Family::ZyreC]) else {
         return;
     };
-    cdrivers::zyre_peer();
     lab.lan6("six", &[("a", "fd00:68::2"), ("z", "fd00:68::3")]);
     let mut z = zyre(&lab, "z", "six", "zy6");
     assert_eq!(z.endpoint.rsplit_once(':').unwrap().0, "tcp://[fd00:68::3]");
     let mut a = ours(&lab, "a", "six", "a6", &[]);
-    let (z_at, a_at) = meet(&mut a, &mut z);
+    let (z_at, a_at) = endpoints(&mut a, &mut z);
     // Zyre writes the endpoints it makes from beacons without brackets;
     // we read both forms, and write ours with them.
     assert_eq!(ipv6_endpoint_host(&z_at), "fd00:68::3", "{}", lab.report());
@@ -177,17 +126,11 @@ fn zyre_c_ipv6_ours_and_zyre_both_ways() {
     talk(&mut a, &mut z);
     // Zyre goes; we see it leave.
     z.quit(WAIT);
-    expect(&mut a, "EXIT of zy6", about("EXIT", &z));
+    expect(&mut a, "EXIT of zy6", about("EXIT", &z), WAIT);
 }
 
 fn gossip_server(lab: &Lab, host: &str, bind: &str) -> ChildGuard {
-    let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "debug".into());
-    lab.spawn(
-        host,
-        ZRE,
-        &["zgossip_server", "--bind", bind],
-        &[("RUST_LOG", &log)],
-    )
+    peers::gossip_server(lab, host, &["--bind", bind])
 }
 
 /// Two IPv6 subnets joined by a router that forwards unicast only
@@ -209,7 +152,7 @@ fn gossip_between_two_ipv6_subnets() {
     let gossip = ["-g", "[fd00:71::1]:31337"];
     let mut a = ours(&lab, "a", "sixa", "a6", &gossip);
     let mut b = ours(&lab, "b", "sixb", "b6", &gossip);
-    let (b_at, a_at) = meet(&mut a, &mut b);
+    let (b_at, a_at) = endpoints(&mut a, &mut b);
     assert_eq!(ipv6_endpoint_host(&b_at), "fd00:72::2", "{}", lab.report());
     assert_eq!(ipv6_endpoint_host(&a_at), "fd00:71::2", "{}", lab.report());
     talk(&mut a, &mut b);

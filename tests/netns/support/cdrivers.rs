@@ -3,16 +3,12 @@
 //! `tests/interop/czmq_gossip.c` (czmq's ZGossip server). Each is compiled
 //! with `cc` once per test binary, into `CARGO_TARGET_TMPDIR`; a compiler
 //! error fails the test with the command and its output.
-//!
-//! Needs `support/refpeers.rs` as `mod refpeers` beside it.
-
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::refpeers;
+use super::refpeers;
 
 const ZYRE_PEER_SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/zyre_peer.c");
 const CZMQ_GOSSIP_SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/czmq_gossip.c");

@@ -22,11 +22,8 @@
 //! `ZRE_INTEGRITY_MB` sets the size (default 100). Needs root; skipped
 //! with a message without it, unless `CI` is set (then it fails).
 
-#[path = "support/netns.rs"]
-#[macro_use]
-mod netns;
-
-use netns::{ChildGuard, Event, Lab, WAIT};
+use crate::support::netns;
+use crate::support::netns::{ChildGuard, Event, Lab, WAIT, ZRE};
 use std::fs::{self, File};
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -35,7 +32,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const ZRE: &str = env!("CARGO_BIN_EXE_zre");
 /// The bound on one transfer, from the first byte fed to both copies
 /// complete: generous, for a debug build on a busy 2-core machine.
 const TRANSFER_LIMIT: Duration = Duration::from_secs(300);

@@ -8,31 +8,9 @@
 //! build; a missing one fails the test with its install hint unless
 //! `ZRE_SKIP_INTEROP=1`. LANs 10.99.140.0/24 to 10.99.149.0/24.
 
-#[path = "support/cdrivers.rs"]
-mod cdrivers;
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/refpeers.rs"]
-mod refpeers;
-
-use netns::{ChildGuard, Event, JsonPeer, Lab, WAIT};
-use refpeers::Family;
-
-const ZRE: &str = env!("CARGO_BIN_EXE_zre");
-
-/// A lab for `test` when `families` can run here (else `None`, or a
-/// failure with the install hint), with the C drivers it needs built.
-fn lab(test: &str, tag: &str, families: &[Family]) -> Option<Lab> {
-    if !refpeers::require(test, families) {
-        return None;
-    }
-    let lab = Lab::new(tag)?;
-    cdrivers::czmq_gossip();
-    if families.contains(&Family::ZyreC) {
-        cdrivers::zyre_peer();
-    }
-    Some(lab)
-}
+use crate::support::netns::{ChildGuard, Event, JsonPeer, Lab, WAIT};
+use crate::support::peers::{self, czmq_server, delivered, live_lab};
+use crate::support::refpeers::Family;
 
 /// lan1 on 10.99.`net`.0/24 and lan2 on the next /24, hosts .2, .3, … in
 /// the order given, joined by router `r` (.1 on both), so that only
@@ -49,58 +27,23 @@ fn two_subnets(lab: &mut Lab, net: u8, lan1: &[&str], lan2: &[&str], names: (&st
     );
 }
 
-/// czmq's ZGossip server on `host`, bound to its address on `lan` port
-/// 31337, connected to `connect` (other servers' tcp:// endpoints); READY.
-fn czmq_server(lab: &Lab, host: &str, lan: &str, connect: &[&str]) -> ChildGuard {
-    let driver = cdrivers::czmq_gossip();
-    let bind = format!("tcp://{}:31337", lab.addr(host, lan));
-    let mut args = vec![bind.as_str()];
-    args.extend_from_slice(connect);
-    let mut child = lab.spawn_as(
-        &format!("czmq zgossip@{host}"),
-        host,
-        driver.to_str().expect("driver path is UTF-8"),
-        &args,
-        &[],
-    );
-    child.wait_stdout("READY", |l| l == "READY 31337", WAIT);
-    child
-}
-
 /// Our `zgossip_server` on `host`, on port 31337, connected to `connect`.
 fn our_server(lab: &Lab, host: &str, connect: &[&str]) -> ChildGuard {
-    let mut args = vec!["zgossip_server", "--bind", "tcp://*:31337"];
+    let mut args = vec!["--bind", "tcp://*:31337"];
     for c in connect {
         args.extend_from_slice(&["--connect", c]);
     }
-    let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "debug".into());
-    lab.spawn_as(
-        &format!("our zgossip_server@{host}"),
-        host,
-        ZRE,
-        &args,
-        &[("RUST_LOG", &log)],
-    )
+    peers::gossip_server(lab, host, &args)
+}
+
+/// A Zyre node, gossip only, through `server` (`HOST:PORT`).
+fn zyre(lab: &Lab, host: &str, lan: &str, name: &str, server: &str) -> JsonPeer {
+    peers::zyre(lab, host, lan, name, &["--gossip", &format!("tcp://{server}")])
 }
 
 /// Our node, gossip only, through `server` (`HOST:PORT`).
 fn ours(lab: &Lab, host: &str, lan: &str, name: &str, server: &str) -> JsonPeer {
     JsonPeer::spawn(lab, host, lan, name, &["--no-beacon", "-g", server])
-}
-
-/// A Zyre node, gossip only, through `server` (`HOST:PORT`).
-fn zyre(lab: &Lab, host: &str, lan: &str, name: &str, server: &str) -> JsonPeer {
-    let driver = cdrivers::zyre_peer();
-    let gossip = format!("tcp://{server}");
-    let args = ["--name", name, "--iface", lan, "--gossip", &gossip];
-    let child = lab.spawn_as(
-        &format!("zyre {name}@{host}"),
-        host,
-        driver.to_str().expect("driver path is UTF-8"),
-        &args,
-        &[],
-    );
-    JsonPeer::adopt(child, host)
 }
 
 fn enter_of(peer: &JsonPeer) -> impl Fn(&Event) -> bool + use<> {
@@ -163,28 +106,11 @@ fn all_meet(peers: &mut [JsonPeer]) {
     }
 }
 
-/// `DELIVER <uuid> <endpoint>` lines of a server for this peer.
-fn delivered(server: &ChildGuard, peer: &JsonPeer) -> bool {
-    server.stdout().count(|l| {
-        let words: Vec<&str> = l.split_whitespace().collect();
-        words.len() == 3
-            && words[0] == "DELIVER"
-            && words[1].eq_ignore_ascii_case(&peer.uuid)
-            && words[2] == peer.endpoint
-    }) > 0
-}
-
-fn show(lab: &Lab) {
-    if std::env::var_os("ZRE_INTEROP_SHOW").is_some() {
-        eprintln!("{}", lab.report());
-    }
-}
-
 /// Our nodes on two subnets find each other through czmq's server alone,
 /// and the server holds each one's tuple (UUID → endpoint).
 #[test]
 fn czmq_gossip_server_with_our_nodes() {
-    let Some(mut lab) = lab("czmq_gossip_server_with_our_nodes", "czmqours", &[Family::Czmq]) else {
+    let Some(mut lab) = live_lab("czmq_gossip_server_with_our_nodes", "czmqours", &[Family::Czmq]) else {
         return;
     };
     two_subnets(&mut lab, 140, &["s", "a"], &["b"], ("lan1", "lan2"));
@@ -197,20 +123,20 @@ fn czmq_gossip_server_with_our_nodes() {
     all_meet(&mut peers);
     for peer in &peers {
         assert!(
-            delivered(&server, peer),
+            delivered(&server, &peer.uuid, &peer.endpoint),
             "czmq has no tuple of {}\n{}",
             peer.name,
             lab.report()
         );
     }
-    show(&lab);
+    lab.show();
 }
 
 /// Two Zyre nodes and one of ours, on two subnets, find each other through
 /// czmq's server alone: every pair, both ways.
 #[test]
 fn czmq_gossip_server_with_zyre_and_our_nodes() {
-    let Some(mut lab) = lab(
+    let Some(mut lab) = live_lab(
         "czmq_gossip_server_with_zyre_and_our_nodes",
         "czmqzyre",
         &[Family::Czmq, Family::ZyreC],
@@ -226,7 +152,7 @@ fn czmq_gossip_server_with_zyre_and_our_nodes() {
         ours(&lab, "b", "lan2", "ours-b", endpoint),
     ];
     all_meet(&mut peers);
-    show(&lab);
+    lab.show();
 }
 
 /// czmq's server connects to ours, and ours to czmq's: in each chain, one
@@ -234,7 +160,7 @@ fn czmq_gossip_server_with_zyre_and_our_nodes() {
 /// other (through the other server) find each other.
 #[test]
 fn czmq_gossip_server_chained_to_ours_both_ways() {
-    let Some(mut lab) = lab(
+    let Some(mut lab) = live_lab(
         "czmq_gossip_server_chained_to_ours_both_ways",
         "czmqchain",
         &[Family::Czmq, Family::ZyreC],
@@ -264,7 +190,7 @@ fn czmq_gossip_server_chained_to_ours_both_ways() {
     for (server, peers) in [(&c1, &first), (&o1, &first), (&c2, &second), (&o2, &second)] {
         for peer in peers.iter() {
             assert!(
-                delivered(server, peer),
+                delivered(server, &peer.uuid, &peer.endpoint),
                 "{} has no tuple of {}\n{}",
                 server.label(),
                 peer.name,
@@ -276,5 +202,5 @@ fn czmq_gossip_server_chained_to_ours_both_ways() {
     for peer in first.iter().chain(second.iter()) {
         assert_eq!(peer.count(|e| e.is("ENTER")), 1, "{}", peer.report());
     }
-    show(&lab);
+    lab.show();
 }

@@ -12,8 +12,6 @@
 //! install it, unless `ZRE_SKIP_INTEROP=1` is set: then it says `SKIPPED`
 //! and returns without asserting anything. It never passes silently.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

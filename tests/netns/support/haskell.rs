@@ -23,10 +23,8 @@
 //!
 //! It never prints its own UUID: tests learn it from our node's ENTER.
 
-#![allow(dead_code)]
-
-use crate::netns::{ChildGuard, Lab};
-use crate::refpeers;
+use super::netns::{ChildGuard, Lab};
+use super::refpeers;
 use std::time::Duration;
 
 /// The pty wrapper every haskell-zre tool runs under.
@@ -37,7 +35,6 @@ pub struct HaskellTool {
     child: ChildGuard,
     /// The name it announces (`-n`).
     pub name: String,
-    pub host: String,
 }
 
 impl HaskellTool {
@@ -54,7 +51,6 @@ impl HaskellTool {
         HaskellTool {
             child,
             name: name.to_owned(),
-            host: host.to_owned(),
         }
     }
 

@@ -15,22 +15,13 @@
 //! install hint, unless `ZRE_SKIP_INTEROP=1`). LANs 10.99.160.0/24 to
 //! 10.99.165.0/24, one per test.
 
-#[path = "support/cdrivers.rs"]
-mod cdrivers;
-#[path = "support/netns.rs"]
-#[macro_use]
-mod netns;
-#[path = "support/refpeers.rs"]
-mod refpeers;
-
-use netns::{Event, JsonPeer, Lab, Stream, WAIT};
-use refpeers::Family;
+use crate::support::events::meet;
+use crate::support::netns::{Event, JsonPeer, Lab, Stream, WAIT};
+use crate::support::peers;
+use crate::support::refpeers::Family;
 use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
-
-const PYRE_DRIVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/pyre_peer.py");
-const ZYREJS_DRIVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/js/zyrejs_peer.js");
 
 /// Our observer's expired timeout: the default, what fast EXIT beats.
 const EXPIRED_SECS: u64 = 30;
@@ -86,46 +77,18 @@ impl Impl {
     /// A peer of this implementation on `host`, on `lan`, beaconing as
     /// fast as its driver lets it (pyre: every second, fixed).
     fn spawn(self, lab: &Lab, host: &str, lan: &str, name: &str) -> JsonPeer {
-        let (cmd, args, envs): (String, Vec<&str>, &[(&str, &str)]) = match self {
-            Impl::ZyreC => (
-                cdrivers::zyre_peer().display().to_string(),
-                vec!["--name", name, "--iface", lan, "--beacon-interval", "100"],
-                &[],
-            ),
-            Impl::Pyre => (
-                "python3".into(),
-                vec!["-u", PYRE_DRIVER, "--name", name],
-                &[("PYTHONDONTWRITEBYTECODE", "1")],
-            ),
-            Impl::ZyreJs => (
-                "node".into(),
-                vec![
-                    ZYREJS_DRIVER,
-                    "--name",
-                    name,
-                    "--iface",
-                    lan,
-                    "--beacon-interval",
-                    "100",
-                ],
-                &[],
-            ),
-        };
-        let label = format!("{} {name}@{host}", self.label());
-        JsonPeer::adopt(lab.spawn_as(&label, host, &cmd, &args, envs), host)
+        match self {
+            Impl::ZyreC => peers::zyre(lab, host, lan, name, &["--beacon-interval", "100"]),
+            Impl::Pyre => peers::pyre(lab, host, name, &[]),
+            Impl::ZyreJs => peers::zyrejs(lab, host, lan, name, &[]),
+        }
     }
 }
 
 /// A lab with our observer's host `a` and the reference's host `b` on LAN
 /// `lan` (10.99.`net`.0/24), plus `extra` hosts; `None` to skip.
 fn lab(test: &str, tag: &str, which: Impl, net: u8, extra: &[&str]) -> Option<Lab> {
-    if !refpeers::require(test, &[which.family()]) {
-        return None;
-    }
-    let mut lab = Lab::new(tag)?;
-    if which == Impl::ZyreC {
-        cdrivers::zyre_peer();
-    }
+    let mut lab = peers::live_lab(test, tag, &[which.family()])?;
     let mut hosts = vec!["a", "b"];
     hosts.extend_from_slice(extra);
     lab.numbered_lan("lan", net, &hosts);
@@ -143,15 +106,6 @@ fn observer(lab: &Lab) -> JsonPeer {
 fn about(kind: &'static str, uuid: &str) -> impl Fn(&Event) -> bool + use<> {
     let uuid = uuid.to_owned();
     move |e| e.is(kind) && e.peer() == uuid
-}
-
-/// Both have seen the other ENTER: each one's DEALER is connected to the
-/// other's inbox (a HELLO came through it).
-fn meet(ours: &mut JsonPeer, theirs: &mut JsonPeer) {
-    let what = format!("ENTER of {} (seen by {})", theirs.name, ours.name);
-    ours.wait_for(&what, about("ENTER", &theirs.uuid), WAIT);
-    let what = format!("ENTER of {} (seen by {})", ours.name, theirs.name);
-    theirs.wait_for(&what, about("ENTER", &ours.uuid), WAIT);
 }
 
 /// Whether our log says `uuid`'s process is gone (its port refused),

@@ -11,11 +11,7 @@
 //! that must merely happen are the harness's generous [`WAIT`]. Needs root;
 //! skipped with a message without it, unless `CI` is set (then it fails).
 
-#[path = "support/netns.rs"]
-#[macro_use]
-mod netns;
-
-use netns::{Event, JsonPeer, Lab, WAIT};
+use crate::support::netns::{Event, JsonPeer, Lab, WAIT};
 use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};

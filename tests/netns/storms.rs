@@ -20,16 +20,11 @@
 //! and 10.88.15.0/24, used by no other test (fault 1 runs on loopback in a
 //! namespace of its own).
 
-#[path = "support/netns.rs"]
-#[macro_use]
-mod netns;
-
-use netns::{ChildGuard, Event, JsonPeer, Lab, WAIT};
+use crate::support::netns;
+use crate::support::netns::{ChildGuard, Event, JsonPeer, Lab, WAIT, ZRE};
 use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
-
-const ZRE: &str = env!("CARGO_BIN_EXE_zre");
 
 /// Starts `zre --json -n NAME [-i IFACE] --beacon-port 5670 EXTRA…` on a host
 /// with debug logging (the assertions read the log) and waits for READY;
@@ -42,7 +37,7 @@ fn node(lab: &Lab, host: &str, name: &str, iface: Option<&str>, extra: &[&str]) 
     args.extend_from_slice(extra);
     let label = format!("zre {name}@{host}");
     let child = lab.spawn_as(&label, host, ZRE, &args, &[("RUST_LOG", "debug")]);
-    JsonPeer::adopt(child, host)
+    JsonPeer::adopt(child)
 }
 
 fn is_event<'a>(kind: &'a str, uuid: &'a str) -> impl Fn(&Event) -> bool + 'a {

@@ -17,29 +17,16 @@
 //! run in parallel. pyre's timeouts are fixed (evasive 10 s, expired 30 s),
 //! so its liveness test takes about 40 s; everything else is quick.
 
-#[path = "support/events.rs"]
-mod events;
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/refpeers.rs"]
-mod refpeers;
-#[path = "support/rogue.rs"]
-mod rogue;
-
-use events::{about, expect, expect_nth, header, in_group, message};
-use netns::{Json, JsonPeer, Lab, WAIT};
-use refpeers::Family;
-use rogue::{endpoint_port, listen_trap, received, rogue, trapped};
+use crate::support::events::{about, expect, expect_nth, header, in_group, message};
+use crate::support::exchange::{
+    MULTI_FRAME_HEX, endpoint_host, exchange_messages, exchange_multi_frame, hex, leave_and_rejoin,
+};
+use crate::support::netns::{Json, JsonPeer, Lab, WAIT};
+use crate::support::peers::{self, live_lab, ours, pyre, zyrejs};
+use crate::support::refpeers::Family;
+use crate::support::rogue::{endpoint_port, listen_trap, received, rogue, trapped};
 use std::thread;
 use std::time::{Duration, Instant};
-
-const PYRE_DRIVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/pyre_peer.py");
-const ZYREJS_DRIVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/js/zyrejs_peer.js");
-
-/// Text that is not ASCII: 2-, 3- and 4-byte UTF-8 sequences.
-const UNICODE_TEXT: &str = "héllo wörld ✓ 日本語 🚀";
-/// Binary content that is not UTF-8 (and holds a newline byte).
-const BINARY_HEX: &str = "00ff80fe0ac3";
 
 // ---- the reference peers -------------------------------------------------
 
@@ -66,84 +53,14 @@ impl Impl {
     }
 }
 
-/// A lab for `test` (namespaces named after `tag`) when every one of
-/// `families` is installed (else the install hint, or a skip with
-/// `ZRE_SKIP_INTEROP=1`) and namespaces can be made.
-fn lab(test: &str, tag: &str, families: &[Family]) -> Option<Lab> {
-    if !refpeers::require(test, families) {
-        return None;
-    }
-    Lab::new(tag)
-}
-
-/// Our node: `zre --json` with fast beacons.
-fn ours(lab: &Lab, host: &str, lan: &str, name: &str, extra: &[&str]) -> JsonPeer {
-    let mut args = vec!["--beacon-interval", "100ms"];
-    args.extend_from_slice(extra);
-    JsonPeer::spawn(lab, host, lan, name, &args)
-}
-
-/// pyre on `host`, which must have no non-loopback interface but the LAN.
-fn pyre(lab: &Lab, host: &str, name: &str, extra: &[&str]) -> JsonPeer {
-    let mut args = vec!["-u", PYRE_DRIVER, "--name", name];
-    args.extend_from_slice(extra);
-    let child = lab.spawn_as(
-        &format!("pyre {name}@{host}"),
-        host,
-        "python3",
-        &args,
-        &[("PYTHONDONTWRITEBYTECODE", "1")],
-    );
-    JsonPeer::adopt(child, host)
-}
-
-/// zyre.js on `host`, on interface `lan`; `extra` may set --evasive and
-/// --expired (milliseconds).
-fn zyrejs(lab: &Lab, host: &str, lan: &str, name: &str, extra: &[&str]) -> JsonPeer {
-    let mut args = vec![
-        ZYREJS_DRIVER,
-        "--name",
-        name,
-        "--iface",
-        lan,
-        "--beacon-interval",
-        "100",
-    ];
-    args.extend_from_slice(extra);
-    let child = lab.spawn_as(
-        &format!("zyre.js {name}@{host}"),
-        host,
-        "node",
-        &args,
-        &[("DEBUG", "zyre:*"), ("DEBUG_COLORS", "0")],
-    );
-    JsonPeer::adopt(child, host)
-}
-
 fn reference(lab: &Lab, which: Impl, host: &str, lan: &str, name: &str, extra: &[&str]) -> JsonPeer {
     match which {
-        Impl::Pyre => pyre(lab, host, name, extra),
-        Impl::ZyreJs => zyrejs(lab, host, lan, name, extra),
+        Impl::Pyre => peers::pyre(lab, host, name, extra),
+        Impl::ZyreJs => peers::zyrejs(lab, host, lan, name, extra),
     }
 }
 
 // ---- events --------------------------------------------------------------
-/// The host part of `tcp://host:port`.
-fn endpoint_host(endpoint: &str) -> &str {
-    endpoint
-        .strip_prefix("tcp://")
-        .and_then(|rest| rest.rsplit_once(':'))
-        .map_or("", |(host, _)| host)
-}
-
-/// With `ZRE_INTEROP_SHOW` set, prints what every process of the lab said
-/// (also when the test passes).
-fn show(lab: &Lab) {
-    if std::env::var_os("ZRE_INTEROP_SHOW").is_some() {
-        eprintln!("{}", lab.report());
-    }
-}
-
 /// Waits until `dur` has passed since `start` (for "longer than the
 /// expired timeout" scenarios: the condition is that nothing happens).
 fn sleep_until(start: Instant, dur: Duration) {
@@ -160,7 +77,7 @@ fn sleep_until(start: Instant, dur: Duration) {
 /// binary content, multi-frame content, LEAVE and re-JOIN, all both ways;
 /// then EXIT at once when either side stops cleanly.
 fn talk_both_ways(which: Impl, test: &str, tag: &str, net: u8) {
-    let Some(mut lab) = lab(test, tag, &[which.family()]) else {
+    let Some(mut lab) = live_lab(test, tag, &[which.family()]) else {
         return;
     };
     lab.numbered_lan("lan", net, &["a", "b"]);
@@ -334,66 +251,7 @@ fn talk_both_ways(which: Impl, test: &str, tag: &str, net: u8) {
         "{label} took our goodbye for lost messages\n{}",
         theirs.report()
     );
-    show(&lab);
-}
-
-/// Frames for the multi-frame tests, and what arrives.
-const MULTI_FRAME_HEX: &str = "6f6e65 - c3a9 00ff0a";
-const MULTI_FRAME: [&str; 4] = ["one", "", "é", "hex:00ff0a"];
-
-/// `from` (in group chat) sends SHOUT and WHISPER to `to`: UTF-8 text and
-/// binary.
-fn exchange_messages(from: &mut JsonPeer, to: &mut JsonPeer) {
-    let to_id = to.uuid.clone();
-    from.send_line(&format!("/shout chat {UNICODE_TEXT} (shout)"));
-    from.send_line(&format!("/whisper {to_id} {UNICODE_TEXT} (whisper)"));
-    from.send_line(&format!("/shoutx chat {BINARY_HEX}"));
-    from.send_line(&format!("/whisperx {to_id} {BINARY_HEX}"));
-    let text = |suffix: &str| format!("{UNICODE_TEXT} ({suffix})");
-    let binary = format!("hex:{BINARY_HEX}");
-    let shout = expect(to, "UTF-8 SHOUT", message("SHOUT", from, &[&text("shout")]), WAIT);
-    assert_eq!(shout.group(), "chat", "{shout}");
-    expect(
-        to,
-        "UTF-8 WHISPER",
-        message("WHISPER", from, &[&text("whisper")]),
-        WAIT,
-    );
-    let shout = expect(to, "binary SHOUT", message("SHOUT", from, &[&binary]), WAIT);
-    assert_eq!(shout.group(), "chat", "{shout}");
-    expect(to, "binary WHISPER", message("WHISPER", from, &[&binary]), WAIT);
-}
-
-fn exchange_multi_frame(from: &mut JsonPeer, to: &mut JsonPeer) {
-    let to_id = to.uuid.clone();
-    from.send_line(&format!("/shoutx chat {MULTI_FRAME_HEX}"));
-    from.send_line(&format!("/whisperx {to_id} {MULTI_FRAME_HEX}"));
-    expect(
-        to,
-        "multi-frame SHOUT",
-        message("SHOUT", from, &MULTI_FRAME),
-        WAIT,
-    );
-    expect(
-        to,
-        "multi-frame WHISPER",
-        message("WHISPER", from, &MULTI_FRAME),
-        WAIT,
-    );
-}
-
-fn leave_and_rejoin(from: &mut JsonPeer, to: &mut JsonPeer) {
-    from.send_line("/leave chat");
-    expect(to, "LEAVE chat", in_group("LEAVE", from, "chat"), WAIT);
-    from.send_line("/join chat");
-    expect_nth(to, "a second JOIN chat", 2, in_group("JOIN", from, "chat"), WAIT);
-    from.send_line("/shout chat after the re-join");
-    expect(
-        to,
-        "SHOUT after re-JOIN",
-        message("SHOUT", from, &["after the re-join"]),
-        WAIT,
-    );
+    lab.show();
 }
 
 #[test]
@@ -415,7 +273,7 @@ fn zyrejs_talks_both_ways() {
 #[test]
 fn pyre_non_ascii_strings_arrive_truncated() {
     let test = "pyre_non_ascii_strings_arrive_truncated";
-    let Some(mut lab) = lab(test, "pyretrunc", &[Family::Pyre]) else {
+    let Some(mut lab) = live_lab(test, "pyretrunc", &[Family::Pyre]) else {
         return;
     };
     lab.lan(
@@ -443,7 +301,7 @@ fn pyre_non_ascii_strings_arrive_truncated() {
         in_group("JOIN", &ours, "grüppe!"),
         WAIT,
     );
-    show(&lab);
+    lab.show();
 }
 
 // ---- liveness: SIGKILL, and beacons blocked ------------------------------
@@ -472,7 +330,7 @@ struct Timeouts {
 ///   PINGs and our PING-OKs keep both sides alive (we never find them
 ///   evasive).
 fn liveness(which: Impl, test: &str, tag: &str, net: u8) {
-    let Some(mut lab) = lab(test, tag, &[which.family()]) else {
+    let Some(mut lab) = live_lab(test, tag, &[which.family()]) else {
         return;
     };
     for i in 0..3u8 {
@@ -594,7 +452,7 @@ fn liveness(which: Impl, test: &str, tag: &str, net: u8) {
         "EXIT of {label} without EVASIVE first\n{}",
         a2.report()
     );
-    show(&lab);
+    lab.show();
     let _ = &mut lab;
 }
 
@@ -615,7 +473,7 @@ fn zyrejs_liveness() {
 #[test]
 fn three_implementations_in_one_group() {
     let test = "three_implementations_in_one_group";
-    let Some(mut lab) = lab(test, "threeway", &[Family::Pyre, Family::ZyreJs]) else {
+    let Some(mut lab) = live_lab(test, "threeway", &[Family::Pyre, Family::ZyreJs]) else {
         return;
     };
     lab.lan(
@@ -652,7 +510,7 @@ fn three_implementations_in_one_group() {
             }
         }
     }
-    show(&lab);
+    lab.show();
     let _ = &mut lab;
 }
 
@@ -664,10 +522,6 @@ fn rogue_enters(rogue: &mut JsonPeer, ours: &mut JsonPeer, hello: &str) {
     rogue.send_line(&format!("/connect {}", ours.endpoint));
     rogue.send_line(hello);
     expect(ours, "ENTER of the rogue", about("ENTER", rogue), WAIT);
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `ZRE`, the version, a UUID and a port: a beacon, well-formed or not.
@@ -753,7 +607,7 @@ fn still_meets_a_good_peer(lab: &Lab, ours: &mut JsonPeer, r: &mut JsonPeer, wha
         lab.report()
     );
     assert_eq!(ours.count(|e| e.is("ENTER")), 1, "{}", ours.report());
-    show(lab);
+    lab.show();
 }
 
 /// A 54-byte version-3 beacon (a CURVE node's, with its public key): we
@@ -818,7 +672,7 @@ fn elect_leader_and_goodbye_never_reset_the_peer() {
     expect(&mut ours, "EXIT after GOODBYE", about("EXIT", &r), WAIT);
     let lost = ours.child().stderr().count(|l| l.contains("messages lost"));
     assert_eq!(lost, 0, "GOODBYE was taken for lost messages\n{}", ours.report());
-    show(&lab);
+    lab.show();
 }
 
 /// A JOIN or LEAVE whose status byte is not what we counted is logged and
@@ -866,7 +720,7 @@ fn status_mismatch_is_logged_and_tolerated() {
         .stderr()
         .count(|l| l.contains("WARN") && l.contains("group status"));
     assert_eq!(warned, 2, "two mismatches, two warnings\n{}", ours.report());
-    show(&lab);
+    lab.show();
 }
 
 /// Sequence numbers wrap 65535 -> 0 (Zyre) from one peer and 65534 -> 0
@@ -925,7 +779,7 @@ fn sequence_wraps_in_both_styles() {
         assert_eq!(ours.count(about("ENTER", r)), 1, "{}", ours.report());
         assert_eq!(ours.count(about("EXIT", r)), 0, "{}", ours.report());
     }
-    show(&lab);
+    lab.show();
 }
 
 /// Zyre with interface "*" puts its host name in the HELLO endpoint: we
@@ -977,5 +831,5 @@ fn host_name_in_hello_endpoint_is_accepted() {
     expect_nth(&mut r, "our second WHISPER", 2, received("WHISPER", &ours), WAIT);
     assert_eq!(ours.count(about("ENTER", &r)), 1, "{}", ours.report());
     assert_eq!(ours.count(about("EXIT", &r)), 0, "{}", ours.report());
-    show(&lab);
+    lab.show();
 }

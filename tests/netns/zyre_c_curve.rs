@@ -21,61 +21,13 @@
 //! the install hint, unless `ZRE_SKIP_INTEROP=1`. LANs 10.99.180.0/24 to
 //! 10.99.185.0/24.
 
-#[path = "support/cdrivers.rs"]
-mod cdrivers;
-#[path = "support/curve.rs"]
-mod curve;
-#[path = "support/events.rs"]
-mod events;
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/refpeers.rs"]
-mod refpeers;
-
-use curve::{Capture, Cert, Scratch, allow_dir, keygen_ours, s};
-use events::{about, carrying, expect, header, in_group, meet, talk_both_ways};
-use netns::{ChildGuard, JsonPeer, Lab, WAIT};
-use refpeers::Family;
+use crate::support::curve::{Capture, Cert, Scratch, allow_dir, keygen_ours, s};
+use crate::support::events::{about, carrying, expect, header, in_group, meet, talk_both_ways};
+use crate::support::netns::{JsonPeer, WAIT};
+use crate::support::peers::{czmq_server, delivered, live_lab, ours, zyre};
+use crate::support::refpeers::Family;
 use std::thread;
 use std::time::Duration;
-
-/// A lab for a test that needs `families`: `None` to skip (no root outside
-/// CI, or a missing reference with `ZRE_SKIP_INTEROP=1`); a missing
-/// reference otherwise fails the test with the install hint.
-fn lab(test: &str, tag: &str, families: &[Family]) -> Option<Lab> {
-    if !refpeers::require(test, families) {
-        return None;
-    }
-    let lab = Lab::new(tag)?;
-    cdrivers::zyre_peer();
-    if families.contains(&Family::Czmq) {
-        cdrivers::czmq_gossip();
-    }
-    Some(lab)
-}
-
-/// Our node with fast beacons and `extra` options.
-fn ours(lab: &Lab, host: &str, lan: &str, name: &str, extra: &[&str]) -> JsonPeer {
-    let mut args = vec!["--beacon-interval", "100ms"];
-    args.extend_from_slice(extra);
-    JsonPeer::spawn(lab, host, lan, name, &args)
-}
-
-/// A Zyre peer on `host`, interface `lan`, with driver options `extra`
-/// (`--curve-cert`, `--curve-keygen`, `--gossip` …).
-fn zyre(lab: &Lab, host: &str, lan: &str, name: &str, extra: &[&str]) -> JsonPeer {
-    let driver = cdrivers::zyre_peer();
-    let mut args = vec!["--name", name, "--iface", lan];
-    args.extend_from_slice(extra);
-    let child = lab.spawn_as(
-        &format!("zyre {name}@{host}"),
-        host,
-        driver.to_str().expect("driver path is UTF-8"),
-        &args,
-        &[],
-    );
-    JsonPeer::adopt(child, host)
-}
 
 /// The public key a Zyre peer in CURVE mode reported in its READY.
 fn zyre_key(peer: &mut JsonPeer) -> String {
@@ -96,13 +48,6 @@ fn meet_with_keys(a: &mut JsonPeer, a_key: &str, b: &mut JsonPeer, b_key: &str) 
     assert_eq!(header(&of_a, "X-PUBLICKEY"), Some(a_key), "{} saw {of_a}", b.name);
 }
 
-/// With `ZRE_INTEROP_SHOW` set, prints what every process of the lab said.
-fn show(lab: &Lab) {
-    if std::env::var_os("ZRE_INTEROP_SHOW").is_some() {
-        eprintln!("{}", lab.report());
-    }
-}
-
 /// Proves the driver: two Zyre nodes in CURVE mode (keys from czmq's
 /// `zcert_save`, one node loading its certificate from the files) meet
 /// with each other's key as `X-PUBLICKEY` and talk both ways, and a
@@ -110,7 +55,7 @@ fn show(lab: &Lab) {
 /// node on the same LAN meets neither and hears nothing.
 #[test]
 fn zyre_c_curve_zyre_with_zyre() {
-    let Some(mut lab) = lab("zyre_c_curve_zyre_with_zyre", "zcurvezz", &[Family::ZyreC]) else {
+    let Some(mut lab) = live_lab("zyre_c_curve_zyre_with_zyre", "zcurvezz", &[Family::ZyreC]) else {
         return;
     };
     lab.numbered_lan("lan", 180, &["a", "b", "p"]);
@@ -174,7 +119,7 @@ fn zyre_c_curve_zyre_with_zyre() {
             "the capture on a holds {clear:?} in the clear"
         );
     }
-    show(&lab);
+    lab.show();
 }
 
 /// Ours and Zyre in CURVE mode on two LANs, the keys crossing over: on
@@ -185,7 +130,7 @@ fn zyre_c_curve_zyre_with_zyre() {
 /// WHISPER both ways.
 #[test]
 fn zyre_c_curve_talks_both_ways() {
-    let Some(mut lab) = lab("zyre_c_curve_talks_both_ways", "zcurvetalk", &[Family::ZyreC]) else {
+    let Some(mut lab) = live_lab("zyre_c_curve_talks_both_ways", "zcurvetalk", &[Family::ZyreC]) else {
         return;
     };
     lab.numbered_lan("lan1", 181, &["a1", "z1"]);
@@ -229,7 +174,7 @@ fn zyre_c_curve_talks_both_ways() {
         assert_eq!(o.count(about("ENTER", z)), 1, "{}", o.report());
         assert_eq!(z.count(about("ENTER", o)), 1, "{}", z.report());
     }
-    show(&lab);
+    lab.show();
 }
 
 /// Our secure node's allow-list holds one Zyre node's key and not the
@@ -239,7 +184,7 @@ fn zyre_c_curve_talks_both_ways() {
 /// sees no ENTER of it.
 #[test]
 fn zyre_c_curve_key_not_allowed_stays_out() {
-    let Some(mut lab) = lab(
+    let Some(mut lab) = live_lab(
         "zyre_c_curve_key_not_allowed_stays_out",
         "zcurveallow",
         &[Family::ZyreC],
@@ -308,23 +253,7 @@ fn zyre_c_curve_key_not_allowed_stays_out() {
         "ours let the other Zyre in\n{}",
         lab.report()
     );
-    show(&lab);
-}
-
-/// czmq's ZGossip server on `host`, bound to its address on `lan` port
-/// 31337; READY.
-fn czmq_server(lab: &Lab, host: &str, lan: &str) -> ChildGuard {
-    let driver = cdrivers::czmq_gossip();
-    let bind = format!("tcp://{}:31337", lab.addr(host, lan));
-    let mut child = lab.spawn_as(
-        &format!("czmq zgossip@{host}"),
-        host,
-        driver.to_str().expect("driver path is UTF-8"),
-        &[&bind],
-        &[],
-    );
-    child.wait_stdout("READY", |l| l == "READY 31337", WAIT);
-    child
+    lab.show();
 }
 
 /// Zyre nodes in CURVE mode on lan1 and lan2 and ours on lan2, discovery
@@ -335,7 +264,7 @@ fn czmq_server(lab: &Lab, host: &str, lan: &str) -> ChildGuard {
 /// talks both ways with the Zyre across the router over CURVE links.
 #[test]
 fn zyre_c_curve_gossip_across_subnets() {
-    let Some(mut lab) = lab(
+    let Some(mut lab) = live_lab(
         "zyre_c_curve_gossip_across_subnets",
         "zcurvegossip",
         &[Family::ZyreC, Family::Czmq],
@@ -345,7 +274,7 @@ fn zyre_c_curve_gossip_across_subnets() {
     lab.numbered_lan("lan1", 183, &["y"]);
     lab.numbered_lan("lan2", 184, &["b", "z"]);
     lab.router("r", &[("lan1", "10.99.183.1"), ("lan2", "10.99.184.1")]);
-    let server = czmq_server(&lab, "r", "lan1");
+    let server = czmq_server(&lab, "r", "lan1", &[]);
     let scratch = Scratch::new("zyre_c_curve_gossip_across_subnets");
     let ours_cert = keygen_ours(&scratch.path("ours.cert"));
     // A key for the server that it does not have: czmq's stable zgossip
@@ -394,20 +323,13 @@ fn zyre_c_curve_gossip_across_subnets() {
     meet_with_keys(&mut y, &y_key, &mut z, &z_key);
     for (peer, key) in [(&y, &y_key), (&z, &z_key), (&b, &ours_cert.key)] {
         let value = format!("{}|{key}", peer.endpoint);
-        let got = server.stdout().count(|l| {
-            let words: Vec<&str> = l.split_whitespace().collect();
-            words.len() == 3
-                && words[0] == "DELIVER"
-                && words[1].eq_ignore_ascii_case(&peer.uuid)
-                && words[2] == value
-        });
         assert!(
-            got > 0,
+            delivered(&server, &peer.uuid, &value),
             "czmq's server has no tuple `{} {value}`\n{}",
             peer.uuid,
             lab.report()
         );
     }
     talk_both_ways(&mut y, &mut b, "chat", "gossip");
-    show(&lab);
+    lab.show();
 }

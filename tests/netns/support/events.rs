@@ -1,14 +1,10 @@
 //! Predicates and waits on the events of `zre --json` peers (ours or a
 //! reference driver speaking the same contract), shared by the live tests
 //! written since issue 19.
-//!
-//! Needs `support/netns.rs` as `mod netns` beside it.
-
-#![allow(dead_code)]
 
 use std::time::Duration;
 
-use crate::netns::{Event, Json, JsonPeer, WAIT};
+use super::netns::{Event, Json, JsonPeer, WAIT};
 
 /// An event of `kind` about `peer`.
 pub fn about(kind: &'static str, peer: &JsonPeer) -> impl Fn(&Event) -> bool + use<> {

@@ -15,8 +15,7 @@
 //! this prefix whose process is gone (leftovers of a killed run).
 //!
 //! ```ignore
-//! #[path = "support/netns.rs"]
-//! mod netns;
+//! use crate::support::netns;
 //! let Some(mut lab) = netns::Lab::new("demo") else { return };
 //! lab.lan("lan1", "10.99.1.0/24", &[("a", "10.99.1.2")]);
 //! lab.lan("lan2", "10.99.2.0/24", &[("b", "10.99.2.2")]);
@@ -30,8 +29,6 @@
 //! `None` so the test can skip; with `CI` set, a lab that cannot be built
 //! fails the test.
 
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -42,8 +39,12 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::refpeers;
+
 /// Every namespace of this harness starts with this.
 pub const PREFIX: &str = "zrelab";
+/// Our `zre` binary (the `tools` feature builds it).
+pub const ZRE: &str = env!("CARGO_BIN_EXE_zre");
 /// The default bound on waits for a condition.
 pub const WAIT: Duration = Duration::from_secs(30);
 /// How many lines of each stream a failure report shows.
@@ -65,21 +66,6 @@ macro_rules! figure {
 /// True when running in CI (`CI` set to anything but empty, `0` or `false`).
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
-}
-
-/// Appends `line` to the file `$ZRE_INTEROP_LOG` names, if any, for
-/// `scripts/test`'s summary (as `refpeers::log_interop` does).
-fn log_interop(line: &str) {
-    let Some(path) = std::env::var_os("ZRE_INTEROP_LOG") else {
-        return;
-    };
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(&path);
-    if let Err(err) = file.and_then(|mut f| writeln!(f, "{line}")) {
-        eprintln!(
-            "cannot append to ZRE_INTEROP_LOG {}: {err}",
-            Path::new(&path).display()
-        );
-    }
 }
 
 fn effective_uid() -> Option<u32> {
@@ -185,7 +171,7 @@ impl Lab {
                 panic!("netns lab {tag:?}: {why} (CI is set, so this is a failure, not a skip)");
             }
             eprintln!("SKIPPED netns lab {tag:?}: {why}; run as root (CI=true makes this a failure)");
-            log_interop(&format!("netns\t-\t{tag}\t{why}"));
+            refpeers::log_interop(&format!("netns\t-\t{tag}\t{why}"));
             None
         };
         if effective_uid() != Some(0) {
@@ -618,6 +604,14 @@ impl Lab {
         guard
     }
 
+    /// With `ZRE_INTEROP_SHOW` set, prints what every process of the lab said
+    /// (also when the test passes).
+    pub fn show(&self) {
+        if std::env::var_os("ZRE_INTEROP_SHOW").is_some() {
+            eprintln!("{}", self.report());
+        }
+    }
+
     /// The output of every child this lab started (tails of each stream).
     pub fn report(&self) -> String {
         let mut text = String::new();
@@ -791,11 +785,6 @@ impl ChildGuard {
         }
     }
 
-    /// Closes the child's stdin (EOF).
-    pub fn close_stdin(&mut self) {
-        self.stdin = None;
-    }
-
     /// Takes the child's stdin, e.g. to stream a large input from another
     /// thread; dropping it is the EOF. `None` if it was taken or closed.
     pub fn take_stdin(&mut self) -> Option<ChildStdin> {
@@ -908,11 +897,6 @@ pub fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
         .lines()
         .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
     line[field.len() + 1..].split_whitespace().next()?.parse().ok()
-}
-
-/// How many file descriptors a process has open; `None` when it is gone.
-pub fn fd_count(pid: u32) -> Option<usize> {
-    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
 }
 
 /// A minimal JSON value: enough for the `zre --json` events.
@@ -1186,7 +1170,6 @@ pub struct JsonPeer {
     pub uuid: String,
     pub name: String,
     pub endpoint: String,
-    pub host: String,
 }
 
 impl JsonPeer {
@@ -1210,8 +1193,8 @@ impl JsonPeer {
         let mut args = vec!["--json", "-n", name, "-i", iface, "--beacon-port", "5670"];
         args.extend_from_slice(extra);
         let label = format!("zre {name}@{host}");
-        let child = lab.spawn_as(&label, host, env!("CARGO_BIN_EXE_zre"), &args, envs);
-        JsonPeer::adopt(child, host)
+        let child = lab.spawn_as(&label, host, ZRE, &args, envs);
+        JsonPeer::adopt(child)
     }
 
     /// Every event so far (including READY).
@@ -1267,7 +1250,7 @@ impl JsonPeer {
     /// Wraps a child that speaks the `zre --json` contract (READY first,
     /// then events; commands on stdin), e.g. a driver for another ZRE
     /// implementation, and waits for its READY.
-    pub fn adopt(mut child: ChildGuard, host: &str) -> JsonPeer {
+    pub fn adopt(mut child: ChildGuard) -> JsonPeer {
         let ready = Event::parse(&child.wait_stdout(
             "with \"event\":\"READY\"",
             |l| Event::parse(l).is("READY"),
@@ -1286,7 +1269,6 @@ impl JsonPeer {
             uuid,
             name: ready.name().to_owned(),
             endpoint: ready.str("endpoint").unwrap_or("").to_owned(),
-            host: host.to_owned(),
             child,
         }
     }

@@ -2,18 +2,12 @@
 //! format (a public file and its `_secret` twin), allow-list directories,
 //! a scratch directory for them, and packet captures (tcpdump inside a
 //! lab namespace) to look for plaintext on the wire.
-//!
-//! Needs `support/netns.rs` as `mod netns` beside it.
-
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::netns::{ChildGuard, Lab, WAIT};
-
-const ZRE: &str = env!("CARGO_BIN_EXE_zre");
+use super::netns::{ChildGuard, Lab, WAIT, ZRE};
 
 /// A directory under `CARGO_TARGET_TMPDIR` for one test's certificates and
 /// captures, named after the test and this process; removed on drop (also

@@ -17,30 +17,24 @@
 //! haskell-zre built into the reference cache (`.ci/run` does it); without
 //! it each test fails with an install hint, unless `ZRE_SKIP_INTEROP=1`.
 
-#[path = "support/haskell.rs"]
-mod haskell;
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/refpeers.rs"]
-mod refpeers;
-
-use haskell::{HaskellTool, dashed};
-use netns::{Event, JsonPeer, Lab, WAIT};
-use refpeers::Family;
+use crate::support::exchange::UNICODE_TEXT;
+use crate::support::haskell::{HaskellTool, dashed};
+use crate::support::netns::{Event, JsonPeer, Lab, WAIT};
+use crate::support::refpeers::Family;
+use crate::support::{netns, peers};
 use std::thread;
 use std::time::Duration;
 
-/// Text that is not ASCII: 2-, 3- and 4-byte UTF-8 sequences.
-const UNICODE_TEXT: &str = "héllo wörld ✓ 日本語 🚀";
+/// Our node on the one LAN.
+fn ours(lab: &Lab, host: &str, name: &str, extra: &[&str]) -> JsonPeer {
+    peers::ours(lab, host, "lan", name, extra)
+}
 
 /// A lab for `test` (namespaces named after `tag`) when haskell-zre is
 /// here (else the install hint, or a skip with `ZRE_SKIP_INTEROP=1`) and
 /// namespaces can be made.
 fn lab(test: &str, tag: &str) -> Option<Lab> {
-    if !refpeers::require(test, &[Family::Haskell]) {
-        return None;
-    }
-    Lab::new(tag)
+    peers::live_lab(test, tag, &[Family::Haskell])
 }
 
 /// A LAN 10.99.`net`.0/24 named `lan` with these hosts, each with the
@@ -52,18 +46,11 @@ fn lan(lab: &mut Lab, net: u8, hosts: &[&str]) {
     }
 }
 
-/// Our `zre --json` on `host`, fast beacons.
-fn ours(lab: &Lab, host: &str, name: &str, extra: &[&str]) -> JsonPeer {
-    let mut args = vec!["--beacon-interval", "100ms"];
-    args.extend_from_slice(extra);
-    JsonPeer::spawn(lab, host, "lan", name, &args)
-}
-
 /// One of our applets (`zrecat`, `zretime`, `zreworker`) on `host`.
 fn our_applet(lab: &Lab, host: &str, applet: &str, args: &[&str]) -> netns::ChildGuard {
     let mut all = vec![applet, "-i", "lan", "--beacon-interval", "100ms"];
     all.extend_from_slice(args);
-    lab.spawn(host, env!("CARGO_BIN_EXE_zre"), &all, &[("RUST_LOG", "debug")])
+    lab.spawn(host, netns::ZRE, &all, &[("RUST_LOG", "debug")])
 }
 
 /// Our node's ENTER of the haskell-zre peer named `name`: its UUID.
@@ -89,13 +76,6 @@ fn message(kind: &'static str, peer: &str, content: &[&str]) -> impl Fn(&Event) 
     let peer = peer.to_owned();
     let content: Vec<String> = content.iter().map(|s| s.to_string()).collect();
     move |e| e.is(kind) && e.peer() == peer && e.content() == content
-}
-
-/// With `ZRE_INTEROP_SHOW` set, prints what every process of the lab said.
-fn show(lab: &Lab) {
-    if std::env::var_os("ZRE_INTEROP_SHOW").is_some() {
-        eprintln!("{}", lab.report());
-    }
 }
 
 /// `YYYY-MM-DD` then `sep` then `HH:MM:SS` at the start of `s`.
@@ -224,7 +204,7 @@ fn haskell_zre_shell_talks_both_ways() {
         "haskell zre after /quit: {status:?}\n{}",
         hask.report()
     );
-    show(&lab);
+    lab.show();
 }
 
 /// On a LAN where it hears none of our beacons (nftables drops UDP to port
@@ -276,7 +256,7 @@ fn haskell_multicast_beacon_heard_where_it_hears_none_of_ours() {
         lab.udp_input_dropped("b") > 0,
         "no beacon of ours reached haskell's host"
     );
-    show(&lab);
+    lab.show();
 }
 
 /// Beacons do not refresh a known peer (as in Zyre), so only our PINGs and
@@ -322,7 +302,7 @@ fn haskell_peer_lives_on_pings_and_expires_after_sigkill() {
 
     hask.child().kill();
     ours.wait_for("EXIT of haskell after SIGKILL", from("EXIT", &hask_id), WAIT);
-    show(&lab);
+    lab.show();
 }
 
 // ---- the applets ---------------------------------------------------------
@@ -343,7 +323,7 @@ fn haskell_zretime_and_ours_heard_by_each_others_zrecat() {
         "zretime",
         &["--json", "-n", "otime", "--header", "X-ROLE=clock"],
     );
-    let mut our_time = JsonPeer::adopt(our_time, "ot");
+    let mut our_time = JsonPeer::adopt(our_time);
     let mut their_cat = HaskellTool::spawn(&lab, "hc", "lan", "zrecat", "hcat", &["time"]);
 
     let line = our_cat.wait_stdout("a haskell-zre time", is_haskell_time, WAIT);
@@ -386,7 +366,7 @@ fn haskell_zretime_and_ours_heard_by_each_others_zrecat() {
         shout.content().len() == 1 && is_haskell_time(&shout.content()[0]),
         "{shout}"
     );
-    show(&lab);
+    lab.show();
 }
 
 /// `zrecat test` both ways: a line on its stdin reaches our zrecat, and a
@@ -415,7 +395,7 @@ fn haskell_zrecat_and_ours_cat_lines_to_each_other() {
     // all), and shouts each.
     their_cat.send_line("from haskell zrecat");
     our_cat.wait_stdout("its line", |l| l == "from haskell zrecat", WAIT);
-    show(&lab);
+    lab.show();
 }
 
 /// Its `zreworker` takes a job from our `zre` (it joins the whispered group
@@ -447,7 +427,7 @@ fn haskell_zreworker_and_ours_take_each_others_jobs() {
 
     // Our worker, its client.
     let our_worker = our_applet(&lab, "ow", "zreworker", &["--json", "-n", "owork"]);
-    let mut our_worker = JsonPeer::adopt(our_worker, "ow");
+    let mut our_worker = JsonPeer::adopt(our_worker);
     let owork = dashed(&our_worker.uuid);
     let mut hz = HaskellTool::spawn(&lab, "hz", "lan", "zre", "hz", &[]);
     hz.wait_exact(&format!("Ready peer owork {owork}"), WAIT);
@@ -462,5 +442,5 @@ fn haskell_zreworker_and_ours_take_each_others_jobs() {
     }
     hz.wait_exact("Shout for group jobs > done", WAIT);
     hz.wait_exact(&format!("Whisper from {owork} done jobs"), WAIT);
-    show(&lab);
+    lab.show();
 }

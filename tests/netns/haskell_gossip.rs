@@ -14,19 +14,12 @@
 //! Needs root and haskell-zre built into the reference cache; without it
 //! each test fails with an install hint, unless `ZRE_SKIP_INTEROP=1`.
 
-#[path = "support/haskell.rs"]
-mod haskell;
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/refpeers.rs"]
-mod refpeers;
-
-use haskell::HaskellTool;
-use netns::{ChildGuard, Lab, WAIT};
-use refpeers::Family;
+use crate::support::haskell::HaskellTool;
+use crate::support::netns::{ChildGuard, Lab, WAIT, ZRE};
+use crate::support::refpeers::Family;
+use crate::support::{haskell, peers, refpeers};
 use std::time::{Duration, Instant};
 
-const ZRE: &str = env!("CARGO_BIN_EXE_zre");
 const CLIENT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/interop/gossip_dialect_client.py"
@@ -71,12 +64,7 @@ fn haskell_server(lab: &Lab) -> ChildGuard {
 }
 
 fn our_server(lab: &Lab) -> ChildGuard {
-    lab.spawn(
-        "r",
-        ZRE,
-        &["zgossip_server", "--bind", "tcp://*:31337"],
-        &[("RUST_LOG", "debug")],
-    )
+    peers::gossip_server(lab, "r", &["--bind", "tcp://*:31337"])
 }
 
 /// haskell-zre's `zrecat test` on `h` (lan1) and ours on `o` (lan2), both

@@ -15,11 +15,8 @@
 //! Needs root (network namespaces), python3 and pyzmq; skipped with a
 //! message without them, unless `CI` is set (then it fails).
 
-#[path = "support/netns.rs"]
-#[macro_use]
-mod netns;
-
-use netns::{Event, JsonPeer, Lab, WAIT};
+use crate::support::netns;
+use crate::support::netns::{Event, JsonPeer, Lab, WAIT};
 use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
