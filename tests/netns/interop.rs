@@ -404,10 +404,11 @@ fn liveness(which: Impl, test: &str, tag: &str, net: u8) {
             );
         }
     }
-    assert!(
-        a2.count(about("EVASIVE", &b2)) > 0,
-        "ours2 never found {label} evasive: its PINGs were not what kept the link\n{}",
-        lab.report()
+    expect(
+        &mut a2,
+        &format!("EVASIVE of {label} (else its PINGs were not what kept the link)"),
+        about("EVASIVE", &b2),
+        WAIT,
     );
     assert_eq!(
         a3.count(about("EVASIVE", &b3)),

@@ -135,12 +135,14 @@ pub fn czmq_server(lab: &Lab, host: &str, lan: &str, connect: &[&str]) -> ChildG
     child
 }
 
-/// Whether a ZGossip server (czmq's driver or our `zgossip_server`) said
-/// `DELIVER <uuid> <value>`.
+/// Whether a ZGossip server (czmq's driver or our `zgossip_server`) says
+/// `DELIVER <uuid> <value>`, waiting up to [`WAIT`] for the line: a server
+/// may learn a tuple after the peers have met (e.g. through the other
+/// server of a chain), so its output is never judged at one instant.
 pub fn delivered(server: &ChildGuard, uuid: &str, value: &str) -> bool {
     let is_tuple = |l: &str| {
         let words: Vec<&str> = l.split_whitespace().collect();
         words.len() == 3 && words[0] == "DELIVER" && words[1].eq_ignore_ascii_case(uuid) && words[2] == value
     };
-    server.stdout().count(is_tuple) > 0
+    server.stdout().wait_for(is_tuple, WAIT).is_some()
 }
