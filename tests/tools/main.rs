@@ -5,6 +5,7 @@
 #[cfg(feature = "tools")]
 mod applets;
 mod config;
+mod summary;
 // The tools' option table, shared with tools/main.rs.
 #[path = "../../tools/schema.rs"]
 mod schema;
