@@ -1,9 +1,9 @@
 //! Running a node in a thread of its own: commands go in through a channel
 //! and a mio `Waker`, events come out through a channel.
 
+use super::reactor::{Node, WAKER};
 use crate::core::{Event, Frame};
 use crate::error::NodeError;
-use crate::reactor::{Node, WAKER};
 use log::warn;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
