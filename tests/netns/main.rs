@@ -13,6 +13,7 @@
 #[macro_use]
 mod support;
 
+mod beyond_lan;
 mod chaos;
 #[cfg(feature = "curve")]
 mod curve;

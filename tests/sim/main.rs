@@ -3,6 +3,8 @@
 //!
 //! - `node`: `NodeCore`, many nodes on a simulated network.
 //! - `gossip`: the ZGossip server and client wired together.
+//! - `beyond_lan`: seed peers and the unpublish of a clean stop (issue 28).
 
+mod beyond_lan;
 mod gossip;
 mod node;
