@@ -11,3 +11,4 @@ pub mod haskell;
 pub mod peers;
 pub mod refpeers;
 pub mod rogue;
+pub mod turns;

@@ -40,6 +40,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::refpeers;
+use super::turns::Turn;
 
 /// Every namespace of this harness starts with this.
 pub const PREFIX: &str = "zrelab";
@@ -159,12 +160,25 @@ pub struct Lab {
     lans: HashMap<String, Lan>,
     children: Mutex<Vec<ChildStreams>>,
     setpriv: bool,
+    /// Dropped last, after the namespaces are gone.
+    _turn: Turn,
 }
 
 impl Lab {
     /// A new, empty lab; `None` (after printing why) when network
     /// namespaces are unavailable outside CI. In CI that panics instead.
     pub fn new(tag: &str) -> Option<Lab> {
+        Lab::with_turn(tag, false)
+    }
+
+    /// [`Lab::new`] for a test that loads the CPU on purpose: it waits
+    /// until no other lab lives, and no other lab starts while it does
+    /// (see `turns.rs`).
+    pub fn alone(tag: &str) -> Option<Lab> {
+        Lab::with_turn(tag, true)
+    }
+
+    fn with_turn(tag: &str, alone: bool) -> Option<Lab> {
         check_name("lab tag", tag, 16);
         let refuse = |why: String| -> Option<Lab> {
             if in_ci() {
@@ -198,6 +212,7 @@ impl Lab {
             lans: HashMap::new(),
             children: Mutex::new(Vec::new()),
             setpriv,
+            _turn: Turn::take(alone),
         })
     }
 
