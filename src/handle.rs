@@ -3,7 +3,7 @@
 
 use crate::core::{Event, Frame};
 use crate::error::NodeError;
-use crate::reactor::{Node, WAKER};
+use crate::reactor::Node;
 use log::warn;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -46,7 +46,7 @@ pub struct NodeHandle {
 
 impl NodeHandle {
     pub(crate) fn spawn(mut node: Node) -> Result<NodeHandle, NodeError> {
-        let waker = Arc::new(mio::Waker::new(node.registry(), WAKER)?);
+        let waker = node.waker();
         let (commands, command_rx) = mpsc::channel::<Command>();
         let (event_tx, events) = mpsc::channel();
         let (uuid, name, endpoint) = (node.uuid(), node.name().to_owned(), node.endpoint().to_owned());
