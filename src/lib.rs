@@ -52,6 +52,11 @@ pub use core::{CommandError, Event, Frame, Headers, ZyreUuid};
 pub use error::{NodeError, SettingError};
 pub use gossip_service::{DEFAULT_GOSSIP_ENDPOINT, GossipEvent, GossipService};
 pub use handle::NodeHandle;
+// Crates whose types are in zre's public signatures: `Uuid` (peers),
+// `mio` (`Node::poll`, `Node::registry`), `flume` (`NodeHandle::events`).
+pub use flume;
+pub use mio;
+pub use uuid::{self, Uuid};
 pub use iface::{Interface, InterfaceSpec};
 pub use reactor::{FIRST_RESERVED_TOKEN, Node};
 pub use zyre_env::ZyreEnv;
