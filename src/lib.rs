@@ -35,6 +35,9 @@ pub mod defaults;
 mod error;
 mod gossip_service;
 mod handle;
+#[cfg(feature = "async")]
+#[path = "node/async_node.rs"]
+mod async_node;
 pub mod iface;
 mod inbox_watch;
 mod link;
@@ -52,6 +55,8 @@ pub use core::{CommandError, Event, Frame, Headers, ZyreUuid};
 pub use error::{NodeError, SettingError};
 pub use gossip_service::{DEFAULT_GOSSIP_ENDPOINT, GossipEvent, GossipService};
 pub use handle::NodeHandle;
+#[cfg(feature = "async")]
+pub use async_node::{AsyncNode, EventStream};
 // Crates whose types are in zre's public signatures: `Uuid` (peers),
 // `mio` (`Node::poll`, `Node::registry`), `flume` (`NodeHandle::events`).
 pub use flume;
