@@ -23,7 +23,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let node = builder.build()?.spawn_async()?;
     node.join("chat").await?;
-    println!("{} in group chat; type lines to shout, Ctrl-D to quit", node.name());
+    println!(
+        "{} in group chat; type lines to shout, Ctrl-D to quit",
+        node.name()
+    );
 
     let mut events = node.events();
     let mut lines = BufReader::new(tokio::io::stdin()).lines();

@@ -4,7 +4,7 @@
 //! one line for users and already includes the cause's text.
 
 use crate::core::CommandError;
-use crate::iface::InterfaceError;
+use crate::host::interface::InterfaceError;
 use std::io;
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -51,7 +51,7 @@ pub enum NodeError {
     /// A CURVE certificate or the allow-list directory could not be read
     /// (the message names the file, and the line of a bad one).
     #[error(transparent)]
-    Certificate(#[from] crate::cert::CertError),
+    Certificate(#[from] crate::curve::cert::CertError),
 }
 
 /// A setting of [`crate::NodeBuilder`] or [`crate::GossipService`] that

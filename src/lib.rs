@@ -16,58 +16,60 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Layers, bottom up:
+//! Layers, bottom up (each a folder of `src/`):
 //! - [`wire`]: the exact bytes of beacons, ZRE and ZGossip messages.
-//! - [`core`]: the protocol as deterministic state machines (no sockets, no
-//!   clock): they take inputs and the time, and yield frames, events and the
-//!   next deadline.
-//! - [`Node`]: a single-threaded mio reactor that owns the sockets and moves
-//!   bytes between them and the core; [`NodeHandle`] runs one in a thread.
-//! - [`GossipService`]: a ZGossip server (what `zgossip_server` runs).
+//! - `core`: the protocol as deterministic state machines (no sockets, no
+//!   clock): they take inputs and the time, and yield frames, events and
+//!   the next deadline.
+//! - `node`: [`Node`], a single-threaded mio reactor that owns the sockets
+//!   and moves bytes between them and the core; [`NodeHandle`] runs one
+//!   in a thread; [`NodeBuilder`] sets one up.
+//! - `gossip`: [`GossipService`], a ZGossip server (what `zgossip_server`
+//!   runs).
+//! - `curve`: [`Certificate`] files, the allow-list and the ZAP handler.
+//! - `host`: the host's [`Interface`]s and Zyre's environment ([`ZyreEnv`]).
+//! - [`config`]: the `zre.conf` loader the tools share.
+//!
+//! Everything a program uses is re-exported here, each item under one path.
+#![warn(unreachable_pub)]
 
-mod beacon_socket;
-mod builder;
-pub mod cert;
 pub mod config;
+// The sans-I/O core, public for the simulations in tests/ and the fuzz
+// targets (`cfg(test)` is not set for them); not part of the API.
+#[doc(hidden)]
 pub mod core;
-pub mod curve_allow;
+mod curve;
 pub mod defaults;
 mod error;
-mod gossip_service;
-mod handle;
-#[cfg(feature = "async")]
-#[path = "node/async_node.rs"]
-mod async_node;
-pub mod iface;
-mod inbox_watch;
-mod link;
-mod probe;
-mod reactor;
-mod spare;
+mod gossip;
+mod host;
+mod node;
 pub mod wire;
-mod zap;
-mod zyre_env;
 
-pub use builder::{DEFAULT_BEACON_PORT, DEFAULT_PORT_RANGE, NodeBuilder, PortRange, gossip_endpoint};
-pub use cert::{CertError, Certificate};
+// Old paths that tests, fuzz targets and tools reach into; not the API.
+#[doc(hidden)]
+pub use curve::cert;
+
 pub use core::gossip_server::ServerConfig as GossipServerConfig;
 pub use core::{CommandError, Event, Frame, Headers, ZyreUuid};
+pub use curve::cert::{CertError, Certificate};
 pub use error::{NodeError, SettingError};
-pub use gossip_service::{DEFAULT_GOSSIP_ENDPOINT, GossipEvent, GossipService};
-pub use handle::NodeHandle;
+pub use gossip::{DEFAULT_GOSSIP_ENDPOINT, GossipEvent, GossipService};
+pub use host::interface::{Interface, InterfaceError, InterfaceSpec};
+pub use host::zyre_env::ZyreEnv;
 #[cfg(feature = "async")]
-pub use async_node::{AsyncNode, EventStream};
+pub use node::{AsyncNode, EventStream};
+pub use node::{FIRST_RESERVED_TOKEN, Node, NodeBuilder, NodeHandle, PortRange, gossip_endpoint};
 // Crates whose types are in zre's public signatures: `Uuid` (peers),
 // `mio` (`Node::poll`, `Node::registry`), `flume` (`NodeHandle::events`).
 pub use flume;
 pub use mio;
 pub use uuid::{self, Uuid};
-pub use iface::{Interface, InterfaceSpec};
-pub use reactor::{FIRST_RESERVED_TOKEN, Node};
-pub use zyre_env::ZyreEnv;
 
-/// Whether this build can speak CURVE (RFC 26): libzmq built with
-/// libsodium, the `curve` cargo feature (on by default). Without it
+/// Whether this build can speak CURVE (RFC 26): whether the libzmq that
+/// zmq-sys linked was built with libsodium (this repository's build is;
+/// the crates.io zmq-sys's is not: see the README, "CURVE for a program
+/// that depends on zre"). Without it
 /// [`NodeBuilder::curve`] and [`GossipService::bind_curve`] fail with
 /// [`SettingError::CurveUnavailable`] and [`Certificate::generate`] with
 /// [`CertError::Keygen`].

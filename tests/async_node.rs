@@ -27,7 +27,10 @@ fn node(name: &str, port: u16) -> AsyncNode {
 async fn joined(node: &AsyncNode, peer: zre::Uuid, group: &str) {
     let mut events = node.events();
     while let Some(event) = events.next().await {
-        if let Event::Join { peer: p, group: g, .. } = &event {
+        if let Event::Join {
+            peer: p, group: g, ..
+        } = &event
+        {
             if *p == peer && &**g == group {
                 return;
             }
@@ -57,7 +60,9 @@ async fn two_async_nodes_exchange_a_burst_in_order() {
         let mut next = 0usize;
         while next < BURST {
             match events.next().await.expect("the node is running") {
-                Event::Shout { peer, group, content, .. } if peer == from => {
+                Event::Shout {
+                    peer, group, content, ..
+                } if peer == from => {
                     assert_eq!(&*group, "burst");
                     assert_eq!(content, vec![next.to_string().into_bytes()], "out of order");
                     next += 1;
@@ -69,22 +74,22 @@ async fn two_async_nodes_exchange_a_burst_in_order() {
     };
     let send = |node: AsyncNode| async move {
         for i in 0..BURST {
-            let members = node.shout("burst", vec![i.to_string().into_bytes()]).await.unwrap();
+            let members = node
+                .shout("burst", vec![i.to_string().into_bytes()])
+                .await
+                .unwrap();
             assert_eq!(members, 1);
         }
     };
     let started = std::time::Instant::now();
-    let (a_got, b_got, (), ()) = tokio::time::timeout(
-        PATIENCE,
-        async {
-            tokio::join!(
-                tokio::spawn(receive(alice.clone(), bob.uuid())),
-                tokio::spawn(receive(bob.clone(), alice.uuid())),
-                send(alice.clone()),
-                send(bob.clone()),
-            )
-        },
-    )
+    let (a_got, b_got, (), ()) = tokio::time::timeout(PATIENCE, async {
+        tokio::join!(
+            tokio::spawn(receive(alice.clone(), bob.uuid())),
+            tokio::spawn(receive(bob.clone(), alice.uuid())),
+            send(alice.clone()),
+            send(bob.clone()),
+        )
+    })
     .await
     .map(|(a, b, c, d)| (a.unwrap(), b.unwrap(), c, d))
     .expect("every shout arrives in time");
@@ -101,6 +106,9 @@ async fn two_async_nodes_exchange_a_burst_in_order() {
     tokio::time::timeout(PATIENCE, events.collect::<Vec<_>>())
         .await
         .expect("the stream of a stopped node ends");
-    assert!(alice.join("late").await.is_err(), "a stopped node takes no command");
+    assert!(
+        alice.join("late").await.is_err(),
+        "a stopped node takes no command"
+    );
     bob.stop().await;
 }

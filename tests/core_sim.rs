@@ -1564,7 +1564,9 @@ fn a_repeated_hello_restarts_once_not_back_and_forth() {
     // a drops b without b knowing (as after a one-sided expiry): b's next
     // beacon brings it back, and a's new HELLO reaches b, which has a.
     let b_uuid = sim.uuid(b);
-    sim.nodes[a].core.forget_peer(b_uuid);
+    sim.nodes[a]
+        .core
+        .remove_peer(b_uuid, zre::core::Removal::TooFarBehind);
     sim.settle();
     sim.run_for(secs(60));
     // b restarted a once; a entered b again once; then quiet.

@@ -146,7 +146,10 @@ fn next_timeout_is_zero_exactly_while_events_wait() {
     // Run without taking events until the node says it has work.
     let deadline = Instant::now() + PATIENCE;
     while node.next_timeout() != Some(Duration::ZERO) {
-        assert!(Instant::now() < deadline, "no event came (the other node's ENTER)");
+        assert!(
+            Instant::now() < deadline,
+            "no event came (the other node's ENTER)"
+        );
         node.run_once(Some(Duration::from_millis(20))).unwrap();
     }
     let mut taken = Vec::new();
@@ -154,7 +157,9 @@ fn next_timeout_is_zero_exactly_while_events_wait() {
         taken.push(event);
     }
     assert!(
-        taken.iter().any(|e| matches!(e, Event::Enter { peer, .. } if *peer == other.uuid())),
+        taken
+            .iter()
+            .any(|e| matches!(e, Event::Enter { peer, .. } if *peer == other.uuid())),
         "{taken:?}"
     );
     let after = node.next_timeout().expect("a beacon deadline");

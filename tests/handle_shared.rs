@@ -28,7 +28,9 @@ fn wait_join(handle: &NodeHandle, peer: zre::Uuid, group: &str) {
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match handle.recv_event(Some(left)) {
-            Some(Event::Join { peer: p, group: g, .. }) if p == peer && &*g == group => return,
+            Some(Event::Join {
+                peer: p, group: g, ..
+            }) if p == peer && &*g == group => return,
             Some(_) => {}
             None => panic!("{peer} did not join {group}"),
         }
@@ -66,7 +68,12 @@ fn clones_in_threads_take_each_event_once() {
                 // other clones.
                 while let Some(event) = handle.recv_event(Some(Duration::from_secs(3))) {
                     if let Event::Shout { content, .. } = event {
-                        got.push(String::from_utf8(content[0].clone()).unwrap().parse::<usize>().unwrap());
+                        got.push(
+                            String::from_utf8(content[0].clone())
+                                .unwrap()
+                                .parse::<usize>()
+                                .unwrap(),
+                        );
                     }
                 }
                 got
@@ -87,11 +94,20 @@ fn clones_in_threads_take_each_event_once() {
         let got = taker.join().unwrap();
         takers_with_some += usize::from(!got.is_empty());
         // Each clone sees its share in the node's order.
-        assert!(got.windows(2).all(|w| w[0] < w[1]), "a clone saw shouts out of order");
+        assert!(
+            got.windows(2).all(|w| w[0] < w[1]),
+            "a clone saw shouts out of order"
+        );
         all.extend(got);
     }
     let distinct: HashSet<_> = all.iter().copied().collect();
-    assert_eq!(all.len(), SHOUTS, "{} taken, {} distinct", all.len(), distinct.len());
+    assert_eq!(
+        all.len(),
+        SHOUTS,
+        "{} taken, {} distinct",
+        all.len(),
+        distinct.len()
+    );
     assert_eq!(distinct.len(), SHOUTS, "an event was taken twice");
     println!("{SHOUTS} shouts taken by {takers_with_some} of {TAKERS} clones");
     sender.stop();
@@ -108,7 +124,9 @@ fn the_node_stops_with_its_last_clone() {
         // Still running with one clone gone (in the test thread, below).
         std::thread::sleep(Duration::from_millis(200));
         assert!(!clone.is_stopped());
-        clone.join("still-here").expect("the node runs while a clone is left");
+        clone
+            .join("still-here")
+            .expect("the node runs while a clone is left");
         drop(clone);
     });
     drop(handle);
@@ -118,7 +136,10 @@ fn the_node_stops_with_its_last_clone() {
     loop {
         match events.recv_timeout(Duration::from_millis(100)) {
             Err(zre::flume::RecvTimeoutError::Disconnected) => break,
-            _ => assert!(Instant::now() < deadline, "the node did not stop with its last clone"),
+            _ => assert!(
+                Instant::now() < deadline,
+                "the node did not stop with its last clone"
+            ),
         }
     }
 }

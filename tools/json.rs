@@ -1,6 +1,7 @@
 //! The `--json` output: one object per line, written by hand (no serde) so
 //! that the field order is fixed and the escaping is exactly JSON's.
 
+use std::fmt::Write as _;
 use zre::{Event, Frame, ZyreUuid};
 
 /// Builds one JSON object, keys in the order they are added.
@@ -70,7 +71,7 @@ impl Object {
                 Ok(text) => push_string(&mut self.text, text),
                 Err(_) => {
                     self.text.push_str("{\"hex\":\"");
-                    self.text.push_str(&hex(frame));
+                    let _ = write!(self.text, "{}", zre::wire::Hex(frame));
                     self.text.push_str("\"}");
                 }
             }
@@ -106,17 +107,6 @@ pub fn push_string(out: &mut String, value: &str) {
         }
     }
     out.push('"');
-}
-
-/// Lower-case hex of the bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
-    }
-    out
 }
 
 /// `{"event":"READY",...}`: printed once, when the node is up (and, for

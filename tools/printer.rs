@@ -80,7 +80,7 @@ pub fn human_content(content: &[zre::Frame]) -> String {
         .iter()
         .map(|frame| match std::str::from_utf8(frame) {
             Ok(text) => printable(text),
-            Err(_) => json::hex(frame),
+            Err(_) => zre::wire::Hex(frame).to_string(),
         })
         .collect::<Vec<_>>()
         .join(" | ")

@@ -193,10 +193,6 @@ impl Elections {
         self.now
     }
 
-    pub(crate) fn contests(&self, group: &str) -> bool {
-        self.contested.contains(group)
-    }
-
     /// The leader the last completed election in `group` chose.
     pub(crate) fn leader(&self, group: &str) -> Option<Uuid> {
         self.groups.get(group).and_then(|g| g.leader)

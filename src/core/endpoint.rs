@@ -48,13 +48,13 @@ impl std::error::Error for EndpointError {}
 
 /// Whether `ip` is a link-local unicast address (fe80::/10), which needs a
 /// scope (the interface) to be reached.
-pub fn is_link_local(ip: &Ipv6Addr) -> bool {
+pub(crate) fn is_link_local(ip: &Ipv6Addr) -> bool {
     ip.segments()[0] & 0xffc0 == 0xfe80
 }
 
 /// `tcp://[ip]:port`, with `%scope` for a link-local address when a scope
 /// is given.
-pub fn ipv6_endpoint(ip: &Ipv6Addr, port: u16, scope: Option<&LinkScope>) -> String {
+pub(crate) fn ipv6_endpoint(ip: &Ipv6Addr, port: u16, scope: Option<&LinkScope>) -> String {
     match scope {
         Some(scope) if is_link_local(ip) => format!("tcp://[{ip}%{}]:{port}", scope.index),
         _ => format!("tcp://[{ip}]:{port}"),
@@ -71,7 +71,10 @@ pub fn ipv6_endpoint(ip: &Ipv6Addr, port: u16, scope: Option<&LinkScope>) -> Str
 ///
 /// [`EndpointError`] for an endpoint that looks like IPv6 and does not
 /// parse: no port, a bad port, a bad address.
-pub fn canonical<'a>(endpoint: &'a str, scope: Option<&LinkScope>) -> Result<Cow<'a, str>, EndpointError> {
+pub(crate) fn canonical<'a>(
+    endpoint: &'a str,
+    scope: Option<&LinkScope>,
+) -> Result<Cow<'a, str>, EndpointError> {
     let Some(address) = endpoint.strip_prefix("tcp://") else {
         return Ok(Cow::Borrowed(endpoint));
     };
@@ -115,7 +118,7 @@ pub fn canonical<'a>(endpoint: &'a str, scope: Option<&LinkScope>) -> Result<Cow
 /// The IP address of a `tcp://ADDR:PORT` endpoint in the form
 /// [`canonical`] writes (an IPv6 one in brackets, maybe with `%scope`);
 /// `None` for a host name or another transport.
-pub fn ip_of(endpoint: &str) -> Option<IpAddr> {
+pub(crate) fn ip_of(endpoint: &str) -> Option<IpAddr> {
     let (host, _port) = endpoint.strip_prefix("tcp://")?.rsplit_once(':')?;
     let host = host
         .strip_prefix('[')

@@ -206,9 +206,6 @@ pub struct ZyreUuid(pub Uuid);
 
 impl fmt::Display for ZyreUuid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0.as_bytes() {
-            write!(f, "{byte:02X}")?;
-        }
-        Ok(())
+        write!(f, "{:X}", crate::wire::Hex(self.0.as_bytes()))
     }
 }

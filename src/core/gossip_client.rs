@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use log::{debug, info, warn};
 
 use super::gossip_server::{encode, later};
-use super::log_limit::{LogLimit, held_back};
+use super::log_limit::{LogLimit, MALFORMED_GOSSIP_PERIOD};
 use crate::wire::gossip_dialect::Decoded;
 use crate::wire::{GossipDialect, GossipMessage, GossipMessageId};
 
@@ -157,7 +157,7 @@ impl GossipClient {
             known: BTreeMap::new(),
             known_expiries: BTreeSet::new(),
             outputs: VecDeque::new(),
-            malformed_log: LogLimit::default(),
+            malformed_log: LogLimit::every(MALFORMED_GOSSIP_PERIOD),
         }
     }
 
@@ -467,11 +467,8 @@ impl GossipClient {
 
     /// Logs a dropped frame, at most once per period.
     fn malformed(&mut self, now: Instant, endpoint: &str, why: &str) {
-        if let Some(count) = self.malformed_log.allow(now) {
-            warn!(
-                "zgossip: malformed message from server {endpoint}: {why}: dropped{}",
-                held_back(count)
-            );
+        if let Some(also) = self.malformed_log.admit(now) {
+            warn!("zgossip: malformed message from server {endpoint}: {why}: dropped{also}");
         }
     }
 

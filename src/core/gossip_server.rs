@@ -39,13 +39,12 @@
 //! yields.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use log::{debug, info, warn};
 
-use super::log_limit::{LogLimit, held_back};
-use crate::wire::{GossipDialect, GossipMessage, GossipMessageId, RawGossip};
+use super::log_limit::{LogLimit, MALFORMED_GOSSIP_PERIOD};
+use crate::wire::{GossipDialect, GossipMessage, GossipMessageId, Hex, RawGossip};
 
 /// Tunables of a [`GossipServer`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,7 +213,7 @@ impl GossipServer {
             client_deadlines: BTreeSet::new(),
             remotes: Vec::new(),
             outputs: VecDeque::new(),
-            malformed_log: LogLimit::default(),
+            malformed_log: LogLimit::every(MALFORMED_GOSSIP_PERIOD),
         }
     }
 
@@ -227,7 +226,7 @@ impl GossipServer {
         let raw = match RawGossip::parse(frame) {
             Ok(raw) => raw,
             Err(error) => {
-                self.malformed(now, &format!("client {}", hex(client)), &error);
+                self.malformed(now, &format!("client {}", Hex(client)), &error);
                 self.reject_client(client);
                 return;
             }
@@ -247,7 +246,7 @@ impl GossipServer {
                 let dialect = self.publish_dialect(client, key);
                 if !known {
                     if dialect == GossipDialect::Czmq {
-                        info!("zgossip: PUBLISH from unknown client {}: INVALID", hex(client));
+                        info!("zgossip: PUBLISH from unknown client {}: INVALID", Hex(client));
                         self.reject_client(client);
                         return;
                     }
@@ -255,7 +254,7 @@ impl GossipServer {
                     // HELLO again: its PUBLISH says it for it.
                     info!(
                         "zgossip: PUBLISH from unknown haskell-zre client {}: taken as HELLO",
-                        hex(client)
+                        Hex(client)
                     );
                     if !self.hello(now, client, false) {
                         return;
@@ -264,7 +263,7 @@ impl GossipServer {
                 let key = match dialect.key_from_wire(key) {
                     Ok(key) => key,
                     Err(error) => {
-                        self.malformed(now, &format!("{} client {}", dialect.name(), hex(client)), &error);
+                        self.malformed(now, &format!("{} client {}", dialect.name(), Hex(client)), &error);
                         self.reject_client(client);
                         return;
                     }
@@ -286,7 +285,7 @@ impl GossipServer {
                     "zgossip: {} from {} client {}: INVALID",
                     other.name(),
                     if known { "connected" } else { "unknown" },
-                    hex(client)
+                    Hex(client)
                 );
                 self.reject_client(client);
             }
@@ -382,7 +381,7 @@ impl GossipServer {
             self.clients.remove(&client);
             info!(
                 "zgossip: client {} silent for {:?}: forgotten",
-                hex(&client),
+                Hex(&client),
                 self.config.client_timeout
             );
         }
@@ -438,13 +437,13 @@ impl GossipServer {
         if !known && self.clients.len() >= self.config.max_clients {
             warn!(
                 "zgossip: HELLO from client {}: already {} clients: INVALID",
-                hex(client),
+                Hex(client),
                 self.clients.len()
             );
             self.send_to_client(client, &GossipMessage::Invalid);
             return false;
         }
-        info!("zgossip: HELLO from client {}", hex(client));
+        info!("zgossip: HELLO from client {}", Hex(client));
         self.touch_client(now, client, None);
         let Some(state) = self.clients.get_mut(client) else {
             return false;
@@ -477,7 +476,7 @@ impl GossipServer {
             return;
         };
         if state.dialect.is_none() {
-            debug!("zgossip: client {} speaks {}", hex(client), dialect.name());
+            debug!("zgossip: client {} speaks {}", Hex(client), dialect.name());
             state.dialect = Some(dialect);
         }
         if std::mem::take(&mut state.dump_pending) {
@@ -502,11 +501,8 @@ impl GossipServer {
 
     /// Logs malformed input, at most once per period.
     fn malformed(&mut self, now: Instant, from: &str, error: &crate::wire::WireError) {
-        if let Some(count) = self.malformed_log.allow(now) {
-            warn!(
-                "zgossip: malformed frame from {from}: {error}{}",
-                held_back(count)
-            );
+        if let Some(also) = self.malformed_log.admit(now) {
+            warn!("zgossip: malformed frame from {from}: {error}{also}");
         }
     }
 
@@ -778,15 +774,6 @@ pub(crate) fn later(now: Instant, interval: Duration) -> Instant {
     now.checked_add(interval)
         .or_else(|| now.checked_add(Duration::from_secs(u32::MAX.into())))
         .unwrap_or(now)
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
-            let _ = write!(out, "{byte:02x}");
-            out
-        })
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! Only the table: the status counters, the per-peer group limit and the
 //! events are the node's ([`super::NodeCore`]).
 
-use super::node::CommandError;
+use super::command_error::CommandError;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use uuid::Uuid;

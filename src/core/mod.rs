@@ -42,7 +42,7 @@
 //! the inbox a CURVE server.
 
 pub mod action;
-mod claims;
+mod command_error;
 pub mod config;
 mod election;
 pub mod endpoint;
@@ -52,12 +52,14 @@ pub mod gossip_server;
 mod group;
 mod log_limit;
 pub mod node;
+mod overruled;
 mod peer;
 pub mod subnet;
 
 pub use action::{Action, Content, SharedContent};
+pub use command_error::CommandError;
 pub use config::CoreConfig;
 pub use endpoint::{EndpointError, LinkScope};
 pub use event::{Event, Frame, Headers, ZyreUuid};
-pub use node::{CommandError, NodeCore};
+pub use node::{NodeCore, Removal};
 pub use subnet::Subnet;

@@ -12,23 +12,24 @@ mod elections;
 mod fast_exit;
 mod membership;
 mod queries;
-mod rate_limit;
+mod removal;
 
-use rate_limit::{HeldBackLog, once_a_second};
+use super::log_limit::LogLimit;
 
 use super::action::{Action, Content};
-use super::claims::Claims;
+use super::command_error::CommandError;
 use super::config::CoreConfig;
 use super::election::Elections;
 use super::endpoint;
 use super::event::{Event, Frame, Headers};
 use super::group::{self, Groups};
+use super::overruled::Overruled;
 use super::peer::{Peer, SequenceCheck};
 use crate::wire::{Beacon, Body, HEADER_LEN, Header, Hello, MessageId, WireError, ZreMessage};
-use admission::{Evidence, HelloVerdict, LimitLog};
-use curve::{CurveLog, Via};
-use elections::ElectionLog;
+use admission::{Evidence, HelloVerdict};
+use curve::Via;
 use log::{debug, info, warn};
+pub use removal::Removal;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -56,56 +57,53 @@ pub const IDENTITY_LEN: usize = 17;
 /// would only hold memory after a burst.
 const SPARE_HEADERS: usize = 64;
 
-/// Why a command was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CommandError {
-    /// No peer with this UUID has said HELLO (or it has left).
-    UnknownPeer(Uuid),
-    /// A group name must be 1 to 255 bytes.
-    InvalidGroup(String),
-    /// [`NodeCore::stop`] was called: the node takes no more commands.
-    Stopped,
-}
-
-impl fmt::Display for CommandError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CommandError::UnknownPeer(uuid) => write!(f, "unknown peer {}", uuid.simple()),
-            CommandError::InvalidGroup(group) => {
-                write!(f, "invalid group name {group:?}: must be 1 to 255 bytes")
-            }
-            CommandError::Stopped => write!(f, "the node has stopped"),
-        }
-    }
-}
-
-impl std::error::Error for CommandError {}
-
 /// One ZRE node as a deterministic state machine (sans-I/O, like
 /// quinn-proto's `Connection`): it owns no socket and reads no clock.
 ///
 /// # Call contract
-/// Feed it inputs, each with the current time (`now`, monotonic):
-/// - [`handle_beacon`](Self::handle_beacon): a UDP datagram from the beacon
-///   port and the sender's IP (RFC 36 "Node Discovery and Presence");
-/// - [`handle_message`](Self::handle_message): a message from our ROUTER
-///   inbox: identity frame, ZRE header frame, content frames (owned, moved
-///   into the event they become);
-/// - [`handle_gossip_tuple`](Self::handle_gossip_tuple): a tuple a ZGossip
-///   server sent (key = UUID, value = endpoint);
+/// Every input takes the current time (`now`, monotonic: it never goes
+/// back between calls) where time matters. Inputs:
+/// - network:
+///   - [`handle_beacon`](Self::handle_beacon) /
+///     [`handle_beacon_from`](Self::handle_beacon_from): a UDP datagram from
+///     the beacon port and the sender's address (RFC 36 "Node Discovery and
+///     Presence");
+///   - [`handle_message`](Self::handle_message): a message from our ROUTER
+///     inbox: identity frame, ZRE header frame, content frames (owned,
+///     moved into the event they become);
+///   - [`handle_gossip_tuple`](Self::handle_gossip_tuple): a tuple a
+///     ZGossip server sent (key = UUID, value = endpoint);
+/// - link events, from the I/O layer's watch of connections:
+///   - [`handle_link_lost`](Self::handle_link_lost): a connection from a
+///     host to our inbox closed;
+///   - [`handle_link_refused`](Self::handle_link_refused) /
+///     [`handle_link_answered`](Self::handle_link_answered): how an
+///     [`Action::Probe`] ended;
 /// - commands: [`join`](Self::join), [`leave`](Self::leave),
-///   [`whisper`](Self::whisper), [`shout`](Self::shout) (or the lent-content
+///   [`contest`](Self::contest), [`whisper`](Self::whisper),
+///   [`shout`](Self::shout) (or the lent-content
 ///   [`whisper_header`](Self::whisper_header) /
 ///   [`shout_headers`](Self::shout_headers)), [`stop`](Self::stop),
-///   [`forget_peer`](Self::forget_peer);
-/// - [`handle_timeout`](Self::handle_timeout) once
+///   [`remove_peer`](Self::remove_peer) (with a [`Removal`] cause);
+/// - time: [`handle_timeout`](Self::handle_timeout) once
 ///   [`poll_timeout`](Self::poll_timeout)'s instant has passed.
 ///
-/// After each input call [`poll_action`](Self::poll_action) until `None`
-/// and carry the [`Action`]s out in order (connect, send, relink,
-/// disconnect a peer's DEALER; send a beacon), then
-/// [`poll_event`](Self::poll_event) until `None` for the application's
-/// [`Event`]s; then wait at most until [`poll_timeout`](Self::poll_timeout).
+/// Outputs, after each input:
+/// - [`poll_action`](Self::poll_action) until `None`, carried out in order
+///   (the order is part of the protocol: a peer's sends follow its
+///   connect, and sequence numbers are stamped in order):
+///   [`Action::Connect`], [`Action::Send`], [`Action::Relink`],
+///   [`Action::Disconnect`] a peer's DEALER, [`Action::Probe`] its inbox,
+///   [`Action::Beacon`] to broadcast;
+/// - [`poll_event`](Self::poll_event) until `None`: the application's
+///   [`Event`]s (ENTER, EXIT, JOIN, LEAVE, WHISPER, SHOUT, EVASIVE, SILENT,
+///   LEADER, STOP);
+/// - [`poll_timeout`](Self::poll_timeout): the next deadline (`None`:
+///   nothing is due until the next input).
+///
+/// [`has_actions`](Self::has_actions) and [`has_events`](Self::has_events)
+/// say whether outputs wait; the queries (`peers`, `peer_groups`,
+/// `leader`, …) change nothing.
 ///
 /// Buffers: a sent [`Action::Send`] header may be given back with
 /// [`recycle_header`](Self::recycle_header) so the next message is written
@@ -124,18 +122,10 @@ pub struct NodeCore {
     next_reap_at: Instant,
     reap_interval: Duration,
     stopped: bool,
-    /// Limit warnings said and held back, so that a flood of fake peers
-    /// does not become a flood of log lines.
-    limit_log: LimitLog,
+    /// The rate-limited log lines.
+    logs: NodeLogs,
     /// Announcements set aside because another peer holds their endpoint.
-    claims: Claims,
-    /// When a beacon from outside our subnet was last logged.
-    foreign_beacon_logged: Option<Instant>,
-    /// When a link-local beacon without our scope, or an IPv6 endpoint
-    /// that does not parse, was last logged.
-    bad_address_logged: Option<Instant>,
-    /// When two peers claiming one endpoint were last logged.
-    conflict_logged: Option<Instant>,
+    overruled: Overruled,
     /// Header buffers the I/O layer gave back after sending them.
     spare_headers: Vec<Vec<u8>>,
     /// Kept between shouts so that a shout allocates no list of headers.
@@ -144,11 +134,30 @@ pub struct NodeCore {
     next_probe: u64,
     /// Leader election in our groups (Zyre's DRAFT API).
     elections: Elections,
-    election_log: ElectionLog,
     /// CURVE mode: our public key as Z85 text, for HELLO.
     own_key_text: Option<String>,
-    /// CURVE refusals said and held back.
-    curve_log: CurveLog,
+}
+
+/// A node's rate-limited log lines, one limit per kind of line: what a
+/// peer (or a forger) can repeat at will is said once a second at most.
+#[derive(Debug, Default)]
+struct NodeLogs {
+    /// "peer limit reached".
+    peer_limit: LogLimit,
+    /// A beacon from outside the subnet we serve (debug).
+    foreign_beacon: LogLimit,
+    /// A link-local beacon without our scope, an IPv6 endpoint that does
+    /// not parse.
+    bad_address: LogLimit,
+    /// Two live peers claim one endpoint.
+    conflict: LogLimit,
+    /// An ELECT or LEADER ignored.
+    election: LogLimit,
+    /// CURVE: no key where one is needed, or a key in plain mode (debug:
+    /// normal on a LAN with both kinds of node).
+    curve_mismatch: LogLimit,
+    /// CURVE: a key that can be no key, or another key for a peer we have.
+    curve_bad: LogLimit,
 }
 
 impl NodeCore {
@@ -182,16 +191,11 @@ impl NodeCore {
             stopped: false,
             spare_headers: Vec::new(),
             shout_scratch: Vec::new(),
-            limit_log: LimitLog::default(),
-            claims: Claims::new(config_max_peers),
-            foreign_beacon_logged: None,
-            bad_address_logged: None,
-            conflict_logged: None,
+            logs: NodeLogs::default(),
+            overruled: Overruled::new(config_max_peers),
             next_probe: 0,
             elections: Elections::new(config_uuid, now),
-            election_log: ElectionLog::default(),
             own_key_text: config_key.as_ref().map(crate::wire::curve_key::encode_z85),
-            curve_log: CurveLog::default(),
         }
     }
 
@@ -214,7 +218,7 @@ impl NodeCore {
 
     /// A header buffer (recycled when there is one) holding a copy of
     /// `bytes`, for an I/O layer that must keep a header it was lent.
-    pub fn header_buffer(&mut self, bytes: &[u8]) -> Vec<u8> {
+    pub(crate) fn header_buffer(&mut self, bytes: &[u8]) -> Vec<u8> {
         let mut header = self.spare_headers.pop().unwrap_or_default();
         header.extend_from_slice(bytes);
         header
@@ -320,9 +324,9 @@ impl NodeCore {
             }
         } else if let Some(subnet) = self.config.beacon_subnet.filter(|s| !s.contains(from)) {
             // Once a second at most: every beacon of that LAN lands here.
-            if once_a_second(&mut self.foreign_beacon_logged, now) {
+            if let Some(also) = self.logs.foreign_beacon.admit(now) {
                 debug!(
-                    "ignoring beacon of {} from {from}: outside {subnet}, the subnet we serve",
+                    "ignoring beacon of {} from {from}: outside {subnet}, the subnet we serve{also}",
                     beacon.uuid.simple()
                 );
             }
@@ -348,7 +352,7 @@ impl NodeCore {
                 }
                 Some(_) => {
                     info!("peer {} announced it is leaving", beacon.uuid.simple());
-                    self.remove_peer(beacon.uuid);
+                    self.remove_peer(beacon.uuid, Removal::Left);
                 }
                 None => {}
             }
@@ -466,7 +470,7 @@ impl NodeCore {
                 // ENTER, so it gets its EXIT.)
                 peer.ready = false;
             }
-            self.remove_peer(uuid);
+            self.remove_peer(uuid, Removal::Refused);
             return;
         }
         peer.refresh(now, self.config.evasive, self.config.expired);
@@ -669,12 +673,6 @@ impl NodeCore {
             .is_some_and(|ip| subnet.contains(ip))
     }
 
-    /// Drops a peer as if it had timed out (EXIT); the I/O layer uses this
-    /// for a peer that cannot keep up. Its next beacon brings it back.
-    pub fn forget_peer(&mut self, peer: Uuid) {
-        self.remove_peer(peer);
-    }
-
     // ----- internals -----------------------------------------------------
 
     fn ready_peer(&self, peer: Uuid) -> Option<&Peer> {
@@ -705,8 +703,8 @@ impl NodeCore {
     /// Logs a dropped beacon or endpoint, once a second at most: a LAN
     /// can send many.
     fn log_bad_address(&mut self, now: Instant, what: fmt::Arguments<'_>) {
-        if once_a_second(&mut self.bad_address_logged, now) {
-            warn!("{what}");
+        if let Some(also) = self.logs.bad_address.admit(now) {
+            warn!("{what}{also}");
         }
     }
 
@@ -777,7 +775,7 @@ impl NodeCore {
             Body::Leader { group, leader } => self.on_leader(uuid, group, leader),
             Body::Goodbye => {
                 info!("peer {name} ({}) said GOODBYE", uuid.simple());
-                self.remove_peer(uuid);
+                self.remove_peer(uuid, Removal::Left);
             }
         }
     }
@@ -820,7 +818,7 @@ impl NodeCore {
         }
         for uuid in expired {
             info!("peer {} expired", uuid.simple());
-            self.remove_peer(uuid);
+            self.remove_peer(uuid, Removal::Expired);
         }
         for uuid in evasive {
             self.send(uuid, &Body::Ping, None);

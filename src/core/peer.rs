@@ -81,7 +81,13 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
-    pub fn new(uuid: Uuid, endpoint: String, now: Instant, evasive: Duration, expired: Duration) -> Self {
+    pub(super) fn new(
+        uuid: Uuid,
+        endpoint: String,
+        now: Instant,
+        evasive: Duration,
+        expired: Duration,
+    ) -> Self {
         Peer {
             uuid,
             endpoint,
@@ -109,7 +115,7 @@ impl Peer {
     }
 
     /// The sequence number for the next message we send on this link.
-    pub fn next_sent_sequence(&mut self) -> u16 {
+    pub(super) fn next_sent_sequence(&mut self) -> u16 {
         self.sent_sequence = self.wrap.next(self.sent_sequence);
         self.sent_top |= self.sent_sequence == u16::MAX;
         self.sent_sequence
@@ -118,20 +124,20 @@ impl Peer {
     /// True if this link's restart looks caused by our 65535: pyre and
     /// zyre.js reset a peer that sends it, and say HELLO again at once.
     /// (We sent 65535 and at most a few messages since.)
-    pub fn reset_by_our_full_wrap(&self) -> bool {
+    pub(super) fn reset_by_our_full_wrap(&self) -> bool {
         self.wrap == Wrap::Full
             && self.sent_top
             && (self.sent_sequence == u16::MAX || self.sent_sequence < 64)
     }
 
     /// From now on, send this peer the short wrap (65534 -> 0).
-    pub fn use_short_wrap(&mut self) {
+    pub(super) fn use_short_wrap(&mut self) {
         self.wrap = Wrap::Short;
     }
 
     /// Checks the sequence number of a message from the peer. HELLO always
     /// carries 1 and restarts the count.
-    pub fn check_sequence(&mut self, is_hello: bool, got: u16) -> SequenceCheck {
+    pub(super) fn check_sequence(&mut self, is_hello: bool, got: u16) -> SequenceCheck {
         let expected = if is_hello {
             1
         } else {
@@ -150,12 +156,12 @@ impl Peer {
     }
 
     /// Nothing but one HELLO each way has passed on this link.
-    pub fn only_hellos_exchanged(&self) -> bool {
+    pub(super) fn only_hellos_exchanged(&self) -> bool {
         self.sent_sequence <= 1 && self.want_sequence <= 1
     }
 
     /// Any message from the peer proves it alive.
-    pub fn refresh(&mut self, now: Instant, evasive: Duration, expired: Duration) {
+    pub(super) fn refresh(&mut self, now: Instant, evasive: Duration, expired: Duration) {
         self.evasive_reported = false;
         self.silent_reported = false;
         // A batch of messages is read at one `now`: the deadlines would come
@@ -170,14 +176,14 @@ impl Peer {
 
     /// It announced that it is leaving: it expires after `grace` without a
     /// message (never later than it would have anyway).
-    pub fn leave(&mut self, now: Instant, grace: Duration) {
+    pub(super) fn leave(&mut self, now: Instant, grace: Duration) {
         self.refreshed_at = None;
         self.leaving = Some(grace);
         self.expired_at = self.expired_at.min(now + grace);
         self.evasive_at = self.evasive_at.min(self.expired_at);
     }
 
-    pub fn header(&self, key: &str) -> Option<&str> {
+    pub(super) fn header(&self, key: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k == key)

@@ -8,10 +8,10 @@
 //! runtime has to watch the node's fd and nothing blocks an executor
 //! thread.
 
+use super::handle::{Command, NodeHandle};
+use super::reactor::Node;
 use crate::core::{Event, Frame};
 use crate::error::NodeError;
-use crate::handle::{Command, NodeHandle};
-use crate::reactor::Node;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
@@ -76,7 +76,10 @@ impl AsyncNode {
     /// Runs `f` on the node in its thread and awaits what it returns;
     /// `None` if the node has stopped. Every [`Node`] method is reachable
     /// this way.
-    pub async fn call<R: Send + 'static>(&self, f: impl FnOnce(&mut Node) -> R + Send + 'static) -> Option<R> {
+    pub async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Node) -> R + Send + 'static,
+    ) -> Option<R> {
         let (reply_tx, reply_rx) = flume::bounded(1);
         self.handle
             .shared()
@@ -90,13 +93,17 @@ impl AsyncNode {
     /// [`Node::join`], awaited.
     pub async fn join(&self, group: &str) -> Result<(), NodeError> {
         let group = group.to_owned();
-        self.call(move |node| node.join(&group)).await.unwrap_or_else(stopped)
+        self.call(move |node| node.join(&group))
+            .await
+            .unwrap_or_else(stopped)
     }
 
     /// [`Node::leave`], awaited.
     pub async fn leave(&self, group: &str) -> Result<(), NodeError> {
         let group = group.to_owned();
-        self.call(move |node| node.leave(&group)).await.unwrap_or_else(stopped)
+        self.call(move |node| node.leave(&group))
+            .await
+            .unwrap_or_else(stopped)
     }
 
     /// [`Node::shout`], awaited: how many peers are in the group.

@@ -20,7 +20,6 @@
 //! The parsers here never panic (the contract of [`crate::wire`]).
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::primitives::{bytes, longstr, number1, number4, put_longstr, put_number1, put_number4, signature};
@@ -75,7 +74,7 @@ impl GossipDialect {
     /// [`WireError::InvalidUtf8`] (`key`) for any other key that is not UTF-8.
     pub fn key_from_wire(self, key: &[u8]) -> Result<String, WireError> {
         if self == GossipDialect::Haskell && key.len() == 16 {
-            return Ok(upper_hex(key));
+            return Ok(format!("{:X}", super::Hex(key)));
         }
         std::str::from_utf8(key)
             .map(str::to_owned)
@@ -270,15 +269,6 @@ pub fn uuid_from_hex(text: &str) -> Option<[u8; 16]> {
         *byte = u8::try_from(high * 16 + low).ok()?;
     }
     Some(raw)
-}
-
-/// Bytes as upper-case hex digits, two per byte (Zyre's form of a UUID).
-pub fn upper_hex(raw: &[u8]) -> String {
-    raw.iter()
-        .fold(String::with_capacity(raw.len() * 2), |mut out, byte| {
-            let _ = write!(out, "{byte:02X}");
-            out
-        })
 }
 
 /// `duration` in whole units of `unit_nanos`, rounded up.

@@ -40,6 +40,7 @@ pub mod beacon;
 pub mod curve_key;
 pub mod gossip_dialect;
 pub mod gossip_msg;
+mod hex;
 pub mod zre_msg;
 
 mod primitives;
@@ -48,6 +49,7 @@ pub use beacon::Beacon;
 pub use curve_key::CurveKey;
 pub use gossip_dialect::{GossipDialect, RawGossip};
 pub use gossip_msg::{GossipMessage, GossipMessageId};
+pub use hex::Hex;
 pub use zre_msg::{Body, HEADER_LEN, Header, Hello, MessageId, ZreMessage};
 
 use std::fmt;

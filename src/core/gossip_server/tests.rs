@@ -32,11 +32,6 @@ fn ceil_millis_rounds_up_and_saturates() {
 }
 
 #[test]
-fn hex_is_lower_case_pairs() {
-    assert_eq!(hex(&[0x00, 0xab, 0x10]), "00ab10");
-}
-
-#[test]
 fn hello_then_ping_gets_pong_and_unknown_ping_gets_invalid() {
     let t0 = Instant::now();
     let mut server = GossipServer::new(ServerConfig::default(), t0);

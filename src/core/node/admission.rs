@@ -1,11 +1,10 @@
 //! Who gets into the peer table, and how a peer leaves it: HELLO versus
 //! announcements (beacons, gossip tuples), the one peer an endpoint has
-//! (see [`Claims`](super::super::claims)), room in a bounded table, and
+//! (see [`Overruled`](super::super::overruled)), room in a bounded table, and
 //! the EXIT of a peer that goes.
 
 use super::curve::Via;
 use super::*;
-use crate::core::election::REAP_MARGIN;
 use crate::wire::CurveKey;
 
 impl NodeCore {
@@ -45,11 +44,11 @@ impl NodeCore {
                 // pyre and zyre.js reset a peer that sends them 65535; if
                 // that is what just happened, wrap short towards it.
                 short_wrap = peer.reset_by_our_full_wrap();
-                self.remove_peer(uuid);
+                self.remove_peer(uuid, Removal::Restarted);
             } else if peer.endpoint != hello.endpoint || !same_key {
                 // We connected to where (and with the key) a beacon or gossip
                 // said; HELLO knows best.
-                self.remove_peer(uuid);
+                self.remove_peer(uuid, Removal::Relinked);
             }
         }
         // A peer made now gets our HELLO now, in answer to this one.
@@ -77,7 +76,7 @@ impl NodeCore {
     ///
     /// An endpoint has one peer at a time. An announcement (beacon, gossip
     /// tuple) never evicts the peer at its endpoint: it is set aside (see
-    /// [`Claims`]). A HELLO from another UUID at that endpoint takes it
+    /// [`Overruled`]). A HELLO from another UUID at that endpoint takes it
     /// over: from a peer that was only announced without an event (it was
     /// a stale announcement; the link we opened for it reached this peer),
     /// from a peer that had said HELLO with its EXIT (it restarted under a
@@ -100,7 +99,7 @@ impl NodeCore {
         if self.peers.contains_key(&uuid) {
             return true;
         }
-        if evidence == Evidence::Announced && self.claims.overruled_by(uuid, endpoint).is_some() {
+        if evidence == Evidence::Announced && self.overruled.overruled_by(uuid, endpoint).is_some() {
             return false;
         }
         if self.is_own_endpoint(endpoint) {
@@ -131,8 +130,8 @@ impl NodeCore {
                         uuid.simple(),
                         old.simple()
                     );
-                    self.remove_peer(old);
-                    self.claims.stale(old, endpoint, uuid);
+                    self.remove_peer(old, Removal::Stale);
+                    self.overruled.stale(old, endpoint, uuid);
                 }
                 Evidence::Announced => {
                     debug!(
@@ -140,7 +139,7 @@ impl NodeCore {
                         uuid.simple(),
                         old.simple()
                     );
-                    self.claims.stale(uuid, endpoint, old);
+                    self.overruled.stale(uuid, endpoint, old);
                     return false;
                 }
                 Evidence::Hello if !ready && !same_key => {
@@ -151,8 +150,8 @@ impl NodeCore {
                         old.simple(),
                         uuid.simple()
                     );
-                    self.remove_peer(old);
-                    self.claims.stale(old, endpoint, uuid);
+                    self.remove_peer(old, Removal::Stale);
+                    self.overruled.stale(old, endpoint, uuid);
                 }
                 Evidence::Hello if !ready => {
                     // The link we opened for an announcement reached this
@@ -169,11 +168,11 @@ impl NodeCore {
                     peer.probe = None;
                     self.peers.insert(uuid, peer);
                     self.actions.push_back(Action::Relink { from: old, to: uuid });
-                    self.claims.forget(uuid);
-                    self.claims.stale(old, endpoint, uuid);
+                    self.overruled.forget(uuid);
+                    self.overruled.stale(old, endpoint, uuid);
                     return true;
                 }
-                Evidence::Hello if self.claims.beaten_by(uuid, old) => {
+                Evidence::Hello if self.overruled.beaten_by(uuid, old) => {
                     self.refuse_conflict(now, uuid, old, endpoint);
                     return false;
                 }
@@ -184,21 +183,27 @@ impl NodeCore {
                         uuid.simple()
                     );
                     if same_key {
-                        self.drop_peer(old);
+                        self.remove_peer(old, Removal::Replaced { link_moves: true });
                         self.actions.push_back(Action::Relink { from: old, to: uuid });
                         relinked = true;
                     } else {
-                        self.remove_peer(old);
+                        self.remove_peer(old, Removal::Replaced { link_moves: false });
                     }
-                    self.claims.beaten(old, uuid);
+                    self.overruled.beaten(old, uuid);
                 }
             }
         }
         if !relinked && !self.make_room(evidence) {
-            self.limit_log.refused(now, uuid, endpoint, self.config.max_peers);
+            if let Some(also) = self.logs.peer_limit.admit(now) {
+                warn!(
+                    "peer limit {} reached: ignoring {} at {endpoint}{also}",
+                    self.config.max_peers,
+                    uuid.simple()
+                );
+            }
             return false;
         }
-        self.claims.forget(uuid);
+        self.overruled.forget(uuid);
         debug!("connecting to peer {} at {endpoint}", uuid.simple());
         let mut peer = Peer::new(
             uuid,
@@ -264,7 +269,7 @@ impl NodeCore {
                 match oldest {
                     Some(victim) => {
                         debug!("peer table full: {} (no HELLO yet) makes room", victim.simple());
-                        self.remove_peer(victim);
+                        self.remove_peer(victim, Removal::MadeRoom);
                         true
                     }
                     None => false,
@@ -273,55 +278,13 @@ impl NodeCore {
         }
     }
 
-    /// Removes a peer and closes its link.
-    pub(super) fn remove_peer(&mut self, uuid: Uuid) {
-        if self.drop_peer(uuid) {
-            self.actions.push_back(Action::Disconnect { peer: uuid });
-        }
-    }
-
-    /// [`remove_peer`](Self::remove_peer) for a peer we drop before the
-    /// other members can (a fast EXIT): they keep it until it expires at
-    /// their end, which the elections must allow for.
-    pub(super) fn remove_peer_early(&mut self, uuid: Uuid) {
-        let others_until = self.peers.get(&uuid).map(|p| p.expired_at + REAP_MARGIN);
-        if self.drop_peer_with(uuid, others_until) {
-            self.actions.push_back(Action::Disconnect { peer: uuid });
-        }
-    }
-
-    /// Removes a peer from the tables (with its EXIT if the application
-    /// knew it) but leaves its link to the caller; false if unknown.
-    pub(super) fn drop_peer(&mut self, uuid: Uuid) -> bool {
-        self.drop_peer_with(uuid, None)
-    }
-
-    fn drop_peer_with(&mut self, uuid: Uuid, others_until: Option<Instant>) -> bool {
-        let Some(peer) = self.peers.remove(&uuid) else {
-            return false;
-        };
-        let left = self.groups.remove_peer(uuid);
-        self.claims.holder_left(uuid);
-        if peer.ready {
-            info!("EXIT {} ({}) at {}", peer.name, uuid.simple(), peer.endpoint);
-            self.events.push_back(Event::Exit {
-                peer: uuid,
-                name: peer.name,
-            });
-        }
-        for group in left {
-            self.elections_member_left(&group, uuid, others_until);
-        }
-        true
-    }
-
     /// Refuses `uuid`'s HELLO for `endpoint`, which `holder` holds and is
     /// alive: two live peers claim one endpoint. Said once a second at most.
     pub(super) fn refuse_conflict(&mut self, now: Instant, uuid: Uuid, holder: Uuid, endpoint: &str) {
-        self.claims.beaten(uuid, holder);
-        if once_a_second(&mut self.conflict_logged, now) {
+        self.overruled.beaten(uuid, holder);
+        if let Some(also) = self.logs.conflict.admit(now) {
             warn!(
-                "peers {} and {} both claim {endpoint}: keeping {}, ignoring {} (check their --endpoint)",
+                "peers {} and {} both claim {endpoint}: keeping {}, ignoring {} (check their --endpoint){also}",
                 holder.simple(),
                 uuid.simple(),
                 holder.simple(),
@@ -349,20 +312,4 @@ pub(super) enum Evidence {
     Announced,
     /// It connected to us and said HELLO.
     Hello,
-}
-
-/// Says "peer limit reached" at most once a second, with how many more
-/// were refused meanwhile.
-#[derive(Debug, Default)]
-pub(super) struct LimitLog(HeldBackLog);
-
-impl LimitLog {
-    pub(super) fn refused(&mut self, now: Instant, uuid: Uuid, endpoint: &str, max_peers: usize) {
-        if let Some(also) = self.0.admit(now) {
-            warn!(
-                "peer limit {max_peers} reached: ignoring {} at {endpoint}{also}",
-                uuid.simple()
-            );
-        }
-    }
 }

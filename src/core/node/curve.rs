@@ -41,18 +41,6 @@ impl fmt::Display for Via {
 /// text that is no Z85 key.
 pub(super) type KeyIn = Option<Result<CurveKey, WireError>>;
 
-/// The refusals of CURVE mode, said at most once a second with the number
-/// held back: a plain node's beacons come every second, a forger's as fast
-/// as it likes.
-#[derive(Debug, Default)]
-pub(super) struct CurveLog {
-    /// No key where one is needed, or a key in plain mode: normal on a LAN
-    /// with both kinds of node, so only at debug level.
-    mismatch: HeldBackLog,
-    /// A key that can be no key, or another key for a peer we have.
-    bad: HeldBackLog,
-}
-
 impl NodeCore {
     /// Whether we are in CURVE mode.
     pub(super) fn is_curve(&self) -> bool {
@@ -73,7 +61,7 @@ impl NodeCore {
         let key = match (self.is_curve(), key) {
             (false, None) => return Some(None),
             (false, Some(_)) => {
-                if let Some(also) = self.curve_log.mismatch.admit(now) {
+                if let Some(also) = self.logs.curve_mismatch.admit(now) {
                     debug!(
                         "ignoring {via} of {}: it carries a CURVE key and we are in plain mode{also}",
                         uuid.simple()
@@ -82,7 +70,7 @@ impl NodeCore {
                 return None;
             }
             (true, None) => {
-                if let Some(also) = self.curve_log.mismatch.admit(now) {
+                if let Some(also) = self.logs.curve_mismatch.admit(now) {
                     debug!(
                         "ignoring {via} of {}: no CURVE key, and we do not downgrade to plain{also}",
                         uuid.simple()
@@ -91,7 +79,7 @@ impl NodeCore {
                 return None;
             }
             (true, Some(Err(err))) => {
-                if let Some(also) = self.curve_log.bad.admit(now) {
+                if let Some(also) = self.logs.curve_bad.admit(now) {
                     warn!("ignoring {via} of {}: bad CURVE key: {err}{also}", uuid.simple());
                 }
                 return None;
@@ -99,7 +87,7 @@ impl NodeCore {
             (true, Some(Ok(key))) => key,
         };
         if !curve_key::is_usable_key(&key) {
-            if let Some(also) = self.curve_log.bad.admit(now) {
+            if let Some(also) = self.logs.curve_bad.admit(now) {
                 warn!(
                     "ignoring {via} of {}: its CURVE key {} is a point of small order, no key{also}",
                     uuid.simple(),
@@ -111,7 +99,7 @@ impl NodeCore {
         if via != Via::Hello {
             if let Some(known) = self.peers.get(&uuid).and_then(|p| p.curve_key) {
                 if known != key {
-                    if let Some(also) = self.curve_log.bad.admit(now) {
+                    if let Some(also) = self.logs.curve_bad.admit(now) {
                         warn!(
                             "ignoring {via} of {}: it names CURVE key {}, the peer has {}{also}",
                             uuid.simple(),

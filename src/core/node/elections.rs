@@ -37,11 +37,6 @@ impl NodeCore {
         Ok(())
     }
 
-    /// Whether we contest `group`.
-    pub fn contests(&self, group: &str) -> bool {
-        self.elections.contests(group)
-    }
-
     /// The leader of `group` the last completed election chose (maybe
     /// us); `None` before one completes, after the leader left, or if we
     /// are not in the group.
@@ -124,7 +119,7 @@ impl NodeCore {
         self.carry_out(out);
         if let Err(why) = result {
             let now = self.elections.clock();
-            self.election_log.ignored(now, kind, from, &group, id, why);
+            self.log_ignored(now, kind, from, &group, id, why);
         }
     }
 
@@ -185,14 +180,11 @@ impl NodeCore {
     }
 }
 
-/// Says "ignoring ELECT/LEADER" at most once a second, with how many more
-/// were ignored meanwhile: a hostile peer must not flood the log.
-#[derive(Debug, Default)]
-pub(super) struct ElectionLog(HeldBackLog);
-
-impl ElectionLog {
-    fn ignored(&mut self, now: Instant, kind: &str, from: Uuid, group: &str, id: &str, why: Ignored) {
-        let Some(also) = self.0.admit(now) else {
+impl NodeCore {
+    /// Says "ignoring ELECT/LEADER" at most once a second, with how many
+    /// more were ignored meanwhile: a hostile peer must not flood the log.
+    fn log_ignored(&mut self, now: Instant, kind: &str, from: Uuid, group: &str, id: &str, why: Ignored) {
+        let Some(also) = self.logs.election.admit(now) else {
             return;
         };
         // Out of order is what a race with a membership change leaves

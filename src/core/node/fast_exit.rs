@@ -44,7 +44,7 @@ impl NodeCore {
             peer.simple(),
             gone.endpoint
         );
-        self.remove_peer_early(peer);
+        self.remove_peer(peer, Removal::Unreachable);
     }
 
     /// `probe` of `peer`'s inbox port was answered, timed out or found no

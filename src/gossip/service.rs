@@ -5,6 +5,7 @@
 
 use crate::core::gossip_server::{GossipServer, RemoteId, ServerConfig, ServerOutput};
 use crate::error::{NodeError, SettingError};
+use crate::node::{DealerSetup, new_dealer};
 use log::{info, warn};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
@@ -16,8 +17,8 @@ use std::time::{Duration, Instant};
 /// TCP port 31337, as haskell-zre's `zgossip_server` binds.
 pub const DEFAULT_GOSSIP_ENDPOINT: &str = "tcp://*:31337";
 
-const ROUTER: Token = Token(crate::reactor::FIRST_RESERVED_TOKEN);
-const FIRST_REMOTE_TOKEN: usize = crate::reactor::FIRST_RESERVED_TOKEN + 16;
+const ROUTER: Token = Token(crate::node::FIRST_RESERVED_TOKEN);
+const FIRST_REMOTE_TOKEN: usize = crate::node::FIRST_RESERVED_TOKEN + 16;
 
 /// What the server tells its host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,15 +81,17 @@ impl GossipService {
     pub fn bind_curve<S: AsRef<str>>(
         endpoints: &[S],
         config: ServerConfig,
-        cert: &crate::cert::Certificate,
+        cert: &crate::curve::cert::Certificate,
     ) -> Result<GossipService, NodeError> {
         if !crate::curve_available() {
             return Err(SettingError::CurveUnavailable.into());
         }
-        let secret = cert.secret_key.ok_or_else(|| crate::cert::CertError::Missing {
-            path: "(certificate given to GossipService::bind_curve)".into(),
-            key: "secret-key",
-        })?;
+        let secret = cert
+            .secret_key
+            .ok_or_else(|| crate::curve::cert::CertError::Missing {
+                path: "(certificate given to GossipService::bind_curve)".into(),
+                key: "secret-key",
+            })?;
         Self::bind_with(endpoints, config, Some(secret))
     }
 
@@ -321,8 +324,8 @@ impl GossipService {
                     }
                 }
                 ServerOutput::ConnectRemote { remote, endpoint } => {
-                    let socket = self.context.socket(zmq::DEALER).map_err(io::Error::other)?;
-                    socket.set_linger(0).map_err(io::Error::other)?;
+                    let socket = new_dealer(&self.context, &endpoint, &DealerSetup::default())
+                        .map_err(io::Error::other)?;
                     if let Err(err) = socket.connect(&endpoint) {
                         warn!("cannot connect to gossip server {endpoint}: {err}");
                         continue;

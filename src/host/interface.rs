@@ -87,7 +87,7 @@ impl Interface {
         }
     }
 
-    /// Whether this is an IPv6 interface (chosen by [`choose_ipv6`]).
+    /// Whether this is an IPv6 interface (an IPv6 node chose it).
     pub fn is_ipv6(&self) -> bool {
         self.address.is_ipv6()
     }
@@ -128,7 +128,7 @@ impl std::error::Error for InterfaceError {}
 /// [`InterfaceError`] when the interfaces cannot be listed, or none
 /// matches (for [`InterfaceSpec::Auto`]: none is up, not loopback, with a
 /// broadcast address).
-pub fn choose(spec: &InterfaceSpec) -> Result<Interface, InterfaceError> {
+pub(crate) fn choose(spec: &InterfaceSpec) -> Result<Interface, InterfaceError> {
     if *spec == InterfaceSpec::Loopback {
         return Ok(Interface::loopback());
     }
@@ -182,7 +182,7 @@ pub fn choose(spec: &InterfaceSpec) -> Result<Interface, InterfaceError> {
 
 /// The multicast group Zyre's IPv6 beacons go to by default (czmq's
 /// `ZSYS_IPV6_MCAST_ADDRESS`): all nodes on the link.
-pub const DEFAULT_IPV6_GROUP: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+pub(crate) const DEFAULT_IPV6_GROUP: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 
 /// IPv6 mode: resolves a spec against the machine's IPv6 addresses. The
 /// interface must be up and not loopback; of its addresses a global or
@@ -196,7 +196,7 @@ pub const DEFAULT_IPV6_GROUP: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0,
 /// [`InterfaceError`] when the interfaces cannot be listed, none matches,
 /// the spec is loopback mode (IPv4 only: `lo` has no multicast), or the
 /// interface has no index.
-pub fn choose_ipv6(spec: &InterfaceSpec) -> Result<Interface, InterfaceError> {
+pub(crate) fn choose_ipv6(spec: &InterfaceSpec) -> Result<Interface, InterfaceError> {
     if *spec == InterfaceSpec::Loopback {
         return Err(InterfaceError(
             "loopback mode (-i lo) is IPv4 only: in IPv6 mode name a LAN interface".into(),

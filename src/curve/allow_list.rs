@@ -7,7 +7,7 @@
 //! at least [`RELOAD_INTERVAL`] old, so a key added or removed takes
 //! effect within a second, without a signal.
 
-use crate::cert::{CertError, Certificate};
+use crate::curve::cert::{CertError, Certificate};
 use crate::wire::curve_key::CurveKey;
 use log::{info, warn};
 use std::collections::HashSet;
@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 
 /// How old a reading of the directory may get before a ZAP request makes
 /// us read it again.
-pub const RELOAD_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const RELOAD_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The public keys allowed through the CURVE handshake.
 #[derive(Debug)]
-pub struct AllowList {
+pub(crate) struct AllowList {
     dir: PathBuf,
     keys: HashSet<CurveKey>,
     loaded_at: Instant,
@@ -29,7 +29,7 @@ pub struct AllowList {
 impl AllowList {
     /// Reads `dir`; fails (naming it) when it cannot be listed. Files that
     /// are not certificates are skipped with a warning.
-    pub fn load(dir: &Path, now: Instant) -> Result<AllowList, CertError> {
+    pub(crate) fn load(dir: &Path, now: Instant) -> Result<AllowList, CertError> {
         let keys = read_dir(dir)?;
         info!("CURVE allow-list {}: {} key(s)", dir.display(), keys.len());
         Ok(AllowList {
@@ -42,7 +42,7 @@ impl AllowList {
     /// Whether `key` may connect; re-reads the directory first when the
     /// last reading is [`RELOAD_INTERVAL`] old. If the directory has become
     /// unreadable, the keys of the last good reading stay.
-    pub fn allows(&mut self, key: &CurveKey, now: Instant) -> bool {
+    pub(crate) fn allows(&mut self, key: &CurveKey, now: Instant) -> bool {
         if now.saturating_duration_since(self.loaded_at) >= RELOAD_INTERVAL {
             self.loaded_at = now;
             match read_dir(&self.dir) {
@@ -60,16 +60,6 @@ impl AllowList {
             }
         }
         self.keys.contains(key)
-    }
-
-    /// The keys of the last reading.
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// No key is allowed (an empty directory).
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
     }
 }
 
@@ -115,7 +105,7 @@ mod tests {
         let start = Instant::now();
         let mut list = AllowList::load(&dir, start).unwrap();
         // a and a_secret: one key.
-        assert_eq!(list.len(), 1);
+        assert_eq!(list.keys.len(), 1);
         assert!(list.allows(&a.public_key, start));
         assert!(!list.allows(&b.public_key, start));
         b.save(&dir.join("b")).unwrap();

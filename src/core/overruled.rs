@@ -38,22 +38,22 @@ struct Entry {
 /// UUIDs set aside because another peer holds the endpoint they named,
 /// bounded so that a flood of fake announcements cannot grow it.
 #[derive(Debug)]
-pub(crate) struct Claims {
+pub(crate) struct Overruled {
     set_aside: BTreeMap<Uuid, Entry>,
     capacity: usize,
 }
 
-impl Claims {
+impl Overruled {
     /// A table of at most `capacity` entries (the oldest-keyed make room).
-    pub fn new(capacity: usize) -> Claims {
-        Claims {
+    pub(super) fn new(capacity: usize) -> Overruled {
+        Overruled {
             set_aside: BTreeMap::new(),
             capacity: capacity.max(1),
         }
     }
 
     /// `uuid`, announced at `endpoint`, lost it to `holder`.
-    pub fn stale(&mut self, uuid: Uuid, endpoint: &str, holder: Uuid) {
+    pub(super) fn stale(&mut self, uuid: Uuid, endpoint: &str, holder: Uuid) {
         self.insert(
             uuid,
             Entry {
@@ -66,7 +66,7 @@ impl Claims {
     }
 
     /// `uuid` had said HELLO for the endpoint `holder` said HELLO for since.
-    pub fn beaten(&mut self, uuid: Uuid, holder: Uuid) {
+    pub(super) fn beaten(&mut self, uuid: Uuid, holder: Uuid) {
         self.insert(
             uuid,
             Entry {
@@ -85,7 +85,7 @@ impl Claims {
 
     /// The peer that overruled an announcement of `uuid` at `endpoint`, if
     /// the announcement is one we already set aside.
-    pub fn overruled_by(&self, uuid: Uuid, endpoint: &str) -> Option<Uuid> {
+    pub(super) fn overruled_by(&self, uuid: Uuid, endpoint: &str) -> Option<Uuid> {
         let entry = self.set_aside.get(&uuid)?;
         match &entry.loss {
             Loss::Stale { endpoint: stale } if stale != endpoint => None,
@@ -95,25 +95,25 @@ impl Claims {
 
     /// Whether `uuid`'s HELLO lost the endpoint to `holder`'s before: a
     /// new claim from it is two live peers at one endpoint, not a restart.
-    pub fn beaten_by(&self, uuid: Uuid, holder: Uuid) -> bool {
+    pub(super) fn beaten_by(&self, uuid: Uuid, holder: Uuid) -> bool {
         self.set_aside
             .get(&uuid)
             .is_some_and(|e| e.holder == holder && e.loss == Loss::Beaten)
     }
 
     /// `uuid` is a peer now (its own HELLO was accepted).
-    pub fn forget(&mut self, uuid: Uuid) {
+    pub(super) fn forget(&mut self, uuid: Uuid) {
         self.set_aside.remove(&uuid);
     }
 
     /// `holder` left: what it overruled may be tried again.
-    pub fn holder_left(&mut self, holder: Uuid) {
+    pub(super) fn holder_left(&mut self, holder: Uuid) {
         self.set_aside.retain(|_, entry| entry.holder != holder);
     }
 
     /// How many UUIDs are set aside.
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.set_aside.len()
     }
 }
@@ -128,7 +128,7 @@ mod tests {
 
     #[test]
     fn a_stale_announcement_is_overruled_at_its_endpoint_only() {
-        let mut claims = Claims::new(8);
+        let mut claims = Overruled::new(8);
         claims.stale(u(1), "tcp://10.0.0.1:5", u(2));
         assert_eq!(claims.overruled_by(u(1), "tcp://10.0.0.1:5"), Some(u(2)));
         assert_eq!(claims.overruled_by(u(1), "tcp://10.0.0.1:6"), None);
@@ -139,7 +139,7 @@ mod tests {
 
     #[test]
     fn a_beaten_peer_is_overruled_at_every_endpoint_until_forgotten() {
-        let mut claims = Claims::new(8);
+        let mut claims = Overruled::new(8);
         claims.beaten(u(1), u(2));
         assert_eq!(claims.overruled_by(u(1), "tcp://10.0.0.9:1"), Some(u(2)));
         assert!(claims.beaten_by(u(1), u(2)));
@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn the_table_is_bounded() {
-        let mut claims = Claims::new(4);
+        let mut claims = Overruled::new(4);
         for n in 0..100 {
             claims.stale(u(n), "tcp://10.0.0.1:5", u(1000));
         }

@@ -81,7 +81,7 @@ impl Node {
     /// these buffers instead of new allocations. Optional; a node keeps at
     /// most a few hundred buffers (1 MiB) and drops the rest.
     pub fn recycle(&mut self, content: Vec<Frame>) {
-        self.spare.keep(content);
+        self.receive_pool.keep(content);
     }
 
     /// Messages we hold because libzmq's queues were full, over all peers.

@@ -9,19 +9,63 @@
 //! buffers (recycle them) and with a peer that fell too far behind (forget
 //! it) is the caller's, told by [`Sent`].
 
+use super::reactor::CurveKeys;
 use crate::core::{Content, Frame};
+use crate::wire::curve_key::CurveKey;
 use log::warn;
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::io;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// Content frames at least this large are handed to libzmq without a copy
 /// (it takes the buffer over and frees it when sent); smaller ones cost
 /// less to copy than libzmq's extra bookkeeping for a foreign buffer.
 const ZERO_COPY_MIN: usize = 8192;
+
+/// How a DEALER is set up. Every DEALER the crate opens (to a peer's
+/// inbox, to a gossip server, from our gossip server to a remote one) is
+/// made by [`new_dealer`], so that they differ only in these settings.
+#[derive(Default)]
+pub(crate) struct DealerSetup<'a> {
+    /// The ZeroMQ identity the other side's ROUTER sees (ZRE: 1 and our
+    /// UUID, RFC 36 §3; haskell-zre's ZGossip: our UUID).
+    pub(crate) identity: Option<&'a [u8]>,
+    /// Messages libzmq queues before a send is refused (libzmq's default
+    /// when `None`).
+    pub(crate) send_hwm: Option<i32>,
+    /// How long closing the socket waits for what libzmq still holds.
+    pub(crate) linger: Duration,
+    /// CURVE: our key pair and the other side's public key.
+    pub(crate) curve: Option<(&'a CurveKeys, &'a CurveKey)>,
+}
+
+/// A DEALER for `endpoint` (not connected yet: the caller connects, and
+/// decides what a refused connect means).
+pub(crate) fn new_dealer(
+    context: &zmq::Context,
+    endpoint: &str,
+    setup: &DealerSetup<'_>,
+) -> zmq::Result<zmq::Socket> {
+    let socket = context.socket(zmq::DEALER)?;
+    // IPv6 endpoints (`tcp://[fd00::1]:port`) connect only with this.
+    socket.set_ipv6(endpoint.contains('['))?;
+    if let Some(identity) = setup.identity {
+        socket.set_identity(identity)?;
+    }
+    if let Some(hwm) = setup.send_hwm {
+        socket.set_sndhwm(hwm)?;
+    }
+    // A full queue is EAGAIN at once; the link queues the message.
+    socket.set_sndtimeo(0)?;
+    socket.set_linger(setup.linger.as_millis().min(i32::MAX as u128) as i32)?;
+    if let Some((keys, server)) = setup.curve {
+        keys.client(&socket, server)?;
+    }
+    Ok(socket)
+}
 
 /// A message waiting for room in a DEALER's queue: the ZRE or ZGossip
 /// header frame, then the content frames (WHISPER and SHOUT only).

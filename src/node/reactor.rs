@@ -7,22 +7,21 @@
 //! with DONTWAIT and re-check ZMQ_EVENTS before polling again; otherwise a
 //! message that arrived while we were busy would sit unseen.
 
-mod gossip_host;
-use gossip_host::check_gossip_host;
 mod commands;
 mod queries;
 
-use crate::beacon_socket::BeaconSocket;
+use super::beacon_socket::BeaconSocket;
+use super::gossip_host::check_gossip_host;
+use super::inbox_watch::InboxWatch;
+use super::link::{DealerSetup, LinkId, Links, Outgoing, Sent, new_dealer};
+use super::probe::{Finished, Probes, Verdict};
+use super::receive_pool::ReceivePool;
 use crate::core::gossip_client::{ClientConfig, ClientOutput, GossipClient, ServerId};
-use crate::core::{Action, Content, Event, Frame, Headers, NodeCore, ZyreUuid};
+use crate::core::{Action, Content, Event, Frame, Headers, NodeCore, Removal, ZyreUuid};
+use crate::curve::zap::ZapHandler;
 use crate::error::NodeError;
-use crate::iface::Interface;
-use crate::inbox_watch::InboxWatch;
-use crate::link::{LinkId, Links, Outgoing, Sent};
-use crate::probe::{Finished, Probes, Verdict};
-use crate::spare::SpareBuffers;
+use crate::host::interface::Interface;
 use crate::wire::curve_key::CurveKey;
-use crate::zap::ZapHandler;
 use log::{debug, info, warn};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
@@ -74,7 +73,7 @@ pub(crate) struct CurveKeys {
 
 impl CurveKeys {
     /// Makes `socket` a CURVE client of the server with public key `server`.
-    fn client(&self, socket: &zmq::Socket, server: &CurveKey) -> zmq::Result<()> {
+    pub(crate) fn client(&self, socket: &zmq::Socket, server: &CurveKey) -> zmq::Result<()> {
         socket.set_curve_serverkey(server)?;
         socket.set_curve_publickey(&self.public)?;
         socket.set_curve_secretkey(&self.secret)
@@ -136,7 +135,7 @@ pub struct Node {
     frame: zmq::Message,
     /// Frame buffers and frame lists given back (see [`Node::recycle`]) for
     /// the next messages received.
-    spare: SpareBuffers,
+    receive_pool: ReceivePool,
     /// Kept between `shout_slices` calls: the per-member headers.
     shout_headers: Vec<(Uuid, Vec<u8>)>,
 }
@@ -218,7 +217,7 @@ impl Node {
             identity: zmq::Message::new(),
             header: zmq::Message::new(),
             frame: zmq::Message::new(),
-            spare: SpareBuffers::new(),
+            receive_pool: ReceivePool::new(),
             shout_headers: Vec::new(),
             zap_ready: zap.is_some(),
             waker,
@@ -472,7 +471,7 @@ impl Node {
             self.inbox.recv(&mut self.header, 0).map_err(io::Error::other)?;
             let mut more = self.header.get_more();
             let content = if more {
-                let mut reader = self.spare.reader();
+                let mut reader = self.receive_pool.reader();
                 while more {
                     self.inbox.recv(&mut self.frame, 0).map_err(io::Error::other)?;
                     more = self.frame.get_more();
@@ -555,23 +554,14 @@ impl Node {
                     endpoint,
                     identity,
                 } => {
-                    // Gossip DEALERs always stay registered: servers talk back.
-                    let socket = self.context.socket(zmq::DEALER).map_err(io::Error::other)?;
-                    socket.set_linger(0).map_err(io::Error::other)?;
-                    if let Some(identity) = identity {
-                        socket.set_identity(&identity).map_err(io::Error::other)?;
-                    }
-                    // IPv6 gossip servers (`[fd00::1]:31337`) need this.
-                    socket
-                        .set_ipv6(endpoint.contains('['))
-                        .map_err(io::Error::other)?;
-                    socket
-                        .set_sndhwm(self.settings.send_hwm)
-                        .map_err(io::Error::other)?;
                     let server_key = self.gossip_keys.get(server.0).copied().flatten();
-                    if let (Some(keys), Some(server_key)) = (&self.settings.curve, server_key) {
-                        keys.client(&socket, &server_key).map_err(io::Error::other)?;
-                    }
+                    let setup = DealerSetup {
+                        identity: identity.as_deref(),
+                        send_hwm: Some(self.settings.send_hwm),
+                        linger: Duration::ZERO,
+                        curve: self.settings.curve.as_ref().zip(server_key.as_ref()),
+                    };
+                    let socket = new_dealer(&self.context, &endpoint, &setup).map_err(io::Error::other)?;
                     if let Err(err) = socket.connect(&endpoint) {
                         warn!("cannot connect to gossip server {endpoint}: {err}");
                         continue;
@@ -580,6 +570,7 @@ impl Node {
                     // libzmq resolves the name itself, in silence, at every
                     // retry: say at once when it does not resolve.
                     check_gossip_host(&endpoint);
+                    // Gossip DEALERs always stay registered: servers talk back.
                     self.links
                         .add(self.poll.registry(), LinkId::Gossip(server.0), socket, true)?;
                 }
@@ -664,16 +655,7 @@ impl Node {
         server_key: Option<&CurveKey>,
     ) -> Result<(), NodeError> {
         self.links.close(self.poll.registry(), LinkId::Peer(peer), None);
-        let socket = self.context.socket(zmq::DEALER)?;
-        // IPv6 peer endpoints (`tcp://[…]:port`) connect only with this.
-        socket.set_ipv6(endpoint.contains('['))?;
-        let mut identity = [1u8; 17];
-        identity[1..].copy_from_slice(self.core.uuid().as_bytes());
-        socket.set_identity(&identity)?;
-        socket.set_sndhwm(self.settings.send_hwm)?;
-        socket.set_sndtimeo(0)?;
-        socket.set_linger(self.settings.linger.as_millis().min(i32::MAX as u128) as i32)?;
-        match (&self.settings.curve, server_key) {
+        let curve = match (&self.settings.curve, server_key) {
             (Some(_), Some(server))
                 if self
                     .zap
@@ -688,8 +670,8 @@ impl Node {
                 );
                 return Ok(());
             }
-            (Some(keys), Some(server)) => keys.client(&socket, server)?,
-            (None, None) => {}
+            (Some(keys), Some(server)) => Some((keys, server)),
+            (None, None) => None,
             // Never a plain link in CURVE mode, nor a key we cannot use.
             (Some(_), None) | (None, Some(_)) => {
                 warn!(
@@ -698,7 +680,16 @@ impl Node {
                 );
                 return Ok(());
             }
-        }
+        };
+        let mut identity = [1u8; 17];
+        identity[1..].copy_from_slice(self.core.uuid().as_bytes());
+        let setup = DealerSetup {
+            identity: Some(&identity),
+            send_hwm: Some(self.settings.send_hwm),
+            linger: self.settings.linger,
+            curve,
+        };
+        let socket = new_dealer(&self.context, endpoint, &setup)?;
         if let Err(err) = socket.connect(endpoint) {
             // The core keeps the peer until it expires; nothing will arrive.
             warn!("cannot connect to peer {} at {endpoint}: {err}", peer.simple());
@@ -728,7 +719,7 @@ impl Node {
                         peer.simple(),
                         self.settings.max_backlog
                     );
-                    self.core.forget_peer(peer);
+                    self.core.remove_peer(peer, Removal::TooFarBehind);
                 }
             }
             Sent::Queued | Sent::Dropped => {}

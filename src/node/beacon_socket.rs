@@ -20,7 +20,7 @@
 
 use crate::defaults::DEFAULT_MULTICAST_GROUP;
 use crate::error::{NodeError, SettingError};
-use crate::iface::Interface;
+use crate::host::interface::Interface;
 use log::debug;
 use mio::net::UdpSocket;
 use mio::{Interest, Registry, Token};
@@ -49,7 +49,7 @@ impl BeaconSocket {
     /// to a broadcast node's hearing; a failure to join it is logged and
     /// the node carries on broadcast only. Errors: the socket calls', an
     /// IPv6 or non-multicast group.
-    pub fn open(
+    pub(crate) fn open(
         interface: &Interface,
         port: u16,
         multicast: Option<SocketAddr>,
@@ -106,7 +106,7 @@ impl BeaconSocket {
     /// address the inbox is bound on (the kernel would pick a link-local
     /// source for ff02::1, where a ULA node's inbox is not). Errors: the
     /// socket calls', a group or interface address that is not IPv6.
-    pub fn open_ipv6(interface: &Interface, group: SocketAddr) -> Result<BeaconSocket, NodeError> {
+    pub(crate) fn open_ipv6(interface: &Interface, group: SocketAddr) -> Result<BeaconSocket, NodeError> {
         let IpAddr::V6(group_ip) = group.ip() else {
             return Err(SettingError::NotIpv6Multicast { group: group.ip() }.into());
         };
@@ -149,7 +149,7 @@ impl BeaconSocket {
     }
 
     /// Registers every socket for reading under `token`.
-    pub fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+    pub(crate) fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
         registry.register(&mut self.socket, token, Interest::READABLE)?;
         if let Some(listener) = self.group_listener.as_mut() {
             registry.register(listener, token, Interest::READABLE)?;
@@ -159,7 +159,7 @@ impl BeaconSocket {
 
     /// The next datagram of any socket and its sender; `WouldBlock` once
     /// all are empty (drain until then: mio is edge-triggered).
-    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    pub(crate) fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         match self.socket.recv_from(buf) {
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => match &self.group_listener {
                 Some(listener) => listener.recv_from(buf),
@@ -170,7 +170,7 @@ impl BeaconSocket {
     }
 
     /// Sends one beacon to `target`.
-    pub fn send(&self, beacon: &[u8]) -> io::Result<usize> {
+    pub(crate) fn send(&self, beacon: &[u8]) -> io::Result<usize> {
         self.sender
             .as_ref()
             .unwrap_or(&self.socket)
@@ -178,7 +178,7 @@ impl BeaconSocket {
     }
 
     /// For the start-up log: `beacons to T` and, when listening, `, hears G`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.group_listener {
             Some(listener) => match listener.local_addr() {
                 Ok(group) => format!("beacons to {}, also hears {group}", self.target),

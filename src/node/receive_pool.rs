@@ -11,7 +11,7 @@ const MAX_CONTENTS: usize = 512;
 /// ... holding at most this many bytes of frame capacity.
 const MAX_BYTES: usize = 1 << 20;
 
-pub(crate) struct SpareBuffers {
+pub(crate) struct ReceivePool {
     contents: Vec<Vec<Frame>>,
     /// Total frame capacity of `contents`.
     bytes: usize,
@@ -21,9 +21,9 @@ fn capacity_of(content: &[Frame]) -> usize {
     content.iter().map(Vec::capacity).sum()
 }
 
-impl SpareBuffers {
+impl ReceivePool {
     pub(crate) fn new() -> Self {
-        SpareBuffers {
+        ReceivePool {
             // Its whole size at once: growing it would allocate on the hot
             // path (untouched, the pages cost no memory).
             contents: Vec::with_capacity(MAX_CONTENTS),
@@ -91,8 +91,8 @@ impl Reader {
 mod tests {
     use super::*;
 
-    fn read(spare: &mut SpareBuffers, frames: &[&[u8]]) -> Vec<Frame> {
-        let mut reader = spare.reader();
+    fn read(pool: &mut ReceivePool, frames: &[&[u8]]) -> Vec<Frame> {
+        let mut reader = pool.reader();
         for (i, frame) in frames.iter().enumerate() {
             reader.push(frame, i + 1 == frames.len());
         }
@@ -101,39 +101,39 @@ mod tests {
 
     #[test]
     fn contents_are_reused_whatever_their_shape() {
-        let mut spare = SpareBuffers::new();
-        let first = read(&mut spare, &[b"hello"]);
+        let mut pool = ReceivePool::new();
+        let first = read(&mut pool, &[b"hello"]);
         assert_eq!(first, vec![b"hello".to_vec()]);
         let address = first[0].as_ptr();
-        spare.keep(first);
-        let again = read(&mut spare, &[b"world"]);
+        pool.keep(first);
+        let again = read(&mut pool, &[b"world"]);
         assert_eq!(again, vec![b"world".to_vec()]);
         assert_eq!(again[0].as_ptr(), address, "the kept frame is used again");
         // More frames than kept, then fewer: the content is exactly what
         // was read each time.
-        spare.keep(again);
-        let three = read(&mut spare, &[b"a", b"bc", b""]);
+        pool.keep(again);
+        let three = read(&mut pool, &[b"a", b"bc", b""]);
         assert_eq!(three, vec![b"a".to_vec(), b"bc".to_vec(), Vec::new()]);
-        spare.keep(three);
-        assert_eq!(read(&mut spare, &[b"xyz"]), vec![b"xyz".to_vec()]);
-        assert_eq!(spare.bytes, 0);
+        pool.keep(three);
+        assert_eq!(read(&mut pool, &[b"xyz"]), vec![b"xyz".to_vec()]);
+        assert_eq!(pool.bytes, 0);
     }
 
     #[test]
     fn what_is_kept_is_bounded() {
-        let mut spare = SpareBuffers::new();
-        spare.keep(vec![vec![0; MAX_BYTES]]);
-        spare.keep(vec![vec![0; 1]]);
-        assert_eq!(spare.contents.len(), 1, "over the byte bound, dropped");
-        assert_eq!(spare.bytes, MAX_BYTES);
-        let _ = spare.reader();
-        assert_eq!(spare.bytes, 0);
+        let mut pool = ReceivePool::new();
+        pool.keep(vec![vec![0; MAX_BYTES]]);
+        pool.keep(vec![vec![0; 1]]);
+        assert_eq!(pool.contents.len(), 1, "over the byte bound, dropped");
+        assert_eq!(pool.bytes, MAX_BYTES);
+        let _ = pool.reader();
+        assert_eq!(pool.bytes, 0);
         for _ in 0..MAX_CONTENTS + 10 {
-            spare.keep(vec![Vec::with_capacity(1)]);
+            pool.keep(vec![Vec::with_capacity(1)]);
         }
-        assert_eq!(spare.contents.len(), MAX_CONTENTS);
+        assert_eq!(pool.contents.len(), MAX_CONTENTS);
         // An empty list holds nothing worth keeping.
-        let mut fresh = SpareBuffers::new();
+        let mut fresh = ReceivePool::new();
         fresh.keep(Vec::new());
         assert!(fresh.contents.is_empty());
     }

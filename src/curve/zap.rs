@@ -10,22 +10,22 @@
 //! socket and calls [`ZapHandler::serve`]; each request is answered at
 //! once, so the REP socket never holds one across polls.
 
-use crate::curve_allow::AllowList;
+use crate::curve::allow_list::AllowList;
 use log::{debug, info, warn};
 use std::time::Instant;
 
 /// The endpoint libzmq sends ZAP requests to (RFC 27).
-pub const ZAP_ENDPOINT: &str = "inproc://zeromq.zap.01";
+pub(crate) const ZAP_ENDPOINT: &str = "inproc://zeromq.zap.01";
 
 /// Answers ZAP requests for the sockets of one context.
-pub struct ZapHandler {
+pub(crate) struct ZapHandler {
     socket: zmq::Socket,
     allow: AllowList,
 }
 
 impl ZapHandler {
     /// Binds the handler in `context`; `allow` decides.
-    pub fn bind(context: &zmq::Context, allow: AllowList) -> zmq::Result<ZapHandler> {
+    pub(crate) fn bind(context: &zmq::Context, allow: AllowList) -> zmq::Result<ZapHandler> {
         let socket = context.socket(zmq::REP)?;
         socket.set_linger(0)?;
         socket.bind(ZAP_ENDPOINT)?;
@@ -36,17 +36,17 @@ impl ZapHandler {
     /// [`AllowList::allows`] does): the reactor asks before linking to a
     /// peer, so that a secure node neither lets an unknown key in nor says
     /// HELLO to it.
-    pub fn allows(&mut self, key: &[u8; 32], now: Instant) -> bool {
+    pub(crate) fn allows(&mut self, key: &[u8; 32], now: Instant) -> bool {
         self.allow.allows(key, now)
     }
 
     /// The socket's ZMQ_FD, for the reactor's poll.
-    pub fn fd(&self) -> zmq::Result<std::os::fd::RawFd> {
+    pub(crate) fn fd(&self) -> zmq::Result<std::os::fd::RawFd> {
         self.socket.get_fd()
     }
 
     /// Answers every waiting request; re-arms the edge-like ZMQ_FD.
-    pub fn serve(&mut self, now: Instant) -> zmq::Result<()> {
+    pub(crate) fn serve(&mut self, now: Instant) -> zmq::Result<()> {
         loop {
             let request = match self.socket.recv_multipart(zmq::DONTWAIT) {
                 Ok(frames) => frames,

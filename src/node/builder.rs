@@ -1,22 +1,20 @@
 //! Configuring and starting a node.
 
-use crate::beacon_socket::BeaconSocket;
-use crate::cert::{CertError, Certificate};
+use super::reactor::{CurveKeys, Node, NodeSockets, ReactorSettings};
+use super::setup::{BeaconTarget, SocketSettings};
 pub use crate::config::PortRange;
 use crate::core::{CoreConfig, Headers, NodeCore, ZyreUuid};
-use crate::curve_allow::AllowList;
+use crate::curve::cert::{CertError, Certificate};
 use crate::defaults;
 use crate::error::{NodeError, SettingError};
-use crate::iface::{self, Interface, InterfaceSpec};
-use crate::reactor::{CurveKeys, Node, NodeSockets, ReactorSettings};
+use crate::host::interface::{self, InterfaceSpec};
 use crate::wire::curve_key::{CurveKey, decode_z85, is_usable_key, split_gossip_value};
-use crate::zap::ZapHandler;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-pub use crate::defaults::{DEFAULT_BEACON_PORT, DEFAULT_PORT_RANGE};
+use crate::defaults::{DEFAULT_BEACON_PORT, DEFAULT_PORT_RANGE};
 
 impl Node {
     /// A builder with every setting at its default.
@@ -70,7 +68,7 @@ impl Default for NodeBuilder {
             multicast_group: None,
             listen_multicast: true,
             ipv6: false,
-            ipv6_group: iface::DEFAULT_IPV6_GROUP,
+            ipv6_group: interface::DEFAULT_IPV6_GROUP,
             port_range: PortRange::Range {
                 low: *DEFAULT_PORT_RANGE.start(),
                 high: *DEFAULT_PORT_RANGE.end(),
@@ -172,7 +170,7 @@ impl NodeBuilder {
     }
 
     /// IPv6 mode, as Zyre's `ZSYS_IPV6=1`: the interface is chosen by its
-    /// IPv6 address ([`iface::choose_ipv6`]: global/ULA before link-local),
+    /// IPv6 address (global/ULA before link-local),
     /// beacons go to an IPv6 multicast group (ff02::1 unless set) on that
     /// interface, the inbox binds its IPv6 address and HELLO advertises
     /// `tcp://[addr]:port` (no `%scope` for a link-local address: peers
@@ -304,7 +302,7 @@ impl NodeBuilder {
     /// CURVE mode only: only clients whose public key is in a certificate
     /// (czmq zcert format) in `dir` get through the handshake; the
     /// directory is re-read at most once a second, on a handshake
-    /// ([`crate::curve_allow`]). Without it any key may connect
+    /// (a file that is no certificate is skipped with a warning). Without it any key may connect
     /// (encryption without authentication, as Zyre).
     pub fn curve_allow(mut self, dir: impl Into<PathBuf>) -> Self {
         self.curve_allow = Some(dir.into());
@@ -316,9 +314,9 @@ impl NodeBuilder {
     pub fn build(self) -> Result<Node, NodeError> {
         self.validate()?;
         let interface = if self.ipv6 {
-            iface::choose_ipv6(&self.interface)?
+            interface::choose_ipv6(&self.interface)?
         } else {
-            iface::choose(&self.interface)?
+            interface::choose(&self.interface)?
         };
         let uuid = self.uuid.unwrap_or_else(Uuid::new_v4);
         let name = self
@@ -359,48 +357,27 @@ impl NodeBuilder {
             }
         }
 
-        let context = zmq::Context::new();
-        context.set_io_threads(1)?;
-        // The ZAP handler binds before the inbox: a handshake that finds no
-        // handler is let through.
-        let zap = match &self.curve_allow {
-            Some(dir) => Some(ZapHandler::bind(&context, AllowList::load(dir, Instant::now())?)?),
-            None => None,
-        };
-        let inbox = context.socket(zmq::ROUTER)?;
-        if let Some(keys) = &curve {
-            inbox.set_curve_server(true)?;
-            inbox.set_curve_secretkey(&keys.secret)?;
-            inbox.set_zap_domain("zre")?;
-            // Peers need it in their allow-lists; nothing else shows a
-            // node is in CURVE mode.
-            log::info!(
-                "CURVE mode: our public key {}",
-                crate::wire::curve_key::encode_z85(&keys.public)
-            );
-        }
-        // A peer that restarts with the same UUID takes its identity over.
-        inbox.set_router_handover(true)?;
-        inbox.set_maxmsgsize(self.max_message_size as i64)?;
-        inbox.set_rcvhwm(self.send_hwm)?;
-        inbox.set_linger(0)?;
-        inbox.set_ipv6(interface.is_ipv6())?;
-        let port = bind_inbox(&inbox, &interface, &self.port_range, uuid)?;
+        let (sockets, port) = NodeSockets::open(
+            &interface,
+            uuid,
+            &SocketSettings {
+                curve: curve.as_ref(),
+                curve_allow: self.curve_allow.as_deref(),
+                max_message_size: self.max_message_size,
+                receive_hwm: self.send_hwm,
+                port_range: &self.port_range,
+                beacons: self.beacons.then(|| BeaconTarget {
+                    port: self.beacon_port,
+                    multicast_group: self.multicast_group,
+                    listen_multicast: self.listen_multicast,
+                    ipv6_target: self.ipv6_target(),
+                }),
+            },
+        )?;
         let endpoint = self
             .advertised_endpoint
             .clone()
             .unwrap_or_else(|| endpoint_of(interface.address, port));
-
-        let beacon = match (self.beacons, interface.is_ipv6()) {
-            (false, _) => None,
-            (true, false) => Some(BeaconSocket::open(
-                &interface,
-                self.beacon_port,
-                self.multicast_group,
-                self.listen_multicast,
-            )?),
-            (true, true) => Some(BeaconSocket::open_ipv6(&interface, self.ipv6_target())?),
-        };
 
         let mut config = CoreConfig::new(uuid, name, endpoint, port);
         config.headers = self.headers.clone();
@@ -424,12 +401,6 @@ impl NodeBuilder {
             linger: self.linger,
             loopback_only: interface.loopback,
             curve,
-        };
-        let sockets = NodeSockets {
-            context,
-            inbox,
-            beacon,
-            zap,
         };
         Node::start(core, sockets, interface, settings, gossip)
     }
@@ -544,61 +515,6 @@ pub fn gossip_endpoint(spec: &str) -> Result<String, NodeError> {
         }
     }
     Ok(format!("tcp://{address}"))
-}
-
-/// Binds the inbox to a random free port of the range (or any port) and
-/// returns the port.
-fn bind_inbox(
-    inbox: &zmq::Socket,
-    interface: &Interface,
-    range: &PortRange,
-    seed: Uuid,
-) -> Result<u16, NodeError> {
-    let host = match interface.address {
-        IpAddr::V4(ip) => ip.to_string(),
-        // A link-local address is bound on our interface only (by index:
-        // see `core::endpoint` on libzmq and interface names).
-        IpAddr::V6(ip) if crate::core::endpoint::is_link_local(&ip) => {
-            format!("[{ip}%{}]", interface.index)
-        }
-        IpAddr::V6(ip) => format!("[{ip}]"),
-    };
-    match range {
-        PortRange::Any => {
-            inbox
-                .bind(&format!("tcp://{host}:*"))
-                .map_err(|source| NodeError::Bind {
-                    address: format!("{host}:*"),
-                    source,
-                })?;
-            let last = inbox.get_last_endpoint()?.map_err(|bytes| NodeError::BoundPort {
-                endpoint: String::from_utf8_lossy(&bytes).into_owned(),
-            })?;
-            last.rsplit(':')
-                .next()
-                .and_then(|p| p.parse().ok())
-                .ok_or(NodeError::BoundPort { endpoint: last })
-        }
-        &PortRange::Range { low, high } => {
-            let range = low..=high;
-            let span = u32::from(high - low) + 1;
-            // Start somewhere random so that nodes on one host spread out.
-            let offset = (seed.as_u128() % u128::from(span)) as u32;
-            // Replaced by the first bind's error: a range has at least one port.
-            let mut last_error = zmq::Error::EADDRINUSE;
-            for i in 0..span {
-                let port = *range.start() + ((offset + i) % span) as u16;
-                match inbox.bind(&format!("tcp://{host}:{port}")) {
-                    Ok(()) => return Ok(port),
-                    Err(err) => last_error = err,
-                }
-            }
-            Err(NodeError::Bind {
-                address: format!("{host}:{}-{}", range.start(), range.end()),
-                source: last_error,
-            })
-        }
-    }
 }
 
 #[cfg(test)]

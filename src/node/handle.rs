@@ -3,9 +3,9 @@
 //! `Clone + Send + Sync`: every clone sends commands to the same node and
 //! takes events from the same queue (each event goes to one taker).
 
+use super::reactor::Node;
 use crate::core::{Event, Frame};
 use crate::error::NodeError;
-use crate::reactor::Node;
 use log::warn;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -120,10 +120,11 @@ impl NodeHandle {
     /// way, so nothing in the API is out of reach of a spawned node.
     pub fn call<R: Send + 'static>(&self, f: impl FnOnce(&mut Node) -> R + Send + 'static) -> Option<R> {
         let (reply_tx, reply_rx) = flume::bounded(1);
-        self.shared.send(Command::Call(Box::new(move |node| {
-            let _ = reply_tx.send(f(node));
-        })))
-        .ok()?;
+        self.shared()
+            .send(Command::Call(Box::new(move |node| {
+                let _ = reply_tx.send(f(node));
+            })))
+            .ok()?;
         reply_rx.recv().ok()
     }
 
@@ -218,7 +219,7 @@ impl NodeHandle {
 
     /// Whether the node's thread has ended.
     pub fn is_stopped(&self) -> bool {
-        self.shared.done.is_disconnected()
+        self.shared.done().is_disconnected()
     }
 
     /// Stops the node cleanly (for every clone) and waits for its thread.

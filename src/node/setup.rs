@@ -1,0 +1,152 @@
+//! What [`NodeBuilder::build`](super::NodeBuilder::build) opens once the
+//! settings are valid: the ZeroMQ context, the ZAP handler (CURVE with an
+//! allow-list), the ROUTER inbox bound to a port of the range, and the
+//! beacon socket(s). The settings themselves and their checks live in
+//! `builder.rs`; this file is the I/O.
+
+use super::beacon_socket::BeaconSocket;
+use super::reactor::{CurveKeys, NodeSockets};
+use crate::config::PortRange;
+use crate::curve::allow_list::AllowList;
+use crate::curve::zap::ZapHandler;
+use crate::error::NodeError;
+use crate::host::interface::Interface;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::time::Instant;
+use uuid::Uuid;
+
+/// The settings the sockets are opened with (from the builder).
+pub(super) struct SocketSettings<'a> {
+    pub(super) curve: Option<&'a CurveKeys>,
+    pub(super) curve_allow: Option<&'a Path>,
+    /// Bytes: the inbox drops a peer whose message is larger.
+    pub(super) max_message_size: usize,
+    /// Messages the inbox queues before libzmq pushes back on senders.
+    pub(super) receive_hwm: i32,
+    pub(super) port_range: &'a PortRange,
+    /// `None`: no beacons (gossip only).
+    pub(super) beacons: Option<BeaconTarget>,
+}
+
+/// Where beacons go and which ones are heard.
+pub(super) struct BeaconTarget {
+    pub(super) port: u16,
+    pub(super) multicast_group: Option<SocketAddr>,
+    pub(super) listen_multicast: bool,
+    /// IPv6 mode: the multicast group and port beacons go to.
+    pub(super) ipv6_target: SocketAddr,
+}
+
+impl NodeSockets {
+    /// Opens and binds a node's sockets on `interface`; returns them and
+    /// the inbox's port. `uuid` seeds the choice of port in a range.
+    pub(super) fn open(
+        interface: &Interface,
+        uuid: Uuid,
+        settings: &SocketSettings<'_>,
+    ) -> Result<(NodeSockets, u16), NodeError> {
+        let context = zmq::Context::new();
+        context.set_io_threads(1)?;
+        // The ZAP handler binds before the inbox: a handshake that finds no
+        // handler is let through.
+        let zap = match settings.curve_allow {
+            Some(dir) => Some(ZapHandler::bind(&context, AllowList::load(dir, Instant::now())?)?),
+            None => None,
+        };
+        let inbox = context.socket(zmq::ROUTER)?;
+        if let Some(keys) = settings.curve {
+            inbox.set_curve_server(true)?;
+            inbox.set_curve_secretkey(&keys.secret)?;
+            inbox.set_zap_domain("zre")?;
+            // Peers need it in their allow-lists; nothing else shows a
+            // node is in CURVE mode.
+            log::info!(
+                "CURVE mode: our public key {}",
+                crate::wire::curve_key::encode_z85(&keys.public)
+            );
+        }
+        // A peer that restarts with the same UUID takes its identity over.
+        inbox.set_router_handover(true)?;
+        inbox.set_maxmsgsize(settings.max_message_size as i64)?;
+        inbox.set_rcvhwm(settings.receive_hwm)?;
+        inbox.set_linger(0)?;
+        inbox.set_ipv6(interface.is_ipv6())?;
+        let port = bind_inbox(&inbox, interface, settings.port_range, uuid)?;
+
+        let beacon = match (&settings.beacons, interface.is_ipv6()) {
+            (None, _) => None,
+            (Some(target), false) => Some(BeaconSocket::open(
+                interface,
+                target.port,
+                target.multicast_group,
+                target.listen_multicast,
+            )?),
+            (Some(target), true) => Some(BeaconSocket::open_ipv6(interface, target.ipv6_target)?),
+        };
+        Ok((
+            NodeSockets {
+                context,
+                inbox,
+                beacon,
+                zap,
+            },
+            port,
+        ))
+    }
+}
+
+/// Binds the inbox to a random free port of the range (or any port) and
+/// returns the port.
+fn bind_inbox(
+    inbox: &zmq::Socket,
+    interface: &Interface,
+    range: &PortRange,
+    seed: Uuid,
+) -> Result<u16, NodeError> {
+    let host = match interface.address {
+        IpAddr::V4(ip) => ip.to_string(),
+        // A link-local address is bound on our interface only (by index:
+        // see `core::endpoint` on libzmq and interface names).
+        IpAddr::V6(ip) if crate::core::endpoint::is_link_local(&ip) => {
+            format!("[{ip}%{}]", interface.index)
+        }
+        IpAddr::V6(ip) => format!("[{ip}]"),
+    };
+    match range {
+        PortRange::Any => {
+            inbox
+                .bind(&format!("tcp://{host}:*"))
+                .map_err(|source| NodeError::Bind {
+                    address: format!("{host}:*"),
+                    source,
+                })?;
+            let last = inbox.get_last_endpoint()?.map_err(|bytes| NodeError::BoundPort {
+                endpoint: String::from_utf8_lossy(&bytes).into_owned(),
+            })?;
+            last.rsplit(':')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .ok_or(NodeError::BoundPort { endpoint: last })
+        }
+        &PortRange::Range { low, high } => {
+            let range = low..=high;
+            let span = u32::from(high - low) + 1;
+            // Start somewhere random so that nodes on one host spread out.
+            let offset = (seed.as_u128() % u128::from(span)) as u32;
+            // Replaced by the first bind's error: a range has at least one port.
+            let mut last_error = zmq::Error::EADDRINUSE;
+            for i in 0..span {
+                let port = *range.start() + ((offset + i) % span) as u16;
+                match inbox.bind(&format!("tcp://{host}:{port}")) {
+                    Ok(()) => return Ok(port),
+                    Err(err) => last_error = err,
+                }
+            }
+            Err(NodeError::Bind {
+                address: format!("{host}:{}-{}", range.start(), range.end()),
+                source: last_error,
+            })
+        }
+    }
+}
