@@ -37,7 +37,7 @@ use uuid::Uuid;
 pub const FIRST_RESERVED_TOKEN: usize = usize::MAX / 2;
 const INBOX: Token = Token(FIRST_RESERVED_TOKEN);
 const BEACON: Token = Token(FIRST_RESERVED_TOKEN + 1);
-pub(crate) const WAKER: Token = Token(FIRST_RESERVED_TOKEN + 2);
+const WAKER: Token = Token(FIRST_RESERVED_TOKEN + 2);
 const INBOX_WATCH: Token = Token(FIRST_RESERVED_TOKEN + 3);
 const ZAP: Token = Token(FIRST_RESERVED_TOKEN + 4);
 const RESOLVER: Token = Token(FIRST_RESERVED_TOKEN + 5);
@@ -125,6 +125,11 @@ pub struct Node {
     /// The last `service` left nothing to do: the inbox drained, no timer
     /// due. Lets `poll` go straight to the wait instead of re-checking.
     settled: bool,
+    /// Makes the poll's fd readable when a pass ends with work left (a
+    /// full inbox batch), so that a caller polling that fd comes back
+    /// (ZMQ_FD will not fire again for messages already queued). mio
+    /// allows one waker per poll: [`crate::NodeHandle`] shares it.
+    waker: std::sync::Arc<mio::Waker>,
     /// CURVE allow-list: answers libzmq's ZAP requests for the inbox.
     zap: Option<ZapHandler>,
     /// The ZAP handler may hold requests (its ZMQ_FD fired).
@@ -175,6 +180,7 @@ impl Node {
             zap,
         } = sockets;
         let poll = Poll::new()?;
+        let waker = std::sync::Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
         poll.registry()
             .register(&mut SourceFd(&inbox.get_fd()?), INBOX, Interest::READABLE)?;
         if let Some(zap) = &zap {
@@ -230,6 +236,7 @@ impl Node {
             receive_pool: ReceivePool::new(),
             shout_headers: Vec::new(),
             zap_ready: zap.is_some(),
+            waker,
             zap,
             gossip_keys: gossip_servers.iter().map(|(_, key)| *key).collect(),
             seed_names: seeds::SeedNames::default(),
@@ -342,9 +349,27 @@ impl Node {
         self.poll.registry()
     }
 
-    /// How long the node may sleep before its next deadline.
+    /// How long the node may sleep before its next deadline: zero while
+    /// work is pending (events not yet taken with [`Node::next_event`], or
+    /// messages left in the inbox after a full batch), which no fd
+    /// readiness would announce.
     pub fn next_timeout(&self) -> Option<Duration> {
+        if self.has_pending_work() {
+            return Some(Duration::ZERO);
+        }
         self.effective_timeout(None)
+    }
+
+    /// Work that a wait on the fd would not announce: events to take, or
+    /// inbox messages already past ZMQ_FD's edge.
+    fn has_pending_work(&self) -> bool {
+        !self.stopped && (self.core.has_events() || self.inbox_ready)
+    }
+
+    /// The waker of the node's poll (one per poll: [`crate::NodeHandle`]
+    /// uses this one).
+    pub(crate) fn waker(&self) -> std::sync::Arc<mio::Waker> {
+        self.waker.clone()
     }
 
     fn effective_timeout(&self, timeout: Option<Duration>) -> Option<Duration> {
@@ -413,8 +438,13 @@ impl Node {
             }
             if self.inbox_ready && self.core.has_events() {
                 // A full batch: let the application take its events first;
-                // the next poll carries on without waiting.
+                // the next poll carries on without waiting. A caller that
+                // waits on our fd instead is woken: ZMQ_FD has no new edge
+                // for the messages still queued.
                 self.settled = false;
+                if let Err(err) = self.waker.wake() {
+                    warn!("cannot wake the node's own poll: {err}");
+                }
                 return Ok(());
             }
         }
@@ -762,6 +792,18 @@ impl AsRawFd for Node {
     /// [`Node::run_once`] with a zero timeout when it fires.
     fn as_raw_fd(&self) -> RawFd {
         self.poll.as_raw_fd()
+    }
+}
+
+impl std::os::fd::AsFd for Node {
+    /// The poll's file descriptor, as [`AsRawFd`]: for pollers that take a
+    /// borrowed fd (tokio's `AsyncFd`, `rustix`, ...).
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        // SAFETY: the fd is the epoll instance owned by `self.poll`, which
+        // is opened in `Node::start` and closed only when the node is
+        // dropped; the borrow cannot outlive `&self`, so it names an open
+        // fd for as long as it exists.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.poll.as_raw_fd()) }
     }
 }
 

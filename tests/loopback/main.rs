@@ -5,7 +5,7 @@
 
 // It also runs the `zre` binary (`CARGO_BIN_EXE_zre`), which only the
 // `tools` feature builds.
-#[cfg(all(feature = "curve", feature = "tools"))]
+#[cfg(feature = "tools")]
 mod curve;
 mod gossip;
 mod node;

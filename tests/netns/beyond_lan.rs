@@ -14,7 +14,6 @@
 //! `measure_time_to_first_enter` (ignored) prints the figures of
 //! BENCHMARKS.md: `cargo test --test netns -- --ignored --nocapture measure_time_to_first_enter`.
 
-#[cfg(feature = "curve")]
 use crate::support::curve;
 use crate::support::events::about;
 use crate::support::netns::{ChildGuard, Event, JsonPeer, Lab, WAIT, ZRE};
@@ -213,7 +212,6 @@ fn a_seed_that_starts_late_is_found() {
     quit_all(&mut [&mut a, &mut b]);
 }
 
-#[cfg(feature = "curve")]
 #[test]
 fn curve_seed_with_its_key_and_a_curve_in_node_server() {
     let Some(lab) = two_subnets("cseed", 140, &["a", "s"], &["b", "c"]) else {

@@ -15,7 +15,6 @@ mod support;
 
 mod beyond_lan;
 mod chaos;
-#[cfg(feature = "curve")]
 mod curve;
 mod czmq;
 mod fast_exit_live;
@@ -29,6 +28,5 @@ mod ipv6;
 mod multicast;
 mod storms;
 mod zyre_c;
-#[cfg(feature = "curve")]
 mod zyre_c_curve;
 mod zyre_c_election;

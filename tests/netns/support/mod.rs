@@ -3,7 +3,6 @@
 #[macro_use]
 pub mod netns;
 pub mod cdrivers;
-#[cfg(feature = "curve")]
 pub mod curve;
 pub mod events;
 pub mod exchange;
