@@ -57,7 +57,7 @@ pub use error::{NodeError, SettingError};
 pub use gossip::{DEFAULT_GOSSIP_ENDPOINT, GossipEvent, GossipService};
 pub use host::interface::{Interface, InterfaceError, InterfaceSpec};
 pub use host::zyre_env::ZyreEnv;
-pub use node::{FIRST_RESERVED_TOKEN, Node, NodeBuilder, NodeHandle, PortRange, gossip_endpoint};
+pub use node::{FIRST_RESERVED_TOKEN, Node, NodeBuilder, NodeHandle, NodeStats, PortRange, gossip_endpoint};
 
 /// Whether this build can speak CURVE (RFC 26): libzmq built with
 /// libsodium, the `curve` cargo feature (on by default). Without it

@@ -20,6 +20,7 @@
 
 mod beacon_socket;
 mod builder;
+mod fd_budget;
 mod gossip_host;
 mod handle;
 mod inbox_watch;
@@ -28,8 +29,10 @@ mod probe;
 mod reactor;
 mod receive_pool;
 mod setup;
+mod stats;
 
 pub use builder::{NodeBuilder, PortRange, gossip_endpoint};
 pub use handle::NodeHandle;
 pub(crate) use link::{DealerSetup, new_dealer};
 pub use reactor::{FIRST_RESERVED_TOKEN, Node};
+pub use stats::NodeStats;
