@@ -56,11 +56,8 @@ pub(crate) fn size_peer_table(wanted: usize, limit: Option<u64>) -> usize {
     }
     if wanted > room {
         warn!(
-            "peer table: {wanted} peers asked for, {room} fit ({}): using {room}",
-            format!(
-                "open-file limit {}, {FDS_PER_PEER} per peer and {RESERVED_FDS} kept; raise it with ulimit -n",
-                limit.unwrap_or_default()
-            )
+            "peer table: {wanted} peers asked for, {room} fit (open-file limit {}, {FDS_PER_PEER} per peer and {RESERVED_FDS} kept; raise it with ulimit -n): using {room}",
+            limit.unwrap_or_default()
         );
         return room;
     }

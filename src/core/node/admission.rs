@@ -87,10 +87,15 @@ impl NodeCore {
             return HelloVerdict::Refused;
         }
         if let Some(peer) = self.peers.get_mut(&uuid) {
+            let was_linked_pending = !peer.ready && peer.linked;
             peer.ready = true;
             if !peer.linked {
                 // It waited for a link while its announcement had no turn.
                 self.link(now, uuid);
+            } else if was_linked_pending {
+                // Its link no longer counts against the announced peers':
+                // the next one waiting gets it now, not at the next tick.
+                self.link_next_waiting(now);
             }
         }
         if let Some(peer) = self.peers.get_mut(&uuid) {

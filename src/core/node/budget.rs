@@ -195,6 +195,20 @@ impl NodeCore {
         self.link(now, uuid);
     }
 
+    /// One announced peer took up a link's place and no longer does: the
+    /// newest waiting peer gets the place.
+    pub(super) fn link_next_waiting(&mut self, now: Instant) {
+        if self.budget.pause_until.is_some_and(|until| now < until) {
+            return;
+        }
+        while let Some(uuid) = self.budget.waiting.pop() {
+            if self.peers.get(&uuid).is_some_and(|p| !p.linked && !p.ready) {
+                self.link(now, uuid);
+                return;
+            }
+        }
+    }
+
     /// Unlinks the announced peer linked longest, if it had its turn.
     fn end_oldest_turn(&mut self, now: Instant) {
         while let Some(&(since, uuid)) = self.budget.linking.front() {
