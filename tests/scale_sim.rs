@@ -587,6 +587,51 @@ fn a_beacon_flood_is_bounded_in_slots_and_links_and_never_locks_a_real_peer_out(
     );
 }
 
+/// A burst of stale announcements (a gossip server's dump on HELLO) takes
+/// every link place at once, then nothing new comes: a real peer announced
+/// just after the burst waits, and gets a link once the dead links had
+/// their turn (it waited until they expired: 30 s, and `exhaustion_netns`
+/// met no peer within 30 s now and then).
+#[test]
+fn links_that_had_their_turn_give_way_to_a_waiting_peer_without_new_announcements() {
+    let start = Instant::now();
+    let mut core = lone_core(64, start);
+    for i in 0..200u32 {
+        fake_beacon(&mut core, start, i);
+    }
+    let real = Uuid::from_u128(0x4EA1);
+    let now = start + Duration::from_millis(10);
+    core.handle_beacon(
+        now,
+        "10.9.9.2".parse().unwrap(),
+        &Beacon::new(real, 41000).to_bytes(),
+    );
+    let (actions, _) = drain(&mut core);
+    assert!(
+        !actions
+            .iter()
+            .any(|a| matches!(a, Action::Connect { peer, .. } if *peer == real)),
+        "every link place is taken: the real peer waits"
+    );
+    let mut linked_at = None;
+    for ms in (100..=3000u64).step_by(100) {
+        let t = start + Duration::from_millis(ms);
+        core.handle_timeout(t);
+        let (actions, _) = drain(&mut core);
+        if actions
+            .iter()
+            .any(|a| matches!(a, Action::Connect { peer, .. } if *peer == real))
+        {
+            linked_at = Some(ms);
+            break;
+        }
+    }
+    assert!(
+        linked_at.is_some_and(|ms| ms <= 2000),
+        "the real peer got a link within 2 s of the burst: {linked_at:?} ms"
+    );
+}
+
 /// Stale gossip tuples that fill the announced half: the real peer's
 /// tuple, given its place up to newer ones, is kept and tried again once
 /// the stale ones expire (it was dropped for good).

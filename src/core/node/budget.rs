@@ -209,22 +209,24 @@ impl NodeCore {
         }
     }
 
-    /// Unlinks the announced peer linked longest, if it had its turn.
-    fn end_oldest_turn(&mut self, now: Instant) {
+    /// Unlinks the announced peer linked longest, if it had its turn;
+    /// true if one was.
+    fn end_oldest_turn(&mut self, now: Instant) -> bool {
         while let Some(&(since, uuid)) = self.budget.linking.front() {
             let Some(peer) = self.peers.get_mut(&uuid).filter(|p| p.linked && !p.ready) else {
                 self.budget.linking.pop_front();
                 continue;
             };
             if now < since + LINK_TURN {
-                return;
+                return false;
             }
             self.budget.linking.pop_front();
             peer.linked = false;
             self.budget.waiting.insert(0, uuid);
             self.actions.push_back(Action::Disconnect { peer: uuid });
-            return;
+            return true;
         }
+        false
     }
 
     fn linked_pending(&self) -> usize {
@@ -239,6 +241,13 @@ impl NodeCore {
         }
         if !self.budget.waiting.is_empty() {
             let mut linked = self.linked_pending();
+            // Links that had their turn give way to waiting peers here too,
+            // not only when a new announcement comes: after a burst (a
+            // gossip server's stale tuples) none may come, and dead links
+            // would hold every place until they expire.
+            while linked >= self.max_linking() && self.end_oldest_turn(now) {
+                linked -= 1;
+            }
             while linked < self.max_linking() {
                 let Some(uuid) = self.budget.waiting.pop() else {
                     break;
