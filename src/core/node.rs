@@ -16,8 +16,10 @@ mod liveness;
 mod membership;
 mod queries;
 mod removal;
+mod seeds;
 
 use super::log_limit::LogLimit;
+pub use seeds::{SEED_RETRY_MAX, SEED_RETRY_MIN};
 
 use super::action::{Action, Content};
 use super::command_error::CommandError;
@@ -147,6 +149,8 @@ pub struct NodeCore {
     budget: budget::Budget,
     /// What the node did (see [`NodeCore::counters`]).
     stats: CoreCounters,
+    /// Endpoints we dial without an announcement (`--peer`).
+    seeds: seeds::Seeds,
 }
 
 /// A node's rate-limited log lines, one limit per kind of line: what a
@@ -210,6 +214,7 @@ impl NodeCore {
             timers: liveness::Timers::new(now),
             budget: budget::Budget::default(),
             stats: CoreCounters::default(),
+            seeds: seeds::Seeds::default(),
         }
     }
 
@@ -261,7 +266,11 @@ impl NodeCore {
         let reap = self.timers.next();
         let waiting = (self.budget.kept_len() > 0 || self.has_waiting()).then_some(self.next_reap_at);
         let election = self.elections.next_deadline();
-        [beacon, reap, waiting, election].into_iter().flatten().min()
+        let seeds = self.seeds.next_deadline();
+        [beacon, reap, waiting, election, seeds]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     // ----- inputs --------------------------------------------------------
@@ -284,6 +293,7 @@ impl NodeCore {
             self.next_reap_at = next_tick(self.next_reap_at, self.reap_interval, now);
         }
         self.elections_timeout(now);
+        self.seeds_timeout(now);
     }
 
     /// A UDP datagram arrived on the beacon port from `from`. Without the
@@ -668,6 +678,7 @@ impl NodeCore {
         self.budget.clear();
         self.groups.clear_peers();
         self.elections.clear();
+        self.seeds = seeds::Seeds::default();
         self.stopped = true;
         self.events.push_back(Event::Stop);
     }

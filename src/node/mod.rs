@@ -17,6 +17,9 @@
 //! | `beacon_socket.rs` | the UDP beacon socket(s) and which beacons they let in |
 //! | `receive_pool.rs` | received contents given back (`Node::recycle`), read into again |
 //! | `gossip_host.rs` | checks a gossip server's host before connecting |
+//! | `resolver.rs` | the thread that looks up seed names (`--peer HOST:PORT`) and wakes the loop |
+//! | `reactor/seeds.rs` | `Node::add_peer`, `Node::require_peer`: seeds to the core or the resolver |
+//! | `reactor/gossip_bind.rs` | the in-node gossip server (`--gossip-bind`), unpublish on a clean stop |
 
 mod beacon_socket;
 mod builder;
@@ -28,6 +31,7 @@ mod link;
 mod probe;
 mod reactor;
 mod receive_pool;
+mod resolver;
 mod setup;
 mod stats;
 

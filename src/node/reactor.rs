@@ -8,7 +8,9 @@
 //! message that arrived while we were busy would sit unseen.
 
 mod commands;
+mod gossip_bind;
 mod queries;
+mod seeds;
 
 use super::beacon_socket::BeaconSocket;
 use super::gossip_host::check_gossip_host;
@@ -38,6 +40,8 @@ const BEACON: Token = Token(FIRST_RESERVED_TOKEN + 1);
 pub(crate) const WAKER: Token = Token(FIRST_RESERVED_TOKEN + 2);
 const INBOX_WATCH: Token = Token(FIRST_RESERVED_TOKEN + 3);
 const ZAP: Token = Token(FIRST_RESERVED_TOKEN + 4);
+const RESOLVER: Token = Token(FIRST_RESERVED_TOKEN + 5);
+const GOSSIP_SERVER: Token = Token(FIRST_RESERVED_TOKEN + 6);
 const FIRST_PROBE_TOKEN: usize = FIRST_RESERVED_TOKEN + 16;
 /// Probes in flight at most: one per peer is all the core asks for.
 const MAX_PROBES: usize = 4096;
@@ -62,6 +66,10 @@ pub(crate) struct ReactorSettings {
     /// servers whose key we know (the inbox was made a CURVE server when
     /// it was built).
     pub curve: Option<CurveKeys>,
+    /// Seed peers (`NodeBuilder::peer`), checked by the builder.
+    pub seeds: Vec<String>,
+    /// Where our in-node gossip server listens (`NodeBuilder::gossip_bind`).
+    pub gossip_bind: Option<String>,
 }
 
 /// Our CURVE key pair (32 bytes each).
@@ -133,6 +141,14 @@ pub struct Node {
     receive_pool: ReceivePool,
     /// Kept between `shout_slices` calls: the per-member headers.
     shout_headers: Vec<(Uuid, Vec<u8>)>,
+    /// Seed peers given by name, and the thread that resolves them.
+    seed_names: seeds::SeedNames,
+    /// The resolver woke us.
+    resolver_ready: bool,
+    /// Our own gossip server (`NodeBuilder::gossip_bind`).
+    gossip_server: Option<gossip_bind::InNodeGossip>,
+    /// Its poll fired.
+    gossip_server_ready: bool,
 }
 
 /// The sockets [`crate::NodeBuilder`] made for a node, bound and set up.
@@ -216,7 +232,18 @@ impl Node {
             zap_ready: zap.is_some(),
             zap,
             gossip_keys: gossip_servers.iter().map(|(_, key)| *key).collect(),
+            seed_names: seeds::SeedNames::default(),
+            resolver_ready: false,
+            gossip_server: None,
+            gossip_server_ready: false,
         };
+        if let Some(endpoint) = node.settings.gossip_bind.clone() {
+            let remotes: Vec<String> = gossip_servers.iter().map(|(e, _)| e.clone()).collect();
+            node.start_gossip_bind(&endpoint, &remotes)?;
+        }
+        for seed in std::mem::take(&mut node.settings.seeds) {
+            node.add_peer(&seed)?;
+        }
         if !gossip_servers.is_empty() {
             let now = Instant::now();
             let config = ClientConfig {
@@ -263,6 +290,8 @@ impl Node {
                 WAKER => {}
                 INBOX_WATCH => self.watch_ready = true,
                 ZAP => self.zap_ready = true,
+                RESOLVER => self.resolver_ready = true,
+                GOSSIP_SERVER => self.gossip_server_ready = true,
                 token => {
                     if !self.probes.ready(self.poll.registry(), token) {
                         self.links.mark_ready(token)
@@ -322,7 +351,8 @@ impl Node {
         let core = self.core.poll_timeout();
         let gossip = self.gossip.as_ref().and_then(|g| g.poll_timeout());
         let probe = self.probes.next_deadline();
-        let deadline = [core, gossip, probe].into_iter().flatten().min();
+        let server = self.gossip_server.as_ref().and_then(|g| g.next_deadline());
+        let deadline = [core, gossip, probe, server].into_iter().flatten().min();
         let until = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         [until, timeout].into_iter().flatten().min()
     }
@@ -361,6 +391,11 @@ impl Node {
                 self.core.handle_timeout(now);
             }
             self.service_gossip(now)?;
+            if self.resolver_ready {
+                self.resolver_ready = false;
+                self.service_resolver(now);
+            }
+            self.service_gossip_server(now)?;
             self.apply_actions().map_err(io::Error::other)?;
             if self.links.has_backlog() {
                 let core = &mut self.core;
@@ -500,6 +535,14 @@ impl Node {
     }
 
     fn drive_gossip(&mut self, gossip: &mut GossipClient, now: Instant) -> io::Result<()> {
+        // A send can take the ZMQ_FD edge of a reply that came meanwhile:
+        // go round again while a server link still has input.
+        while self.drive_gossip_once(gossip, now)? {}
+        Ok(())
+    }
+
+    /// One round of [`Self::drive_gossip`]; true if a link has input left.
+    fn drive_gossip_once(&mut self, gossip: &mut GossipClient, now: Instant) -> io::Result<bool> {
         // Drain every server link: gossip traffic is light.
         for (server, socket) in self.links.gossip_sockets() {
             loop {
@@ -563,7 +606,10 @@ impl Node {
                 }
             }
         }
-        Ok(())
+        Ok(self
+            .links
+            .gossip_sockets()
+            .any(|(_, socket)| socket.get_events().is_ok_and(|e| e.contains(zmq::POLLIN))))
     }
 
     fn apply_actions(&mut self) -> Result<(), NodeError> {

@@ -20,7 +20,7 @@ Sends a bounded amount of junk to ZRE nodes in a network-namespace lab:
     valid headers of every message id with absurd sequence numbers from
     peers that never said HELLO.
 
-With --only, one phase runs alone (tests/exhaustion_netns.rs):
+With --only, one phase runs alone (tests/netns/exhaustion.rs):
   beacons   the fake-UUID beacons above, nothing else;
   gossip    --gossip-tuples PUBLISHes to the ZGossip server --gossip-server,
             each a random UUID with a dead endpoint (half on this host's
