@@ -301,7 +301,10 @@ fn check_timeouts(settings: &Settings) -> Result<(), Failure> {
 /// A node builder from the merged settings (flags, file); what they leave
 /// unset keeps the builder's default.
 pub fn node_builder(settings: &Settings) -> Result<NodeBuilder, Failure> {
-    let mut builder = NodeBuilder::new();
+    // The tools raise the soft open-file limit to the hard one (and say so
+    // in the log): a node sized for 1 024 peers needs more than the common
+    // 1 024 descriptors (issue 24).
+    let mut builder = NodeBuilder::new().raise_fd_limit(true);
     if let Some(beacons) = settings.bool("beacon") {
         builder = builder.beacons(beacons);
     }

@@ -7,9 +7,12 @@
 //! Behaviour follows Zyre 2.0 on the wire, minus its asserts.
 
 mod admission;
+mod budget;
+mod counters;
 mod curve;
 mod elections;
 mod fast_exit;
+mod liveness;
 mod membership;
 mod queries;
 mod removal;
@@ -29,6 +32,8 @@ use super::overruled::Overruled;
 use super::peer::{Peer, SequenceCheck};
 use crate::wire::{Beacon, Body, HEADER_LEN, Header, Hello, MessageId, WireError, ZreMessage};
 use admission::{Evidence, HelloVerdict};
+pub use budget::LINK_TURN;
+pub use counters::{CoreCounters, REMOVALS};
 use curve::Via;
 use log::{debug, info, warn};
 pub use removal::Removal;
@@ -138,6 +143,12 @@ pub struct NodeCore {
     elections: Elections,
     /// CURVE mode: our public key as Z85 text, for HELLO.
     own_key_text: Option<String>,
+    /// Each peer's next liveness check.
+    timers: liveness::Timers,
+    /// Room and links for peers that have not said HELLO.
+    budget: budget::Budget,
+    /// What the node did (see [`NodeCore::counters`]).
+    stats: CoreCounters,
     /// Endpoints we dial without an announcement (`--peer`).
     seeds: seeds::Seeds,
 }
@@ -200,6 +211,9 @@ impl NodeCore {
             next_probe: 0,
             elections: Elections::new(config_uuid, now),
             own_key_text: config_key.as_ref().map(crate::wire::curve_key::encode_z85),
+            timers: liveness::Timers::new(now),
+            budget: budget::Budget::default(),
+            stats: CoreCounters::default(),
             seeds: seeds::Seeds::default(),
         }
     }
@@ -249,10 +263,14 @@ impl NodeCore {
             return None;
         }
         let beacon = self.config.beacons.then_some(self.next_beacon_at);
-        let reap = (!self.peers.is_empty()).then_some(self.next_reap_at);
+        let reap = self.timers.next();
+        let waiting = (self.budget.kept_len() > 0 || self.has_waiting()).then_some(self.next_reap_at);
         let election = self.elections.next_deadline();
         let seeds = self.seeds.next_deadline();
-        [beacon, reap, election, seeds].into_iter().flatten().min()
+        [beacon, reap, waiting, election, seeds]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     // ----- inputs --------------------------------------------------------
@@ -269,13 +287,10 @@ impl NodeCore {
                 .push_back(Action::Beacon(self.own_beacon(self.config.port)));
             self.next_beacon_at = next_tick(self.next_beacon_at, self.config.beacon_interval, now);
         }
+        self.reap(now);
         if now >= self.next_reap_at {
-            let leaving = self.reap(now);
+            self.fill_budget(now);
             self.next_reap_at = next_tick(self.next_reap_at, self.reap_interval, now);
-            // A leaving peer goes at the end of its grace, not a tick later.
-            if let Some(at) = leaving {
-                self.next_reap_at = self.next_reap_at.min(at);
-            }
         }
         self.elections_timeout(now);
         self.seeds_timeout(now);
@@ -355,7 +370,7 @@ impl NodeCore {
                     );
                     peer.leave(now, LEAVE_GRACE.min(self.config.evasive));
                     // Removed at the end of its grace, not at the next tick.
-                    self.next_reap_at = self.next_reap_at.min(peer.expired_at);
+                    self.schedule(beacon.uuid);
                 }
                 Some(_) => {
                     info!("peer {} announced it is leaving", beacon.uuid.simple());
@@ -659,6 +674,8 @@ impl NodeCore {
             self.actions.push_back(Action::Beacon(self.own_beacon(0)));
         }
         self.peers.clear();
+        self.timers.clear();
+        self.budget.clear();
         self.groups.clear_peers();
         self.elections.clear();
         self.seeds = seeds::Seeds::default();
@@ -786,52 +803,6 @@ impl NodeCore {
                 self.remove_peer(uuid, Removal::Left);
             }
         }
-    }
-
-    /// Pings evasive peers, reports silent ones, and expires dead ones;
-    /// returns when the first leaving peer that stays will expire.
-    fn reap(&mut self, now: Instant) -> Option<Instant> {
-        let mut expired = Vec::new();
-        let mut evasive = Vec::new();
-        let mut leaving: Option<Instant> = None;
-        for peer in self.peers.values_mut() {
-            if peer.leaving.is_some() && now < peer.expired_at {
-                leaving = Some(leaving.map_or(peer.expired_at, |at| at.min(peer.expired_at)));
-            }
-            if now >= peer.expired_at {
-                expired.push(peer.uuid);
-            } else if now >= peer.evasive_at {
-                evasive.push(peer.uuid);
-                if peer.ready && !peer.evasive_reported {
-                    peer.evasive_reported = true;
-                    self.events.push_back(Event::Evasive {
-                        peer: peer.uuid,
-                        name: peer.name.clone(),
-                    });
-                    // Fast EXIT's second chance: a closed connection that
-                    // went unseen, or a probe that raced the dying process,
-                    // would otherwise leave a dead peer to its expiry.
-                    if self.config.fast_exit && !self.stopped && peer.probe.is_none() {
-                        fast_exit::start_probe(&mut self.next_probe, &mut self.actions, peer);
-                    }
-                }
-                if peer.ready && !peer.silent_reported && now >= peer.evasive_at + self.reap_interval {
-                    peer.silent_reported = true;
-                    self.events.push_back(Event::Silent {
-                        peer: peer.uuid,
-                        name: peer.name.clone(),
-                    });
-                }
-            }
-        }
-        for uuid in expired {
-            info!("peer {} expired", uuid.simple());
-            self.remove_peer(uuid, Removal::Expired);
-        }
-        for uuid in evasive {
-            self.send(uuid, &Body::Ping, None);
-        }
-        leaving
     }
 
     fn send_to_all(&mut self, body: &Body<'_>) {

@@ -26,6 +26,7 @@
 mod async_node;
 mod beacon_socket;
 mod builder;
+mod fd_budget;
 mod gossip_host;
 mod handle;
 mod inbox_watch;
@@ -35,6 +36,7 @@ mod reactor;
 mod receive_pool;
 mod resolver;
 mod setup;
+mod stats;
 
 #[cfg(feature = "async")]
 pub use async_node::{AsyncNode, EventStream};
@@ -42,3 +44,4 @@ pub use builder::{NodeBuilder, PortRange, gossip_endpoint};
 pub use handle::NodeHandle;
 pub(crate) use link::{DealerSetup, new_dealer};
 pub use reactor::{FIRST_RESERVED_TOKEN, Node};
+pub use stats::NodeStats;

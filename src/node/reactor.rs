@@ -735,13 +735,33 @@ impl Node {
             linger: self.settings.linger,
             curve,
         };
-        let socket = new_dealer(&self.context, endpoint, &setup)?;
+        // No descriptor (EMFILE, ENFILE) or socket left is "not now" for
+        // this peer, never the end of the node: the core tries again later.
+        let socket = match new_dealer(&self.context, endpoint, &setup) {
+            Ok(socket) => socket,
+            Err(err) => {
+                warn!(
+                    "cannot open a link to peer {} at {endpoint}: {err} (later)",
+                    peer.simple()
+                );
+                self.core.handle_connect_failed(Instant::now(), peer);
+                return Ok(());
+            }
+        };
         if let Err(err) = socket.connect(endpoint) {
             // The core keeps the peer until it expires; nothing will arrive.
             warn!("cannot connect to peer {} at {endpoint}: {err}", peer.simple());
         }
-        self.links
-            .add(self.poll.registry(), LinkId::Peer(peer), socket, false)?;
+        if let Err(err) = self
+            .links
+            .add(self.poll.registry(), LinkId::Peer(peer), socket, false)
+        {
+            warn!(
+                "cannot watch the link to peer {} at {endpoint}: {err} (later)",
+                peer.simple()
+            );
+            self.core.handle_connect_failed(Instant::now(), peer);
+        }
         Ok(())
     }
 

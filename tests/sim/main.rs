@@ -8,3 +8,4 @@
 mod beyond_lan;
 mod gossip;
 mod node;
+mod scale;

@@ -40,6 +40,9 @@ pub enum Removal {
     /// It fell more than the backlog limit behind (the I/O layer's call);
     /// its next beacon brings it back.
     TooFarBehind,
+    /// It said HELLO, and the I/O layer could not open a link to it (no
+    /// file descriptor left): it cannot be answered.
+    ConnectFailed,
 }
 
 impl fmt::Display for Removal {
@@ -55,6 +58,7 @@ impl fmt::Display for Removal {
             Removal::Refused => "refused",
             Removal::Unreachable => "unreachable",
             Removal::TooFarBehind => "too far behind",
+            Removal::ConnectFailed => "no link could be opened",
         })
     }
 }
@@ -67,6 +71,7 @@ impl NodeCore {
         let Some(peer) = self.peers.remove(&uuid) else {
             return false;
         };
+        self.stats.exits[why.index()] += 1;
         // A fast EXIT comes before the other members can have expired it.
         let others_until = (why == Removal::Unreachable).then_some(peer.expired_at + REAP_MARGIN);
         let left = self.groups.remove_peer(uuid);
