@@ -366,9 +366,12 @@ impl Node {
         !self.stopped && (self.core.has_events() || self.inbox_ready)
     }
 
-    /// The waker of the node's poll (one per poll: [`crate::NodeHandle`]
-    /// uses this one).
-    pub(crate) fn waker(&self) -> std::sync::Arc<mio::Waker> {
+    /// The waker of the node's poll: another thread wakes a loop that
+    /// drives the node ([`Node::poll`], [`Node::run_once`]) with it, for
+    /// example after handing it data through a channel. mio allows one
+    /// `Waker` per `Poll` (a second one panics in a debug build), so this
+    /// is the one to use; [`crate::NodeHandle`] uses it too.
+    pub fn waker(&self) -> std::sync::Arc<mio::Waker> {
         self.waker.clone()
     }
 
