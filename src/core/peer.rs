@@ -78,6 +78,14 @@ pub(crate) struct Peer {
     pub probe: Option<u64>,
     /// CURVE mode: its public key, the CURVE server key of our DEALER.
     pub curve_key: Option<[u8; 32]>,
+    /// Our DEALER to it got through its handshake (CURVE mode: the I/O
+    /// layer says so; plain mode: from the start).
+    pub linked: bool,
+    /// The application had its ENTER: it said HELLO and we can reach it.
+    pub entered: bool,
+    /// Its events since its HELLO, while our link waits for its handshake
+    /// (ENTER first); handed on when the link is up (bounded).
+    pub held: Vec<super::event::Event>,
 }
 
 impl Peer {
@@ -111,6 +119,9 @@ impl Peer {
             refreshed_at: None,
             probe: None,
             curve_key: None,
+            linked: true,
+            entered: false,
+            held: Vec::new(),
         }
     }
 

@@ -400,6 +400,7 @@ impl NodeBuilder {
             max_backlog: self.max_backlog,
             linger: self.linger,
             loopback_only: interface.loopback,
+            interface_pinned: matches!(self.interface, InterfaceSpec::Address(_)),
             curve,
         };
         Node::start(core, sockets, interface, settings, gossip)
@@ -463,7 +464,7 @@ impl NodeBuilder {
     }
 }
 
-fn endpoint_of(ip: IpAddr, port: u16) -> String {
+pub(super) fn endpoint_of(ip: IpAddr, port: u16) -> String {
     match ip {
         IpAddr::V4(ip) => format!("tcp://{ip}:{port}"),
         IpAddr::V6(ip) => format!("tcp://[{ip}]:{port}"),

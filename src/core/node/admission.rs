@@ -115,6 +115,7 @@ impl NodeCore {
             .find(|p| p.endpoint == endpoint)
             .map(|p| (p.uuid, p.ready, p.curve_key == curve_key));
         let mut relinked = false;
+        let mut moved_link_up = false;
         if let Some((old, ready, same_key)) = holder {
             match evidence {
                 Evidence::Announced if !ready && !same_key => {
@@ -183,6 +184,7 @@ impl NodeCore {
                         uuid.simple()
                     );
                     if same_key {
+                        moved_link_up = self.peers.get(&old).is_some_and(|p| p.linked);
                         self.remove_peer(old, Removal::Replaced { link_moves: true });
                         self.actions.push_back(Action::Relink { from: old, to: uuid });
                         relinked = true;
@@ -213,6 +215,13 @@ impl NodeCore {
             self.config.expired,
         );
         peer.curve_key = curve_key;
+        // A new link waits for its handshake (CURVE); a moved one keeps
+        // what it had.
+        peer.linked = if relinked {
+            moved_link_up
+        } else {
+            !self.link_pending()
+        };
         if evidence == Evidence::Announced {
             // A genuine peer answers our HELLO with its own within
             // milliseconds; one that has not by the evasive timeout is most
