@@ -131,7 +131,15 @@ fn a_key_allowed_late_is_linked_to_and_the_first_whisper_arrives() {
         "b",
         "lan",
         "beta",
-        &["--curve-cert", s(&b_cert.secret), "--curve-allow", s(&b_allow)],
+        // A short evasive timeout made the fault show every time.
+        &[
+            "--curve-cert",
+            s(&b_cert.secret),
+            "--curve-allow",
+            s(&b_allow),
+            "--evasive",
+            "1500ms",
+        ],
     );
     thread::sleep(Duration::from_secs(3));
     assert_eq!(a.count(about("ENTER", &b)), 0, "A let B in\n{}", a.report());
