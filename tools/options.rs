@@ -370,13 +370,24 @@ pub fn node_builder(settings: &Settings) -> Result<NodeBuilder, Failure> {
         builder = builder.gossip(server);
     }
     if let Some(path) = settings.get("curve-cert") {
-        let cert = zre::Certificate::load_secret(Path::new(path)).map_err(|e| Failure::new(e.to_string()))?;
+        let cert = load_curve_cert(settings, path)?;
         builder = builder.curve(cert);
     }
     if let Some(dir) = settings.get("curve-allow") {
         builder = builder.curve_allow(dir);
     }
     zyre_env(settings, builder)
+}
+
+/// The secret certificate `curve-cert` names; an error says where the
+/// setting came from when a configuration file named it (its path and
+/// line), since the path in the message alone does not say which file
+/// to fix.
+pub fn load_curve_cert(settings: &Settings, path: &str) -> Result<zre::Certificate, Failure> {
+    zre::Certificate::load_secret(Path::new(path)).map_err(|err| match settings.origin("curve-cert") {
+        Some(origin @ Origin::File { .. }) => Failure::new(format!("{origin}: curve-cert = {path}: {err}")),
+        _ => Failure::new(err.to_string()),
+    })
 }
 
 /// Issue 18: Zyre's environment (`ZSYS_IPV6`, `ZSYS_IPV6_MCAST_ADDRESS`,

@@ -12,10 +12,12 @@ mod counters;
 mod curve;
 mod elections;
 mod fast_exit;
+mod handshake;
 mod liveness;
 mod membership;
 mod queries;
 mod removal;
+mod renumber;
 mod seeds;
 
 use super::log_limit::LogLimit;
@@ -92,6 +94,8 @@ const SPARE_HEADERS: usize = 64;
 ///   [`whisper_header`](Self::whisper_header) /
 ///   [`shout_headers`](Self::shout_headers)), [`stop`](Self::stop),
 ///   [`remove_peer`](Self::remove_peer) (with a [`Removal`] cause);
+/// - our own address: [`change_endpoint`](Self::change_endpoint) once the
+///   I/O layer rebound the inbox elsewhere;
 /// - time: [`handle_timeout`](Self::handle_timeout) once
 ///   [`poll_timeout`](Self::poll_timeout)'s instant has passed.
 ///
@@ -173,6 +177,8 @@ struct NodeLogs {
     curve_mismatch: LogLimit,
     /// CURVE: a key that can be no key, or another key for a peer we have.
     curve_bad: LogLimit,
+    /// CURVE: our link to a peer failed its handshake.
+    handshake: LogLimit,
 }
 
 impl NodeCore {
@@ -431,6 +437,23 @@ impl NodeCore {
     /// A ZRE message arrived on our inbox: the ROUTER's identity frame, the
     /// header frame and the content frames.
     pub fn handle_message(&mut self, now: Instant, identity: &[u8], header: &[u8], content: Vec<Frame>) {
+        self.handle_message_proven(now, identity, None, header, content);
+    }
+
+    /// [`handle_message`](Self::handle_message) with, in CURVE mode, the
+    /// public key the sender proved in its connection's handshake (what
+    /// our ZAP handler returned as the user id, libzmq's `User-Id`
+    /// property): a HELLO whose `X-PUBLICKEY` is another key, or a message
+    /// under the UUID of a peer that has another key, is refused with a
+    /// log line (once a second at most). UUID, key and link go together.
+    pub fn handle_message_proven(
+        &mut self,
+        now: Instant,
+        identity: &[u8],
+        proven: Option<&crate::wire::CurveKey>,
+        header: &[u8],
+        content: Vec<Frame>,
+    ) {
         if self.stopped {
             return;
         }
@@ -450,6 +473,11 @@ impl NodeCore {
             }
         };
         let message = ZreMessage::parse_body(head, header);
+        if let Some(proven) = proven {
+            if !self.proven_key_matches(now, uuid, proven, &message) {
+                return;
+            }
+        }
         let mut same_session = false;
         if let Ok(ZreMessage {
             body: Body::Hello(hello),
@@ -504,7 +532,9 @@ impl NodeCore {
             // The peer's name is taken here, in the one lookup per message.
             Ok(message) => {
                 let name = peer.name.clone();
-                self.dispatch(uuid, name, message.body, content)
+                let mark = self.events.len();
+                self.dispatch(uuid, name, message.body, content);
+                self.hold_events(uuid, mark);
             }
             // The sequence still counted: a newer dialect must not reset us.
             Err(WireError::UnknownId { id }) => {
@@ -584,7 +614,7 @@ impl NodeCore {
     /// header and that content before anything else goes to the peer.
     pub fn whisper_header(&mut self, peer: Uuid) -> Result<[u8; HEADER_LEN], CommandError> {
         self.check_command()?;
-        let Some(target) = self.peers.get_mut(&peer).filter(|p| p.ready) else {
+        let Some(target) = self.peers.get_mut(&peer).filter(|p| p.entered) else {
             return Err(CommandError::UnknownPeer(peer));
         };
         let header = Header {
@@ -700,8 +730,9 @@ impl NodeCore {
 
     // ----- internals -----------------------------------------------------
 
+    /// A peer the application knows: it had its ENTER.
     fn ready_peer(&self, peer: Uuid) -> Option<&Peer> {
-        self.peers.get(&peer).filter(|p| p.ready)
+        self.peers.get(&peer).filter(|p| p.entered)
     }
 
     /// A peer's endpoint in our written form (see [`endpoint::canonical`]);

@@ -91,6 +91,17 @@ pub(crate) struct Peer {
     pub probe: Option<u64>,
     /// CURVE mode: its public key, the CURVE server key of our DEALER.
     pub curve_key: Option<[u8; 32]>,
+    /// Our DEALER to it got through its handshake (CURVE mode: the I/O
+    /// layer says so; plain mode: from the start).
+    pub link_up: bool,
+    /// Our DEALER to it failed its handshake, and libzmq will not try
+    /// again: its next announcement links afresh.
+    pub link_failed: bool,
+    /// The application had its ENTER: it said HELLO and we can reach it.
+    pub entered: bool,
+    /// Its events since its HELLO, while our link waits for its handshake
+    /// (ENTER first); handed on when the link is up (bounded).
+    pub held: Vec<super::event::Event>,
 }
 
 impl Peer {
@@ -127,6 +138,10 @@ impl Peer {
             refreshed_at: None,
             probe: None,
             curve_key: None,
+            link_up: true,
+            link_failed: false,
+            entered: false,
+            held: Vec::new(),
         }
     }
 

@@ -438,6 +438,7 @@ impl NodeBuilder {
             max_backlog: self.max_backlog,
             linger: self.linger,
             loopback_only: interface.loopback,
+            interface_pinned: matches!(self.interface, InterfaceSpec::Address(_)),
             curve,
             seeds: self.peers.clone(),
             gossip_bind: self.gossip_bind.clone(),
@@ -503,7 +504,7 @@ impl NodeBuilder {
     }
 }
 
-fn endpoint_of(ip: IpAddr, port: u16) -> String {
+pub(super) fn endpoint_of(ip: IpAddr, port: u16) -> String {
     match ip {
         IpAddr::V4(ip) => format!("tcp://{ip}:{port}"),
         IpAddr::V6(ip) => format!("tcp://[{ip}]:{port}"),

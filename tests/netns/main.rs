@@ -15,6 +15,7 @@ mod support;
 
 mod beyond_lan;
 mod chaos;
+mod chaos_schedule;
 mod curve;
 mod czmq;
 mod exhaustion;
@@ -27,6 +28,7 @@ mod integrity;
 mod interop;
 mod ipv6;
 mod multicast;
+mod network_faults;
 mod scale;
 mod storms;
 mod zyre_c;

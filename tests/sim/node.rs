@@ -211,6 +211,9 @@ impl Sim {
                 if let Some(to) = target.filter(|&to| handshake(to)) {
                     self.links.insert((from, peer), to);
                     self.routes.insert((to, from), peer);
+                    // The handshake got through (CURVE mode waits for it).
+                    let now = self.now;
+                    self.nodes[from].core.handle_link_up(now, peer);
                 }
             }
             Action::Disconnect { peer } => {
@@ -2472,8 +2475,13 @@ fn a_curve_node_ignores_a_hello_without_a_usable_x_publickey() {
         assert_eq!(sim.count(a, "ENTER"), 0, "{headers:?}");
         assert!(sim.connects.is_empty(), "{headers:?}");
     }
-    // Then a good one enters, and we connect back with its key.
+    // Then a good one enters once our link to it got through its
+    // handshake, and we connect back with its key.
     inject(&mut sim, fake, a, curve_hello(5000, vec![("X-PUBLICKEY", &good)]));
+    assert_eq!(sim.count(a, "ENTER"), 0, "entered before our link is up");
+    let now = sim.now;
+    sim.nodes[a].core.handle_link_up(now, fake);
+    sim.settle();
     assert_eq!(sim.count(a, "ENTER"), 1);
     assert_eq!(sim.connect_keys(a, fake), vec![Some(curve_key(7))]);
 }

@@ -138,6 +138,13 @@ impl NodeCore {
         curve_key: Option<CurveKey>,
     ) -> bool {
         if let Some(peer) = self.peers.get_mut(&uuid) {
+            if evidence == Evidence::Announced && peer.link_failed {
+                // Our link's handshake failed and libzmq gave it up: a
+                // new one, paced by the announcements (see handshake.rs).
+                peer.link_failed = false;
+                self.link(now, uuid);
+                return true;
+            }
             if evidence == Evidence::Announced && !peer.ready {
                 // Announced again while it waits for HELLO: it stays as
                 // long as it is announced, and gets a turn for a link.
@@ -162,6 +169,7 @@ impl NodeCore {
             .find(|p| p.endpoint == endpoint)
             .map(|p| (p.uuid, p.ready, p.curve_key == curve_key));
         let mut relinked = false;
+        let mut moved_link_up = false;
         if let Some((old, ready, same_key)) = holder {
             match evidence {
                 Evidence::Announced if !ready && !same_key => {
@@ -238,6 +246,7 @@ impl NodeCore {
                         uuid.simple()
                     );
                     if same_key {
+                        moved_link_up = self.peers.get(&old).is_some_and(|p| p.link_up);
                         self.remove_peer(old, Removal::Replaced { link_moves: true });
                         self.actions.push_back(Action::Relink { from: old, to: uuid });
                         relinked = true;
@@ -279,6 +288,13 @@ impl NodeCore {
             self.config.expired,
         );
         peer.curve_key = curve_key;
+        // A new link waits for its handshake (CURVE); a moved one keeps
+        // what it had.
+        peer.link_up = if relinked {
+            moved_link_up
+        } else {
+            !self.link_pending()
+        };
         if relinked {
             // The link moved from the peer it replaced, HELLO with it.
             peer.linked = true;

@@ -5,7 +5,7 @@
 use super::*;
 
 /// Every [`Removal`] cause, in the order of [`CoreCounters::exits`].
-pub const REMOVALS: [Removal; 11] = [
+pub const REMOVALS: [Removal; 14] = [
     Removal::Expired,
     Removal::Left,
     Removal::Restarted,
@@ -17,6 +17,9 @@ pub const REMOVALS: [Removal; 11] = [
     Removal::Unreachable,
     Removal::TooFarBehind,
     Removal::ConnectFailed,
+    Removal::Renumbered,
+    Removal::NotAllowed,
+    Removal::HandshakeFailed,
 ];
 
 impl Removal {
@@ -34,6 +37,9 @@ impl Removal {
             Removal::Unreachable => 8,
             Removal::TooFarBehind => 9,
             Removal::ConnectFailed => 10,
+            Removal::Renumbered => 11,
+            Removal::NotAllowed => 12,
+            Removal::HandshakeFailed => 13,
         }
     }
 
@@ -51,6 +57,9 @@ impl Removal {
             Removal::Unreachable => "unreachable",
             Removal::TooFarBehind => "too_far_behind",
             Removal::ConnectFailed => "connect_failed",
+            Removal::Renumbered => "renumbered",
+            Removal::NotAllowed => "not_allowed",
+            Removal::HandshakeFailed => "handshake_failed",
         }
     }
 }

@@ -120,7 +120,7 @@ impl NodeCore {
         if peer.ping_sent_at.is_none() && now >= peer.evasive_at {
             peer.ping_sent_at = Some(now);
             peer.evasive_reported = true;
-            if peer.ready {
+            if peer.entered {
                 self.events.push_back(Event::Evasive {
                     peer: uuid,
                     name: peer.name.clone(),
@@ -135,7 +135,7 @@ impl NodeCore {
             .is_some_and(|sent| now >= sent + self.reap_interval);
         if unanswered && !peer.silent_reported {
             peer.silent_reported = true;
-            if !peer.ready {
+            if !peer.entered {
                 return;
             }
             self.events.push_back(Event::Silent {
