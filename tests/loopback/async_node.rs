@@ -4,19 +4,14 @@
 
 use futures::StreamExt;
 use std::time::Duration;
-use zre::{AsyncNode, Event, Node, PortRange};
+use zre::{AsyncNode, Event};
 
 const BURST: usize = 20_000;
 /// Generous: the burst takes well under a second when nothing stalls.
 const PATIENCE: Duration = Duration::from_secs(40);
 
 fn node(name: &str, port: u16) -> AsyncNode {
-    Node::builder()
-        .name(name)
-        .interface("lo")
-        .beacon_port(port)
-        .beacon_interval(Duration::from_millis(100))
-        .port_range(PortRange::Any)
+    crate::loopback(name, port)
         .build()
         .expect("node starts in loopback mode")
         .spawn_async()

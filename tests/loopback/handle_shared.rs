@@ -6,17 +6,12 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
-use zre::{Event, Node, NodeHandle, PortRange};
+use zre::{Event, NodeHandle};
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
 fn spawn(name: &str, port: u16) -> NodeHandle {
-    Node::builder()
-        .name(name)
-        .interface("lo")
-        .beacon_port(port)
-        .beacon_interval(Duration::from_millis(100))
-        .port_range(PortRange::Any)
+    crate::loopback(name, port)
         .build()
         .expect("node starts in loopback mode")
         .spawn()

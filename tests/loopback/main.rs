@@ -18,3 +18,16 @@ mod gossip;
 // NodeHandle shared between threads.
 mod handle_shared;
 mod node;
+
+use std::time::Duration;
+
+/// A loopback node's builder: beacons every 100 ms on `port` (private to
+/// one test), the inbox on any free port.
+fn loopback(name: &str, port: u16) -> zre::NodeBuilder {
+    zre::Node::builder()
+        .name(name)
+        .interface("lo")
+        .beacon_port(port)
+        .beacon_interval(Duration::from_millis(100))
+        .port_range(zre::PortRange::Any)
+}

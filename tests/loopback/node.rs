@@ -11,12 +11,7 @@ use zre::{Event, Frame, Node, PortRange};
 const PATIENCE: Duration = Duration::from_secs(20);
 
 fn node(name: &str, beacon_port: u16) -> Node {
-    Node::builder()
-        .name(name)
-        .interface("lo")
-        .beacon_port(beacon_port)
-        .beacon_interval(Duration::from_millis(100))
-        .port_range(PortRange::Any)
+    crate::loopback(name, beacon_port)
         .header("X-TEST", name)
         .build()
         .expect("node starts in loopback mode")
