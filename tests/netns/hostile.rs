@@ -388,10 +388,12 @@ fn genuine_stream_survives_hostile_traffic() {
             max_backlog[i] = max_backlog[i].max(s.backlog);
         }
     }
-    let limit = format!("peer limit {MAX_PEERS} reached");
+    // Since issue 24 a flood of announcements fills the unconfirmed half
+    // of the table and the oldest gives way, logged as such; "peer table
+    // full" is said only when peers that said HELLO fill it.
     let limit_warnings: Vec<usize> = [&mut a, &mut b]
         .into_iter()
-        .map(|p| p.child().stderr().count(|l| l.contains(&limit)))
+        .map(|p| p.child().stderr().count(|l| l.contains("peer table full")))
         .collect();
     let hwm: Vec<u64> = pids
         .iter()
@@ -424,7 +426,7 @@ fn genuine_stream_survives_hostile_traffic() {
     for (i, name) in ["alpha", "beta"].into_iter().enumerate() {
         figure!(
             "hostile: {name}: RSS baseline {} KiB, VmHWM {} KiB (growth {} KiB, bound {} KiB); \
-             \"peer limit reached\" warnings {}; fake ENTER {} / EXIT {} (EXIT without ENTER {}); \
+             \"peer table full\" warnings {}; fake ENTER {} / EXIT {} (EXIT without ENTER {}); \
              backlog max {}",
             base[i].rss_kib,
             hwm[i],
@@ -448,7 +450,7 @@ fn genuine_stream_survives_hostile_traffic() {
             );
         }
         assert!(
-            limit_warnings[i] > 0,
+            max_table.iter().any(|tables| tables[i] == MAX_PEERS),
             "{name}: the peer limit was never reached, so it was not tested"
         );
         assert!(

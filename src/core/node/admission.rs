@@ -26,7 +26,10 @@ impl NodeCore {
             let same_key = peer.curve_key == key;
             // Any other traffic since, and this HELLO is a real restart (pyre
             // resets a peer on a sequence gap and says HELLO again).
-            if peer.ready && answer && peer.only_hellos_exchanged() && same_key {
+            // A HELLO naming another endpoint is never an answer: the peer
+            // moved (its address changed) and must be linked to anew.
+            let same_endpoint = peer.endpoint == hello.endpoint;
+            if peer.ready && answer && peer.only_hellos_exchanged() && same_key && same_endpoint {
                 debug!(
                     "peer {} ({}) answered our HELLO with its own again: same session",
                     peer.name,
