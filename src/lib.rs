@@ -46,10 +46,6 @@ mod host;
 mod node;
 pub mod wire;
 
-// Old paths that tests, fuzz targets and tools reach into; not the API.
-#[doc(hidden)]
-pub use curve::cert;
-
 pub use core::gossip_server::ServerConfig as GossipServerConfig;
 pub use core::{CommandError, Event, Frame, Headers, ZyreUuid};
 pub use curve::cert::{CertError, Certificate};

@@ -62,7 +62,7 @@ fn generate_certificate(py: Python<'_>, path: std::path::PathBuf) -> PyResult<St
     py.detach(move || {
         let cert = zre::Certificate::generate()?;
         cert.save(&path)?;
-        Ok::<_, zre::CertError>(zre::cert::Certificate::public_text(&cert))
+        Ok::<_, zre::CertError>(zre::Certificate::public_text(&cert))
     })
     .map_err(|err| ConfigError::new_err(err.to_string()))
     .map(|text| public_key_line(&text))

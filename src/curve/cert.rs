@@ -331,16 +331,10 @@ impl Certificate {
     /// `PATH_secret`: czmq's name for the secret file of certificate
     /// `PATH` (where [`Certificate::save`] writes the secret key).
     pub fn secret_path(path: &Path) -> PathBuf {
-        secret_path(path)
+        let mut name = path.as_os_str().to_owned();
+        name.push("_secret");
+        PathBuf::from(name)
     }
-}
-
-/// [`Certificate::secret_path`], under its old path for the tests.
-#[doc(hidden)]
-pub fn secret_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push("_secret");
-    PathBuf::from(name)
 }
 
 fn write_file(path: &Path, text: &str, mode: u32) -> Result<(), CertError> {

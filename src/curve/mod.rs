@@ -3,5 +3,5 @@
 //! the node's ZAP 1.0 handler that consults it (`zap.rs`).
 
 pub(crate) mod allow_list;
-pub mod cert;
+pub(crate) mod cert;
 pub(crate) mod zap;
