@@ -249,7 +249,7 @@ impl Sim {
                     from,
                     to,
                     identity,
-                    header,
+                    header: header.to_vec(),
                     content,
                 });
             }

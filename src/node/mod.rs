@@ -17,6 +17,7 @@
 //! | `beacon_socket.rs` | the UDP beacon socket(s) and which beacons they let in |
 //! | `receive_pool.rs` | received contents given back (`Node::recycle`), read into again |
 //! | `gossip_host.rs` | checks a gossip server's host before connecting |
+//! | `zmq_frame.rs` | libzmq messages of our own, shared by many sends (a SHOUT's content) |
 
 mod beacon_socket;
 mod builder;
@@ -28,6 +29,7 @@ mod probe;
 mod reactor;
 mod receive_pool;
 mod setup;
+mod zmq_frame;
 
 pub use builder::{NodeBuilder, PortRange, gossip_endpoint};
 pub use handle::NodeHandle;

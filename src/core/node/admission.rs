@@ -237,7 +237,7 @@ impl NodeCore {
             headers,
         });
         let peer = self.peers.get_mut(&uuid).expect("inserted above");
-        if let Some(header) = emit_for(peer, &hello, &mut self.spare_headers) {
+        if let Some(header) = emit_for(peer, &hello, &mut self.emit_buffer) {
             self.actions.push_back(Action::Send {
                 peer: uuid,
                 header,
