@@ -66,12 +66,13 @@ idle_rss() {
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(rustc --version)"
 for profile in $PROFILES; do
     for features in $FEATURES; do
+        # Without CURVE: libzmq built without libsodium (README, "CURVE").
         case $features in
-        default) flags=() ;;
-        nocurve) flags=(--no-default-features --features tools) ;;
+        default) curve=1 ;;
+        nocurve) curve=0 ;;
         *) echo "size.sh: FEATURES are default and nocurve" >&2; exit 1 ;;
         esac
-        cargo build --profile "$profile" "${flags[@]}" --bin zre --example idle_node >&2
+        ZRE_LIBZMQ_CURVE=$curve cargo build --profile "$profile" --bin zre --example idle_node >&2
         dir=${CARGO_TARGET_DIR:-target}/$profile
         for bin in zre examples/idle_node; do
             cp "$dir/$bin" "$TMP/stripped"

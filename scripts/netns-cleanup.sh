@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Removes leftovers of the test harness tests/support/netns.rs: network
+# Removes leftovers of the test harness tests/netns/support/netns.rs: network
 # namespaces named zrelab-<pid>-… whose test process <pid> is gone (a run
 # that was killed before its Drop guards ran). Touches nothing else.
 #

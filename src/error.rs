@@ -122,6 +122,15 @@ pub enum SettingError {
         /// The server as given.
         spec: String,
     },
+    /// A seed peer (`--peer`, [`crate::NodeBuilder::peer`]) is not
+    /// `HOST:PORT`, `tcp://HOST:PORT`, or in CURVE mode `HOST:PORT|KEY`.
+    #[error("invalid peer {spec:?}: {why}")]
+    PeerSpec {
+        /// The peer as given.
+        spec: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// An allow-list, or a gossip server key, without CURVE mode (no
     /// certificate of our own).
     #[error("{what} needs CURVE mode: give a certificate (--curve-cert, NodeBuilder::curve)")]

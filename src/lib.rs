@@ -57,10 +57,19 @@ pub use error::{NodeError, SettingError};
 pub use gossip::{DEFAULT_GOSSIP_ENDPOINT, GossipEvent, GossipService};
 pub use host::interface::{Interface, InterfaceError, InterfaceSpec};
 pub use host::zyre_env::ZyreEnv;
+#[cfg(feature = "async")]
+pub use node::{AsyncNode, EventStream};
 pub use node::{FIRST_RESERVED_TOKEN, Node, NodeBuilder, NodeHandle, PortRange, gossip_endpoint};
+// Crates whose types are in zre's public signatures: `Uuid` (peers),
+// `mio` (`Node::poll`, `Node::registry`), `flume` (`NodeHandle::events`).
+pub use flume;
+pub use mio;
+pub use uuid::{self, Uuid};
 
-/// Whether this build can speak CURVE (RFC 26): libzmq built with
-/// libsodium, the `curve` cargo feature (on by default). Without it
+/// Whether this build can speak CURVE (RFC 26): whether the libzmq that
+/// zmq-sys linked was built with libsodium (this repository's build is;
+/// the crates.io zmq-sys's is not: see the README, "CURVE for a program
+/// that depends on zre"). Without it
 /// [`NodeBuilder::curve`] and [`GossipService::bind_curve`] fail with
 /// [`SettingError::CurveUnavailable`] and [`Certificate::generate`] with
 /// [`CertError::Keygen`].

@@ -5,12 +5,11 @@
 use crate::failure::{Failure, Outcome};
 use std::path::Path;
 use zre::Certificate;
-use zre::cert::secret_path;
 
 /// Writes the pair and prints the public key (Z85). Refuses to replace an
 /// existing file: a secret key overwritten is lost for good.
 pub fn run(path: &Path) -> Outcome {
-    let secret = secret_path(path);
+    let secret = Certificate::secret_path(path);
     for file in [path, secret.as_path()] {
         if file.symlink_metadata().is_ok() {
             return Err(Failure::new(format!(

@@ -26,6 +26,9 @@ pub struct NodeArgs<'a> {
     pub max_peers: Option<&'a str>,
     pub fast_exit: Option<&'a str>,
     pub contest: &'a [String],
+    // Issue 28 (peers beyond the broadcast domain).
+    pub peer: &'a [String],
+    pub gossip_bind: Option<&'a str>,
     pub no_beacon: bool,
     pub no_listen_multicast: bool,
     pub json: bool,
@@ -106,6 +109,15 @@ macro_rules! node_args {
             /// contest the leadership of GROUP (repeatable; the node must also join it)
             #[argh(option, arg_name = "GROUP")]
             pub contest: Vec<String>,
+            /// seed peer HOST:PORT to connect to without beacon or gossip (repeatable); a
+            /// host name stands for every address it resolves to, looked up every 10 s;
+            /// in CURVE mode HOST:PORT|KEY (KEY: its public key, Z85)
+            #[argh(option, arg_name = "HOST:PORT")]
+            pub peer: Vec<String>,
+            /// be a ZGossip server too, as Zyre's zyre_gossip_bind: other nodes -g to it
+            /// (e.g. tcp://*:31337)
+            #[argh(option, arg_name = "ENDPOINT")]
+            pub gossip_bind: Option<String>,
             /// no UDP beacons: discover peers through --gossip only
             #[argh(switch)]
             pub no_beacon: bool,
@@ -148,6 +160,8 @@ macro_rules! node_args {
                     max_peers: self.max_peers.as_deref(),
                     fast_exit: self.fast_exit.as_deref(),
                     contest: &self.contest,
+                    peer: &self.peer,
+                    gossip_bind: self.gossip_bind.as_deref(),
                     no_beacon: self.no_beacon,
                     no_listen_multicast: self.no_listen_multicast,
                     json: self.json,
@@ -207,6 +221,8 @@ pub fn load_settings(applet: &str, args: &NodeArgs) -> Result<Settings, Failure>
     set_flag(&mut settings, "max-peers", args.max_peers)?;
     set_flag(&mut settings, "fast-exit", args.fast_exit)?;
     set_list(&mut settings, "contest", args.contest)?;
+    set_list(&mut settings, "peer", args.peer)?;
+    set_flag(&mut settings, "gossip-bind", args.gossip_bind)?;
     refuse_empty_path("--curve-cert", args.curve_cert)?;
     refuse_empty_path("--curve-allow", args.curve_allow)?;
     set_flag(&mut settings, "curve-cert", args.curve_cert)?;
@@ -319,6 +335,12 @@ pub fn node_builder(settings: &Settings) -> Result<NodeBuilder, Failure> {
     }
     for group in settings.get_all("contest") {
         builder = builder.contest(group);
+    }
+    for peer in settings.get_all("peer") {
+        builder = builder.peer(peer);
+    }
+    if let Some(endpoint) = settings.get("gossip-bind") {
+        builder = builder.gossip_bind(endpoint);
     }
     if let Some(fast) = settings.bool("fast-exit") {
         builder = builder.fast_exit(fast);

@@ -10,7 +10,7 @@
 //! `quiet-period`, `dead-period`, `beacon-period` and `debug` are aliases,
 //! `quiet-ping-rate` is read but does not apply.
 //!
-//! Only `zre::config` is used here: tests/config.rs includes this file to
+//! Only `zre::config` is used here: tests/tools/config.rs includes this file to
 //! check the loader against the real schema.
 
 use zre::config::{Applet, DefaultValue as D, KeySpec, Schema, ValueKind as V};

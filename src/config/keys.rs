@@ -131,6 +131,11 @@ pub const NODE_KEYS: &[KeySpec] = {
         KeySpec::new("beacon", V::Bool, D::Bool(true), "send and receive UDP beacons (false = gossip only)"),
         // Issue 18: IPv6 mode (unset: ZSYS_IPV6 from the environment decides).
         KeySpec::new("ipv6", V::Bool, D::Bool(false), "IPv6 mode, as Zyre's ZSYS_IPV6=1"),
+        // Issue 28: peers beyond the broadcast domain.
+        KeySpec::new("peer", V::GossipServer, D::Unset,
+            "seed peer HOST:PORT (a name: every address it resolves to), HOST:PORT|KEY in CURVE mode (repeatable)").repeatable(),
+        KeySpec::new("gossip-bind", V::Endpoint, D::Unset,
+            "be a ZGossip server too, listening on this endpoint (tcp://*:31337)"),
         KeySpec::new("contest", V::Text, D::Unset,
             "contest the leadership of this group (repeatable; the node must also join it)").repeatable(),
         KeySpec::new("fast-exit", V::Bool, D::Bool(true),

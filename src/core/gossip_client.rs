@@ -33,6 +33,11 @@ use super::log_limit::{LogLimit, MALFORMED_GOSSIP_PERIOD};
 use crate::wire::gossip_dialect::Decoded;
 use crate::wire::{GossipDialect, GossipMessage, GossipMessageId};
 
+/// The TTL our tuples are published with by [`GossipClient::unpublish`]:
+/// the shortest the wire can say (1 ms; haskell-zre's dialect rounds it
+/// up to 1 s, as its 0 would be read as "gone" only by haskell-zre).
+pub const UNPUBLISH_TTL: Duration = Duration::from_millis(1);
+
 /// Tunables of a [`GossipClient`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientConfig {
@@ -204,6 +209,32 @@ impl GossipClient {
         }
         if self.next_republish.is_none() {
             self.next_republish = self.republish_interval().map(|interval| later(now, interval));
+        }
+    }
+
+    /// Unpublishes our tuples on every server before a clean stop (an
+    /// extension; ZGossip has no delete): each is published once more with
+    /// [`UNPUBLISH_TTL`]. Our server ([`GossipServer`](super::gossip_server::GossipServer))
+    /// lets the client that published a tuple shorten its TTL, so the
+    /// tuple expires there at once; czmq's server ignores a re-publish of
+    /// the same value (it keeps the tuple until its own TTL, forever by
+    /// default). Nothing is re-published after this.
+    pub fn unpublish(&mut self) {
+        let own: Vec<(String, String)> = std::mem::take(&mut self.own).into_iter().collect();
+        self.next_republish = None;
+        for index in 0..self.servers.len() {
+            let Some(dialect) = self.servers[index].dialect else {
+                continue;
+            };
+            for (key, value) in &own {
+                match dialect.publish(key, value, Some(UNPUBLISH_TTL)) {
+                    Ok(frame) => self.outputs.push_back(ClientOutput::Send {
+                        server: ServerId(index),
+                        frame,
+                    }),
+                    Err(error) => warn!("zgossip: cannot encode PUBLISH {key}: {error}"),
+                }
+            }
         }
     }
 

@@ -72,6 +72,15 @@ impl Default for ServerConfig {
     }
 }
 
+/// A PUBLISH with a TTL this short, from the client that published the
+/// tuple, is an unpublish (see `GossipClient::unpublish`), whatever its
+/// routing id; a longer one from it is a stale copy (a relay's).
+const UNPUBLISH_MAX_TTL: Duration = Duration::from_millis(10);
+
+/// A tuple whose own client shortens it to expire within this is logged
+/// as unpublished.
+const UNPUBLISHED_WITHIN: Duration = Duration::from_secs(1);
+
 /// The ROUTER routing id of a client connection (opaque bytes).
 pub type ClientId = Vec<u8>;
 
@@ -136,6 +145,9 @@ struct Tuple {
     /// When we last sent this tuple on to clients and remotes; their copies
     /// were as fresh as ours then (see `GossipServer::accept`).
     forwarded_at: Instant,
+    /// The client whose PUBLISH made or last changed it (`None`: the host
+    /// or a remote server). Only it may shorten the tuple's lifetime.
+    publisher: Option<ClientId>,
 }
 
 impl Tuple {
@@ -548,11 +560,23 @@ impl GossipServer {
 
         let forward = match self.tuples.get_mut(key) {
             Some(tuple) if tuple.value == value => {
-                // A stale copy (a smaller remaining ttl) never shortens ours.
+                // A stale copy (a smaller remaining ttl) never shortens ours,
+                // but the tuple's own client may: the client whose routing
+                // id is the tuple's UUID (our nodes' clients), or with a
+                // TTL of at most 10 ms the client that published it. That
+                // is how one of our nodes unpublishes when it stops cleanly
+                // (see `GossipClient::unpublish`; ZGossip has no delete).
+                let unpublish = ttl.is_some_and(|ttl| ttl <= UNPUBLISH_MAX_TTL);
+                let own = matches!(source, Source::Client(from)
+                    if names_client(key, from) || (unpublish && tuple.publisher.as_deref() == Some(from)));
                 let expires_at = match (fresh_expiry, tuple.expires_at) {
+                    (Some(fresh), _) if own => Some(fresh),
                     (Some(fresh), Some(old)) => Some(fresh.max(old)),
                     (fresh, _) => fresh,
                 };
+                if own && expires_at.is_some_and(|at| at <= now + UNPUBLISHED_WITHIN) {
+                    info!("zgossip: tuple {key} unpublished by its client: expires now");
+                }
                 reindex(&mut self.expiries, key, tuple.expires_at, expires_at);
                 tuple.expires_at = expires_at;
                 tuple.ttl = ttl;
@@ -581,6 +605,10 @@ impl GossipServer {
                     ttl,
                     expires_at: fresh_expiry,
                     forwarded_at: now,
+                    publisher: match source {
+                        Source::Client(client) => Some(client.to_vec()),
+                        Source::Host | Source::Remote(_) => None,
+                    },
                 };
                 self.tuples.insert(key.to_owned(), tuple);
                 self.delivered(key, value);
@@ -743,6 +771,13 @@ fn client_publish(
 /// identity before the message, and so do we.
 fn envelope(client: &[u8], dialect: GossipDialect) -> Option<Vec<u8>> {
     (dialect == GossipDialect::Haskell).then(|| client.to_vec())
+}
+
+/// Whether `key` is the UUID (hex) that the client presents as its routing
+/// id (our nodes' gossip clients do, as haskell-zre's): its own tuple,
+/// whoever relayed it here first.
+fn names_client(key: &str, client: &[u8]) -> bool {
+    is_raw_uuid(client) && key.len() == 32 && key.eq_ignore_ascii_case(&Hex(client).to_string())
 }
 
 /// A ZMQ identity that is a raw UUID: 16 bytes, not starting with 0

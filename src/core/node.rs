@@ -13,8 +13,10 @@ mod fast_exit;
 mod membership;
 mod queries;
 mod removal;
+mod seeds;
 
 use super::log_limit::LogLimit;
+pub use seeds::{SEED_RETRY_MAX, SEED_RETRY_MIN};
 
 use super::action::{Action, Content, HeaderFrame};
 use super::command_error::CommandError;
@@ -131,6 +133,8 @@ pub struct NodeCore {
     elections: Elections,
     /// CURVE mode: our public key as Z85 text, for HELLO.
     own_key_text: Option<String>,
+    /// Endpoints we dial without an announcement (`--peer`).
+    seeds: seeds::Seeds,
 }
 
 /// A node's rate-limited log lines, one limit per kind of line: what a
@@ -190,6 +194,7 @@ impl NodeCore {
             next_probe: 0,
             elections: Elections::new(config_uuid, now),
             own_key_text: config_key.as_ref().map(crate::wire::curve_key::encode_z85),
+            seeds: seeds::Seeds::default(),
         }
     }
 
@@ -223,7 +228,8 @@ impl NodeCore {
         let beacon = self.config.beacons.then_some(self.next_beacon_at);
         let reap = (!self.peers.is_empty()).then_some(self.next_reap_at);
         let election = self.elections.next_deadline();
-        [beacon, reap, election].into_iter().flatten().min()
+        let seeds = self.seeds.next_deadline();
+        [beacon, reap, election, seeds].into_iter().flatten().min()
     }
 
     // ----- inputs --------------------------------------------------------
@@ -249,6 +255,7 @@ impl NodeCore {
             }
         }
         self.elections_timeout(now);
+        self.seeds_timeout(now);
     }
 
     /// A UDP datagram arrived on the beacon port from `from`. Without the
@@ -662,6 +669,7 @@ impl NodeCore {
         self.peers.clear();
         self.groups.clear_peers();
         self.elections.clear();
+        self.seeds = seeds::Seeds::default();
         self.stopped = true;
         self.events.push_back(Event::Stop);
     }

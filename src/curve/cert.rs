@@ -324,13 +324,19 @@ impl Certificate {
                 source: io::Error::new(io::ErrorKind::NotFound, "no such directory"),
             });
         }
-        let secret_path = secret_path(path);
-        write_file(&secret_path, &secret, 0o600)?;
+        write_file(&Certificate::secret_path(path), &secret, 0o600)?;
         write_file(path, &self.public_text(), 0o644)
+    }
+
+    /// `PATH_secret`: czmq's name for the secret file of certificate
+    /// `PATH` (where [`Certificate::save`] writes the secret key).
+    pub fn secret_path(path: &Path) -> PathBuf {
+        secret_path(path)
     }
 }
 
-/// `PATH_secret`: czmq's name for the secret file of certificate `PATH`.
+/// [`Certificate::secret_path`], under its old path for the tests.
+#[doc(hidden)]
 pub fn secret_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push("_secret");

@@ -95,7 +95,9 @@ impl GossipService {
         Self::bind_with(endpoints, config, Some(secret))
     }
 
-    fn bind_with<S: AsRef<str>>(
+    /// [`GossipService::bind`], for CURVE clients only when given our
+    /// secret key (a node that is its own gossip server in CURVE mode).
+    pub(crate) fn bind_with<S: AsRef<str>>(
         endpoints: &[S],
         config: ServerConfig,
         curve_secret: Option<crate::wire::curve_key::CurveKey>,
@@ -150,6 +152,13 @@ impl GossipService {
             endpoints: bound,
             events: VecDeque::new(),
         })
+    }
+
+    /// When the server must next run (a tuple expires, a client is due to
+    /// be forgotten, a remote to be pinged), for a host that embeds the
+    /// service's poll in its own (see the `AsRawFd` impl).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.server.poll_timeout()
     }
 
     /// The endpoints as bound (a `*` port resolved to the real one).
@@ -352,5 +361,14 @@ impl GossipService {
             }
         }
         Ok(())
+    }
+}
+
+impl std::os::fd::AsRawFd for GossipService {
+    /// The service's poll: readable when it has work, so that another
+    /// loop (a node with `gossip_bind`) can embed it and call
+    /// [`GossipService::run_once`] with a zero timeout when it fires.
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.poll.as_raw_fd()
     }
 }

@@ -44,6 +44,8 @@ pub struct NodeBuilder {
     max_peers: usize,
     max_peer_groups: usize,
     gossip: Vec<String>,
+    peers: Vec<String>,
+    gossip_bind: Option<String>,
     contest: Vec<String>,
     max_message_size: usize,
     send_hwm: i32,
@@ -79,6 +81,8 @@ impl Default for NodeBuilder {
             max_peers: defaults::MAX_PEERS,
             max_peer_groups: defaults::MAX_PEER_GROUPS,
             gossip: Vec::new(),
+            peers: Vec::new(),
+            gossip_bind: None,
             max_message_size: defaults::MAX_MESSAGE_SIZE,
             send_hwm: defaults::SEND_HWM,
             max_backlog: defaults::MAX_BACKLOG,
@@ -238,6 +242,27 @@ impl NodeBuilder {
     /// `zyre_gossip_connect_curve`.
     pub fn gossip(mut self, endpoint: impl Into<String>) -> Self {
         self.gossip.push(endpoint.into());
+        self
+    }
+
+    /// A seed peer to connect to without a beacon or a gossip server, as
+    /// `--peer`: `HOST:PORT` or `tcp://HOST:PORT`, in CURVE mode
+    /// `HOST:PORT|KEY` (the peer's public key, Z85); may be called several
+    /// times. HOST may be a DNS name: each address it resolves to is a
+    /// peer (see [`Node::add_peer`]).
+    pub fn peer(mut self, spec: impl Into<String>) -> Self {
+        self.peers.push(spec.into());
+        self
+    }
+
+    /// Makes the node its own ZGossip server, listening on `endpoint`
+    /// (`tcp://*:31337`, `HOST:PORT`), as Zyre's `zyre_gossip_bind`: other
+    /// nodes give it as their gossip server; it publishes our tuple and
+    /// relays theirs (and, in plain mode, shares them with the
+    /// [`gossip`](Self::gossip) servers). In CURVE mode it serves CURVE
+    /// clients with our key pair.
+    pub fn gossip_bind(mut self, endpoint: impl Into<String>) -> Self {
+        self.gossip_bind = Some(endpoint.into());
         self
     }
 
@@ -401,6 +426,8 @@ impl NodeBuilder {
             linger: self.linger,
             loopback_only: interface.loopback,
             curve,
+            seeds: self.peers.clone(),
+            gossip_bind: self.gossip_bind.clone(),
         };
         Node::start(core, sockets, interface, settings, gossip)
     }
@@ -521,12 +548,16 @@ pub fn gossip_endpoint(spec: &str) -> Result<String, NodeError> {
 mod tests {
     use super::*;
 
-    /// The `curve` feature decides whether libzmq has CURVE; without it
-    /// CURVE mode is refused with its own error, before any socket exists.
+    /// In this repository libzmq has CURVE (vendor/zmq-sys), unless it
+    /// was built with ZRE_LIBZMQ_CURVE=0; without CURVE, CURVE mode is
+    /// refused with its own error, before any socket exists. (A dependent
+    /// gets the crates.io zmq-sys, without CURVE: scripts/check-dependent
+    /// checks the refusal there.)
     #[test]
-    fn curve_mode_needs_the_curve_feature() {
-        assert_eq!(crate::curve_available(), cfg!(feature = "curve"));
-        if cfg!(feature = "curve") {
+    fn curve_mode_needs_a_libzmq_with_curve() {
+        let built_without = option_env!("ZRE_LIBZMQ_CURVE") == Some("0");
+        assert_eq!(crate::curve_available(), !built_without);
+        if !built_without {
             return;
         }
         let cert = Certificate {

@@ -1,12 +1,14 @@
 //! Running a node in a thread of its own: commands go in through a channel
-//! and a mio `Waker`, events come out through a channel.
+//! and a mio `Waker`, events come out through a channel. The handle is
+//! `Clone + Send + Sync`: every clone sends commands to the same node and
+//! takes events from the same queue (each event goes to one taker).
 
-use super::reactor::{Node, WAKER};
+use super::reactor::Node;
 use crate::core::{Event, Frame};
 use crate::error::NodeError;
 use log::warn;
-use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use uuid::Uuid;
@@ -21,24 +23,42 @@ impl Node {
 
 type Call = Box<dyn FnOnce(&mut Node) + Send>;
 
-enum Command {
+pub(crate) enum Command {
     Call(Call),
     Stop,
 }
 
-/// A node running in its own thread. Dropping the handle stops the node
-/// and waits for its thread.
+/// A node running in its own thread.
+///
+/// Clone it to share the node between threads (it is `Send + Sync`): each
+/// clone sends commands to the same node, and events come from one queue
+/// shared by all clones, each event to whichever clone takes it first.
+/// The node stops on [`NodeHandle::stop`] (from any clone) or when the
+/// last clone is dropped, which waits for the node's thread (GOODBYE and
+/// queued messages go out, up to the linger time).
 ///
 /// Each command is a round trip to that thread (a channel send, a wake-up
 /// and a reply): it returns once the node has done it, with what the
 /// [`Node`] method of the same name returns. Once the node has stopped,
 /// commands fail with [`CommandError::Stopped`](crate::CommandError::Stopped)
 /// inside [`NodeError::Command`], and queries answer empty.
+#[derive(Clone)]
 pub struct NodeHandle {
-    commands: Sender<Command>,
+    shared: Arc<Shared>,
+}
+
+/// What every clone of a handle shares; dropping the last one stops the
+/// node.
+pub(crate) struct Shared {
+    commands: flume::Sender<Command>,
     waker: Arc<mio::Waker>,
-    events: Receiver<Event>,
-    thread: Option<JoinHandle<()>>,
+    events: flume::Receiver<Event>,
+    /// Disconnected (its sender dropped) when the node's thread ends.
+    done: flume::Receiver<()>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    /// Dropping the last clone does not wait for the thread (an async
+    /// program must not block; the thread finishes on its own).
+    pub(crate) detach_on_drop: AtomicBool,
     uuid: Uuid,
     name: String,
     endpoint: String,
@@ -46,51 +66,65 @@ pub struct NodeHandle {
 
 impl NodeHandle {
     pub(crate) fn spawn(mut node: Node) -> Result<NodeHandle, NodeError> {
-        let waker = Arc::new(mio::Waker::new(node.registry(), WAKER)?);
-        let (commands, command_rx) = mpsc::channel::<Command>();
-        let (event_tx, events) = mpsc::channel();
+        let waker = node.waker();
+        let (commands, command_rx) = flume::unbounded::<Command>();
+        let (event_tx, events) = flume::unbounded();
+        let (done_tx, done) = flume::bounded::<()>(0);
         let (uuid, name, endpoint) = (node.uuid(), node.name().to_owned(), node.endpoint().to_owned());
         let thread = std::thread::Builder::new()
             .name(format!("zre-{name}"))
             .spawn(move || {
                 run(&mut node, &command_rx, &event_tx);
+                // The node (its sockets and context) goes before `done`
+                // says so.
+                drop(node);
+                drop(done_tx);
             })?;
         Ok(NodeHandle {
-            commands,
-            waker,
-            events,
-            thread: Some(thread),
-            uuid,
-            name,
-            endpoint,
+            shared: Arc::new(Shared {
+                commands,
+                waker,
+                events,
+                done,
+                thread: Mutex::new(Some(thread)),
+                detach_on_drop: AtomicBool::new(false),
+                uuid,
+                name,
+                endpoint,
+            }),
         })
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
     }
 
     /// The node's UUID (kept here: no round trip).
     pub fn uuid(&self) -> Uuid {
-        self.uuid
+        self.shared.uuid
     }
 
     /// The node's name (kept here: no round trip).
     pub fn name(&self) -> &str {
-        &self.name
+        &self.shared.name
     }
 
     /// The node's inbox endpoint as advertised in HELLO, `tcp://ip:port`
     /// (kept here: no round trip).
     pub fn endpoint(&self) -> &str {
-        &self.endpoint
+        &self.shared.endpoint
     }
 
     /// Runs `f` on the node in its thread and returns what it returns;
     /// `None` if the node has stopped. Every query and command goes this
     /// way, so nothing in the API is out of reach of a spawned node.
     pub fn call<R: Send + 'static>(&self, f: impl FnOnce(&mut Node) -> R + Send + 'static) -> Option<R> {
-        let (reply_tx, reply_rx) = mpsc::channel();
-        self.send(Command::Call(Box::new(move |node| {
-            let _ = reply_tx.send(f(node));
-        })))
-        .ok()?;
+        let (reply_tx, reply_rx) = flume::bounded(1);
+        self.shared()
+            .send(Command::Call(Box::new(move |node| {
+                let _ = reply_tx.send(f(node));
+            })))
+            .ok()?;
         reply_rx.recv().ok()
     }
 
@@ -165,9 +199,12 @@ impl NodeHandle {
         self.call(|node| node.peers()).unwrap_or_default()
     }
 
-    /// The event channel; `recv` returns `Err` once the node has stopped.
-    pub fn events(&self) -> &Receiver<Event> {
-        &self.events
+    /// The event queue shared by every clone (a [`flume`] MPMC channel:
+    /// `recv`, `try_recv`, `recv_timeout`, `iter`; cloning the receiver
+    /// shares the queue too). `recv` returns `Err` once the node has
+    /// stopped and every event was taken.
+    pub fn events(&self) -> &flume::Receiver<Event> {
+        &self.shared.events
     }
 
     /// The next event, waiting up to `timeout` (`None`: until one comes),
@@ -175,34 +212,59 @@ impl NodeHandle {
     /// stopped and every event was taken.
     pub fn recv_event(&self, timeout: Option<Duration>) -> Option<Event> {
         match timeout {
-            Some(timeout) => self.events.recv_timeout(timeout).ok(),
-            None => self.events.recv().ok(),
+            Some(timeout) => self.shared.events.recv_timeout(timeout).ok(),
+            None => self.shared.events.recv().ok(),
         }
     }
 
-    /// Stops the node cleanly and waits for its thread.
-    pub fn stop(mut self) {
-        self.shutdown();
+    /// Whether the node's thread has ended.
+    pub fn is_stopped(&self) -> bool {
+        self.shared.done().is_disconnected()
     }
 
-    fn send(&self, command: Command) -> Result<(), ()> {
+    /// Stops the node cleanly (for every clone) and waits for its thread.
+    pub fn stop(self) {
+        self.shared.stop_and_wait();
+    }
+}
+
+impl Shared {
+    pub(crate) fn send(&self, command: Command) -> Result<(), ()> {
         self.commands.send(command).map_err(|_| ())?;
         self.waker
             .wake()
             .map_err(|err| warn!("cannot wake the node thread: {err}"))
     }
 
-    fn shutdown(&mut self) {
+    /// Asks the node to stop; returns at once.
+    pub(crate) fn request_stop(&self) {
         let _ = self.send(Command::Stop);
-        if let Some(thread) = self.thread.take() {
+    }
+
+    /// Disconnected once the node's thread has ended.
+    pub(crate) fn done(&self) -> &flume::Receiver<()> {
+        &self.done
+    }
+
+    fn stop_and_wait(&self) {
+        self.request_stop();
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(thread) = thread {
             let _ = thread.join();
+        } else {
+            // Another clone is joining it: wait for the end all the same.
+            let _ = self.done.recv();
         }
     }
 }
 
-impl Drop for NodeHandle {
+impl Drop for Shared {
     fn drop(&mut self) {
-        self.shutdown();
+        if self.detach_on_drop.load(Ordering::Relaxed) {
+            self.request_stop();
+        } else {
+            self.stop_and_wait();
+        }
     }
 }
 
@@ -210,7 +272,7 @@ fn stopped<T>() -> Result<T, NodeError> {
     Err(NodeError::Command(crate::core::CommandError::Stopped))
 }
 
-fn run(node: &mut Node, commands: &Receiver<Command>, events: &Sender<Event>) {
+fn run(node: &mut Node, commands: &flume::Receiver<Command>, events: &flume::Sender<Event>) {
     loop {
         if let Err(err) = node.run_once(None) {
             warn!("node loop failed: {err}");
@@ -219,8 +281,8 @@ fn run(node: &mut Node, commands: &Receiver<Command>, events: &Sender<Event>) {
         loop {
             match commands.try_recv() {
                 Ok(Command::Call(call)) => call(node),
-                Ok(Command::Stop) | Err(mpsc::TryRecvError::Disconnected) => node.stop(),
-                Err(mpsc::TryRecvError::Empty) => break,
+                Ok(Command::Stop) | Err(flume::TryRecvError::Disconnected) => node.stop(),
+                Err(flume::TryRecvError::Empty) => break,
             }
             if node.is_stopped() {
                 break;

@@ -11,6 +11,7 @@
 //! | `builder.rs` | [`NodeBuilder`]: settings and their validation |
 //! | `setup.rs` | what `NodeBuilder::build` opens: context, inbox, ZAP, beacon sockets |
 //! | `handle.rs` | [`NodeHandle`]: a node in a thread of its own |
+//! | `async_node.rs` | `AsyncNode` (feature `async`): a spawned node driven from async code |
 //! | `link.rs` | the DEALERs: creating them, sending, the backlog |
 //! | `probe.rs` | TCP probes of a peer's inbox (fast EXIT) |
 //! | `inbox_watch.rs` | the inbox's monitor: which hosts closed a connection |
@@ -18,7 +19,12 @@
 //! | `receive_pool.rs` | received contents given back (`Node::recycle`), read into again |
 //! | `gossip_host.rs` | checks a gossip server's host before connecting |
 //! | `zmq_frame.rs` | libzmq messages of our own, shared by many sends (a SHOUT's content) |
+//! | `resolver.rs` | the thread that looks up seed names (`--peer HOST:PORT`) and wakes the loop |
+//! | `reactor/seeds.rs` | `Node::add_peer`, `Node::require_peer`: seeds to the core or the resolver |
+//! | `reactor/gossip_bind.rs` | the in-node gossip server (`--gossip-bind`), unpublish on a clean stop |
 
+#[cfg(feature = "async")]
+mod async_node;
 mod beacon_socket;
 mod builder;
 mod gossip_host;
@@ -28,9 +34,12 @@ mod link;
 mod probe;
 mod reactor;
 mod receive_pool;
+mod resolver;
 mod setup;
 mod zmq_frame;
 
+#[cfg(feature = "async")]
+pub use async_node::{AsyncNode, EventStream};
 pub use builder::{NodeBuilder, PortRange, gossip_endpoint};
 pub use handle::NodeHandle;
 pub(crate) use link::{DealerSetup, new_dealer};

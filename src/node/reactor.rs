@@ -8,7 +8,9 @@
 //! message that arrived while we were busy would sit unseen.
 
 mod commands;
+mod gossip_bind;
 mod queries;
+mod seeds;
 
 use super::beacon_socket::BeaconSocket;
 use super::gossip_host::check_gossip_host;
@@ -39,9 +41,11 @@ use uuid::Uuid;
 pub const FIRST_RESERVED_TOKEN: usize = usize::MAX / 2;
 const INBOX: Token = Token(FIRST_RESERVED_TOKEN);
 const BEACON: Token = Token(FIRST_RESERVED_TOKEN + 1);
-pub(crate) const WAKER: Token = Token(FIRST_RESERVED_TOKEN + 2);
+const WAKER: Token = Token(FIRST_RESERVED_TOKEN + 2);
 const INBOX_WATCH: Token = Token(FIRST_RESERVED_TOKEN + 3);
 const ZAP: Token = Token(FIRST_RESERVED_TOKEN + 4);
+const RESOLVER: Token = Token(FIRST_RESERVED_TOKEN + 5);
+const GOSSIP_SERVER: Token = Token(FIRST_RESERVED_TOKEN + 6);
 const FIRST_PROBE_TOKEN: usize = FIRST_RESERVED_TOKEN + 16;
 /// Probes in flight at most: one per peer is all the core asks for.
 const MAX_PROBES: usize = 4096;
@@ -66,6 +70,10 @@ pub(crate) struct ReactorSettings {
     /// servers whose key we know (the inbox was made a CURVE server when
     /// it was built).
     pub curve: Option<CurveKeys>,
+    /// Seed peers (`NodeBuilder::peer`), checked by the builder.
+    pub seeds: Vec<String>,
+    /// Where our in-node gossip server listens (`NodeBuilder::gossip_bind`).
+    pub gossip_bind: Option<String>,
 }
 
 /// Our CURVE key pair (32 bytes each).
@@ -121,6 +129,11 @@ pub struct Node {
     /// The last `service` left nothing to do: the inbox drained, no timer
     /// due. Lets `poll` go straight to the wait instead of re-checking.
     settled: bool,
+    /// Makes the poll's fd readable when a pass ends with work left (a
+    /// full inbox batch), so that a caller polling that fd comes back
+    /// (ZMQ_FD will not fire again for messages already queued). mio
+    /// allows one waker per poll: [`crate::NodeHandle`] shares it.
+    waker: std::sync::Arc<mio::Waker>,
     /// CURVE allow-list: answers libzmq's ZAP requests for the inbox.
     zap: Option<ZapHandler>,
     /// The ZAP handler may hold requests (its ZMQ_FD fired).
@@ -144,6 +157,14 @@ pub struct Node {
     /// Whose content `shared_frames` holds, for a SHOUT of owned content
     /// (`Content::Shared`, the same `Arc` in every member's action).
     shared_of: Option<SharedContent>,
+    /// Seed peers given by name, and the thread that resolves them.
+    seed_names: seeds::SeedNames,
+    /// The resolver woke us.
+    resolver_ready: bool,
+    /// Our own gossip server (`NodeBuilder::gossip_bind`).
+    gossip_server: Option<gossip_bind::InNodeGossip>,
+    /// Its poll fired.
+    gossip_server_ready: bool,
 }
 
 /// The sockets [`crate::NodeBuilder`] made for a node, bound and set up.
@@ -170,6 +191,7 @@ impl Node {
             zap,
         } = sockets;
         let poll = Poll::new()?;
+        let waker = std::sync::Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
         poll.registry()
             .register(&mut SourceFd(&inbox.get_fd()?), INBOX, Interest::READABLE)?;
         if let Some(zap) = &zap {
@@ -227,9 +249,21 @@ impl Node {
             shared_frames: Vec::new(),
             shared_of: None,
             zap_ready: zap.is_some(),
+            waker,
             zap,
             gossip_keys: gossip_servers.iter().map(|(_, key)| *key).collect(),
+            seed_names: seeds::SeedNames::default(),
+            resolver_ready: false,
+            gossip_server: None,
+            gossip_server_ready: false,
         };
+        if let Some(endpoint) = node.settings.gossip_bind.clone() {
+            let remotes: Vec<String> = gossip_servers.iter().map(|(e, _)| e.clone()).collect();
+            node.start_gossip_bind(&endpoint, &remotes)?;
+        }
+        for seed in std::mem::take(&mut node.settings.seeds) {
+            node.add_peer(&seed)?;
+        }
         if !gossip_servers.is_empty() {
             let now = Instant::now();
             let config = ClientConfig {
@@ -276,6 +310,8 @@ impl Node {
                 WAKER => {}
                 INBOX_WATCH => self.watch_ready = true,
                 ZAP => self.zap_ready = true,
+                RESOLVER => self.resolver_ready = true,
+                GOSSIP_SERVER => self.gossip_server_ready = true,
                 token => {
                     if !self.probes.ready(self.poll.registry(), token) {
                         self.links.mark_ready(token)
@@ -326,16 +362,35 @@ impl Node {
         self.poll.registry()
     }
 
-    /// How long the node may sleep before its next deadline.
+    /// How long the node may sleep before its next deadline: zero while
+    /// work is pending (events not yet taken with [`Node::next_event`], or
+    /// messages left in the inbox after a full batch), which no fd
+    /// readiness would announce.
     pub fn next_timeout(&self) -> Option<Duration> {
+        if self.has_pending_work() {
+            return Some(Duration::ZERO);
+        }
         self.effective_timeout(None)
+    }
+
+    /// Work that a wait on the fd would not announce: events to take, or
+    /// inbox messages already past ZMQ_FD's edge.
+    fn has_pending_work(&self) -> bool {
+        !self.stopped && (self.core.has_events() || self.inbox_ready)
+    }
+
+    /// The waker of the node's poll (one per poll: [`crate::NodeHandle`]
+    /// uses this one).
+    pub(crate) fn waker(&self) -> std::sync::Arc<mio::Waker> {
+        self.waker.clone()
     }
 
     fn effective_timeout(&self, timeout: Option<Duration>) -> Option<Duration> {
         let core = self.core.poll_timeout();
         let gossip = self.gossip.as_ref().and_then(|g| g.poll_timeout());
         let probe = self.probes.next_deadline();
-        let deadline = [core, gossip, probe].into_iter().flatten().min();
+        let server = self.gossip_server.as_ref().and_then(|g| g.next_deadline());
+        let deadline = [core, gossip, probe, server].into_iter().flatten().min();
         let until = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         [until, timeout].into_iter().flatten().min()
     }
@@ -374,6 +429,11 @@ impl Node {
                 self.core.handle_timeout(now);
             }
             self.service_gossip(now)?;
+            if self.resolver_ready {
+                self.resolver_ready = false;
+                self.service_resolver(now);
+            }
+            self.service_gossip_server(now)?;
             self.apply_actions().map_err(io::Error::other)?;
             if self.links.has_backlog() {
                 self.links.flush_backlog(self.poll.registry());
@@ -389,8 +449,13 @@ impl Node {
             }
             if self.inbox_ready && self.core.has_events() {
                 // A full batch: let the application take its events first;
-                // the next poll carries on without waiting.
+                // the next poll carries on without waiting. A caller that
+                // waits on our fd instead is woken: ZMQ_FD has no new edge
+                // for the messages still queued.
                 self.settled = false;
+                if let Err(err) = self.waker.wake() {
+                    warn!("cannot wake the node's own poll: {err}");
+                }
                 return Ok(());
             }
         }
@@ -511,6 +576,14 @@ impl Node {
     }
 
     fn drive_gossip(&mut self, gossip: &mut GossipClient, now: Instant) -> io::Result<()> {
+        // A send can take the ZMQ_FD edge of a reply that came meanwhile:
+        // go round again while a server link still has input.
+        while self.drive_gossip_once(gossip, now)? {}
+        Ok(())
+    }
+
+    /// One round of [`Self::drive_gossip`]; true if a link has input left.
+    fn drive_gossip_once(&mut self, gossip: &mut GossipClient, now: Instant) -> io::Result<bool> {
         // Drain every server link: gossip traffic is light.
         for (server, socket) in self.links.gossip_sockets() {
             loop {
@@ -574,7 +647,10 @@ impl Node {
                 }
             }
         }
-        Ok(())
+        Ok(self
+            .links
+            .gossip_sockets()
+            .any(|(_, socket)| socket.get_events().is_ok_and(|e| e.contains(zmq::POLLIN))))
     }
 
     fn apply_actions(&mut self) -> Result<(), NodeError> {
@@ -784,6 +860,18 @@ impl AsRawFd for Node {
     /// [`Node::run_once`] with a zero timeout when it fires.
     fn as_raw_fd(&self) -> RawFd {
         self.poll.as_raw_fd()
+    }
+}
+
+impl std::os::fd::AsFd for Node {
+    /// The poll's file descriptor, as [`AsRawFd`]: for pollers that take a
+    /// borrowed fd (tokio's `AsyncFd`, `rustix`, ...).
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        // SAFETY: the fd is the epoll instance owned by `self.poll`, which
+        // is opened in `Node::start` and closed only when the node is
+        // dropped; the borrow cannot outlive `&self`, so it names an open
+        // fd for as long as it exists.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.poll.as_raw_fd()) }
     }
 }
 

@@ -3,8 +3,9 @@
     Reads commands on stdin, one per line:
       /join G, /leave G, /shout G text..., /whisper NAME|UUID text...,
       /shoutx G HEX [HEX...], /whisperx NAME|UUID HEX [HEX...]  (binary
-      frames, one per word; - is an empty frame), /quit (EOF and SIGTERM
-      quit too).
+      frames, one per word; - is an empty frame), /require UUID ENDPOINT
+      [PUBLICKEY] (zyre_require_peer, DRAFT), /quit (EOF and SIGTERM quit
+      too).
     Prints one JSON object per line on stdout, in the schema of `zre --json`:
     READY first, then ENTER, EXIT, JOIN, LEAVE, SHOUT, WHISPER, EVASIVE,
     SILENT, LEADER, STOP. Peer ids are 32 upper-case hex digits; a content
@@ -40,6 +41,10 @@
       --curve-keygen PATH    CURVE mode with a new certificate: zcert_new,
                              zcert_save (PATH) (writes PATH and
                              PATH_secret), then as --curve-cert
+      --gossip-bind ENDPOINT gossip discovery (inbox bound as with --gossip)
+                             and zyre_gossip_bind (DRAFT) here: Zyre's
+                             node is a ZGossip server that others connect
+                             to; may go with --gossip
       --gossip-key KEY       with --gossip: zyre_gossip_connect_curve with
                              this Z85 server key instead of
                              zyre_gossip_connect. (Debian's czmq 4.2.1 is
@@ -427,6 +432,15 @@ s_command (zyre_t *node, char *line)
         }
     }
     else
+    if (streq (cmd, "/require")) {
+        char *more, *key;
+        char *uuid = s_split (rest, &more);
+        char *endpoint = s_split (more, &key);
+        //  Zyre 2.0.1 asserts a key even in plain mode, where it ignores it.
+        if (zyre_require_peer (node, uuid, endpoint, key))
+            fprintf (stderr, "zyre_peer: zyre_require_peer %s %s failed\n", uuid, endpoint);
+    }
+    else
         fprintf (stderr, "zyre_peer: unknown command %s\n", cmd);
     return true;
 }
@@ -519,7 +533,7 @@ s_number (const char *option, const char *value)
 int
 main (int argc, char *argv [])
 {
-    const char *name = NULL, *iface = NULL, *gossip = NULL;
+    const char *name = NULL, *iface = NULL, *gossip = NULL, *gossip_bind = NULL;
     const char *curve_cert = NULL, *curve_keygen = NULL, *gossip_key = NULL;
     int beacon_port = 5670, interval = -1, evasive = -1, expired = -1, port = 0;
     bool verbose = false;
@@ -566,6 +580,9 @@ main (int argc, char *argv [])
         else
         if (streq (opt, "--gossip"))
             gossip = value;
+        else
+        if (streq (opt, "--gossip-bind"))
+            gossip_bind = value;
         else
         if (streq (opt, "--curve-cert"))
             curve_cert = value;
@@ -660,15 +677,20 @@ main (int argc, char *argv [])
     char *endpoint = strchr (address, ':')
         ? zsys_sprintf ("tcp://[%s]:%d", address, port)
         : zsys_sprintf ("tcp://%s:%d", address, port);
-    if (gossip) {
+    if (gossip || gossip_bind) {
         if (zyre_set_endpoint (node, "%s", endpoint))
             die ("cannot bind %s", endpoint);
+        if (gossip_bind)
+            zyre_gossip_bind (node, "%s", gossip_bind);
+    }
+    if (gossip) {
         if (gossip_key)
             zyre_gossip_connect_curve (node, gossip_key, "%s", gossip);
         else
             zyre_gossip_connect (node, "%s", gossip);
     }
     else
+    if (!gossip_bind)
         zyre_set_beacon_peer_port (node, port);
     if (zyre_start (node))
         die ("zyre_start failed");

@@ -122,10 +122,18 @@ impl Node {
             warn!("while stopping: {err}");
         }
         self.stopped = true;
+        // Nothing to flush to a seed that never answered (see there).
+        for peer in self.core.unanswered_seeds() {
+            self.links.close(self.poll.registry(), LinkId::Peer(peer), None);
+        }
         self.core.stop();
         if let Err(err) = self.apply_actions() {
             warn!("while stopping: {err}");
         }
+        // Our tuple goes from the gossip servers at once (see
+        // `GossipClient::unpublish`); our own server closes.
+        self.unpublish_gossip();
+        self.gossip_server = None;
         let deadline = Instant::now() + self.settings.linger;
         self.links.close_all(self.poll.registry(), deadline);
     }
@@ -135,7 +143,7 @@ impl Node {
         self.stopped
     }
 
-    fn after_command(&mut self) -> Result<(), NodeError> {
+    pub(super) fn after_command(&mut self) -> Result<(), NodeError> {
         self.apply_actions()?;
         if self.links.has_backlog() {
             // A link just filled up: its room events come through the poll.

@@ -27,10 +27,14 @@ fn sodium_dir(var: &str) -> PathBuf {
 pub fn configure() {
     println!("cargo:rerun-if-changed=build/main.rs");
     println!("cargo:rerun-if-env-changed=PROFILE");
+    println!("cargo:rerun-if-env-changed=ZRE_LIBZMQ_CURVE");
 
-    // The `curve` feature (zre's `curve`, on by default) adds libsodium;
-    // without it libzmq is built as crates.io's zmq-sys builds it.
-    let sodium = if env::var_os("CARGO_FEATURE_CURVE").is_some() {
+    // The `curve` feature (on by default) adds libsodium, unless
+    // ZRE_LIBZMQ_CURVE=0 asks for the small build; without it libzmq is
+    // built as crates.io's zmq-sys builds it. (A feature cannot be turned
+    // off from zre: the `zmq` crate asks for the default ones.)
+    let wanted = env::var_os("ZRE_LIBZMQ_CURVE").is_none_or(|v| v != "0");
+    let sodium = if wanted && env::var_os("CARGO_FEATURE_CURVE").is_some() {
         let include = sodium_dir("DEP_SODIUM_INCLUDE");
         let lib = sodium_dir("DEP_SODIUM_LIB");
         Some(zeromq_src::LibLocation::new(lib, include))

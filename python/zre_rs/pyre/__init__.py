@@ -1,0 +1,23 @@
+"""pyre 0.3.4's API on the zre Rust node: change one import line.
+
+    import pyre                      ->  import zre_rs.pyre as pyre
+    from pyre import Pyre            ->  from zre_rs.pyre import Pyre
+    from pyre import zhelper         ->  from zre_rs.pyre import zhelper
+    from pyre.pyre_event import ...  ->  from zre_rs.pyre.pyre_event import ...
+
+``zhelper`` needs pyzmq (``pip install zre-rs[pyre]``), as pyre does.
+"""
+
+from ._pyre import PYRE_EVENTS, Pyre, PyreSocket, __version__, __version_info__
+from .pyre_event import PyreEvent
+
+
+def __getattr__(name: str):  # zhelper imports pyzmq: only when asked for
+    if name == "zhelper":
+        import importlib
+
+        return importlib.import_module(__name__ + ".zhelper")
+    raise AttributeError(name)
+
+
+__all__ = ["Pyre", "PyreEvent", "PyreSocket", "PYRE_EVENTS", "zhelper"]

@@ -1,0 +1,168 @@
+//! A node embedded in another event loop through its file descriptor, as
+//! the README documents: the loop waits on the node's fd (here with a mio
+//! poll of its own, as tokio's `AsyncFd` or any poller would) for at most
+//! `next_timeout()`, then calls `run_once(Some(ZERO))` and takes the
+//! events. Nothing else drives the node. A burst of 20 000 shouts must
+//! arrive complete and in order: the node reads its inbox in batches, and
+//! ZMQ_FD does not fire again for messages already queued, so the node
+//! must say "work pending" through its fd or `next_timeout()`.
+//!
+//! Loopback mode (`interface("lo")`): beacons to 127.255.255.255 stay on
+//! `lo`; beacon ports of their own keep parallel tests apart.
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use std::os::fd::{AsFd, AsRawFd};
+use std::time::{Duration, Instant};
+use zre::{Event, Node, PortRange};
+
+const BURST: usize = 20_000;
+/// A generous bound for discovery.
+const PATIENCE: Duration = Duration::from_secs(40);
+/// A generous bound for the burst, from its first message: it takes well
+/// under a second when nothing stalls. With both nodes at the default 1 s
+/// beacon interval, a stalled loop reads one batch (256) per wake-up, the
+/// timer's or a beacon's, two a second: about half the burst in this
+/// time.
+const BURST_PATIENCE: Duration = Duration::from_secs(20);
+
+#[test]
+fn a_node_driven_only_through_its_fd_receives_a_whole_burst() {
+    let port = 53101;
+    let sender = Node::builder()
+        .name("sender")
+        .interface("lo")
+        .beacon_port(port)
+        .port_range(PortRange::Any)
+        .build()
+        .expect("sender starts in loopback mode")
+        .spawn()
+        .expect("sender thread");
+    // Both keep the default beacon interval (1 s): the longest
+    // `next_timeout()` an idle node gives, and the fewest wake-ups by
+    // beacons.
+    let mut receiver = Node::builder()
+        .name("receiver")
+        .interface("lo")
+        .beacon_port(port)
+        .port_range(PortRange::Any)
+        .build()
+        .expect("receiver starts in loopback mode");
+    receiver.join("burst").unwrap();
+
+    // The sender waits for the receiver's JOIN on its own thread, then
+    // shouts the burst in one call on the node's thread.
+    let receiver_uuid = receiver.uuid();
+    let burst = std::thread::spawn(move || {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match sender.recv_event(Some(left)) {
+                Some(Event::Join { peer, group, .. }) if peer == receiver_uuid && &*group == "burst" => break,
+                Some(_) => {}
+                None => panic!("the receiver's JOIN did not reach the sender"),
+            }
+        }
+        let shouted = sender
+            .call(|node| {
+                (0..BURST)
+                    .map(|i| node.shout_slices("burst", &[format!("{i}").as_bytes()]).unwrap())
+                    .sum::<usize>()
+            })
+            .expect("sender running");
+        assert_eq!(shouted, BURST, "one member per shout");
+        sender
+    });
+
+    // The external loop.
+    let mut outer = Poll::new().unwrap();
+    let fd = receiver.as_fd().as_raw_fd();
+    outer
+        .registry()
+        .register(&mut SourceFd(&fd), Token(0), Interest::READABLE)
+        .unwrap();
+    let mut events = Events::with_capacity(8);
+    let discovery_deadline = Instant::now() + PATIENCE;
+    let mut next = 0usize;
+    let mut first_at: Option<Instant> = None;
+    while next < BURST {
+        let deadline = first_at.map_or(discovery_deadline, |t| t + BURST_PATIENCE);
+        assert!(
+            Instant::now() < deadline,
+            "only {next} of {BURST} shouts arrived through the fd loop"
+        );
+        let timeout = receiver.next_timeout().map(|t| t.min(Duration::from_secs(1)));
+        outer.poll(&mut events, timeout).unwrap();
+        receiver.run_once(Some(Duration::ZERO)).unwrap();
+        while let Some(event) = receiver.next_event() {
+            if let Event::Shout { group, content, .. } = &event {
+                assert_eq!(&**group, "burst");
+                assert_eq!(content.len(), 1);
+                assert_eq!(
+                    std::str::from_utf8(&content[0]).unwrap(),
+                    next.to_string(),
+                    "shouts out of order"
+                );
+                first_at.get_or_insert_with(Instant::now);
+                next += 1;
+            }
+        }
+    }
+    let took = first_at.map(|t| t.elapsed()).unwrap_or_default();
+    println!(
+        "fd loop: {BURST} shouts in {:.1} ms ({:.0} msg/s)",
+        took.as_secs_f64() * 1e3,
+        BURST as f64 / took.as_secs_f64().max(1e-9)
+    );
+    burst.join().expect("sender thread").stop();
+}
+
+/// `next_timeout()` is zero while events wait to be taken (a loop that
+/// sleeps for it does not sleep on them), and not once they are taken (a
+/// loop that sleeps for it does not spin).
+#[test]
+fn next_timeout_is_zero_exactly_while_events_wait() {
+    let port = 53102;
+    let other = Node::builder()
+        .name("other")
+        .interface("lo")
+        .beacon_port(port)
+        .beacon_interval(Duration::from_millis(100))
+        .port_range(PortRange::Any)
+        .build()
+        .expect("node starts in loopback mode")
+        .spawn()
+        .expect("node thread");
+    let mut node = Node::builder()
+        .name("watcher")
+        .interface("lo")
+        .beacon_port(port)
+        // The default 1 s: its own timers are rarely due at the checks.
+        .port_range(PortRange::Any)
+        .build()
+        .expect("node starts in loopback mode");
+    let idle = node.next_timeout().expect("a beacon deadline");
+    assert!(idle > Duration::ZERO, "a node with nothing to do: {idle:?}");
+    // Run without taking events until the node says it has work.
+    let deadline = Instant::now() + PATIENCE;
+    while node.next_timeout() != Some(Duration::ZERO) {
+        assert!(
+            Instant::now() < deadline,
+            "no event came (the other node's ENTER)"
+        );
+        node.run_once(Some(Duration::from_millis(20))).unwrap();
+    }
+    let mut taken = Vec::new();
+    while let Some(event) = node.next_event() {
+        taken.push(event);
+    }
+    assert!(
+        taken
+            .iter()
+            .any(|e| matches!(e, Event::Enter { peer, .. } if *peer == other.uuid())),
+        "{taken:?}"
+    );
+    let after = node.next_timeout().expect("a beacon deadline");
+    assert!(after > Duration::ZERO, "every event taken, yet {after:?}");
+    other.stop();
+}

@@ -1,0 +1,11 @@
+//! Nodes with real sockets on loopback only: beacons to 127.255.255.255
+//! (which stays on `lo`), inboxes on 127.0.0.1. Every test has a beacon
+//! port of its own (53011-53016 in `node`, 53031-53034 in `curve`) so that
+//! tests running in parallel in this one binary never see each other.
+
+// It also runs the `zre` binary (`CARGO_BIN_EXE_zre`), which only the
+// `tools` feature builds.
+#[cfg(feature = "tools")]
+mod curve;
+mod gossip;
+mod node;

@@ -1,0 +1,13 @@
+//! What the namespace tests share, compiled once for the whole binary.
+
+#[macro_use]
+pub mod netns;
+pub mod cdrivers;
+pub mod curve;
+pub mod events;
+pub mod exchange;
+pub mod haskell;
+pub mod peers;
+pub mod refpeers;
+pub mod rogue;
+pub mod turns;
