@@ -38,9 +38,13 @@ breakdown() {
           size = $2 + 0; total += size
           o = "C runtime and unnamed"
           if (name ~ /^(zmq::|zmq_)/) o = "libzmq"
-          else if (name ~ /^(std::__|__gnu_cxx|operator new|operator delete|__cxa|__cxx|__gxx|typeinfo|vtable for |VTT for |guard variable)/) o = "libstdc++ (for libzmq)"
+          # C++ (libstdc++, linked statically for libzmq): demangled C++
+          # functions end in their parameter list, Rust ones do not.
+          else if (name ~ /^(std::__|__gnu_cxx|operator new|operator delete|__cxa|__cxx|__gxx|typeinfo|vtable for |VTT for |guard variable)/ || (name ~ /\)( const)?$/ && name !~ /^</)) o = "libstdc++ (for libzmq)"
           else if (name ~ /^(crypto_|sodium_|randombytes|_sodium|escrypt)/) o = "libsodium"
-          else if (name ~ /^<?(std|core|alloc|hashbrown|gimli|addr2line|miniz_oxide|object|rustc_demangle|memchr|adler2)::/ || name ~ /^<(&|\*|\[|\()/ || name ~ /^(__rust|rust_)/) o = "Rust std/core/alloc"
+          else if (name ~ /(gimli|addr2line|miniz_oxide|rustc_demangle|backtrace|symboliz|^<?object::|^<?adler2::)/) o = "Rust std: panic backtraces"
+          else if (name ~ /^<?(std|core|alloc|hashbrown|memchr)::/ && name ~ /zre::/) o = "Rust std generics for zre types"
+          else if (name ~ /^<?(std|core|alloc|hashbrown|memchr)::/ || name ~ /^<(&|\*|\[|\()/ || name ~ /^(__rust|rust_)/) o = "Rust std/core/alloc (other)"
           else if (name ~ /^<?zre::/) o = "zre (the library)"
           else if (name ~ /^<?(tools|main|zre_perf|idle_node)::/ || name ~ /^<?[a-z]+_applet/) o = "the program"
           else if (match(name, /^<?[a-z_0-9]+::/)) { o = substr(name, RSTART, RLENGTH); gsub(/[<:]/, "", o); o = "crate " o }
