@@ -28,6 +28,8 @@ pub const EXPIRED_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Peers tracked at once.
 pub const MAX_PEERS: usize = 1024;
+/// Peers without HELLO linked at once (`CoreConfig::max_linking`).
+pub const MAX_LINKING: usize = 64;
 
 /// Groups tracked per peer; a peer's JOINs beyond them are counted but not
 /// stored.

@@ -59,7 +59,7 @@ pub use host::interface::{Interface, InterfaceError, InterfaceSpec};
 pub use host::zyre_env::ZyreEnv;
 #[cfg(feature = "async")]
 pub use node::{AsyncNode, EventStream};
-pub use node::{FIRST_RESERVED_TOKEN, Node, NodeBuilder, NodeHandle, PortRange, gossip_endpoint};
+pub use node::{FIRST_RESERVED_TOKEN, Node, NodeBuilder, NodeHandle, NodeStats, PortRange, gossip_endpoint};
 // Crates whose types are in zre's public signatures: `Uuid` (peers),
 // `mio` (`Node::poll`, `Node::registry`), `flume` (`NodeHandle::events`).
 pub use flume;

@@ -13,6 +13,10 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 pub enum Input {
     /// A line without its `\n`, or a chunk of bytes as read.
     Data(Vec<u8>),
+    /// A line longer than the limit was skipped (up to its `\n`); its
+    /// length in bytes. Reading goes on (`ReadMode::Lines` with
+    /// `skip_long`).
+    Skipped(usize),
     /// End of input; nothing follows.
     End,
     /// Reading failed; nothing follows.
@@ -21,8 +25,9 @@ pub enum Input {
 
 #[derive(Clone, Copy, Debug)]
 pub enum ReadMode {
-    /// Lines, without the newline; a longer line is an error.
-    Lines { max_len: usize },
+    /// Lines, without the newline; a longer line is an error, or with
+    /// `skip_long` skipped and reported as [`Input::Skipped`].
+    Lines { max_len: usize, skip_long: bool },
     /// Chunks of at most this many bytes, as `read` returns them.
     Chunks { size: usize },
 }
@@ -41,9 +46,15 @@ fn read_stdin(mode: ReadMode, sender: &SyncSender<Input>, waker: &Waker) {
     let mut stdin = stdin.lock();
     loop {
         let item = match mode {
-            ReadMode::Lines { max_len } => match read_line(&mut stdin, max_len) {
+            ReadMode::Lines { max_len, skip_long } => match read_line(&mut stdin, max_len) {
                 Ok(Some(line)) => Input::Data(line),
                 Ok(None) => Input::End,
+                Err(err) if skip_long && err.kind() == io::ErrorKind::InvalidData => {
+                    match skip_line(&mut stdin) {
+                        Ok(rest) => Input::Skipped(max_len + rest),
+                        Err(err) => Input::Failed(err),
+                    }
+                }
                 Err(err) => Input::Failed(err),
             },
             ReadMode::Chunks { size } => match read_chunk(&mut stdin, size) {
@@ -52,7 +63,7 @@ fn read_stdin(mode: ReadMode, sender: &SyncSender<Input>, waker: &Waker) {
                 Err(err) => Input::Failed(err),
             },
         };
-        let last = !matches!(item, Input::Data(_));
+        let last = !matches!(item, Input::Data(_) | Input::Skipped(_));
         // The loop has gone: nobody wants the rest.
         if sender.send(item).is_err() {
             return;
@@ -100,6 +111,33 @@ pub fn read_line(reader: &mut impl BufRead, max_len: usize) -> io::Result<Option
     }
 }
 
+/// Consumes the rest of a line, up to and with its `\n`; returns how many
+/// bytes were in it (about: the part read before is not counted here).
+fn skip_line(reader: &mut impl BufRead) -> io::Result<usize> {
+    let mut skipped = 0;
+    loop {
+        let buffer = match reader.fill_buf() {
+            Ok(buffer) => buffer,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        if buffer.is_empty() {
+            return Ok(skipped);
+        }
+        match buffer.iter().position(|&b| b == b'\n') {
+            Some(end) => {
+                reader.consume(end + 1);
+                return Ok(skipped + end);
+            }
+            None => {
+                let n = buffer.len();
+                reader.consume(n);
+                skipped += n;
+            }
+        }
+    }
+}
+
 /// Up to `size` bytes, as one `read` returns them; empty at the end.
 fn read_chunk(reader: &mut impl Read, size: usize) -> io::Result<Vec<u8>> {
     let mut chunk = vec![0u8; size];
@@ -130,6 +168,16 @@ mod tests {
             lines,
             vec![b"a".to_vec(), vec![], b"b\r".to_vec(), b"last".to_vec()]
         );
+    }
+
+    #[test]
+    fn an_overlong_line_can_be_skipped_and_reading_goes_on() {
+        let mut data = vec![b'x'; 64];
+        data.extend_from_slice(b"\nnext\n");
+        let mut input = io::BufReader::with_capacity(4, io::Cursor::new(data));
+        assert!(read_line(&mut input, 10).is_err());
+        assert!(skip_line(&mut input).unwrap() > 0);
+        assert_eq!(read_line(&mut input, 10).unwrap(), Some(b"next".to_vec()));
     }
 
     #[test]

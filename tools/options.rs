@@ -301,7 +301,10 @@ fn check_timeouts(settings: &Settings) -> Result<(), Failure> {
 /// A node builder from the merged settings (flags, file); what they leave
 /// unset keeps the builder's default.
 pub fn node_builder(settings: &Settings) -> Result<NodeBuilder, Failure> {
-    let mut builder = NodeBuilder::new();
+    // The tools raise the soft open-file limit to the hard one (and say so
+    // in the log): a node sized for 1 024 peers needs more than the common
+    // 1 024 descriptors (issue 24).
+    let mut builder = NodeBuilder::new().raise_fd_limit(true);
     if let Some(beacons) = settings.bool("beacon") {
         builder = builder.beacons(beacons);
     }
@@ -367,13 +370,24 @@ pub fn node_builder(settings: &Settings) -> Result<NodeBuilder, Failure> {
         builder = builder.gossip(server);
     }
     if let Some(path) = settings.get("curve-cert") {
-        let cert = zre::Certificate::load_secret(Path::new(path)).map_err(|e| Failure::new(e.to_string()))?;
+        let cert = load_curve_cert(settings, path)?;
         builder = builder.curve(cert);
     }
     if let Some(dir) = settings.get("curve-allow") {
         builder = builder.curve_allow(dir);
     }
     zyre_env(settings, builder)
+}
+
+/// The secret certificate `curve-cert` names; an error says where the
+/// setting came from when a configuration file named it (its path and
+/// line), since the path in the message alone does not say which file
+/// to fix.
+pub fn load_curve_cert(settings: &Settings, path: &str) -> Result<zre::Certificate, Failure> {
+    zre::Certificate::load_secret(Path::new(path)).map_err(|err| match settings.origin("curve-cert") {
+        Some(origin @ Origin::File { .. }) => Failure::new(format!("{origin}: curve-cert = {path}: {err}")),
+        _ => Failure::new(err.to_string()),
+    })
 }
 
 /// Issue 18: Zyre's environment (`ZSYS_IPV6`, `ZSYS_IPV6_MCAST_ADDRESS`,

@@ -34,8 +34,6 @@ pub fn init_logging(verbose: bool, default_level: LevelFilter) {
 
 /// Token of the signal source in the node's poll.
 pub const SIGNAL_TOKEN: Token = Token(0);
-/// Token of the input threads' waker in the node's poll.
-pub const WAKE_TOKEN: Token = Token(1);
 
 /// SIGINT and SIGTERM as a mio source. The first one asks the loop to stop
 /// cleanly; a second one, while stopping takes long (peers that do not read
@@ -83,10 +81,11 @@ pub struct Wakeup {
 }
 
 impl Runtime {
-    /// Puts the signal source and a waker into the node's poll.
+    /// Puts the signal source into the node's poll.
     pub fn new(node: Node) -> Result<Runtime, Failure> {
         let signals = SignalSource::register(node.registry())?;
-        let waker = Arc::new(Waker::new(node.registry(), WAKE_TOKEN)?);
+        // The node's own: mio allows one waker per poll.
+        let waker = node.waker();
         Ok(Runtime {
             node,
             events: Events::with_capacity(256),

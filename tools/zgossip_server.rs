@@ -29,7 +29,8 @@ pub struct ZgossipServerArgs {
     /// tcp://127.0.0.1:* picks a free port)
     #[argh(option, short = 'b', arg_name = "ENDPOINT")]
     pub bind: Vec<String>,
-    /// another server to share tuples with, HOST:PORT or tcp://HOST:PORT (repeatable)
+    /// another server to share tuples with, HOST:PORT or tcp://HOST:PORT, with `|KEY` (its
+    /// CURVE public key, Z85) for a CURVE server (repeatable)
     #[argh(option, short = 'c', arg_name = "ENDPOINT")]
     pub connect: Vec<String>,
     /// clients silent for this long are dropped: seconds or 500ms (default 10)
@@ -80,8 +81,7 @@ pub fn run(args: ZgossipServerArgs) -> Outcome {
     };
     let mut service = match settings.get("curve-cert") {
         Some(path) => {
-            let cert = zre::Certificate::load_secret(std::path::Path::new(path))
-                .map_err(|e| Failure::new(e.to_string()))?;
+            let cert = crate::options::load_curve_cert(&settings, path)?;
             let service = GossipService::bind_curve(&binds, config, &cert)?;
             // Clients need it: `-g HOST:PORT|KEY`.
             log::info!(
@@ -93,8 +93,17 @@ pub fn run(args: ZgossipServerArgs) -> Outcome {
         None => GossipService::bind(&binds, config)?,
     };
     for remote in settings.get_all("connect") {
+        // `HOST:PORT|KEY`: a CURVE server with that public key (Z85).
+        let (remote, key) = zre::wire::curve_key::split_gossip_value(remote);
         let endpoint = zre::gossip_endpoint(remote).map_err(|e| Failure::new(format!("connect: {e}")))?;
-        service.connect(&endpoint)?;
+        match key {
+            Some(key) => {
+                let key = zre::wire::curve_key::decode_z85(key)
+                    .map_err(|e| Failure::new(format!("connect {remote}: the server key after `|`: {e}")))?;
+                service.connect_curve(&endpoint, key)?;
+            }
+            None => service.connect(&endpoint)?,
+        }
     }
     let mut signals = SignalSource::register(service.registry())?;
 

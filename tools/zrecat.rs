@@ -104,7 +104,10 @@ pub fn run(args: ZrecatArgs) -> Outcome {
     let mode = if raw {
         ReadMode::Chunks { size: RAW_CHUNK }
     } else {
-        ReadMode::Lines { max_len: MAX_LINE }
+        ReadMode::Lines {
+            max_len: MAX_LINE,
+            skip_long: false,
+        }
     };
     let input = if listen {
         None
@@ -159,6 +162,11 @@ pub fn run(args: ZrecatArgs) -> Outcome {
                         Ok(Input::Failed(err)) => {
                             stop_node(&mut runtime.node, None);
                             return Err(Failure::new(format!("cannot read stdin: {err}")));
+                        }
+                        // Not asked for (`skip_long: false`).
+                        Ok(Input::Skipped(len)) => {
+                            stop_node(&mut runtime.node, None);
+                            return Err(Failure::new(format!("a line of {len} bytes is too long")));
                         }
                         Err(TryRecvError::Empty) => break,
                     },

@@ -7,7 +7,7 @@
 //! Nothing here touches Python: the thread runs without the GIL.
 
 use log::warn;
-use mio::{Events, Token, Waker};
+use mio::{Events, Waker};
 use std::collections::{HashSet, VecDeque};
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
@@ -20,8 +20,6 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 use zre::{Event, Frame, Node};
 
-/// Our token in the node's poll: below [`zre::FIRST_RESERVED_TOKEN`].
-const WAKE: Token = Token(0);
 /// Commands queued before a sender waits (with the GIL released): a
 /// Python loop of whispers cannot outrun the node without bound.
 const COMMAND_QUEUE: usize = 4096;
@@ -224,7 +222,7 @@ impl Shared {
 pub(crate) struct Driver {
     pub shared: Arc<Shared>,
     commands: SyncSender<Command>,
-    waker: Waker,
+    waker: Arc<Waker>,
     /// Set by the thread just before it may sleep in its poll (after it
     /// found no command waiting), cleared when it wakes. A sender wakes it
     /// only when it takes this flag from true to false: while the thread
@@ -239,7 +237,8 @@ impl Driver {
     /// that `recv` would then skip and block on.
     pub(crate) fn spawn(node: Node, pyre_only: bool) -> std::io::Result<Driver> {
         let shared = Arc::new(Shared::new()?);
-        let waker = Waker::new(node.registry(), WAKE)?;
+        // The node's own waker: mio allows one per poll.
+        let waker = node.waker();
         let (commands, rx) = mpsc::sync_channel(COMMAND_QUEUE);
         let sleeping = Arc::new(AtomicBool::new(false));
         let thread = {

@@ -39,6 +39,11 @@ pub struct CoreConfig {
     /// without HELLO may fill half; a HELLO may push out the oldest of
     /// them; beyond that new peers are ignored, with a rate-limited log.
     pub max_peers: usize,
+    /// Peers without HELLO that have a link (a DEALER, one or two file
+    /// descriptors) at once (default 64): the others wait for a turn,
+    /// newest announcement first. Bounds what a flood of forged beacons
+    /// or stale gossip tuples costs in descriptors.
+    pub max_linking: usize,
     /// Groups one peer may be in, as far as we track it (default 256); its
     /// JOINs beyond this are counted (status) but not stored. One hostile HELLO could
     /// otherwise name a hundred thousand groups.
@@ -82,6 +87,7 @@ impl CoreConfig {
             evasive: crate::defaults::EVASIVE_TIMEOUT,
             expired: crate::defaults::EXPIRED_TIMEOUT,
             max_peers: crate::defaults::MAX_PEERS,
+            max_linking: crate::defaults::MAX_LINKING,
             max_peer_groups: crate::defaults::MAX_PEER_GROUPS,
             beacon_subnet: None,
             fast_exit: true,

@@ -61,5 +61,5 @@ pub use command_error::CommandError;
 pub use config::CoreConfig;
 pub use endpoint::{EndpointError, LinkScope};
 pub use event::{Event, Frame, Headers, ZyreUuid};
-pub use node::{NodeCore, Removal, SEED_RETRY_MAX, SEED_RETRY_MIN};
+pub use node::{CoreCounters, NodeCore, REMOVALS, Removal, SEED_RETRY_MAX, SEED_RETRY_MIN};
 pub use subnet::Subnet;

@@ -7,12 +7,17 @@
 //! Behaviour follows Zyre 2.0 on the wire, minus its asserts.
 
 mod admission;
+mod budget;
+mod counters;
 mod curve;
 mod elections;
 mod fast_exit;
+mod handshake;
+mod liveness;
 mod membership;
 mod queries;
 mod removal;
+mod renumber;
 mod seeds;
 
 use super::log_limit::LogLimit;
@@ -29,6 +34,8 @@ use super::overruled::Overruled;
 use super::peer::{Peer, SequenceCheck};
 use crate::wire::{Beacon, Body, HEADER_LEN, Header, Hello, MessageId, WireError, ZreMessage};
 use admission::{Evidence, HelloVerdict};
+pub use budget::LINK_TURN;
+pub use counters::{CoreCounters, REMOVALS};
 use curve::Via;
 use log::{debug, info, warn};
 pub use removal::Removal;
@@ -83,6 +90,8 @@ pub const IDENTITY_LEN: usize = 17;
 ///   [`whisper_header`](Self::whisper_header) /
 ///   [`shout_headers`](Self::shout_headers)), [`stop`](Self::stop),
 ///   [`remove_peer`](Self::remove_peer) (with a [`Removal`] cause);
+/// - our own address: [`change_endpoint`](Self::change_endpoint) once the
+///   I/O layer rebound the inbox elsewhere;
 /// - time: [`handle_timeout`](Self::handle_timeout) once
 ///   [`poll_timeout`](Self::poll_timeout)'s instant has passed.
 ///
@@ -133,6 +142,12 @@ pub struct NodeCore {
     elections: Elections,
     /// CURVE mode: our public key as Z85 text, for HELLO.
     own_key_text: Option<String>,
+    /// Each peer's next liveness check.
+    timers: liveness::Timers,
+    /// Room and links for peers that have not said HELLO.
+    budget: budget::Budget,
+    /// What the node did (see [`NodeCore::counters`]).
+    stats: CoreCounters,
     /// Endpoints we dial without an announcement (`--peer`).
     seeds: seeds::Seeds,
 }
@@ -157,6 +172,8 @@ struct NodeLogs {
     curve_mismatch: LogLimit,
     /// CURVE: a key that can be no key, or another key for a peer we have.
     curve_bad: LogLimit,
+    /// CURVE: our link to a peer failed its handshake.
+    handshake: LogLimit,
 }
 
 impl NodeCore {
@@ -194,6 +211,9 @@ impl NodeCore {
             next_probe: 0,
             elections: Elections::new(config_uuid, now),
             own_key_text: config_key.as_ref().map(crate::wire::curve_key::encode_z85),
+            timers: liveness::Timers::new(now),
+            budget: budget::Budget::default(),
+            stats: CoreCounters::default(),
             seeds: seeds::Seeds::default(),
         }
     }
@@ -226,10 +246,14 @@ impl NodeCore {
             return None;
         }
         let beacon = self.config.beacons.then_some(self.next_beacon_at);
-        let reap = (!self.peers.is_empty()).then_some(self.next_reap_at);
+        let reap = self.timers.next();
+        let waiting = (self.budget.kept_len() > 0 || self.has_waiting()).then_some(self.next_reap_at);
         let election = self.elections.next_deadline();
         let seeds = self.seeds.next_deadline();
-        [beacon, reap, election, seeds].into_iter().flatten().min()
+        [beacon, reap, waiting, election, seeds]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     // ----- inputs --------------------------------------------------------
@@ -246,13 +270,10 @@ impl NodeCore {
                 .push_back(Action::Beacon(self.own_beacon(self.config.port)));
             self.next_beacon_at = next_tick(self.next_beacon_at, self.config.beacon_interval, now);
         }
+        self.reap(now);
         if now >= self.next_reap_at {
-            let leaving = self.reap(now);
+            self.fill_budget(now);
             self.next_reap_at = next_tick(self.next_reap_at, self.reap_interval, now);
-            // A leaving peer goes at the end of its grace, not a tick later.
-            if let Some(at) = leaving {
-                self.next_reap_at = self.next_reap_at.min(at);
-            }
         }
         self.elections_timeout(now);
         self.seeds_timeout(now);
@@ -332,7 +353,7 @@ impl NodeCore {
                     );
                     peer.leave(now, LEAVE_GRACE.min(self.config.evasive));
                     // Removed at the end of its grace, not at the next tick.
-                    self.next_reap_at = self.next_reap_at.min(peer.expired_at);
+                    self.schedule(beacon.uuid);
                 }
                 Some(_) => {
                     info!("peer {} announced it is leaving", beacon.uuid.simple());
@@ -393,6 +414,23 @@ impl NodeCore {
     /// A ZRE message arrived on our inbox: the ROUTER's identity frame, the
     /// header frame and the content frames.
     pub fn handle_message(&mut self, now: Instant, identity: &[u8], header: &[u8], content: Vec<Frame>) {
+        self.handle_message_proven(now, identity, None, header, content);
+    }
+
+    /// [`handle_message`](Self::handle_message) with, in CURVE mode, the
+    /// public key the sender proved in its connection's handshake (what
+    /// our ZAP handler returned as the user id, libzmq's `User-Id`
+    /// property): a HELLO whose `X-PUBLICKEY` is another key, or a message
+    /// under the UUID of a peer that has another key, is refused with a
+    /// log line (once a second at most). UUID, key and link go together.
+    pub fn handle_message_proven(
+        &mut self,
+        now: Instant,
+        identity: &[u8],
+        proven: Option<&crate::wire::CurveKey>,
+        header: &[u8],
+        content: Vec<Frame>,
+    ) {
         if self.stopped {
             return;
         }
@@ -412,6 +450,11 @@ impl NodeCore {
             }
         };
         let message = ZreMessage::parse_body(head, header);
+        if let Some(proven) = proven {
+            if !self.proven_key_matches(now, uuid, proven, &message) {
+                return;
+            }
+        }
         let mut same_session = false;
         if let Ok(ZreMessage {
             body: Body::Hello(hello),
@@ -466,7 +509,9 @@ impl NodeCore {
             // The peer's name is taken here, in the one lookup per message.
             Ok(message) => {
                 let name = peer.name.clone();
-                self.dispatch(uuid, name, message.body, content)
+                let mark = self.events.len();
+                self.dispatch(uuid, name, message.body, content);
+                self.hold_events(uuid, mark);
             }
             // The sequence still counted: a newer dialect must not reset us.
             Err(WireError::UnknownId { id }) => {
@@ -545,7 +590,7 @@ impl NodeCore {
     /// header and that content before anything else goes to the peer.
     pub fn whisper_header(&mut self, peer: Uuid) -> Result<[u8; HEADER_LEN], CommandError> {
         self.check_command()?;
-        let Some(target) = self.peers.get_mut(&peer).filter(|p| p.ready) else {
+        let Some(target) = self.peers.get_mut(&peer).filter(|p| p.entered) else {
             return Err(CommandError::UnknownPeer(peer));
         };
         let header = Header {
@@ -667,6 +712,8 @@ impl NodeCore {
             self.actions.push_back(Action::Beacon(self.own_beacon(0)));
         }
         self.peers.clear();
+        self.timers.clear();
+        self.budget.clear();
         self.groups.clear_peers();
         self.elections.clear();
         self.seeds = seeds::Seeds::default();
@@ -691,8 +738,9 @@ impl NodeCore {
 
     // ----- internals -----------------------------------------------------
 
+    /// A peer the application knows: it had its ENTER.
     fn ready_peer(&self, peer: Uuid) -> Option<&Peer> {
-        self.peers.get(&peer).filter(|p| p.ready)
+        self.peers.get(&peer).filter(|p| p.entered)
     }
 
     /// A peer's endpoint in our written form (see [`endpoint::canonical`]);
@@ -794,52 +842,6 @@ impl NodeCore {
                 self.remove_peer(uuid, Removal::Left);
             }
         }
-    }
-
-    /// Pings evasive peers, reports silent ones, and expires dead ones;
-    /// returns when the first leaving peer that stays will expire.
-    fn reap(&mut self, now: Instant) -> Option<Instant> {
-        let mut expired = Vec::new();
-        let mut evasive = Vec::new();
-        let mut leaving: Option<Instant> = None;
-        for peer in self.peers.values_mut() {
-            if peer.leaving.is_some() && now < peer.expired_at {
-                leaving = Some(leaving.map_or(peer.expired_at, |at| at.min(peer.expired_at)));
-            }
-            if now >= peer.expired_at {
-                expired.push(peer.uuid);
-            } else if now >= peer.evasive_at {
-                evasive.push(peer.uuid);
-                if peer.ready && !peer.evasive_reported {
-                    peer.evasive_reported = true;
-                    self.events.push_back(Event::Evasive {
-                        peer: peer.uuid,
-                        name: peer.name.clone(),
-                    });
-                    // Fast EXIT's second chance: a closed connection that
-                    // went unseen, or a probe that raced the dying process,
-                    // would otherwise leave a dead peer to its expiry.
-                    if self.config.fast_exit && !self.stopped && peer.probe.is_none() {
-                        fast_exit::start_probe(&mut self.next_probe, &mut self.actions, peer);
-                    }
-                }
-                if peer.ready && !peer.silent_reported && now >= peer.evasive_at + self.reap_interval {
-                    peer.silent_reported = true;
-                    self.events.push_back(Event::Silent {
-                        peer: peer.uuid,
-                        name: peer.name.clone(),
-                    });
-                }
-            }
-        }
-        for uuid in expired {
-            info!("peer {} expired", uuid.simple());
-            self.remove_peer(uuid, Removal::Expired);
-        }
-        for uuid in evasive {
-            self.send(uuid, &Body::Ping, None);
-        }
-        leaving
     }
 
     fn send_to_all(&mut self, body: &Body<'_>) {

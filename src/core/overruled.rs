@@ -101,6 +101,14 @@ impl Overruled {
             .is_some_and(|e| e.holder == holder && e.loss == Loss::Beaten)
     }
 
+    /// Whether `uuid` took part in a claim of one endpoint by two live
+    /// peers (it lost one, or holds one another lost).
+    pub(super) fn in_conflict(&self, uuid: Uuid) -> bool {
+        self.set_aside
+            .iter()
+            .any(|(loser, e)| e.loss == Loss::Beaten && (*loser == uuid || e.holder == uuid))
+    }
+
     /// `uuid` is a peer now (its own HELLO was accepted).
     pub(super) fn forget(&mut self, uuid: Uuid) {
         self.set_aside.remove(&uuid);

@@ -52,8 +52,21 @@ pub(crate) struct Peer {
     wrap: Wrap,
     pub evasive_at: Instant,
     pub expired_at: Instant,
+    /// Its evasive deadline passed and we sent it a PING (and said
+    /// EVASIVE if it is ready); any message from it clears this.
     pub evasive_reported: bool,
+    /// Our PING went unanswered for the ping wait: SILENT said (if it is
+    /// ready) and its inbox probed; any message from it clears this.
     pub silent_reported: bool,
+    /// When we sent the PING that is still unanswered.
+    pub ping_sent_at: Option<Instant>,
+    /// The time of its entry in the liveness timers (see `liveness`), if
+    /// it has one.
+    pub scheduled: Option<Instant>,
+    /// We asked the I/O layer for a link to it (`Action::Connect`). A peer
+    /// only announced may wait for one while the links of peers that never
+    /// said HELLO are at their budget.
+    pub linked: bool,
     /// Set by its port-0 beacon: from then on it expires after this much
     /// silence (its GOODBYE removes it at once).
     pub leaving: Option<Duration>,
@@ -78,6 +91,17 @@ pub(crate) struct Peer {
     pub probe: Option<u64>,
     /// CURVE mode: its public key, the CURVE server key of our DEALER.
     pub curve_key: Option<[u8; 32]>,
+    /// Our DEALER to it got through its handshake (CURVE mode: the I/O
+    /// layer says so; plain mode: from the start).
+    pub link_up: bool,
+    /// Our DEALER to it failed its handshake, and libzmq will not try
+    /// again: its next announcement links afresh.
+    pub link_failed: bool,
+    /// The application had its ENTER: it said HELLO and we can reach it.
+    pub entered: bool,
+    /// Its events since its HELLO, while our link waits for its handshake
+    /// (ENTER first); handed on when the link is up (bounded).
+    pub held: Vec<super::event::Event>,
 }
 
 impl Peer {
@@ -103,6 +127,9 @@ impl Peer {
             expired_at: now + expired,
             evasive_reported: false,
             silent_reported: false,
+            ping_sent_at: None,
+            scheduled: None,
+            linked: false,
             leaving: None,
             group_count: 0,
             warned_group_limit: false,
@@ -111,6 +138,10 @@ impl Peer {
             refreshed_at: None,
             probe: None,
             curve_key: None,
+            link_up: true,
+            link_failed: false,
+            entered: false,
+            held: Vec::new(),
         }
     }
 
@@ -155,6 +186,23 @@ impl Peer {
         SequenceCheck::Gap { expected, got }
     }
 
+    /// Our next message to it is numbered 1, as a HELLO must be: it
+    /// greeted us afresh, and our HELLO answers on the link we hold.
+    pub(super) fn restart_sent_sequence(&mut self) {
+        self.sent_sequence = 0;
+        self.sent_top = false;
+    }
+
+    /// When its liveness must next be looked at: its evasive deadline
+    /// until we PING it, then the end of the PING's wait, then its expiry.
+    pub(super) fn next_check(&self, ping_wait: Duration) -> Instant {
+        match self.ping_sent_at {
+            None => self.evasive_at.min(self.expired_at),
+            Some(sent) if !self.silent_reported => (sent + ping_wait).min(self.expired_at),
+            Some(_) => self.expired_at,
+        }
+    }
+
     /// Nothing but one HELLO each way has passed on this link.
     pub(super) fn only_hellos_exchanged(&self) -> bool {
         self.sent_sequence <= 1 && self.want_sequence <= 1
@@ -164,6 +212,7 @@ impl Peer {
     pub(super) fn refresh(&mut self, now: Instant, evasive: Duration, expired: Duration) {
         self.evasive_reported = false;
         self.silent_reported = false;
+        self.ping_sent_at = None;
         // A batch of messages is read at one `now`: the deadlines would come
         // out the same for each, so they are worked out once.
         if self.refreshed_at == Some(now) {

@@ -5,7 +5,7 @@
 
 use crate::core::gossip_server::{GossipServer, RemoteId, ServerConfig, ServerOutput};
 use crate::error::{NodeError, SettingError};
-use crate::node::{DealerSetup, new_dealer};
+use crate::node::{CurveKeys, DealerSetup, new_dealer};
 use log::{info, warn};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
@@ -52,6 +52,11 @@ pub struct GossipService {
     context: zmq::Context,
     router: zmq::Socket,
     remotes: HashMap<RemoteId, zmq::Socket>,
+    /// The CURVE public key of each remote server reached over CURVE, by
+    /// endpoint.
+    remote_keys: HashMap<String, crate::wire::curve_key::CurveKey>,
+    /// Our key pair for CURVE links to remote servers.
+    curve_keys: Option<CurveKeys>,
     endpoints: Vec<String>,
     events: VecDeque<GossipEvent>,
 }
@@ -92,7 +97,12 @@ impl GossipService {
                 path: "(certificate given to GossipService::bind_curve)".into(),
                 key: "secret-key",
             })?;
-        Self::bind_with(endpoints, config, Some(secret))
+        let mut service = Self::bind_with(endpoints, config, Some(secret))?;
+        service.curve_keys = Some(CurveKeys {
+            public: cert.public_key,
+            secret,
+        });
+        Ok(service)
     }
 
     /// [`GossipService::bind`], for CURVE clients only when given our
@@ -149,6 +159,8 @@ impl GossipService {
             context,
             router,
             remotes: HashMap::new(),
+            remote_keys: HashMap::new(),
+            curve_keys: None,
             endpoints: bound,
             events: VecDeque::new(),
         })
@@ -177,6 +189,35 @@ impl GossipService {
     pub fn connect(&mut self, endpoint: &str) -> Result<(), NodeError> {
         self.server.connect_remote(Instant::now(), endpoint);
         self.service().map_err(NodeError::Io)
+    }
+
+    /// [`GossipService::connect`] to a CURVE server (czmq's zgossip with
+    /// `SET PUBLICKEY`, our `zgossip_server --curve-cert`) whose public key
+    /// is `server_key`. A server bound with [`GossipService::bind_curve`]
+    /// connects with its own key pair; a plain one with a key pair made
+    /// for the purpose.
+    ///
+    /// # Errors
+    ///
+    /// [`SettingError::CurveUnavailable`] without CURVE support; as
+    /// `connect` otherwise.
+    pub fn connect_curve(
+        &mut self,
+        endpoint: &str,
+        server_key: crate::wire::curve_key::CurveKey,
+    ) -> Result<(), NodeError> {
+        if !crate::curve_available() {
+            return Err(SettingError::CurveUnavailable.into());
+        }
+        if self.curve_keys.is_none() {
+            let pair = zmq::CurveKeyPair::new()?;
+            self.curve_keys = Some(CurveKeys {
+                public: pair.public_key,
+                secret: pair.secret_key,
+            });
+        }
+        self.remote_keys.insert(endpoint.to_owned(), server_key);
+        self.connect(endpoint)
     }
 
     /// Publishes a tuple of the host's own, as if a client had, with a TTL
@@ -333,8 +374,12 @@ impl GossipService {
                     }
                 }
                 ServerOutput::ConnectRemote { remote, endpoint } => {
-                    let socket = new_dealer(&self.context, &endpoint, &DealerSetup::default())
-                        .map_err(io::Error::other)?;
+                    let server_key = self.remote_keys.get(&endpoint);
+                    let setup = DealerSetup {
+                        curve: self.curve_keys.as_ref().zip(server_key),
+                        ..DealerSetup::default()
+                    };
+                    let socket = new_dealer(&self.context, &endpoint, &setup).map_err(io::Error::other)?;
                     if let Err(err) = socket.connect(&endpoint) {
                         warn!("cannot connect to gossip server {endpoint}: {err}");
                         continue;

@@ -132,8 +132,23 @@ pub(crate) fn choose(spec: &InterfaceSpec) -> Result<Interface, InterfaceError> 
     if *spec == InterfaceSpec::Loopback {
         return Ok(Interface::loopback());
     }
-    let all = if_addrs::get_if_addrs()
-        .map_err(|err| InterfaceError(format!("cannot list network interfaces: {err}")))?;
+    choose_from(spec, &list()?)
+}
+
+/// The machine's interfaces and their addresses, as `getifaddrs(3)` lists
+/// them (one entry per address).
+pub(crate) fn list() -> Result<Vec<if_addrs::Interface>, InterfaceError> {
+    if_addrs::get_if_addrs().map_err(|err| InterfaceError(format!("cannot list network interfaces: {err}")))
+}
+
+/// [`choose`] against a listing already made.
+pub(crate) fn choose_from(
+    spec: &InterfaceSpec,
+    all: &[if_addrs::Interface],
+) -> Result<Interface, InterfaceError> {
+    if *spec == InterfaceSpec::Loopback {
+        return Ok(Interface::loopback());
+    }
     let candidates = all.iter().filter_map(|iface| match &iface.addr {
         if_addrs::IfAddr::V4(v4) => Some((iface, v4)),
         _ => None,
@@ -202,8 +217,19 @@ pub(crate) fn choose_ipv6(spec: &InterfaceSpec) -> Result<Interface, InterfaceEr
             "loopback mode (-i lo) is IPv4 only: in IPv6 mode name a LAN interface".into(),
         ));
     }
-    let all = if_addrs::get_if_addrs()
-        .map_err(|err| InterfaceError(format!("cannot list network interfaces: {err}")))?;
+    choose_ipv6_from(spec, &list()?)
+}
+
+/// [`choose_ipv6`] against a listing already made.
+pub(crate) fn choose_ipv6_from(
+    spec: &InterfaceSpec,
+    all: &[if_addrs::Interface],
+) -> Result<Interface, InterfaceError> {
+    if *spec == InterfaceSpec::Loopback {
+        return Err(InterfaceError(
+            "loopback mode (-i lo) is IPv4 only: in IPv6 mode name a LAN interface".into(),
+        ));
+    }
     let candidates: Vec<_> = all
         .iter()
         .filter_map(|iface| match &iface.addr {

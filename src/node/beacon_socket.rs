@@ -157,6 +157,14 @@ impl BeaconSocket {
         Ok(())
     }
 
+    /// Takes every socket out of the poll (before they are replaced).
+    pub(crate) fn deregister(&mut self, registry: &Registry) {
+        let _ = registry.deregister(&mut self.socket);
+        if let Some(listener) = self.group_listener.as_mut() {
+            let _ = registry.deregister(listener);
+        }
+    }
+
     /// The next datagram of any socket and its sender; `WouldBlock` once
     /// all are empty (drain until then: mio is edge-triggered).
     pub(crate) fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {

@@ -52,6 +52,7 @@ pub struct NodeBuilder {
     max_backlog: usize,
     linger: Duration,
     fast_exit: bool,
+    raise_fd_limit: bool,
     curve: Option<Certificate>,
     curve_allow: Option<PathBuf>,
 }
@@ -88,6 +89,7 @@ impl Default for NodeBuilder {
             max_backlog: defaults::MAX_BACKLOG,
             linger: defaults::LINGER,
             fast_exit: true,
+            raise_fd_limit: false,
             contest: Vec::new(),
             curve: None,
             curve_allow: None,
@@ -225,6 +227,16 @@ impl NodeBuilder {
     /// ignored, and peers that have not said HELLO may fill only half.
     pub fn max_peers(mut self, max: usize) -> Self {
         self.max_peers = max;
+        self
+    }
+
+    /// Raise this process's soft open-file limit (RLIMIT_NOFILE) to its
+    /// hard limit when the node is built, and say so in the log (default
+    /// off: a library does not change its host program's limits unasked;
+    /// the `zre` tools turn it on). Either way the peer table is sized to
+    /// what the limit allows, each peer costing up to three descriptors.
+    pub fn raise_fd_limit(mut self, on: bool) -> Self {
+        self.raise_fd_limit = on;
         self
     }
 
@@ -410,7 +422,8 @@ impl NodeBuilder {
         config.beacon_interval = self.beacon_interval;
         config.evasive = self.evasive;
         config.expired = self.expired;
-        config.max_peers = self.max_peers;
+        let fd_limit = super::fd_budget::open_file_limit(self.raise_fd_limit);
+        config.max_peers = super::fd_budget::size_peer_table(self.max_peers, fd_limit);
         config.max_peer_groups = self.max_peer_groups;
         config.fast_exit = self.fast_exit;
         config.beacon_subnet = Some(interface.subnet());
@@ -425,6 +438,7 @@ impl NodeBuilder {
             max_backlog: self.max_backlog,
             linger: self.linger,
             loopback_only: interface.loopback,
+            interface_pinned: matches!(self.interface, InterfaceSpec::Address(_)),
             curve,
             seeds: self.peers.clone(),
             gossip_bind: self.gossip_bind.clone(),
@@ -490,7 +504,7 @@ impl NodeBuilder {
     }
 }
 
-fn endpoint_of(ip: IpAddr, port: u16) -> String {
+pub(super) fn endpoint_of(ip: IpAddr, port: u16) -> String {
     match ip {
         IpAddr::V4(ip) => format!("tcp://{ip}:{port}"),
         IpAddr::V6(ip) => format!("tcp://[{ip}]:{port}"),

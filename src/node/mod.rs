@@ -27,8 +27,10 @@
 mod async_node;
 mod beacon_socket;
 mod builder;
+mod fd_budget;
 mod gossip_host;
 mod handle;
+mod handshake_watch;
 mod inbox_watch;
 mod link;
 mod probe;
@@ -36,6 +38,7 @@ mod reactor;
 mod receive_pool;
 mod resolver;
 mod setup;
+mod stats;
 mod zmq_frame;
 
 #[cfg(feature = "async")]
@@ -43,4 +46,6 @@ pub use async_node::{AsyncNode, EventStream};
 pub use builder::{NodeBuilder, PortRange, gossip_endpoint};
 pub use handle::NodeHandle;
 pub(crate) use link::{DealerSetup, new_dealer};
+pub(crate) use reactor::CurveKeys;
 pub use reactor::{FIRST_RESERVED_TOKEN, Node};
+pub use stats::NodeStats;

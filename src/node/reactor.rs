@@ -10,14 +10,17 @@
 mod commands;
 mod gossip_bind;
 mod queries;
+mod rebind;
 mod seeds;
 
 use super::beacon_socket::BeaconSocket;
 use super::gossip_host::check_gossip_host;
+use super::handshake_watch::{Handshake, HandshakeWatch};
 use super::inbox_watch::InboxWatch;
 use super::link::{DealerSetup, LinkId, Links, Outgoing, Payload, Sent, new_dealer};
 use super::probe::{Finished, Probes, Verdict};
 use super::receive_pool::ReceivePool;
+use super::setup::Rebind;
 use super::zmq_frame::ZmqFrame;
 use crate::core::gossip_client::{ClientConfig, ClientOutput, GossipClient, ServerId};
 use crate::core::{
@@ -25,6 +28,7 @@ use crate::core::{
 };
 use crate::curve::zap::ZapHandler;
 use crate::error::NodeError;
+use crate::host::address_watch::AddressWatch;
 use crate::host::interface::Interface;
 use crate::wire::curve_key::CurveKey;
 use log::{debug, info, warn};
@@ -50,6 +54,10 @@ const FIRST_PROBE_TOKEN: usize = FIRST_RESERVED_TOKEN + 16;
 /// Probes in flight at most: one per peer is all the core asks for.
 const MAX_PROBES: usize = 4096;
 const FIRST_LINK_TOKEN: usize = FIRST_PROBE_TOKEN + MAX_PROBES;
+/// CURVE handshakes watched at once, at the top of the token space (link
+/// tokens count up from below and never get there).
+const HANDSHAKE_TOKENS: usize = 1 << 24;
+const FIRST_HANDSHAKE_TOKEN: usize = usize::MAX - HANDSHAKE_TOKENS;
 
 /// Messages taken from the inbox before other sources get a turn, and
 /// before the events they made are handed to the application (so that a
@@ -66,6 +74,9 @@ pub(crate) struct ReactorSettings {
     pub max_backlog: usize,
     pub linger: Duration,
     pub loopback_only: bool,
+    /// The user named the interface's address (`-i 10.0.0.5`): when it
+    /// goes, the node waits for it rather than take another.
+    pub interface_pinned: bool,
     /// CURVE mode: our key pair, for the DEALERs to peers and to gossip
     /// servers whose key we know (the inbox was made a CURVE server when
     /// it was built).
@@ -111,6 +122,9 @@ pub struct Node {
     watch_ready: bool,
     /// Connect probes of peer ports (`Action::Probe`).
     probes: Probes,
+    /// CURVE mode: the handshakes of new DEALERs to peers.
+    handshakes: HandshakeWatch,
+    handshake_results: Vec<Handshake>,
     /// Probe results waiting to be handed to the core: a refusal only
     /// after the inbox has been drained, so that a peer's last messages
     /// come before its EXIT.
@@ -119,6 +133,10 @@ pub struct Node {
     closed_hosts: Vec<std::net::IpAddr>,
     settings: ReactorSettings,
     interface: Interface,
+    /// Whether the interface still has our address (not in loopback mode).
+    address_watch: Option<AddressWatch>,
+    /// What binding again at another address needs.
+    rebind: Rebind,
     stopped: bool,
     /// The inbox may hold messages: its ZMQ_FD fired, or the last drain
     /// stopped at the batch limit. Cleared when a drain ends in EAGAIN,
@@ -174,6 +192,7 @@ pub(crate) struct NodeSockets {
     pub beacon: Option<BeaconSocket>,
     /// The ZAP handler of a CURVE allow-list, bound before the inbox.
     pub zap: Option<ZapHandler>,
+    pub rebind: Rebind,
 }
 
 impl Node {
@@ -189,6 +208,7 @@ impl Node {
             inbox,
             beacon,
             zap,
+            rebind,
         } = sockets;
         let poll = Poll::new()?;
         let waker = std::sync::Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
@@ -233,8 +253,13 @@ impl Node {
             watch_ready: inbox_watch.is_some(),
             inbox_watch,
             probes: Probes::new(FIRST_PROBE_TOKEN, MAX_PROBES),
+            handshakes: HandshakeWatch::new(FIRST_HANDSHAKE_TOKEN, HANDSHAKE_TOKENS),
+            handshake_results: Vec::new(),
             probe_results: Vec::new(),
             closed_hosts: Vec::new(),
+            address_watch: (!interface.loopback)
+                .then(|| AddressWatch::new(interface.clone(), settings.interface_pinned, Instant::now())),
+            rebind,
             settings,
             interface,
             stopped: false,
@@ -312,6 +337,7 @@ impl Node {
                 ZAP => self.zap_ready = true,
                 RESOLVER => self.resolver_ready = true,
                 GOSSIP_SERVER => self.gossip_server_ready = true,
+                token if self.handshakes.mark_ready(token) => {}
                 token => {
                     if !self.probes.ready(self.poll.registry(), token) {
                         self.links.mark_ready(token)
@@ -379,9 +405,12 @@ impl Node {
         !self.stopped && (self.core.has_events() || self.inbox_ready)
     }
 
-    /// The waker of the node's poll (one per poll: [`crate::NodeHandle`]
-    /// uses this one).
-    pub(crate) fn waker(&self) -> std::sync::Arc<mio::Waker> {
+    /// The waker of the node's poll: another thread wakes a loop that
+    /// drives the node ([`Node::poll`], [`Node::run_once`]) with it, for
+    /// example after handing it data through a channel. mio allows one
+    /// `Waker` per `Poll` (a second one panics in a debug build), so this
+    /// is the one to use; [`crate::NodeHandle`] uses it too.
+    pub fn waker(&self) -> std::sync::Arc<mio::Waker> {
         self.waker.clone()
     }
 
@@ -422,12 +451,32 @@ impl Node {
                 self.inbox_ready = !self.drain_inbox(now)?;
             }
             self.service_fast_exit(now)?;
+            if self.handshakes.has_ready() {
+                self.handshakes
+                    .drain(self.poll.registry(), &mut self.handshake_results);
+                for result in self.handshake_results.drain(..) {
+                    match result {
+                        Handshake::Up(LinkId::Peer(peer)) => self.core.handle_link_up(now, peer),
+                        Handshake::Failed(LinkId::Peer(peer), _) => self.core.handle_link_failed(now, peer),
+                        Handshake::Up(LinkId::Gossip(_)) => {}
+                        Handshake::Failed(LinkId::Gossip(server), endpoint) => {
+                            let key = self.gossip_keys.get(server).copied().flatten();
+                            warn!(
+                                "gossip server {endpoint}: the CURVE handshake failed: the key given for it ({}) is not the server's, or it does not accept ours",
+                                key.map(|k| crate::wire::curve_key::encode_z85(&k))
+                                    .unwrap_or_default()
+                            );
+                        }
+                    }
+                }
+            }
             if self.beacon_ready {
                 self.drain_beacons(now);
             }
             if self.core_timer_due(now) {
                 self.core.handle_timeout(now);
             }
+            self.watch_address(now);
             self.service_gossip(now)?;
             if self.resolver_ready {
                 self.resolver_ready = false;
@@ -530,8 +579,16 @@ impl Node {
             } else {
                 Vec::new()
             };
+            // CURVE: the key the sender proved (our ZAP handler's user id).
+            let proven = match self.settings.curve {
+                Some(_) => self
+                    .header
+                    .gets("User-Id")
+                    .and_then(|text| crate::wire::curve_key::decode_z85(text).ok()),
+                None => None,
+            };
             self.core
-                .handle_message(now, &self.identity, &self.header, content);
+                .handle_message_proven(now, &self.identity, proven.as_ref(), &self.header, content);
         }
         Ok(false)
     }
@@ -616,6 +673,15 @@ impl Node {
                         curve: self.settings.curve.as_ref().zip(server_key.as_ref()),
                     };
                     let socket = new_dealer(&self.context, &endpoint, &setup).map_err(io::Error::other)?;
+                    if setup.curve.is_some() {
+                        self.handshakes.watch(
+                            &self.context,
+                            self.poll.registry(),
+                            &socket,
+                            LinkId::Gossip(server.0),
+                            &endpoint,
+                        )?;
+                    }
                     if let Err(err) = socket.connect(&endpoint) {
                         warn!("cannot connect to gossip server {endpoint}: {err}");
                         continue;
@@ -629,6 +695,8 @@ impl Node {
                         .add(self.poll.registry(), LinkId::Gossip(server.0), socket, true)?;
                 }
                 ClientOutput::Disconnect { server } => {
+                    self.handshakes
+                        .forget(self.poll.registry(), LinkId::Gossip(server.0));
                     self.links
                         .close(self.poll.registry(), LinkId::Gossip(server.0), None);
                 }
@@ -681,12 +749,14 @@ impl Node {
                     self.send_on(LinkId::Peer(peer), Outgoing { header, content });
                 }
                 Action::Disconnect { peer } => {
+                    self.handshakes.forget(self.poll.registry(), LinkId::Peer(peer));
                     // While stopping, GOODBYE and queued data still go out.
                     let deadline = self.stopped.then(|| Instant::now() + self.settings.linger);
                     self.links
                         .close(self.poll.registry(), LinkId::Peer(peer), deadline);
                 }
                 Action::Relink { from, to } => {
+                    self.handshakes.relink(LinkId::Peer(from), LinkId::Peer(to));
                     self.links
                         .relink(self.poll.registry(), LinkId::Peer(from), LinkId::Peer(to))
                 }
@@ -773,21 +843,16 @@ impl Node {
         server_key: Option<&CurveKey>,
     ) -> Result<(), NodeError> {
         self.links.close(self.poll.registry(), LinkId::Peer(peer), None);
-        let curve = match (&self.settings.curve, server_key) {
-            (Some(_), Some(server))
-                if self
-                    .zap
-                    .as_mut()
-                    .is_some_and(|zap| !zap.allows(server, Instant::now())) =>
-            {
-                // It could not connect to us; we say nothing to it either.
-                info!(
-                    "not linking to peer {} at {endpoint}: its key {} is not in the allow-list",
-                    peer.simple(),
-                    crate::wire::curve_key::encode_z85(server)
-                );
+        if let (Some(_), Some(server), Some(zap)) = (&self.settings.curve, server_key, self.zap.as_mut()) {
+            if !zap.may_link(peer, endpoint, server, Instant::now()) {
+                // Not kept unlinked (a peer ENTERed that we never send
+                // to): forgotten, so that its HELLO, once its key is in
+                // the list, or its next announcement links afresh.
+                self.core.remove_peer(peer, Removal::NotAllowed);
                 return Ok(());
             }
+        }
+        let curve = match (&self.settings.curve, server_key) {
             (Some(keys), Some(server)) => Some((keys, server)),
             (None, None) => None,
             // Never a plain link in CURVE mode, nor a key we cannot use.
@@ -796,6 +861,7 @@ impl Node {
                     "not connecting to peer {} at {endpoint}: CURVE mode and peer key disagree",
                     peer.simple()
                 );
+                self.core.remove_peer(peer, Removal::Refused);
                 return Ok(());
             }
         };
@@ -807,13 +873,51 @@ impl Node {
             linger: self.settings.linger,
             curve,
         };
-        let socket = new_dealer(&self.context, endpoint, &setup)?;
+        // No descriptor (EMFILE, ENFILE) or socket left is "not now" for
+        // this peer, never the end of the node: the core tries again later.
+        let socket = match new_dealer(&self.context, endpoint, &setup) {
+            Ok(socket) => socket,
+            Err(err) => {
+                warn!(
+                    "cannot open a link to peer {} at {endpoint}: {err} (later)",
+                    peer.simple()
+                );
+                self.core.handle_connect_failed(Instant::now(), peer);
+                return Ok(());
+            }
+        };
+        if setup.curve.is_some() {
+            let watched = self.handshakes.watch(
+                &self.context,
+                self.poll.registry(),
+                &socket,
+                LinkId::Peer(peer),
+                endpoint,
+            );
+            if let Err(err) = watched {
+                // Its monitor needs descriptors too: "not now" as above.
+                warn!(
+                    "cannot watch the link to peer {} at {endpoint}: {err} (later)",
+                    peer.simple()
+                );
+                self.core.handle_connect_failed(Instant::now(), peer);
+                return Ok(());
+            }
+        }
         if let Err(err) = socket.connect(endpoint) {
             // The core keeps the peer until it expires; nothing will arrive.
             warn!("cannot connect to peer {} at {endpoint}: {err}", peer.simple());
         }
-        self.links
-            .add(self.poll.registry(), LinkId::Peer(peer), socket, false)?;
+        if let Err(err) = self
+            .links
+            .add(self.poll.registry(), LinkId::Peer(peer), socket, false)
+        {
+            warn!(
+                "cannot watch the link to peer {} at {endpoint}: {err} (later)",
+                peer.simple()
+            );
+            self.core.handle_connect_failed(Instant::now(), peer);
+        }
         Ok(())
     }
 

@@ -30,7 +30,8 @@ pub(super) struct SocketSettings<'a> {
 }
 
 /// Where beacons go and which ones are heard.
-pub(super) struct BeaconTarget {
+#[derive(Clone)]
+pub(crate) struct BeaconTarget {
     pub(super) port: u16,
     pub(super) multicast_group: Option<SocketAddr>,
     pub(super) listen_multicast: bool,
@@ -50,9 +51,16 @@ impl NodeSockets {
         context.set_io_threads(1)?;
         // The ZAP handler binds before the inbox: a handshake that finds no
         // handler is let through.
-        let zap = match settings.curve_allow {
-            Some(dir) => Some(ZapHandler::bind(&context, AllowList::load(dir, Instant::now())?)?),
-            None => None,
+        // Every CURVE inbox has one: with no list it lets any key in, and
+        // names each connection's key (see `ZapHandler`), which binds a
+        // peer's UUID to the key it proved.
+        let zap = match (settings.curve, settings.curve_allow) {
+            (Some(_), Some(dir)) => Some(ZapHandler::bind(
+                &context,
+                Some(AllowList::load(dir, Instant::now())?),
+            )?),
+            (Some(_), None) => Some(ZapHandler::bind(&context, None)?),
+            (None, _) => None,
         };
         let inbox = context.socket(zmq::ROUTER)?;
         if let Some(keys) = settings.curve {
@@ -73,16 +81,11 @@ impl NodeSockets {
         inbox.set_linger(0)?;
         inbox.set_ipv6(interface.is_ipv6())?;
         let port = bind_inbox(&inbox, interface, settings.port_range, uuid)?;
+        let bound = inbox.get_last_endpoint()?.unwrap_or_default();
 
-        let beacon = match (&settings.beacons, interface.is_ipv6()) {
-            (None, _) => None,
-            (Some(target), false) => Some(BeaconSocket::open(
-                interface,
-                target.port,
-                target.multicast_group,
-                target.listen_multicast,
-            )?),
-            (Some(target), true) => Some(BeaconSocket::open_ipv6(interface, target.ipv6_target)?),
+        let beacon = match &settings.beacons {
+            None => None,
+            Some(target) => Some(target.open(interface)?),
         };
         Ok((
             NodeSockets {
@@ -90,15 +93,43 @@ impl NodeSockets {
                 inbox,
                 beacon,
                 zap,
+                rebind: Rebind {
+                    bound,
+                    beacon: settings.beacons.clone(),
+                    port_range: *settings.port_range,
+                    failed_at: None,
+                },
             },
             port,
         ))
     }
 }
 
+impl BeaconTarget {
+    /// Opens the beacon socket(s) on `interface`.
+    pub(crate) fn open(&self, interface: &Interface) -> Result<BeaconSocket, NodeError> {
+        if interface.is_ipv6() {
+            BeaconSocket::open_ipv6(interface, self.ipv6_target)
+        } else {
+            BeaconSocket::open(interface, self.port, self.multicast_group, self.listen_multicast)
+        }
+    }
+}
+
+/// What the reactor needs to bind the inbox and beacons again when the
+/// interface's address changes (see `reactor/rebind.rs`).
+pub(crate) struct Rebind {
+    /// The inbox's bound endpoint (libzmq's last endpoint), to unbind.
+    pub(crate) bound: String,
+    pub(crate) beacon: Option<BeaconTarget>,
+    pub(crate) port_range: PortRange,
+    /// The address a rebind last failed at (said once).
+    pub(crate) failed_at: Option<IpAddr>,
+}
+
 /// Binds the inbox to a random free port of the range (or any port) and
 /// returns the port.
-fn bind_inbox(
+pub(super) fn bind_inbox(
     inbox: &zmq::Socket,
     interface: &Interface,
     range: &PortRange,

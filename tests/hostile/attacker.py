@@ -20,6 +20,14 @@ Sends a bounded amount of junk to ZRE nodes in a network-namespace lab:
     valid headers of every message id with absurd sequence numbers from
     peers that never said HELLO.
 
+With --only, one phase runs alone (tests/netns/exhaustion.rs):
+  beacons   the fake-UUID beacons above, nothing else;
+  gossip    --gossip-tuples PUBLISHes to the ZGossip server --gossip-server,
+            each a random UUID with a dead endpoint (half on this host's
+            dead ports, half on absent hosts .200-.249 of this host's /24:
+            connections to those hang until they time out), TTL 0 (kept
+            for ever, as a czmq server keeps every tuple).
+
 Every loop is bounded by a count and the whole run by --max-seconds.
 Targets must be private 10.x addresses (the lab's); anything else is
 refused. The genuine nodes' UUIDs and endpoints are never used: this is
@@ -181,6 +189,46 @@ def fake_beacons(args, rng, deadline):
         time.sleep(0.02)
     count("fake_uuids", n)
     s.close()
+
+
+# ----- ZGossip: stale tuples --------------------------------------------------
+
+GOSSIP_SIGNATURE = b"\xaa\xa0"
+
+
+def gossip_frame(msg_id, body=b""):
+    return GOSSIP_SIGNATURE + bytes([msg_id, 1]) + body
+
+
+def stale_tuples(args, rng, ctx, deadline):
+    """--gossip-tuples tuples of random UUIDs with dead endpoints, published
+    to --gossip-server (HELLO, then PUBLISH key value ttl=0)."""
+    print("PHASE stale-tuples", flush=True)
+    endpoint, _, _ = lab_endpoint(args.gossip_server)
+    absent = args.my_ip.rsplit(".", 1)[0]
+    s = ctx.socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 10000)
+    s.setsockopt(zmq.SNDHWM, 0)
+    s.connect(endpoint)
+    s.send(gossip_frame(1))
+    for i in range(args.gossip_tuples):
+        if time.monotonic() > deadline:
+            break
+        key = uuid.UUID(bytes=rng.randbytes(16)).hex.upper()
+        if i % 2 == 0:
+            value = f"tcp://{args.my_ip}:{args.dead_port_base + i % 1000}"
+        else:
+            value = f"tcp://{absent}.{200 + i % 50}:{args.dead_port_base + i % 1000}"
+        s.send(gossip_frame(2, string(key) + longstr(value) + struct.pack(">I", 0)))
+        count("stale_tuples")
+    # Stay long enough for the server to take them all (PING keeps us known).
+    for tick in range(int(args.gossip_linger * 10)):
+        if time.monotonic() > deadline:
+            break
+        if tick % 10 == 0:
+            s.send(gossip_frame(3))
+        time.sleep(0.1)
+    return [s]
 
 
 # ----- TCP: raw ZMTP ----------------------------------------------------------
@@ -398,6 +446,10 @@ def main():
     p.add_argument("--dead-port-base", type=int, default=20000)
     p.add_argument("--seed", type=int, default=int.from_bytes(os.urandom(4), "big"))
     p.add_argument("--max-seconds", type=float, default=60.0)
+    p.add_argument("--only", choices=["beacons", "gossip"], help="run this one phase alone")
+    p.add_argument("--gossip-server", help="tcp://IP:PORT of a ZGossip server (--only gossip)")
+    p.add_argument("--gossip-tuples", type=int, default=5000)
+    p.add_argument("--gossip-linger", type=float, default=2.0, help="seconds to stay after publishing")
     args = p.parse_args()
 
     lab_ip(args.my_ip)
@@ -409,6 +461,29 @@ def main():
 
     rng = random.Random(args.seed)
     ctx = zmq.Context()
+    if args.only == "beacons":
+        fake_beacons(args, random.Random(args.seed + 1), deadline)
+        sockets = []
+    elif args.only == "gossip":
+        if not args.gossip_server:
+            sys.exit("attacker: --only gossip needs --gossip-server")
+        sockets = stale_tuples(args, rng, ctx, deadline)
+    else:
+        sockets = everything(args, rng, ctx, endpoints, deadline)
+    # Let the DEALERs flush (bounded by their linger), then go.
+    print("PHASE closing", flush=True)
+    for s in sockets:
+        s.close()
+    ctx.term()
+    with counts_lock:
+        summary = dict(sorted(counts.items()))
+    summary["seconds"] = round(time.monotonic() - started, 2)
+    summary["dealer_sockets"] = len(sockets)
+    print("ATTACK-DONE " + json.dumps(summary), flush=True)
+
+
+def everything(args, rng, ctx, endpoints, deadline):
+    """Every phase but --only's: the hostile_netns test's attack."""
     # Fake HELLOs first, while the peer tables have room for them; then the
     # fake beacons fill the tables (and keep them full) while the rest runs.
     sockets = protocol_abuse(args, rng, ctx, endpoints, args.my_ip, deadline)
@@ -420,16 +495,7 @@ def main():
     raw_junk(args, rng, endpoints, deadline)
     sockets += identities_of_every_length(args, rng, ctx, endpoints, deadline)
     beacons.join(max(0.0, deadline - time.monotonic()))
-    # Let the DEALERs flush (bounded by their linger), then go.
-    print("PHASE closing", flush=True)
-    for s in sockets:
-        s.close()
-    ctx.term()
-    with counts_lock:
-        summary = dict(sorted(counts.items()))
-    summary["seconds"] = round(time.monotonic() - started, 2)
-    summary["dealer_sockets"] = len(sockets)
-    print("ATTACK-DONE " + json.dumps(summary), flush=True)
+    return sockets
 
 
 if __name__ == "__main__":

@@ -333,3 +333,113 @@ fn curve_nodes_meet_through_a_curve_gossip_server() {
     }
     assert!(seen[2].iter().all(|e| e.kind() != "ENTER"), "{:?}", seen[2]);
 }
+
+/// Every log line of this test binary: the in-process nodes log through
+/// the `log` crate (tests filter by keys no other test uses).
+static LOG_LINES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        if let Ok(mut lines) = LOG_LINES.lock() {
+            lines.push(format!("{} {}", record.level(), record.args()));
+        }
+    }
+    fn flush(&self) {}
+}
+
+/// Issue 25, fault 5, live: a peer that proved key M in its CURVE
+/// handshake (our ZAP handler makes it the connection's `User-Id`) and
+/// whose HELLO names another key as `X-PUBLICKEY` is refused: no ENTER,
+/// no link back, one warning naming both keys. The same HELLO naming M
+/// is taken and ENTERs. The peer is a hand-made one (raw libzmq sockets
+/// with M's key pair), so that it can lie.
+#[test]
+fn a_hello_naming_another_key_than_its_handshake_proved_is_refused() {
+    let _ = log::set_logger(&Capture);
+    log::set_max_level(log::LevelFilter::Warn);
+    let port = 53035;
+    let a = Certificate::generate().unwrap();
+    let (m, other) = (Certificate::generate().unwrap(), Certificate::generate().unwrap());
+    let mut nodes = vec![node("honest", port, Some(&a), None)];
+    let mut seen = vec![Vec::new()];
+
+    let context = zmq::Context::new();
+    // M's inbox, where the node links back: a CURVE server with M's key.
+    let inbox = context.socket(zmq::ROUTER).unwrap();
+    inbox.set_linger(0).unwrap();
+    inbox.set_curve_server(true).unwrap();
+    inbox.set_curve_secretkey(&m.secret_key.unwrap()).unwrap();
+    inbox.bind("tcp://127.0.0.1:*").unwrap();
+    let inbox_endpoint = inbox.get_last_endpoint().unwrap().unwrap();
+    let m_uuid = uuid::Uuid::new_v4();
+    let node_endpoint = nodes[0].endpoint().to_owned();
+    let say_hello = |claimed: &[u8; 32]| {
+        let dealer = context.socket(zmq::DEALER).unwrap();
+        dealer.set_linger(0).unwrap();
+        let mut identity = vec![1u8];
+        identity.extend_from_slice(m_uuid.as_bytes());
+        dealer.set_identity(&identity).unwrap();
+        dealer.set_curve_serverkey(&a.public_key).unwrap();
+        dealer.set_curve_publickey(&m.public_key).unwrap();
+        dealer.set_curve_secretkey(&m.secret_key.unwrap()).unwrap();
+        dealer.connect(&node_endpoint).unwrap();
+        let key = zre::wire::curve_key::encode_z85(claimed);
+        let hello = zre::wire::ZreMessage::new(
+            1,
+            zre::wire::Body::Hello(zre::wire::Hello {
+                endpoint: &inbox_endpoint,
+                groups: vec![],
+                status: 0,
+                name: "m",
+                headers: vec![("X-PUBLICKEY", key.as_str())],
+            }),
+        )
+        .to_bytes()
+        .unwrap();
+        dealer.send(hello, 0).unwrap();
+        dealer
+    };
+
+    let liar = say_hello(&other.public_key);
+    let proven = zre::wire::curve_key::encode_z85(&m.public_key);
+    let claimed = zre::wire::curve_key::encode_z85(&other.public_key);
+    let warned = || -> Vec<String> {
+        LOG_LINES
+            .lock()
+            .map(|lines| lines.iter().filter(|l| l.contains(&proven)).cloned().collect())
+            .unwrap_or_default()
+    };
+    // The warning says the HELLO got through the handshake and was read.
+    let deadline = Instant::now() + PATIENCE;
+    while warned().is_empty() && Instant::now() < deadline {
+        run_for(&mut nodes, &mut seen, Duration::from_millis(100), |_| false);
+    }
+    run_for(&mut nodes, &mut seen, Duration::from_secs(2), |_| false);
+    let lines = warned();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("WARN ") && lines[0].contains(&claimed),
+        "{lines:?}"
+    );
+    assert!(!entered(&seen[0], m_uuid), "{:#?}", seen[0]);
+    assert!(nodes[0].peers().is_empty(), "a peer was made for the liar");
+    assert_eq!(
+        inbox.poll(zmq::POLLIN, 0).unwrap(),
+        0,
+        "the node linked back to the liar"
+    );
+    drop(liar);
+
+    // Honest, it gets in (our link back gets through its handshake too).
+    let _honest = say_hello(&m.public_key);
+    run_until(&mut nodes, &mut seen, |s| entered(&s[0], m_uuid));
+    assert_eq!(
+        nodes[0].peer_header_value(m_uuid, "X-PUBLICKEY"),
+        Some(proven.as_str())
+    );
+}

@@ -7,4 +7,8 @@
 
 mod beyond_lan;
 mod gossip;
+mod lan_sim;
+mod network_faults;
 mod node;
+mod proven_key;
+mod scale;

@@ -1145,3 +1145,79 @@ fn haskell_seed_conf_verbatim_with_debug_starts_every_applet_under_its_name() {
         }
     }
 }
+
+/// Issue 25, fault 6: a `curve-cert` that zre.conf names and that is not
+/// there is reported with the file and line that named it (the path
+/// alone does not say which configuration to fix), and the node does not
+/// start. The same path given as a flag is named without a file.
+#[test]
+fn a_missing_curve_cert_named_in_zre_conf_is_reported_with_file_and_line() {
+    let bin = Bin::new("curvecert");
+    let node = lo(private_beacon_port());
+    let missing = bin.path("no-such.cert");
+    let config = bin.path("zre.conf");
+    fs::write(
+        &config,
+        format!("[zre]\nname = certless\n\ncurve-cert = {}\n", missing.display()),
+    )
+    .expect("write config");
+    let mut command = bin.command("zre", &with(&node, &["--json"]));
+    command.env("ZRECFG", &config);
+    let (status, stdout, stderr) = run_to_end("zre", command);
+    assert!(!status.success(), "started without its certificate: {stdout}");
+    assert!(!stdout.contains("READY"), "{stdout}");
+    let place = format!("{}:4", config.display());
+    assert!(stderr.starts_with("zre: "), "{stderr}");
+    assert!(stderr.contains(&place), "no {place} in: {stderr}");
+    assert!(stderr.contains("curve-cert"), "{stderr}");
+    assert!(stderr.contains(&missing.display().to_string()), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+
+    let missing_text = missing.display().to_string();
+    let command = bin.command("zre", &with(&node, &["--json", "--curve-cert", &missing_text]));
+    let (status, _, stderr) = run_to_end("zre", command);
+    assert!(!status.success());
+    assert!(stderr.contains(&missing_text), "{stderr}");
+    assert!(!stderr.contains("zre.conf"), "{stderr}");
+}
+
+/// Issue 25, fault 6: a command line over the shell's 1 MiB limit is
+/// skipped with a line that says what to use instead, and the shell goes
+/// on with the next command (it used to exit, pointing at `--raw`).
+#[test]
+fn the_shell_skips_a_line_over_one_mib_and_goes_on() {
+    let bin = Bin::new("longline");
+    let node = lo(private_beacon_port());
+    let mut shell = Proc::start(
+        "shell",
+        bin.command("zre", &with(&node, &["--json", "-n", "long"])),
+        true,
+    );
+    shell.wait_json(&[r#""event":"READY""#]);
+    let mut long = String::from("/shout g ");
+    long.push_str(&"x".repeat(1 << 21));
+    long.push('\n');
+    shell.send(&long);
+    shell.send("/join after\n/groups\n");
+    shell.close_stdin();
+    let status = shell.wait_exit(SHORT);
+    assert!(status.success(), "{status}; {}", shell.context());
+    let rest = shell.remaining_lines();
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some(r#"{"event":"STOP"}"#),
+        "{rest:?}"
+    );
+    // In JSON mode replies go to stderr: /groups lists the group joined
+    // after the long line.
+    std::thread::sleep(Duration::from_millis(50));
+    let stderr = shell.stderr();
+    assert!(
+        stderr.contains("own: after"),
+        "the commands after the long line did not run: {}",
+        shell.context()
+    );
+    assert!(stderr.contains("ignored a command line"), "{stderr}");
+    assert!(stderr.contains("going on"), "{stderr}");
+    assert!(stderr.contains("zrecat"), "{stderr}");
+}

@@ -346,37 +346,81 @@ pub(super) fn print(printer: &mut Printer, output: &[Output], json: bool) -> Res
 }
 
 /// What /stats reports: the size of the peer table (HELLO received, and
-/// known only by beacon or gossip), messages held for slow peers, and our
-/// resident memory (Linux; 0 where /proc is missing).
+/// known only by beacon or gossip), messages held for slow peers, our
+/// resident memory (Linux; 0 where /proc is missing), and the node's
+/// counters ([`zre::NodeStats`]).
 struct Stats {
     peers: usize,
     pending: usize,
     backlog: usize,
     rss_kib: u64,
+    node: Option<zre::NodeStats>,
 }
 
 impl Stats {
     fn of(node: &Node) -> Stats {
+        let stats = node.stats();
         Stats {
-            peers: node.peers().len(),
-            pending: node.pending_peer_count(),
-            backlog: node.backlog(),
+            peers: stats.core.peers_ready,
+            pending: stats.core.peers_pending,
+            backlog: stats.backlog,
             rss_kib: rss_kib().unwrap_or(0),
+            node: Some(stats),
         }
     }
 
     fn json(&self) -> String {
-        format!(
-            "{{\"event\":\"STATS\",\"peers\":{},\"pending\":{},\"backlog\":{},\"rss_kib\":{}}}",
+        let mut json = format!(
+            "{{\"event\":\"STATS\",\"peers\":{},\"pending\":{},\"backlog\":{},\"rss_kib\":{}",
             self.peers, self.pending, self.backlog, self.rss_kib
-        )
+        );
+        if let Some(stats) = &self.node {
+            let c = &stats.core;
+            json.push_str(&format!(
+                ",\"max_peers\":{},\"refused\":{},\"pings\":{},\"probes\":{},\"announcements_dropped\":{},\"announcements_kept\":{},\"connects_deferred\":{},\"fds\":{},\"exits\":{{",
+                c.max_peers,
+                c.refused,
+                c.pings_sent,
+                c.probes,
+                c.announcements_dropped,
+                c.announcements_kept,
+                c.connects_deferred,
+                stats.fds_in_use.unwrap_or(0)
+            ));
+            let exits: Vec<String> = stats.exits().map(|(why, n)| format!("\"{why}\":{n}")).collect();
+            json.push_str(&exits.join(","));
+            json.push('}');
+        }
+        json.push('}');
+        json
     }
 
     fn human(&self) -> String {
-        format!(
+        let mut text = format!(
             "peers {} (pending {}), backlog {} messages, RSS {} KiB",
             self.peers, self.pending, self.backlog, self.rss_kib
-        )
+        );
+        if let Some(stats) = &self.node {
+            let c = &stats.core;
+            let exits: Vec<String> = stats
+                .exits()
+                .filter(|(_, n)| *n > 0)
+                .map(|(why, n)| format!("{why} {n}"))
+                .collect();
+            text.push_str(&format!(
+                "; max peers {}, refused {}, PINGs {}, probes {}, announcements dropped {} (kept {}), links deferred {}, fds {}; EXITs: {}",
+                c.max_peers,
+                c.refused,
+                c.pings_sent,
+                c.probes,
+                c.announcements_dropped,
+                c.announcements_kept,
+                c.connects_deferred,
+                stats.fds_in_use.unwrap_or(0),
+                if exits.is_empty() { "none".to_owned() } else { exits.join(", ") }
+            ));
+        }
+        text
     }
 }
 
@@ -397,6 +441,7 @@ mod tests {
             pending: 61,
             backlog: 0,
             rss_kib: 12345,
+            node: None,
         };
         assert_eq!(
             stats.json(),

@@ -71,6 +71,7 @@ pub fn run(args: ZreArgs) -> Outcome {
         let lines = spawn_stdin_reader(
             ReadMode::Lines {
                 max_len: MAX_COMMAND_LINE,
+                skip_long: true,
             },
             64,
             runtime.waker(),
@@ -148,6 +149,14 @@ fn shell_loop(
                 Ok(Input::Data(line)) => String::from_utf8_lossy(&line).into_owned(),
                 Ok(Input::End) | Err(TryRecvError::Disconnected) => return Ok(Exit::EndOfInput),
                 Ok(Input::Failed(err)) => return Err(Failure::new(format!("cannot read commands: {err}"))),
+                Ok(Input::Skipped(len)) => {
+                    eprintln!(
+                        "zre: ignored a command line of about {len} bytes: a command is at most {} MiB; \
+                         to send a larger file use `zre zrecat GROUP < FILE` (`--raw` for binary data); going on",
+                        MAX_COMMAND_LINE >> 20
+                    );
+                    continue;
+                }
                 Err(TryRecvError::Empty) => break,
             };
             let (flow, output) = commands::execute(node, &line, json);

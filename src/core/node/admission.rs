@@ -34,6 +34,36 @@ impl NodeCore {
                 );
                 return HelloVerdict::SameSession;
             }
+            // (Not for a peer in a conflict over one endpoint: our link for
+            // it may reach the other claimant.)
+            if peer.ready
+                && same_key
+                && same_hello(peer, &self.groups, hello)
+                && !self.overruled.in_conflict(uuid)
+            {
+                // Nothing in it is new: the peer dropped us and found us
+                // again (a beacon, a timer under load), or greets us once
+                // more. Not a restart: no EXIT and ENTER, which would make
+                // it drop us in turn. It gets our HELLO on the link we hold,
+                // numbered 1 for its new view of us, unless this HELLO
+                // answers ours.
+                debug!(
+                    "peer {} ({}) said HELLO again with nothing new: same session",
+                    peer.name,
+                    uuid.simple()
+                );
+                if !(answer && peer.only_hellos_exchanged()) {
+                    // pyre and zyre.js reset a peer that sends them 65535
+                    // and greet it again: wrap short towards it.
+                    if peer.reset_by_our_full_wrap() {
+                        peer.use_short_wrap();
+                    }
+                    peer.restart_sent_sequence();
+                    peer.answered_hello_until = Some(now + self.config.evasive);
+                    self.send_hello(uuid);
+                }
+                return HelloVerdict::SameSession;
+            }
             if peer.ready {
                 // It restarted (or reconnected) with the same UUID.
                 info!(
@@ -57,7 +87,18 @@ impl NodeCore {
             return HelloVerdict::Refused;
         }
         if let Some(peer) = self.peers.get_mut(&uuid) {
+            let was_linked_pending = !peer.ready && peer.linked;
             peer.ready = true;
+            if !peer.linked {
+                // It waited for a link while its announcement had no turn.
+                self.link(now, uuid);
+            } else if was_linked_pending {
+                // Its link no longer counts against the announced peers':
+                // the next one waiting gets it now, not at the next tick.
+                self.link_next_waiting(now);
+            }
+        }
+        if let Some(peer) = self.peers.get_mut(&uuid) {
             if answering {
                 peer.answered_hello_until = Some(now + self.config.evasive);
             }
@@ -96,7 +137,20 @@ impl NodeCore {
         evidence: Evidence,
         curve_key: Option<CurveKey>,
     ) -> bool {
-        if self.peers.contains_key(&uuid) {
+        if let Some(peer) = self.peers.get_mut(&uuid) {
+            if evidence == Evidence::Announced && peer.link_failed {
+                // Our link's handshake failed and libzmq gave it up: a
+                // new one, paced by the announcements (see handshake.rs).
+                peer.link_failed = false;
+                self.link(now, uuid);
+                return true;
+            }
+            if evidence == Evidence::Announced && !peer.ready {
+                // Announced again while it waits for HELLO: it stays as
+                // long as it is announced, and gets a turn for a link.
+                peer.expired_at = peer.expired_at.max(now + self.config.expired);
+                self.link_announced(now, uuid);
+            }
             return true;
         }
         if evidence == Evidence::Announced && self.overruled.overruled_by(uuid, endpoint).is_some() {
@@ -115,6 +169,7 @@ impl NodeCore {
             .find(|p| p.endpoint == endpoint)
             .map(|p| (p.uuid, p.ready, p.curve_key == curve_key));
         let mut relinked = false;
+        let mut moved_link_up = false;
         if let Some((old, ready, same_key)) = holder {
             match evidence {
                 Evidence::Announced if !ready && !same_key => {
@@ -166,8 +221,16 @@ impl NodeCore {
                     peer.uuid = uuid;
                     // A probe for the stale UUID says nothing about this one.
                     peer.probe = None;
+                    peer.scheduled = None;
+                    let linked = peer.linked;
                     self.peers.insert(uuid, peer);
-                    self.actions.push_back(Action::Relink { from: old, to: uuid });
+                    if linked {
+                        self.actions.push_back(Action::Relink { from: old, to: uuid });
+                    } else {
+                        // It was waiting for a link: it has one now.
+                        self.link(now, uuid);
+                    }
+                    self.schedule(uuid);
                     self.overruled.forget(uuid);
                     self.overruled.stale(old, endpoint, uuid);
                     return true;
@@ -183,6 +246,7 @@ impl NodeCore {
                         uuid.simple()
                     );
                     if same_key {
+                        moved_link_up = self.peers.get(&old).is_some_and(|p| p.link_up);
                         self.remove_peer(old, Removal::Replaced { link_moves: true });
                         self.actions.push_back(Action::Relink { from: old, to: uuid });
                         relinked = true;
@@ -193,18 +257,29 @@ impl NodeCore {
                 }
             }
         }
-        if !relinked && !self.make_room(evidence) {
-            if let Some(also) = self.logs.peer_limit.admit(now) {
-                warn!(
-                    "peer limit {} reached: ignoring {} at {endpoint}{also}",
-                    self.config.max_peers,
-                    uuid.simple()
-                );
+        let room = match evidence {
+            _ if relinked => true,
+            Evidence::Announced => self.room_for_announcement(now, uuid, endpoint, curve_key),
+            Evidence::Hello => self.make_room(),
+        };
+        if !room {
+            if evidence == Evidence::Hello {
+                self.stats.refused += 1;
+                if let Some(also) = self.logs.peer_limit.admit(now) {
+                    warn!(
+                        "peer table full ({} peers said HELLO; --max-peers is {}): ignoring the HELLO of {} at {endpoint}{also}",
+                        self.peers.len(),
+                        self.config.max_peers,
+                        uuid.simple()
+                    );
+                }
             }
             return false;
         }
         self.overruled.forget(uuid);
-        debug!("connecting to peer {} at {endpoint}", uuid.simple());
+        debug!("new peer {} at {endpoint}", uuid.simple());
+        // A peer only announced keeps its place for the expired time, as
+        // in Zyre: on a loaded host its HELLO can take seconds.
         let mut peer = Peer::new(
             uuid,
             endpoint.to_owned(),
@@ -213,68 +288,49 @@ impl NodeCore {
             self.config.expired,
         );
         peer.curve_key = curve_key;
-        if evidence == Evidence::Announced {
-            // A genuine peer answers our HELLO with its own within
-            // milliseconds; one that has not by the evasive timeout is most
-            // likely a beacon with nobody behind it.
-            peer.expired_at = now + self.config.evasive.min(self.config.expired);
+        // A new link waits for its handshake (CURVE); a moved one keeps
+        // what it had.
+        peer.link_up = if relinked {
+            moved_link_up
+        } else {
+            !self.link_pending()
+        };
+        if relinked {
+            // The link moved from the peer it replaced, HELLO with it.
+            peer.linked = true;
         }
         self.peers.insert(uuid, peer);
-        if !relinked {
-            self.actions.push_back(Action::Connect {
-                peer: uuid,
-                endpoint: endpoint.to_owned(),
-                curve_server_key: curve_key,
-            });
-        }
-        let groups = self.groups.own();
-        let headers = super::curve::hello_headers(&self.config, self.own_key_text.as_deref());
-        let hello = Body::Hello(Hello {
-            endpoint: &self.config.endpoint,
-            groups,
-            status: self.status,
-            name: &self.name,
-            headers,
-        });
-        let peer = self.peers.get_mut(&uuid).expect("inserted above");
-        if let Some(header) = emit_for(peer, &hello, &mut self.emit_buffer) {
-            self.actions.push_back(Action::Send {
-                peer: uuid,
-                header,
-                content: None,
-            });
+        self.schedule(uuid);
+        if relinked {
+            self.send_hello(uuid);
+        } else if evidence == Evidence::Announced {
+            self.announced(now, uuid);
+        } else {
+            self.link(now, uuid);
         }
         true
     }
 
-    /// Whether the table can take one more peer. Peers that have not said
-    /// HELLO may fill half of it; a HELLO may push out the oldest of them,
-    /// so fake beacons can never lock a genuine newcomer out.
-    pub(super) fn make_room(&mut self, evidence: Evidence) -> bool {
-        let max = self.config.max_peers;
-        if self.peers.len() < max / 2 {
+    /// Whether the table can take one more peer that said HELLO: a full
+    /// table makes room by dropping the oldest peer that did not, so fake
+    /// beacons can never lock a genuine newcomer out.
+    pub(super) fn make_room(&mut self) -> bool {
+        if self.peers.len() < self.config.max_peers {
             return true;
         }
-        let pending = self.peers.values().filter(|p| !p.ready).count();
-        match evidence {
-            Evidence::Announced => self.peers.len() < max && pending < (max / 2).max(1),
-            Evidence::Hello if self.peers.len() < max => true,
-            Evidence::Hello => {
-                let oldest = self
-                    .peers
-                    .values()
-                    .filter(|p| !p.ready)
-                    .min_by_key(|p| p.created_at)
-                    .map(|p| p.uuid);
-                match oldest {
-                    Some(victim) => {
-                        debug!("peer table full: {} (no HELLO yet) makes room", victim.simple());
-                        self.remove_peer(victim, Removal::MadeRoom);
-                        true
-                    }
-                    None => false,
-                }
+        let oldest = self
+            .peers
+            .values()
+            .filter(|p| !p.ready)
+            .min_by_key(|p| p.created_at)
+            .map(|p| p.uuid);
+        match oldest {
+            Some(victim) => {
+                debug!("peer table full: {} (no HELLO yet) makes room", victim.simple());
+                self.remove_peer(victim, Removal::MadeRoom);
+                true
             }
+            None => false,
         }
     }
 
@@ -292,6 +348,22 @@ impl NodeCore {
             );
         }
     }
+}
+
+/// Whether a repeated HELLO says what we hold of `peer`: endpoint, name,
+/// headers, group status and groups.
+fn same_hello(peer: &Peer, groups: &Groups, hello: &Hello<'_>) -> bool {
+    peer.endpoint == hello.endpoint
+        && *peer.name == *hello.name
+        && peer.status == hello.status
+        && peer.headers.len() == hello.headers.len()
+        && peer
+            .headers
+            .iter()
+            .zip(hello.headers.iter())
+            .all(|((k, v), (hk, hv))| k == hk && v == hv)
+        && peer.group_count == hello.groups.len()
+        && hello.groups.iter().all(|g| groups.has_member(g, peer.uuid))
 }
 
 /// What a HELLO does.

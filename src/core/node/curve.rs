@@ -114,6 +114,49 @@ impl NodeCore {
         Some(Some(key))
     }
 
+    /// Whether `message` from `uuid` goes with the key its connection
+    /// proved: a HELLO's `X-PUBLICKEY` (a HELLO without a usable key is
+    /// refused by `admit_key` anyway), or the key of the peer `uuid` is.
+    /// A mismatch is logged, once a second at most.
+    pub(super) fn proven_key_matches(
+        &mut self,
+        now: Instant,
+        uuid: Uuid,
+        proven: &CurveKey,
+        message: &Result<ZreMessage<'_>, WireError>,
+    ) -> bool {
+        if !self.is_curve() {
+            return true;
+        }
+        let (claimed, what) = match message {
+            Ok(ZreMessage {
+                body: Body::Hello(hello),
+                ..
+            }) => match self.hello_key(hello) {
+                Some(Ok(key)) => (Some(key), "its HELLO names"),
+                _ => return true,
+            },
+            _ => (
+                self.peers.get(&uuid).and_then(|p| p.curve_key),
+                "the peer of that UUID has",
+            ),
+        };
+        match claimed {
+            Some(key) if key != *proven => {
+                if let Some(also) = self.logs.curve_bad.admit(now) {
+                    warn!(
+                        "refusing a message from {}: {what} CURVE key {}, its connection proved {}{also}",
+                        uuid.simple(),
+                        curve_key::encode_z85(&key),
+                        curve_key::encode_z85(proven)
+                    );
+                }
+                false
+            }
+            _ => true,
+        }
+    }
+
     /// The key a HELLO gives in [`PUBLIC_KEY_HEADER`], looked at in CURVE
     /// mode only (plain Zyre ignores the header; it stays one of the
     /// peer's headers either way). If it repeats, the first counts.

@@ -27,8 +27,30 @@ impl NodeCore {
                 peer.uuid.simple(),
                 peer.endpoint
             );
+            self.stats.probes += 1;
             start_probe(&mut self.next_probe, &mut self.actions, peer);
         }
+    }
+
+    /// The connection from `peer` to our inbox closed after its handshake
+    /// (the I/O layer knew whose it was): that peer, if ready and not
+    /// being probed already, gets an [`Action::Probe`]. Other peers at its
+    /// host are left alone: on one host (containers behind one address, a
+    /// test bench) those are all of them.
+    pub fn handle_peer_link_lost(&mut self, _now: Instant, peer: Uuid) {
+        if self.stopped || !self.config.fast_exit {
+            return;
+        }
+        let Some(peer) = self.peers.get_mut(&peer).filter(|p| p.ready && p.probe.is_none()) else {
+            return;
+        };
+        debug!(
+            "the connection from {} closed: probing {}",
+            peer.uuid.simple(),
+            peer.endpoint
+        );
+        self.stats.probes += 1;
+        start_probe(&mut self.next_probe, &mut self.actions, peer);
     }
 
     /// `probe` of `peer`'s inbox port was refused: its process is gone,

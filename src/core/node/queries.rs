@@ -43,7 +43,11 @@ impl NodeCore {
 
     /// Peers that have said HELLO.
     pub fn peers(&self) -> Vec<Uuid> {
-        self.peers.values().filter(|p| p.ready).map(|p| p.uuid).collect()
+        self.peers
+            .values()
+            .filter(|p| p.entered)
+            .map(|p| p.uuid)
+            .collect()
     }
 
     /// The peers that told us they are in `group` (sorted).
@@ -98,7 +102,7 @@ impl NodeCore {
         }
         self.peers
             .values()
-            .find(|p| p.ready && &*p.name == uuid_or_name)
+            .find(|p| p.entered && &*p.name == uuid_or_name)
             .map(|p| p.uuid)
     }
 }

@@ -40,6 +40,18 @@ pub enum Removal {
     /// It fell more than the backlog limit behind (the I/O layer's call);
     /// its next beacon brings it back.
     TooFarBehind,
+    /// It said HELLO, and the I/O layer could not open a link to it (no
+    /// file descriptor left): it cannot be answered.
+    ConnectFailed,
+    /// Our own address changed: the peer is met again at our new
+    /// endpoint (see [`NodeCore::change_endpoint`]).
+    Renumbered,
+    /// CURVE: its key is not in our allow-list, so we do not link to it
+    /// (the I/O layer's call); its HELLO or announcement after the key is
+    /// allowed brings it in afresh.
+    NotAllowed,
+    /// CURVE: our link to it failed its handshake: we cannot send to it.
+    HandshakeFailed,
 }
 
 impl fmt::Display for Removal {
@@ -55,6 +67,10 @@ impl fmt::Display for Removal {
             Removal::Refused => "refused",
             Removal::Unreachable => "unreachable",
             Removal::TooFarBehind => "too far behind",
+            Removal::ConnectFailed => "no link could be opened",
+            Removal::Renumbered => "our address changed",
+            Removal::NotAllowed => "its key is not in the allow-list",
+            Removal::HandshakeFailed => "our link to it failed its CURVE handshake",
         })
     }
 }
@@ -67,11 +83,12 @@ impl NodeCore {
         let Some(peer) = self.peers.remove(&uuid) else {
             return false;
         };
+        self.stats.exits[why.index()] += 1;
         // A fast EXIT comes before the other members can have expired it.
         let others_until = (why == Removal::Unreachable).then_some(peer.expired_at + REAP_MARGIN);
         let left = self.groups.remove_peer(uuid);
         self.overruled.holder_left(uuid);
-        if peer.ready {
+        if peer.entered {
             info!(
                 "EXIT {} ({}) at {}: {why}",
                 peer.name,

@@ -10,8 +10,8 @@
 //! than announced at the same endpoint) hands the DEALER on to the real
 //! UUID, and that peer ENTERs. So the UUID is learnt from the HELLO.
 //!
-//! A seed whose attempt ends without a HELLO (the placeholder expires like
-//! any announced peer, after the evasive timeout; libzmq keeps reconnecting
+//! A seed whose attempt ends without a HELLO (the placeholder expires after
+//! the evasive timeout, sooner than other announced peers; libzmq keeps reconnecting
 //! the DEALER until then, so a node that starts during an attempt is found
 //! at once) is tried again after a backoff that doubles from
 //! [`SEED_RETRY_MIN`] to [`SEED_RETRY_MAX`]; that it does not answer is
@@ -300,7 +300,19 @@ impl NodeCore {
         };
         let (known, key) = (seed.uuid, seed.key);
         let uuid = known.unwrap_or_else(|| self.seed_placeholder());
+        let new = !self.peers.contains_key(&uuid);
         let dialled = self.require_peer(now, uuid, endpoint, Evidence::Announced, key);
+        // An attempt lasts the evasive timeout, not the expired time an
+        // announced peer keeps its place for: libzmq reconnects meanwhile,
+        // and the backoff starts sooner.
+        if dialled && new {
+            let until = now + self.config.evasive;
+            if let Some(peer) = self.peers.get_mut(&uuid) {
+                peer.expired_at = peer.expired_at.min(until);
+                peer.evasive_at = peer.evasive_at.min(until);
+            }
+            self.schedule(uuid);
+        }
         let Some(seed) = self.seeds.entries.get_mut(endpoint) else {
             return;
         };

@@ -90,4 +90,16 @@ impl Node {
     pub fn backlog(&self) -> usize {
         self.links.backlog()
     }
+
+    /// The node's counters: peers ready, pending and refused, PINGs sent,
+    /// probes, EXITs by cause, announcements dropped, descriptors in use,
+    /// backlog. Cheap enough to ask once a second (it counts the peer
+    /// table and, on Linux, the process's open descriptors).
+    pub fn stats(&self) -> crate::NodeStats {
+        crate::NodeStats {
+            core: self.core.counters(),
+            backlog: self.backlog(),
+            fds_in_use: crate::node::fd_budget::fds_in_use(),
+        }
+    }
 }

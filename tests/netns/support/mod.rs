@@ -3,6 +3,7 @@
 #[macro_use]
 pub mod netns;
 pub mod cdrivers;
+pub mod chaos_check;
 pub mod curve;
 pub mod events;
 pub mod exchange;

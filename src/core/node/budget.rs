@@ -1,0 +1,325 @@
+//! Peer slots and links as budgets. Anyone can announce a peer (a beacon,
+//! a gossip tuple), so announced peers get bounded room:
+//!
+//! - peers that said HELLO never lose their slot to announced ones; an
+//!   announced peer takes at most [`NodeCore::max_pending`] slots;
+//! - when those are full, a new announcement replaces the oldest announced
+//!   peer, so a flood cannot keep a real peer out: its next beacon, or the
+//!   next tuple, comes in again;
+//! - the announcements that found no room (or were replaced) are kept, a
+//!   bounded number, and tried again when room frees up (stale tuples
+//!   expire; a gossip server sends each tuple once);
+//! - at most [`NodeCore::max_linking`] announced peers have a link (a
+//!   DEALER: file descriptors) at once; the others wait, and the newest
+//!   announcement gets the next turn. A link that had [`LINK_TURN`]
+//!   without an answer gives its place to a newer announcement;
+//! - a link the I/O layer could not open (no file descriptor left) is
+//!   "not now": the peer waits, and no new link is tried for a tick.
+
+use super::*;
+use crate::wire::CurveKey;
+
+/// How long a link to an announced peer is kept before a newer
+/// announcement may take its place: a peer on a LAN answers our HELLO in
+/// milliseconds, one on a loaded host well within this.
+pub const LINK_TURN: Duration = Duration::from_secs(1);
+
+/// An announcement set aside for lack of room.
+#[derive(Debug)]
+struct Kept {
+    uuid: Uuid,
+    endpoint: String,
+    key: Option<CurveKey>,
+}
+
+/// The queues of the budget. Entries are not removed when a peer leaves
+/// a queue by another way: they are skipped when met.
+#[derive(Debug, Default)]
+pub(super) struct Budget {
+    /// Announced peers in the order they came (oldest first).
+    arrived: VecDeque<Uuid>,
+    /// Announced peers with a link, in the order they got it.
+    linking: VecDeque<(Instant, Uuid)>,
+    /// Announced peers waiting for a link, newest last.
+    waiting: Vec<Uuid>,
+    /// Announcements waiting for room, newest last.
+    kept: VecDeque<Kept>,
+    /// After a link could not be opened, none is tried before this.
+    pause_until: Option<Instant>,
+}
+
+impl Budget {
+    pub(super) fn kept_len(&self) -> usize {
+        self.kept.len()
+    }
+
+    pub(super) fn clear(&mut self) {
+        *self = Budget::default();
+    }
+}
+
+impl NodeCore {
+    /// Whether announced peers wait for a link.
+    pub(super) fn has_waiting(&self) -> bool {
+        !self.budget.waiting.is_empty()
+    }
+
+    /// The most peers without HELLO the table holds: half of it.
+    pub fn max_pending(&self) -> usize {
+        (self.config.max_peers / 2).max(1)
+    }
+
+    /// The most peers without HELLO with a link at once.
+    pub fn max_linking(&self) -> usize {
+        self.config.max_linking.clamp(1, self.max_pending())
+    }
+
+    /// The I/O layer could not open the link [`Action::Connect`] asked
+    /// for `peer` (no file descriptor left, EMFILE/ENFILE): not now. A
+    /// peer that has not said HELLO waits for another turn; one that has
+    /// cannot be answered, so it is removed (its next beacon or HELLO
+    /// brings it back). No new link is tried for a tick.
+    pub fn handle_connect_failed(&mut self, now: Instant, peer: Uuid) {
+        self.stats.connects_deferred += 1;
+        self.budget.pause_until = Some(now + self.reap_interval);
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        if p.ready {
+            warn!(
+                "cannot open a link to {} ({}): removing it",
+                p.name,
+                peer.simple()
+            );
+            self.remove_peer(peer, Removal::ConnectFailed);
+            return;
+        }
+        if p.linked {
+            p.linked = false;
+            self.budget.waiting.push(peer);
+            self.actions.push_back(Action::Disconnect { peer });
+        }
+    }
+
+    /// Room for one more announced peer: when the announced ones fill
+    /// their share (or the table is full), the oldest of them makes room
+    /// and is kept for later. False when there is none to replace.
+    pub(super) fn room_for_announcement(
+        &mut self,
+        now: Instant,
+        uuid: Uuid,
+        endpoint: &str,
+        key: Option<CurveKey>,
+    ) -> bool {
+        let pending = self.peers.len() - self.ready_count();
+        if pending < self.max_pending() && self.peers.len() < self.config.max_peers {
+            return true;
+        }
+        while let Some(oldest) = self.budget.arrived.pop_front() {
+            let Some(peer) = self.peers.get(&oldest).filter(|p| !p.ready) else {
+                continue;
+            };
+            debug!(
+                "no room for another peer without HELLO: {} at {} gives its place to {}",
+                oldest.simple(),
+                peer.endpoint,
+                uuid.simple()
+            );
+            let (endpoint, key) = (peer.endpoint.clone(), peer.curve_key);
+            self.keep(oldest, endpoint, key);
+            self.remove_peer(oldest, Removal::MadeRoom);
+            return true;
+        }
+        if let Some(also) = self.logs.peer_limit.admit(now) {
+            warn!(
+                "peer table full ({} peers, all said HELLO; --max-peers is {}): keeping {} at {endpoint} for later{also}",
+                self.peers.len(),
+                self.config.max_peers,
+                uuid.simple()
+            );
+        }
+        self.keep(uuid, endpoint.to_owned(), key);
+        false
+    }
+
+    fn ready_count(&self) -> usize {
+        self.peers.values().filter(|p| p.ready).count()
+    }
+
+    /// Sets an announcement aside, the newest kept, the oldest forgotten
+    /// past the bound.
+    fn keep(&mut self, uuid: Uuid, endpoint: String, key: Option<CurveKey>) {
+        self.stats.announcements_dropped += 1;
+        if self.budget.kept.back().is_some_and(|k| k.uuid == uuid) {
+            return;
+        }
+        if self.budget.kept.len() >= self.max_pending() {
+            self.budget.kept.pop_front();
+        }
+        self.budget.kept.push_back(Kept { uuid, endpoint, key });
+    }
+
+    /// A new announced peer came into the table.
+    pub(super) fn announced(&mut self, now: Instant, uuid: Uuid) {
+        self.budget.arrived.push_back(uuid);
+        if self.budget.arrived.len() > 2 * self.max_pending() + 64 {
+            let peers = &self.peers;
+            self.budget
+                .arrived
+                .retain(|u| peers.get(u).is_some_and(|p| !p.ready));
+        }
+        self.link_announced(now, uuid);
+    }
+
+    /// An announced peer (new, or announced again while it waits) gets a
+    /// link if there is room, or the place of a link that had its turn;
+    /// else it waits, first in line.
+    pub(super) fn link_announced(&mut self, now: Instant, uuid: Uuid) {
+        if self.peers.get(&uuid).is_none_or(|p| p.linked || p.ready) {
+            return;
+        }
+        let paused = self.budget.pause_until.is_some_and(|until| now < until);
+        if !paused && self.linked_pending() >= self.max_linking() {
+            self.end_oldest_turn(now);
+        }
+        if paused || self.linked_pending() >= self.max_linking() {
+            self.budget.waiting.push(uuid);
+            if self.budget.waiting.len() > 2 * self.max_pending() + 64 {
+                let peers = &self.peers;
+                self.budget
+                    .waiting
+                    .retain(|u| peers.get(u).is_some_and(|p| !p.ready && !p.linked));
+            }
+            return;
+        }
+        self.link(now, uuid);
+    }
+
+    /// One announced peer took up a link's place and no longer does: the
+    /// newest waiting peer gets the place.
+    pub(super) fn link_next_waiting(&mut self, now: Instant) {
+        if self.budget.pause_until.is_some_and(|until| now < until) {
+            return;
+        }
+        while let Some(uuid) = self.budget.waiting.pop() {
+            if self.peers.get(&uuid).is_some_and(|p| !p.linked && !p.ready) {
+                self.link(now, uuid);
+                return;
+            }
+        }
+    }
+
+    /// Unlinks the announced peer linked longest, if it had its turn;
+    /// true if one was.
+    fn end_oldest_turn(&mut self, now: Instant) -> bool {
+        while let Some(&(since, uuid)) = self.budget.linking.front() {
+            let Some(peer) = self.peers.get_mut(&uuid).filter(|p| p.linked && !p.ready) else {
+                self.budget.linking.pop_front();
+                continue;
+            };
+            if now < since + LINK_TURN {
+                return false;
+            }
+            self.budget.linking.pop_front();
+            peer.linked = false;
+            self.budget.waiting.insert(0, uuid);
+            self.actions.push_back(Action::Disconnect { peer: uuid });
+            return true;
+        }
+        false
+    }
+
+    fn linked_pending(&self) -> usize {
+        self.peers.values().filter(|p| p.linked && !p.ready).count()
+    }
+
+    /// Each tick: links for waiting peers while there is room, then
+    /// announcements kept for later while announced peers have room.
+    pub(super) fn fill_budget(&mut self, now: Instant) {
+        if self.budget.pause_until.is_some_and(|until| now < until) {
+            return;
+        }
+        if !self.budget.waiting.is_empty() {
+            let mut linked = self.linked_pending();
+            // Links that had their turn give way to waiting peers here too,
+            // not only when a new announcement comes: after a burst (a
+            // gossip server's stale tuples) none may come, and dead links
+            // would hold every place until they expire.
+            while linked >= self.max_linking() && self.end_oldest_turn(now) {
+                linked -= 1;
+            }
+            while linked < self.max_linking() {
+                let Some(uuid) = self.budget.waiting.pop() else {
+                    break;
+                };
+                if self.peers.get(&uuid).is_some_and(|p| !p.linked && !p.ready) {
+                    self.link(now, uuid);
+                    linked += 1;
+                }
+            }
+        }
+        while !self.budget.kept.is_empty() {
+            let pending = self.peers.len() - self.ready_count();
+            if pending >= self.max_pending() || self.peers.len() >= self.config.max_peers {
+                break;
+            }
+            let Some(kept) = self.budget.kept.pop_back() else {
+                break;
+            };
+            if !self.peers.contains_key(&kept.uuid) {
+                self.require_peer(now, kept.uuid, &kept.endpoint, Evidence::Announced, kept.key);
+            }
+        }
+    }
+
+    /// Opens a peer's link: Connect, then our HELLO (numbered 1: a new
+    /// link, a new session at the other end).
+    pub(super) fn link(&mut self, now: Instant, uuid: Uuid) {
+        let Some(peer) = self.peers.get_mut(&uuid) else {
+            return;
+        };
+        peer.linked = true;
+        peer.restart_sent_sequence();
+        if !peer.ready {
+            self.budget.linking.push_back((now, uuid));
+            if self.budget.linking.len() > 2 * self.max_linking() + 64 {
+                let peers = &self.peers;
+                self.budget
+                    .linking
+                    .retain(|(_, u)| peers.get(u).is_some_and(|p| p.linked && !p.ready));
+            }
+        }
+        let Some(peer) = self.peers.get(&uuid) else {
+            return;
+        };
+        self.actions.push_back(Action::Connect {
+            peer: uuid,
+            endpoint: peer.endpoint.clone(),
+            curve_server_key: peer.curve_key,
+        });
+        self.send_hello(uuid);
+    }
+
+    /// Our HELLO to `uuid`, on its link.
+    pub(super) fn send_hello(&mut self, uuid: Uuid) {
+        let groups = self.groups.own();
+        let headers = super::curve::hello_headers(&self.config, self.own_key_text.as_deref());
+        let hello = Body::Hello(Hello {
+            endpoint: &self.config.endpoint,
+            groups,
+            status: self.status,
+            name: &self.name,
+            headers,
+        });
+        let Some(peer) = self.peers.get_mut(&uuid) else {
+            return;
+        };
+        if let Some(header) = emit_for(peer, &hello, &mut self.emit_buffer) {
+            self.actions.push_back(Action::Send {
+                peer: uuid,
+                header,
+                content: None,
+            });
+        }
+    }
+}

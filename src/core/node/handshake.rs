@@ -1,0 +1,112 @@
+//! ENTER means both ways work. A peer's HELLO proves it can reach us; in
+//! CURVE mode our DEALER to its inbox must also get through its handshake
+//! (its allow-list may refuse our key, its inbox may hold another key than
+//! the one it announced), or every WHISPER to it would pile up unsent.
+//!
+//! So in CURVE mode a peer's ENTER, and every event of it after, is held
+//! until the I/O layer reports the handshake of our link
+//! ([`NodeCore::handle_link_up`]); a failed one
+//! ([`NodeCore::handle_link_failed`]) is said in the log; libzmq does not
+//! reconnect a session that ended in a failed handshake, so the peer's
+//! next announcement (a beacon a second, a gossip tuple) links to it
+//! afresh, with our HELLO again, or it is removed, with EXIT, if it had
+//! entered.
+//! Plain mode has no handshake to wait for: a peer is linked from the
+//! start and entered by its HELLO.
+
+use super::*;
+
+/// Events held for one peer at most while its link's handshake is under
+/// way; a peer that says more before we can reach it is removed.
+const MAX_HELD: usize = 256;
+
+impl NodeCore {
+    /// Our DEALER to `peer` got through its handshake: a peer that said
+    /// HELLO is entered now, with the events it caused since.
+    pub fn handle_link_up(&mut self, _now: Instant, peer: Uuid) {
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        p.link_up = true;
+        p.link_failed = false;
+        if p.ready && !p.entered {
+            p.entered = true;
+            self.events.extend(p.held.drain(..));
+        }
+    }
+
+    /// Our DEALER to `peer` failed its handshake (CURVE: its inbox
+    /// refused our key, or holds another key than it announced): we cannot
+    /// send to it, and libzmq 4.3 does not reconnect a session that ended
+    /// in a protocol error, so the link is dead for good. A peer that had
+    /// entered is removed (EXIT). One that has not keeps its place (its
+    /// HELLO, which it will not repeat, with it), and its next
+    /// announcement links to it afresh: a new handshake, which gets
+    /// through once its allow-list takes our key; announcements pace the
+    /// tries. Said at the default level, once a second at most.
+    pub fn handle_link_failed(&mut self, now: Instant, peer: Uuid) {
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        p.link_up = false;
+        let entered = p.entered;
+        if let Some(also) = self.logs.handshake.admit(now) {
+            warn!(
+                "cannot complete the CURVE handshake with peer {} ({}) at {}: its inbox refuses our key, or its key is not the one it announced; {}{also}",
+                p.name,
+                peer.simple(),
+                p.endpoint,
+                if entered {
+                    "removing it"
+                } else {
+                    "not entering it until it does (linking afresh on its next announcement)"
+                }
+            );
+        }
+        if entered {
+            self.remove_peer(peer, Removal::HandshakeFailed);
+        } else if let Some(p) = self.peers.get_mut(&peer) {
+            p.link_failed = true;
+        }
+    }
+
+    /// After a message from `uuid` was acted on: the events it made since
+    /// `mark` are held if the peer said HELLO but is not reachable yet
+    /// (see the module), or it is entered now if it is.
+    pub(super) fn hold_events(&mut self, uuid: Uuid, mark: usize) {
+        let Some(peer) = self.peers.get_mut(&uuid) else {
+            return;
+        };
+        if !peer.ready || peer.entered {
+            return;
+        }
+        if peer.link_up {
+            peer.entered = true;
+            return;
+        }
+        let mut i = mark;
+        while i < self.events.len() {
+            if self.events[i].peer() == Some(uuid) {
+                if let Some(event) = self.events.remove(i) {
+                    peer.held.push(event);
+                }
+            } else {
+                i += 1;
+            }
+        }
+        if peer.held.len() > MAX_HELD {
+            warn!(
+                "peer {} ({}) said more than {MAX_HELD} things before our link to it at {} got through its handshake: removing it",
+                peer.name,
+                uuid.simple(),
+                peer.endpoint
+            );
+            self.remove_peer(uuid, Removal::HandshakeFailed);
+        }
+    }
+
+    /// A peer made now (CURVE mode) waits for its link's handshake.
+    pub(super) fn link_pending(&self) -> bool {
+        self.is_curve()
+    }
+}

@@ -1,0 +1,155 @@
+//! Liveness of peers (RFC 36 "Peer Liveness"), per peer and without a
+//! scan: each peer has one entry in a heap of deadlines, so a tick costs
+//! the peers that are due, not all of them.
+//!
+//! A peer silent for the evasive timeout gets a PING (and the application
+//! EVASIVE); if the PING is still unanswered after the ping wait, SILENT,
+//! and with fast EXIT its inbox port is probed: only a peer that did not
+//! answer is probed, never one that merely had nothing to say. Silent for
+//! the expired timeout, it is removed (EXIT).
+//!
+//! Deadlines are rounded up to the node's tick grid (the reap interval,
+//! one second by default, in phase with the beacons), so an idle node
+//! wakes at most once a tick however many peers it has. A leaving peer's
+//! end of grace is kept exact: it goes when its grace ends, not a tick
+//! later. Entries are not removed when a peer is refreshed: an entry that
+//! comes due early is looked at and put back at the peer's new deadline,
+//! which costs one heap operation per peer per evasive period at most.
+
+use super::*;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// The heap of peer deadlines.
+#[derive(Debug, Default)]
+pub(super) struct Timers {
+    heap: BinaryHeap<Reverse<(Instant, Uuid)>>,
+    /// The tick grid's origin (the node's start).
+    origin: Option<Instant>,
+    /// Peer checks done (entries popped), for the node's counters.
+    pub(super) checks: u64,
+}
+
+impl Timers {
+    pub(super) fn new(origin: Instant) -> Timers {
+        Timers {
+            origin: Some(origin),
+            ..Timers::default()
+        }
+    }
+
+    /// `at` rounded up to the grid of `interval`.
+    fn round_up(&self, at: Instant, interval: Duration) -> Instant {
+        let Some(origin) = self.origin.filter(|o| at > *o) else {
+            return at;
+        };
+        let step = interval.as_nanos().max(1);
+        let since = (at - origin).as_nanos();
+        let ticks = since.div_ceil(step);
+        let rounded = ticks.saturating_mul(step);
+        origin + Duration::from_nanos(u64::try_from(rounded).unwrap_or(u64::MAX))
+    }
+
+    /// The earliest entry.
+    pub(super) fn next(&self) -> Option<Instant> {
+        self.heap.peek().map(|Reverse((at, _))| *at)
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.heap.clear();
+    }
+}
+
+impl NodeCore {
+    /// Makes sure `uuid` is looked at by `at` (rounded up to the tick
+    /// grid, or exactly for a leaving peer).
+    pub(super) fn schedule(&mut self, uuid: Uuid) {
+        let Some(peer) = self.peers.get_mut(&uuid) else {
+            return;
+        };
+        let at = peer.next_check(self.reap_interval);
+        let key = if peer.leaving.is_some() {
+            at
+        } else {
+            self.timers.round_up(at, self.reap_interval)
+        };
+        if peer.scheduled.is_some_and(|s| s <= key) {
+            return;
+        }
+        peer.scheduled = Some(key);
+        self.timers.heap.push(Reverse((key, uuid)));
+        // Entries of removed or rescheduled peers are skipped when they
+        // come due; a flood of short-lived entries is swept away here.
+        if self.timers.heap.len() > 2 * self.peers.len() + 1024 {
+            let live = self
+                .peers
+                .values()
+                .filter_map(|p| p.scheduled.map(|s| Reverse((s, p.uuid))));
+            self.timers.heap = live.collect();
+        }
+    }
+
+    /// Runs the liveness checks that are due at `now`.
+    pub(super) fn reap(&mut self, now: Instant) {
+        while let Some(Reverse((key, uuid))) = self.timers.heap.peek().copied() {
+            if key > now {
+                break;
+            }
+            self.timers.heap.pop();
+            let Some(peer) = self.peers.get_mut(&uuid).filter(|p| p.scheduled == Some(key)) else {
+                continue;
+            };
+            self.timers.checks += 1;
+            peer.scheduled = None;
+            self.check_peer(now, uuid);
+            self.schedule(uuid);
+        }
+    }
+
+    /// One peer's liveness at `now`: PING when evasive, SILENT and a probe
+    /// when the PING went unanswered, EXIT when expired.
+    fn check_peer(&mut self, now: Instant, uuid: Uuid) {
+        let Some(peer) = self.peers.get_mut(&uuid) else {
+            return;
+        };
+        if now >= peer.expired_at {
+            info!("peer {} expired", uuid.simple());
+            self.remove_peer(uuid, Removal::Expired);
+            return;
+        }
+        if peer.ping_sent_at.is_none() && now >= peer.evasive_at {
+            peer.ping_sent_at = Some(now);
+            peer.evasive_reported = true;
+            if peer.entered {
+                self.events.push_back(Event::Evasive {
+                    peer: uuid,
+                    name: peer.name.clone(),
+                });
+            }
+            self.stats.pings_sent += 1;
+            self.send(uuid, &Body::Ping, None);
+            return;
+        }
+        let unanswered = peer
+            .ping_sent_at
+            .is_some_and(|sent| now >= sent + self.reap_interval);
+        if unanswered && !peer.silent_reported {
+            peer.silent_reported = true;
+            if !peer.entered {
+                return;
+            }
+            self.events.push_back(Event::Silent {
+                peer: uuid,
+                name: peer.name.clone(),
+            });
+            // Fast EXIT's second chance: a closed connection that went
+            // unseen, or a probe that raced the dying process, would
+            // otherwise leave a dead peer to its expiry. Only a peer that
+            // did not answer our PING is probed.
+            if self.config.fast_exit && peer.probe.is_none() {
+                self.stats.probes += 1;
+                fast_exit::start_probe(&mut self.next_probe, &mut self.actions, peer);
+            }
+        }
+    }
+}

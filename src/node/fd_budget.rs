@@ -1,0 +1,86 @@
+//! File descriptors as a budget. Each peer costs up to three: the
+//! mailbox of its DEALER, the DEALER's TCP connection, and its own
+//! connection to our inbox. Under the common soft limit of 1 024 open
+//! files a table of 1 024 peers cannot be met, and libzmq's first socket
+//! that finds no descriptor was the end of the node ("Too many open
+//! files"). So the table is sized from the limit, a failed link is "not
+//! now" for that peer (`NodeCore::handle_connect_failed`), and the tools
+//! raise the soft limit to the hard one at start (a library does that
+//! only when asked: [`crate::NodeBuilder::raise_fd_limit`]).
+
+use log::{info, warn};
+use rlimit::Resource;
+
+/// Descriptors one peer may hold.
+pub(crate) const FDS_PER_PEER: u64 = 3;
+/// Descriptors kept for the node's own sockets (inbox, beacon, monitor,
+/// libzmq's I/O thread, gossip links), probes and the application.
+pub(crate) const RESERVED_FDS: u64 = 96;
+/// libzmq's default ZMQ_MAX_SOCKETS (1 023), less our own sockets: one
+/// DEALER per peer.
+pub(crate) const ZMQ_SOCKET_ROOM: usize = 1016;
+
+/// The soft open-file limit, raised to the hard limit when `raise`.
+pub(crate) fn open_file_limit(raise: bool) -> Option<u64> {
+    let (soft, hard) = Resource::NOFILE.get().ok()?;
+    if !raise || soft >= hard {
+        return Some(soft);
+    }
+    match rlimit::increase_nofile_limit(hard) {
+        Ok(raised) => {
+            info!("open-file limit raised from {soft} to {raised} (the hard limit {hard})");
+            Some(raised)
+        }
+        Err(err) => {
+            warn!("cannot raise the open-file limit from {soft} to {hard}: {err}");
+            Some(soft)
+        }
+    }
+}
+
+/// The most peers `limit` open files allow.
+pub(crate) fn peers_for(limit: u64) -> usize {
+    let peers = limit.saturating_sub(RESERVED_FDS) / FDS_PER_PEER;
+    usize::try_from(peers)
+        .unwrap_or(usize::MAX)
+        .clamp(2, ZMQ_SOCKET_ROOM)
+}
+
+/// `wanted` peers, or fewer if the descriptors (or libzmq's sockets)
+/// cannot hold them, said in the log with the real cap.
+pub(crate) fn size_peer_table(wanted: usize, limit: Option<u64>) -> usize {
+    let room = limit.map_or(ZMQ_SOCKET_ROOM, peers_for);
+    if wanted > room && limit.is_none_or(|l| peers_for(l) >= ZMQ_SOCKET_ROOM) {
+        info!("peer table: {wanted} peers asked for, {room} fit (libzmq's socket limit): using {room}");
+        return room;
+    }
+    if wanted > room {
+        warn!(
+            "peer table: {wanted} peers asked for, {room} fit (open-file limit {}, {FDS_PER_PEER} per peer and {RESERVED_FDS} kept; raise it with ulimit -n): using {room}",
+            limit.unwrap_or_default()
+        );
+        return room;
+    }
+    wanted
+}
+
+/// Descriptors this process has open now (Linux: /proc/self/fd).
+pub(crate) fn fds_in_use() -> Option<usize> {
+    std::fs::read_dir("/proc/self/fd")
+        .ok()
+        .map(|dir| dir.count().saturating_sub(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_fits_the_limit() {
+        assert_eq!(peers_for(1024), (1024 - 96) / 3);
+        assert_eq!(size_peer_table(1024, Some(1024)), 309);
+        assert_eq!(size_peer_table(100, Some(1024)), 100);
+        assert_eq!(size_peer_table(1024, Some(1 << 20)), ZMQ_SOCKET_ROOM);
+        assert_eq!(peers_for(10), 2);
+    }
+}

@@ -1,0 +1,332 @@
+//! A LAN of `NodeCore`s in virtual time, for the faults of issue 25 (what
+//! the network does to a node: its address changes, a handshake fails, two
+//! nodes claim one endpoint). Smaller than `core_sim.rs`'s harness, with
+//! what that one lacks: a node can be renumbered (its inbox moves, links to
+//! the old endpoint go nowhere) and a DEALER's CURVE handshake can be made
+//! to fail.
+
+#![allow(dead_code)]
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+use zre::core::{Action, CoreConfig, Event, Frame, NodeCore};
+
+pub struct SimNode {
+    pub core: NodeCore,
+    pub ip: IpAddr,
+    pub events: Vec<Event>,
+}
+
+struct Packet {
+    from: usize,
+    to: usize,
+    identity: Vec<u8>,
+    header: Vec<u8>,
+    content: Vec<Frame>,
+}
+
+pub struct Lan {
+    pub now: Instant,
+    pub start: Instant,
+    pub nodes: Vec<SimNode>,
+    /// Who listens at an endpoint now.
+    pub by_endpoint: HashMap<String, usize>,
+    /// (node, peer uuid) -> where its DEALER is connected (the endpoint);
+    /// the connection reaches whoever listens there, at each send.
+    links: HashMap<(usize, Uuid), String>,
+    /// (receiver, sender) -> the sender's link (by peer) the receiver's
+    /// ROUTER routes (ZMQ_ROUTER_HANDOVER: the newest takes the identity).
+    routes: HashMap<(usize, usize), Uuid>,
+    in_flight: VecDeque<Packet>,
+    /// DEALERs of `(node, to)` whose CURVE handshake fails.
+    pub handshake_fails: HashSet<(usize, usize)>,
+    /// Links `(node, peer)` whose handshake failed and is being retried.
+    failed_links: HashSet<(usize, Uuid)>,
+    /// What those links hold until then.
+    queued: HashMap<(usize, Uuid), Vec<Packet>>,
+    /// Every `Connect`, `(node, peer)`.
+    pub connects: Vec<(usize, Uuid)>,
+}
+
+pub fn uuid_of(n: u128) -> Uuid {
+    Uuid::from_u128(0x2500_0000_0000_0000_0000_0000_0000_0000 + n)
+}
+
+pub fn ip_of(index: usize) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(10, 25, 0, index as u8 + 2))
+}
+
+pub fn text(s: &str) -> Vec<Frame> {
+    vec![s.as_bytes().to_vec()]
+}
+
+impl Lan {
+    pub fn new() -> Lan {
+        let now = Instant::now();
+        Lan {
+            now,
+            start: now,
+            nodes: Vec::new(),
+            by_endpoint: HashMap::new(),
+            links: HashMap::new(),
+            routes: HashMap::new(),
+            in_flight: VecDeque::new(),
+            handshake_fails: HashSet::new(),
+            failed_links: HashSet::new(),
+            queued: HashMap::new(),
+            connects: Vec::new(),
+        }
+    }
+
+    pub fn config(index: usize, name: &str) -> CoreConfig {
+        let ip = ip_of(index);
+        CoreConfig::new(uuid_of(index as u128), name, format!("tcp://{ip}:41000"), 41000)
+    }
+
+    pub fn add(&mut self, name: &str) -> usize {
+        let config = Self::config(self.nodes.len(), name);
+        self.add_with(config)
+    }
+
+    pub fn add_with(&mut self, config: CoreConfig) -> usize {
+        let index = self.nodes.len();
+        let ip = config
+            .endpoint
+            .trim_start_matches("tcp://")
+            .rsplit_once(':')
+            .unwrap()
+            .0
+            .parse()
+            .unwrap();
+        self.by_endpoint.insert(config.endpoint.clone(), index);
+        self.nodes.push(SimNode {
+            core: NodeCore::new(config, self.now),
+            ip,
+            events: Vec::new(),
+        });
+        index
+    }
+
+    /// A node bound at its own address that advertises `endpoint` in HELLO
+    /// (a misconfigured `--endpoint`).
+    pub fn add_advertising(&mut self, name: &str, endpoint: &str) -> usize {
+        let index = self.nodes.len();
+        let ip = ip_of(index);
+        let mut config = Self::config(index, name);
+        config.endpoint = endpoint.to_owned();
+        self.by_endpoint.insert(format!("tcp://{ip}:41000"), index);
+        self.nodes.push(SimNode {
+            core: NodeCore::new(config, self.now),
+            ip,
+            events: Vec::new(),
+        });
+        index
+    }
+
+    pub fn uuid(&self, node: usize) -> Uuid {
+        self.nodes[node].core.uuid()
+    }
+
+    /// `ip addr del` + `ip addr add`: the node's beacons come from `ip`,
+    /// nobody listens at its old endpoint any more, and its connections
+    /// from the old address are dead. With `tell`, the shell noticed and
+    /// rebound (`change_endpoint`); without, the node goes on unaware.
+    pub fn renumber(&mut self, node: usize, ip: IpAddr, tell: bool) {
+        let old = self.nodes[node].core.endpoint().to_owned();
+        self.by_endpoint.remove(&old);
+        self.nodes[node].ip = ip;
+        // Connections from the old address go nowhere.
+        self.routes.retain(|(_, from), _| *from != node);
+        if tell {
+            let endpoint = format!("tcp://{ip}:41000");
+            self.by_endpoint.insert(endpoint.clone(), node);
+            let now = self.now;
+            self.nodes[node].core.change_endpoint(now, &endpoint, 41000, None);
+        }
+    }
+
+    /// The handshakes that failed get through now (the other side's
+    /// allow-list took our key; libzmq retries every 100 ms): each such
+    /// link is up, and what it held goes out.
+    pub fn heal_handshakes(&mut self) {
+        self.handshake_fails.clear();
+        let now = self.now;
+        for (from, peer) in std::mem::take(&mut self.failed_links) {
+            self.nodes[from].core.handle_link_up(now, peer);
+            if let Some(queued) = self.queued.remove(&(from, peer)) {
+                self.in_flight.extend(queued);
+            }
+        }
+        self.settle();
+    }
+
+    pub fn settle(&mut self) {
+        for round in 0.. {
+            assert!(round < 100_000, "the network never goes quiet: a message storm");
+            let mut progressed = false;
+            for i in 0..self.nodes.len() {
+                while let Some(action) = self.nodes[i].core.poll_action() {
+                    progressed = true;
+                    self.apply(i, action);
+                }
+                while let Some(event) = self.nodes[i].core.poll_event() {
+                    self.nodes[i].events.push(event);
+                }
+            }
+            while let Some(packet) = self.in_flight.pop_front() {
+                progressed = true;
+                let now = self.now;
+                self.nodes[packet.to].core.handle_message(
+                    now,
+                    &packet.identity,
+                    &packet.header,
+                    packet.content,
+                );
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn apply(&mut self, from: usize, action: Action) {
+        match action {
+            Action::Connect { peer, endpoint, .. } => {
+                self.connects.push((from, peer));
+                if let Some(&to) = self.by_endpoint.get(&endpoint) {
+                    self.routes.insert((to, from), peer);
+                    // The DEALER's handshake (reported in CURVE mode).
+                    let now = self.now;
+                    if self.handshake_fails.contains(&(from, to)) {
+                        self.failed_links.insert((from, peer));
+                        self.nodes[from].core.handle_link_failed(now, peer);
+                    } else {
+                        self.nodes[from].core.handle_link_up(now, peer);
+                    }
+                }
+                self.links.insert((from, peer), endpoint);
+            }
+            Action::Disconnect { peer } => {
+                self.links.remove(&(from, peer));
+                self.queued.remove(&(from, peer));
+                self.failed_links.remove(&(from, peer));
+            }
+            Action::Relink { from: old, to: new } => {
+                if let Some(endpoint) = self.links.remove(&(from, old)) {
+                    self.links.insert((from, new), endpoint);
+                }
+            }
+            Action::Send {
+                peer,
+                header,
+                content,
+            } => {
+                let Some(endpoint) = self.links.get(&(from, peer)) else {
+                    return;
+                };
+                let Some(&to) = self.by_endpoint.get(endpoint) else {
+                    // Nobody listens there: libzmq queues and retries.
+                    return;
+                };
+                let mut identity = vec![1u8];
+                identity.extend_from_slice(self.uuid(from).as_bytes());
+                let content = content.map(|c| c.to_vec()).unwrap_or_default();
+                let packet = Packet {
+                    from,
+                    to,
+                    identity,
+                    header: header.to_vec(),
+                    content,
+                };
+                if self.handshake_fails.contains(&(from, to)) {
+                    // libzmq keeps it queued while it tries again.
+                    self.queued.entry((from, peer)).or_default().push(packet);
+                    return;
+                }
+                if self.failed_links.remove(&(from, peer)) {
+                    // libzmq's retry got through at last.
+                    let now = self.now;
+                    self.nodes[from].core.handle_link_up(now, peer);
+                }
+                // A connection (re)made to `to` takes the identity over
+                // (a DEALER reconnecting after its old one died does too).
+                if *self.routes.entry((to, from)).or_insert(peer) != peer {
+                    return;
+                }
+                let queued = self.queued.remove(&(from, peer)).unwrap_or_default();
+                self.in_flight.extend(queued);
+                self.in_flight.push_back(packet);
+            }
+            Action::Probe {
+                peer,
+                endpoint,
+                probe,
+            } => {
+                let now = self.now;
+                // An endpoint nobody listens at on this LAN: the address is
+                // gone, the connect times out unanswered (no refusal).
+                if self.by_endpoint.contains_key(&endpoint) {
+                    self.nodes[from].core.handle_link_answered(now, peer, probe);
+                }
+            }
+            Action::Beacon(beacon) => {
+                let bytes = beacon.to_bytes();
+                let ip = self.nodes[from].ip;
+                let now = self.now;
+                for node in &mut self.nodes {
+                    node.core.handle_beacon(now, ip, &bytes);
+                }
+            }
+        }
+    }
+
+    pub fn run_for(&mut self, span: Duration) {
+        let target = self.now + span;
+        self.settle();
+        loop {
+            let next = self.nodes.iter().filter_map(|n| n.core.poll_timeout()).min();
+            match next {
+                Some(next) if next <= target => {
+                    self.now = self.now.max(next);
+                    for node in self.nodes.iter_mut() {
+                        if node.core.poll_timeout().is_some_and(|t| t <= self.now) {
+                            node.core.handle_timeout(self.now);
+                        }
+                    }
+                    self.settle();
+                }
+                _ => break,
+            }
+        }
+        self.now = target;
+    }
+
+    pub fn count(&self, node: usize, kind: &str, peer: Uuid) -> usize {
+        self.nodes[node]
+            .events
+            .iter()
+            .filter(|e| e.kind() == kind && e.peer() == Some(peer))
+            .count()
+    }
+
+    pub fn whispers(&self, node: usize, from: Uuid) -> Vec<String> {
+        self.nodes[node]
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Whisper { peer, content, .. } if *peer == from => {
+                    Some(String::from_utf8_lossy(&content[0]).into_owned())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn clear_events(&mut self) {
+        for node in &mut self.nodes {
+            node.events.clear();
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Issue 25 in virtual time: what the network does to a node (its address
+//! changes, a CURVE handshake fails, two nodes claim one endpoint) must
+//! never leave a peer ENTERed that cannot be reached both ways, nor make
+//! peers flap. The namespace versions are in `network_faults_netns.rs`.
+
+use crate::lan_sim::{Lan, text};
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+/// A is renumbered (DHCP: `ip addr del` + `ip addr add`); its shell
+/// rebinds and tells the core. B sees at most one EXIT and one ENTER of A,
+/// then links to the new endpoint, and WHISPERs go both ways again.
+#[test]
+fn a_renumbered_node_is_met_again_at_its_new_endpoint_once() {
+    let mut lan = Lan::new();
+    let a = lan.add("a");
+    let b = lan.add("b");
+    lan.run_for(secs(3));
+    let (ua, ub) = (lan.uuid(a), lan.uuid(b));
+    assert_eq!(lan.count(b, "ENTER", ua), 1);
+    assert_eq!(lan.count(a, "ENTER", ub), 1);
+    lan.clear_events();
+
+    let new_ip = IpAddr::V4(Ipv4Addr::new(10, 25, 0, 99));
+    lan.renumber(a, new_ip, true);
+    lan.run_for(secs(40));
+
+    // One EXIT and one ENTER at most, at either end; none after.
+    for (node, peer) in [(b, ua), (a, ub)] {
+        let exits = lan.count(node, "EXIT", peer);
+        let enters = lan.count(node, "ENTER", peer);
+        assert!(
+            exits <= 1 && enters <= 1 && enters == exits,
+            "node {node}: {exits} EXIT, {enters} ENTER"
+        );
+    }
+    assert_eq!(
+        lan.nodes[b].core.peer_endpoint(ua),
+        Some("tcp://10.25.0.99:41000"),
+        "B links to A's new endpoint"
+    );
+    lan.clear_events();
+    lan.run_for(secs(30));
+    assert_eq!(
+        lan.count(b, "EXIT", ua) + lan.count(b, "ENTER", ua),
+        0,
+        "B: {:?}",
+        lan.nodes[b].events
+    );
+    lan.nodes[a].core.whisper(ub, text("a-to-b")).unwrap();
+    lan.nodes[b].core.whisper(ua, text("b-to-a")).unwrap();
+    lan.run_for(secs(1));
+    assert_eq!(lan.whispers(b, ua), ["a-to-b"]);
+    assert_eq!(lan.whispers(a, ub), ["b-to-a"]);
+}
+
+/// The fault's kind in the simulation: a node whose address changed and
+/// that goes on unaware keeps reaching its peers (its DEALERs reconnect
+/// from the new address) while they reach it no more: their WHISPERs are
+/// lost without an EXIT. This is what `change_endpoint` is for.
+#[test]
+fn an_unnoticed_renumbering_loses_whispers_to_the_node_without_exit() {
+    let mut lan = Lan::new();
+    let a = lan.add("a");
+    let b = lan.add("b");
+    lan.run_for(secs(3));
+    let (ua, ub) = (lan.uuid(a), lan.uuid(b));
+    lan.clear_events();
+    lan.renumber(a, IpAddr::V4(Ipv4Addr::new(10, 25, 0, 99)), false);
+    lan.run_for(secs(10));
+    lan.nodes[b].core.whisper(ua, text("b-to-a")).unwrap();
+    lan.run_for(secs(1));
+    assert!(lan.whispers(a, ub).is_empty());
+    assert_eq!(lan.count(b, "EXIT", ua), 0, "B never learns A is unreachable");
+}
+
+/// Two CURVE nodes where B's inbox refuses A's key (its allow-list), while
+/// B's link to A works: A gets B's HELLO, but our DEALER to B fails its
+/// handshake. A must not ENTER B (WHISPERs to it would pile up unsent);
+/// once B lets A in, both ENTER and WHISPERs go both ways.
+#[test]
+fn a_curve_peer_we_cannot_handshake_with_is_not_entered() {
+    let mut lan = Lan::new();
+    let mut config_a = Lan::config(0, "a");
+    config_a.curve_public_key = Some([0x41; 32]);
+    let mut config_b = Lan::config(1, "b");
+    config_b.curve_public_key = Some([0x42; 32]);
+    let a = lan.add_with(config_a);
+    let b = lan.add_with(config_b);
+    let (ua, ub) = (lan.uuid(a), lan.uuid(b));
+    lan.handshake_fails.insert((a, b));
+    lan.run_for(secs(12));
+    assert_eq!(lan.count(a, "ENTER", ub), 0, "A: {:?}", lan.nodes[a].events);
+    assert_eq!(lan.count(b, "ENTER", ua), 0, "B: {:?}", lan.nodes[b].events);
+    assert!(
+        lan.nodes[a].core.whisper(ub, text("lost")).is_err(),
+        "A accepts WHISPERs for B"
+    );
+    assert!(lan.nodes[a].core.peers().is_empty());
+
+    // B's allow-list takes A's key: libzmq's next try gets through (here:
+    // the next send on that link).
+
+    lan.handshake_fails.clear();
+    lan.run_for(secs(12));
+    // Both entered now. (Not yet asserted: the sessions settle with up to
+    // two more EXIT/ENTER pairs at A after the healing, HELLOs B repeated
+    // while A could not answer; see the report of issue 25.)
+    for (node, peer) in [(a, ub), (b, ua)] {
+        let enters = lan.count(node, "ENTER", peer);
+        let exits = lan.count(node, "EXIT", peer);
+        assert!(
+            enters >= 1 && enters == exits + 1,
+            "node {node}: {:?}",
+            lan.nodes[node].events
+        );
+    }
+    lan.nodes[a].core.whisper(ub, text("a-to-b")).unwrap();
+    lan.nodes[b].core.whisper(ua, text("b-to-a")).unwrap();
+    lan.run_for(secs(1));
+    assert_eq!(lan.whispers(b, ua), ["a-to-b"]);
+    assert_eq!(lan.whispers(a, ub), ["b-to-a"]);
+}
+
+/// A link that got through its handshake and later fails it on a
+/// reconnect (the peer's inbox now refuses our key) is a peer we cannot
+/// send to any more: EXIT, said once.
+#[test]
+fn a_peer_whose_handshake_fails_after_it_entered_exits() {
+    let mut lan = Lan::new();
+    let mut config_a = Lan::config(0, "a");
+    config_a.curve_public_key = Some([0x41; 32]);
+    let mut config_b = Lan::config(1, "b");
+    config_b.curve_public_key = Some([0x42; 32]);
+    let a = lan.add_with(config_a);
+    let b = lan.add_with(config_b);
+    lan.run_for(secs(3));
+    let ub = lan.uuid(b);
+    assert_eq!(lan.count(a, "ENTER", ub), 1);
+    let now = lan.now;
+    lan.nodes[a].core.handle_link_failed(now, ub);
+    lan.settle();
+    assert_eq!(lan.count(a, "EXIT", ub), 1);
+    assert!(lan.nodes[a].core.whisper(ub, text("x")).is_err());
+}
+
+/// Two live nodes advertise one endpoint (a copied `--endpoint`) that
+/// reaches neither, or only one of them: on a real LAN, as here, our link
+/// to that endpoint does not carry our HELLO to the other, so it expires
+/// us after its evasive timeout and says HELLO again, a new session each
+/// time. Each such restart removed the holder of the endpoint, which
+/// forgot whom it had beaten, so the other claimant took the endpoint at
+/// its next HELLO: ENTER E1, EXIT E1, ENTER E2, EXIT E2 … for ever (the
+/// simulation's two claimants never restarted their sessions). The
+/// endpoint must stay with one claimant: after the first minute the other
+/// is never ENTERed again.
+///
+/// Open (issue 25, fault 4): this reproduces the flap; keeping the beaten
+/// claimant out across the holder's restarts stops the turns here but pins
+/// an unreachable holder in `core_sim`'s
+/// `two_live_peers_claiming_one_endpoint_never_ping_pong`. The kind is an
+/// ENTER for a peer our link does not reach (plain mode has no handshake
+/// result to wait for yet).
+#[test]
+#[ignore = "issue 25 fault 4 is open: see the comment"]
+fn two_claimants_of_one_endpoint_that_restart_their_sessions_do_not_take_turns() {
+    // Nobody's address, then e1's own endpoint.
+    for advertised in ["tcp://10.25.0.200:41000", "tcp://10.25.0.3:41000"] {
+        let mut lan = Lan::new();
+        let o = lan.add("observer");
+        let e1 = lan.add_advertising("e1", advertised);
+        let e2 = lan.add_advertising("e2", advertised);
+        lan.run_for(secs(60));
+        lan.clear_events();
+        lan.run_for(secs(120));
+        let entered: Vec<usize> = [e1, e2]
+            .into_iter()
+            .filter(|&e| lan.count(o, "ENTER", lan.uuid(e)) > 0)
+            .collect();
+        assert!(
+            entered.len() <= 1,
+            "{advertised}: both claimants ENTERed the observer in turn: {:?}",
+            lan.nodes[o].events
+        );
+    }
+}
