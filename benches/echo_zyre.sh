@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Zyre 2.0.1's own echo benchmark (perf_local / perf_remote, from the Zyre
 # build in $ZRE_REFPEERS_CACHE/zyre) and ours (examples/zre_perf.rs) with
-# the same shape, side by side on the same LAN, with the ratio of the two.
+# the same shape, side by side on the same LAN, with the ratio of the two;
+# then the same echo on raw libzmq (examples/raw_perf.rs: the same sockets
+# and frames without ZRE), the ceiling for ours, with ours/raw and raw/Zyre.
 #
 #   sudo benches/echo_zyre.sh            # 2 remotes, 100000 messages
 #   MESSAGES=50000 sudo benches/echo_zyre.sh 3
@@ -26,8 +28,9 @@ ZYRE_BIN=$CACHE/zyre/bin
 }
 [ "$(id -u)" = 0 ] || { echo "echo_zyre.sh: needs root (network namespaces)" >&2; exit 1; }
 
-cargo build --release --example zre_perf >&2
+cargo build --release --example zre_perf --example raw_perf >&2
 OURS=$PWD/target/release/examples/zre_perf
+RAW=$PWD/target/release/examples/raw_perf
 
 NS=zreecho-$$
 BRIDGE=$NS-br
@@ -113,12 +116,27 @@ for pid in "${pids[@]}"; do
 done
 pids=()
 
-echo "== ours / Zyre"
+echo "== raw libzmq, examples/raw_perf: the same echo without ZRE (inbox port 55401)"
+n=3
+for i in $(seq "$REMOTES"); do
+    (on "r$i" "$RAW" remote --local tcp://10.98.0.2:55401 --ip "10.98.0.$n" --timeout 300 \
+        >"$out/raw-r$i.log" 2>&1) &
+    pids+=($!)
+    n=$((n + 1))
+done
+local_side "$out/raw.log" "$RAW" local --port 55401 --remotes "$REMOTES" --messages "$MESSAGES"
+for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+done
+pids=()
+
+echo "== ours / Zyre, raw / Zyre, ours / raw"
 for what in "send/receive:WHISPER" "GROUP message:SHOUT"; do
     pattern=${what%%:*}
     label=${what##*:}
     z=$(rate "$out/zyre.log" "$pattern")
     o=$(rate "$out/ours.log" "$pattern")
-    awk -v l="$label" -v o="$o" -v z="$z" \
-        'BEGIN { printf "%-8s ours %12.0f msg/s   Zyre %12.0f msg/s   ratio %.1f\n", l, o, z, o / z }'
+    r=$(rate "$out/raw.log" "$pattern")
+    awk -v l="$label" -v o="$o" -v z="$z" -v r="$r" \
+        'BEGIN { printf "%-8s ours %10.0f  Zyre %8.0f  raw %10.0f msg/s   ours/Zyre %.1f  raw/Zyre %.1f  ours/raw %.2f\n", l, o, z, r, o / z, r / z, o / r }'
 done

@@ -73,8 +73,17 @@ fn side(name: &str) -> bool {
     std::env::var("ZRE_BENCH_SIDE").map_or(true, |s| s == name)
 }
 
+/// Beacons every 100 ms, or every `ZRE_BENCH_BEACON_MS`: under callgrind,
+/// which runs the benchmark some fifty times slower, a long interval keeps
+/// the beacons' work (which grows with the run's wall-clock time) out of
+/// the instruction counts per message. A node beacons the moment it
+/// starts, so discovery does not wait for it.
 fn node(name: &str, beacon_port: u16, hwm: i32) -> Node {
-    node_with(name, beacon_port, hwm, Duration::from_millis(100))
+    let interval = std::env::var("ZRE_BENCH_BEACON_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or(100);
+    node_with(name, beacon_port, hwm, Duration::from_millis(interval))
 }
 
 fn node_with(name: &str, beacon_port: u16, hwm: i32, beacon_interval: Duration) -> Node {

@@ -24,9 +24,9 @@
 //!
 //! Buffers: input bytes are borrowed for the call (`&[u8]`), and what is
 //! kept is copied; output frames are owned `Vec<u8>`s moved to the caller.
-//! A ZRE message's content frames are moved in and out without a copy,
-//! and the node takes sent header buffers back for reuse
-//! ([`NodeCore::recycle_header`]).
+//! A ZRE message's content frames are moved in and out without a copy;
+//! its header frame is a value ([`HeaderFrame`], inline up to 40 bytes)
+//! that the I/O layer drops once sent: no buffer goes back to the core.
 //!
 //! A ZRE node that finds peers through a gossip server runs a
 //! `GossipClient` beside its `NodeCore` and hands each delivered tuple (a
@@ -56,7 +56,7 @@ mod overruled;
 mod peer;
 pub mod subnet;
 
-pub use action::{Action, Content, SharedContent};
+pub use action::{Action, Content, HeaderFrame, SharedContent};
 pub use command_error::CommandError;
 pub use config::CoreConfig;
 pub use endpoint::{EndpointError, LinkScope};

@@ -23,7 +23,7 @@ mod seeds;
 use super::log_limit::LogLimit;
 pub use seeds::{SEED_RETRY_MAX, SEED_RETRY_MIN};
 
-use super::action::{Action, Content};
+use super::action::{Action, Content, HeaderFrame};
 use super::command_error::CommandError;
 use super::config::CoreConfig;
 use super::election::Elections;
@@ -61,10 +61,6 @@ const LEAVE_GRACE: Duration = Duration::from_secs(1);
 /// The length of a DEALER identity: the byte 1, then the sender's UUID.
 /// (libzmq reserves identities that start with a zero byte.)
 pub const IDENTITY_LEN: usize = 17;
-
-/// Header buffers kept for reuse (see [`NodeCore::recycle_header`]); more
-/// would only hold memory after a burst.
-const SPARE_HEADERS: usize = 64;
 
 /// One ZRE node as a deterministic state machine (sans-I/O, like
 /// quinn-proto's `Connection`): it owns no socket and reads no clock.
@@ -116,10 +112,10 @@ const SPARE_HEADERS: usize = 64;
 /// say whether outputs wait; the queries (`peers`, `peer_groups`,
 /// `leader`, …) change nothing.
 ///
-/// Buffers: a sent [`Action::Send`] header may be given back with
-/// [`recycle_header`](Self::recycle_header) so the next message is written
-/// into it. Content frames are the application's until sent (owned in a
-/// WHISPER, shared by every member of a SHOUT).
+/// Buffers: an [`Action::Send`] header is a value ([`HeaderFrame`],
+/// inline up to 40 bytes), dropped by the I/O layer once sent: nothing is
+/// handed back. Content frames are the application's until sent (owned in
+/// a WHISPER, shared by every member of a SHOUT).
 pub struct NodeCore {
     config: CoreConfig,
     name: Arc<str>,
@@ -137,10 +133,9 @@ pub struct NodeCore {
     logs: NodeLogs,
     /// Announcements set aside because another peer holds their endpoint.
     overruled: Overruled,
-    /// Header buffers the I/O layer gave back after sending them.
-    spare_headers: Vec<Vec<u8>>,
-    /// Kept between shouts so that a shout allocates no list of headers.
-    shout_scratch: Vec<(Uuid, Vec<u8>)>,
+    /// Where messages are emitted before they are copied into a
+    /// [`HeaderFrame`]; kept so that emitting allocates nothing.
+    emit_buffer: Vec<u8>,
     /// The last `Action::Probe` number handed out.
     next_probe: u64,
     /// Leader election in our groups (Zyre's DRAFT API).
@@ -210,8 +205,7 @@ impl NodeCore {
             next_reap_at: now + reap_interval,
             reap_interval,
             stopped: false,
-            spare_headers: Vec::new(),
-            shout_scratch: Vec::new(),
+            emit_buffer: Vec::with_capacity(64),
             logs: NodeLogs::default(),
             overruled: Overruled::new(config_max_peers),
             next_probe: 0,
@@ -241,26 +235,9 @@ impl NodeCore {
         !self.actions.is_empty()
     }
 
-    /// A header buffer (recycled when there is one) holding a copy of
-    /// `bytes`, for an I/O layer that must keep a header it was lent.
-    pub(crate) fn header_buffer(&mut self, bytes: &[u8]) -> Vec<u8> {
-        let mut header = self.spare_headers.pop().unwrap_or_default();
-        header.extend_from_slice(bytes);
-        header
-    }
-
     /// Whether [`poll_event`](Self::poll_event) would return something.
     pub fn has_events(&self) -> bool {
         !self.events.is_empty()
-    }
-
-    /// Gives a sent [`Action::Send`] header back, so that the next message
-    /// is emitted into it instead of a new allocation.
-    pub fn recycle_header(&mut self, mut header: Vec<u8>) {
-        if self.spare_headers.len() < SPARE_HEADERS && header.capacity() > 0 {
-            header.clear();
-            self.spare_headers.push(header);
-        }
     }
 
     /// When `handle_timeout` must next be called; `None` when nothing is due.
@@ -597,8 +574,7 @@ impl NodeCore {
     /// [`CommandError::UnknownPeer`] if it has not said HELLO,
     /// [`CommandError::Stopped`].
     pub fn whisper(&mut self, peer: Uuid, content: Vec<Frame>) -> Result<(), CommandError> {
-        let bytes = self.whisper_header(peer)?;
-        let header = self.header_buffer(&bytes);
+        let header = HeaderFrame::from_slice(&self.whisper_header(peer)?);
         self.actions.push_back(Action::Send {
             peer,
             header,
@@ -625,55 +601,87 @@ impl NodeCore {
     }
 
     /// Sends to every peer in `group`; returns how many peers that is.
+    /// The header is emitted once and stamped with each member's sequence
+    /// number; the content is shared by every member (or moved, to one).
     pub fn shout(&mut self, group: &str, content: Vec<Frame>) -> Result<usize, CommandError> {
-        let mut headers = std::mem::take(&mut self.shout_scratch);
-        let reached = self.shout_headers(group, &mut headers);
-        let count = headers.len();
+        let Some(template) = self.shout_template(group)? else {
+            return Ok(0);
+        };
+        let Some(members) = self.groups.members(group) else {
+            return Ok(0);
+        };
+        let count = members.iter().filter(|m| self.peers.contains_key(*m)).count();
         let mut content = Some(match count {
             // One member: nothing to share, so no copy into an Arc.
             0 | 1 => Content::Owned(content),
             _ => Content::Shared(content.into()),
         });
-        for (i, (peer, header)) in headers.drain(..).enumerate() {
+        let mut left = count;
+        for uuid in members {
+            let Some(peer) = self.peers.get_mut(uuid) else {
+                continue;
+            };
+            let mut header = template.clone();
+            header.restamp(peer.next_sent_sequence());
+            left -= 1;
             // Shared content is cloned by reference count; the last (or
             // only) member takes it.
-            let frames = if i + 1 == count {
+            let frames = if left == 0 {
                 content.take()
             } else {
                 content.clone()
             };
             self.actions.push_back(Action::Send {
-                peer,
+                peer: *uuid,
                 header,
                 content: frames,
             });
         }
-        self.shout_scratch = headers;
-        reached
+        Ok(members.len())
     }
 
     /// A SHOUT to `group` without its content, as [`Self::whisper_header`]:
-    /// appends one header frame per member to `headers`, and returns how
-    /// many members the group has.
+    /// appends one header frame per member to `headers` (emitted once,
+    /// stamped with each member's sequence number), and returns how many
+    /// members the group has.
     pub fn shout_headers(
         &mut self,
         group: &str,
-        headers: &mut Vec<(Uuid, Vec<u8>)>,
+        headers: &mut Vec<(Uuid, HeaderFrame)>,
     ) -> Result<usize, CommandError> {
-        self.check_command()?;
-        group::check_name(group)?;
+        let Some(template) = self.shout_template(group)? else {
+            return Ok(0);
+        };
         let Some(members) = self.groups.members(group) else {
             return Ok(0);
         };
-        let body = Body::Shout { group };
         for uuid in members {
             if let Some(peer) = self.peers.get_mut(uuid) {
-                if let Some(header) = emit_for(peer, &body, &mut self.spare_headers) {
-                    headers.push((*uuid, header));
-                }
+                let mut header = template.clone();
+                header.restamp(peer.next_sent_sequence());
+                headers.push((*uuid, header));
             }
         }
         Ok(members.len())
+    }
+
+    /// The SHOUT header for `group` with sequence number 0, emitted once
+    /// for every member; `None` for a group without members.
+    fn shout_template(&mut self, group: &str) -> Result<Option<HeaderFrame>, CommandError> {
+        self.check_command()?;
+        group::check_name(group)?;
+        if self.groups.members(group).is_none() {
+            return Ok(None);
+        }
+        let body = Body::Shout { group };
+        match emit_header(0, &body, &mut self.emit_buffer) {
+            Ok(header) => Ok(Some(header)),
+            Err(err) => {
+                // The name was checked above: a bug.
+                warn!("cannot emit SHOUT to {group}: {err}");
+                Ok(None)
+            }
+        }
     }
 
     /// Says goodbye: a port-0 beacon, GOODBYE to every peer, then every link
@@ -847,7 +855,7 @@ impl NodeCore {
         let Some(peer) = self.peers.get_mut(&uuid) else {
             return;
         };
-        if let Some(header) = emit_for(peer, body, &mut self.spare_headers) {
+        if let Some(header) = emit_for(peer, body, &mut self.emit_buffer) {
             self.actions.push_back(Action::Send {
                 peer: uuid,
                 header,
@@ -857,18 +865,11 @@ impl NodeCore {
     }
 }
 
-/// Stamps the peer's next sequence number on a message and emits it, into
-/// a recycled buffer when there is one.
-fn emit_for(peer: &mut Peer, body: &Body<'_>, spare: &mut Vec<Vec<u8>>) -> Option<Vec<u8>> {
+/// Stamps the peer's next sequence number on a message and emits it.
+fn emit_for(peer: &mut Peer, body: &Body<'_>, buffer: &mut Vec<u8>) -> Option<HeaderFrame> {
     let sequence = peer.next_sent_sequence();
-    let mut header = spare.pop().unwrap_or_else(|| Vec::with_capacity(32));
-    match (ZreMessage {
-        sequence,
-        body: body.clone(),
-    })
-    .emit(&mut header)
-    {
-        Ok(()) => Some(header),
+    match emit_header(sequence, body, buffer) {
+        Ok(header) => Some(header),
         Err(err) => {
             // Names and groups are validated before they get here: a bug.
             warn!(
@@ -879,6 +880,18 @@ fn emit_for(peer: &mut Peer, body: &Body<'_>, spare: &mut Vec<Vec<u8>>) -> Optio
             None
         }
     }
+}
+
+/// Emits a message with `sequence` through `buffer` (kept by the caller,
+/// so that this allocates nothing) into a header frame.
+fn emit_header(sequence: u16, body: &Body<'_>, buffer: &mut Vec<u8>) -> Result<HeaderFrame, WireError> {
+    buffer.clear();
+    ZreMessage {
+        sequence,
+        body: body.clone(),
+    }
+    .emit(buffer)?;
+    Ok(HeaderFrame::from_slice(buffer))
 }
 
 /// The next periodic deadline after `now`, keeping the original phase; a

@@ -10,7 +10,8 @@
 //! it) is the caller's, told by [`Sent`].
 
 use super::reactor::CurveKeys;
-use crate::core::{Content, Frame};
+use super::zmq_frame::ZmqFrame;
+use crate::core::{Frame, HeaderFrame};
 use crate::wire::curve_key::CurveKey;
 use log::warn;
 use mio::unix::SourceFd;
@@ -70,8 +71,28 @@ pub(crate) fn new_dealer(
 /// A message waiting for room in a DEALER's queue: the ZRE or ZGossip
 /// header frame, then the content frames (WHISPER and SHOUT only).
 pub(crate) struct Outgoing {
-    pub header: Vec<u8>,
-    pub content: Option<Content>,
+    pub header: HeaderFrame,
+    pub content: Payload,
+}
+
+/// The content frames of an [`Outgoing`] message.
+pub(crate) enum Payload {
+    /// No content (every message but WHISPER and SHOUT).
+    None,
+    /// Frames of our own (a WHISPER's, moved from the application).
+    Owned(Vec<Frame>),
+    /// libzmq messages sharing a SHOUT's content with its other members.
+    Zmq(Vec<ZmqFrame>),
+}
+
+impl Payload {
+    fn len(&self) -> usize {
+        match self {
+            Payload::None => 0,
+            Payload::Owned(frames) => frames.len(),
+            Payload::Zmq(frames) => frames.len(),
+        }
+    }
 }
 
 /// One DEALER: to a peer's inbox or to a gossip server.
@@ -95,9 +116,8 @@ pub(crate) enum LinkId {
 
 /// What became of a message given to [`Links::send`].
 pub(crate) enum Sent {
-    /// libzmq took it: its buffers (the header, copied content frames) are
-    /// free again.
-    Done(Outgoing),
+    /// libzmq took it.
+    Done,
     /// Queued behind earlier messages until libzmq has room.
     Queued,
     /// Queued, and the link now holds more than `max_backlog` messages:
@@ -259,8 +279,8 @@ impl Links {
             return Sent::Dropped;
         };
         if link.pending.is_empty() {
-            match try_send(&link.socket, &mut message, false) {
-                SendOutcome::Sent => return Sent::Done(message),
+            match try_send(&mut link.socket, &mut message, false) {
+                SendOutcome::Sent => return Sent::Done,
                 SendOutcome::Failed(err) => {
                     warn!("send to {id:?} failed: {err}");
                     return Sent::Dropped;
@@ -302,9 +322,48 @@ impl Links {
         }
     }
 
-    /// Moves queued messages into libzmq as room appears; each sent
-    /// message's header goes to `recycle_header`.
-    pub(crate) fn flush_backlog(&mut self, registry: &Registry, mut recycle_header: impl FnMut(Vec<u8>)) {
+    /// Sends a header and content frames shared with other sends (a
+    /// SHOUT's, see [`ZmqFrame::share`]) on a link, or queues them behind
+    /// earlier messages, still shared: the content is never copied per
+    /// member.
+    pub(crate) fn send_shared(
+        &mut self,
+        registry: &Registry,
+        id: LinkId,
+        header: &HeaderFrame,
+        content: &mut [ZmqFrame],
+    ) -> Sent {
+        let Some(link) = self.links.get_mut(&id) else {
+            return Sent::Dropped;
+        };
+        if link.pending.is_empty() {
+            match try_send_shared(&mut link.socket, header, content) {
+                SendOutcome::Sent => return Sent::Done,
+                SendOutcome::Failed(err) => {
+                    warn!("send to {id:?} failed: {err}");
+                    return Sent::Dropped;
+                }
+                SendOutcome::Full => {}
+            }
+        }
+        match content.iter_mut().map(ZmqFrame::share).collect() {
+            Ok(frames) => self.send(
+                registry,
+                id,
+                Outgoing {
+                    header: header.clone(),
+                    content: Payload::Zmq(frames),
+                },
+            ),
+            Err(err) => {
+                warn!("send to {id:?} failed: {err}");
+                Sent::Dropped
+            }
+        }
+    }
+
+    /// Moves queued messages into libzmq as room appears.
+    pub(crate) fn flush_backlog(&mut self, registry: &Registry) {
         let ids: Vec<LinkId> = self.backlogged.iter().copied().collect();
         for id in ids {
             let Some(link) = self.links.get_mut(&id) else {
@@ -312,11 +371,9 @@ impl Links {
                 continue;
             };
             while let Some(message) = link.pending.front_mut() {
-                match try_send(&link.socket, message, false) {
+                match try_send(&mut link.socket, message, false) {
                     SendOutcome::Sent => {
-                        if let Some(sent) = link.pending.pop_front() {
-                            recycle_header(sent.header);
-                        }
+                        link.pending.pop_front();
                     }
                     SendOutcome::Full => break,
                     SendOutcome::Failed(err) => {
@@ -354,15 +411,16 @@ fn register_link(registry: &Registry, link: &mut Link) -> io::Result<()> {
 /// `wait`, a full queue refuses the header and nothing is sent; libzmq
 /// applies the high-water mark to a message's first frame only, so once it
 /// is taken the rest cannot be refused. Owned frames of `ZERO_COPY_MIN`
-/// bytes or more are moved into libzmq rather than copied.
-fn try_send(socket: &zmq::Socket, message: &mut Outgoing, wait: bool) -> SendOutcome {
-    let count = message.content.as_deref().map_or(0, <[Frame]>::len);
+/// bytes or more are moved into libzmq rather than copied, shared ones
+/// go as they are.
+fn try_send(socket: &mut zmq::Socket, message: &mut Outgoing, wait: bool) -> SendOutcome {
+    let count = message.content.len();
     if let Some(refused) = send_header(socket, &message.header, count, wait) {
         return refused;
     }
     let result = match &mut message.content {
-        None => Ok(()),
-        Some(Content::Owned(frames)) => frames.iter_mut().enumerate().try_for_each(|(i, frame)| {
+        Payload::None => Ok(()),
+        Payload::Owned(frames) => frames.iter_mut().enumerate().try_for_each(|(i, frame)| {
             let flags = more_after(i, count);
             if frame.len() >= ZERO_COPY_MIN && frame.len() == frame.capacity() {
                 socket.send(zmq::Message::from(std::mem::take(frame)), flags)
@@ -370,9 +428,26 @@ fn try_send(socket: &zmq::Socket, message: &mut Outgoing, wait: bool) -> SendOut
                 socket.send(&frame[..], flags)
             }
         }),
-        Some(Content::Shared(frames)) => send_copies(socket, frames.iter().map(Vec::as_slice), count),
+        Payload::Zmq(frames) => std::mem::take(frames)
+            .into_iter()
+            .enumerate()
+            .try_for_each(|(i, frame)| frame.send(socket, more_after(i, count))),
     };
     outcome(result)
+}
+
+/// As [`try_send`], never waiting, with content shared with other sends.
+fn try_send_shared(socket: &mut zmq::Socket, header: &[u8], content: &mut [ZmqFrame]) -> SendOutcome {
+    let count = content.len();
+    if let Some(refused) = send_header(socket, header, count, false) {
+        return refused;
+    }
+    outcome(
+        content
+            .iter_mut()
+            .enumerate()
+            .try_for_each(|(i, frame)| frame.share()?.send(socket, more_after(i, count))),
+    )
 }
 
 /// As [`try_send`], never waiting, with content the application lends.
@@ -430,7 +505,7 @@ fn flush_blocking(link: &mut Link, deadline: Instant) -> usize {
         let _ = link
             .socket
             .set_sndtimeo(left.as_millis().clamp(1, i32::MAX as u128) as i32);
-        if let SendOutcome::Full = try_send(&link.socket, message, true) {
+        if let SendOutcome::Full = try_send(&mut link.socket, message, true) {
             break;
         }
         link.pending.pop_front();

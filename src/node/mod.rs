@@ -18,6 +18,7 @@
 //! | `beacon_socket.rs` | the UDP beacon socket(s) and which beacons they let in |
 //! | `receive_pool.rs` | received contents given back (`Node::recycle`), read into again |
 //! | `gossip_host.rs` | checks a gossip server's host before connecting |
+//! | `zmq_frame.rs` | libzmq messages of our own, shared by many sends (a SHOUT's content) |
 //! | `resolver.rs` | the thread that looks up seed names (`--peer HOST:PORT`) and wakes the loop |
 //! | `reactor/seeds.rs` | `Node::add_peer`, `Node::require_peer`: seeds to the core or the resolver |
 //! | `reactor/gossip_bind.rs` | the in-node gossip server (`--gossip-bind`), unpublish on a clean stop |
@@ -38,6 +39,7 @@ mod receive_pool;
 mod resolver;
 mod setup;
 mod stats;
+mod zmq_frame;
 
 #[cfg(feature = "async")]
 pub use async_node::{AsyncNode, EventStream};

@@ -17,12 +17,15 @@ use super::beacon_socket::BeaconSocket;
 use super::gossip_host::check_gossip_host;
 use super::handshake_watch::{Handshake, HandshakeWatch};
 use super::inbox_watch::InboxWatch;
-use super::link::{DealerSetup, LinkId, Links, Outgoing, Sent, new_dealer};
+use super::link::{DealerSetup, LinkId, Links, Outgoing, Payload, Sent, new_dealer};
 use super::probe::{Finished, Probes, Verdict};
 use super::receive_pool::ReceivePool;
 use super::setup::Rebind;
+use super::zmq_frame::ZmqFrame;
 use crate::core::gossip_client::{ClientConfig, ClientOutput, GossipClient, ServerId};
-use crate::core::{Action, Content, Event, Frame, Headers, NodeCore, Removal, ZyreUuid};
+use crate::core::{
+    Action, Content, Event, Frame, HeaderFrame, Headers, NodeCore, Removal, SharedContent, ZyreUuid,
+};
 use crate::curve::zap::ZapHandler;
 use crate::error::NodeError;
 use crate::host::address_watch::AddressWatch;
@@ -33,6 +36,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -163,7 +167,14 @@ pub struct Node {
     /// the next messages received.
     receive_pool: ReceivePool,
     /// Kept between `shout_slices` calls: the per-member headers.
-    shout_headers: Vec<(Uuid, Vec<u8>)>,
+    shout_headers: Vec<(Uuid, HeaderFrame)>,
+    /// The content of the SHOUT being sent, as libzmq messages that every
+    /// member's send shares (one copy of the content, not one per member);
+    /// emptied once the SHOUT is out.
+    shared_frames: Vec<ZmqFrame>,
+    /// Whose content `shared_frames` holds, for a SHOUT of owned content
+    /// (`Content::Shared`, the same `Arc` in every member's action).
+    shared_of: Option<SharedContent>,
     /// Seed peers given by name, and the thread that resolves them.
     seed_names: seeds::SeedNames,
     /// The resolver woke us.
@@ -260,6 +271,8 @@ impl Node {
             frame: zmq::Message::new(),
             receive_pool: ReceivePool::new(),
             shout_headers: Vec::new(),
+            shared_frames: Vec::new(),
+            shared_of: None,
             zap_ready: zap.is_some(),
             waker,
             zap,
@@ -472,9 +485,7 @@ impl Node {
             self.service_gossip_server(now)?;
             self.apply_actions().map_err(io::Error::other)?;
             if self.links.has_backlog() {
-                let core = &mut self.core;
-                self.links
-                    .flush_backlog(self.poll.registry(), |header| core.recycle_header(header));
+                self.links.flush_backlog(self.poll.registry());
             }
             if self.probes.has_finished() || !self.probe_results.is_empty() {
                 // Refusals wait for a drained inbox: look at it once more.
@@ -693,8 +704,8 @@ impl Node {
                     self.send_on(
                         LinkId::Gossip(server.0),
                         Outgoing {
-                            header: frame,
-                            content: None,
+                            header: HeaderFrame::from(frame),
+                            content: Payload::None,
                         },
                     );
                 }
@@ -726,7 +737,17 @@ impl Node {
                     peer,
                     header,
                     content,
-                } => self.send_on(LinkId::Peer(peer), Outgoing { header, content }),
+                } => {
+                    let content = match content {
+                        Some(Content::Shared(content)) => {
+                            self.send_shared(peer, &header, content);
+                            continue;
+                        }
+                        Some(Content::Owned(frames)) => Payload::Owned(frames),
+                        None => Payload::None,
+                    };
+                    self.send_on(LinkId::Peer(peer), Outgoing { header, content });
+                }
                 Action::Disconnect { peer } => {
                     self.handshakes.forget(self.poll.registry(), LinkId::Peer(peer));
                     // While stopping, GOODBYE and queued data still go out.
@@ -758,7 +779,58 @@ impl Node {
                 }
             }
         }
+        // A shared content is not kept past its SHOUT.
+        self.shared_of = None;
+        self.shared_frames.clear();
         Ok(())
+    }
+
+    /// Sends one member's share of a SHOUT with owned content: the content
+    /// goes into libzmq messages at its first member and is shared by the
+    /// others (the core queues the members' sends one after the other).
+    fn send_shared(&mut self, peer: Uuid, header: &HeaderFrame, content: SharedContent) {
+        let id = LinkId::Peer(peer);
+        if !self
+            .shared_of
+            .as_ref()
+            .is_some_and(|kept| Arc::ptr_eq(kept, &content))
+        {
+            self.shared_of = None;
+            if !self.share(content.iter().map(Vec::as_slice)) {
+                let content = Payload::Owned(content.to_vec());
+                self.send_on(
+                    id,
+                    Outgoing {
+                        header: header.clone(),
+                        content,
+                    },
+                );
+                return;
+            }
+            // Held, so that its address cannot be another content's.
+            self.shared_of = Some(content);
+        }
+        let sent = self
+            .links
+            .send_shared(self.poll.registry(), id, header, &mut self.shared_frames);
+        self.after_send(id, sent);
+    }
+
+    /// Copies `content` into `shared_frames`, the libzmq messages that
+    /// the members' sends share; false (logged) if libzmq cannot have them.
+    fn share<'a>(&mut self, content: impl Iterator<Item = &'a [u8]>) -> bool {
+        self.shared_frames.clear();
+        for frame in content {
+            match ZmqFrame::copy_of(frame) {
+                Ok(frame) => self.shared_frames.push(frame),
+                Err(err) => {
+                    warn!("cannot share a SHOUT's content: {err}");
+                    self.shared_frames.clear();
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     /// A DEALER to a peer's inbox; in CURVE mode a CURVE client of
@@ -849,19 +921,15 @@ impl Node {
         Ok(())
     }
 
-    /// Sends a message on a link (or queues it there); gives its buffers
-    /// back to the core and the spare pool once sent, and forgets a peer
-    /// that fell more than `max_backlog` messages behind.
+    /// Sends a message on a link (or queues it there).
     fn send_on(&mut self, id: LinkId, message: Outgoing) {
-        match self.links.send(self.poll.registry(), id, message) {
-            Sent::Done(message) => {
-                self.core.recycle_header(message.header);
-                // Frames copied into libzmq are free again: keep them for
-                // what we receive next.
-                if let Some(Content::Owned(frames)) = message.content {
-                    self.recycle(frames);
-                }
-            }
+        let sent = self.links.send(self.poll.registry(), id, message);
+        self.after_send(id, sent);
+    }
+
+    /// Forgets a peer that fell more than `max_backlog` messages behind.
+    fn after_send(&mut self, id: LinkId, sent: Sent) {
+        match sent {
             Sent::Overflow => {
                 if let LinkId::Peer(peer) = id {
                     warn!(
@@ -872,7 +940,7 @@ impl Node {
                     self.core.remove_peer(peer, Removal::TooFarBehind);
                 }
             }
-            Sent::Queued | Sent::Dropped => {}
+            Sent::Done | Sent::Queued | Sent::Dropped => {}
         }
     }
 
@@ -883,8 +951,8 @@ impl Node {
             return;
         }
         let message = Outgoing {
-            header: self.core.header_buffer(header),
-            content: Some(Content::Owned(content.iter().map(|part| part.to_vec()).collect())),
+            header: HeaderFrame::from_slice(header),
+            content: Payload::Owned(content.iter().map(|part| part.to_vec()).collect()),
         };
         self.send_on(id, message);
     }

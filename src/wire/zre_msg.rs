@@ -125,6 +125,15 @@ impl Header {
         let [high, low] = self.sequence.to_be_bytes();
         [SIGNATURE[0], SIGNATURE[1], self.id, VERSION, high, low]
     }
+
+    /// Writes `sequence` over the sequence number of an emitted message
+    /// (bytes 4 and 5, as [`Header::to_bytes`] puts them); a frame shorter
+    /// than [`HEADER_LEN`] is left as it is.
+    pub fn restamp(frame: &mut [u8], sequence: u16) {
+        if let Some(field) = frame.get_mut(4..HEADER_LEN) {
+            field.copy_from_slice(&sequence.to_be_bytes());
+        }
+    }
 }
 
 /// The fields of HELLO (RFC 36, "The HELLO Command"), borrowed from the

@@ -156,7 +156,7 @@ impl Net {
             }
             Action::Send { peer, header, .. } => {
                 if let Some(link) = self.links.get_mut(&(from, peer)) {
-                    link.queue.push(header);
+                    link.queue.push(header.to_vec());
                 }
             }
             Action::Disconnect { peer } => {

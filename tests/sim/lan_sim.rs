@@ -237,7 +237,7 @@ impl Lan {
                     from,
                     to,
                     identity,
-                    header,
+                    header: header.to_vec(),
                     content,
                 };
                 if self.handshake_fails.contains(&(from, to)) {

@@ -252,7 +252,7 @@ impl Sim {
                     from,
                     to,
                     identity,
-                    header,
+                    header: header.to_vec(),
                     content,
                 });
             }

@@ -176,7 +176,11 @@ impl Sim {
             }
             Action::Send { peer, header, .. } => {
                 if let Some(&to) = self.links.get(&(from, peer)) {
-                    self.in_flight.push_back(Packet { from, to, header });
+                    self.in_flight.push_back(Packet {
+                        from,
+                        to,
+                        header: header.to_vec(),
+                    });
                 }
             }
             Action::Probe {

@@ -314,7 +314,7 @@ impl NodeCore {
         let Some(peer) = self.peers.get_mut(&uuid) else {
             return;
         };
-        if let Some(header) = emit_for(peer, &hello, &mut self.spare_headers) {
+        if let Some(header) = emit_for(peer, &hello, &mut self.emit_buffer) {
             self.actions.push_back(Action::Send {
                 peer: uuid,
                 header,

@@ -73,9 +73,21 @@ impl Node {
         self.apply_actions()?;
         let mut headers = std::mem::take(&mut self.shout_headers);
         let reached = self.core.shout_headers(group, &mut headers);
-        for (peer, header) in headers.drain(..) {
-            self.send_lent(LinkId::Peer(peer), &header, content);
-            self.core.recycle_header(header);
+        // To several members, the content goes into libzmq once and every
+        // member's send shares it; to one, it is copied straight in.
+        if headers.len() > 1 && self.share(content.iter().copied()) {
+            for (peer, header) in headers.drain(..) {
+                let id = LinkId::Peer(peer);
+                let sent = self
+                    .links
+                    .send_shared(self.poll.registry(), id, &header, &mut self.shared_frames);
+                self.after_send(id, sent);
+            }
+            self.shared_frames.clear();
+        } else {
+            for (peer, header) in headers.drain(..) {
+                self.send_lent(LinkId::Peer(peer), &header, content);
+            }
         }
         self.shout_headers = headers;
         let reached = reached?;
