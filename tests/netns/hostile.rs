@@ -31,12 +31,18 @@ const EVASIVE_S: u64 = 1;
 const EXPIRED_S: u64 = 5;
 /// One message each way per this interval while the attack runs.
 const STREAM_INTERVAL: Duration = Duration::from_millis(10);
-/// Rounds of attack: the second shows whether memory keeps growing (a
-/// leak) or stays where the first left it (the allocator keeping it).
-const ROUNDS: usize = 2;
+/// Rounds of attack: the last shows whether memory keeps growing (a
+/// leak) or stays where the earlier ones left it (the allocator keeping
+/// it). Three, because how full the table gets in one round depends on
+/// timing (the fresh-clone CI run saw beta at 37 of 64 peers in round 1
+/// and 64 in round 2, 24 MiB more of legitimate peer state): the last
+/// round is held against the largest earlier peak, which after two rounds
+/// has almost always seen the table full.
+const ROUNDS: usize = 3;
 /// One round (attack and expiry) takes about 15 s; this is the bound.
 const ROUND_LIMIT: Duration = Duration::from_secs(120);
-/// How much higher the RSS peak of the last round may be than the first's.
+/// How much higher the RSS peak of the last round may be than the largest
+/// of the earlier rounds' peaks.
 const REPEAT_GROWTH_BOUND_KIB: u64 = 16 * 1024;
 /// The bound on resident-memory growth over the idle baseline, at any
 /// sample during the attack and at its peak (VmHWM). What may legitimately
@@ -466,12 +472,18 @@ fn genuine_stream_survives_hostile_traffic() {
                 base[i].rss_kib
             );
         }
-        // The same attack again costs (almost) nothing more: what the first
-        // round left is reused, not leaked.
-        let (first, last) = (rounds[0].peak_rss[i], rounds[ROUNDS - 1].peak_rss[i]);
+        // The same attack again costs (almost) nothing more: what the
+        // earlier rounds left is reused, not leaked.
+        let earlier = rounds[..ROUNDS - 1]
+            .iter()
+            .map(|r| r.peak_rss[i])
+            .max()
+            .unwrap_or(0);
+        let last = rounds[ROUNDS - 1].peak_rss[i];
         assert!(
-            last <= first + REPEAT_GROWTH_BOUND_KIB,
-            "{name}: RSS peak grew from {first} KiB in round 1 to {last} KiB in round {ROUNDS}: a leak?"
+            last <= earlier + REPEAT_GROWTH_BOUND_KIB,
+            "{name}: RSS peak grew from {earlier} KiB (largest of rounds 1-{}) to {last} KiB in round {ROUNDS}: a leak?",
+            ROUNDS - 1
         );
     }
     a.quit(WAIT);
