@@ -4,6 +4,11 @@
 //! ENTER of every other) and, over [`IDLE`] of idle time after it, no
 //! node EXITs a peer (every peer is alive throughout).
 //!
+//! Beyond ~32 hosts on one bridge the kernel's ARP table (one for all
+//! namespaces, 1 024 dynamic entries by default) overflowed and the later
+//! hosts could reach no one, which looked like a fault of the nodes; the
+//! lab now pins the neighbours ([`Lab::pin_neighbours`]).
+//!
 //! `ZRE_SCALE_NODES` sets the number of nodes (default [`NODES`], at most
 //! 250), `ZRE_SCALE_BIN` another `zre` to run, `ZRE_SCALE_LOG` its
 //! `RUST_LOG` (default warn). Needs root; skipped with a message without it, unless `CI` is set
@@ -15,11 +20,15 @@ use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
 
-const NODES: usize = 64;
+/// The issue's figure: 128 nodes, default settings, 0 EXIT.
+const NODES: usize = 128;
 /// Idle time after the mesh formed, watched for EXITs.
 const IDLE: Duration = Duration::from_secs(30);
-/// How long the mesh may take to form, from the last node's READY.
-const MESH_WITHIN: Duration = Duration::from_secs(60);
+/// How long the mesh may take to form, from the last node's READY. The
+/// test's debug build of 128 processes on 2 cores took 39 s here (a
+/// release build forms the mesh in about 1.5 s): this bounds "forms",
+/// the speed is the scale benchmark's business.
+const MESH_WITHIN: Duration = Duration::from_secs(120);
 
 /// How many distinct peers `node` has an ENTER of, and its EXIT events.
 fn entered_and_exits(node: &JsonPeer) -> (usize, Vec<String>) {
@@ -48,16 +57,15 @@ fn no_exits(nodes: &[JsonPeer], lab: &Lab, when: &str) {
 }
 
 #[test]
-#[ignore = "fails at 32, 40 and 64 nodes here, with the code before and after the issue-24 commits: \
-            the ~30 nodes started first mesh among themselves, the later ones are met by almost \
-            nobody though TCP from them to n0 works (16 nodes pass); not yet understood"]
 fn nodes_on_one_lan_mesh_and_stay_without_exit() {
     let n: usize = std::env::var("ZRE_SCALE_NODES")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(NODES)
         .clamp(2, 250);
-    let Some(mut lab) = Lab::new("scale") else {
+    // Alone: 128 processes saturate both cores for minutes, which would
+    // break another test's timing.
+    let Some(mut lab) = Lab::alone("scale") else {
         return;
     };
     let hosts: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
@@ -67,6 +75,10 @@ fn nodes_on_one_lan_mesh_and_stay_without_exit() {
     let log = std::env::var("ZRE_SCALE_LOG").unwrap_or_else(|_| "warn".into());
     let started = Instant::now();
     lab.numbered_lan("lan1", 51, &host_refs);
+    // Beyond ~32 hosts the kernel's one ARP table (shared by all
+    // namespaces, 1 024 dynamic entries) overflows and the later hosts
+    // cannot reach anyone: this, not the nodes, was why they were not met.
+    lab.pin_neighbours("lan1");
     let lab_built = started.elapsed();
     let mut nodes = Vec::with_capacity(n);
     for host in &hosts {

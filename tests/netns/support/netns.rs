@@ -299,6 +299,65 @@ impl Lab {
         self.lan(name, &format!("10.99.{net}.0/24"), &members);
     }
 
+    /// Gives every member of `lan` a permanent ARP entry for every other
+    /// member, so that the hosts never resolve each other at run time.
+    /// Needed beyond ~32 hosts: Linux keeps one ARP table for all network
+    /// namespaces, and at `gc_thresh3` (1 024 by default) dynamic entries
+    /// counted over every namespace it refuses new ones ("neighbor table
+    /// overflow" in dmesg), so with N hosts meshing (N·(N−1) entries) the
+    /// later hosts could not reach anyone. Permanent entries are exempt from
+    /// that count; this changes nothing outside the lab's namespaces.
+    pub fn pin_neighbours(&self, lan: &str) {
+        let members = self
+            .lans
+            .get(lan)
+            .unwrap_or_else(|| panic!("no LAN {lan:?}"))
+            .members
+            .clone();
+        let macs: Vec<String> = members
+            .iter()
+            .map(|(host, _)| {
+                let line = self.ip_ns(self.ns(host), &["-br", "link", "show", "dev", lan]);
+                line.split_whitespace()
+                    .nth(2)
+                    .unwrap_or_else(|| panic!("lab {:?}: no MAC address in {line:?}", self.tag))
+                    .to_owned()
+            })
+            .collect();
+        for (host, _) in &members {
+            let batch: String = members
+                .iter()
+                .zip(&macs)
+                .filter(|((other, _), _)| other != host)
+                .map(|((_, addr), mac)| {
+                    format!("neigh replace {addr} lladdr {mac} dev {lan} nud permanent\n")
+                })
+                .collect();
+            let mut child = Command::new("ip")
+                .args(["-n", self.ns(host), "-batch", "-"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| panic!("lab {:?}: cannot run ip -batch: {e}", self.tag));
+            child
+                .stdin
+                .take()
+                .expect("piped stdin")
+                .write_all(batch.as_bytes())
+                .unwrap_or_else(|e| panic!("lab {:?}: ip -batch: {e}", self.tag));
+            let out = child
+                .wait_with_output()
+                .unwrap_or_else(|e| panic!("lab {:?}: ip -batch: {e}", self.tag));
+            assert!(
+                out.status.success(),
+                "lab {:?}: pinning neighbours on {host}: {}",
+                self.tag,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
     /// Puts `host` (created if needed) on `lan` with address `addr`; if the
     /// LAN has a router, the host gets routes to the router's other subnets.
     pub fn attach(&mut self, host: &str, lan: &str, addr: &str) {
