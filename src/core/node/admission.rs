@@ -92,6 +92,7 @@ impl NodeCore {
         if let Some(peer) = self.peers.get_mut(&uuid) {
             let was_linked_pending = !peer.ready && peer.linked;
             peer.ready = true;
+            self.budget.forget_announced(uuid);
             if !peer.linked {
                 // It waited for a link while its announcement had no turn.
                 self.link(now, uuid);
