@@ -126,7 +126,7 @@ fn metrics_count_the_peer_met_its_kill_and_a_clean_leave() {
     let mut stalled = TcpStream::connect(addr).expect("connect");
     stalled.write_all(b"GET /metr").expect("half a request");
 
-    let mut bob = Proc::start(
+    let bob = Proc::start(
         "bob",
         bin.command("zre", &with(&node, &["--json", "-n", "bob"])),
         true,
