@@ -1,13 +1,18 @@
 //! `--metrics ADDR`: the node's counters ([`zre::NodeStats`]) served at
 //! `GET /metrics` in the Prometheus text format (version 0.0.4).
 //!
-//! The HTTP side runs on a thread of its own (tiny_http), never on the
-//! node's loop: a slow or hostile HTTP client can only hold that thread.
-//! On each scrape the HTTP thread asks the loop for fresh figures (a
-//! channel and the node's waker); the loop answers in [`MetricsServer::serve`]
-//! without blocking (it only copies `Node::stats()` into atomics). If the
-//! loop does not answer within [`REFRESH_WAIT`] (it is stopping, or busy),
-//! the scrape gets the figures of the last refresh.
+//! The HTTP side runs on threads of its own, never on the node's loop: an
+//! accepting thread, and one thread per connection, at most
+//! [`MAX_CONNECTIONS`] at once (more are closed at once), each given
+//! [`REQUEST_DEADLINE`] in all to send its request (parsed by httparse),
+//! as long again to take the answer. So a slow or hostile HTTP client holds neither the
+//! node's loop nor more than a few of the process's file descriptors,
+//! which the node needs for its peers. On each scrape the connection's
+//! thread asks the loop for fresh figures (a channel and the node's
+//! waker); the loop answers in [`MetricsServer::serve`] without blocking
+//! (it only copies `Node::stats()` into atomics). If the loop does not
+//! answer within [`REFRESH_WAIT`] (it is stopping, or busy), the scrape
+//! gets the figures of the last refresh.
 
 use crate::failure::Failure;
 use mio::Waker;
@@ -17,18 +22,26 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use std::net::{SocketAddr, TcpListener};
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use zre::config::{Origin, Settings};
 use zre::{Node, NodeStats};
 
 /// How long a scrape waits for the node's loop to refresh the figures.
 const REFRESH_WAIT: Duration = Duration::from_secs(1);
 /// Scrapes waiting for a refresh at once; more are served the last figures.
-const PENDING_REFRESHES: usize = 16;
+const PENDING_REFRESHES: usize = MAX_CONNECTIONS;
+/// HTTP connections served at once; more are closed as they come.
+const MAX_CONNECTIONS: usize = 4;
+/// The time a connection has, from its accept, to send its request; and
+/// then to take the answer.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
+/// The longest request read (request line and headers).
+const MAX_REQUEST: usize = 8 * 1024;
 
 /// The `cause` label of `zre_peer_removals_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -214,26 +227,36 @@ impl BoundMetrics {
         self.addr
     }
 
-    /// Starts serving on a thread of its own; `waker` wakes the node's
+    /// Starts serving on threads of their own; `waker` wakes the node's
     /// loop, which must call [`MetricsServer::serve`] after each poll.
     pub fn start(self, waker: Arc<Waker>) -> Result<MetricsServer, Failure> {
-        let addr = self.addr;
-        let server = tiny_http::Server::from_listener(self.listener, None)
-            .map_err(|e| Failure::new(format!("--metrics {addr}: {e}")))?;
-        let metrics = Arc::new(Metrics::new());
         let (refresh, requests) = sync_channel(PENDING_REFRESHES);
-        let shared = Arc::clone(&metrics);
+        let shared = Arc::new(Shared {
+            metrics: Metrics::new(),
+            refresh,
+            waker,
+        });
+        let http = Arc::clone(&shared);
+        let listener = self.listener;
         std::thread::Builder::new()
             .name("zre-metrics".into())
-            .spawn(move || http_loop(&server, &shared, &refresh, &waker))
+            .spawn(move || accept_loop(&listener, &http))
             .map_err(|e| Failure::new(format!("--metrics: cannot start its thread: {e}")))?;
-        Ok(MetricsServer { metrics, requests })
+        Ok(MetricsServer { shared, requests })
     }
+}
+
+/// What the HTTP threads share with the loop's end.
+struct Shared {
+    metrics: Metrics,
+    /// A scrape's request for fresh figures, with where to say "done".
+    refresh: SyncSender<SyncSender<()>>,
+    waker: Arc<Waker>,
 }
 
 /// The node loop's end of the endpoint.
 pub struct MetricsServer {
-    metrics: Arc<Metrics>,
+    shared: Arc<Shared>,
     requests: Receiver<SyncSender<()>>,
 }
 
@@ -246,7 +269,7 @@ impl MetricsServer {
             match self.requests.try_recv() {
                 Ok(done) => {
                     if !refreshed {
-                        self.metrics.update(&node.stats());
+                        self.shared.metrics.update(&node.stats());
                         refreshed = true;
                     }
                     // The scrape may have given up waiting: nothing to do.
@@ -258,35 +281,123 @@ impl MetricsServer {
     }
 }
 
-/// The HTTP thread: `GET /metrics` (or HEAD) gets the figures, anything
-/// else 404 or 405.
-fn http_loop(
-    server: &tiny_http::Server,
-    metrics: &Metrics,
-    refresh: &SyncSender<SyncSender<()>>,
-    waker: &Waker,
-) {
-    for request in server.incoming_requests() {
-        let path = request.url().split('?').next().unwrap_or("");
-        let get = matches!(request.method(), tiny_http::Method::Get | tiny_http::Method::Head);
-        let response = if path != "/metrics" {
-            tiny_http::Response::from_string("not found: the metrics are at /metrics\n").with_status_code(404)
-        } else if !get {
-            tiny_http::Response::from_string("only GET\n").with_status_code(405)
-        } else {
-            let (done, refreshed) = sync_channel(1);
-            // Full (many scrapes at once) or the loop gone: the last figures.
-            if refresh.try_send(done).is_ok() && waker.wake().is_ok() {
-                let _ = refreshed.recv_timeout(REFRESH_WAIT);
+/// Accepts connections, each to a thread of its own while fewer than
+/// [`MAX_CONNECTIONS`] are open; closes the others at once.
+fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+    let open = Arc::new(AtomicUsize::new(0));
+    for stream in listener.incoming() {
+        let stream = match stream {
+            Ok(stream) => stream,
+            Err(err) => {
+                // Out of descriptors, say: the node needs them more.
+                log::debug!("metrics: accept: {err}");
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
             }
-            let content_type =
-                tiny_http::Header::from_bytes(&b"Content-Type"[..], prometheus_text::CONTENT_TYPE)
-                    .expect("a valid header");
-            tiny_http::Response::from_string(metrics.encode()).with_header(content_type)
         };
-        // A client that went away: nothing to do.
-        let _ = request.respond(response);
+        if open.fetch_add(1, Ordering::AcqRel) >= MAX_CONNECTIONS {
+            open.fetch_sub(1, Ordering::AcqRel);
+            log::debug!("metrics: {MAX_CONNECTIONS} connections open, closing a new one");
+            continue;
+        }
+        let slot = Slot(Arc::clone(&open));
+        let shared = Arc::clone(shared);
+        let spawned = std::thread::Builder::new()
+            .name("zre-metrics-http".into())
+            .spawn(move || {
+                let _slot = slot;
+                if let Err(err) = serve_connection(stream, &shared) {
+                    log::debug!("metrics: {err}");
+                }
+            });
+        if let Err(err) = spawned {
+            // The closure (and the slot in it) is dropped with the error.
+            log::debug!("metrics: cannot start a thread: {err}");
+        }
     }
+}
+
+/// One of the [`MAX_CONNECTIONS`], given back when dropped.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Reads one request within [`REQUEST_DEADLINE`] and answers it: `GET
+/// /metrics` (or HEAD) the figures, another path 404, another method 405,
+/// a malformed or oversized request 400; then closes.
+fn serve_connection(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
+    let deadline = Instant::now() + REQUEST_DEADLINE;
+    let left = || {
+        deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::TimedOut, "request not complete in time"))
+    };
+    let mut buffer = vec![0u8; MAX_REQUEST];
+    let mut len = 0;
+    let (status, body, head_only) = loop {
+        stream.set_read_timeout(Some(left()?))?;
+        let n = stream.read(&mut buffer[len..])?;
+        if n == 0 {
+            return Ok(());
+        }
+        len += n;
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut request = httparse::Request::new(&mut headers);
+        match request.parse(&buffer[..len]) {
+            Ok(httparse::Status::Complete(_)) => {
+                let path = request.path.unwrap_or("").split('?').next().unwrap_or("");
+                let method = request.method.unwrap_or("");
+                let head_only = method == "HEAD";
+                break if path != "/metrics" {
+                    (
+                        "404 Not Found",
+                        "not found: the metrics are at /metrics\n".to_owned(),
+                        head_only,
+                    )
+                } else if method != "GET" && !head_only {
+                    ("405 Method Not Allowed", "only GET\n".to_owned(), false)
+                } else {
+                    ("200 OK", scrape(shared), head_only)
+                };
+            }
+            Ok(httparse::Status::Partial) if len < buffer.len() => {}
+            Ok(httparse::Status::Partial) | Err(_) => {
+                break ("400 Bad Request", "bad request\n".to_owned(), false);
+            }
+        }
+    };
+    let content_type = if status.starts_with("200") {
+        prometheus_text::CONTENT_TYPE
+    } else {
+        "text/plain; charset=utf-8"
+    };
+    let mut response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    if !head_only {
+        response.push_str(&body);
+    }
+    // Its own deadline: the scrape may have waited for the loop.
+    stream.set_write_timeout(Some(REQUEST_DEADLINE))?;
+    stream.write_all(response.as_bytes())?;
+    stream.flush()
+}
+
+/// The figures, fresh from the node's loop if it answers in time.
+fn scrape(shared: &Shared) -> String {
+    let (done, refreshed) = sync_channel(1);
+    // Full (as many scrapes waiting as there can be) or the loop gone: the
+    // last figures.
+    if shared.refresh.try_send(done).is_ok() && shared.waker.wake().is_ok() {
+        let _ = refreshed.recv_timeout(REFRESH_WAIT);
+    }
+    shared.metrics.encode()
 }
 
 #[cfg(test)]
