@@ -25,6 +25,6 @@ for n in $sizes; do
     for impl in $impls; do
         ZRE_SCALE_NODES=$n ZRE_SCALE_IMPL=$impl ZRE_SCALE_BIN="$PWD/target/release/zre" \
             cargo test --all-features --test netns -- scale::measure_one_row --ignored --exact --nocapture 2>&1 |
-            grep '^scale-row' | sed 's/^scale-row //' | tee -a "$out" || echo "| $n | $impl | failed: see cargo test --test netns scale::measure_one_row |" | tee -a "$out"
+            awk '/^scale-row/ && !seen++ { sub(/^scale-row /, ""); print }' | tee -a "$out" || echo "| $n | $impl | failed: see cargo test --test netns scale::measure_one_row |" | tee -a "$out"
     done
 done

@@ -281,6 +281,5 @@ fn measure_one_row() {
         kill_to_exit.map_or("> 90 s".into(), |d| format!("{:.2} s", d.as_secs_f64())),
     );
     figure!("{row}");
-    println!("{row}");
     assert!(mesh.is_some(), "no full mesh in 180 s: {row}\n{}", lab.report());
 }
