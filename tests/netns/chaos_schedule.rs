@@ -7,8 +7,8 @@
 //! reordering, no loss without an EXIT in between, no ENTER/EXIT storm;
 //! after the network heals every live node sees every other one.
 //!
-//! Run: `cargo test --test chaos_schedule_netns -- --ignored --nocapture`
-//! (ignored for now: it fails now and then, see the attribute). On a
+//! Run: `cargo test --test netns chaos_schedule -- --ignored --nocapture`
+//! (ignored for now, see the attribute). On a
 //! failure the nodes that did not converge show their log lines.
 //! The seed is printed; `CHAOS_SEED=<n>` replays a schedule,
 //! `CHAOS_SECS=<n>` makes it longer (default 45 s). Not modelled yet:
@@ -134,9 +134,9 @@ fn heal(lab: &Lab, slot: &mut Slot, fault: Fault) {
 }
 
 #[test]
-#[ignore = "issue 25: 4 of 13 runs on 2026-12-05 failed: a node that heard no peer for 30 s after start; \
-            nodes without any peer 30 s after healing (seed 1796459795795510455: n0 killed, restarted, \
-            then renumbered, met 1 of 11 peers); run with --ignored until explained"]
+#[ignore = "issue 25: since a peer's HELLO after it dropped us is a restart (EXIT, ENTER), 7 of 7 runs \
+            pass here (the 3 failing seeds replayed, 4 new: 0 violations, ~5 100 messages each); \
+            out of CI's run until it has passed beside the other namespace tests; --ignored runs it"]
 fn a_seeded_chaos_schedule_loses_nothing_without_an_exit() {
     let seed = std::env::var("CHAOS_SEED")
         .ok()
