@@ -240,6 +240,11 @@ impl NodeCore {
         !self.events.is_empty()
     }
 
+    /// Events waiting to be taken with [`poll_event`](Self::poll_event).
+    pub fn queued_events(&self) -> usize {
+        self.events.len()
+    }
+
     /// When `handle_timeout` must next be called; `None` when nothing is due.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.stopped {

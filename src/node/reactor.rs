@@ -6,6 +6,14 @@
 //! not while a message waits. So after every wake and every send we drain
 //! with DONTWAIT and re-check ZMQ_EVENTS before polling again; otherwise a
 //! message that arrived while we were busy would sit unseen.
+//!
+//! Back-pressure: while the application has `max_events` events not yet
+//! taken, the inbox is not read (its messages wait in libzmq, whose
+//! receive high-water mark pushes back on the senders), but everything
+//! else goes on: beacons, timers, PINGs we send, commands. `inbox_ready`
+//! stays set meanwhile, so the first pass after the application took
+//! events drains the inbox to EAGAIN: no ZMQ_FD edge is needed for the
+//! messages that waited.
 
 mod commands;
 mod gossip_bind;
@@ -72,6 +80,9 @@ const INBOX_BATCH_BYTES: usize = 128 << 10;
 pub(crate) struct ReactorSettings {
     pub send_hwm: i32,
     pub max_backlog: usize,
+    /// Events queued for the application at which the inbox is no longer
+    /// read (`NodeBuilder::max_events`).
+    pub max_events: usize,
     pub linger: Duration,
     pub loopback_only: bool,
     /// The user named the interface's address (`-i 10.0.0.5`): when it
@@ -318,7 +329,9 @@ impl Node {
         if !self.settled {
             self.service()?;
         }
-        let timeout = if !self.core.has_events() {
+        // Events to take: back at once, unless the caller lets them wait
+        // at the bound (the inbox is paused), then only timers and I/O.
+        let timeout = if !self.core.has_events() || self.inbox_paused() {
             self.effective_timeout(timeout)
         } else {
             Some(Duration::ZERO)
@@ -362,6 +375,18 @@ impl Node {
     /// The next event already received, if any (does not wait).
     pub fn next_event(&mut self) -> Option<Event> {
         self.core.poll_event()
+    }
+
+    /// Events received and not yet taken with [`Node::next_event`]. At
+    /// [`NodeBuilder::max_events`](crate::NodeBuilder::max_events) the
+    /// node stops reading its inbox until some are taken.
+    pub fn queued_events(&self) -> usize {
+        self.core.queued_events()
+    }
+
+    /// The queue of events is at its bound: the inbox waits unread.
+    fn inbox_paused(&self) -> bool {
+        self.core.queued_events() >= self.settings.max_events
     }
 
     /// Runs the node until an event arrives or `timeout` passes.
@@ -447,7 +472,7 @@ impl Node {
                     zap.serve(now).map_err(io::Error::other)?;
                 }
             }
-            if self.inbox_ready {
+            if self.inbox_ready && !self.inbox_paused() {
                 self.inbox_ready = !self.drain_inbox(now)?;
             }
             self.service_fast_exit(now)?;
@@ -487,16 +512,20 @@ impl Node {
             if self.links.has_backlog() {
                 self.links.flush_backlog(self.poll.registry());
             }
-            if self.probes.has_finished() || !self.probe_results.is_empty() {
+            let paused = self.inbox_paused();
+            if (self.probes.has_finished() || !self.probe_results.is_empty()) && !paused {
                 // Refusals wait for a drained inbox: look at it once more.
                 self.inbox_ready = true;
                 continue;
             }
-            if !self.inbox_ready && !self.beacon_ready && !self.core_timer_due(Instant::now()) {
-                self.settled = !self.links.has_backlog();
+            // Paused, the inbox is no work until events are taken.
+            let inbox_work = self.inbox_ready && !paused;
+            if !inbox_work && !self.beacon_ready && !self.core_timer_due(Instant::now()) {
+                // With messages left unread, the next pass looks again.
+                self.settled = !self.links.has_backlog() && !self.inbox_ready;
                 return Ok(());
             }
-            if self.inbox_ready && self.core.has_events() {
+            if inbox_work && self.core.has_events() {
                 // A full batch: let the application take its events first;
                 // the next poll carries on without waiting. A caller that
                 // waits on our fd instead is woken: ZMQ_FD has no new edge
@@ -547,7 +576,8 @@ impl Node {
     fn drain_inbox(&mut self, now: Instant) -> io::Result<bool> {
         let mut bytes = 0;
         for _ in 0..INBOX_BATCH {
-            if bytes >= INBOX_BATCH_BYTES {
+            // At the events' bound the rest waits in libzmq (back-pressure).
+            if bytes >= INBOX_BATCH_BYTES || self.inbox_paused() {
                 break;
             }
             match self.inbox.recv(&mut self.identity, zmq::DONTWAIT) {
