@@ -308,12 +308,15 @@ impl NodeBuilder {
     /// high-water mark ([`NodeBuilder::send_hwm`] messages per peer) then
     /// makes TCP push back on the senders: nothing is dropped, and
     /// reading resumes once the application takes events. Events that
-    /// are not messages (EXIT on a timer, EVASIVE, ...) still queue, at
-    /// most a few per peer. While reading waits, so do peers' PINGs and
-    /// PING-OKs: our own PINGs keep us alive in their eyes, but a pause
-    /// longer than the expired timeout ([`NodeBuilder::expired_timeout`],
-    /// 30 s by default) EXITs peers whose messages are still unread, and
-    /// them us.
+    /// are not messages (EVASIVE, ...) still queue, at most a few per
+    /// peer. While reading waits, so do peers' PINGs and PING-OKs (one
+    /// ROUTER carries everything): no peer is then reported SILENT or
+    /// EXITed for silence, and each evasive peer is PINGed once per
+    /// evasive timeout, which keeps us alive in its eyes (it may report
+    /// us SILENT). After the pause, a peer's silence is counted without
+    /// it: one that went away meanwhile is EXITed an expired timeout
+    /// ([`NodeBuilder::expired_timeout`], 30 s by default) after reading
+    /// resumes, or at once by fast EXIT.
     pub fn max_events(mut self, events: usize) -> Self {
         self.max_events = events.max(1);
         self

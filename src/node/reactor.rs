@@ -149,6 +149,11 @@ pub struct Node {
     /// What binding again at another address needs.
     rebind: Rebind,
     stopped: bool,
+    /// The application takes no events for now (`Node::hold_events`).
+    events_held: bool,
+    /// What the core was last told: the inbox is not read (the events'
+    /// bound), so peers' silence is not judged.
+    reading_paused: bool,
     /// The inbox may hold messages: its ZMQ_FD fired, or the last drain
     /// stopped at the batch limit. Cleared when a drain ends in EAGAIN,
     /// after which only a new ZMQ_FD edge can bring more.
@@ -274,6 +279,8 @@ impl Node {
             settings,
             interface,
             stopped: false,
+            events_held: false,
+            reading_paused: false,
             inbox_ready: true,
             beacon_ready: true,
             settled: false,
@@ -331,7 +338,7 @@ impl Node {
         }
         // Events to take: back at once, unless the caller lets them wait
         // at the bound (the inbox is paused), then only timers and I/O.
-        let timeout = if !self.core.has_events() || self.inbox_paused() {
+        let timeout = if !self.core.has_events() || self.inbox_paused() || self.events_held {
             self.effective_timeout(timeout)
         } else {
             Some(Duration::ZERO)
@@ -384,6 +391,36 @@ impl Node {
         self.core.queued_events()
     }
 
+    /// Says that the application takes no events for now (its own
+    /// output is full, say): while held, [`Node::poll`] and
+    /// [`Node::next_timeout`] no longer come back at once for queued
+    /// events, only for I/O and timers; the queue fills up to
+    /// [`NodeBuilder::max_events`](crate::NodeBuilder::max_events), and
+    /// then the inbox waits unread (back-pressure) while beacons and
+    /// timers go on. `false` again once the application takes events.
+    pub fn hold_events(&mut self, held: bool) {
+        if self.events_held && !held {
+            // The inbox may have waited: look at it in the next pass.
+            self.settled = false;
+        }
+        self.events_held = held;
+    }
+
+    /// Tells the core when reading the inbox stops or resumes, so that
+    /// peers whose messages wait unread are not judged silent meanwhile.
+    fn sync_reading_pause(&mut self, now: Instant) {
+        let paused = self.inbox_paused();
+        if paused != self.reading_paused {
+            self.reading_paused = paused;
+            debug!(
+                "{} events not taken: {} reading the inbox",
+                self.core.queued_events(),
+                if paused { "stopped" } else { "resumed" }
+            );
+            self.core.set_reading_paused(now, paused);
+        }
+    }
+
     /// The queue of events is at its bound: the inbox waits unread.
     fn inbox_paused(&self) -> bool {
         self.core.queued_events() >= self.settings.max_events
@@ -427,7 +464,8 @@ impl Node {
     /// Work that a wait on the fd would not announce: events to take, or
     /// inbox messages already past ZMQ_FD's edge.
     fn has_pending_work(&self) -> bool {
-        !self.stopped && (self.core.has_events() || self.inbox_ready)
+        !self.stopped
+            && ((self.core.has_events() && !self.events_held) || (self.inbox_ready && !self.inbox_paused()))
     }
 
     /// The waker of the node's poll: another thread wakes a loop that
@@ -472,8 +510,10 @@ impl Node {
                     zap.serve(now).map_err(io::Error::other)?;
                 }
             }
+            self.sync_reading_pause(now);
             if self.inbox_ready && !self.inbox_paused() {
                 self.inbox_ready = !self.drain_inbox(now)?;
+                self.sync_reading_pause(now);
             }
             self.service_fast_exit(now)?;
             if self.handshakes.has_ready() {

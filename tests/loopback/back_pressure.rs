@@ -1,6 +1,7 @@
 //! A receiver that does not take its events: the node stops reading its
 //! inbox at `max_events`, libzmq's high-water mark pushes back on the
-//! sender over TCP, liveness goes on meanwhile (no EXIT either way), and
+//! sender over TCP, liveness goes on meanwhile (no EXIT either way, over
+//! a pause well past the expired timeout), and
 //! once the events are taken every message arrives, once and in order.
 
 use std::time::{Duration, Instant};
@@ -8,8 +9,15 @@ use zre::Event;
 
 const BOUND: usize = 64;
 const TOTAL: u32 = 6_000;
-/// Longer than the evasive timeout (5 s): PINGs go unanswered meanwhile.
+/// Well past both nodes' expired timeout: PINGs go unanswered meanwhile.
 const PAUSE: Duration = Duration::from_secs(8);
+
+/// A loopback node with short liveness timeouts (1 s evasive, 3 s expired).
+fn node(name: &str, port: u16) -> zre::NodeBuilder {
+    crate::loopback(name, port)
+        .evasive_timeout(Duration::from_secs(1))
+        .expired_timeout(Duration::from_secs(3))
+}
 
 fn exits(events: &[Event]) -> usize {
     events.iter().filter(|e| e.kind() == "EXIT").count()
@@ -18,8 +26,8 @@ fn exits(events: &[Event]) -> usize {
 #[test]
 fn a_receiver_that_takes_no_events_pushes_back_and_loses_nothing() {
     let port = 53041;
-    let mut sender = crate::loopback("sender", port).send_hwm(100).build().unwrap();
-    let mut receiver = crate::loopback("receiver", port)
+    let mut sender = node("sender", port).send_hwm(100).build().unwrap();
+    let mut receiver = node("receiver", port)
         .send_hwm(100) // also the inbox's receive high-water mark
         .max_events(BOUND)
         .build()
@@ -57,6 +65,10 @@ fn a_receiver_that_takes_no_events_pushes_back_and_loses_nothing() {
         "the receiver's queue stayed at its bound of {BOUND}: {most_queued}"
     );
     assert!(held > 0, "libzmq pushed back on the sender");
+    assert!(
+        receiver.peers().contains(&sender.uuid()),
+        "the receiver kept the sender whose messages it did not read"
+    );
     assert_eq!(
         exits(&sent_seen),
         0,
