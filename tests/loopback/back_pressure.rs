@@ -104,3 +104,67 @@ fn a_receiver_that_takes_no_events_pushes_back_and_loses_nothing() {
     assert_eq!(exits(&sent_seen), 0);
     assert_eq!(exits(&received), 0, "the receiver kept the sender");
 }
+
+#[test]
+fn a_spawned_node_whose_events_are_not_taken_stays_bounded_too() {
+    let port = 53042;
+    let mut sender = node("sender", port).send_hwm(100).build().unwrap();
+    let receiver = node("receiver", port)
+        .send_hwm(100)
+        .max_events(BOUND)
+        .build()
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let mut sent_seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !sent_seen.iter().any(|e: &Event| e.kind() == "ENTER") {
+        assert!(Instant::now() < deadline, "the sender never saw the receiver");
+        sender.run_once(Some(Duration::from_millis(5))).unwrap();
+        sent_seen.extend(std::iter::from_fn(|| sender.next_event()));
+    }
+    let payload = vec![7u8; 8 << 10];
+    for i in 0..TOTAL {
+        sender
+            .whisper_slices(receiver.uuid(), &[&i.to_be_bytes(), &payload])
+            .unwrap();
+    }
+    let paused = Instant::now();
+    while paused.elapsed() < Duration::from_secs(4) {
+        sender.run_once(Some(Duration::from_millis(5))).unwrap();
+        sent_seen.extend(std::iter::from_fn(|| sender.next_event()));
+    }
+    // The handle's queue and the node's own, each at its bound.
+    let in_handle = receiver.events().len();
+    let in_node = receiver.call(|node| node.queued_events()).unwrap();
+    println!(
+        "handle queue {in_handle}, node queue {in_node}, sender holds {}",
+        sender.backlog()
+    );
+    assert!(in_handle <= BOUND, "the handle's queue is bounded: {in_handle}");
+    assert!(
+        (BOUND..=BOUND + 4).contains(&in_node),
+        "the node's queue: {in_node}"
+    );
+    assert!(sender.backlog() > 0, "libzmq pushed back on the sender");
+    assert_eq!(exits(&sent_seen), 0);
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while got.len() < TOTAL as usize {
+        assert!(Instant::now() < deadline, "only {} of {TOTAL} arrived", got.len());
+        sender.run_once(Some(Duration::from_millis(5))).unwrap();
+        sent_seen.extend(std::iter::from_fn(|| sender.next_event()));
+        while let Ok(event) = receiver.events().try_recv() {
+            assert_ne!(event.kind(), "EXIT", "the receiver kept the sender");
+            if let Event::Whisper { content, .. } = &event {
+                got.push(u32::from_be_bytes(content[0][..4].try_into().unwrap()));
+            }
+        }
+    }
+    assert_eq!(
+        got,
+        (0..TOTAL).collect::<Vec<_>>(),
+        "every message once, in order"
+    );
+    assert_eq!(exits(&sent_seen), 0);
+}
