@@ -7,6 +7,7 @@ mod failure;
 mod input;
 mod json;
 mod links;
+mod metrics;
 mod options;
 mod printer;
 mod runtime;

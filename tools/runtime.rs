@@ -2,6 +2,7 @@
 //! and a waker in its poll, and stopping (draining queued data first).
 
 use crate::failure::{Failure, Outcome};
+use crate::metrics::MetricsServer;
 use crate::options::{bool_setting, node_builder};
 use crate::printer::Printer;
 use log::LevelFilter;
@@ -71,6 +72,7 @@ pub struct Runtime {
     events: Events,
     signals: SignalSource,
     waker: Arc<Waker>,
+    metrics: Option<MetricsServer>,
 }
 
 /// What woke a [`Runtime::poll`].
@@ -91,7 +93,13 @@ impl Runtime {
             events: Events::with_capacity(256),
             signals,
             waker,
+            metrics: None,
         })
+    }
+
+    /// Answers the metrics endpoint's scrapes after each poll.
+    pub fn serve_metrics(&mut self, metrics: MetricsServer) {
+        self.metrics = Some(metrics);
     }
 
     /// For threads that hand data to the loop: wake it after each send.
@@ -102,6 +110,9 @@ impl Runtime {
     /// Runs the node until something happens or `timeout` passes.
     pub fn poll(&mut self, timeout: Option<Duration>) -> Result<Wakeup, Failure> {
         self.node.poll(&mut self.events, timeout)?;
+        if let Some(metrics) = &self.metrics {
+            metrics.serve(&self.node);
+        }
         let mut wakeup = Wakeup::default();
         for event in self.events.iter() {
             if event.token() == SIGNAL_TOKEN {

@@ -21,7 +21,12 @@ pub static TOOLS: Schema = Schema {
     applets: &[
         Applet {
             name: "zre",
-            keys: &[],
+            keys: &[KeySpec::new(
+                "metrics",
+                V::Text,
+                D::Unset,
+                "serve the node's counters at http://IP:PORT/metrics (Prometheus text format)",
+            )],
         },
         Applet {
             name: "zrecat",

@@ -228,6 +228,12 @@ impl Peer {
         self.refreshed_at = None;
     }
 
+    /// Nothing but its HELLO has come from the peer in this session (a
+    /// HELLO again then loses nothing of what it sent).
+    pub(super) fn heard_only_hello(&self) -> bool {
+        self.want_sequence <= 1
+    }
+
     /// Any message from the peer proves it alive.
     pub(super) fn refresh(&mut self, now: Instant, evasive: Duration, expired: Duration) {
         self.evasive_reported = false;

@@ -11,10 +11,16 @@
 //!
 //! `ZRE_SCALE_NODES` sets the number of nodes (default [`NODES`], at most
 //! 250), `ZRE_SCALE_BIN` another `zre` to run, `ZRE_SCALE_LOG` its
-//! `RUST_LOG` (default warn). Needs root; skipped with a message without it, unless `CI` is set
+//! `RUST_LOG` (default warn).
+//!
+//! `measure_one_row` (ignored; `benches/scale.sh` runs it) measures one
+//! row of issue 24's table for ours or Zyre (`ZRE_SCALE_IMPL=zyre`, through
+//! `tests/interop/zyre_peer.c`): mesh time, idle CPU, RSS and threads per
+//! node, EXITs of live peers, and kill → EXIT for 10 % of the nodes. Needs root; skipped with a message without it, unless `CI` is set
 //! (then it fails).
 
 use crate::support::netns::{JsonPeer, Lab};
+use crate::support::{cdrivers, netns, refpeers};
 use std::collections::HashSet;
 use std::io::Write;
 use std::thread;
@@ -138,4 +144,143 @@ fn nodes_on_one_lan_mesh_and_stay_without_exit() {
         "netns::scale: {n} nodes; lab built in {lab_built:.1?}, all READY at {all_ready:.1?}, \
          full mesh {mesh:.2?} after the last READY, 0 EXIT over {IDLE:?} idle"
     );
+}
+
+/// CPU time (user + system) of a process, in clock ticks (1/100 s).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which may hold spaces), from
+    // field 3 on: utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<u64> = rest.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
+    fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0)
+}
+
+/// One row of issue 24's scale table, for `ZRE_SCALE_IMPL` (`ours`, the
+/// default, or `zyre`) at `ZRE_SCALE_NODES`: every node in its own
+/// namespace on one bridge (neighbours pinned), defaults but for the
+/// interface. Prints `scale-row | N | impl | mesh | CPU/node | RSS/node |
+/// threads | EXIT of live peers | kill → EXIT`. A measurement, so it
+/// asserts only that the mesh formed.
+#[test]
+#[ignore = "a benchmark: benches/scale.sh runs it (release build, one row per run)"]
+fn measure_one_row() {
+    let n: usize = std::env::var("ZRE_SCALE_NODES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(NODES)
+        .clamp(2, 1000);
+    let zyre = std::env::var("ZRE_SCALE_IMPL").is_ok_and(|v| v == "zyre");
+    let idle = std::env::var("ZRE_SCALE_IDLE_S")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(IDLE, Duration::from_secs);
+    if zyre && !refpeers::require("measure_one_row", &[refpeers::Family::ZyreC]) {
+        return;
+    }
+    let Some(mut lab) = Lab::alone("scalerow") else {
+        return;
+    };
+    let hosts: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
+    let host_refs: Vec<&str> = hosts.iter().map(String::as_str).collect();
+    // A /16, so that 256 hosts fit.
+    let addrs: Vec<String> = (0..n)
+        .map(|i| format!("10.52.{}.{}", i / 250, i % 250 + 2))
+        .collect();
+    let members: Vec<(&str, &str)> = host_refs
+        .iter()
+        .copied()
+        .zip(addrs.iter().map(String::as_str))
+        .collect();
+    lab.lan("lan1", "10.52.0.0/16", &members);
+    lab.pin_neighbours("lan1");
+    let bin = std::env::var("ZRE_SCALE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_zre").to_owned());
+    let driver = if zyre { Some(cdrivers::zyre_peer()) } else { None };
+    let mut nodes = Vec::with_capacity(n);
+    for host in &hosts {
+        let child = match &driver {
+            Some(d) => lab.spawn_as(
+                &format!("zyre {host}"),
+                host,
+                d.to_str().expect("UTF-8 path"),
+                &["--name", host, "--iface", "lan1"],
+                &[],
+            ),
+            None => lab.spawn_as(
+                &format!("zre {host}"),
+                host,
+                &bin,
+                &["--json", "-n", host, "-i", "lan1"],
+                &[("RUST_LOG", "warn")],
+            ),
+        };
+        nodes.push(JsonPeer::adopt(child));
+    }
+    let ready_at = Instant::now();
+    let mesh = loop {
+        let least = nodes.iter().map(|n| entered_and_exits(n).0).min().unwrap_or(0);
+        if least == n - 1 {
+            break Some(ready_at.elapsed());
+        }
+        if ready_at.elapsed() > Duration::from_secs(180) {
+            break None;
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    let pids: Vec<u32> = nodes.iter_mut().map(|n| n.child().pid()).collect();
+    let cpu_before: u64 = pids.iter().map(|&p| cpu_ticks(p)).sum();
+    let idle_from = Instant::now();
+    thread::sleep(idle);
+    let cpu_ticks_idle = pids.iter().map(|&p| cpu_ticks(p)).sum::<u64>() - cpu_before;
+    let idle_secs = idle_from.elapsed().as_secs_f64();
+    let cpu_per_node = cpu_ticks_idle as f64 / 100.0 / idle_secs / n as f64 * 100.0;
+    let rss: Vec<u64> = pids
+        .iter()
+        .map(|&p| netns::proc_status_kib(p, "VmRSS").unwrap_or(0))
+        .collect();
+    let threads: Vec<u64> = pids
+        .iter()
+        .map(|&p| {
+            std::fs::read_to_string(format!("/proc/{p}/status"))
+                .ok()
+                .and_then(|s| s.lines().find(|l| l.starts_with("Threads:")).map(str::to_owned))
+                .and_then(|l| l["Threads:".len()..].trim().parse().ok())
+                .unwrap_or(0)
+        })
+        .collect();
+    let exits: usize = nodes.iter().map(|n| entered_and_exits(n).1.len()).sum();
+    // 10 % killed (at least one): how long until every survivor has their EXIT.
+    let killed = (n / 10).max(1);
+    let killed_uuids: Vec<String> = nodes[n - killed..].iter().map(|k| k.uuid.clone()).collect();
+    let kill_at = Instant::now();
+    for node in nodes[n - killed..].iter_mut() {
+        node.child().kill();
+    }
+    let kill_to_exit = loop {
+        let all = nodes[..n - killed].iter().all(|node| {
+            let events = node.events();
+            killed_uuids
+                .iter()
+                .all(|k| events.iter().any(|e| e.is("EXIT") && e.peer() == k))
+        });
+        if all {
+            break Some(kill_at.elapsed());
+        }
+        if kill_at.elapsed() > Duration::from_secs(90) {
+            break None;
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    let mean = |v: &[u64]| v.iter().sum::<u64>() as f64 / v.len().max(1) as f64;
+    let row = format!(
+        "scale-row | {n} | {} | {} | {cpu_per_node:.2} % | {:.1} MiB | {:.0} | {exits} | {} |",
+        if zyre { "Zyre 2.0.1" } else { "ours" },
+        mesh.map_or("never (180 s)".into(), |d| format!("{:.2} s", d.as_secs_f64())),
+        mean(&rss) / 1024.0,
+        mean(&threads),
+        kill_to_exit.map_or("> 90 s".into(), |d| format!("{:.2} s", d.as_secs_f64())),
+    );
+    figure!("{row}");
+    println!("{row}");
+    assert!(mesh.is_some(), "no full mesh in 180 s: {row}\n{}", lab.report());
 }

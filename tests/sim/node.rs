@@ -1660,6 +1660,64 @@ fn a_repeated_hello_restarts_once_not_back_and_forth() {
     assert_eq!(sim.count(a, "EXIT"), 1, "{:?}", sim.nodes[a].events);
 }
 
+/// The chaos checker's kind (issue 25): a peer that had talked with us,
+/// dropped us without our knowing (a one-sided expiry: we were stopped,
+/// or its timers ran late), SHOUTed to our group meanwhile and then found
+/// us again. What it sent while we were out of its table never reached
+/// us, so its new HELLO is a restart: EXIT then ENTER, and JOIN again.
+/// Taken as "nothing new, same session" (issue 24) the SHOUT was lost with
+/// no EXIT in between.
+#[test]
+fn a_peer_that_dropped_us_after_talking_and_greets_us_again_is_exit_and_enter() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    sim.run_for(secs(2));
+    sim.nodes[a].core.join("g").unwrap();
+    sim.nodes[b].core.join("g").unwrap();
+    sim.settle();
+    sim.nodes[a].core.shout("g", text("1")).unwrap();
+    sim.settle();
+    assert_eq!(sim.count(b, "SHOUT"), 1);
+    let b_uuid = sim.uuid(b);
+    let a_uuid = sim.uuid(a);
+    // a drops b; b does not know.
+    sim.nodes[a]
+        .core
+        .remove_peer(b_uuid, zre::core::Removal::TooFarBehind);
+    sim.settle();
+    assert_eq!(
+        sim.nodes[a].core.shout("g", text("2")).unwrap(),
+        0,
+        "b is not in a's table"
+    );
+    sim.settle();
+    sim.run_for(secs(10));
+    assert_eq!(sim.count(b, "SHOUT"), 1, "b never got \"2\"");
+    assert_eq!(
+        sim.count(b, "EXIT"),
+        1,
+        "b must be told that a dropped it (a SHOUT was lost): {:?}",
+        sim.nodes[b].events
+    );
+    assert_eq!(sim.count(b, "ENTER"), 2, "{:?}", sim.nodes[b].events);
+    assert!(
+        sim.nodes[b].core.peers_by_group("g").contains(&a_uuid),
+        "a is in g again at b"
+    );
+    // Once: no back and forth.
+    sim.clear_events();
+    sim.run_for(secs(60));
+    for n in [a, b] {
+        assert_eq!(
+            sim.count(n, "EXIT") + sim.count(n, "ENTER"),
+            0,
+            "node {n}: {:?}",
+            sim.nodes[n].events
+        );
+    }
+}
+
 // ----- beacons from a LAN we do not serve (issue 13, fault 2) -------------
 
 #[test]

@@ -1224,3 +1224,6 @@ fn the_shell_skips_a_line_over_one_mib_and_goes_on() {
     assert!(stderr.contains("going on"), "{stderr}");
     assert!(stderr.contains("zrecat"), "{stderr}");
 }
+
+// `zre --metrics`: in a file of its own, with the helpers above.
+mod metrics;

@@ -11,7 +11,8 @@ mod editor;
 use crate::failure::{Failure, Outcome};
 use crate::input::{Input, ReadMode, spawn_stdin_reader};
 use crate::links;
-use crate::options::{HasNodeArgs, load_settings, node_args};
+use crate::metrics::{BoundMetrics, metrics_addr};
+use crate::options::{HasNodeArgs, load_settings, node_args, set_flag};
 use crate::printer::Printer;
 use crate::runtime::{Runtime, Started, drain, start_node, stop_node, take_events};
 use commands::Flow;
@@ -48,6 +49,10 @@ link named after them (see --install-links): zrecat, zretime, zreworker, zgossip
         /// to PATH_secret (mode 0600), then exit
         #[argh(option, arg_name = "PATH")]
         pub curve_keygen: Option<String>,
+        /// serve the node's counters at http://ADDR/metrics in the Prometheus text format;
+        /// ADDR is IP:PORT (127.0.0.1:9100, [::1]:9100; port 0: any free port, printed)
+        #[argh(option, arg_name = "ADDR")]
+        pub metrics: Option<String>,
     }
 }
 
@@ -58,8 +63,16 @@ pub fn run(args: ZreArgs) -> Outcome {
     if let Some(path) = &args.curve_keygen {
         return crate::curve_keygen::run(Path::new(path));
     }
-    let settings = load_settings("zre", &args.node_args())?;
+    let mut settings = load_settings("zre", &args.node_args())?;
+    set_flag(&mut settings, "metrics", args.metrics.as_deref())?;
+    // Bound before the node starts: a port in use stops us unannounced.
+    let metrics = metrics_addr(&settings)?.map(BoundMetrics::bind).transpose()?;
     let Started { mut runtime, json } = start_node(&settings, |builder| builder)?;
+    if let Some(metrics) = metrics {
+        // On stderr: stdout is the events' (JSON with --json).
+        eprintln!("zre: metrics at http://{}/metrics", metrics.addr());
+        runtime.serve_metrics(metrics.start(runtime.waker())?);
+    }
     // The prompt would pollute JSON on stdout: rustyline only for people.
     let interactive = !json && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let known = Arc::new(Mutex::new(Known::default()));

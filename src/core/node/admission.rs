@@ -38,8 +38,13 @@ impl NodeCore {
                 return HelloVerdict::SameSession;
             }
             // (Not for a peer in a conflict over one endpoint: our link for
-            // it may reach the other claimant.)
+            // it may reach the other claimant.) Only while it has sent us
+            // nothing but its HELLO: a peer that had sent more and greets us
+            // again dropped us meanwhile, so what it sent its groups since,
+            // and what we sent it, may be lost; that is a restart, reported
+            // as EXIT and ENTER, never a silent gap (issue 25's checker).
             if peer.ready
+                && peer.heard_only_hello()
                 && same_key
                 && same_hello(peer, &self.groups, hello)
                 && !self.overruled.in_conflict(uuid)
@@ -92,6 +97,7 @@ impl NodeCore {
         if let Some(peer) = self.peers.get_mut(&uuid) {
             let was_linked_pending = !peer.ready && peer.linked;
             peer.ready = true;
+            self.budget.forget_announced(uuid);
             if !peer.linked {
                 // It waited for a link while its announcement had no turn.
                 self.link(now, uuid);

@@ -6,6 +6,11 @@
 //! - when those are full, a new announcement replaces the oldest announced
 //!   peer, so a flood cannot keep a real peer out: its next beacon, or the
 //!   next tuple, comes in again;
+//! - but a host that holds a large share of the announced peers (a
+//!   [`GREEDY_SHARE`]) replaces its own oldest, and a newcomer from another
+//!   host replaces the oldest of such a host's: one host flooding forged
+//!   UUIDs from its address cannot push out a real peer of another host
+//!   before that peer had time to answer our HELLO;
 //! - the announcements that found no room (or were replaced) are kept, a
 //!   bounded number, and tried again when room frees up (stale tuples
 //!   expire; a gossip server sends each tuple once);
@@ -18,11 +23,32 @@
 
 use super::*;
 use crate::wire::CurveKey;
+use std::collections::HashMap;
 
 /// How long a link to an announced peer is kept before a newer
 /// announcement may take its place: a peer on a LAN answers our HELLO in
 /// milliseconds, one on a loaded host well within this.
 pub const LINK_TURN: Duration = Duration::from_secs(1);
+
+/// The part of the announced peers' slots (1/GREEDY_SHARE of them) from
+/// which a host counts as greedy: when the slots are full, a greedy host's
+/// own oldest announced peer makes room, before anyone else's.
+pub(super) const GREEDY_SHARE: usize = 4;
+
+/// The announced peers of one host (the address part of their endpoints).
+#[derive(Debug, Default)]
+struct HostShare {
+    /// How many announced peers (not yet HELLO) the host has in the table.
+    count: usize,
+    /// Its announced peers, oldest first; entries of peers that left the
+    /// announced state are skipped when met.
+    order: VecDeque<Uuid>,
+}
+
+/// The host of an endpoint: `tcp://10.0.0.1:41000` → `tcp://10.0.0.1`.
+fn host_of(endpoint: &str) -> &str {
+    endpoint.rsplit_once(':').map_or(endpoint, |(host, _)| host)
+}
 
 /// An announcement set aside for lack of room.
 #[derive(Debug)]
@@ -42,10 +68,17 @@ pub(super) struct Budget {
     linking: VecDeque<(Instant, Uuid)>,
     /// Announced peers waiting for a link, newest last.
     waiting: Vec<Uuid>,
+    /// Those of them from hosts that were not greedy when they came to
+    /// wait, newest last: they get a link place before any of `waiting`.
+    waiting_modest: Vec<Uuid>,
     /// Announcements waiting for room, newest last.
     kept: VecDeque<Kept>,
     /// After a link could not be opened, none is tried before this.
     pause_until: Option<Instant>,
+    /// Announced peers (not yet HELLO) by host.
+    hosts: HashMap<Box<str>, HostShare>,
+    /// The host each announced peer was counted under.
+    host_by_peer: HashMap<Uuid, Box<str>>,
 }
 
 impl Budget {
@@ -55,6 +88,51 @@ impl Budget {
 
     pub(super) fn clear(&mut self) {
         *self = Budget::default();
+    }
+
+    /// Counts `uuid`, announced at `endpoint`, under its host.
+    fn count_announced(&mut self, uuid: Uuid, endpoint: &str) {
+        self.forget_announced(uuid);
+        let host: Box<str> = host_of(endpoint).into();
+        let share = self.hosts.entry(host.clone()).or_default();
+        share.count += 1;
+        share.order.push_back(uuid);
+        if share.order.len() > 2 * share.count + 16 {
+            let by_peer = &self.host_by_peer;
+            share
+                .order
+                .retain(|u| by_peer.get(u).is_some_and(|h| *h == host) || *u == uuid);
+        }
+        self.host_by_peer.insert(uuid, host);
+    }
+
+    /// `uuid` is no longer an announced peer (it said HELLO, or left).
+    pub(super) fn forget_announced(&mut self, uuid: Uuid) {
+        let Some(host) = self.host_by_peer.remove(&uuid) else {
+            return;
+        };
+        if let Some(share) = self.hosts.get_mut(&host) {
+            share.count -= 1;
+            if share.count == 0 {
+                self.hosts.remove(&host);
+            }
+        }
+    }
+
+    /// How many announced peers `host` has.
+    fn host_count(&self, host: &str) -> usize {
+        self.hosts.get(host).map_or(0, |s| s.count)
+    }
+
+    /// The oldest announced peer of `host`, taken out of its order.
+    fn oldest_of(&mut self, host: &str) -> Option<Uuid> {
+        let share = self.hosts.get_mut(host)?;
+        while let Some(uuid) = share.order.pop_front() {
+            if self.host_by_peer.get(&uuid).is_some_and(|h| &**h == host) {
+                return Some(uuid);
+            }
+        }
+        None
     }
 }
 
@@ -115,9 +193,9 @@ impl NodeCore {
         if pending < self.max_pending() && self.peers.len() < self.config.max_peers {
             return true;
         }
-        while let Some(oldest) = self.budget.arrived.pop_front() {
-            let Some(peer) = self.peers.get(&oldest).filter(|p| !p.ready) else {
-                continue;
+        if let Some(oldest) = self.announced_to_replace(endpoint) {
+            let Some(peer) = self.peers.get(&oldest) else {
+                return true;
             };
             debug!(
                 "no room for another peer without HELLO: {} at {} gives its place to {}",
@@ -142,6 +220,36 @@ impl NodeCore {
         false
     }
 
+    /// Which announced peer makes room for a new announcement at
+    /// `endpoint`: a greedy host's own oldest if the newcomer's host is
+    /// greedy; else the oldest of any greedy host; else the oldest.
+    fn announced_to_replace(&mut self, endpoint: &str) -> Option<Uuid> {
+        let greedy = (self.max_pending() / GREEDY_SHARE).max(1);
+        let host = host_of(endpoint);
+        if self.budget.host_count(host) >= greedy {
+            if let Some(own) = self.budget.oldest_of(host) {
+                return Some(own);
+            }
+        }
+        // The oldest of a greedy host: a scan of the arrivals, which only
+        // a newcomer from a host with a small share makes.
+        let greedy_at = self.budget.arrived.iter().position(|u| {
+            self.budget
+                .host_by_peer
+                .get(u)
+                .is_some_and(|h| self.budget.host_count(h) >= greedy)
+        });
+        if let Some(at) = greedy_at {
+            return self.budget.arrived.remove(at);
+        }
+        while let Some(oldest) = self.budget.arrived.pop_front() {
+            if self.peers.get(&oldest).is_some_and(|p| !p.ready) {
+                return Some(oldest);
+            }
+        }
+        None
+    }
+
     fn ready_count(&self) -> usize {
         self.peers.values().filter(|p| p.ready).count()
     }
@@ -161,6 +269,9 @@ impl NodeCore {
 
     /// A new announced peer came into the table.
     pub(super) fn announced(&mut self, now: Instant, uuid: Uuid) {
+        if let Some(peer) = self.peers.get(&uuid) {
+            self.budget.count_announced(uuid, &peer.endpoint);
+        }
         self.budget.arrived.push_back(uuid);
         if self.budget.arrived.len() > 2 * self.max_pending() + 64 {
             let peers = &self.peers;
@@ -183,6 +294,15 @@ impl NodeCore {
             self.end_oldest_turn(now);
         }
         if paused || self.linked_pending() >= self.max_linking() {
+            if !self.is_greedy_peer(uuid) {
+                self.budget.waiting_modest.push(uuid);
+                if self.budget.waiting_modest.len() > 2 * self.max_pending() + 64 {
+                    let peers = &self.peers;
+                    self.budget
+                        .waiting_modest
+                        .retain(|u| peers.get(u).is_some_and(|p| !p.ready && !p.linked));
+                }
+            }
             self.budget.waiting.push(uuid);
             if self.budget.waiting.len() > 2 * self.max_pending() + 64 {
                 let peers = &self.peers;
@@ -192,7 +312,50 @@ impl NodeCore {
             }
             return;
         }
+        // A place for a greedy host's newcomer goes to a peer of another
+        // host that waits, if one does: a flood's newest announcements
+        // take every place that frees up, and would keep it waiting.
+        if self.is_greedy_peer(uuid) {
+            if let Some(modest) = self.next_modest() {
+                self.budget.waiting.push(uuid);
+                self.link(now, modest);
+                return;
+            }
+        }
         self.link(now, uuid);
+    }
+
+    /// Whether `uuid` is an announced peer of a greedy host.
+    fn is_greedy_peer(&self, uuid: Uuid) -> bool {
+        let greedy = (self.max_pending() / GREEDY_SHARE).max(1);
+        self.budget
+            .host_by_peer
+            .get(&uuid)
+            .is_some_and(|host| self.budget.host_count(host) >= greedy)
+    }
+
+    /// The newest waiting peer of a modest host (newest, as in `waiting`:
+    /// a stale announcement is older than a live one's latest).
+    fn next_modest(&mut self) -> Option<Uuid> {
+        while let Some(uuid) = self.budget.waiting_modest.pop() {
+            if self.peers.get(&uuid).is_some_and(|p| !p.linked && !p.ready) {
+                return Some(uuid);
+            }
+        }
+        None
+    }
+
+    /// The next waiting peer to get a link place: a modest host's first.
+    fn next_waiting(&mut self) -> Option<Uuid> {
+        if let Some(uuid) = self.next_modest() {
+            return Some(uuid);
+        }
+        while let Some(uuid) = self.budget.waiting.pop() {
+            if self.peers.get(&uuid).is_some_and(|p| !p.linked && !p.ready) {
+                return Some(uuid);
+            }
+        }
+        None
     }
 
     /// One announced peer took up a link's place and no longer does: the
@@ -201,11 +364,8 @@ impl NodeCore {
         if self.budget.pause_until.is_some_and(|until| now < until) {
             return;
         }
-        while let Some(uuid) = self.budget.waiting.pop() {
-            if self.peers.get(&uuid).is_some_and(|p| !p.linked && !p.ready) {
-                self.link(now, uuid);
-                return;
-            }
+        if let Some(uuid) = self.next_waiting() {
+            self.link(now, uuid);
         }
     }
 
@@ -249,13 +409,11 @@ impl NodeCore {
                 linked -= 1;
             }
             while linked < self.max_linking() {
-                let Some(uuid) = self.budget.waiting.pop() else {
+                let Some(uuid) = self.next_waiting() else {
                     break;
                 };
-                if self.peers.get(&uuid).is_some_and(|p| !p.linked && !p.ready) {
-                    self.link(now, uuid);
-                    linked += 1;
-                }
+                self.link(now, uuid);
+                linked += 1;
             }
         }
         while !self.budget.kept.is_empty() {

@@ -84,6 +84,7 @@ impl NodeCore {
             return false;
         };
         self.stats.exits[why.index()] += 1;
+        self.budget.forget_announced(uuid);
         // A fast EXIT comes before the other members can have expired it.
         let others_until = (why == Removal::Unreachable).then_some(peer.expired_at + REAP_MARGIN);
         let left = self.groups.remove_peer(uuid);
