@@ -1,6 +1,6 @@
 //! A `zre --json` whose stdout nobody reads for a while: its loop does not
 //! block on the pipe, so it goes on beaconing and PINGing (a peer with a
-//! 3 s expired timeout keeps it over 8 s), the messages wait (in its
+//! 6 s expired timeout keeps it over 12 s), the messages wait (in its
 //! printer, its event queue up to the bound, then libzmq), and once its
 //! stdout is read every message is there, once, in order.
 
@@ -8,7 +8,8 @@ use super::*;
 use std::process::ChildStdout;
 
 const WHISPERS: usize = 8_000;
-const UNREAD_FOR: Duration = Duration::from_secs(8);
+/// Twice the expired timeout: a blocked loop (before) is EXITed by then.
+const UNREAD_FOR: Duration = Duration::from_secs(12);
 
 /// The talker's EXIT lines for `name` among `lines`.
 fn exits_of<'a>(lines: &'a [String], name: &str) -> Vec<&'a String> {
@@ -31,7 +32,7 @@ fn lines_so_far(proc: &mut Proc) -> &[String] {
 fn a_zre_whose_stdout_is_not_read_keeps_its_peers_and_loses_nothing() {
     let bin = Bin::new("slow-reader");
     let node = lo(private_beacon_port());
-    let short_timeouts = ["--evasive", "1", "--expired", "3"];
+    let short_timeouts = ["--evasive", "2", "--expired", "6"];
     let mut slow_command = bin.command(
         "zre",
         &with(&node, &[&["--json", "-n", "slow"][..], &short_timeouts].concat()),
