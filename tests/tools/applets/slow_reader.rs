@@ -107,7 +107,11 @@ fn a_zre_whose_stdout_is_not_read_keeps_its_peers_and_loses_nothing() {
         got.push(text.to_owned());
     }
     let expected: Vec<String> = (0..WHISPERS).map(|i| format!("m{i:05}")).collect();
-    assert!(got == expected, "every whisper once, in order");
+    if let Some(first) = (0..WHISPERS).find(|&i| got[i] != expected[i]) {
+        let around = &got[first.saturating_sub(2)..(first + 3).min(WHISPERS)];
+        let others: Vec<&String> = slow.seen.iter().filter(|l| !l.contains("WHISPER")).collect();
+        panic!("every whisper once, in order: first wrong at {first}: {around:?}; other lines: {others:?}");
+    }
     assert!(exits_of(lines_so_far(&mut talker), "slow").is_empty());
     assert!(
         !slow.seen.iter().any(|l| l.contains(r#""event":"EXIT""#)),
