@@ -46,6 +46,13 @@ pub const SEND_HWM: i32 = 100_000;
 /// behind is dropped (EXIT).
 pub const MAX_BACKLOG: usize = 1_000_000;
 
+/// Events the node queues for the application (taken with
+/// `Node::next_event`) before it stops reading its inbox: messages then
+/// wait in libzmq (up to its receive high-water mark, [`SEND_HWM`]
+/// messages per peer), and TCP pushes back on the senders. A count of
+/// events, not bytes.
+pub const MAX_EVENTS: usize = 4096;
+
 /// How long stopping may wait for queued messages to leave.
 pub const LINGER: Duration = Duration::from_secs(5);
 

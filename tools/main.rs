@@ -14,6 +14,7 @@ mod runtime;
 mod schema;
 // The `zre` applet; not `mod zre`, which would shadow the library crate.
 mod shell;
+mod stdout_thread;
 mod zgossip_server;
 mod zrecat;
 mod zretime;

@@ -3,6 +3,7 @@
 //! stdout or above the shell's prompt.
 
 use crate::json;
+use crate::stdout_thread::StdoutThread;
 use std::collections::HashSet;
 use std::io::{self, Write};
 use zre::{Event, GossipEvent, Node, ZyreUuid};
@@ -118,8 +119,10 @@ fn human_ready(node: &Node) -> String {
 /// Where lines go: stdout, or (in the interactive shell) above the prompt
 /// through rustyline.
 pub enum Sink {
-    /// Buffered stdout.
+    /// Buffered stdout, written on the caller's thread.
     Stdout(io::BufWriter<io::Stdout>),
+    /// Stdout written by a thread of its own (see [`StdoutThread`]).
+    Thread(StdoutThread),
     /// Rustyline's printer, which keeps the prompt below the lines.
     Prompt(Box<dyn rustyline::ExternalPrinter + Send>),
 }
@@ -136,6 +139,33 @@ impl Printer {
     /// To stdout, with a buffer of the default size.
     pub fn stdout(json: bool) -> Printer {
         Printer::with_sink(json, Sink::Stdout(io::BufWriter::new(io::stdout())))
+    }
+
+    /// To stdout through a writer thread, which wakes `waker` (the node's)
+    /// as it makes room: the loop takes events only while
+    /// [`Printer::has_room`].
+    pub fn stdout_thread(json: bool, waker: std::sync::Arc<mio::Waker>) -> io::Result<Printer> {
+        Ok(Printer::with_sink(
+            json,
+            Sink::Thread(StdoutThread::start(waker)?),
+        ))
+    }
+
+    /// Whether the applet may take more events from the node now (false
+    /// while a writer thread's reader is behind).
+    pub fn has_room(&self) -> bool {
+        match &self.sink {
+            Sink::Thread(out) => out.has_room(),
+            Sink::Stdout(_) | Sink::Prompt(_) => true,
+        }
+    }
+
+    /// Everything written out, the writer thread ended (at quit).
+    pub fn finish(&mut self) -> io::Result<()> {
+        match &mut self.sink {
+            Sink::Thread(out) => out.finish(),
+            Sink::Stdout(_) | Sink::Prompt(_) => self.flush(),
+        }
     }
 
     /// To stdout, with a buffer of `capacity` bytes (zrecat's bulk data).
@@ -162,6 +192,10 @@ impl Printer {
                 out.write_all(line.as_bytes())?;
                 out.write_all(b"\n")
             }
+            Sink::Thread(out) => {
+                out.write(line.as_bytes())?;
+                out.write(b"\n")
+            }
             Sink::Prompt(printer) => printer
                 .print(format!("{line}\n"))
                 .map_err(|e| io::Error::other(e.to_string())),
@@ -172,6 +206,7 @@ impl Printer {
     pub fn bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
         match &mut self.sink {
             Sink::Stdout(out) => out.write_all(bytes),
+            Sink::Thread(out) => out.write(bytes),
             Sink::Prompt(printer) => printer
                 .print(String::from_utf8_lossy(bytes).into_owned())
                 .map_err(|e| io::Error::other(e.to_string())),
@@ -235,6 +270,7 @@ impl Printer {
     pub fn flush(&mut self) -> io::Result<()> {
         match &mut self.sink {
             Sink::Stdout(out) => out.flush(),
+            Sink::Thread(out) => out.flush(),
             Sink::Prompt(_) => Ok(()),
         }
     }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 use zre::config::Settings;
-use zre::{Node, NodeBuilder};
+use zre::{Event, Node, NodeBuilder};
 
 /// Starts logging to stderr: warnings by default (`default_level`), the zre
 /// crate at debug with `verbose`; RUST_LOG, when set, is applied last and
@@ -123,6 +123,29 @@ impl Runtime {
     }
 }
 
+/// Prints the node's events while the printer has room, `each` after
+/// each one; when it has none, the node holds the rest (`hold_events`:
+/// they queue in the node up to its bound, then in libzmq) and the loop
+/// is woken when the printer's writer makes room. A slow reader of our
+/// stdout never blocks the node's loop and loses nothing.
+pub fn take_events(
+    node: &mut Node,
+    printer: &mut Printer,
+    mut each: impl FnMut(&mut Node, &Event) -> Outcome,
+) -> Outcome {
+    printer.flush()?;
+    while printer.has_room() {
+        let Some(event) = node.next_event() else {
+            break;
+        };
+        printer.event(&event)?;
+        each(node, &event)?;
+    }
+    printer.flush()?;
+    node.hold_events(!printer.has_room());
+    Ok(())
+}
+
 /// Keeps the node running until its own queue is empty, then for `grace`
 /// more (at most `DRAIN_LIMIT` in all), printing events, before it is
 /// stopped. Our own peers keep a leaving peer until its GOODBYE, which
@@ -147,20 +170,17 @@ pub fn drain(runtime: &mut Runtime, mut printer: Option<&mut Printer>, grace: Du
         if runtime.poll(Some(left))?.signal {
             return Ok(());
         }
-        while let Some(event) = runtime.node.next_event() {
-            if let Some(printer) = printer.as_deref_mut() {
-                printer.event(&event)?;
-            }
-        }
-        if let Some(printer) = printer.as_deref_mut() {
-            printer.flush()?;
+        match printer.as_deref_mut() {
+            Some(printer) => take_events(&mut runtime.node, printer, |_, _| Ok(()))?,
+            None => while runtime.node.next_event().is_some() {},
         }
     }
     Ok(())
 }
 
 /// Stops the node (GOODBYE, queued data flushed within the linger time) and
-/// prints the events that stopping produced (`STOP`).
+/// prints the events that stopping produced (`STOP`), then everything
+/// still buffered for stdout (waiting for its reader).
 pub fn stop_node(node: &mut Node, printer: Option<&mut Printer>) {
     node.stop();
     let mut printer = printer;
@@ -170,7 +190,7 @@ pub fn stop_node(node: &mut Node, printer: Option<&mut Printer>) {
         }
     }
     if let Some(printer) = printer {
-        let _ = printer.flush();
+        let _ = printer.finish();
     }
 }
 

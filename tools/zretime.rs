@@ -4,7 +4,7 @@
 use crate::failure::Outcome;
 use crate::options::{HasNodeArgs, duration_setting, load_settings, node_args, set_flag};
 use crate::printer::Printer;
-use crate::runtime::{Started, start_node, stop_node};
+use crate::runtime::{Started, start_node, stop_node, take_events};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 node_args! {
@@ -36,7 +36,7 @@ pub fn run(args: ZretimeArgs) -> Outcome {
         .ok_or_else(|| crate::failure::Failure::new("no value for 'group'"))?;
     let Started { mut runtime, json } = start_node(&settings, |builder| builder)?;
     runtime.node.join(&group)?;
-    let mut printer = Printer::stdout(json);
+    let mut printer = Printer::stdout_thread(json, runtime.waker())?;
     printer.ready(&runtime.node)?;
     printer.flush()?;
 
@@ -55,10 +55,7 @@ pub fn run(args: ZretimeArgs) -> Outcome {
         if wakeup.signal {
             break;
         }
-        while let Some(event) = runtime.node.next_event() {
-            printer.event(&event)?;
-        }
-        printer.flush()?;
+        take_events(&mut runtime.node, &mut printer, |_, _| Ok(()))?;
     }
     stop_node(&mut runtime.node, Some(&mut printer));
     Ok(())

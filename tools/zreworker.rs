@@ -5,7 +5,7 @@
 use crate::failure::{Failure, Outcome};
 use crate::options::{HasNodeArgs, load_settings, node_args};
 use crate::printer::Printer;
-use crate::runtime::{Started, start_node, stop_node};
+use crate::runtime::{Started, start_node, stop_node, take_events};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 use zre::{Event, Node};
@@ -41,7 +41,7 @@ struct Job {
 pub fn run(args: ZreworkerArgs) -> Outcome {
     let settings = load_settings("zreworker", &args.node_args())?;
     let Started { mut runtime, json } = start_node(&settings, |builder| builder)?;
-    let mut printer = Printer::stdout(json);
+    let mut printer = Printer::stdout_thread(json, runtime.waker())?;
     printer.ready(&runtime.node)?;
     printer.flush()?;
 
@@ -55,23 +55,22 @@ pub fn run(args: ZreworkerArgs) -> Outcome {
         if runtime.poll(timeout)?.signal {
             break;
         }
-        while let Some(event) = runtime.node.next_event() {
-            printer.event(&event)?;
-            if let Event::Whisper { peer, content, .. } = &event {
+        take_events(&mut runtime.node, &mut printer, |node, event| {
+            if let Event::Whisper { peer, content, .. } = event {
                 let request: Vec<u8> = content.concat();
                 match job_group(&request) {
                     Ok(group) => {
                         jobs_started += 1;
-                        start_job(&mut runtime.node, &mut jobs, jobs_started, group, *peer)?;
+                        start_job(node, &mut jobs, jobs_started, group, *peer)?;
                     }
                     Err(why) => {
                         log::info!("refused a job: {why}");
-                        whisper(&mut runtime.node, *peer, &format!("error: {why}"));
+                        whisper(node, *peer, &format!("error: {why}"));
                     }
                 }
             }
-        }
-        printer.flush()?;
+            Ok(())
+        })?;
         advance_jobs(&mut runtime.node, &mut jobs)?;
     }
     stop_node(&mut runtime.node, Some(&mut printer));

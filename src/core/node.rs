@@ -150,6 +150,9 @@ pub struct NodeCore {
     stats: CoreCounters,
     /// Endpoints we dial without an announcement (`--peer`).
     seeds: seeds::Seeds,
+    /// Since when the I/O layer has not been reading our inbox
+    /// (back-pressure, see [`NodeCore::set_reading_paused`]).
+    reading_paused_since: Option<Instant>,
 }
 
 /// A node's rate-limited log lines, one limit per kind of line: what a
@@ -213,6 +216,7 @@ impl NodeCore {
             own_key_text: config_key.as_ref().map(crate::wire::curve_key::encode_z85),
             timers: liveness::Timers::new(now),
             budget: budget::Budget::default(),
+            reading_paused_since: None,
             stats: CoreCounters::default(),
             seeds: seeds::Seeds::default(),
         }
@@ -238,6 +242,11 @@ impl NodeCore {
     /// Whether [`poll_event`](Self::poll_event) would return something.
     pub fn has_events(&self) -> bool {
         !self.events.is_empty()
+    }
+
+    /// Events waiting to be taken with [`poll_event`](Self::poll_event).
+    pub fn queued_events(&self) -> usize {
+        self.events.len()
     }
 
     /// When `handle_timeout` must next be called; `None` when nothing is due.

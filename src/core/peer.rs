@@ -195,7 +195,15 @@ impl Peer {
 
     /// When its liveness must next be looked at: its evasive deadline
     /// until we PING it, then the end of the PING's wait, then its expiry.
-    pub(super) fn next_check(&self, ping_wait: Duration) -> Instant {
+    /// While our reading is paused: its evasive deadline, then the next
+    /// PING, `repeat` after the last one (see `NodeCore::set_reading_paused`).
+    pub(super) fn next_check(&self, ping_wait: Duration, paused: Option<Duration>) -> Instant {
+        if let Some(repeat) = paused {
+            return match self.ping_sent_at {
+                None => self.evasive_at,
+                Some(sent) => sent + repeat,
+            };
+        }
         match self.ping_sent_at {
             None => self.evasive_at.min(self.expired_at),
             Some(sent) if !self.silent_reported => (sent + ping_wait).min(self.expired_at),
@@ -206,6 +214,18 @@ impl Peer {
     /// Nothing but one HELLO each way has passed on this link.
     pub(super) fn only_hellos_exchanged(&self) -> bool {
         self.sent_sequence <= 1 && self.want_sequence <= 1
+    }
+
+    /// Our reading was paused for `pause` until `now`: its silence is
+    /// counted from `pause` later, and a PING in flight as sent `now`.
+    pub(super) fn resume_after(&mut self, now: Instant, pause: Duration) {
+        self.evasive_at += pause;
+        self.expired_at += pause;
+        if self.ping_sent_at.is_some() {
+            self.ping_sent_at = Some(now);
+        }
+        // Worked out afresh by the next refresh.
+        self.refreshed_at = None;
     }
 
     /// Nothing but its HELLO has come from the peer in this session (a

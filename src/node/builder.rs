@@ -50,6 +50,7 @@ pub struct NodeBuilder {
     max_message_size: usize,
     send_hwm: i32,
     max_backlog: usize,
+    max_events: usize,
     linger: Duration,
     fast_exit: bool,
     raise_fd_limit: bool,
@@ -87,6 +88,7 @@ impl Default for NodeBuilder {
             max_message_size: defaults::MAX_MESSAGE_SIZE,
             send_hwm: defaults::SEND_HWM,
             max_backlog: defaults::MAX_BACKLOG,
+            max_events: defaults::MAX_EVENTS,
             linger: defaults::LINGER,
             fast_exit: true,
             raise_fd_limit: false,
@@ -298,6 +300,28 @@ impl NodeBuilder {
         self
     }
 
+    /// Events queued for the application, not yet taken with
+    /// [`Node::next_event`](crate::Node::next_event), at which the node
+    /// stops reading its inbox (default 4096 events; 0 counts as 1). The
+    /// node's loop goes on meanwhile (beacons, timers, PINGs it sends,
+    /// commands); peers' messages wait in libzmq, whose receive
+    /// high-water mark ([`NodeBuilder::send_hwm`] messages per peer) then
+    /// makes TCP push back on the senders: nothing is dropped, and
+    /// reading resumes once the application takes events. Events that
+    /// are not messages (EVASIVE, ...) still queue, at most a few per
+    /// peer. While reading waits, so do peers' PINGs and PING-OKs (one
+    /// ROUTER carries everything): no peer is then reported SILENT or
+    /// EXITed for silence, and each evasive peer is PINGed once per
+    /// evasive timeout, which keeps us alive in its eyes (it may report
+    /// us SILENT). After the pause, a peer's silence is counted without
+    /// it: one that went away meanwhile is EXITed an expired timeout
+    /// ([`NodeBuilder::expired_timeout`], 30 s by default) after reading
+    /// resumes, or at once by fast EXIT.
+    pub fn max_events(mut self, events: usize) -> Self {
+        self.max_events = events.max(1);
+        self
+    }
+
     /// How long stopping may wait for queued messages to leave.
     pub fn linger(mut self, linger: Duration) -> Self {
         self.linger = linger;
@@ -436,6 +460,7 @@ impl NodeBuilder {
         let settings = ReactorSettings {
             send_hwm: self.send_hwm,
             max_backlog: self.max_backlog,
+            max_events: self.max_events,
             linger: self.linger,
             loopback_only: interface.loopback,
             interface_pinned: matches!(self.interface, InterfaceSpec::Address(_)),

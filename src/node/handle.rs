@@ -272,9 +272,20 @@ fn stopped<T>() -> Result<T, NodeError> {
     Err(NodeError::Command(crate::core::CommandError::Stopped))
 }
 
+/// While the handle's queue holds `max_events` events not taken, the
+/// node's thread looks again this often (a channel cannot wake it when
+/// room comes); meanwhile events queue in the node, up to its own bound.
+const FULL_QUEUE_RECHECK: Duration = Duration::from_millis(10);
+
 fn run(node: &mut Node, commands: &flume::Receiver<Command>, events: &flume::Sender<Event>) {
+    // The handle's queue is bounded like the node's: an application that
+    // does not take events gets back-pressure (the node stops reading its
+    // inbox at its own bound), not a queue that grows without end.
+    let bound = node.max_events();
     loop {
-        if let Err(err) = node.run_once(None) {
+        let full = events.len() >= bound;
+        node.hold_events(full);
+        if let Err(err) = node.run_once(full.then_some(FULL_QUEUE_RECHECK)) {
             warn!("node loop failed: {err}");
             node.stop();
         }
@@ -288,7 +299,11 @@ fn run(node: &mut Node, commands: &flume::Receiver<Command>, events: &flume::Sen
                 break;
             }
         }
-        while let Some(event) = node.next_event() {
+        // Once stopped, every event left goes (STOP last): no more come.
+        while node.is_stopped() || events.len() < bound {
+            let Some(event) = node.next_event() else {
+                break;
+            };
             // A handle that stopped listening does not stop the node.
             let _ = events.send(event);
         }

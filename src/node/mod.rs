@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `reactor.rs` | [`Node`]: the poll loop, carrying out the core's actions |
 //! | `reactor/commands.rs`, `reactor/queries.rs` | `Node`'s commands (join, whisper, …) and questions (peers, groups, …) |
+//! | `reactor/back_pressure.rs` | the bound on events not taken, at which the inbox waits unread |
 //! | `builder.rs` | [`NodeBuilder`]: settings and their validation |
 //! | `setup.rs` | what `NodeBuilder::build` opens: context, inbox, ZAP, beacon sockets |
 //! | `handle.rs` | [`NodeHandle`]: a node in a thread of its own |

@@ -6,7 +6,16 @@
 //! not while a message waits. So after every wake and every send we drain
 //! with DONTWAIT and re-check ZMQ_EVENTS before polling again; otherwise a
 //! message that arrived while we were busy would sit unseen.
+//!
+//! Back-pressure: while the application has `max_events` events not yet
+//! taken, the inbox is not read (its messages wait in libzmq, whose
+//! receive high-water mark pushes back on the senders), but everything
+//! else goes on: beacons, timers, PINGs we send, commands. `inbox_ready`
+//! stays set meanwhile, so the first pass after the application took
+//! events drains the inbox to EAGAIN: no ZMQ_FD edge is needed for the
+//! messages that waited.
 
+mod back_pressure;
 mod commands;
 mod gossip_bind;
 mod queries;
@@ -72,6 +81,9 @@ const INBOX_BATCH_BYTES: usize = 128 << 10;
 pub(crate) struct ReactorSettings {
     pub send_hwm: i32,
     pub max_backlog: usize,
+    /// Events queued for the application at which the inbox is no longer
+    /// read (`NodeBuilder::max_events`).
+    pub max_events: usize,
     pub linger: Duration,
     pub loopback_only: bool,
     /// The user named the interface's address (`-i 10.0.0.5`): when it
@@ -138,6 +150,11 @@ pub struct Node {
     /// What binding again at another address needs.
     rebind: Rebind,
     stopped: bool,
+    /// The application takes no events for now (`Node::hold_events`).
+    events_held: bool,
+    /// What the core was last told: the inbox is not read (the events'
+    /// bound), so peers' silence is not judged.
+    reading_paused: bool,
     /// The inbox may hold messages: its ZMQ_FD fired, or the last drain
     /// stopped at the batch limit. Cleared when a drain ends in EAGAIN,
     /// after which only a new ZMQ_FD edge can bring more.
@@ -263,6 +280,8 @@ impl Node {
             settings,
             interface,
             stopped: false,
+            events_held: false,
+            reading_paused: false,
             inbox_ready: true,
             beacon_ready: true,
             settled: false,
@@ -318,7 +337,9 @@ impl Node {
         if !self.settled {
             self.service()?;
         }
-        let timeout = if !self.core.has_events() {
+        // Events to take: back at once, unless the caller lets them wait
+        // at the bound (the inbox is paused), then only timers and I/O.
+        let timeout = if !self.core.has_events() || self.inbox_paused() || self.events_held {
             self.effective_timeout(timeout)
         } else {
             Some(Duration::ZERO)
@@ -402,7 +423,8 @@ impl Node {
     /// Work that a wait on the fd would not announce: events to take, or
     /// inbox messages already past ZMQ_FD's edge.
     fn has_pending_work(&self) -> bool {
-        !self.stopped && (self.core.has_events() || self.inbox_ready)
+        !self.stopped
+            && ((self.core.has_events() && !self.events_held) || (self.inbox_ready && !self.inbox_paused()))
     }
 
     /// The waker of the node's poll: another thread wakes a loop that
@@ -447,8 +469,10 @@ impl Node {
                     zap.serve(now).map_err(io::Error::other)?;
                 }
             }
-            if self.inbox_ready {
+            self.sync_reading_pause(now);
+            if self.inbox_ready && !self.inbox_paused() {
                 self.inbox_ready = !self.drain_inbox(now)?;
+                self.sync_reading_pause(now);
             }
             self.service_fast_exit(now)?;
             if self.handshakes.has_ready() {
@@ -487,16 +511,20 @@ impl Node {
             if self.links.has_backlog() {
                 self.links.flush_backlog(self.poll.registry());
             }
-            if self.probes.has_finished() || !self.probe_results.is_empty() {
+            let paused = self.inbox_paused();
+            if (self.probes.has_finished() || !self.probe_results.is_empty()) && !paused {
                 // Refusals wait for a drained inbox: look at it once more.
                 self.inbox_ready = true;
                 continue;
             }
-            if !self.inbox_ready && !self.beacon_ready && !self.core_timer_due(Instant::now()) {
-                self.settled = !self.links.has_backlog();
+            // Paused, the inbox is no work until events are taken.
+            let inbox_work = self.inbox_ready && !paused;
+            if !inbox_work && !self.beacon_ready && !self.core_timer_due(Instant::now()) {
+                // With messages left unread, the next pass looks again.
+                self.settled = !self.links.has_backlog() && !self.inbox_ready;
                 return Ok(());
             }
-            if self.inbox_ready && self.core.has_events() {
+            if inbox_work && self.core.has_events() {
                 // A full batch: let the application take its events first;
                 // the next poll carries on without waiting. A caller that
                 // waits on our fd instead is woken: ZMQ_FD has no new edge
@@ -547,7 +575,8 @@ impl Node {
     fn drain_inbox(&mut self, now: Instant) -> io::Result<bool> {
         let mut bytes = 0;
         for _ in 0..INBOX_BATCH {
-            if bytes >= INBOX_BATCH_BYTES {
+            // At the events' bound the rest waits in libzmq (back-pressure).
+            if bytes >= INBOX_BATCH_BYTES || self.inbox_paused() {
                 break;
             }
             match self.inbox.recv(&mut self.identity, zmq::DONTWAIT) {

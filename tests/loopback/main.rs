@@ -1,6 +1,6 @@
 //! Nodes with real sockets on loopback only: beacons to 127.255.255.255
 //! (which stays on `lo`), inboxes on 127.0.0.1. Every test has a beacon
-//! port of its own (53011-53016 in `node`, 53031-53034 in `curve`,
+//! port of its own (53011-53016 in `node`, 53041-53042 in `back_pressure`, 53031-53034 in `curve`,
 //! 53101-53106 in `fd_loop`, `async_node` and `handle_shared`) so that
 //! tests running in parallel in this one binary never see each other.
 
@@ -11,6 +11,8 @@ mod curve;
 // Two nodes in one tokio runtime (the `async` feature's adapter).
 #[cfg(feature = "async")]
 mod async_node;
+// A receiver that takes no events: back-pressure, nothing lost.
+mod back_pressure;
 // A node driven only through its fd and next_timeout(), as an external
 // event loop drives it.
 mod fd_loop;

@@ -63,6 +63,10 @@ struct Sim {
     connects: Vec<(usize, Uuid, Option<[u8; 32]>)>,
     /// Every ELECT or LEADER sent: (elapsed, from, to), delivered or not.
     election_sends: Vec<(Duration, usize, usize)>,
+    /// Nodes that do not read their inbox (back-pressure): what is sent
+    /// to them waits in `unread`, in order, as in libzmq.
+    reading_paused: HashSet<usize>,
+    unread: VecDeque<Packet>,
 }
 
 fn uuid_of(n: u128) -> Uuid {
@@ -91,6 +95,8 @@ impl Sim {
             rounds: 0,
             connects: Vec::new(),
             election_sends: Vec::new(),
+            reading_paused: HashSet::new(),
+            unread: VecDeque::new(),
         }
     }
 
@@ -294,6 +300,10 @@ impl Sim {
                 return;
             }
         }
+        if self.reading_paused.contains(&packet.to) {
+            self.unread.push_back(packet);
+            return;
+        }
         self.delivered += 1;
         let now = self.now;
         self.nodes[packet.to]
@@ -349,6 +359,24 @@ impl Sim {
         for node in &mut self.nodes {
             node.events.clear();
         }
+    }
+
+    /// The node stops (`true`) or resumes reading its inbox; on resuming,
+    /// what waited is read, in order, before anything else happens.
+    fn pause_reading(&mut self, node: usize, paused: bool) {
+        self.nodes[node].core.set_reading_paused(self.now, paused);
+        if paused {
+            self.reading_paused.insert(node);
+            return;
+        }
+        self.reading_paused.remove(&node);
+        let (waiting, others): (VecDeque<Packet>, VecDeque<Packet>) =
+            self.unread.drain(..).partition(|p| p.to == node);
+        self.unread = others;
+        for packet in waiting {
+            self.deliver(packet);
+        }
+        self.settle();
     }
 
     /// Freezes a node (SIGSTOP, a hung host): it neither sends nor
@@ -650,6 +678,51 @@ fn ping_keeps_a_quiet_peer_alive_without_beacons() {
     assert_eq!(sim.count(a, "EXIT"), 0);
     assert_eq!(sim.count(b, "EXIT"), 0);
     assert!(sim.count(a, "EVASIVE") >= 1, "quiet peers are pinged");
+    assert_eq!(sim.nodes[a].core.peers(), vec![sim.uuid(b)]);
+}
+
+#[test]
+fn a_node_that_stops_reading_keeps_its_peers_and_they_keep_it() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    let c = sim.add("c");
+    sim.run_for(secs(2));
+    assert_eq!(sim.count(a, "ENTER"), 2);
+    // a's application stops taking events for twice the expired timeout;
+    // b keeps talking to it, c dies meanwhile.
+    sim.pause_reading(a, true);
+    let a_uuid = sim.uuid(a);
+    sim.kill(c);
+    for _ in 0..60 {
+        sim.nodes[b].core.whisper(a_uuid, text("still here")).unwrap();
+        sim.run_for(secs(1));
+    }
+    assert_eq!(sim.count(a, "EXIT"), 0, "a judges no one while it does not read");
+    assert_eq!(sim.count(a, "SILENT"), 0);
+    let a_left_b = |sim: &Sim| sim.events(b, "EXIT").iter().any(|e| e.peer() == Some(a_uuid));
+    assert!(
+        !a_left_b(&sim),
+        "a's PINGs keep it alive for b: {:?}",
+        sim.nodes[b].events
+    );
+    assert_eq!(sim.count(a, "WHISPER"), 0);
+    // a reads again: every whisper, in order, and b stays.
+    let resumed = sim.elapsed();
+    sim.pause_reading(a, false);
+    assert_eq!(sim.count(a, "WHISPER"), 60);
+    sim.run_until(resumed + secs(20));
+    assert_eq!(
+        sim.count(a, "EXIT"),
+        0,
+        "c's silence is counted without the pause"
+    );
+    // c, dead since the pause began, goes an expired timeout after it.
+    sim.run_until(resumed + secs(32));
+    let exits = sim.events(a, "EXIT");
+    assert_eq!(exits.len(), 1);
+    assert_eq!(exits[0].peer(), Some(sim.uuid(c)));
+    assert!(!a_left_b(&sim));
     assert_eq!(sim.nodes[a].core.peers(), vec![sim.uuid(b)]);
 }
 

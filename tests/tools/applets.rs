@@ -16,6 +16,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+// A `zre --json` whose stdout is not read for a while.
+mod slow_reader;
+
 const APPLETS: [&str; 5] = ["zre", "zrecat", "zretime", "zreworker", "zgossip_server"];
 const SHORT: Duration = Duration::from_secs(30);
 const LONG: Duration = Duration::from_secs(120);

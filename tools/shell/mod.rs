@@ -14,7 +14,7 @@ use crate::links;
 use crate::metrics::{BoundMetrics, metrics_addr};
 use crate::options::{HasNodeArgs, load_settings, node_args, set_flag};
 use crate::printer::Printer;
-use crate::runtime::{Runtime, Started, drain, start_node, stop_node};
+use crate::runtime::{Runtime, Started, drain, start_node, stop_node, take_events};
 use commands::Flow;
 use editor::{Known, TerminalGuard, refresh_known, start_prompt};
 use std::io::IsTerminal;
@@ -89,7 +89,8 @@ pub fn run(args: ZreArgs) -> Outcome {
             64,
             runtime.waker(),
         )?;
-        (Printer::stdout(json), Commands { lines, resume: None })
+        let printer = Printer::stdout_thread(json, runtime.waker())?;
+        (printer, Commands { lines, resume: None })
     };
     printer.ready(&runtime.node)?;
     if interactive {
@@ -143,10 +144,7 @@ fn shell_loop(
             return Ok(Exit::Signal);
         }
         let node = &mut runtime.node;
-        while let Some(event) = node.next_event() {
-            printer.event(&event)?;
-        }
-        printer.flush()?;
+        take_events(node, printer, |_, _| Ok(()))?;
         refresh_known(node, known);
         if let Some(until) = asleep_until {
             if Instant::now() < until {

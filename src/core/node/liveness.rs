@@ -67,7 +67,8 @@ impl NodeCore {
         let Some(peer) = self.peers.get_mut(&uuid) else {
             return;
         };
-        let at = peer.next_check(self.reap_interval);
+        let paused = self.reading_paused_since.map(|_| self.config.evasive);
+        let at = peer.next_check(self.reap_interval, paused);
         let key = if peer.leaving.is_some() {
             at
         } else {
@@ -86,6 +87,43 @@ impl NodeCore {
                 .values()
                 .filter_map(|p| p.scheduled.map(|s| Reverse((s, p.uuid))));
             self.timers.heap = live.collect();
+        }
+    }
+
+    /// The I/O layer stops (`true`) or resumes reading our inbox: the
+    /// application has not taken its events (back-pressure). Meanwhile
+    /// peers' messages wait unread, so no peer is reported SILENT or
+    /// EXITed for silence: an evasive peer is PINGed once per evasive
+    /// period instead, which keeps us alive in its eyes although its
+    /// PINGs to us wait unanswered. On resuming after a pause of a tick
+    /// or more, every peer's deadlines move on by the pause, and a PING
+    /// in flight counts as sent now: what it sent meanwhile is read
+    /// before its silence is judged. A peer that went away during the
+    /// pause is EXITed an expired timeout (less what it was already
+    /// silent) after the resume, or at once by fast EXIT.
+    pub fn set_reading_paused(&mut self, now: Instant, paused: bool) {
+        match (self.reading_paused_since, paused) {
+            (None, true) => self.reading_paused_since = Some(now),
+            (Some(since), false) => {
+                self.reading_paused_since = None;
+                let pause = now.saturating_duration_since(since);
+                // A shorter pause (the queue at its bound under load, for
+                // a moment) changes nothing: reading goes on at once.
+                if pause < self.reap_interval {
+                    return;
+                }
+                let uuids: Vec<Uuid> = self.peers.keys().copied().collect();
+                for uuid in uuids {
+                    if let Some(peer) = self.peers.get_mut(&uuid) {
+                        peer.resume_after(now, pause);
+                        // Looked at anew: the paused rule's next check may
+                        // lie beyond the normal one.
+                        peer.scheduled = None;
+                    }
+                    self.schedule(uuid);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -112,6 +150,29 @@ impl NodeCore {
         let Some(peer) = self.peers.get_mut(&uuid) else {
             return;
         };
+        if self.reading_paused_since.is_some() {
+            // Its messages, the answer to our PING among them, may wait
+            // unread in our inbox: neither SILENT nor EXIT can be judged.
+            // A PING every evasive period keeps us alive in its eyes.
+            let due = match peer.ping_sent_at {
+                None => now >= peer.evasive_at,
+                Some(sent) => now >= sent + self.config.evasive,
+            };
+            if !due {
+                return;
+            }
+            if !peer.evasive_reported && peer.entered {
+                self.events.push_back(Event::Evasive {
+                    peer: uuid,
+                    name: peer.name.clone(),
+                });
+            }
+            peer.evasive_reported = true;
+            peer.ping_sent_at = Some(now);
+            self.stats.pings_sent += 1;
+            self.send(uuid, &Body::Ping, None);
+            return;
+        }
         if now >= peer.expired_at {
             info!("peer {} expired", uuid.simple());
             self.remove_peer(uuid, Removal::Expired);

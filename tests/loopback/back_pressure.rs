@@ -1,0 +1,170 @@
+//! A receiver that does not take its events: the node stops reading its
+//! inbox at `max_events`, libzmq's high-water mark pushes back on the
+//! sender over TCP, liveness goes on meanwhile (no EXIT either way, over
+//! a pause well past the expired timeout), and
+//! once the events are taken every message arrives, once and in order.
+
+use std::time::{Duration, Instant};
+use zre::Event;
+
+const BOUND: usize = 64;
+const TOTAL: u32 = 6_000;
+/// Well past both nodes' expired timeout: PINGs go unanswered meanwhile.
+const PAUSE: Duration = Duration::from_secs(8);
+
+/// A loopback node with short liveness timeouts (1 s evasive, 3 s expired).
+fn node(name: &str, port: u16) -> zre::NodeBuilder {
+    crate::loopback(name, port)
+        .evasive_timeout(Duration::from_secs(1))
+        .expired_timeout(Duration::from_secs(3))
+}
+
+fn exits(events: &[Event]) -> usize {
+    events.iter().filter(|e| e.kind() == "EXIT").count()
+}
+
+#[test]
+fn a_receiver_that_takes_no_events_pushes_back_and_loses_nothing() {
+    let port = 53041;
+    let mut sender = node("sender", port).send_hwm(100).build().unwrap();
+    let mut receiver = node("receiver", port)
+        .send_hwm(100) // also the inbox's receive high-water mark
+        .max_events(BOUND)
+        .build()
+        .unwrap();
+    let mut sent_seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // The receiver takes no event from the start.
+    while !sent_seen.iter().any(|e: &Event| e.kind() == "ENTER") {
+        assert!(Instant::now() < deadline, "the sender never saw the receiver");
+        sender.run_once(Some(Duration::from_millis(5))).unwrap();
+        receiver.run_once(Some(Duration::from_millis(5))).unwrap();
+        sent_seen.extend(std::iter::from_fn(|| sender.next_event()));
+    }
+    let payload = vec![7u8; 8 << 10];
+    for i in 0..TOTAL {
+        sender
+            .whisper_slices(receiver.uuid(), &[&i.to_be_bytes(), &payload])
+            .unwrap();
+    }
+    let paused = Instant::now();
+    let mut most_queued = 0;
+    while paused.elapsed() < PAUSE {
+        sender.run_once(Some(Duration::from_millis(5))).unwrap();
+        receiver.run_once(Some(Duration::from_millis(5))).unwrap();
+        sent_seen.extend(std::iter::from_fn(|| sender.next_event()));
+        most_queued = most_queued.max(receiver.queued_events());
+    }
+    // Still held by the sender after the pause: libzmq pushed back.
+    let held = sender.backlog();
+    println!("paused {PAUSE:?}: receiver queued at most {most_queued} events, sender still holds {held}");
+    // At the bound, plus at most a few events that are not messages
+    // (EVASIVE, SILENT of the sender, whose messages wait unread).
+    assert!(
+        (BOUND..=BOUND + 4).contains(&most_queued),
+        "the receiver's queue stayed at its bound of {BOUND}: {most_queued}"
+    );
+    assert!(held > 0, "libzmq pushed back on the sender");
+    assert!(
+        receiver.peers().contains(&sender.uuid()),
+        "the receiver kept the sender whose messages it did not read"
+    );
+    assert_eq!(
+        exits(&sent_seen),
+        0,
+        "the sender kept the receiver: {sent_seen:?}"
+    );
+    // Now the receiver takes its events: everything arrives, in order.
+    let mut got = Vec::new();
+    let mut received = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while got.len() < TOTAL as usize {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {TOTAL} whispers arrived",
+            got.len()
+        );
+        sender.run_once(Some(Duration::from_millis(5))).unwrap();
+        receiver.run_once(Some(Duration::from_millis(5))).unwrap();
+        sent_seen.extend(std::iter::from_fn(|| sender.next_event()));
+        while let Some(event) = receiver.next_event() {
+            if let Event::Whisper { content, .. } = &event {
+                assert_eq!(&content[1][..], &payload[..]);
+                got.push(u32::from_be_bytes(content[0][..4].try_into().unwrap()));
+            }
+            received.push(event);
+        }
+    }
+    assert_eq!(
+        got,
+        (0..TOTAL).collect::<Vec<_>>(),
+        "every message once, in order"
+    );
+    assert_eq!(sender.backlog(), 0);
+    assert_eq!(exits(&sent_seen), 0);
+    assert_eq!(exits(&received), 0, "the receiver kept the sender");
+}
+
+#[test]
+fn a_spawned_node_whose_events_are_not_taken_stays_bounded_too() {
+    let port = 53042;
+    let mut sender = node("sender", port).send_hwm(100).build().unwrap();
+    let receiver = node("receiver", port)
+        .send_hwm(100)
+        .max_events(BOUND)
+        .build()
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let mut sent_seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !sent_seen.iter().any(|e: &Event| e.kind() == "ENTER") {
+        assert!(Instant::now() < deadline, "the sender never saw the receiver");
+        sender.run_once(Some(Duration::from_millis(5))).unwrap();
+        sent_seen.extend(std::iter::from_fn(|| sender.next_event()));
+    }
+    let payload = vec![7u8; 8 << 10];
+    for i in 0..TOTAL {
+        sender
+            .whisper_slices(receiver.uuid(), &[&i.to_be_bytes(), &payload])
+            .unwrap();
+    }
+    let paused = Instant::now();
+    while paused.elapsed() < Duration::from_secs(4) {
+        sender.run_once(Some(Duration::from_millis(5))).unwrap();
+        sent_seen.extend(std::iter::from_fn(|| sender.next_event()));
+    }
+    // The handle's queue and the node's own, each at its bound.
+    let in_handle = receiver.events().len();
+    let in_node = receiver.call(|node| node.queued_events()).unwrap();
+    println!(
+        "handle queue {in_handle}, node queue {in_node}, sender holds {}",
+        sender.backlog()
+    );
+    assert!(in_handle <= BOUND, "the handle's queue is bounded: {in_handle}");
+    assert!(
+        (BOUND..=BOUND + 4).contains(&in_node),
+        "the node's queue: {in_node}"
+    );
+    assert!(sender.backlog() > 0, "libzmq pushed back on the sender");
+    assert_eq!(exits(&sent_seen), 0);
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while got.len() < TOTAL as usize {
+        assert!(Instant::now() < deadline, "only {} of {TOTAL} arrived", got.len());
+        sender.run_once(Some(Duration::from_millis(5))).unwrap();
+        sent_seen.extend(std::iter::from_fn(|| sender.next_event()));
+        while let Ok(event) = receiver.events().try_recv() {
+            assert_ne!(event.kind(), "EXIT", "the receiver kept the sender");
+            if let Event::Whisper { content, .. } = &event {
+                got.push(u32::from_be_bytes(content[0][..4].try_into().unwrap()));
+            }
+        }
+    }
+    assert_eq!(
+        got,
+        (0..TOTAL).collect::<Vec<_>>(),
+        "every message once, in order"
+    );
+    assert_eq!(exits(&sent_seen), 0);
+}
