@@ -510,6 +510,9 @@ impl NodeCore {
             return;
         }
         peer.refresh(now, self.config.evasive, self.config.expired);
+        if head.id == MessageId::Shout as u8 || head.id == MessageId::Whisper as u8 {
+            peer.talked = true;
+        }
         if same_session {
             // Its sequence started over (checked above); nothing else is new.
             return;
@@ -602,6 +605,7 @@ impl NodeCore {
         let Some(target) = self.peers.get_mut(&peer).filter(|p| p.entered) else {
             return Err(CommandError::UnknownPeer(peer));
         };
+        target.talked = true;
         let header = Header {
             id: MessageId::Whisper as u8,
             sequence: target.next_sent_sequence(),
@@ -632,6 +636,7 @@ impl NodeCore {
             };
             let mut header = template.clone();
             header.restamp(peer.next_sent_sequence());
+            peer.talked = true;
             left -= 1;
             // Shared content is cloned by reference count; the last (or
             // only) member takes it.
@@ -668,6 +673,7 @@ impl NodeCore {
             if let Some(peer) = self.peers.get_mut(uuid) {
                 let mut header = template.clone();
                 header.restamp(peer.next_sent_sequence());
+                peer.talked = true;
                 headers.push((*uuid, header));
             }
         }

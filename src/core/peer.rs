@@ -49,6 +49,9 @@ pub(crate) struct Peer {
     pub status: u8,
     sent_sequence: u16,
     want_sequence: u16,
+    /// A SHOUT or WHISPER went either way in this session: a HELLO of the
+    /// peer after that is a restart (see `NodeCore::accept_hello`).
+    pub(super) talked: bool,
     wrap: Wrap,
     pub evasive_at: Instant,
     pub expired_at: Instant,
@@ -122,6 +125,7 @@ impl Peer {
             status: 0,
             sent_sequence: 0,
             want_sequence: 0,
+            talked: false,
             wrap: Wrap::Full,
             evasive_at: now + evasive,
             expired_at: now + expired,

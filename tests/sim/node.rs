@@ -1718,6 +1718,29 @@ fn a_peer_that_dropped_us_after_talking_and_greets_us_again_is_exit_and_enter() 
     }
 }
 
+/// The other side of the rule above: a peer that shares no group with us
+/// and never SHOUTed or WHISPERed either way, only PINGed (idle peers do,
+/// every evasive period), loses nothing the application could see when it
+/// drops us and greets us again: no EXIT (a crowd of 128 idle nodes under
+/// load got EXIT and ENTER pairs of live peers when every such HELLO
+/// counted as a restart).
+#[test]
+fn an_idle_peer_that_dropped_us_and_greets_us_again_is_no_exit() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    // Past the evasive timeout: PINGs have gone both ways.
+    sim.run_for(secs(12));
+    let b_uuid = sim.uuid(b);
+    sim.nodes[a]
+        .core
+        .remove_peer(b_uuid, zre::core::Removal::TooFarBehind);
+    sim.settle();
+    sim.run_for(secs(60));
+    assert_eq!(sim.count(b, "EXIT"), 0, "{:?}", sim.nodes[b].events);
+    assert_eq!(sim.count(b, "ENTER"), 1, "{:?}", sim.nodes[b].events);
+}
+
 // ----- beacons from a LAN we do not serve (issue 13, fault 2) -------------
 
 #[test]

@@ -38,13 +38,18 @@ impl NodeCore {
                 return HelloVerdict::SameSession;
             }
             // (Not for a peer in a conflict over one endpoint: our link for
-            // it may reach the other claimant.) Only while it has sent us
-            // nothing but its HELLO: a peer that had sent more and greets us
-            // again dropped us meanwhile, so what it sent its groups since,
-            // and what we sent it, may be lost; that is a restart, reported
-            // as EXIT and ENTER, never a silent gap (issue 25's checker).
+            // it may reach the other claimant.) A peer that had sent more
+            // than its HELLO and greets us again dropped us meanwhile: what
+            // it sent a group of ours since, and what we sent it, never
+            // arrived. If that can have been anything the application saw
+            // (a SHOUT or WHISPER went either way, or it is in one of our
+            // groups), it is a restart, reported as EXIT and ENTER, never a
+            // silent gap (issue 25's checker). Otherwise only PINGs were
+            // lost: the same session, no EXIT (issue 24's crowds).
+            let shares_group = hello.groups.iter().any(|g| self.groups.own().contains(g));
+            let nothing_lost = peer.heard_only_hello() || !(peer.talked || shares_group);
             if peer.ready
-                && peer.heard_only_hello()
+                && nothing_lost
                 && same_key
                 && same_hello(peer, &self.groups, hello)
                 && !self.overruled.in_conflict(uuid)
