@@ -224,9 +224,8 @@ impl NodeCore {
     /// `endpoint`: a greedy host's own oldest if the newcomer's host is
     /// greedy; else the oldest of any greedy host; else the oldest.
     fn announced_to_replace(&mut self, endpoint: &str) -> Option<Uuid> {
-        let greedy = (self.max_pending() / GREEDY_SHARE).max(1);
         let host = host_of(endpoint);
-        if self.budget.host_count(host) >= greedy {
+        if self.is_greedy_host(host) {
             if let Some(own) = self.budget.oldest_of(host) {
                 return Some(own);
             }
@@ -237,7 +236,7 @@ impl NodeCore {
             self.budget
                 .host_by_peer
                 .get(u)
-                .is_some_and(|h| self.budget.host_count(h) >= greedy)
+                .is_some_and(|h| self.is_greedy_host(h))
         });
         if let Some(at) = greedy_at {
             return self.budget.arrived.remove(at);
@@ -294,22 +293,11 @@ impl NodeCore {
             self.end_oldest_turn(now);
         }
         if paused || self.linked_pending() >= self.max_linking() {
+            let bound = 2 * self.max_pending() + 64;
             if !self.is_greedy_peer(uuid) {
-                self.budget.waiting_modest.push(uuid);
-                if self.budget.waiting_modest.len() > 2 * self.max_pending() + 64 {
-                    let peers = &self.peers;
-                    self.budget
-                        .waiting_modest
-                        .retain(|u| peers.get(u).is_some_and(|p| !p.ready && !p.linked));
-                }
+                push_waiting(&mut self.budget.waiting_modest, uuid, bound, &self.peers);
             }
-            self.budget.waiting.push(uuid);
-            if self.budget.waiting.len() > 2 * self.max_pending() + 64 {
-                let peers = &self.peers;
-                self.budget
-                    .waiting
-                    .retain(|u| peers.get(u).is_some_and(|p| !p.ready && !p.linked));
-            }
+            push_waiting(&mut self.budget.waiting, uuid, bound, &self.peers);
             return;
         }
         // A place for a greedy host's newcomer goes to a peer of another
@@ -325,37 +313,29 @@ impl NodeCore {
         self.link(now, uuid);
     }
 
+    /// Whether `host` holds a greedy share of the announced peers.
+    fn is_greedy_host(&self, host: &str) -> bool {
+        self.budget.host_count(host) >= (self.max_pending() / GREEDY_SHARE).max(1)
+    }
+
     /// Whether `uuid` is an announced peer of a greedy host.
     fn is_greedy_peer(&self, uuid: Uuid) -> bool {
-        let greedy = (self.max_pending() / GREEDY_SHARE).max(1);
         self.budget
             .host_by_peer
             .get(&uuid)
-            .is_some_and(|host| self.budget.host_count(host) >= greedy)
+            .is_some_and(|host| self.is_greedy_host(host))
     }
 
     /// The newest waiting peer of a modest host (newest, as in `waiting`:
     /// a stale announcement is older than a live one's latest).
     fn next_modest(&mut self) -> Option<Uuid> {
-        while let Some(uuid) = self.budget.waiting_modest.pop() {
-            if self.peers.get(&uuid).is_some_and(|p| !p.linked && !p.ready) {
-                return Some(uuid);
-            }
-        }
-        None
+        pop_waiting(&mut self.budget.waiting_modest, &self.peers)
     }
 
     /// The next waiting peer to get a link place: a modest host's first.
     fn next_waiting(&mut self) -> Option<Uuid> {
-        if let Some(uuid) = self.next_modest() {
-            return Some(uuid);
-        }
-        while let Some(uuid) = self.budget.waiting.pop() {
-            if self.peers.get(&uuid).is_some_and(|p| !p.linked && !p.ready) {
-                return Some(uuid);
-            }
-        }
-        None
+        self.next_modest()
+            .or_else(|| pop_waiting(&mut self.budget.waiting, &self.peers))
     }
 
     /// One announced peer took up a link's place and no longer does: the
@@ -480,4 +460,28 @@ impl NodeCore {
             });
         }
     }
+}
+
+/// Whether `uuid` is an announced peer that still waits for a link.
+fn still_waiting(peers: &BTreeMap<Uuid, Peer>, uuid: &Uuid) -> bool {
+    peers.get(uuid).is_some_and(|p| !p.linked && !p.ready)
+}
+
+/// Queues `uuid` (newest last) on a waiting list; past `bound` entries the
+/// list drops those that no longer wait.
+fn push_waiting(list: &mut Vec<Uuid>, uuid: Uuid, bound: usize, peers: &BTreeMap<Uuid, Peer>) {
+    list.push(uuid);
+    if list.len() > bound {
+        list.retain(|u| still_waiting(peers, u));
+    }
+}
+
+/// The newest entry of a waiting list that still waits.
+fn pop_waiting(list: &mut Vec<Uuid>, peers: &BTreeMap<Uuid, Peer>) -> Option<Uuid> {
+    while let Some(uuid) = list.pop() {
+        if still_waiting(peers, &uuid) {
+            return Some(uuid);
+        }
+    }
+    None
 }
