@@ -605,10 +605,9 @@ impl NodeCore {
         let Some(target) = self.peers.get_mut(&peer).filter(|p| p.entered) else {
             return Err(CommandError::UnknownPeer(peer));
         };
-        target.talked = true;
         let header = Header {
             id: MessageId::Whisper as u8,
-            sequence: target.next_sent_sequence(),
+            sequence: target.next_talk_sequence(),
         };
         Ok(header.to_bytes())
     }
@@ -635,8 +634,7 @@ impl NodeCore {
                 continue;
             };
             let mut header = template.clone();
-            header.restamp(peer.next_sent_sequence());
-            peer.talked = true;
+            header.restamp(peer.next_talk_sequence());
             left -= 1;
             // Shared content is cloned by reference count; the last (or
             // only) member takes it.
@@ -672,8 +670,7 @@ impl NodeCore {
         for uuid in members {
             if let Some(peer) = self.peers.get_mut(uuid) {
                 let mut header = template.clone();
-                header.restamp(peer.next_sent_sequence());
-                peer.talked = true;
+                header.restamp(peer.next_talk_sequence());
                 headers.push((*uuid, header));
             }
         }

@@ -149,6 +149,13 @@ impl Peer {
         }
     }
 
+    /// The sequence number for a SHOUT or WHISPER we send: the session
+    /// now carries application data (see `talked`).
+    pub(super) fn next_talk_sequence(&mut self) -> u16 {
+        self.talked = true;
+        self.next_sent_sequence()
+    }
+
     /// The sequence number for the next message we send on this link.
     pub(super) fn next_sent_sequence(&mut self) -> u16 {
         self.sent_sequence = self.wrap.next(self.sent_sequence);
