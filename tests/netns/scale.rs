@@ -62,13 +62,30 @@ fn no_exits(nodes: &[JsonPeer], lab: &Lab, when: &str) {
     }
 }
 
-#[test]
-fn nodes_on_one_lan_mesh_and_stay_without_exit() {
-    let n: usize = std::env::var("ZRE_SCALE_NODES")
+/// `ZRE_SCALE_NODES`, or [`NODES`], within 2..=`most`.
+fn node_count(most: usize) -> usize {
+    std::env::var("ZRE_SCALE_NODES")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(NODES)
-        .clamp(2, 250);
+        .clamp(2, most)
+}
+
+/// The `zre` to run: `ZRE_SCALE_BIN` (e.g. a release build, or one from
+/// before a fix), else this build's.
+fn zre_bin() -> String {
+    std::env::var("ZRE_SCALE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_zre").to_owned())
+}
+
+/// Our node with defaults but for its name and interface, `--json`.
+fn spawn_ours(lab: &Lab, host: &str, bin: &str, log: &str) -> JsonPeer {
+    let args = ["--json", "-n", host, "-i", "lan1"];
+    JsonPeer::adopt(lab.spawn_as(&format!("zre {host}"), host, bin, &args, &[("RUST_LOG", log)]))
+}
+
+#[test]
+fn nodes_on_one_lan_mesh_and_stay_without_exit() {
+    let n = node_count(250);
     // Alone: 128 processes saturate both cores for minutes, which would
     // break another test's timing.
     let Some(mut lab) = Lab::alone("scale") else {
@@ -76,8 +93,7 @@ fn nodes_on_one_lan_mesh_and_stay_without_exit() {
     };
     let hosts: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
     let host_refs: Vec<&str> = hosts.iter().map(String::as_str).collect();
-    // ZRE_SCALE_BIN runs another build (e.g. one from before a fix).
-    let bin = std::env::var("ZRE_SCALE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_zre").to_owned());
+    let bin = zre_bin();
     let log = std::env::var("ZRE_SCALE_LOG").unwrap_or_else(|_| "warn".into());
     let started = Instant::now();
     lab.numbered_lan("lan1", 51, &host_refs);
@@ -88,9 +104,7 @@ fn nodes_on_one_lan_mesh_and_stay_without_exit() {
     let lab_built = started.elapsed();
     let mut nodes = Vec::with_capacity(n);
     for host in &hosts {
-        let args = ["--json", "-n", host, "-i", "lan1"];
-        let child = lab.spawn_as(&format!("zre {host}"), host, &bin, &args, &[("RUST_LOG", &log)]);
-        nodes.push(JsonPeer::adopt(child));
+        nodes.push(spawn_ours(&lab, host, &bin, &log));
     }
     let all_ready = started.elapsed();
     let ready_at = Instant::now();
@@ -165,11 +179,7 @@ fn cpu_ticks(pid: u32) -> u64 {
 #[test]
 #[ignore = "a benchmark: benches/scale.sh runs it (release build, one row per run)"]
 fn measure_one_row() {
-    let n: usize = std::env::var("ZRE_SCALE_NODES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(NODES)
-        .clamp(2, 1000);
+    let n = node_count(1000);
     let zyre = std::env::var("ZRE_SCALE_IMPL").is_ok_and(|v| v == "zyre");
     let idle = std::env::var("ZRE_SCALE_IDLE_S")
         .ok()
@@ -194,27 +204,20 @@ fn measure_one_row() {
         .collect();
     lab.lan("lan1", "10.52.0.0/16", &members);
     lab.pin_neighbours("lan1");
-    let bin = std::env::var("ZRE_SCALE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_zre").to_owned());
+    let bin = zre_bin();
     let driver = if zyre { Some(cdrivers::zyre_peer()) } else { None };
     let mut nodes = Vec::with_capacity(n);
     for host in &hosts {
-        let child = match &driver {
-            Some(d) => lab.spawn_as(
+        nodes.push(match &driver {
+            Some(d) => JsonPeer::adopt(lab.spawn_as(
                 &format!("zyre {host}"),
                 host,
                 d.to_str().expect("UTF-8 path"),
                 &["--name", host, "--iface", "lan1"],
                 &[],
-            ),
-            None => lab.spawn_as(
-                &format!("zre {host}"),
-                host,
-                &bin,
-                &["--json", "-n", host, "-i", "lan1"],
-                &[("RUST_LOG", "warn")],
-            ),
-        };
-        nodes.push(JsonPeer::adopt(child));
+            )),
+            None => spawn_ours(&lab, host, &bin, "warn"),
+        });
     }
     let ready_at = Instant::now();
     let mesh = loop {
