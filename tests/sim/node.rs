@@ -1638,6 +1638,15 @@ fn two_live_peers_claiming_one_endpoint_never_ping_pong() {
     }
 }
 
+/// `a` drops `b` without `b` knowing (as after a one-sided expiry).
+fn drops_unknown_to_it(sim: &mut Sim, a: usize, b: usize) {
+    let b_uuid = sim.uuid(b);
+    sim.nodes[a]
+        .core
+        .remove_peer(b_uuid, zre::core::Removal::TooFarBehind);
+    sim.settle();
+}
+
 #[test]
 fn a_repeated_hello_restarts_once_not_back_and_forth() {
     let mut sim = Sim::new();
@@ -1646,11 +1655,7 @@ fn a_repeated_hello_restarts_once_not_back_and_forth() {
     sim.run_for(secs(2));
     // a drops b without b knowing (as after a one-sided expiry): b's next
     // beacon brings it back, and a's new HELLO reaches b, which has a.
-    let b_uuid = sim.uuid(b);
-    sim.nodes[a]
-        .core
-        .remove_peer(b_uuid, zre::core::Removal::TooFarBehind);
-    sim.settle();
+    drops_unknown_to_it(&mut sim, a, b);
     sim.run_for(secs(60));
     // b keeps a: the HELLO says nothing new, the same session (issue
     // 24); a entered b again once; then quiet.
@@ -1679,13 +1684,8 @@ fn a_peer_that_dropped_us_after_talking_and_greets_us_again_is_exit_and_enter() 
     sim.nodes[a].core.shout("g", text("1")).unwrap();
     sim.settle();
     assert_eq!(sim.count(b, "SHOUT"), 1);
-    let b_uuid = sim.uuid(b);
     let a_uuid = sim.uuid(a);
-    // a drops b; b does not know.
-    sim.nodes[a]
-        .core
-        .remove_peer(b_uuid, zre::core::Removal::TooFarBehind);
-    sim.settle();
+    drops_unknown_to_it(&mut sim, a, b);
     assert_eq!(
         sim.nodes[a].core.shout("g", text("2")).unwrap(),
         0,
@@ -1731,11 +1731,7 @@ fn an_idle_peer_that_dropped_us_and_greets_us_again_is_no_exit() {
     let b = sim.add("b");
     // Past the evasive timeout: PINGs have gone both ways.
     sim.run_for(secs(12));
-    let b_uuid = sim.uuid(b);
-    sim.nodes[a]
-        .core
-        .remove_peer(b_uuid, zre::core::Removal::TooFarBehind);
-    sim.settle();
+    drops_unknown_to_it(&mut sim, a, b);
     sim.run_for(secs(60));
     assert_eq!(sim.count(b, "EXIT"), 0, "{:?}", sim.nodes[b].events);
     assert_eq!(sim.count(b, "ENTER"), 1, "{:?}", sim.nodes[b].events);
