@@ -758,6 +758,13 @@ impl Stream {
         self.state.lock().unwrap().0.clone()
     }
 
+    /// The lines from the `from`-th on (0-based): a reader that keeps its
+    /// place reads each line once, however long the output grows.
+    pub fn lines_from(&self, from: usize) -> Vec<String> {
+        let state = self.state.lock().unwrap();
+        state.0.get(from..).map_or_else(Vec::new, <[String]>::to_vec)
+    }
+
     /// How many lines so far match.
     pub fn count(&self, pred: impl Fn(&str) -> bool) -> usize {
         self.state.lock().unwrap().0.iter().filter(|l| pred(l)).count()
@@ -1276,6 +1283,16 @@ impl JsonPeer {
         self.child
             .stdout
             .lines()
+            .iter()
+            .map(|l| Event::parse(l))
+            .collect()
+    }
+
+    /// The events from the `from`-th on (0-based, READY is the 0th).
+    pub fn events_from(&self, from: usize) -> Vec<Event> {
+        self.child
+            .stdout
+            .lines_from(from)
             .iter()
             .map(|l| Event::parse(l))
             .collect()
