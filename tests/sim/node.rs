@@ -34,6 +34,9 @@ struct Sim {
     by_endpoint: HashMap<String, usize>,
     /// (node, peer uuid) -> the node its DEALER is connected to.
     links: HashMap<(usize, Uuid), usize>,
+    /// (node, peer uuid) -> the endpoint its DEALER connected to, where
+    /// libzmq reconnects it (to whoever listens there by then).
+    link_endpoints: HashMap<(usize, Uuid), String>,
     /// (receiving node, sending node) -> the sender's link (by the peer it
     /// is for) that the receiver's ROUTER routes: every link of one node
     /// has the same identity, and with ZMQ_ROUTER_HANDOVER (ours and
@@ -82,6 +85,7 @@ impl Sim {
             nodes: Vec::new(),
             by_endpoint: HashMap::new(),
             links: HashMap::new(),
+            link_endpoints: HashMap::new(),
             routes: HashMap::new(),
             in_flight: VecDeque::new(),
             loss: None,
@@ -209,6 +213,7 @@ impl Sim {
                 curve_server_key,
             } => {
                 self.connects.push((from, peer, curve_server_key));
+                self.link_endpoints.insert((from, peer), endpoint.clone());
                 // The CURVE handshake: a DEALER gets through only with the
                 // server's own key, or none to a plain inbox (libzmq drops
                 // a plain client at a CURVE server, and the other way round).
@@ -224,12 +229,16 @@ impl Sim {
             }
             Action::Disconnect { peer } => {
                 self.links.remove(&(from, peer));
+                self.link_endpoints.remove(&(from, peer));
             }
             Action::Relink { from: old, to: new } => {
                 // The connection stays; libzmq reconnects it to whoever
-                // listens at the endpoint now.
+                // listens at its endpoint now.
+                let endpoint = self.link_endpoints.remove(&(from, old));
+                if let Some(endpoint) = &endpoint {
+                    self.link_endpoints.insert((from, new), endpoint.clone());
+                }
                 if self.links.remove(&(from, old)).is_some() {
-                    let endpoint = self.nodes[from].core.peer_endpoint(new).map(str::to_owned);
                     if let Some(&to) = endpoint.as_ref().and_then(|e| self.by_endpoint.get(e)) {
                         self.links.insert((from, new), to);
                         self.routes.insert((to, from), new);
