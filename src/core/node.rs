@@ -8,6 +8,7 @@
 
 mod admission;
 mod budget;
+mod contest;
 mod counters;
 mod curve;
 mod elections;
@@ -153,6 +154,8 @@ pub struct NodeCore {
     /// Since when the I/O layer has not been reading our inbox
     /// (back-pressure, see [`NodeCore::set_reading_paused`]).
     reading_paused_since: Option<Instant>,
+    /// Two UUIDs' HELLOs for one endpoint, waiting for a PING-OK.
+    contests: Vec<contest::Contest>,
 }
 
 /// A node's rate-limited log lines, one limit per kind of line: what a
@@ -219,6 +222,7 @@ impl NodeCore {
             reading_paused_since: None,
             stats: CoreCounters::default(),
             seeds: seeds::Seeds::default(),
+            contests: Vec::new(),
         }
     }
 
@@ -259,7 +263,8 @@ impl NodeCore {
         let waiting = (self.budget.kept_len() > 0 || self.has_waiting()).then_some(self.next_reap_at);
         let election = self.elections.next_deadline();
         let seeds = self.seeds.next_deadline();
-        [beacon, reap, waiting, election, seeds]
+        let contests = self.contests_deadline();
+        [beacon, reap, waiting, election, seeds, contests]
             .into_iter()
             .flatten()
             .min()
@@ -286,6 +291,7 @@ impl NodeCore {
         }
         self.elections_timeout(now);
         self.seeds_timeout(now);
+        self.contests_timeout(now);
     }
 
     /// A UDP datagram arrived on the beacon port from `from`. Without the
@@ -522,7 +528,7 @@ impl NodeCore {
             Ok(message) => {
                 let name = peer.name.clone();
                 let mark = self.events.len();
-                self.dispatch(uuid, name, message.body, content);
+                self.dispatch(now, uuid, name, message.body, content);
                 self.hold_events(uuid, mark);
             }
             // The sequence still counted: a newer dialect must not reset us.
@@ -622,7 +628,10 @@ impl NodeCore {
         let Some(members) = self.groups.members(group) else {
             return Ok(0);
         };
-        let count = members.iter().filter(|m| self.peers.contains_key(*m)).count();
+        let count = members
+            .iter()
+            .filter(|m| self.peers.contains_key(*m) && !contest::challenging(&self.contests, **m))
+            .count();
         let mut content = Some(match count {
             // One member: nothing to share, so no copy into an Arc.
             0 | 1 => Content::Owned(content),
@@ -630,6 +639,9 @@ impl NodeCore {
         });
         let mut left = count;
         for uuid in members {
+            if contest::challenging(&self.contests, *uuid) {
+                continue;
+            }
             let Some(peer) = self.peers.get_mut(uuid) else {
                 continue;
             };
@@ -668,6 +680,9 @@ impl NodeCore {
             return Ok(0);
         };
         for uuid in members {
+            if contest::challenging(&self.contests, *uuid) {
+                continue;
+            }
             if let Some(peer) = self.peers.get_mut(uuid) {
                 let mut header = template.clone();
                 header.restamp(peer.next_talk_sequence());
@@ -793,7 +808,7 @@ impl NodeCore {
     }
 
     /// Acts on a message from `uuid`, a ready peer called `name`.
-    fn dispatch(&mut self, uuid: Uuid, name: Arc<str>, body: Body<'_>, content: Vec<Frame>) {
+    fn dispatch(&mut self, now: Instant, uuid: Uuid, name: Arc<str>, body: Body<'_>, content: Vec<Frame>) {
         match body {
             Body::Hello(hello) => {
                 let Some(peer) = self.peers.get_mut(&uuid) else {
@@ -846,7 +861,7 @@ impl NodeCore {
                 self.check_status(uuid, status);
             }
             Body::Ping => self.send(uuid, &Body::PingOk, None),
-            Body::PingOk => {}
+            Body::PingOk => self.on_ping_ok(now, uuid),
             Body::Elect { group, challenger } => self.on_elect(uuid, group, challenger),
             Body::Leader { group, leader } => self.on_leader(uuid, group, leader),
             Body::Goodbye => {
@@ -864,6 +879,10 @@ impl NodeCore {
     }
 
     fn send(&mut self, uuid: Uuid, body: &Body<'_>, content: Option<Content>) {
+        if self.is_challenger(uuid) {
+            // No link of its own while its contest runs (see contest.rs).
+            return;
+        }
         let Some(peer) = self.peers.get_mut(&uuid) else {
             return;
         };

@@ -12,7 +12,7 @@
 //! An entry lives while the peer that holds the endpoint does: when the
 //! holder leaves, every announcement it had overruled may be tried again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use uuid::Uuid;
 
 /// Why a UUID was set aside.
@@ -41,6 +41,10 @@ struct Entry {
 pub(crate) struct Overruled {
     set_aside: BTreeMap<Uuid, Entry>,
     capacity: usize,
+    /// Endpoints two UUIDs said HELLO for, oldest first (bounded like
+    /// `set_aside`): a peer there is ENTERed only when it answers a PING
+    /// (see `node/contest.rs`).
+    disputed: VecDeque<String>,
 }
 
 impl Overruled {
@@ -49,6 +53,7 @@ impl Overruled {
         Overruled {
             set_aside: BTreeMap::new(),
             capacity: capacity.max(1),
+            disputed: VecDeque::new(),
         }
     }
 
@@ -109,6 +114,23 @@ impl Overruled {
             .any(|(loser, e)| e.loss == Loss::Beaten && (*loser == uuid || e.holder == uuid))
     }
 
+    /// Two UUIDs said HELLO for `endpoint`: it stays disputed (the oldest
+    /// dispute makes room when the table is full).
+    pub(super) fn dispute(&mut self, endpoint: &str) {
+        if self.is_disputed(endpoint) {
+            return;
+        }
+        if self.disputed.len() >= self.capacity {
+            self.disputed.pop_front();
+        }
+        self.disputed.push_back(endpoint.to_owned());
+    }
+
+    /// Whether two UUIDs said HELLO for `endpoint`.
+    pub(super) fn is_disputed(&self, endpoint: &str) -> bool {
+        self.disputed.iter().any(|e| e == endpoint)
+    }
+
     /// `uuid` is a peer now (its own HELLO was accepted).
     pub(super) fn forget(&mut self, uuid: Uuid) {
         self.set_aside.remove(&uuid);
@@ -143,6 +165,18 @@ mod tests {
         assert!(!claims.beaten_by(u(1), u(2)), "an announcement lost no HELLO");
         claims.holder_left(u(2));
         assert_eq!(claims.overruled_by(u(1), "tcp://10.0.0.1:5"), None);
+    }
+
+    #[test]
+    fn a_dispute_stays_and_the_oldest_makes_room() {
+        let mut claims = Overruled::new(2);
+        claims.dispute("tcp://10.0.0.1:5");
+        claims.dispute("tcp://10.0.0.1:5");
+        claims.dispute("tcp://10.0.0.2:5");
+        assert!(claims.is_disputed("tcp://10.0.0.1:5"));
+        claims.dispute("tcp://10.0.0.3:5");
+        assert!(!claims.is_disputed("tcp://10.0.0.1:5"));
+        assert!(claims.is_disputed("tcp://10.0.0.2:5") && claims.is_disputed("tcp://10.0.0.3:5"));
     }
 
     #[test]

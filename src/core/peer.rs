@@ -102,6 +102,9 @@ pub(crate) struct Peer {
     pub link_failed: bool,
     /// The application had its ENTER: it said HELLO and we can reach it.
     pub entered: bool,
+    /// Its endpoint is disputed (see `node/contest.rs`): it is ENTERed
+    /// only once its PING-OK shows that our link reaches it.
+    pub needs_proof: bool,
     /// Its events since its HELLO, while our link waits for its handshake
     /// (ENTER first); handed on when the link is up (bounded).
     pub held: Vec<super::event::Event>,
@@ -145,6 +148,7 @@ impl Peer {
             link_up: true,
             link_failed: false,
             entered: false,
+            needs_proof: false,
             held: Vec::new(),
         }
     }

@@ -2,8 +2,9 @@
 //! network does. A node whose address changes is met again at its new
 //! endpoint (one EXIT/ENTER at most, WHISPERs arrive afterwards); a peer
 //! refused by the CURVE allow-list and allowed later is linked to, so its
-//! first WHISPER is not lost. The virtual-time versions are in
-//! `network_faults_sim.rs`.
+//! first WHISPER is not lost; two nodes that advertise one endpoint do
+//! not flap an observer. The virtual-time versions are in
+//! `tests/sim/network_faults.rs`.
 //!
 //! Needs root (network namespaces); skipped without it unless `CI` is set.
 //! LANs 10.99.225.0/24 to 10.99.229.0/24.
@@ -11,6 +12,7 @@
 use crate::support::curve::{Scratch, allow_dir, keygen_ours, s};
 use crate::support::events::{about, expect, meet, message};
 use crate::support::netns::{JsonPeer, Lab, WAIT};
+use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -153,4 +155,83 @@ fn a_key_allowed_late_is_linked_to_and_the_first_whisper_arrives() {
         assert_eq!(x.count(about("EXIT", y)), 0, "{}", x.report());
     }
     whispers_arrive(&mut a, &mut b, "later-a-to-b", 4);
+}
+
+/// Two live nodes advertise one endpoint: E1's own (E2 copied E1's
+/// `--endpoint`), or nobody's (`tcp://10.99.227.200:41000`, both
+/// misconfigured), all three nodes in one group, with short timers so that
+/// a claimant whose session with the observer breaks says HELLO again
+/// within seconds. Before, the observer saw ENTER E1, EXIT E1, ENTER E2,
+/// EXIT E2 … for as long as they ran (issue 25, fault 4: 24 events in 40
+/// s). Now it ENTERs only a claimant its link reaches (E1 when E1 listens
+/// there, nobody otherwise): after the first seconds no ENTER or EXIT of
+/// either, and a WHISPER to E1 arrives where E1 is ENTERed.
+fn claimants_do_not_flap_an_observer(tag: &str, net: u8, nobody: bool) {
+    let Some(mut lab) = Lab::new(tag) else {
+        return;
+    };
+    lab.numbered_lan("lan", net, &["o", "e1", "e2"]);
+    let timers = ["--evasive", "1", "--expired", "4"];
+    let nowhere = format!("tcp://10.99.{net}.200:41000");
+    let mut e1_args = timers.to_vec();
+    if nobody {
+        e1_args.extend(["--endpoint", nowhere.as_str()]);
+    }
+    let mut e1 = JsonPeer::spawn(&lab, "e1", "lan", "e1", &e1_args);
+    let copied = if nobody {
+        nowhere.clone()
+    } else {
+        e1.endpoint.clone()
+    };
+    let mut e2_args = timers.to_vec();
+    e2_args.extend(["--endpoint", copied.as_str()]);
+    let mut e2 = JsonPeer::spawn(&lab, "e2", "lan", "e2", &e2_args);
+    let mut o = JsonPeer::spawn(&lab, "o", "lan", "observer", &timers);
+    for peer in [&mut e1, &mut e2, &mut o] {
+        peer.send_line("/join g");
+    }
+    // Settling: the contest of the two HELLOs, each claimant's first
+    // session restart at the observer.
+    thread::sleep(Duration::from_secs(10));
+    let flips = |o: &JsonPeer| o.count(|e| e.is("ENTER") || e.is("EXIT"));
+    let settled = flips(&o);
+    let watch = Duration::from_secs(30);
+    thread::sleep(watch);
+    let later = flips(&o) - settled;
+    let names = [(e1.uuid.clone(), "E1"), (e2.uuid.clone(), "E2")];
+    let story: Vec<String> = o
+        .events()
+        .iter()
+        .filter(|e| e.is("ENTER") || e.is("EXIT"))
+        .map(|e| {
+            let who = names.iter().find(|(u, _)| u == e.peer()).map_or("?", |(_, n)| n);
+            format!("{} {who}", e.str("event").unwrap_or("?"))
+        })
+        .collect();
+    figure!(
+        "two claimants of {copied}: {settled} ENTER/EXIT at the observer while settling, {later} in the {watch:?} after ({})",
+        story.join(", ")
+    );
+    assert_eq!(later, 0, "the observer flapped after settling\n{}", o.report());
+    let entered = |o: &JsonPeer, p: &JsonPeer| o.count(about("ENTER", p)) > o.count(about("EXIT", p));
+    assert!(!entered(&o, &e2), "E2 is ENTERed at the end\n{}", o.report());
+    if nobody {
+        assert!(!entered(&o, &e1), "E1 is ENTERed at the end\n{}", o.report());
+    } else {
+        assert!(entered(&o, &e1), "E1 is not ENTERed at the end\n{}", o.report());
+        whispers_arrive(&mut o, &mut e1, "o-to-e1", 4);
+    }
+    for peer in [&mut e1, &mut e2, &mut o] {
+        peer.quit(WAIT);
+    }
+}
+
+#[test]
+fn two_nodes_advertising_one_nodes_endpoint_do_not_flap_an_observer() {
+    claimants_do_not_flap_an_observer("claimants", 227, false);
+}
+
+#[test]
+fn two_nodes_advertising_nobodys_endpoint_do_not_flap_an_observer() {
+    claimants_do_not_flap_an_observer("nowhere", 228, true);
 }

@@ -99,11 +99,14 @@ impl NodeCore {
         if !self.require_peer(now, uuid, hello.endpoint, Evidence::Hello, key) {
             return HelloVerdict::Refused;
         }
+        let challenger = self.is_challenger(uuid);
         if let Some(peer) = self.peers.get_mut(&uuid) {
             let was_linked_pending = !peer.ready && peer.linked;
             peer.ready = true;
             self.budget.forget_announced(uuid);
-            if !peer.linked {
+            if challenger {
+                // No link while its contest runs (see contest.rs).
+            } else if !peer.linked {
                 // It waited for a link while its announcement had no turn.
                 self.link(now, uuid);
             } else if was_linked_pending {
@@ -182,8 +185,7 @@ impl NodeCore {
             .values()
             .find(|p| p.endpoint == endpoint)
             .map(|p| (p.uuid, p.ready, p.curve_key == curve_key));
-        let mut relinked = false;
-        let mut moved_link_up = false;
+        let mut challenger = false;
         if let Some((old, ready, same_key)) = holder {
             match evidence {
                 Evidence::Announced if !ready && !same_key => {
@@ -254,29 +256,25 @@ impl NodeCore {
                     return false;
                 }
                 Evidence::Hello => {
-                    info!(
-                        "peer {} replaced at {endpoint} by {}",
-                        old.simple(),
-                        uuid.simple()
-                    );
-                    if same_key {
-                        moved_link_up = self.peers.get(&old).is_some_and(|p| p.link_up);
-                        self.remove_peer(old, Removal::Replaced { link_moves: true });
-                        self.actions.push_back(Action::Relink { from: old, to: uuid });
-                        relinked = true;
-                    } else {
-                        self.remove_peer(old, Removal::Replaced { link_moves: false });
+                    // Two live claimants, or a restart under a new UUID
+                    // before the old one left: the one our link reaches
+                    // keeps the endpoint (see contest.rs).
+                    if !self.open_contest(now, endpoint, old, uuid) {
+                        return false;
                     }
-                    self.overruled.beaten(old, uuid);
+                    challenger = true;
                 }
             }
         }
         let room = match evidence {
-            _ if relinked => true,
             Evidence::Announced => self.room_for_announcement(now, uuid, endpoint, curve_key),
             Evidence::Hello => self.make_room(),
         };
         if !room {
+            if challenger {
+                // No room for it: the contest ends with the holder.
+                self.leave_contests(uuid, now);
+            }
             if evidence == Evidence::Hello {
                 self.stats.refused += 1;
                 if let Some(also) = self.logs.peer_limit.admit(now) {
@@ -302,21 +300,16 @@ impl NodeCore {
             self.config.expired,
         );
         peer.curve_key = curve_key;
-        // A new link waits for its handshake (CURVE); a moved one keeps
-        // what it had.
-        peer.link_up = if relinked {
-            moved_link_up
-        } else {
-            !self.link_pending()
-        };
-        if relinked {
-            // The link moved from the peer it replaced, HELLO with it.
-            peer.linked = true;
-        }
+        // A new link waits for its handshake (CURVE); a challenger has no
+        // link until its contest ends.
+        peer.link_up = !self.link_pending() && !challenger;
+        // At a disputed endpoint our link may reach another node: ENTER
+        // waits for this peer's PING-OK (see contest.rs).
+        peer.needs_proof = self.overruled.is_disputed(endpoint);
         self.peers.insert(uuid, peer);
         self.schedule(uuid);
-        if relinked {
-            self.send_hello(uuid);
+        if challenger {
+            // Its HELLO is held; the contest links it, or refuses it.
         } else if evidence == Evidence::Announced {
             self.announced(now, uuid);
         } else {

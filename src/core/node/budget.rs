@@ -435,7 +435,12 @@ impl NodeCore {
             endpoint: peer.endpoint.clone(),
             curve_server_key: peer.curve_key,
         });
+        let needs_proof = peer.needs_proof;
         self.send_hello(uuid);
+        if needs_proof {
+            // Its PING-OK shows that this link reaches it (contest.rs).
+            self.send(uuid, &Body::Ping, None);
+        }
     }
 
     /// Our HELLO to `uuid`, on its link.

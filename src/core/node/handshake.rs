@@ -12,7 +12,8 @@
 //! afresh, with our HELLO again, or it is removed, with EXIT, if it had
 //! entered.
 //! Plain mode has no handshake to wait for: a peer is linked from the
-//! start and entered by its HELLO.
+//! start and entered by its HELLO, unless its endpoint is disputed; then,
+//! in either mode, its ENTER also waits for its PING-OK (see `contest.rs`).
 
 use super::*;
 
@@ -29,7 +30,7 @@ impl NodeCore {
         };
         p.link_up = true;
         p.link_failed = false;
-        if p.ready && !p.entered {
+        if p.ready && !p.entered && !p.needs_proof {
             p.entered = true;
             self.events.extend(p.held.drain(..));
         }
@@ -80,7 +81,7 @@ impl NodeCore {
         if !peer.ready || peer.entered {
             return;
         }
-        if peer.link_up {
+        if peer.link_up && !peer.needs_proof {
             peer.entered = true;
             return;
         }
@@ -96,7 +97,7 @@ impl NodeCore {
         }
         if peer.held.len() > MAX_HELD {
             warn!(
-                "peer {} ({}) said more than {MAX_HELD} things before our link to it at {} got through its handshake: removing it",
+                "peer {} ({}) said more than {MAX_HELD} things before we knew our link to it at {} reaches it: removing it",
                 peer.name,
                 uuid.simple(),
                 peer.endpoint

@@ -89,6 +89,7 @@ impl NodeCore {
         let others_until = (why == Removal::Unreachable).then_some(peer.expired_at + REAP_MARGIN);
         let left = self.groups.remove_peer(uuid);
         self.overruled.holder_left(uuid);
+        self.leave_contests(uuid, peer.created_at);
         if peer.entered {
             info!(
                 "EXIT {} ({}) at {}: {why}",
