@@ -1,7 +1,9 @@
 //! Issue 25's chaos test, short variant: twelve of our nodes on one
 //! namespace LAN go through a seeded random schedule of SIGKILL and
-//! restart (same endpoint, new UUID), SIGSTOP/SIGCONT, link down/up and
-//! address changes, while every node SHOUTs and WHISPERs numbered
+//! restart (same endpoint, new UUID), SIGSTOP/SIGCONT, link down/up,
+//! address changes, a consumer that stops reading a node's `--json`
+//! output, and partitions (a node cut off from about half of the others,
+//! both ways), while every node SHOUTs and WHISPERs numbered
 //! messages and joins and leaves a second group. The checker
 //! (`support/chaos_check.rs`) then reads every node instance's `--json`
 //! event log: per sender no duplicate, no reordering, no loss without an
@@ -14,8 +16,9 @@
 //! not converge show their log lines.
 //! The seed is printed; `CHAOS_SEED=<n>` replays a schedule,
 //! `CHAOS_SECS=<n>` makes it longer (default 45 s; the long run in
-//! BENCHMARKS.md is 600 s). Not modelled yet: partitions between subnets,
-//! allow-list edits, slow consumers, other implementations.
+//! BENCHMARKS.md is 600 s). Not modelled yet: partitions between subnets
+//! (one LAN here), allow-list edits, elected leaders, other
+//! implementations.
 
 use crate::support::chaos_check::{Log, check};
 use crate::support::netns::{self, JsonPeer, Lab, WAIT};
@@ -62,6 +65,11 @@ enum Fault {
     Stop,
     LinkDown,
     Renumber,
+    /// Its `--json` output is not read (back-pressure).
+    SlowReader,
+    /// Cut off from the nodes in the mask (bit per node) both ways
+    /// (`ip route add prohibit` on each side).
+    Partition(u32),
 }
 
 /// A node's host and its running instance; instances that ended keep
@@ -77,6 +85,8 @@ struct Slot {
     whispers: HashMap<String, u64>,
     /// In group [`CHURN`] (a restarted node is not).
     in_churn: bool,
+    /// The routes a partition added: (host, address it cannot reach).
+    cut: Vec<(String, String)>,
 }
 
 fn options() -> Vec<String> {
@@ -119,7 +129,15 @@ fn plan(rng: &mut Rng, length: Duration) -> Vec<(Duration, usize, Fault, Duratio
     let mut at = rng.millis(1000, 3000);
     while at < length {
         let index = rng.below(NODES as u64) as usize;
-        let fault = [Fault::Kill, Fault::Stop, Fault::LinkDown, Fault::Renumber][rng.below(4) as usize];
+        let fault = match rng.below(6) {
+            0 => Fault::Kill,
+            1 => Fault::Stop,
+            2 => Fault::LinkDown,
+            3 => Fault::Renumber,
+            4 => Fault::SlowReader,
+            // About half of the others, never itself.
+            _ => Fault::Partition(rng.next() as u32 & ((1 << NODES) - 1) & !(1 << index)),
+        };
         let span = rng.millis(300, 2 * EXPIRED * 1000);
         let busy = busy_until.iter().filter(|&&until| until > at).count();
         if busy_until[index] <= at && busy < NODES / 3 {
@@ -144,6 +162,13 @@ fn heal(lab: &Lab, slot: &mut Slot, fault: Fault) {
             lab.ip(&slot.host, &["link", "set", "lan1", "up"]);
         }
         Fault::Renumber => {}
+        Fault::SlowReader => slot.peer.as_mut().unwrap().child().stdout().set_paused(false),
+        Fault::Partition(_) => {
+            for (host, addr) in slot.cut.drain(..) {
+                // Another partition may have removed a shared route.
+                let _ = lab.try_exec(&host, "ip", &["route", "del", "prohibit", &format!("{addr}/32")]);
+            }
+        }
     }
 }
 
@@ -181,6 +206,7 @@ fn a_seeded_chaos_schedule_loses_nothing_without_an_exit() {
             shouts: 0,
             whispers: HashMap::new(),
             in_churn: false,
+            cut: Vec::new(),
         })
         .collect();
     let mut done: Vec<Log> = Vec::new();
@@ -230,6 +256,19 @@ fn a_seeded_chaos_schedule_loses_nothing_without_an_exit() {
                 break;
             }
             planned.next();
+            if let Fault::Partition(mask) = fault {
+                let (me_host, me_addr) = (slots[index].host.clone(), slots[index].addr.clone());
+                let mut cut = Vec::new();
+                for j in (0..NODES).filter(|j| mask & (1 << j) != 0) {
+                    let (other_host, other_addr) = (slots[j].host.clone(), slots[j].addr.clone());
+                    for (host, addr) in [(&me_host, &other_addr), (&other_host, &me_addr)] {
+                        lab.ip(host, &["route", "replace", "prohibit", &format!("{addr}/32")]);
+                        cut.push((host.clone(), addr.clone()));
+                    }
+                    *disrupted.entry(slots[j].name.clone()).or_default() += 1;
+                }
+                slots[index].cut = cut;
+            }
             let slot = &mut slots[index];
             injected.push(format!(
                 "{:.1}s {fault:?} {} for {span:?}",
@@ -244,6 +283,8 @@ fn a_seeded_chaos_schedule_loses_nothing_without_an_exit() {
                     done.push(log_of(&peer));
                 }
                 Fault::Stop => slot.peer.as_mut().unwrap().child().signal("STOP"),
+                Fault::SlowReader => slot.peer.as_mut().unwrap().child().stdout().set_paused(true),
+                Fault::Partition(_) => {}
                 Fault::LinkDown => {
                     lab.ip(&slot.host, &["link", "set", "lan1", "down"]);
                 }
@@ -386,10 +427,18 @@ fn a_seeded_chaos_schedule_loses_nothing_without_an_exit() {
         .iter()
         .map(|s| s.shouts + s.whispers.values().sum::<u64>())
         .sum();
+    // Faults by kind ("12.5s Partition(1234) n3 for …" counts as Partition).
+    let mut kinds: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for line in &injected {
+        let kind = line.split(' ').nth(1).unwrap_or("?");
+        *kinds.entry(kind.split('(').next().unwrap_or(kind)).or_default() += 1;
+    }
+    let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
     figure!(
-        "chaos schedule: seed {seed}, {secs} s, {} faults injected, {churned} joins/leaves, {} instances, {sent} messages sent, \
+        "chaos schedule: seed {seed}, {secs} s, {} faults injected ({}), {churned} joins/leaves, {} instances, {sent} messages sent, \
          {} delivered, {} lost with an EXIT between, {} ENTER / {} EXIT, max RSS {max_rss} KiB, max {max_fds} open files, {} violations",
         injected.len(),
+        kinds.join(", "),
         done.len(),
         tally.delivered,
         tally.lost_with_exit,

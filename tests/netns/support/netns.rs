@@ -718,6 +718,9 @@ impl Drop for Lab {
 pub struct Stream {
     state: Mutex<(Vec<String>, bool)>,
     cond: Condvar,
+    /// While set, the stream is not read: the child's pipe fills and its
+    /// writes block (a slow consumer of its output).
+    paused: std::sync::atomic::AtomicBool,
 }
 
 impl Stream {
@@ -725,6 +728,7 @@ impl Stream {
         let stream = Arc::new(Stream {
             state: Mutex::new((Vec::new(), false)),
             cond: Condvar::new(),
+            paused: std::sync::atomic::AtomicBool::new(false),
         });
         let writer = stream.clone();
         thread::spawn(move || {
@@ -732,6 +736,9 @@ impl Stream {
             let mut buf = Vec::new();
             loop {
                 buf.clear();
+                while writer.paused.load(std::sync::atomic::Ordering::Relaxed) {
+                    thread::sleep(Duration::from_millis(10));
+                }
                 match reader.read_until(b'\n', &mut buf) {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {
@@ -746,6 +753,12 @@ impl Stream {
             writer.cond.notify_all();
         });
         stream
+    }
+
+    /// Stops (or resumes) reading: a slow consumer of the child's output.
+    /// What is already buffered is still read.
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// True once the child closed the stream (usually: it ended).
