@@ -823,7 +823,15 @@ impl NodeCore {
                 let name = peer.name.clone();
                 // The endpoint as accepted (canonical, with our scope), not
                 // necessarily as written.
-                info!("ENTER {name} ({}) at {}", uuid.simple(), peer.endpoint);
+                if peer.link_up && !peer.needs_proof {
+                    info!("ENTER {name} ({}) at {}", uuid.simple(), peer.endpoint);
+                } else {
+                    debug!(
+                        "HELLO from {name} ({}) at {}: its ENTER waits until we know our link reaches it",
+                        uuid.simple(),
+                        peer.endpoint
+                    );
+                }
                 self.events.push_back(Event::Enter {
                     peer: uuid,
                     name,

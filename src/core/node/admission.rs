@@ -346,6 +346,13 @@ impl NodeCore {
     pub(super) fn refuse_conflict(&mut self, now: Instant, uuid: Uuid, holder: Uuid, endpoint: &str) {
         self.overruled.beaten(uuid, holder);
         if let Some(also) = self.logs.conflict.admit(now) {
+            if holder == self.config.uuid {
+                warn!(
+                    "peer {} announces {endpoint}, the endpoint we advertise: not linking to it; it or we have a wrong --endpoint (peers reach whoever listens there){also}",
+                    uuid.simple()
+                );
+                return;
+            }
             warn!(
                 "peers {} and {} both claim {endpoint}: keeping {}, ignoring {} (check their --endpoint){also}",
                 holder.simple(),

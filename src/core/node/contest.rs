@@ -146,6 +146,7 @@ impl NodeCore {
             peer.endpoint
         );
         if peer.ready && peer.link_up && !peer.entered {
+            info!("ENTER {} ({}) at {}", peer.name, uuid.simple(), peer.endpoint);
             peer.entered = true;
             self.events.extend(peer.held.drain(..));
         }

@@ -31,6 +31,7 @@ impl NodeCore {
         p.link_up = true;
         p.link_failed = false;
         if p.ready && !p.entered && !p.needs_proof {
+            info!("ENTER {} ({}) at {}", p.name, peer.simple(), p.endpoint);
             p.entered = true;
             self.events.extend(p.held.drain(..));
         }
