@@ -823,7 +823,7 @@ impl NodeCore {
                 let name = peer.name.clone();
                 // The endpoint as accepted (canonical, with our scope), not
                 // necessarily as written.
-                if peer.link_up && !peer.needs_proof {
+                if peer.reachable() {
                     info!("ENTER {name} ({}) at {}", uuid.simple(), peer.endpoint);
                 } else {
                     debug!(

@@ -153,6 +153,13 @@ impl Peer {
         }
     }
 
+    /// Whether we know our link reaches it: its handshake is through
+    /// (CURVE) and, at a disputed endpoint, its PING-OK came. Its ENTER
+    /// waits for this.
+    pub(super) fn reachable(&self) -> bool {
+        self.link_up && !self.needs_proof
+    }
+
     /// The sequence number for a SHOUT or WHISPER we send: the session
     /// now carries application data (see `talked`).
     pub(super) fn next_talk_sequence(&mut self) -> u16 {

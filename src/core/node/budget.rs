@@ -435,10 +435,15 @@ impl NodeCore {
             endpoint: peer.endpoint.clone(),
             curve_server_key: peer.curve_key,
         });
-        let needs_proof = peer.needs_proof;
+        self.greet(uuid);
+    }
+
+    /// Our HELLO on `uuid`'s link, then, if its ENTER waits for proof
+    /// that the link reaches it, a PING: its PING-OK is that proof
+    /// (contest.rs).
+    pub(super) fn greet(&mut self, uuid: Uuid) {
         self.send_hello(uuid);
-        if needs_proof {
-            // Its PING-OK shows that this link reaches it (contest.rs).
+        if self.peers.get(&uuid).is_some_and(|p| p.needs_proof) {
             self.send(uuid, &Body::Ping, None);
         }
     }

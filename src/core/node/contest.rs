@@ -133,23 +133,16 @@ impl NodeCore {
 
     /// Our link reaches `uuid` (its PING-OK came): ENTER if it waited.
     fn proven(&mut self, uuid: Uuid) {
-        let Some(peer) = self.peers.get_mut(&uuid) else {
+        let Some(peer) = self.peers.get_mut(&uuid).filter(|p| p.needs_proof) else {
             return;
         };
-        if !peer.needs_proof {
-            return;
-        }
         peer.needs_proof = false;
         debug!(
             "peer {} answered our PING at {}: entering it",
             uuid.simple(),
             peer.endpoint
         );
-        if peer.ready && peer.link_up && !peer.entered {
-            info!("ENTER {} ({}) at {}", peer.name, uuid.simple(), peer.endpoint);
-            peer.entered = true;
-            self.events.extend(peer.held.drain(..));
-        }
+        self.enter_if_reachable(uuid);
     }
 
     /// The holder is not at the endpoint: it EXITs, the challenger takes
@@ -178,29 +171,30 @@ impl NodeCore {
         let Some(peer) = self.peers.get_mut(&challenger) else {
             return;
         };
-        peer.linked = true;
+        if answered {
+            // Its PING-OK came over the link it takes: no PING owed.
+            peer.needs_proof = false;
+        }
         match holder_link {
             Some((true, link_up)) => {
                 // The link moves; it carried our HELLO for the holder,
-                // which the challenger has not seen: HELLO again.
+                // which the challenger has not seen: HELLO again (and a
+                // PING, if its ENTER waits for one).
+                peer.linked = true;
                 peer.link_up = link_up;
                 peer.restart_sent_sequence();
                 self.actions.push_back(Action::Relink {
                     from: holder,
                     to: challenger,
                 });
-                self.send_hello(challenger);
+                self.greet(challenger);
             }
             _ => {
                 peer.link_up = !link_pending;
                 self.link(now, challenger);
             }
         }
-        if answered {
-            self.proven(challenger);
-        } else {
-            self.send(challenger, &Body::Ping, None);
-        }
+        self.enter_if_reachable(challenger);
     }
 
     /// `uuid` leaves the table: a contest it is in ends. A challenger

@@ -30,8 +30,17 @@ impl NodeCore {
         };
         p.link_up = true;
         p.link_failed = false;
-        if p.ready && !p.entered && !p.needs_proof {
-            info!("ENTER {} ({}) at {}", p.name, peer.simple(), p.endpoint);
+        self.enter_if_reachable(peer);
+    }
+
+    /// A peer that said HELLO and waited until we knew our link reaches
+    /// it is ENTERed now, with the events it caused since.
+    pub(super) fn enter_if_reachable(&mut self, uuid: Uuid) {
+        let Some(p) = self.peers.get_mut(&uuid) else {
+            return;
+        };
+        if p.ready && !p.entered && p.reachable() {
+            info!("ENTER {} ({}) at {}", p.name, uuid.simple(), p.endpoint);
             p.entered = true;
             self.events.extend(p.held.drain(..));
         }
@@ -82,7 +91,7 @@ impl NodeCore {
         if !peer.ready || peer.entered {
             return;
         }
-        if peer.link_up && !peer.needs_proof {
+        if peer.reachable() {
             peer.entered = true;
             return;
         }
