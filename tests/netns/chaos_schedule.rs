@@ -9,7 +9,11 @@
 //! event log: per sender no duplicate, no reordering, no loss without an
 //! EXIT in between, no ENTER/EXIT storm; after the network heals every
 //! live node sees every other one, and in the second group exactly the
-//! nodes that are in it; every node's RSS and open files stay bounded.
+//! nodes that are in it; every third node contests the leadership of both
+//! groups (`--contest`, restarted ones too), and every member of a group
+//! then reports one leader, the smallest contesting UUID in it (its
+//! `/leader GROUP` answer and its latest LEADER event); every node's RSS
+//! and open files stay bounded.
 //!
 //! Run: `cargo test --test netns chaos_schedule -- --nocapture` (CI runs
 //! it with the other namespace tests). On a failure the nodes that did
@@ -17,10 +21,9 @@
 //! The seed is printed; `CHAOS_SEED=<n>` replays a schedule,
 //! `CHAOS_SECS=<n>` makes it longer (default 45 s; the long run in
 //! BENCHMARKS.md is 600 s). Not modelled yet: partitions between subnets
-//! (one LAN here), allow-list edits, elected leaders, other
-//! implementations.
+//! (one LAN here), allow-list edits, other implementations.
 
-use crate::support::chaos_check::{Log, check};
+use crate::support::chaos_check::{LeaderView, Log, check, check_leaders};
 use crate::support::netns::{self, JsonPeer, Lab, WAIT};
 use std::collections::HashMap;
 use std::io::Write;
@@ -37,6 +40,13 @@ const CHURN: &str = "h";
 /// (a node with 11 peers holds ~40 descriptors and ~10 MiB).
 const MAX_RSS_KIB: u64 = 96 * 1024;
 const MAX_FDS: usize = 256;
+/// The groups whose leadership every third node contests: [`CHURN`] and
+/// the one all nodes are in.
+const CONTESTED: [&str; 2] = ["g", CHURN];
+/// How long after membership converged the leaders may take to agree: a
+/// stalled election is retried after 3 s, then 6 s, 12 s (a membership
+/// change resets that).
+const LEADER_WAIT: Duration = Duration::from_secs(30);
 
 /// splitmix64: a few lines, stable across versions, replayable.
 struct Rng(u64);
@@ -87,10 +97,12 @@ struct Slot {
     in_churn: bool,
     /// The routes a partition added: (host, address it cannot reach).
     cut: Vec<(String, String)>,
+    /// It contests [`CONTESTED`] (every third node).
+    contests: bool,
 }
 
-fn options() -> Vec<String> {
-    [
+fn options(contests: bool) -> Vec<String> {
+    let mut options: Vec<String> = [
         "--evasive",
         "1",
         "--expired",
@@ -100,11 +112,17 @@ fn options() -> Vec<String> {
     ]
     .iter()
     .map(|s| s.to_string())
-    .collect()
+    .collect();
+    if contests {
+        for group in CONTESTED {
+            options.extend(["--contest".to_owned(), group.to_owned()]);
+        }
+    }
+    options
 }
 
-fn start(lab: &Lab, host: &str, name: &str) -> JsonPeer {
-    let opts = options();
+fn start(lab: &Lab, host: &str, name: &str, contests: bool) -> JsonPeer {
+    let opts = options(contests);
     let extra: Vec<&str> = opts.iter().map(String::as_str).collect();
     let mut peer = JsonPeer::spawn_with_env(lab, host, "lan1", name, &extra, &[("RUST_LOG", "info")]);
     peer.send_line("/join g");
@@ -154,7 +172,7 @@ fn plan(rng: &mut Rng, length: Duration) -> Vec<(Duration, usize, Fault, Duratio
 fn heal(lab: &Lab, slot: &mut Slot, fault: Fault) {
     match fault {
         Fault::Kill => {
-            slot.peer = Some(start(lab, &slot.host, &slot.name));
+            slot.peer = Some(start(lab, &slot.host, &slot.name, slot.contests));
             slot.in_churn = false;
         }
         Fault::Stop => slot.peer.as_mut().unwrap().child().signal("CONT"),
@@ -170,6 +188,54 @@ fn heal(lab: &Lab, slot: &mut Slot, fault: Fault) {
             }
         }
     }
+}
+
+/// Asks a node `/leader GROUP` (the answer is on its stderr in JSON mode):
+/// `Some(uuid)` or `None` for no leader; an error when it does not answer.
+fn ask_leader(peer: &mut JsonPeer, group: &str) -> Result<Option<String>, String> {
+    let from = peer.child().stderr().lines().len();
+    peer.send_line(&format!("/leader {group}"));
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        for line in peer.child().stderr().lines_from(from) {
+            if line.starts_with(&format!("no leader in {group} ")) {
+                return Ok(None);
+            }
+            if let Some(rest) = line.strip_prefix(&format!("leader of {group}: ")) {
+                let uuid = rest
+                    .split_whitespace()
+                    .find(|w| w.len() == 32 && w.bytes().all(|b| b.is_ascii_hexdigit()));
+                return uuid
+                    .map(|u| Some(u.to_owned()))
+                    .ok_or_else(|| format!("{}: a /leader answer without a UUID: {line}", peer.name));
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("{}: no answer to /leader {group}", peer.name));
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A live node's view of `group`'s leader: what it answers and what its
+/// latest LEADER event for the group says.
+fn leader_view(slot: &mut Slot, group: &str) -> Result<LeaderView, String> {
+    let peer = slot.peer.as_mut().unwrap();
+    let leader = ask_leader(peer, group)?;
+    let last_event = peer
+        .events()
+        .iter()
+        .rev()
+        .find(|e| e.is("LEADER") && e.group() == group)
+        .map(|e| e.peer().to_owned());
+    Ok(LeaderView {
+        name: slot.name.clone(),
+        uuid: peer.uuid.clone(),
+        member: group != CHURN || slot.in_churn,
+        contests: slot.contests,
+        leader,
+        last_event,
+    })
 }
 
 #[test]
@@ -200,13 +266,14 @@ fn a_seeded_chaos_schedule_loses_nothing_without_an_exit() {
         .map(|(i, host)| Slot {
             host: host.clone(),
             name: format!("n{i}"),
-            peer: Some(start(&lab, host, &format!("n{i}"))),
+            peer: Some(start(&lab, host, &format!("n{i}"), i % 3 == 0)),
             addr: format!("10.99.{NET}.{}", i + 2),
             busy_until: None,
             shouts: 0,
             whispers: HashMap::new(),
             in_churn: false,
             cut: Vec::new(),
+            contests: i % 3 == 0,
         })
         .collect();
     let mut done: Vec<Log> = Vec::new();
@@ -388,6 +455,35 @@ fn a_seeded_chaos_schedule_loses_nothing_without_an_exit() {
         }
         thread::sleep(Duration::from_millis(200));
     };
+    // Elected leaders agree: every node is asked until they do.
+    let asked = Instant::now();
+    let (disagree, leaders) = loop {
+        let mut disagree = Vec::new();
+        let mut leaders = Vec::new();
+        for group in CONTESTED {
+            let mut views = Vec::new();
+            for slot in &mut slots {
+                match leader_view(slot, group) {
+                    Ok(view) => views.push(view),
+                    Err(why) => disagree.push(why),
+                }
+            }
+            disagree.extend(check_leaders(group, &views));
+            let leader = views.iter().find(|v| v.member).and_then(|v| v.leader.as_deref());
+            let name = leader.map_or("none", |l| {
+                slots
+                    .iter()
+                    .find(|s| s.peer.as_ref().is_some_and(|p| p.uuid == l))
+                    .map_or("?", |s| s.name.as_str())
+            });
+            leaders.push(format!("{group}: {name}"));
+        }
+        if disagree.is_empty() || Instant::now() >= asked + LEADER_WAIT {
+            break (disagree, leaders);
+        }
+        thread::sleep(Duration::from_millis(500));
+    };
+    let leaders_after = asked.elapsed();
     // What the nodes that did not converge said (their log lines, without
     // the shell's complaints about whispers to peers it does not know).
     let mut said = String::new();
@@ -411,6 +507,7 @@ fn a_seeded_chaos_schedule_loses_nothing_without_an_exit() {
     }
     let (mut violations, tally) = check(&done, &disrupted);
     violations.extend(missing);
+    violations.extend(disagree);
     // Bounded resources at every live node.
     let (mut max_rss, mut max_fds) = (0u64, 0usize);
     for slot in &mut slots {
@@ -436,7 +533,8 @@ fn a_seeded_chaos_schedule_loses_nothing_without_an_exit() {
     let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
     figure!(
         "chaos schedule: seed {seed}, {secs} s, {} faults injected ({}), {churned} joins/leaves, {} instances, {sent} messages sent, \
-         {} delivered, {} lost with an EXIT between, {} ENTER / {} EXIT, max RSS {max_rss} KiB, max {max_fds} open files, {} violations",
+         {} delivered, {} lost with an EXIT between, {} ENTER / {} EXIT, leaders ({}) agreed {:.1} s after membership, \
+         max RSS {max_rss} KiB, max {max_fds} open files, {} violations",
         injected.len(),
         kinds.join(", "),
         done.len(),
@@ -444,6 +542,8 @@ fn a_seeded_chaos_schedule_loses_nothing_without_an_exit() {
         tally.lost_with_exit,
         tally.enters,
         tally.exits,
+        leaders.join(", "),
+        leaders_after.as_secs_f64(),
         violations.len()
     );
     assert!(

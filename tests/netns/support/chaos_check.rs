@@ -118,6 +118,74 @@ pub fn check(logs: &[Log], disrupted: &HashMap<String, usize>) -> (Vec<String>, 
     (violations, tally)
 }
 
+/// One live node's view of a contested group once the network healed.
+pub struct LeaderView {
+    pub name: String,
+    pub uuid: String,
+    /// It is in the group (as the test drove it).
+    pub member: bool,
+    /// It contests the group.
+    pub contests: bool,
+    /// The leader it reports now (`/leader GROUP`, or for a peer that
+    /// cannot be asked its latest LEADER event); `None`: no leader.
+    pub leader: Option<String>,
+    /// The leader its latest LEADER event for the group names, if any.
+    pub last_event: Option<String>,
+}
+
+/// The elected leaders of `group` agree: when at least two live nodes are
+/// in it and one of them contests, every member reports the same leader,
+/// the member that contests with the smallest UUID (the order Zyre uses);
+/// with no contesting member no member reports one; a member that reports
+/// a leader had a LEADER event naming it last. Violations, empty if all
+/// agree.
+pub fn check_leaders(group: &str, views: &[LeaderView]) -> Vec<String> {
+    let mut violations = Vec::new();
+    let members: Vec<&LeaderView> = views.iter().filter(|v| v.member).collect();
+    let expected = members
+        .iter()
+        .filter(|v| v.contests)
+        .map(|v| v.uuid.as_str())
+        .min()
+        .filter(|_| members.len() >= 2);
+    let contesting = |uuid: &str| members.iter().any(|v| v.contests && v.uuid == uuid);
+    let name_of = |uuid: &str| {
+        views
+            .iter()
+            .find(|v| v.uuid == uuid)
+            .map_or("a node no longer live", |v| v.name.as_str())
+            .to_owned()
+    };
+    for view in &members {
+        let who = format!("{}/{}", view.name, &view.uuid[..8.min(view.uuid.len())]);
+        match (&view.leader, expected) {
+            (Some(leader), _) if !contesting(leader) => violations.push(format!(
+                "{who}: leader of {group} is {leader} ({}), not a live member that contests",
+                name_of(leader)
+            )),
+            (Some(leader), Some(expected)) if leader != expected => violations.push(format!(
+                "{who}: leader of {group} is {leader} ({}), not {expected} ({}), the smallest contester",
+                name_of(leader),
+                name_of(expected)
+            )),
+            (None, Some(expected)) => violations.push(format!(
+                "{who}: no leader of {group}, where {expected} ({}) contests",
+                name_of(expected)
+            )),
+            _ => {}
+        }
+        if let Some(leader) = &view.leader
+            && view.last_event.as_ref() != Some(leader)
+        {
+            violations.push(format!(
+                "{who}: leader of {group} is {leader}, but its last LEADER event names {:?}",
+                view.last_event
+            ));
+        }
+    }
+    violations
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +251,57 @@ mod tests {
                 "{what}: {violations:?}"
             );
         }
+    }
+    #[test]
+    fn the_leader_check_wants_one_leader_the_smallest_live_contester() {
+        let view = |name: &str, uuid: &str, contests: bool, leader: Option<&str>| LeaderView {
+            name: name.into(),
+            uuid: uuid.into(),
+            member: true,
+            contests,
+            leader: leader.map(Into::into),
+            last_event: leader.map(Into::into),
+        };
+        let (a, b, c) = ("A".repeat(32), "B".repeat(32), "C".repeat(32));
+        let agreed = [
+            view("a", &a, true, Some(&a)),
+            view("b", &b, true, Some(&a)),
+            view("c", &c, false, Some(&a)),
+        ];
+        assert!(check_leaders("g", &agreed).is_empty());
+        // No contester in the group: nobody leads.
+        let none = [view("b", &b, false, None), view("c", &c, false, None)];
+        assert!(check_leaders("g", &none).is_empty());
+
+        let mut split = agreed;
+        split[2].leader = Some(b.clone());
+        split[2].last_event = Some(b.clone());
+        let v = check_leaders("g", &split);
+        assert!(v.len() == 1 && v[0].contains("smallest contester"), "{v:?}");
+
+        let stale = [view("b", &b, true, Some(&a)), view("c", &c, false, Some(&a))];
+        let v = check_leaders("g", &stale);
+        assert!(
+            v.len() == 2 && v[0].contains("not a live member that contests"),
+            "{v:?}"
+        );
+
+        let missing = [view("a", &a, true, Some(&a)), view("c", &c, false, None)];
+        let v = check_leaders("g", &missing);
+        assert!(v.len() == 1 && v[0].contains("no leader of g"), "{v:?}");
+
+        let mut unreported = [view("a", &a, true, Some(&a)), view("c", &c, false, Some(&a))];
+        unreported[1].last_event = None;
+        let v = check_leaders("g", &unreported);
+        assert!(v.len() == 1 && v[0].contains("last LEADER event"), "{v:?}");
+
+        // A node outside the group is not asked.
+        let mut outside = [
+            view("a", &a, true, Some(&a)),
+            view("b", &b, true, Some(&a)),
+            view("c", &c, false, None),
+        ];
+        outside[2].member = false;
+        assert!(check_leaders("g", &outside).is_empty());
     }
 }
