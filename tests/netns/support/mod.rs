@@ -4,6 +4,7 @@
 pub mod netns;
 pub mod cdrivers;
 pub mod chaos_check;
+pub mod chaos_run;
 pub mod curve;
 pub mod events;
 pub mod exchange;

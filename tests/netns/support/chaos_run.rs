@@ -1,0 +1,675 @@
+//! The driver of issue 25's chaos schedule, shared by its variants
+//! (`tests/netns/chaos_schedule.rs`): a namespace LAN of nodes (ours, and
+//! Zyre and pyre peers in the mixed variant) goes through a seeded random
+//! schedule of SIGKILL and restart (same endpoint for ours and Zyre, new
+//! UUID), SIGSTOP/SIGCONT, link down/up, address changes, a consumer that
+//! stops reading a node's `--json` output, and partitions (a node cut off
+//! from about half of the others, both ways), while every node SHOUTs and
+//! WHISPERs numbered messages and joins and leaves a second group. Then
+//! the network heals and [`super::chaos_check`] reads every node
+//! instance's event log; membership and elected leaders must agree, and
+//! our nodes' RSS and open files stay bounded.
+//!
+//! The seed is printed; `CHAOS_SEED=<n>` replays a schedule, `CHAOS_SECS=<n>`
+//! makes it longer; our nodes log at `RUST_LOG` (default info).
+
+#![allow(dead_code)]
+
+use super::chaos_check::{LeaderView, Log, check, check_leaders};
+use super::netns::{self, JsonPeer, Lab, WAIT};
+use super::peers;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The expired timeout of every node that has one to set (seconds).
+const EXPIRED: u64 = 4;
+/// The group every node is in and SHOUTs to.
+const ALL: &str = "g";
+/// The group nodes join and leave during the schedule (no numbered
+/// traffic: the checker compares everyone's view of it at the end).
+pub const CHURN: &str = "h";
+/// Bounds for every live node of ours at the end: resident memory and open
+/// files (a node with 11 peers holds ~40 descriptors and ~10 MiB).
+const MAX_RSS_KIB: u64 = 96 * 1024;
+const MAX_FDS: usize = 256;
+/// How long after membership converged the leaders may take to agree: a
+/// stalled election is retried after 3 s, then 6 s, 12 s (a membership
+/// change resets that).
+const LEADER_WAIT: Duration = Duration::from_secs(30);
+
+/// What a node is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Our `zre --json`; `contests`: with `--contest` for every group of
+    /// [`Chaos::contested`].
+    Ours { contests: bool },
+    /// Zyre 2.0.1 through `tests/interop/zyre_peer.c`.
+    Zyre,
+    /// pyre 0.3.4 through `tests/interop/pyre_peer.py`.
+    Pyre,
+}
+
+impl Kind {
+    /// Whether the schedule gives this kind of node `fault`. An address
+    /// change is for our nodes only: Zyre 2.0.1 and pyre 0.3.4 bind their
+    /// inbox to the address they found at start and never rebind (Zyre's
+    /// own open bug, zyre#614), so a renumbered one is a ghost for good,
+    /// which is theirs to fix, not ours to check.
+    fn takes(self, fault: Fault) -> bool {
+        !matches!((self, fault), (Kind::Zyre | Kind::Pyre, Fault::Renumber))
+    }
+
+    fn prefix(self) -> &'static str {
+        match self {
+            Kind::Ours { .. } => "n",
+            Kind::Zyre => "z",
+            Kind::Pyre => "p",
+        }
+    }
+}
+
+/// A chaos run.
+pub struct Chaos {
+    /// The test's name, for the figures lines.
+    pub title: &'static str,
+    /// The LAN is 10.99.`net`.0/24.
+    pub net: u8,
+    /// One per node, in host order.
+    pub kinds: Vec<Kind>,
+    /// Groups our contesting nodes contest; each is checked for one leader
+    /// at the end.
+    pub contested: &'static [&'static str],
+    /// Groups only our nodes join, at start (besides [`ALL`]).
+    pub ours_only: &'static [&'static str],
+    pub seed: u64,
+    pub secs: u64,
+}
+
+/// The seed (`CHAOS_SEED`, else the clock) and the schedule's length in
+/// seconds (`CHAOS_SECS`, else `default_secs`).
+pub fn seed_and_secs(default_secs: u64) -> (u64, u64) {
+    let seed = std::env::var("CHAOS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(25, |d| d.as_nanos() as u64)
+        });
+    let secs = std::env::var("CHAOS_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default_secs);
+    (seed, secs)
+}
+
+/// splitmix64: a few lines, stable across versions, replayable.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn millis(&mut self, from: u64, to: u64) -> Duration {
+        Duration::from_millis(from + self.below(to - from))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    Kill,
+    Stop,
+    LinkDown,
+    Renumber,
+    /// Its `--json` output is not read (back-pressure).
+    SlowReader,
+    /// Cut off from the nodes in the mask (bit per node) both ways
+    /// (`ip route add prohibit` on each side).
+    Partition(u32),
+}
+
+/// A node's host and its running instance; instances that ended keep
+/// their logs in `done`.
+struct Slot {
+    kind: Kind,
+    host: String,
+    name: String,
+    peer: Option<JsonPeer>,
+    addr: String,
+    /// The fault in progress and when it ends.
+    busy_until: Option<(Instant, Fault)>,
+    shouts: u64,
+    whispers: HashMap<String, u64>,
+    /// In group [`CHURN`] (a restarted node is not).
+    in_churn: bool,
+    /// The routes a partition added: (host, address it cannot reach).
+    cut: Vec<(String, String)>,
+}
+
+impl Slot {
+    fn contests(&self) -> bool {
+        matches!(self.kind, Kind::Ours { contests: true })
+    }
+
+    /// Whether it is in `group` (as the test drove it).
+    fn member(&self, group: &str, chaos: &Chaos) -> bool {
+        group == ALL
+            || (group == CHURN && self.in_churn)
+            || (chaos.ours_only.contains(&group) && matches!(self.kind, Kind::Ours { .. }))
+    }
+}
+
+/// Starts a node (in group [`ALL`] and, ours, in [`Chaos::ours_only`]).
+fn start(lab: &Lab, chaos: &Chaos, kind: Kind, host: &str, name: &str) -> JsonPeer {
+    let expired = EXPIRED.to_string();
+    let mut peer = match kind {
+        Kind::Ours { contests } => {
+            let mut options = vec![
+                "--evasive",
+                "1",
+                "--expired",
+                &expired,
+                "--port-range",
+                "41000-41000",
+            ];
+            if contests {
+                for group in chaos.contested {
+                    options.extend(["--contest", group]);
+                }
+            }
+            let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+            JsonPeer::spawn_with_env(lab, host, "lan1", name, &options, &[("RUST_LOG", &log)])
+        }
+        Kind::Zyre => {
+            let expired = (EXPIRED * 1000).to_string();
+            let options = ["--evasive", "1000", "--expired", &expired, "--port", "41000"];
+            peers::zyre(lab, host, "lan1", name, &options)
+        }
+        // Fixed timeouts (evasive 10 s, expired 30 s), a random port.
+        Kind::Pyre => peers::pyre(lab, host, name, &[]),
+    };
+    peer.send_line(&format!("/join {ALL}"));
+    if matches!(kind, Kind::Ours { .. }) {
+        for group in chaos.ours_only {
+            peer.send_line(&format!("/join {group}"));
+        }
+    }
+    peer
+}
+
+fn log_of(peer: &JsonPeer) -> Log {
+    Log {
+        name: peer.name.clone(),
+        uuid: peer.uuid.clone(),
+        events: peer.events(),
+    }
+}
+
+/// The schedule, from the seed alone (so that a seed replays it): at
+/// which offset which node gets which fault for how long. Every 0.5–3 s
+/// one fault on a node that has none, while fewer than a third have one;
+/// spans from 0.3 s to twice the expiry time (so some end in an EXIT). A
+/// fault a node's kind does not take is drawn and skipped, so that the
+/// same seed gives our nodes the same faults in every variant.
+fn plan(rng: &mut Rng, kinds: &[Kind], length: Duration) -> Vec<(Duration, usize, Fault, Duration)> {
+    let nodes = kinds.len();
+    let mut plan = Vec::new();
+    let mut busy_until = vec![Duration::ZERO; nodes];
+    let mut at = rng.millis(1000, 3000);
+    while at < length {
+        let index = rng.below(nodes as u64) as usize;
+        let fault = match rng.below(6) {
+            0 => Fault::Kill,
+            1 => Fault::Stop,
+            2 => Fault::LinkDown,
+            3 => Fault::Renumber,
+            4 => Fault::SlowReader,
+            // About half of the others, never itself.
+            _ => Fault::Partition(rng.next() as u32 & ((1 << nodes) - 1) & !(1 << index)),
+        };
+        let span = rng.millis(300, 2 * EXPIRED * 1000);
+        let busy = busy_until.iter().filter(|&&until| until > at).count();
+        if busy_until[index] <= at && busy < nodes / 3 && kinds[index].takes(fault) {
+            plan.push((at, index, fault, span));
+            busy_until[index] = at + span;
+        }
+        at += rng.millis(500, 3000);
+    }
+    plan
+}
+
+/// Ends a fault: a killed node starts again (same endpoint, new UUID), a
+/// stopped one goes on, a link comes up; a new address stays.
+fn heal(lab: &Lab, chaos: &Chaos, slot: &mut Slot, fault: Fault) {
+    match fault {
+        Fault::Kill => {
+            slot.peer = Some(start(lab, chaos, slot.kind, &slot.host, &slot.name));
+            slot.in_churn = false;
+        }
+        Fault::Stop => slot.peer.as_mut().unwrap().child().signal("CONT"),
+        Fault::LinkDown => {
+            lab.ip(&slot.host, &["link", "set", "lan1", "up"]);
+        }
+        Fault::Renumber => {}
+        Fault::SlowReader => slot.peer.as_mut().unwrap().child().stdout().set_paused(false),
+        Fault::Partition(_) => {
+            for (host, addr) in slot.cut.drain(..) {
+                // Another partition may have removed a shared route.
+                let _ = lab.try_exec(&host, "ip", &["route", "del", "prohibit", &format!("{addr}/32")]);
+            }
+        }
+    }
+}
+
+/// Starts a fault on `slots[index]`.
+fn inject(
+    lab: &Lab,
+    slots: &mut [Slot],
+    index: usize,
+    fault: Fault,
+    net: u8,
+    renumbered: &mut u8,
+) -> Option<Log> {
+    if let Fault::Partition(mask) = fault {
+        let (me_host, me_addr) = (slots[index].host.clone(), slots[index].addr.clone());
+        let mut cut = Vec::new();
+        for j in (0..slots.len()).filter(|j| mask & (1 << j) != 0) {
+            let (other_host, other_addr) = (slots[j].host.clone(), slots[j].addr.clone());
+            for (host, addr) in [(&me_host, &other_addr), (&other_host, &me_addr)] {
+                lab.ip(host, &["route", "replace", "prohibit", &format!("{addr}/32")]);
+                cut.push((host.clone(), addr.clone()));
+            }
+        }
+        slots[index].cut = cut;
+    }
+    let slot = &mut slots[index];
+    match fault {
+        Fault::Kill => {
+            let mut peer = slot.peer.take().unwrap();
+            peer.child().kill();
+            return Some(log_of(&peer));
+        }
+        Fault::Stop => slot.peer.as_mut().unwrap().child().signal("STOP"),
+        Fault::SlowReader => slot.peer.as_mut().unwrap().child().stdout().set_paused(true),
+        Fault::Partition(_) => {}
+        Fault::LinkDown => {
+            lab.ip(&slot.host, &["link", "set", "lan1", "down"]);
+        }
+        Fault::Renumber => {
+            *renumbered += 1;
+            let new = format!("10.99.{net}.{}", 100 + *renumbered);
+            let broadcast = format!("10.99.{net}.255");
+            lab.ip(
+                &slot.host,
+                &["addr", "del", &format!("{}/24", slot.addr), "dev", "lan1"],
+            );
+            lab.ip(
+                &slot.host,
+                &[
+                    "addr",
+                    "add",
+                    &format!("{new}/24"),
+                    "brd",
+                    &broadcast,
+                    "dev",
+                    "lan1",
+                ],
+            );
+            slot.addr = new;
+        }
+    }
+    None
+}
+
+/// Runs the schedule on a lab of its own and checks the logs; panics with
+/// every violation, the seed and the schedule.
+pub fn run(lab: &mut Lab, chaos: &Chaos) {
+    let (seed, secs) = (chaos.seed, chaos.secs);
+    let nodes = chaos.kinds.len();
+    let hosts: Vec<String> = (0..nodes).map(|i| format!("h{i}")).collect();
+    let host_refs: Vec<&str> = hosts.iter().map(String::as_str).collect();
+    lab.numbered_lan("lan1", chaos.net, &host_refs);
+    let mut rng = Rng(seed);
+    let mut slots: Vec<Slot> = Vec::new();
+    for (i, (host, &kind)) in hosts.iter().zip(&chaos.kinds).enumerate() {
+        let name = format!("{}{i}", kind.prefix());
+        slots.push(Slot {
+            kind,
+            host: host.clone(),
+            peer: Some(start(lab, chaos, kind, host, &name)),
+            name,
+            addr: format!("10.99.{}.{}", chaos.net, i + 2),
+            busy_until: None,
+            shouts: 0,
+            whispers: HashMap::new(),
+            in_churn: false,
+            cut: Vec::new(),
+        });
+    }
+    let mut done: Vec<Log> = Vec::new();
+    let mut disrupted: HashMap<String, usize> = HashMap::new();
+    let mut injected: Vec<String> = Vec::new();
+
+    // Everyone meets everyone before the schedule starts.
+    let uuids: Vec<String> = slots
+        .iter()
+        .map(|s| s.peer.as_ref().unwrap().uuid.clone())
+        .collect();
+    for slot in &mut slots {
+        let peer = slot.peer.as_mut().unwrap();
+        for uuid in &uuids {
+            if *uuid != peer.uuid {
+                peer.wait_for(
+                    &format!("JOIN of {uuid}"),
+                    |e| e.is("JOIN") && e.peer() == uuid,
+                    WAIT,
+                );
+            }
+        }
+    }
+
+    let plan = plan(&mut rng, &chaos.kinds, Duration::from_secs(secs));
+    let mut traffic = Rng(seed ^ 0x7A11_C0DE);
+    let begin = Instant::now();
+    let end = begin + Duration::from_secs(secs);
+    let mut planned = plan.iter().peekable();
+    let mut renumbered = 0u8;
+    let mut churned = 0usize;
+    while Instant::now() < end {
+        let now = Instant::now();
+        // Faults that end now.
+        for slot in &mut slots {
+            match slot.busy_until {
+                Some((until, fault)) if now >= until => {
+                    slot.busy_until = None;
+                    heal(lab, chaos, slot, fault);
+                }
+                _ => {}
+            }
+        }
+        // Faults that start now.
+        while let Some(&&(at, index, fault, span)) = planned.peek() {
+            if begin + at > now {
+                break;
+            }
+            planned.next();
+            if let Fault::Partition(mask) = fault {
+                for j in (0..nodes).filter(|j| mask & (1 << j) != 0) {
+                    *disrupted.entry(slots[j].name.clone()).or_default() += 1;
+                }
+            }
+            injected.push(format!(
+                "{:.1}s {fault:?} {} for {span:?}",
+                at.as_secs_f64(),
+                slots[index].name
+            ));
+            *disrupted.entry(slots[index].name.clone()).or_default() += 1;
+            done.extend(inject(lab, &mut slots, index, fault, chaos.net, &mut renumbered));
+            slots[index].busy_until = Some((now + span, fault));
+        }
+        // Numbered traffic from every running node: a SHOUT to ALL and a
+        // WHISPER to the running instance of another node (by UUID: a
+        // name is ambiguous while a killed instance is still known).
+        for i in 0..nodes {
+            let target = (i + 1 + traffic.below(nodes as u64 - 1) as usize) % nodes;
+            let target_uuid = slots[target].peer.as_ref().map(|p| p.uuid.clone());
+            let target_name = slots[target].name.clone();
+            let slot = &mut slots[i];
+            let Some(peer) = slot.peer.as_mut() else {
+                continue;
+            };
+            slot.shouts += 1;
+            peer.send_line(&format!("/shout {ALL} c-{}", slot.shouts));
+            if let Some(uuid) = target_uuid {
+                let w = slot.whispers.entry(target_name).or_default();
+                *w += 1;
+                peer.send_line(&format!("/whisper {uuid} w-{w}"));
+            }
+            // Now and then a node joins or leaves the churn group.
+            if traffic.below(25) == 0 {
+                slot.in_churn = !slot.in_churn;
+                let verb = if slot.in_churn { "join" } else { "leave" };
+                peer.send_line(&format!("/{verb} {CHURN}"));
+                churned += 1;
+            }
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+
+    // Heal: every fault ends, then the LAN settles.
+    for slot in &mut slots {
+        if let Some((_, fault)) = slot.busy_until.take() {
+            heal(lab, chaos, slot, fault);
+        }
+    }
+    let missing = converge(&slots);
+    let asked = Instant::now();
+    let (disagree, leaders) = leaders_agree(&mut slots, chaos);
+    let leaders_after = asked.elapsed();
+    let said = said(&mut slots, &missing);
+    // Let the last messages arrive, then read every log.
+    thread::sleep(Duration::from_secs(2));
+    for slot in &mut slots {
+        done.push(log_of(slot.peer.as_ref().unwrap()));
+    }
+    let (mut violations, tally) = check(&done, &disrupted);
+    violations.extend(missing);
+    violations.extend(disagree);
+    // Bounded resources at every live node of ours.
+    let (mut max_rss, mut max_fds) = (0u64, 0usize);
+    for slot in slots.iter_mut().filter(|s| matches!(s.kind, Kind::Ours { .. })) {
+        let pid = slot.peer.as_mut().unwrap().child().pid();
+        let rss = netns::proc_status_kib(pid, "VmRSS").unwrap_or(0);
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
+        max_rss = max_rss.max(rss);
+        max_fds = max_fds.max(fds);
+        if rss > MAX_RSS_KIB || fds > MAX_FDS {
+            violations.push(format!("{}: RSS {rss} KiB, {fds} open files", slot.name));
+        }
+    }
+    let sent: u64 = slots
+        .iter()
+        .map(|s| s.shouts + s.whispers.values().sum::<u64>())
+        .sum();
+    // Faults by kind ("12.5s Partition(1234) n3 for …" counts as Partition).
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for line in &injected {
+        let kind = line.split(' ').nth(1).unwrap_or("?");
+        *kinds.entry(kind.split('(').next().unwrap_or(kind)).or_default() += 1;
+    }
+    let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    figure!(
+        "{}: seed {seed}, {secs} s, {} faults injected ({}), {churned} joins/leaves, {} instances, {sent} messages sent, \
+         {} delivered, {} lost with an EXIT between, {} ENTER / {} EXIT, leaders ({}) agreed {:.1} s after membership, \
+         max RSS {max_rss} KiB, max {max_fds} open files, {} violations",
+        chaos.title,
+        injected.len(),
+        kinds.join(", "),
+        done.len(),
+        tally.delivered,
+        tally.lost_with_exit,
+        tally.enters,
+        tally.exits,
+        leaders.join(", "),
+        leaders_after.as_secs_f64(),
+        violations.len()
+    );
+    assert!(
+        violations.is_empty(),
+        "seed {seed} (replay: CHAOS_SEED={seed}): {} violations:\n{}\nschedule:\n{}\n{said}",
+        violations.len(),
+        violations.iter().take(40).cloned().collect::<Vec<_>>().join("\n"),
+        injected.join("\n")
+    );
+    for slot in &mut slots {
+        slot.peer.as_mut().unwrap().quit(WAIT);
+    }
+}
+
+/// Waits until membership converged: each node has every other live one
+/// ENTERed (its last ENTER/EXIT of it is an ENTER) and sees it in
+/// [`CHURN`] exactly when it is. What is still wrong after [`WAIT`].
+fn converge(slots: &[Slot]) -> Vec<String> {
+    let live: Vec<(String, bool)> = slots
+        .iter()
+        .map(|s| (s.peer.as_ref().unwrap().uuid.clone(), s.in_churn))
+        .collect();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let mut missing = Vec::new();
+        for slot in slots {
+            let peer = slot.peer.as_ref().unwrap();
+            let events = peer.events();
+            for (uuid, in_churn) in live.iter().filter(|(u, _)| *u != peer.uuid) {
+                let last = events
+                    .iter()
+                    .rposition(|e| (e.is("ENTER") || e.is("EXIT")) && e.peer() == uuid);
+                if !last.is_some_and(|i| events[i].is("ENTER")) {
+                    missing.push(format!("{} lacks {uuid}", slot.name));
+                    continue;
+                }
+                // Its membership of the churn group, as this node saw it
+                // since that ENTER (whose JOINs come right after it).
+                let seen = events[last.unwrap_or(0)..]
+                    .iter()
+                    .rev()
+                    .find(|e| {
+                        (e.is("JOIN") || e.is("LEAVE")) && e.peer() == uuid && e.str("group") == Some(CHURN)
+                    })
+                    .is_some_and(|e| e.is("JOIN"));
+                if seen != *in_churn {
+                    missing.push(format!(
+                        "{} sees {uuid} {} {CHURN}, which it is {}",
+                        slot.name,
+                        if seen { "in" } else { "out of" },
+                        if *in_churn { "in" } else { "not" }
+                    ));
+                }
+            }
+        }
+        if missing.is_empty() || Instant::now() >= deadline {
+            return missing;
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Waits until the leaders of every contested group agree (see
+/// [`check_leaders`]): what is still wrong after [`LEADER_WAIT`], and per
+/// group the leader's name.
+fn leaders_agree(slots: &mut [Slot], chaos: &Chaos) -> (Vec<String>, Vec<String>) {
+    let deadline = Instant::now() + LEADER_WAIT;
+    loop {
+        let mut disagree = Vec::new();
+        let mut leaders = Vec::new();
+        for &group in chaos.contested {
+            let mut views = Vec::new();
+            for slot in slots.iter_mut() {
+                match leader_view(slot, group, chaos) {
+                    Ok(view) => views.push(view),
+                    Err(why) => disagree.push(why),
+                }
+            }
+            disagree.extend(check_leaders(group, &views));
+            let leader = views.iter().find(|v| v.member).and_then(|v| v.leader.as_deref());
+            let name = leader.map_or("none", |l| {
+                slots
+                    .iter()
+                    .find(|s| s.peer.as_ref().is_some_and(|p| p.uuid == l))
+                    .map_or("?", |s| s.name.as_str())
+            });
+            leaders.push(format!("{group}: {name}"));
+        }
+        if disagree.is_empty() || Instant::now() >= deadline {
+            return (disagree, leaders);
+        }
+        thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Asks a node of ours `/leader GROUP` (the answer is on its stderr in
+/// JSON mode): `Some(uuid)` or `None` for no leader; an error when it does
+/// not answer.
+fn ask_leader(peer: &mut JsonPeer, group: &str) -> Result<Option<String>, String> {
+    let from = peer.child().stderr().lines().len();
+    peer.send_line(&format!("/leader {group}"));
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        for line in peer.child().stderr().lines_from(from) {
+            if line.starts_with(&format!("no leader in {group} ")) {
+                return Ok(None);
+            }
+            if let Some(rest) = line.strip_prefix(&format!("leader of {group}: ")) {
+                let uuid = rest
+                    .split_whitespace()
+                    .find(|w| w.len() == 32 && w.bytes().all(|b| b.is_ascii_hexdigit()));
+                return uuid
+                    .map(|u| Some(u.to_owned()))
+                    .ok_or_else(|| format!("{}: a /leader answer without a UUID: {line}", peer.name));
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("{}: no answer to /leader {group}", peer.name));
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A live node's view of `group`'s leader: what it answers (ours; a
+/// reference peer cannot be asked: its latest LEADER event stands for
+/// that) and what its latest LEADER event for the group says.
+fn leader_view(slot: &mut Slot, group: &str, chaos: &Chaos) -> Result<LeaderView, String> {
+    let member = slot.member(group, chaos);
+    let contests = slot.contests();
+    let ours = matches!(slot.kind, Kind::Ours { .. });
+    let peer = slot.peer.as_mut().unwrap();
+    let last_event = peer
+        .events()
+        .iter()
+        .rev()
+        .find(|e| e.is("LEADER") && e.group() == group)
+        .map(|e| e.peer().to_owned());
+    let leader = if ours {
+        ask_leader(peer, group)?
+    } else {
+        last_event.clone()
+    };
+    Ok(LeaderView {
+        name: slot.name.clone(),
+        uuid: peer.uuid.clone(),
+        member,
+        contests,
+        leader,
+        last_event,
+    })
+}
+
+/// What the nodes that did not converge said (their log lines, without
+/// the shell's complaints about whispers to peers it does not know).
+fn said(slots: &mut [Slot], missing: &[String]) -> String {
+    let mut said = String::new();
+    for slot in slots {
+        if missing.iter().any(|m| m.starts_with(&format!("{} ", slot.name))) {
+            let peer = slot.peer.as_mut().unwrap();
+            said.push_str(&format!("===== {} ({}) said:\n", slot.name, peer.uuid));
+            for line in peer.child().stderr().lines() {
+                if !line.starts_with("error: no peer named") && !line.starts_with("(no peer is in group") {
+                    said.push_str(&line);
+                    said.push('\n');
+                }
+            }
+        }
+    }
+    said
+}
