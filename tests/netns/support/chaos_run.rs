@@ -415,8 +415,15 @@ pub fn run(lab: &mut Lab, chaos: &Chaos) {
                 slots[index].name
             ));
             *disrupted.entry(slots[index].name.clone()).or_default() += 1;
+            // The plan has the node's previous fault end before this one
+            // starts; one that began late may still be on: end it first
+            // (else its heal, a partition's routes, would be lost).
+            if let Some((_, previous)) = slots[index].busy_until.take() {
+                heal(lab, chaos, &mut slots[index], previous);
+            }
             done.extend(inject(lab, &mut slots, index, fault, chaos.net, &mut renumbered));
-            slots[index].busy_until = Some((now + span, fault));
+            // It ends when the plan says, however late it began.
+            slots[index].busy_until = Some((begin + at + span, fault));
         }
         // Numbered traffic from every running node: a SHOUT to ALL and a
         // WHISPER to the running instance of another node (by UUID: a
@@ -457,7 +464,14 @@ pub fn run(lab: &mut Lab, chaos: &Chaos) {
     let asked = Instant::now();
     let (disagree, leaders) = leaders_agree(&mut slots, chaos);
     let leaders_after = asked.elapsed();
-    let said = said(&mut slots, &missing);
+    let mut said = said(&mut slots, &missing);
+    // Routes a partition left behind (there should be none).
+    for slot in &slots {
+        let left = lab.ip(&slot.host, &["route", "show", "type", "prohibit"]);
+        if !left.trim().is_empty() {
+            said.push_str(&format!("===== {} still has: {left}\n", slot.host));
+        }
+    }
     // Let the last messages arrive, then read every log.
     thread::sleep(Duration::from_secs(2));
     for slot in &mut slots {
