@@ -19,6 +19,7 @@ only stores the value, so --beacon-interval is accepted and ignored.
 
 import argparse
 import json
+import logging
 import os
 import sys
 import uuid
@@ -50,6 +51,10 @@ def main():
     parser.add_argument("--beacon-port", type=int, default=5670)
     parser.add_argument("--beacon-interval", type=int, default=1000, help="milliseconds (ignored by pyre)")
     args = parser.parse_args()
+    if os.environ.get("PYRE_DEBUG_BEACON"):
+        # pyre's beacon actor logs why it stops only at debug level.
+        logging.basicConfig(format="%(name)s: %(message)s")
+        logging.getLogger("pyre.zbeacon").setLevel(logging.DEBUG)
 
     node = Pyre(args.name)
     for header in args.header:
