@@ -11,7 +11,8 @@
 //! our nodes' RSS and open files stay bounded.
 //!
 //! The seed is printed; `CHAOS_SEED=<n>` replays a schedule, `CHAOS_SECS=<n>`
-//! makes it longer; our nodes log at `RUST_LOG` (default info).
+//! makes it longer; our nodes log at `RUST_LOG` (default info);
+//! `CHAOS_KEEP=1` keeps every instance's log (as a failure does).
 
 #![allow(dead_code)]
 
@@ -487,7 +488,6 @@ pub fn run(lab: &mut Lab, chaos: &Chaos) {
         done.push(log_of(slot.peer.as_ref().unwrap()));
     }
     let (mut violations, tally) = check(&done, &disrupted);
-    let kept = keep_logs(seed, &done, &mut slots);
     violations.extend(missing);
     violations.extend(disagree);
     // Bounded resources at every live node of ours.
@@ -513,6 +513,14 @@ pub fn run(lab: &mut Lab, chaos: &Chaos) {
         *kinds.entry(kind.split('(').next().unwrap_or(kind)).or_default() += 1;
     }
     let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    // Every log on a failure, or when asked (`CHAOS_KEEP=1`).
+    let kept = if violations.is_empty() && std::env::var_os("CHAOS_KEEP").is_none() {
+        String::from("(not kept)")
+    } else {
+        let dir = keep_logs(seed, &done, &mut slots);
+        let _ = std::fs::write(format!("{dir}/schedule"), injected.join("\n") + "\n");
+        dir
+    };
     figure!(
         "{}: seed {seed}, {secs} s, {} faults injected ({}), {churned} joins/leaves, {} instances, {sent} messages sent, \
          {} delivered, {} lost with an EXIT between, {} ENTER / {} EXIT, leaders ({}) agreed {:.1} s after membership, \
