@@ -517,6 +517,14 @@ impl Elections {
                 state.restarts = state.restarts.saturating_add(1);
                 log::debug!("election in {group}: our wave stalled, restarting it");
                 self.challenge(&group, members(&group).unwrap_or(&NOBODY), out);
+            } else if state.leader.is_none() && self.contested.contains(&group) {
+                // Its challenger may be gone: one that left the group just
+                // after it challenged has its ELECT forwarded by members
+                // that had not seen it leave, and we may have given up our
+                // own wave for it. Nobody would restart it, so no election
+                // would complete until the next membership change.
+                log::debug!("election in {group}: a wave stalled and we have no leader: challenging");
+                self.challenge(&group, members(&group).unwrap_or(&NOBODY), out);
             } else {
                 log::debug!("election in {group}: a wave stalled, dropping it");
             }

@@ -2936,6 +2936,69 @@ fn a_join_during_an_election_does_not_stall_it() {
     );
 }
 
+/// Found by the chaos schedule (issue 25, `tests/netns/chaos_schedule.rs`
+/// seed 1796488776429254620: no leader in group h at any of its nine
+/// members for 30 s after the heal, its one contester among them): the
+/// leader leaves the group just after it challenged (on a member's JOIN).
+/// A member that forwards its ELECT before it sees the LEAVE hands the
+/// departed leader's wave to members that saw the LEAVE already, and the
+/// contester that challenged on that LEAVE gives its own wave up for the
+/// superior one. Nobody collects that wave's echoes, nobody challenges
+/// when it is dropped, so no election completes until the next
+/// membership change.
+#[test]
+fn a_leader_that_leaves_during_its_wave_leaves_no_ghost_wave() {
+    let mut stalls = Vec::new();
+    let mut runs = 0;
+    for seed in 1..=40u64 {
+        for n in [4usize, 6, 9] {
+            for gap in [1usize, 2, 3, 4] {
+                runs += 1;
+                let joiner = n - 1;
+                let mut sim = Sim::new();
+                for i in 0..n {
+                    let node = sim.add(&format!("e{i}"));
+                    if i < 2 {
+                        sim.nodes[node].core.contest(GROUP).unwrap();
+                    }
+                    if i != joiner {
+                        sim.nodes[node].core.join(GROUP).unwrap();
+                    }
+                }
+                sim.run_for(secs(10));
+                sim.clear_events();
+                sim.reorder = Some(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                sim.nodes[joiner].core.join(GROUP).unwrap();
+                // `gap` rounds of traffic, about half of what is in flight
+                // each: the leader's new wave is on its way.
+                for _ in 0..gap {
+                    sim.poll_all();
+                    for _ in 0..sim.in_flight.len().div_ceil(2) {
+                        let pick = sim.random(sim.in_flight.len());
+                        let (from, to) = (sim.in_flight[pick].from, sim.in_flight[pick].to);
+                        sim.deliver_link_first(from, to);
+                    }
+                }
+                sim.nodes[0].core.leave(GROUP).unwrap();
+                // Longer than a challenger's patience twice over (3 s, 6 s).
+                sim.run_for(secs(20));
+                let want = Some(sim.uuid(1));
+                let wrong: Vec<usize> = (1..n)
+                    .filter(|&i| sim.nodes[i].core.leader(GROUP) != want)
+                    .collect();
+                if !wrong.is_empty() {
+                    stalls.push((seed, n, gap, wrong));
+                }
+            }
+        }
+    }
+    assert!(
+        stalls.is_empty(),
+        "{} of {runs} without node 1 as leader (seed, N, gap, nodes): {stalls:?}",
+        stalls.len()
+    );
+}
+
 impl Sim {
     /// Delivers the first packet in flight from `from` to `to`.
     fn deliver_link_first(&mut self, from: usize, to: usize) {
