@@ -15,9 +15,9 @@
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::time::{Duration, Instant};
+use zre::Uuid;
 use zre::core::{CoreConfig, LinkScope, NodeCore};
 use zre::wire::{Beacon, Body, Hello, ZreMessage};
-use zre::Uuid;
 
 /// A core that knows `peer` (its HELLO came, with `endpoint`), its
 /// outputs drained.
@@ -74,6 +74,9 @@ fn main() {
     }
     assert_eq!(v4.peers(), vec![peer]);
     assert_eq!(v6.peers(), vec![peer]);
-    assert!(!v4.has_actions() && !v6.has_actions(), "a known peer's beacon asks for nothing");
+    assert!(
+        !v4.has_actions() && !v6.has_actions(),
+        "a known peer's beacon asks for nothing"
+    );
     println!("{n} beacons to each of 2 cores");
 }

@@ -1,6 +1,15 @@
-//! Peer endpoints on IPv6 LANs: one written form, so that the endpoint a
-//! beacon gives and the one a HELLO gives compare equal, and a scope for
-//! link-local addresses.
+//! Peer endpoints as a type: where a peer's inbox is, read once from the
+//! text that comes in (a HELLO, a gossip tuple, a seed) or made from a
+//! beacon's sender address and port, and written as `tcp://…` text only
+//! where it leaves (our HELLO, libzmq's connect, logs and events).
+//!
+//! [`Endpoint`] is an IP address (with, for a link-local IPv6 address, the
+//! scope of the interface we serve) or a host name, and a port; anything
+//! else a peer may advertise (another transport such as `ipc://`, a
+//! `tcp://` text that is not `HOST:PORT`) is kept as written. Two
+//! endpoints are equal exactly when their written forms are: the form is
+//! one per endpoint, so that the endpoint a beacon gives and the one a
+//! HELLO gives compare equal.
 //!
 //! Zyre 2.0.1 in IPv6 mode writes the endpoints it makes from beacons
 //! without brackets (`tcp://fd00::3:41361`, czmq's zbeacon gives the bare
@@ -12,11 +21,15 @@
 //! `%scope` inside the brackets for a link-local address, where the scope
 //! is the index of the interface the node serves: the libzmq that the zmq
 //! crate builds has no `if_nametoindex` (HAVE_IF_NAMETOINDEX is unset), so
-//! it refuses `%eth0` with EINVAL and takes only `%2`.
+//! it refuses `%eth0` with EINVAL and takes only `%2`. An IPv4 address or
+//! a host name is read only in the form it is written in (`tcp://10.0.0.1:
+//! 5`, not `tcp://10.0.0.1:05`: that one is kept as written, and is
+//! another endpoint), as peers compared the text before.
 
-use std::borrow::Cow;
 use std::fmt;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
+use std::num::NonZeroU32;
+use std::sync::Arc;
 
 /// The interface a node serves, as the scope of link-local addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,80 +65,204 @@ pub(crate) fn is_link_local(ip: &Ipv6Addr) -> bool {
     ip.segments()[0] & 0xffc0 == 0xfe80
 }
 
-/// `tcp://[ip]:port`, with `%scope` for a link-local address when a scope
-/// is given.
-pub(crate) fn ipv6_endpoint(ip: &Ipv6Addr, port: u16, scope: Option<&LinkScope>) -> String {
-    match scope {
-        Some(scope) if is_link_local(ip) => format!("tcp://[{ip}%{}]:{port}", scope.index),
-        _ => format!("tcp://[{ip}]:{port}"),
+/// Where a peer's inbox is: `tcp://HOST:PORT`, or another endpoint kept
+/// as written. Cheap to make from an address (no allocation) and to
+/// compare; written as text by [`Display`](fmt::Display).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Endpoint {
+    /// `tcp://HOST:PORT`, the port from 1 to 65535.
+    Tcp {
+        /// An address or a host name.
+        host: Host,
+        /// The inbox port.
+        port: u16,
+    },
+    /// Any other endpoint, as written: another transport (`ipc://…`), or
+    /// `tcp://` text that is not `HOST:PORT` in our written form.
+    Other(Arc<str>),
+}
+
+/// The host part of a `tcp://` endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Host {
+    /// An IP address; `scope` is the interface index of a link-local IPv6
+    /// address (the interface we serve), `None` for every other address.
+    Ip {
+        /// The address.
+        ip: IpAddr,
+        /// The scope of a link-local IPv6 address.
+        scope: Option<NonZeroU32>,
+    },
+    /// A host name (letters, digits, `-`, `.`, `_`), as Zyre advertises in
+    /// its `ZSYS_INTERFACE=*` mode (`tcp://HOSTNAME:PORT`).
+    Name(Arc<str>),
+}
+
+impl Endpoint {
+    /// `tcp://ip:port`; a link-local IPv6 address gets `scope` (the
+    /// interface we serve), any other address no scope.
+    pub fn from_ip(ip: IpAddr, port: u16, scope: Option<&LinkScope>) -> Endpoint {
+        let scope = match ip {
+            IpAddr::V6(v6) if is_link_local(&v6) => scope.and_then(|s| NonZeroU32::new(s.index)),
+            _ => None,
+        };
+        Endpoint::Tcp {
+            host: Host::Ip { ip, scope },
+            port,
+        }
+    }
+
+    /// Reads a peer's endpoint: an IPv6 endpoint in any of the forms the
+    /// module names (a link-local one gets our `scope`, whatever scope the
+    /// peer wrote: its interface names mean nothing here; a global one
+    /// loses any scope), an IPv4 address or a host name in our written
+    /// form; anything else is kept as written ([`Endpoint::Other`]).
+    ///
+    /// # Errors
+    ///
+    /// [`EndpointError`] for an endpoint that looks like IPv6 and does not
+    /// parse: no port, a bad port, a bad address.
+    pub fn parse(text: &str, scope: Option<&LinkScope>) -> Result<Endpoint, EndpointError> {
+        let other = || Endpoint::Other(Arc::from(text));
+        let Some(address) = text.strip_prefix("tcp://") else {
+            return Ok(other());
+        };
+        if !address.starts_with('[') && address.matches(':').count() < 2 {
+            return Ok(parse_ipv4_or_name(address)
+                .filter(|e| e.written_as(text))
+                .unwrap_or_else(other));
+        }
+        let fail = |reason| EndpointError {
+            endpoint: text.to_owned(),
+            reason,
+        };
+        let (host, port) = address.rsplit_once(':').ok_or_else(|| fail("no port"))?;
+        let port: u16 = port
+            .parse()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| fail("the port is not a number from 1 to 65535"))?;
+        let host = match host.strip_prefix('[') {
+            // Zyre's cut of the scope takes the `]` with it.
+            Some(inner) => inner.strip_suffix(']').unwrap_or(inner),
+            None if host.contains(['[', ']']) => return Err(fail("unbalanced brackets")),
+            None => host,
+        };
+        let ip = match host.split_once('%') {
+            Some((_, "")) => return Err(fail("an empty scope after %")),
+            Some((ip, _)) => ip,
+            None => host,
+        };
+        let ip: Ipv6Addr = ip.parse().map_err(|_| fail("not an IPv6 address"))?;
+        Ok(Endpoint::from_ip(IpAddr::V6(ip), port, scope))
+    }
+
+    /// The IP address of a `tcp://IP:PORT` endpoint; `None` for a host
+    /// name or another endpoint.
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self {
+            Endpoint::Tcp {
+                host: Host::Ip { ip, .. },
+                ..
+            } => Some(*ip),
+            _ => None,
+        }
+    }
+
+    /// The socket address of a `tcp://IP:PORT` endpoint, with the scope
+    /// of a link-local one; `None` for a host name or another endpoint.
+    pub fn socket_addr(&self) -> Option<SocketAddr> {
+        match self {
+            Endpoint::Tcp {
+                host:
+                    Host::Ip {
+                        ip: IpAddr::V6(ip),
+                        scope,
+                    },
+                port,
+            } => Some(SocketAddr::V6(SocketAddrV6::new(
+                *ip,
+                *port,
+                0,
+                scope.map_or(0, NonZeroU32::get),
+            ))),
+            Endpoint::Tcp {
+                host: Host::Ip { ip, .. },
+                port,
+            } => Some(SocketAddr::new(*ip, *port)),
+            _ => None,
+        }
+    }
+
+    /// Whether `text` is how this endpoint is written (compared as it is
+    /// written out, without a copy).
+    fn written_as(&self, text: &str) -> bool {
+        let mut rest = Some(text);
+        let mut compare = Compare(&mut rest);
+        fmt::write(&mut compare, format_args!("{self}")).is_ok() && rest == Some("")
     }
 }
 
-/// A peer's endpoint in the one form we use: an IPv6 endpoint in any of
-/// the forms above becomes `tcp://[addr]:port`, a link-local one with our
-/// `%scope` (whatever scope the peer wrote: its interface names mean
-/// nothing here). Anything else (IPv4, a host name, another transport) is
-/// returned unchanged.
-///
-/// # Errors
-///
-/// [`EndpointError`] for an endpoint that looks like IPv6 and does not
-/// parse: no port, a bad port, a bad address.
-pub(crate) fn canonical<'a>(
-    endpoint: &'a str,
-    scope: Option<&LinkScope>,
-) -> Result<Cow<'a, str>, EndpointError> {
-    let Some(address) = endpoint.strip_prefix("tcp://") else {
-        return Ok(Cow::Borrowed(endpoint));
+/// `IPV4:PORT` or `NAME:PORT` (after `tcp://`), the port from 1 to 65535.
+fn parse_ipv4_or_name(address: &str) -> Option<Endpoint> {
+    let (host, port) = address.rsplit_once(':')?;
+    let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
+    let host = match host.parse::<IpAddr>() {
+        Ok(ip) => Host::Ip { ip, scope: None },
+        Err(_) if is_host_name(host) => Host::Name(Arc::from(host)),
+        Err(_) => return None,
     };
-    if !address.starts_with('[') && address.matches(':').count() < 2 {
-        return Ok(Cow::Borrowed(endpoint));
-    }
-    let fail = |reason| EndpointError {
-        endpoint: endpoint.to_owned(),
-        reason,
-    };
-    let (host, port) = address.rsplit_once(':').ok_or_else(|| fail("no port"))?;
-    let port: u16 = port
-        .parse()
-        .ok()
-        .filter(|p| *p != 0)
-        .ok_or_else(|| fail("the port is not a number from 1 to 65535"))?;
-    let host = match host.strip_prefix('[') {
-        // Zyre's cut of the scope takes the `]` with it.
-        Some(inner) => inner.strip_suffix(']').unwrap_or(inner),
-        None if host.contains(['[', ']']) => return Err(fail("unbalanced brackets")),
-        None => host,
-    };
-    let (ip, had_scope) = match host.split_once('%') {
-        Some((ip, scope)) if !scope.is_empty() => (ip, true),
-        Some(_) => return Err(fail("an empty scope after %")),
-        None => (host, false),
-    };
-    let ip: Ipv6Addr = ip.parse().map_err(|_| fail("not an IPv6 address"))?;
-    if had_scope && !is_link_local(&ip) {
-        // A scope on a global address is legal but pointless; keep ours out.
-        return Ok(Cow::Owned(ipv6_endpoint(&ip, port, None)));
-    }
-    let written = ipv6_endpoint(&ip, port, scope);
-    Ok(if written == endpoint {
-        Cow::Borrowed(endpoint)
-    } else {
-        Cow::Owned(written)
-    })
+    Some(Endpoint::Tcp { host, port })
 }
 
-/// The IP address of a `tcp://ADDR:PORT` endpoint in the form
-/// [`canonical`] writes (an IPv6 one in brackets, maybe with `%scope`);
-/// `None` for a host name or another transport.
-pub(crate) fn ip_of(endpoint: &str) -> Option<IpAddr> {
-    let (host, _port) = endpoint.strip_prefix("tcp://")?.rsplit_once(':')?;
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    let host = host.split_once('%').map_or(host, |(ip, _)| ip);
-    host.parse().ok()
+/// Letters, digits, `-`, `.` and `_`, at least one.
+fn is_host_name(host: &str) -> bool {
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+}
+
+/// A `fmt::Write` that checks what is written against a text, consuming
+/// it; `None` once they differ.
+struct Compare<'a, 'b>(&'a mut Option<&'b str>);
+
+impl fmt::Write for Compare<'_, '_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        *self.0 = self.0.and_then(|rest| rest.strip_prefix(s));
+        if self.0.is_some() { Ok(()) } else { Err(fmt::Error) }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    /// `tcp://10.0.0.1:5`, `tcp://[fd00::1]:5`, `tcp://[fe80::1%2]:5`,
+    /// `tcp://host:5`, or the text of [`Endpoint::Other`].
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Endpoint::Tcp { host, port } => write!(f, "tcp://{host}:{port}"),
+            Endpoint::Other(text) => f.write_str(text),
+        }
+    }
+}
+
+impl fmt::Display for Host {
+    /// `10.0.0.1`, `[fd00::1]`, `[fe80::1%2]`, `host`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Ip {
+                ip: IpAddr::V4(ip), ..
+            } => write!(f, "{ip}"),
+            Host::Ip {
+                ip: IpAddr::V6(ip),
+                scope: None,
+            } => write!(f, "[{ip}]"),
+            Host::Ip {
+                ip: IpAddr::V6(ip),
+                scope: Some(scope),
+            } => write!(f, "[{ip}%{scope}]"),
+            Host::Name(name) => f.write_str(name),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -139,15 +276,73 @@ mod tests {
         }
     }
 
+    /// The written form of `text` read with scope eth0.
+    fn canonical(text: &str, scope: Option<&LinkScope>) -> Result<String, EndpointError> {
+        Endpoint::parse(text, scope).map(|e| e.to_string())
+    }
+
     #[test]
-    fn ipv4_and_host_names_pass_unchanged() {
+    fn ipv4_host_names_and_other_endpoints_keep_their_text() {
+        let s = Some(eth0());
         for e in [
             "tcp://10.0.0.1:41000",
             "tcp://host:1",
+            "tcp://my-host.example.org:65535",
             "ipc:///tmp/x",
             "tcp://10.0.0.1",
+            "tcp://10.0.0.1:0",
+            "tcp://10.0.0.1:05",
+            "tcp://10.0.0.1:+5",
+            "tcp://*:5",
+            "tcp://:5",
+            "tcp://host:",
+            "tcp://010.0.0.1:5",
         ] {
-            assert!(matches!(canonical(e, Some(&eth0())), Ok(Cow::Borrowed(_))), "{e}");
+            assert_eq!(canonical(e, s.as_ref()).unwrap(), e);
+        }
+        assert_eq!(
+            Endpoint::parse("tcp://10.0.0.1:41000", None).unwrap(),
+            Endpoint::from_ip("10.0.0.1".parse().unwrap(), 41000, None)
+        );
+        assert!(matches!(
+            Endpoint::parse("tcp://host:1", None).unwrap(),
+            Endpoint::Tcp {
+                host: Host::Name(_),
+                port: 1
+            }
+        ));
+        for e in ["ipc:///tmp/x", "tcp://10.0.0.1:05", "tcp://10.0.0.1", "tcp://*:5"] {
+            assert!(
+                matches!(Endpoint::parse(e, None).unwrap(), Endpoint::Other(_)),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn equal_exactly_when_written_alike() {
+        let s = Some(eth0());
+        let texts = [
+            "tcp://10.0.0.1:5",
+            "tcp://10.0.0.1:05",
+            "tcp://10.0.0.1:6",
+            "tcp://[fd00::1]:5",
+            "tcp://fd00::1:5",
+            "tcp://[fe80::1]:5",
+            "tcp://[fe80::1%7]:5",
+            "tcp://[::ffff:10.0.0.1]:5",
+            "tcp://host:5",
+            "tcp://Host:5",
+            "ipc:///tmp/x",
+        ];
+        for a in texts {
+            for b in texts {
+                let (ea, eb) = (
+                    Endpoint::parse(a, s.as_ref()).unwrap(),
+                    Endpoint::parse(b, s.as_ref()).unwrap(),
+                );
+                assert_eq!(ea == eb, ea.to_string() == eb.to_string(), "{a} {b}");
+            }
         }
     }
 
@@ -190,6 +385,29 @@ mod tests {
         );
         // Without a scope to give, link-local stays as written canonically.
         assert_eq!(canonical("tcp://[fe80::1]:7", None).unwrap(), "tcp://[fe80::1]:7");
+        // A beacon's sender gives the same endpoint as the HELLO.
+        assert_eq!(
+            Endpoint::from_ip("fe80::1".parse().unwrap(), 41361, s),
+            Endpoint::parse("tcp://[fe80::1:41361", s).unwrap()
+        );
+        assert_eq!(
+            Endpoint::from_ip("fd00::1".parse().unwrap(), 7, s),
+            Endpoint::parse("tcp://fd00::1:7", s).unwrap()
+        );
+    }
+
+    #[test]
+    fn addresses_of_endpoints() {
+        let s = Some(eth0());
+        let e = Endpoint::parse("tcp://[fe80::1]:7", s.as_ref()).unwrap();
+        assert_eq!(e.ip(), Some("fe80::1".parse().unwrap()));
+        assert_eq!(e.socket_addr(), Some("[fe80::1%2]:7".parse().unwrap()));
+        let e = Endpoint::parse("tcp://10.0.0.2:41000", None).unwrap();
+        assert_eq!(e.socket_addr(), Some("10.0.0.2:41000".parse().unwrap()));
+        for e in ["tcp://host:1", "ipc:///tmp/x"] {
+            let e = Endpoint::parse(e, None).unwrap();
+            assert_eq!((e.ip(), e.socket_addr()), (None, None));
+        }
     }
 
     #[test]
@@ -204,7 +422,7 @@ mod tests {
             "tcp://[fe80::1%]:5",
             "tcp://[]:5",
         ] {
-            let err = canonical(e, Some(&eth0())).unwrap_err();
+            let err = Endpoint::parse(e, Some(&eth0())).unwrap_err();
             assert!(err.to_string().contains(e), "{err}");
         }
     }

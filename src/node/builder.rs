@@ -518,7 +518,7 @@ impl NodeBuilder {
         if let Some(endpoint) = &self.advertised_endpoint {
             if !endpoint.starts_with("tcp://")
                 || endpoint.len() > 255
-                || crate::core::endpoint::canonical(endpoint, None).is_err()
+                || crate::core::endpoint::Endpoint::parse(endpoint, None).is_err()
             {
                 return Err(SettingError::AdvertisedEndpoint {
                     endpoint: endpoint.clone(),

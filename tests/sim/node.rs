@@ -212,6 +212,7 @@ impl Sim {
                 endpoint,
                 curve_server_key,
             } => {
+                let endpoint = endpoint.to_string();
                 self.connects.push((from, peer, curve_server_key));
                 self.link_endpoints.insert((from, peer), endpoint.clone());
                 // The CURVE handshake: a DEALER gets through only with the
@@ -275,7 +276,7 @@ impl Sim {
                 peer,
                 endpoint,
                 probe,
-            } => self.probes.push_back((from, peer, endpoint, probe)),
+            } => self.probes.push_back((from, peer, endpoint.to_string(), probe)),
             Action::Beacon(beacon) => {
                 if self.beacons_blocked.contains(&from) || self.isolated.contains(&from) {
                     return;

@@ -55,7 +55,7 @@ fn link_local_beacons_need_our_scope() {
     // Ours: the endpoint carries the scope, by index.
     core.handle_beacon_from(now, from(2), &beacon);
     match core.poll_action() {
-        Some(Action::Connect { endpoint, .. }) => assert_eq!(endpoint, "tcp://[fe80::2%2]:41001"),
+        Some(Action::Connect { endpoint, .. }) => assert_eq!(endpoint.to_string(), "tcp://[fe80::2%2]:41001"),
         other => panic!("expected a Connect, got {other:?}"),
     }
 }
