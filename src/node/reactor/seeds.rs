@@ -5,6 +5,7 @@
 //! ([`crate::node::resolver`]), whose answers come back through the poll.
 
 use super::*;
+use crate::core::endpoint::Endpoint;
 use crate::error::SettingError;
 use crate::node::resolver::Resolver;
 use crate::wire::curve_key::{decode_z85, is_usable_key, split_gossip_value};
@@ -153,10 +154,11 @@ impl Node {
             }
             .into());
         }
-        // The text the core reads as the peer's endpoint.
+        // The text the core reads as the peer's endpoint (Zyre's
+        // `zyre_require_peer` takes text): an address in the form we
+        // write, or the host name as given.
         let endpoint = match peer.host.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V4(ip)) => format!("tcp://{ip}:{}", peer.port),
-            Ok(std::net::IpAddr::V6(ip)) => format!("tcp://[{ip}]:{}", peer.port),
+            Ok(ip) => Endpoint::from_ip(ip, peer.port, None).to_string(),
             Err(_) => format!("tcp://{}", peer.origin),
         };
         self.core
