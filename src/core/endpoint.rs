@@ -276,7 +276,7 @@ mod tests {
         }
     }
 
-    /// The written form of `text` read with scope eth0.
+    /// The written form of `text` as read with `scope`.
     fn canonical(text: &str, scope: Option<&LinkScope>) -> Result<String, EndpointError> {
         Endpoint::parse(text, scope).map(|e| e.to_string())
     }

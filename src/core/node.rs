@@ -816,8 +816,8 @@ impl NodeCore {
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect();
                 let name = peer.name.clone();
-                // The endpoint as accepted (canonical, with our scope), not
-                // necessarily as written.
+                // The endpoint as read (a link-local one with our scope),
+                // not necessarily as written.
                 if peer.reachable() {
                     info!("ENTER {name} ({}) at {}", uuid.simple(), peer.endpoint);
                 } else {
