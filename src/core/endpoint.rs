@@ -28,8 +28,9 @@ pub struct LinkScope {
     pub name: String,
 }
 
-/// An endpoint that looks like IPv6 (`tcp://[…` or more than one colon)
-/// but is not one.
+/// A peer's endpoint that we cannot link to: not `tcp://HOST:PORT`, or
+/// one that looks like IPv6 (`tcp://[…` or more than one colon) but is
+/// not one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointError {
     /// The endpoint as received.
@@ -40,7 +41,7 @@ pub struct EndpointError {
 
 impl fmt::Display for EndpointError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid IPv6 endpoint {:?}: {}", self.endpoint, self.reason)
+        write!(f, "invalid endpoint {:?}: {}", self.endpoint, self.reason)
     }
 }
 
@@ -113,6 +114,65 @@ pub(crate) fn canonical<'a>(
     } else {
         Cow::Owned(written)
     })
+}
+
+/// Checks that a peer's endpoint (in the form [`canonical`] gives) is one
+/// we can link to: `tcp://`, a port from 1 to 65535, and a host that is an
+/// IP address or a host name (RFC 1123 labels of letters, digits, `-` and,
+/// as container names have them, `_`; up to 63 bytes each, 253 in all;
+/// the last not all digits, so that `999.1.1.1` is neither). Anything
+/// else in a HELLO, a gossip tuple or a seed is refused: ENTER means we
+/// can send to the peer, and another transport (`ipc://`, `inproc://`)
+/// from a stranger would make us connect to something on this host.
+///
+/// # Errors
+///
+/// [`EndpointError`] naming what is wrong.
+pub(crate) fn check_linkable(endpoint: &str) -> Result<(), EndpointError> {
+    let fail = |reason| EndpointError {
+        endpoint: endpoint.to_owned(),
+        reason,
+    };
+    let address = endpoint
+        .strip_prefix("tcp://")
+        .ok_or_else(|| fail("not a tcp:// endpoint"))?;
+    let (host, port) = address.rsplit_once(':').ok_or_else(|| fail("no port"))?;
+    port.parse::<u16>()
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| fail("the port is not a number from 1 to 65535"))?;
+    if host.starts_with('[') {
+        // canonical() wrote it: an IPv6 address in brackets.
+        return Ok(());
+    }
+    if host.parse::<IpAddr>().is_ok() || is_host_name(host) {
+        Ok(())
+    } else {
+        Err(fail("the host is neither an IP address nor a host name"))
+    }
+}
+
+/// Whether `host` is a syntactically valid host name (see
+/// [`check_linkable`]); a trailing dot (a fully qualified name) is allowed.
+fn is_host_name(host: &str) -> bool {
+    let name = host.strip_suffix('.').unwrap_or(host);
+    if name.is_empty() || name.len() > 253 {
+        return false;
+    }
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    name.split('.').all(label_ok)
+        && !name
+            .rsplit('.')
+            .next()
+            .is_some_and(|last| last.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The IP address of a `tcp://ADDR:PORT` endpoint in the form
@@ -206,6 +266,43 @@ mod tests {
         ] {
             let err = canonical(e, Some(&eth0())).unwrap_err();
             assert!(err.to_string().contains(e), "{err}");
+        }
+    }
+
+    #[test]
+    fn only_tcp_endpoints_with_a_host_and_a_port_are_linkable() {
+        for e in [
+            "tcp://10.0.0.1:41000",
+            "tcp://host:1",
+            "tcp://my_container.lan.:65535",
+            "tcp://[fd00::1]:5",
+            "tcp://[fe80::1%2]:5",
+            "tcp://a-b.example.org:41000",
+        ] {
+            assert_eq!(check_linkable(e), Ok(()), "{e}");
+        }
+        let long_label = format!("tcp://{}:1", "x".repeat(64));
+        let long_name = format!("tcp://{}:1", ["abc"; 64].join("."));
+        for e in [
+            "",
+            "tcp://",
+            "ipc:///tmp/x",
+            "inproc://x",
+            "tcp://10.0.0.1",
+            "tcp://10.0.0.1:0",
+            "tcp://10.0.0.1:65536",
+            "tcp://:5670",
+            "tcp://999.1.1.1:1",
+            "tcp://10.0.0.256:1",
+            "tcp://-host:1",
+            "tcp://ho st:1",
+            "tcp://a..b:1",
+            "tcp://*:5670",
+            &long_label,
+            &long_name,
+        ] {
+            let err = check_linkable(e).unwrap_err();
+            assert!(err.to_string().contains(&format!("{e:?}")), "{err}");
         }
     }
 

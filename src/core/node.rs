@@ -771,10 +771,12 @@ impl NodeCore {
     }
 
     /// A peer's endpoint in our written form (see [`endpoint::canonical`]);
-    /// `None`, with a log line at most once a second, when it looks like
-    /// IPv6 and does not parse.
+    /// `None`, with a log line at most once a second, when it is not one we
+    /// can link to ([`endpoint::check_linkable`]).
     fn peer_endpoint_of<'a>(&mut self, now: Instant, written: &'a str) -> Option<Cow<'a, str>> {
-        match endpoint::canonical(written, self.config.link_scope.as_ref()) {
+        let checked = endpoint::canonical(written, self.config.link_scope.as_ref())
+            .and_then(|e| endpoint::check_linkable(&e).map(|()| e));
+        match checked {
             Ok(endpoint) => Some(endpoint),
             Err(err) => {
                 self.log_bad_address(now, format_args!("ignoring a peer's endpoint: {err}"));
