@@ -151,7 +151,7 @@ pub enum Action {
         /// The peer whose inbox is probed.
         peer: Uuid,
         /// Its inbox ([`Endpoint::socket_addr`] is where to connect; the
-        /// probe cannot be made for a host name or another transport).
+        /// probe cannot be made for a host name).
         endpoint: Endpoint,
         /// Which probe this is, to match the answer to it.
         probe: u64,

@@ -4,9 +4,10 @@
 //! where it leaves (our HELLO, libzmq's connect, logs and events).
 //!
 //! [`Endpoint`] is an IP address (with, for a link-local IPv6 address, the
-//! scope of the interface we serve) or a host name, and a port; anything
-//! else a peer may advertise (another transport such as `ipc://`, a
-//! `tcp://` text that is not `HOST:PORT`) is kept as written. Two
+//! scope of the interface we serve) or a host name, and a port. Anything
+//! else a peer may advertise is refused ([`Endpoint::parse`]): ENTER means
+//! we can send to the peer, and another transport (`ipc://`, `inproc://`)
+//! from a stranger would make us connect to something on this host. Two
 //! endpoints are equal exactly when their written forms are: the form is
 //! one per endpoint, so that the endpoint a beacon gives and the one a
 //! HELLO gives compare equal.
@@ -21,10 +22,10 @@
 //! `%scope` inside the brackets for a link-local address, where the scope
 //! is the index of the interface the node serves: the libzmq that the zmq
 //! crate builds has no `if_nametoindex` (HAVE_IF_NAMETOINDEX is unset), so
-//! it refuses `%eth0` with EINVAL and takes only `%2`. An IPv4 address or
-//! a host name is read only in the form it is written in (`tcp://10.0.0.1:
-//! 5`, not `tcp://10.0.0.1:05`: that one is kept as written, and is
-//! another endpoint), as peers compared the text before.
+//! it refuses `%eth0` with EINVAL and takes only `%2`. A port is read as a
+//! number (`tcp://10.0.0.1:05` is `tcp://10.0.0.1:5`, as an IPv6
+//! endpoint's port always was); a host name is kept as written (names
+//! compare as text, as they did).
 
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
@@ -41,8 +42,9 @@ pub struct LinkScope {
     pub name: String,
 }
 
-/// An endpoint that looks like IPv6 (`tcp://[…` or more than one colon)
-/// but is not one.
+/// A peer's endpoint that we cannot link to: not `tcp://HOST:PORT`, or
+/// one that looks like IPv6 (`tcp://[…` or more than one colon) but is
+/// not one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointError {
     /// The endpoint as received.
@@ -53,7 +55,7 @@ pub struct EndpointError {
 
 impl fmt::Display for EndpointError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid IPv6 endpoint {:?}: {}", self.endpoint, self.reason)
+        write!(f, "invalid endpoint {:?}: {}", self.endpoint, self.reason)
     }
 }
 
@@ -65,21 +67,15 @@ pub(crate) fn is_link_local(ip: &Ipv6Addr) -> bool {
     ip.segments()[0] & 0xffc0 == 0xfe80
 }
 
-/// Where a peer's inbox is: `tcp://HOST:PORT`, or another endpoint kept
-/// as written. Cheap to make from an address (no allocation) and to
-/// compare; written as text by [`Display`](fmt::Display).
+/// Where a peer's inbox is: `tcp://HOST:PORT`, the port from 1 to 65535.
+/// Cheap to make from an address (no allocation) and to compare; written
+/// as text by [`Display`](fmt::Display).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Endpoint {
-    /// `tcp://HOST:PORT`, the port from 1 to 65535.
-    Tcp {
-        /// An address or a host name.
-        host: Host,
-        /// The inbox port.
-        port: u16,
-    },
-    /// Any other endpoint, as written: another transport (`ipc://…`), or
-    /// `tcp://` text that is not `HOST:PORT` in our written form.
-    Other(Arc<str>),
+pub struct Endpoint {
+    /// An address or a host name.
+    pub host: Host,
+    /// The inbox port.
+    pub port: u16,
 }
 
 /// The host part of a `tcp://` endpoint.
@@ -93,8 +89,9 @@ pub enum Host {
         /// The scope of a link-local IPv6 address.
         scope: Option<NonZeroU32>,
     },
-    /// A host name (letters, digits, `-`, `.`, `_`), as Zyre advertises in
-    /// its `ZSYS_INTERFACE=*` mode (`tcp://HOSTNAME:PORT`).
+    /// A host name (RFC 1123 labels, `_` allowed: see [`Endpoint::parse`]),
+    /// as Zyre advertises in its `ZSYS_INTERFACE=*` mode
+    /// (`tcp://HOSTNAME:PORT`).
     Name(Arc<str>),
 }
 
@@ -106,42 +103,49 @@ impl Endpoint {
             IpAddr::V6(v6) if is_link_local(&v6) => scope.and_then(|s| NonZeroU32::new(s.index)),
             _ => None,
         };
-        Endpoint::Tcp {
+        Endpoint {
             host: Host::Ip { ip, scope },
             port,
         }
     }
 
-    /// Reads a peer's endpoint: an IPv6 endpoint in any of the forms the
-    /// module names (a link-local one gets our `scope`, whatever scope the
-    /// peer wrote: its interface names mean nothing here; a global one
-    /// loses any scope), an IPv4 address or a host name in our written
-    /// form; anything else is kept as written ([`Endpoint::Other`]).
+    /// Reads a peer's endpoint: `tcp://`, then an IPv6 address in any of
+    /// the forms the module names (a link-local one gets our `scope`,
+    /// whatever scope the peer wrote: its interface names mean nothing
+    /// here; a global one loses any scope), an IPv4 address or a host name
+    /// (RFC 1123 labels of letters, digits, `-` and, as container names
+    /// have them, `_`; up to 63 bytes each, 253 in all; the last not all
+    /// digits, so that `999.1.1.1` is neither), then `:` and a port from 1
+    /// to 65535.
     ///
     /// # Errors
     ///
-    /// [`EndpointError`] for an endpoint that looks like IPv6 and does not
-    /// parse: no port, a bad port, a bad address.
+    /// [`EndpointError`] naming what is wrong: another transport, no port,
+    /// a bad port, a host that is neither an address nor a name, a broken
+    /// IPv6 address.
     pub fn parse(text: &str, scope: Option<&LinkScope>) -> Result<Endpoint, EndpointError> {
-        let other = || Endpoint::Other(Arc::from(text));
-        let Some(address) = text.strip_prefix("tcp://") else {
-            return Ok(other());
-        };
-        if !address.starts_with('[') && address.matches(':').count() < 2 {
-            return Ok(parse_ipv4_or_name(address)
-                .filter(|e| e.written_as(text))
-                .unwrap_or_else(other));
-        }
         let fail = |reason| EndpointError {
             endpoint: text.to_owned(),
             reason,
         };
+        let address = text
+            .strip_prefix("tcp://")
+            .ok_or_else(|| fail("not a tcp:// endpoint"))?;
+        let ipv6 = address.starts_with('[') || address.matches(':').count() >= 2;
         let (host, port) = address.rsplit_once(':').ok_or_else(|| fail("no port"))?;
         let port: u16 = port
             .parse()
             .ok()
             .filter(|p| *p != 0)
             .ok_or_else(|| fail("the port is not a number from 1 to 65535"))?;
+        if !ipv6 {
+            let host = match host.parse::<IpAddr>() {
+                Ok(ip) => Host::Ip { ip, scope: None },
+                Err(_) if is_host_name(host) => Host::Name(Arc::from(host)),
+                Err(_) => return Err(fail("the host is neither an IP address nor a host name")),
+            };
+            return Ok(Endpoint { host, port });
+        }
         let host = match host.strip_prefix('[') {
             // Zyre's cut of the scope takes the `]` with it.
             Some(inner) => inner.strip_suffix(']').unwrap_or(inner),
@@ -158,90 +162,62 @@ impl Endpoint {
     }
 
     /// The IP address of a `tcp://IP:PORT` endpoint; `None` for a host
-    /// name or another endpoint.
+    /// name.
     pub fn ip(&self) -> Option<IpAddr> {
-        match self {
-            Endpoint::Tcp {
-                host: Host::Ip { ip, .. },
-                ..
-            } => Some(*ip),
-            _ => None,
+        match self.host {
+            Host::Ip { ip, .. } => Some(ip),
+            Host::Name(_) => None,
         }
     }
 
     /// The socket address of a `tcp://IP:PORT` endpoint, with the scope
-    /// of a link-local one; `None` for a host name or another endpoint.
+    /// of a link-local one; `None` for a host name.
     pub fn socket_addr(&self) -> Option<SocketAddr> {
-        match self {
-            Endpoint::Tcp {
-                host:
-                    Host::Ip {
-                        ip: IpAddr::V6(ip),
-                        scope,
-                    },
-                port,
+        match self.host {
+            Host::Ip {
+                ip: IpAddr::V6(ip),
+                scope,
             } => Some(SocketAddr::V6(SocketAddrV6::new(
-                *ip,
-                *port,
+                ip,
+                self.port,
                 0,
                 scope.map_or(0, NonZeroU32::get),
             ))),
-            Endpoint::Tcp {
-                host: Host::Ip { ip, .. },
-                port,
-            } => Some(SocketAddr::new(*ip, *port)),
-            _ => None,
+            Host::Ip { ip, .. } => Some(SocketAddr::new(ip, self.port)),
+            Host::Name(_) => None,
         }
     }
-
-    /// Whether `text` is how this endpoint is written (compared as it is
-    /// written out, without a copy).
-    fn written_as(&self, text: &str) -> bool {
-        let mut rest = Some(text);
-        let mut compare = Compare(&mut rest);
-        fmt::write(&mut compare, format_args!("{self}")).is_ok() && rest == Some("")
-    }
 }
 
-/// `IPV4:PORT` or `NAME:PORT` (after `tcp://`), the port from 1 to 65535.
-fn parse_ipv4_or_name(address: &str) -> Option<Endpoint> {
-    let (host, port) = address.rsplit_once(':')?;
-    let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
-    let host = match host.parse::<IpAddr>() {
-        Ok(ip) => Host::Ip { ip, scope: None },
-        Err(_) if is_host_name(host) => Host::Name(Arc::from(host)),
-        Err(_) => return None,
-    };
-    Some(Endpoint::Tcp { host, port })
-}
-
-/// Letters, digits, `-`, `.` and `_`, at least one.
+/// Whether `host` is a syntactically valid host name (see
+/// [`Endpoint::parse`]); a trailing dot (a fully qualified name) is
+/// allowed.
 fn is_host_name(host: &str) -> bool {
-    !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
-}
-
-/// A `fmt::Write` that checks what is written against a text, consuming
-/// it; `None` once they differ.
-struct Compare<'a, 'b>(&'a mut Option<&'b str>);
-
-impl fmt::Write for Compare<'_, '_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        *self.0 = self.0.and_then(|rest| rest.strip_prefix(s));
-        if self.0.is_some() { Ok(()) } else { Err(fmt::Error) }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    if name.is_empty() || name.len() > 253 {
+        return false;
     }
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    name.split('.').all(label_ok)
+        && !name
+            .rsplit('.')
+            .next()
+            .is_some_and(|last| last.bytes().all(|b| b.is_ascii_digit()))
 }
 
 impl fmt::Display for Endpoint {
     /// `tcp://10.0.0.1:5`, `tcp://[fd00::1]:5`, `tcp://[fe80::1%2]:5`,
-    /// `tcp://host:5`, or the text of [`Endpoint::Other`].
+    /// `tcp://host:5`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Endpoint::Tcp { host, port } => write!(f, "tcp://{host}:{port}"),
-            Endpoint::Other(text) => f.write_str(text),
-        }
+        write!(f, "tcp://{}:{}", self.host, self.port)
     }
 }
 
@@ -282,21 +258,14 @@ mod tests {
     }
 
     #[test]
-    fn ipv4_host_names_and_other_endpoints_keep_their_text() {
+    fn ipv4_and_host_names_are_read_as_written() {
         let s = Some(eth0());
         for e in [
             "tcp://10.0.0.1:41000",
             "tcp://host:1",
             "tcp://my-host.example.org:65535",
-            "ipc:///tmp/x",
-            "tcp://10.0.0.1",
-            "tcp://10.0.0.1:0",
-            "tcp://10.0.0.1:05",
-            "tcp://10.0.0.1:+5",
-            "tcp://*:5",
-            "tcp://:5",
-            "tcp://host:",
-            "tcp://010.0.0.1:5",
+            "tcp://my_container.lan.:65535",
+            "tcp://Host:5",
         ] {
             assert_eq!(canonical(e, s.as_ref()).unwrap(), e);
         }
@@ -306,16 +275,50 @@ mod tests {
         );
         assert!(matches!(
             Endpoint::parse("tcp://host:1", None).unwrap(),
-            Endpoint::Tcp {
+            Endpoint {
                 host: Host::Name(_),
                 port: 1
             }
         ));
-        for e in ["ipc:///tmp/x", "tcp://10.0.0.1:05", "tcp://10.0.0.1", "tcp://*:5"] {
-            assert!(
-                matches!(Endpoint::parse(e, None).unwrap(), Endpoint::Other(_)),
-                "{e}"
-            );
+        // The port is a number, written one way.
+        assert_eq!(canonical("tcp://10.0.0.1:05", None).unwrap(), "tcp://10.0.0.1:5");
+    }
+
+    #[test]
+    fn only_tcp_endpoints_with_a_host_and_a_port_are_read() {
+        for e in [
+            "tcp://10.0.0.1:41000",
+            "tcp://host:1",
+            "tcp://my_container.lan.:65535",
+            "tcp://[fd00::1]:5",
+            "tcp://[fe80::1%2]:5",
+            "tcp://a-b.example.org:41000",
+        ] {
+            assert!(Endpoint::parse(e, Some(&eth0())).is_ok(), "{e}");
+        }
+        let long_label = format!("tcp://{}:1", "x".repeat(64));
+        let long_name = format!("tcp://{}:1", ["abc"; 64].join("."));
+        for e in [
+            "",
+            "tcp://",
+            "ipc:///tmp/x",
+            "inproc://x",
+            "tcp://10.0.0.1",
+            "tcp://10.0.0.1:0",
+            "tcp://10.0.0.1:65536",
+            "tcp://:5670",
+            "tcp://999.1.1.1:1",
+            "tcp://010.0.0.1:1",
+            "tcp://10.0.0.256:1",
+            "tcp://-host:1",
+            "tcp://ho st:1",
+            "tcp://a..b:1",
+            "tcp://*:5670",
+            &long_label,
+            &long_name,
+        ] {
+            let err = Endpoint::parse(e, Some(&eth0())).unwrap_err();
+            assert!(err.to_string().contains(&format!("{e:?}")), "{err}");
         }
     }
 
@@ -333,7 +336,7 @@ mod tests {
             "tcp://[::ffff:10.0.0.1]:5",
             "tcp://host:5",
             "tcp://Host:5",
-            "ipc:///tmp/x",
+            "tcp://host.:5",
         ];
         for a in texts {
             for b in texts {
@@ -404,10 +407,8 @@ mod tests {
         assert_eq!(e.socket_addr(), Some("[fe80::1%2]:7".parse().unwrap()));
         let e = Endpoint::parse("tcp://10.0.0.2:41000", None).unwrap();
         assert_eq!(e.socket_addr(), Some("10.0.0.2:41000".parse().unwrap()));
-        for e in ["tcp://host:1", "ipc:///tmp/x"] {
-            let e = Endpoint::parse(e, None).unwrap();
-            assert_eq!((e.ip(), e.socket_addr()), (None, None));
-        }
+        let e = Endpoint::parse("tcp://host:1", None).unwrap();
+        assert_eq!((e.ip(), e.socket_addr()), (None, None));
     }
 
     #[test]

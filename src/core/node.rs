@@ -768,8 +768,8 @@ impl NodeCore {
     }
 
     /// A peer's endpoint, read from text (see [`Endpoint::parse`]);
-    /// `None`, with a log line at most once a second, when it looks like
-    /// IPv6 and does not parse.
+    /// `None`, with a log line at most once a second, when it is not one we
+    /// can link to.
     fn peer_endpoint_of(&mut self, now: Instant, written: &str) -> Option<Endpoint> {
         match Endpoint::parse(written, self.config.link_scope.as_ref()) {
             Ok(endpoint) => Some(endpoint),

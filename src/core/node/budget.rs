@@ -46,24 +46,11 @@ struct HostShare {
     order: VecDeque<Uuid>,
 }
 
-/// The host of an endpoint, as announced peers are counted by it: the
-/// address (with its scope) or name of `tcp://HOST:PORT`, the text before
-/// the last `:` of another endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum HostKey {
-    Tcp(Host),
-    Other(Box<str>),
-}
-
-/// The host of an endpoint: `tcp://10.0.0.1:41000` → `10.0.0.1`. No
-/// allocation for an address.
-fn host_of(endpoint: &Endpoint) -> HostKey {
-    match endpoint {
-        Endpoint::Tcp { host, .. } => HostKey::Tcp(host.clone()),
-        Endpoint::Other(text) => {
-            HostKey::Other(text.rsplit_once(':').map_or(&**text, |(host, _)| host).into())
-        }
-    }
+/// The host of an endpoint, as announced peers are counted by it: its
+/// address (with the scope of a link-local one) or name. No allocation for
+/// an address.
+fn host_of(endpoint: &Endpoint) -> Host {
+    endpoint.host.clone()
 }
 
 /// An announcement set aside for lack of room.
@@ -92,9 +79,9 @@ pub(super) struct Budget {
     /// After a link could not be opened, none is tried before this.
     pause_until: Option<Instant>,
     /// Announced peers (not yet HELLO) by host.
-    hosts: HashMap<HostKey, HostShare>,
+    hosts: HashMap<Host, HostShare>,
     /// The host each announced peer was counted under.
-    host_by_peer: HashMap<Uuid, HostKey>,
+    host_by_peer: HashMap<Uuid, Host>,
 }
 
 impl Budget {
@@ -136,12 +123,12 @@ impl Budget {
     }
 
     /// How many announced peers `host` has.
-    fn host_count(&self, host: &HostKey) -> usize {
+    fn host_count(&self, host: &Host) -> usize {
         self.hosts.get(host).map_or(0, |s| s.count)
     }
 
     /// The oldest announced peer of `host`, taken out of its order.
-    fn oldest_of(&mut self, host: &HostKey) -> Option<Uuid> {
+    fn oldest_of(&mut self, host: &Host) -> Option<Uuid> {
         let share = self.hosts.get_mut(host)?;
         while let Some(uuid) = share.order.pop_front() {
             if self.host_by_peer.get(&uuid).is_some_and(|h| h == host) {
@@ -330,7 +317,7 @@ impl NodeCore {
     }
 
     /// Whether `host` holds a greedy share of the announced peers.
-    fn is_greedy_host(&self, host: &HostKey) -> bool {
+    fn is_greedy_host(&self, host: &Host) -> bool {
         self.budget.host_count(host) >= (self.max_pending() / GREEDY_SHARE).max(1)
     }
 

@@ -147,7 +147,7 @@ fn a_host_name_endpoint_is_linked_by_name() {
     match actions.first() {
         Some(Action::Connect { endpoint, .. }) => {
             assert!(
-                matches!(endpoint, Endpoint::Tcp { host: endpoint::Host::Name(name), port: 41001 } if &**name == "zyre-host")
+                matches!(endpoint, Endpoint { host: endpoint::Host::Name(name), port: 41001 } if &**name == "zyre-host")
             );
             assert_eq!(endpoint.to_string(), "tcp://zyre-host:41001");
         }
