@@ -10,7 +10,8 @@
 //! `BEACONS` beacons and prints the time per beacon; the ratio of the
 //! many-groups case to the no-groups case, measured in the same run, is
 //! the figure (1.0 = independent of the groups). `cargo bench --bench
-//! flood`; `ZRE_BENCH_SCALE` scales the beacon count. For instruction
+//! flood`; `ZRE_BENCH_SCALE` scales the beacon count, `ZRE_FLOOD_TABLE`
+//! sets the table size (default 64, the hostile test's). For instruction
 //! counts: `valgrind --tool=callgrind target/release/deps/flood-* <case>`
 //! with case `groups0` or `groups4096`.
 
@@ -22,7 +23,7 @@ use zre::core::NodeCore;
 use zre::core::config::CoreConfig;
 use zre::wire::{Beacon, Body, Hello, ZreMessage};
 
-/// The table, as the hostile test sets it.
+/// The table, as the hostile test sets it (`ZRE_FLOOD_TABLE` for another).
 const MAX_PEERS: usize = 64;
 /// Peers that said HELLO, each in `groups / HELLOED` groups of its own.
 const HELLOED: usize = 16;
@@ -32,7 +33,10 @@ const BEACONS: usize = 20_000;
 /// among them (none shared), and a table filled by announcements.
 fn loaded(groups: usize, now: Instant) -> NodeCore {
     let mut config = CoreConfig::new(Uuid::from_u128(1), "victim", "tcp://10.0.0.1:41000", 41000);
-    config.max_peers = MAX_PEERS;
+    config.max_peers = std::env::var("ZRE_FLOOD_TABLE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(MAX_PEERS);
     config.max_peer_groups = 256;
     let mut core = NodeCore::new(config, now);
     let per_peer = groups / HELLOED;
@@ -104,7 +108,8 @@ fn main() {
         flood(groups, beacons / 10);
         let best = (0..3).map(|_| flood(groups, beacons)).min().expect("three runs");
         println!(
-            "flood: {groups:>5} groups known, {beacons} beacons evicting: {:>8.2} µs per beacon",
+            "flood: {groups:>5} groups known, table of {}, {beacons} beacons evicting: {:>8.2} µs per beacon",
+            std::env::var("ZRE_FLOOD_TABLE").unwrap_or_else(|_| MAX_PEERS.to_string()),
             best.as_secs_f64() * 1e6
         );
         results.push(best);
