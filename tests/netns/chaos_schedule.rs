@@ -2,10 +2,12 @@
 //! `support/chaos_run.rs`, the checker `support/chaos_check.rs`): a
 //! namespace LAN of twelve nodes goes through a seeded random schedule of
 //! SIGKILL and restart (new UUID), SIGSTOP/SIGCONT, link down/up, address
-//! changes, a consumer that stops reading a node's `--json` output, and
-//! partitions (a node cut off from about half of the others, both ways),
-//! while every node SHOUTs and WHISPERs numbered messages and joins and
-//! leaves a second group. The checker then reads every node instance's
+//! changes, a consumer that stops reading a node's `--json` output,
+//! partitions (a node cut off from about half of the others, both ways)
+//! and splits (the LAN cut in two halves, every pair across cut both
+//! ways, as two subnets whose router fails), while every node SHOUTs and
+//! WHISPERs numbered messages and joins and leaves a second group. The
+//! checker then reads every node instance's
 //! event log: per sender no duplicate, no reordering, no loss without an
 //! EXIT in between, no ENTER/EXIT storm; after the network heals every
 //! live node sees every other one, and in the second group exactly the
@@ -19,8 +21,9 @@
 //! not converge show their log lines.
 //! The seed is printed; `CHAOS_SEED=<n>` replays a schedule,
 //! `CHAOS_SECS=<n>` makes it longer (the long run in BENCHMARKS.md is
-//! 600 s). Not modelled yet: partitions between subnets (one LAN here),
-//! allow-list edits.
+//! 600 s). A schedule with splits differs from one of the same seed
+//! before they were added (5 Dec 2026): seeds of earlier runs replay other
+//! schedules.
 
 use crate::support::chaos_run::{self, CHURN, Chaos, Kind};
 use crate::support::netns::Lab;

@@ -145,6 +145,10 @@ enum Fault {
     /// Cut off from the nodes in the mask (bit per node) both ways
     /// (`ip route add prohibit` on each side).
     Partition(u32),
+    /// The LAN splits in two: this node and those in the mask on one
+    /// side, every other node on the other; every pair across is cut both
+    /// ways, as between two subnets whose router fails.
+    Split(u32),
 }
 
 /// A node's host and its running instance; instances that ended keep
@@ -237,14 +241,15 @@ fn plan(rng: &mut Rng, kinds: &[Kind], length: Duration) -> Vec<(Duration, usize
     let mut at = rng.millis(1000, 3000);
     while at < length {
         let index = rng.below(nodes as u64) as usize;
-        let fault = match rng.below(6) {
+        let fault = match rng.below(7) {
             0 => Fault::Kill,
             1 => Fault::Stop,
             2 => Fault::LinkDown,
             3 => Fault::Renumber,
             4 => Fault::SlowReader,
             // About half of the others, never itself.
-            _ => Fault::Partition(rng.next() as u32 & ((1 << nodes) - 1) & !(1 << index)),
+            5 => Fault::Partition(rng.next() as u32 & ((1 << nodes) - 1) & !(1 << index)),
+            _ => Fault::Split(rng.next() as u32 & ((1 << nodes) - 1) & !(1 << index)),
         };
         let span = rng.millis(300, 2 * EXPIRED * 1000);
         let busy = busy_until.iter().filter(|&&until| until > at).count();
@@ -271,7 +276,7 @@ fn heal(lab: &Lab, chaos: &Chaos, slot: &mut Slot, fault: Fault) {
         }
         Fault::Renumber => {}
         Fault::SlowReader => slot.peer.as_mut().unwrap().child().stdout().set_paused(false),
-        Fault::Partition(_) => {
+        Fault::Partition(_) | Fault::Split(_) => {
             for (host, addr) in slot.cut.drain(..) {
                 // Another partition may have removed a shared route.
                 let _ = lab.try_exec(&host, "ip", &["route", "del", "prohibit", &format!("{addr}/32")]);
@@ -289,16 +294,32 @@ fn inject(
     net: u8,
     renumbered: &mut u8,
 ) -> Option<Log> {
-    if let Fault::Partition(mask) = fault {
-        let (me_host, me_addr) = (slots[index].host.clone(), slots[index].addr.clone());
-        let mut cut = Vec::new();
-        for j in (0..slots.len()).filter(|j| mask & (1 << j) != 0) {
-            let (other_host, other_addr) = (slots[j].host.clone(), slots[j].addr.clone());
-            for (host, addr) in [(&me_host, &other_addr), (&other_host, &me_addr)] {
-                lab.ip(host, &["route", "replace", "prohibit", &format!("{addr}/32")]);
-                cut.push((host.clone(), addr.clone()));
-            }
+    // Which pairs are cut: the node from those in the mask, or, for a
+    // split, its side (it and the mask) from every other node.
+    let pairs: Vec<(usize, usize)> = match fault {
+        Fault::Partition(mask) => (0..slots.len())
+            .filter(|j| mask & (1 << j) != 0)
+            .map(|j| (index, j))
+            .collect(),
+        Fault::Split(mask) => {
+            let side = mask | (1 << index);
+            let (near, far): (Vec<usize>, Vec<usize>) = (0..slots.len()).partition(|i| side & (1 << i) != 0);
+            near.iter()
+                .flat_map(|&i| far.iter().map(move |&j| (i, j)))
+                .collect()
         }
+        _ => Vec::new(),
+    };
+    let mut cut = Vec::new();
+    for (i, j) in pairs {
+        let (a_host, a_addr) = (slots[i].host.clone(), slots[i].addr.clone());
+        let (b_host, b_addr) = (slots[j].host.clone(), slots[j].addr.clone());
+        for (host, addr) in [(a_host, b_addr), (b_host, a_addr)] {
+            lab.ip(&host, &["route", "replace", "prohibit", &format!("{addr}/32")]);
+            cut.push((host, addr));
+        }
+    }
+    if !cut.is_empty() {
         slots[index].cut = cut;
     }
     let slot = &mut slots[index];
@@ -310,7 +331,7 @@ fn inject(
         }
         Fault::Stop => slot.peer.as_mut().unwrap().child().signal("STOP"),
         Fault::SlowReader => slot.peer.as_mut().unwrap().child().stdout().set_paused(true),
-        Fault::Partition(_) => {}
+        Fault::Partition(_) | Fault::Split(_) => {}
         Fault::LinkDown => {
             lab.ip(&slot.host, &["link", "set", "lan1", "down"]);
         }
@@ -412,10 +433,19 @@ pub fn run(lab: &mut Lab, chaos: &Chaos) {
                 break;
             }
             planned.next();
-            if let Fault::Partition(mask) = fault {
-                for j in (0..nodes).filter(|j| mask & (1 << j) != 0) {
-                    *disrupted.entry(slots[j].name.clone()).or_default() += 1;
+            match fault {
+                Fault::Partition(mask) => {
+                    for j in (0..nodes).filter(|j| mask & (1 << j) != 0) {
+                        *disrupted.entry(slots[j].name.clone()).or_default() += 1;
+                    }
                 }
+                // Every node is on one side or the other.
+                Fault::Split(_) => {
+                    for j in (0..nodes).filter(|&j| j != index) {
+                        *disrupted.entry(slots[j].name.clone()).or_default() += 1;
+                    }
+                }
+                _ => {}
             }
             injected.push(format!(
                 "{:.1}s {fault:?} {} for {span:?}",
