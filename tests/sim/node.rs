@@ -2951,14 +2951,7 @@ fn a_join_during_an_election_does_not_stall_it() {
                     sim.nodes[a].core.join(GROUP).unwrap();
                     // `gap` rounds of traffic, about half of what is in
                     // flight each, before the second JOIN.
-                    for _ in 0..gap {
-                        sim.poll_all();
-                        for _ in 0..sim.in_flight.len().div_ceil(2) {
-                            let pick = sim.random(sim.in_flight.len());
-                            let (from, to) = (sim.in_flight[pick].from, sim.in_flight[pick].to);
-                            sim.deliver_link_first(from, to);
-                        }
-                    }
+                    sim.deliver_about_half(gap);
                     sim.nodes[b].core.join(GROUP).unwrap();
                     // No time passes: no wave can be re-sent.
                     sim.settle();
@@ -3016,14 +3009,7 @@ fn a_leader_that_leaves_during_its_wave_leaves_no_ghost_wave() {
                 sim.nodes[joiner].core.join(GROUP).unwrap();
                 // `gap` rounds of traffic, about half of what is in flight
                 // each: the leader's new wave is on its way.
-                for _ in 0..gap {
-                    sim.poll_all();
-                    for _ in 0..sim.in_flight.len().div_ceil(2) {
-                        let pick = sim.random(sim.in_flight.len());
-                        let (from, to) = (sim.in_flight[pick].from, sim.in_flight[pick].to);
-                        sim.deliver_link_first(from, to);
-                    }
-                }
+                sim.deliver_about_half(gap);
                 sim.nodes[0].core.leave(GROUP).unwrap();
                 // Longer than a challenger's patience twice over (3 s, 6 s).
                 sim.run_for(secs(20));
@@ -3050,6 +3036,20 @@ impl Sim {
         if let Some(first) = self.in_flight.iter().position(|p| p.from == from && p.to == to) {
             let packet = self.in_flight.remove(first).expect("in range");
             self.deliver(packet);
+        }
+    }
+
+    /// `rounds` rounds of traffic, each delivering about half of what is
+    /// in flight then, picked at random (each link's first packet, so a
+    /// link stays in order): a wave is on its way, not done.
+    fn deliver_about_half(&mut self, rounds: usize) {
+        for _ in 0..rounds {
+            self.poll_all();
+            for _ in 0..self.in_flight.len().div_ceil(2) {
+                let pick = self.random(self.in_flight.len());
+                let (from, to) = (self.in_flight[pick].from, self.in_flight[pick].to);
+                self.deliver_link_first(from, to);
+            }
         }
     }
 }
