@@ -93,10 +93,11 @@ fn zyre_c_chaos_schedule_with_zyre_and_pyre_peers() {
 /// directory loses the certificates of some peers; the heal puts back
 /// every one it lacks), and two pairs drawn from the seed whose owner
 /// lacks the peer's certificate at start (a late allow-list entry). Besides
-/// the checks of the plain schedule: no node ENTERs a peer its allow-list
-/// refuses while it does (from 1.5 s after a removal until the
-/// certificates are back; a peer already connected stays, as README says),
-/// and after the heal every live node has every other ENTERed. Needs
+/// the checks of the plain schedule: while one's allow-list refuses the
+/// other, neither of the two ENTERs the other (from 1.5 s after a removal
+/// until the certificates are back; a peer already connected stays, as
+/// README says), and after the heal every live node has every other
+/// ENTERed. Needs
 /// libzmq with CURVE (`zre::curve_available()`): skipped without it, a
 /// failure when `CI` is set.
 #[test]

@@ -11,12 +11,16 @@
 //! A node re-reads its directory when a handshake or a link asks and the
 //! last reading is a second old (README "Keys, CURVE mode and the
 //! allow-list"): a removal binds every handshake from a second on; a peer
-//! already connected stays connected. So the driver records, per node
-//! instance, from which point of its event log on which peers it refuses:
-//! a `/stats` sent to it 1.5 s after a removal (its `STATS` line is in its
-//! event log, in order with its events), and another sent before the
-//! certificates come back, 0.3 s before. [`super::chaos_check::check_refusals`]
-//! then finds any ENTER of a refused peer in between.
+//! already connected stays connected. A pair is barred while either's
+//! directory lacks the other (ENTER means both ways work: the refused
+//! side cannot get through the owner's handshake, nor does the owner link
+//! to it). So the driver records, per node instance, from which point of
+//! its event log on which peers are barred to it: a `/stats` sent to it
+//! 1.5 s after a removal (its `STATS` line is in its event log, in order
+//! with its events), and another sent 0.3 s before the certificates come
+//! back; a new instance is barred from its start.
+//! [`super::chaos_check::check_refusals`] then finds any ENTER of a barred
+//! peer in between.
 
 use super::chaos_check::{Log, Refusal, check_refusals};
 use super::curve::{Cert, Scratch, keygen_ours, s};
@@ -41,8 +45,10 @@ pub struct AllowLists {
     dirs: Vec<PathBuf>,
     /// Per node: a bit per node whose certificate its directory lacks.
     lacks: Vec<u32>,
-    /// Per node: the refusals recorded last (what its log is checked for).
-    refused: Vec<u32>,
+    /// Per node: what has taken effect of what its directory lacks.
+    effective: Vec<u32>,
+    /// Per node: the peers barred to it as recorded last.
+    recorded: Vec<u32>,
     /// Removals that take effect at the instant: (when, node).
     pending: Vec<(Instant, usize)>,
     /// Per node instance (UUID): `/stats` markers sent to it.
@@ -79,7 +85,8 @@ impl AllowLists {
             certs,
             names: names.to_vec(),
             dirs,
-            refused: lacks.clone(),
+            effective: lacks.clone(),
+            recorded: vec![0; nodes],
             lacks,
             pending: Vec::new(),
             markers: Vec::new(),
@@ -112,16 +119,17 @@ impl AllowLists {
         self.lacks[a] & (1 << b) == 0 && self.lacks[b] & (1 << a) == 0
     }
 
-    /// A new instance of node `i` reads its directory at start: it refuses
-    /// what it lacks from the start of its log.
+    /// A new instance of node `i` reads its directory at start: the pairs
+    /// barred now are barred from the start of its log.
     pub fn started(&mut self, i: usize, uuid: &str) {
-        self.refused[i] = self.lacks[i];
+        self.effective[i] = self.lacks[i];
+        self.recorded[i] = self.barred(i);
         self.record(i, uuid, 0);
     }
 
     /// Removes the certificates of the nodes in `mask` from node `i`'s
-    /// directory; its refusals are recorded once they take effect
-    /// ([`AllowLists::due`]).
+    /// directory; the pairs are recorded as barred once the removal takes
+    /// effect ([`AllowLists::due`]).
     pub fn remove(&mut self, i: usize, mask: u32, now: Instant) {
         let mut removed = 0;
         for peer in (0..self.names.len()).filter(|p| mask & (1 << p) != 0) {
@@ -136,44 +144,33 @@ impl AllowLists {
         self.pending.push((now + TAKES_EFFECT, i));
     }
 
-    /// Records the removals that took effect by `now` (a marker to the
-    /// node's running instance).
+    /// Records the removals that took effect by `now` (markers to the
+    /// running instances whose barred peers grew).
     pub fn due(&mut self, now: Instant, peers: &mut [Option<&mut JsonPeer>]) {
-        let due: Vec<usize> = self
-            .pending
-            .iter()
-            .filter(|(at, _)| *at <= now)
-            .map(|&(_, i)| i)
-            .collect();
+        let mut changed = false;
+        for &(at, i) in &self.pending {
+            if at <= now {
+                self.effective[i] = self.lacks[i];
+                changed = true;
+            }
+        }
         self.pending.retain(|(at, _)| *at > now);
-        for i in due {
-            if self.refused[i] == self.lacks[i] {
-                continue;
-            }
-            if let Some(peer) = peers[i].as_deref_mut() {
-                self.refused[i] = self.lacks[i];
-                let marker = self.marker(peer);
-                self.record(i, &peer.uuid.clone(), marker);
-            }
+        if changed {
+            self.mark(peers);
         }
     }
 
-    /// Puts every certificate node `i`'s directory lacks back (a marker
-    /// first, which its log shows before any ENTER the restore allows).
-    pub fn restore(&mut self, i: usize, peer: Option<&mut JsonPeer>) {
+    /// Puts every certificate node `i`'s directory lacks back (markers
+    /// first, which the logs show before any ENTER the restore allows).
+    pub fn restore(&mut self, i: usize, peers: &mut [Option<&mut JsonPeer>]) {
         self.pending.retain(|&(_, owner)| owner != i);
         if self.lacks[i] == 0 {
             return;
         }
-        if let Some(peer) = peer {
-            if self.refused[i] != 0 {
-                self.refused[i] = 0;
-                let marker = self.marker(peer);
-                self.record(i, &peer.uuid.clone(), marker);
-                thread::sleep(MARKER_FIRST);
-            }
+        self.effective[i] = 0;
+        if self.mark(peers) {
+            thread::sleep(MARKER_FIRST);
         }
-        self.refused[i] = 0;
         self.put_back(i);
     }
 
@@ -181,18 +178,8 @@ impl AllowLists {
     /// markers: the end of the schedule.
     pub fn restore_all(&mut self, peers: &mut [Option<&mut JsonPeer>]) {
         self.pending.clear();
-        let mut waited = false;
-        for (i, peer) in peers.iter_mut().enumerate() {
-            if self.refused[i] != 0 {
-                self.refused[i] = 0;
-                if let Some(peer) = peer.as_deref_mut() {
-                    let marker = self.marker(peer);
-                    self.record(i, &peer.uuid.clone(), marker);
-                    waited = true;
-                }
-            }
-        }
-        if waited {
+        self.effective.fill(0);
+        if self.mark(peers) {
             thread::sleep(MARKER_FIRST);
         }
         for i in 0..self.names.len() {
@@ -200,6 +187,34 @@ impl AllowLists {
                 self.put_back(i);
             }
         }
+    }
+
+    /// The peers barred to node `k` by what took effect: those its
+    /// directory lacks and those whose directories lack it.
+    fn barred(&self, k: usize) -> u32 {
+        let lacking_k = (0..self.names.len())
+            .filter(|&j| self.effective[j] & (1 << k) != 0)
+            .fold(0, |mask, j| mask | (1 << j));
+        self.effective[k] | lacking_k
+    }
+
+    /// A marker to, and a record for, every running instance whose barred
+    /// peers changed; whether any was sent.
+    fn mark(&mut self, peers: &mut [Option<&mut JsonPeer>]) -> bool {
+        let mut sent = false;
+        for (k, peer) in peers.iter_mut().enumerate() {
+            let barred = self.barred(k);
+            if barred == self.recorded[k] {
+                continue;
+            }
+            self.recorded[k] = barred;
+            if let Some(peer) = peer.as_deref_mut() {
+                let marker = self.marker(peer);
+                self.record(k, &peer.uuid.clone(), marker);
+                sent = true;
+            }
+        }
+        sent
     }
 
     /// The refusals checked in `logs` ([`check_refusals`]): violations,
@@ -253,7 +268,7 @@ impl AllowLists {
 
     fn record(&mut self, i: usize, uuid: &str, after_stats: usize) {
         let refused = (0..self.names.len())
-            .filter(|p| self.refused[i] & (1 << p) != 0)
+            .filter(|p| self.recorded[i] & (1 << p) != 0)
             .map(|p| self.names[p].clone())
             .collect();
         self.refusals.push(Refusal {

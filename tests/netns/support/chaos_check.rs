@@ -119,8 +119,9 @@ pub fn check(logs: &[Log], disrupted: &HashMap<String, usize>) -> (Vec<String>, 
 }
 
 /// CURVE allow-lists: from a point of one node instance's event log on,
-/// the peers (by name: every instance of the node) whose certificates its
-/// allow-list lacks, until the next such record for the instance.
+/// the peers (by name: every instance of the node) barred to it, its
+/// allow-list lacking theirs or theirs its certificate, until the next
+/// such record for the instance.
 #[derive(Debug, Clone)]
 pub struct Refusal {
     pub uuid: String,
@@ -131,10 +132,11 @@ pub struct Refusal {
     pub refused: Vec<String>,
 }
 
-/// A peer a node's allow-list refuses is not ENTERed there while refused
-/// (README: the node neither lets its key through the handshake nor links
-/// to it). Violations, and how many ENTERs fell inside a refusal that did
-/// not concern the peer entered (what was looked at).
+/// A peer barred to a node is not ENTERed there while barred: the owner of
+/// the allow-list neither lets its key through the handshake nor links to
+/// it (README), so neither side can send to the other, and ENTER means
+/// both ways work. Violations, and how many ENTERs of other peers fell
+/// inside a record that barred some (what was looked at).
 pub fn check_refusals(logs: &[Log], refusals: &[Refusal]) -> (Vec<String>, usize) {
     let mut violations = Vec::new();
     let mut looked_at = 0;
@@ -161,7 +163,7 @@ pub fn check_refusals(logs: &[Log], refusals: &[Refusal]) -> (Vec<String>, usize
             }
             if now.refused.iter().any(|name| name == event.name()) {
                 violations.push(format!(
-                    "{receiver}: ENTER of {}/{} while its allow-list refuses {} (after STATS line {stats})",
+                    "{receiver}: ENTER of {}/{} while barred by an allow-list (barred: {}; after STATS line {stats})",
                     event.name(),
                     event.peer(),
                     now.refused.join(", ")

@@ -292,11 +292,16 @@ fn plan(
 fn heal(
     lab: &Lab,
     chaos: &Chaos,
-    slot: &mut Slot,
+    slots: &mut [Slot],
     index: usize,
     fault: Fault,
     allow: &mut Option<AllowLists>,
 ) {
+    if let (Fault::AllowEdit(_), Some(allow)) = (fault, allow.as_mut()) {
+        allow.restore(index, &mut running(slots));
+        return;
+    }
+    let slot = &mut slots[index];
     match fault {
         Fault::Kill => {
             let extra = allow.as_ref().map_or_else(Vec::new, |a| a.options(index));
@@ -307,11 +312,7 @@ fn heal(
             slot.peer = Some(peer);
             slot.in_churn = false;
         }
-        Fault::AllowEdit(_) => {
-            if let Some(allow) = allow {
-                allow.restore(index, slot.peer.as_mut());
-            }
-        }
+        Fault::AllowEdit(_) => {}
         Fault::Stop => slot.peer.as_mut().unwrap().child().signal("CONT"),
         Fault::LinkDown => {
             lab.ip(&slot.host, &["link", "set", "lan1", "up"]);
@@ -325,6 +326,11 @@ fn heal(
             }
         }
     }
+}
+
+/// Every node's running instance, for markers.
+fn running(slots: &mut [Slot]) -> Vec<Option<&mut JsonPeer>> {
+    slots.iter_mut().map(|s| s.peer.as_mut()).collect()
 }
 
 /// Starts a fault on `slots[index]`.
@@ -473,19 +479,18 @@ pub fn run(lab: &mut Lab, chaos: &Chaos) {
     while Instant::now() < end {
         let now = Instant::now();
         // Faults that end now.
-        for (index, slot) in slots.iter_mut().enumerate() {
-            match slot.busy_until {
+        for index in 0..nodes {
+            match slots[index].busy_until {
                 Some((until, fault)) if now >= until => {
-                    slot.busy_until = None;
-                    heal(lab, chaos, slot, index, fault, &mut allow);
+                    slots[index].busy_until = None;
+                    heal(lab, chaos, &mut slots, index, fault, &mut allow);
                 }
                 _ => {}
             }
         }
         // Allow-list removals that took effect.
         if let Some(allow) = allow.as_mut() {
-            let mut peers: Vec<Option<&mut JsonPeer>> = slots.iter_mut().map(|s| s.peer.as_mut()).collect();
-            allow.due(now, &mut peers);
+            allow.due(now, &mut running(&mut slots));
         }
         // Faults that start now.
         while let Some(&&(at, index, fault, span)) = planned.peek() {
@@ -508,7 +513,7 @@ pub fn run(lab: &mut Lab, chaos: &Chaos) {
             // starts; one that began late may still be on: end it first
             // (else its heal, a partition's routes, would be lost).
             if let Some((_, previous)) = slots[index].busy_until.take() {
-                heal(lab, chaos, &mut slots[index], index, previous, &mut allow);
+                heal(lab, chaos, &mut slots, index, previous, &mut allow);
             }
             done.extend(inject(
                 lab,
@@ -553,14 +558,13 @@ pub fn run(lab: &mut Lab, chaos: &Chaos) {
 
     // Heal: every fault ends (every allow-list whole again), then the LAN
     // settles.
-    for (index, slot) in slots.iter_mut().enumerate() {
-        if let Some((_, fault)) = slot.busy_until.take() {
-            heal(lab, chaos, slot, index, fault, &mut allow);
+    for index in 0..nodes {
+        if let Some((_, fault)) = slots[index].busy_until.take() {
+            heal(lab, chaos, &mut slots, index, fault, &mut allow);
         }
     }
     if let Some(allow) = allow.as_mut() {
-        let mut peers: Vec<Option<&mut JsonPeer>> = slots.iter_mut().map(|s| s.peer.as_mut()).collect();
-        allow.restore_all(&mut peers);
+        allow.restore_all(&mut running(&mut slots));
     }
     let missing = converge(&slots);
     let asked = Instant::now();
@@ -582,8 +586,7 @@ pub fn run(lab: &mut Lab, chaos: &Chaos) {
     let (mut violations, tally) = check(&done, &disrupted);
     violations.extend(missing);
     let allow_figures = allow.as_ref().map_or_else(String::new, |allow| {
-        let mut peers: Vec<Option<&mut JsonPeer>> = slots.iter_mut().map(|s| s.peer.as_mut()).collect();
-        let (refusal_violations, figures) = allow.check(&done, &mut peers);
+        let (refusal_violations, figures) = allow.check(&done, &mut running(&mut slots));
         violations.extend(refusal_violations);
         figures
     });
