@@ -15,10 +15,13 @@
 //! - receiving a message allocates exactly what the application gets:
 //!   the `Vec<Frame>` of its content and each frame's bytes, nothing more;
 //!   and nothing at all when the application gives the content back
-//!   (`Node::recycle`).
+//!   (`Node::recycle`);
+//! - a beacon from a peer the core knows allocates nothing (its endpoint
+//!   is made from the sender's address, not written as text).
 //!
 //! Real loopback sockets, a private beacon port; all nodes are driven from
-//! the test's thread, so every allocation of the reactor is counted.
+//! the test's thread, so every allocation of the reactor is counted. The
+//! beacon test drives the sans-I/O core alone.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -282,5 +285,65 @@ fn sending_borrowed_frames_allocates_nothing() {
     assert_eq!(sent, 0, "a shout from borrowed frames allocates nothing");
     for node in &mut nodes[1..] {
         assert_eq!(receive(node, MESSAGES + 1), MESSAGES + 1);
+    }
+}
+
+/// A core that met `peer` by its HELLO (at `endpoint`), outputs drained.
+fn core_knowing(
+    config: zre::core::CoreConfig,
+    now: Instant,
+    peer: zre::Uuid,
+    endpoint: &str,
+) -> zre::core::NodeCore {
+    use zre::wire::{Body, Hello, ZreMessage};
+    let mut core = zre::core::NodeCore::new(config, now);
+    let mut identity = vec![1u8];
+    identity.extend_from_slice(peer.as_bytes());
+    let hello = Body::Hello(Hello {
+        endpoint,
+        groups: vec![],
+        status: 0,
+        name: "peer",
+        headers: vec![],
+    });
+    let hello = ZreMessage::new(1, hello).to_bytes().unwrap();
+    core.handle_message(now, &identity, &hello, Vec::new());
+    assert_eq!(core.peers(), vec![peer]);
+    while core.poll_action().is_some() {}
+    while core.poll_event().is_some() {}
+    core
+}
+
+#[test]
+fn a_beacon_from_a_known_peer_allocates_nothing() {
+    use std::net::SocketAddr;
+    use zre::core::{CoreConfig, LinkScope};
+    let now = Instant::now();
+    let peer = zre::Uuid::from_u128(0x77);
+    let beacon = zre::wire::Beacon::new(peer, 41001).to_bytes();
+    let v4 = CoreConfig::new(zre::Uuid::from_u128(1), "us", "tcp://10.0.0.1:41000", 41000);
+    let mut v6 = CoreConfig::new(zre::Uuid::from_u128(1), "us", "tcp://[fe80::1]:41000", 41000);
+    v6.link_scope = Some(LinkScope {
+        index: 2,
+        name: "eth0".into(),
+    });
+    let cases: [(CoreConfig, &str, SocketAddr); 2] = [
+        (v4, "tcp://10.0.0.2:41001", "10.0.0.2:5670".parse().unwrap()),
+        (v6, "tcp://[fe80::2]:41001", "[fe80::2%2]:5670".parse().unwrap()),
+    ];
+    for (config, endpoint, from) in cases {
+        let mut core = core_knowing(config, now, peer, endpoint);
+        let later = now + Duration::from_millis(500);
+        let (allocations, ()) = count(|| {
+            for _ in 0..100 {
+                core.handle_beacon_from(later, from, &beacon);
+            }
+        });
+        assert_eq!(allocations, 0, "100 beacons from {from}");
+        assert!(!core.has_actions(), "a known peer's beacon asks for nothing");
+        assert_eq!(
+            core.peer_endpoint(peer),
+            Some(endpoint.replace("fe80::2]", "fe80::2%2]").as_str())
+        );
     }
 }

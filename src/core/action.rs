@@ -1,6 +1,7 @@
 //! What the core asks its I/O layer to do: [`Action`]s, and the message
 //! content they carry.
 
+use super::endpoint::Endpoint;
 use super::event::Frame;
 use crate::wire::{Beacon, Header};
 use smallvec::SmallVec;
@@ -101,8 +102,9 @@ pub enum Action {
     Connect {
         /// The peer the DEALER is for; later actions name it by this.
         peer: Uuid,
-        /// The peer's inbox, `tcp://ip:port`.
-        endpoint: String,
+        /// The peer's inbox: its text (`tcp://ip:port`) is what to connect
+        /// to.
+        endpoint: Endpoint,
         /// CURVE mode only: the peer's 32-byte public key, which the
         /// DEALER must use as its CURVE server key (`ZMQ_CURVE_SERVERKEY`,
         /// as Zyre's `zyre_peer_connect`), with our own key pair as client
@@ -148,8 +150,9 @@ pub enum Action {
     Probe {
         /// The peer whose inbox is probed.
         peer: Uuid,
-        /// Its inbox, `tcp://IP:PORT`.
-        endpoint: String,
+        /// Its inbox ([`Endpoint::socket_addr`] is where to connect; the
+        /// probe cannot be made for a host name).
+        endpoint: Endpoint,
         /// Which probe this is, to match the answer to it.
         probe: u64,
     },

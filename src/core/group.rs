@@ -19,6 +19,13 @@ pub(crate) struct Groups {
     own: BTreeSet<Arc<str>>,
     /// The members of each group that at least one peer is in.
     members: BTreeMap<Arc<str>, BTreeSet<Uuid>>,
+    /// The groups of each peer that is in one: the other way round, so
+    /// that a peer's departure touches its own groups, not every group
+    /// known. A flood of announcements evicts a peer per beacon; with a
+    /// scan of every group (fake peers bring up to 256 names each) that
+    /// cost seconds of CPU under a hostile flood, and the node's genuine
+    /// peers expired meanwhile.
+    of_peer: BTreeMap<Uuid, BTreeSet<Arc<str>>>,
 }
 
 impl Groups {
@@ -77,7 +84,11 @@ impl Groups {
 
     /// Puts `peer` in `group`; false if it was there already.
     pub(crate) fn add_member(&mut self, group: Arc<str>, peer: Uuid) -> bool {
-        self.members.entry(group).or_default().insert(peer)
+        if !self.members.entry(group.clone()).or_default().insert(peer) {
+            return false;
+        }
+        self.of_peer.entry(peer).or_default().insert(group);
+        true
     }
 
     /// Takes `peer` out of `group`; false if it was not in it. A group
@@ -92,6 +103,12 @@ impl Groups {
         if members.is_empty() {
             self.members.remove(group);
         }
+        if let Some(groups) = self.of_peer.get_mut(&peer) {
+            groups.remove(group);
+            if groups.is_empty() {
+                self.of_peer.remove(&peer);
+            }
+        }
         true
     }
 
@@ -100,18 +117,24 @@ impl Groups {
     /// too: names a departed (or fake) peer brought must not pile up.
     pub(crate) fn remove_peer(&mut self, peer: Uuid) -> Vec<Arc<str>> {
         let mut ours = Vec::new();
-        self.members.retain(|group, members| {
-            if members.remove(&peer) && self.own.contains(group) {
-                ours.push(group.clone());
+        for group in self.of_peer.remove(&peer).unwrap_or_default() {
+            if let Some(members) = self.members.get_mut(&group) {
+                members.remove(&peer);
+                if members.is_empty() {
+                    self.members.remove(&group);
+                }
             }
-            !members.is_empty()
-        });
+            if self.own.contains(&group) {
+                ours.push(group);
+            }
+        }
         ours
     }
 
     /// Forgets every peer's groups (we stopped); ours stay.
     pub(crate) fn clear_peers(&mut self) {
         self.members.clear();
+        self.of_peer.clear();
     }
 }
 
@@ -154,6 +177,76 @@ mod tests {
         assert_eq!(groups.own(), ["chat"]);
         assert_eq!(groups.leave("chat").as_deref(), Some("chat"));
         assert!(groups.own().is_empty());
+    }
+
+    /// The table against a plain model (a set of (group, peer) pairs) over
+    /// a seeded random run of joins, leaves and departures: the index by
+    /// peer never disagrees with the members of each group, a departed
+    /// peer is in no group, and its departure names exactly the groups of
+    /// ours it was in. Replays with `GROUPS_SEED`.
+    #[test]
+    fn the_index_by_peer_agrees_with_the_members_of_each_group() {
+        let seed = std::env::var("GROUPS_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64)
+            });
+        println!("GROUPS_SEED={seed}");
+        let mut state = seed | 1;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let mut groups = Groups::default();
+        let mut model: BTreeSet<(String, u128)> = BTreeSet::new();
+        for g in 0..3 {
+            groups.join(&format!("g{g}"));
+        }
+        for step in 0..5_000 {
+            let (group, peer) = (format!("g{}", next(12)), next(8) as u128);
+            match next(10) {
+                0..=4 => {
+                    let added = groups.add_member(groups.intern(&group), Uuid::from_u128(peer));
+                    assert_eq!(added, model.insert((group, peer)), "seed {seed} step {step}");
+                }
+                5..=7 => {
+                    let removed = groups.remove_member(&group, Uuid::from_u128(peer));
+                    assert_eq!(removed, model.remove(&(group, peer)), "seed {seed} step {step}");
+                }
+                _ => {
+                    let ours: Vec<String> = groups
+                        .remove_peer(Uuid::from_u128(peer))
+                        .iter()
+                        .map(|g| g.to_string())
+                        .collect();
+                    let was_in: Vec<String> = model
+                        .iter()
+                        .filter(|(g, p)| *p == peer && groups.own.contains(g.as_str()))
+                        .map(|(g, _)| g.clone())
+                        .collect();
+                    assert_eq!(ours, was_in, "seed {seed} step {step}");
+                    model.retain(|(_, p)| *p != peer);
+                }
+            }
+            for g in 0..12 {
+                let name = format!("g{g}");
+                let want: BTreeSet<Uuid> = model
+                    .iter()
+                    .filter(|(m, _)| *m == name)
+                    .map(|(_, p)| Uuid::from_u128(*p))
+                    .collect();
+                let got = groups.members(&name).cloned().unwrap_or_default();
+                assert_eq!(got, want, "seed {seed} step {step}: members of {name}");
+            }
+            let indexed: usize = groups.of_peer.values().map(BTreeSet::len).sum();
+            assert_eq!(indexed, model.len(), "seed {seed} step {step}: index by peer");
+            assert!(groups.of_peer.values().all(|g| !g.is_empty()), "seed {seed}");
+        }
     }
 
     #[test]

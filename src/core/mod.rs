@@ -59,7 +59,7 @@ pub mod subnet;
 pub use action::{Action, Content, HeaderFrame, SharedContent};
 pub use command_error::CommandError;
 pub use config::CoreConfig;
-pub use endpoint::{EndpointError, LinkScope};
+pub use endpoint::{Endpoint, EndpointError, Host, LinkScope};
 pub use event::{Event, Frame, Headers, ZyreUuid};
 pub use node::{CoreCounters, NodeCore, REMOVALS, Removal, SEED_RETRY_MAX, SEED_RETRY_MIN};
 pub use subnet::Subnet;

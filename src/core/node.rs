@@ -28,7 +28,7 @@ use super::action::{Action, Content, HeaderFrame};
 use super::command_error::CommandError;
 use super::config::CoreConfig;
 use super::election::Elections;
-use super::endpoint;
+use super::endpoint::{self, Endpoint};
 use super::event::{Event, Frame, Headers};
 use super::group::{self, Groups};
 use super::overruled::Overruled;
@@ -40,7 +40,6 @@ pub use counters::{CoreCounters, REMOVALS};
 use curve::Via;
 use log::{debug, info, warn};
 pub use removal::Removal;
-use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -156,6 +155,9 @@ pub struct NodeCore {
     reading_paused_since: Option<Instant>,
     /// Two UUIDs' HELLOs for one endpoint, waiting for a PING-OK.
     contests: Vec<contest::Contest>,
+    /// `config.endpoint` as a peer's endpoint would be read (`None` if it
+    /// cannot be one), to tell a peer that claims it.
+    own_endpoint: Option<Endpoint>,
 }
 
 /// A node's rate-limited log lines, one limit per kind of line: what a
@@ -200,6 +202,7 @@ impl NodeCore {
             );
         }
         NodeCore {
+            own_endpoint: Endpoint::parse(&config.endpoint, config.link_scope.as_ref()).ok(),
             name: Arc::from(config.name.as_str()),
             config,
             status: 0,
@@ -378,10 +381,8 @@ impl NodeCore {
             }
             return;
         }
-        let endpoint = match from {
-            IpAddr::V4(ip) => format!("tcp://{ip}:{}", beacon.port),
-            IpAddr::V6(ip) => endpoint::ipv6_endpoint(&ip, beacon.port, self.config.link_scope.as_ref()),
-        };
+        // No text: a beacon of a peer we know allocates nothing.
+        let endpoint = Endpoint::from_ip(from, beacon.port, self.config.link_scope.as_ref());
         self.require_peer(now, beacon.uuid, &endpoint, Evidence::Announced, key);
     }
 
@@ -480,11 +481,7 @@ impl NodeCore {
             let Some(endpoint) = self.peer_endpoint_of(now, hello.endpoint) else {
                 return;
             };
-            let hello = Hello {
-                endpoint: &endpoint,
-                ..hello.clone()
-            };
-            match self.accept_hello(now, uuid, &hello) {
+            match self.accept_hello(now, uuid, hello, &endpoint) {
                 HelloVerdict::Enter => {}
                 HelloVerdict::Refused => return,
                 HelloVerdict::SameSession => same_session = true,
@@ -759,7 +756,7 @@ impl NodeCore {
         };
         self.peers
             .get(&peer)
-            .and_then(|p| endpoint::ip_of(&p.endpoint))
+            .and_then(|p| p.endpoint.ip())
             .is_some_and(|ip| subnet.contains(ip))
     }
 
@@ -770,11 +767,11 @@ impl NodeCore {
         self.peers.get(&peer).filter(|p| p.entered)
     }
 
-    /// A peer's endpoint in our written form (see [`endpoint::canonical`]);
-    /// `None`, with a log line at most once a second, when it looks like
-    /// IPv6 and does not parse.
-    fn peer_endpoint_of<'a>(&mut self, now: Instant, written: &'a str) -> Option<Cow<'a, str>> {
-        match endpoint::canonical(written, self.config.link_scope.as_ref()) {
+    /// A peer's endpoint, read from text (see [`Endpoint::parse`]);
+    /// `None`, with a log line at most once a second, when it is not one we
+    /// can link to.
+    fn peer_endpoint_of(&mut self, now: Instant, written: &str) -> Option<Endpoint> {
+        match Endpoint::parse(written, self.config.link_scope.as_ref()) {
             Ok(endpoint) => Some(endpoint),
             Err(err) => {
                 self.log_bad_address(now, format_args!("ignoring a peer's endpoint: {err}"));
@@ -783,12 +780,10 @@ impl NodeCore {
         }
     }
 
-    /// Whether a peer's endpoint (canonical) is the one we advertise, which
-    /// for a link-local address carries no scope.
-    fn is_own_endpoint(&self, endpoint: &str) -> bool {
-        endpoint == self.config.endpoint
-            || endpoint::canonical(&self.config.endpoint, self.config.link_scope.as_ref())
-                .is_ok_and(|own| own == endpoint)
+    /// Whether a peer's endpoint is the one we advertise (read as a
+    /// peer's would be: for a link-local address we advertise no scope).
+    fn is_own_endpoint(&self, endpoint: &Endpoint) -> bool {
+        self.own_endpoint.as_ref() == Some(endpoint)
     }
 
     /// Logs a dropped beacon or endpoint, once a second at most: a LAN
@@ -821,8 +816,8 @@ impl NodeCore {
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect();
                 let name = peer.name.clone();
-                // The endpoint as accepted (canonical, with our scope), not
-                // necessarily as written.
+                // The endpoint as read (a link-local one with our scope),
+                // not necessarily as written.
                 if peer.reachable() {
                     info!("ENTER {name} ({}) at {}", uuid.simple(), peer.endpoint);
                 } else {
@@ -836,7 +831,7 @@ impl NodeCore {
                     peer: uuid,
                     name,
                     headers: peer.headers.clone(),
-                    endpoint: peer.endpoint.clone(),
+                    endpoint: peer.endpoint_text.to_string(),
                 });
                 for group in &hello.groups {
                     self.join_peer_group(uuid, group);

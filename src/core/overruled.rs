@@ -12,6 +12,7 @@
 //! An entry lives while the peer that holds the endpoint does: when the
 //! holder leaves, every announcement it had overruled may be tried again.
 
+use super::endpoint::Endpoint;
 use std::collections::{BTreeMap, VecDeque};
 use uuid::Uuid;
 
@@ -20,7 +21,7 @@ use uuid::Uuid;
 enum Loss {
     /// It was announced at `endpoint`, where `holder` is (or answered).
     /// Another announcement of it at another endpoint may be tried.
-    Stale { endpoint: String },
+    Stale { endpoint: Endpoint },
     /// It had said HELLO and `holder`'s HELLO for its endpoint displaced
     /// it (a restart under a new UUID), or its HELLO claimed the endpoint
     /// `holder` holds: both alive would mean two peers with one endpoint
@@ -44,7 +45,7 @@ pub(crate) struct Overruled {
     /// Endpoints two UUIDs said HELLO for, oldest first (bounded like
     /// `set_aside`): a peer there is ENTERed only when it answers a PING
     /// (see `node/contest.rs`).
-    disputed: VecDeque<String>,
+    disputed: VecDeque<Endpoint>,
 }
 
 impl Overruled {
@@ -58,13 +59,13 @@ impl Overruled {
     }
 
     /// `uuid`, announced at `endpoint`, lost it to `holder`.
-    pub(super) fn stale(&mut self, uuid: Uuid, endpoint: &str, holder: Uuid) {
+    pub(super) fn stale(&mut self, uuid: Uuid, endpoint: &Endpoint, holder: Uuid) {
         self.insert(
             uuid,
             Entry {
                 holder,
                 loss: Loss::Stale {
-                    endpoint: endpoint.to_owned(),
+                    endpoint: endpoint.clone(),
                 },
             },
         );
@@ -90,7 +91,7 @@ impl Overruled {
 
     /// The peer that overruled an announcement of `uuid` at `endpoint`, if
     /// the announcement is one we already set aside.
-    pub(super) fn overruled_by(&self, uuid: Uuid, endpoint: &str) -> Option<Uuid> {
+    pub(super) fn overruled_by(&self, uuid: Uuid, endpoint: &Endpoint) -> Option<Uuid> {
         let entry = self.set_aside.get(&uuid)?;
         match &entry.loss {
             Loss::Stale { endpoint: stale } if stale != endpoint => None,
@@ -116,18 +117,18 @@ impl Overruled {
 
     /// Two UUIDs said HELLO for `endpoint`: it stays disputed (the oldest
     /// dispute makes room when the table is full).
-    pub(super) fn dispute(&mut self, endpoint: &str) {
+    pub(super) fn dispute(&mut self, endpoint: &Endpoint) {
         if self.is_disputed(endpoint) {
             return;
         }
         if self.disputed.len() >= self.capacity {
             self.disputed.pop_front();
         }
-        self.disputed.push_back(endpoint.to_owned());
+        self.disputed.push_back(endpoint.clone());
     }
 
     /// Whether two UUIDs said HELLO for `endpoint`.
-    pub(super) fn is_disputed(&self, endpoint: &str) -> bool {
+    pub(super) fn is_disputed(&self, endpoint: &Endpoint) -> bool {
         self.disputed.iter().any(|e| e == endpoint)
     }
 
@@ -156,34 +157,39 @@ mod tests {
         Uuid::from_u128(n)
     }
 
+    /// `tcp://10.0.0.{host}:{port}`.
+    fn at(host: u8, port: u16) -> Endpoint {
+        Endpoint::from_ip([10, 0, 0, host].into(), port, None)
+    }
+
     #[test]
     fn a_stale_announcement_is_overruled_at_its_endpoint_only() {
         let mut claims = Overruled::new(8);
-        claims.stale(u(1), "tcp://10.0.0.1:5", u(2));
-        assert_eq!(claims.overruled_by(u(1), "tcp://10.0.0.1:5"), Some(u(2)));
-        assert_eq!(claims.overruled_by(u(1), "tcp://10.0.0.1:6"), None);
+        claims.stale(u(1), &at(1, 5), u(2));
+        assert_eq!(claims.overruled_by(u(1), &at(1, 5)), Some(u(2)));
+        assert_eq!(claims.overruled_by(u(1), &at(1, 6)), None);
         assert!(!claims.beaten_by(u(1), u(2)), "an announcement lost no HELLO");
         claims.holder_left(u(2));
-        assert_eq!(claims.overruled_by(u(1), "tcp://10.0.0.1:5"), None);
+        assert_eq!(claims.overruled_by(u(1), &at(1, 5)), None);
     }
 
     #[test]
     fn a_dispute_stays_and_the_oldest_makes_room() {
         let mut claims = Overruled::new(2);
-        claims.dispute("tcp://10.0.0.1:5");
-        claims.dispute("tcp://10.0.0.1:5");
-        claims.dispute("tcp://10.0.0.2:5");
-        assert!(claims.is_disputed("tcp://10.0.0.1:5"));
-        claims.dispute("tcp://10.0.0.3:5");
-        assert!(!claims.is_disputed("tcp://10.0.0.1:5"));
-        assert!(claims.is_disputed("tcp://10.0.0.2:5") && claims.is_disputed("tcp://10.0.0.3:5"));
+        claims.dispute(&at(1, 5));
+        claims.dispute(&at(1, 5));
+        claims.dispute(&at(2, 5));
+        assert!(claims.is_disputed(&at(1, 5)));
+        claims.dispute(&at(3, 5));
+        assert!(!claims.is_disputed(&at(1, 5)));
+        assert!(claims.is_disputed(&at(2, 5)) && claims.is_disputed(&at(3, 5)));
     }
 
     #[test]
     fn a_beaten_peer_is_overruled_at_every_endpoint_until_forgotten() {
         let mut claims = Overruled::new(8);
         claims.beaten(u(1), u(2));
-        assert_eq!(claims.overruled_by(u(1), "tcp://10.0.0.9:1"), Some(u(2)));
+        assert_eq!(claims.overruled_by(u(1), &at(9, 1)), Some(u(2)));
         assert!(claims.beaten_by(u(1), u(2)));
         claims.forget(u(1));
         assert_eq!(claims.len(), 0);
@@ -193,7 +199,7 @@ mod tests {
     fn the_table_is_bounded() {
         let mut claims = Overruled::new(4);
         for n in 0..100 {
-            claims.stale(u(n), "tcp://10.0.0.1:5", u(1000));
+            claims.stale(u(n), &at(1, 5), u(1000));
         }
         assert_eq!(claims.len(), 4);
     }

@@ -1,6 +1,7 @@
 //! What a node knows about one remote peer: where it is, what it said in
 //! HELLO, the two sequence counters of the link, and its liveness timers.
 
+use super::endpoint::Endpoint;
 use super::event::Headers;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,7 +41,10 @@ pub(crate) enum SequenceCheck {
 pub(crate) struct Peer {
     pub uuid: Uuid,
     /// Where our DEALER to this peer is connected.
-    pub endpoint: String,
+    pub endpoint: Endpoint,
+    /// `endpoint` as text, written once for the application (ENTER, the
+    /// `peer_endpoint` query).
+    pub endpoint_text: Arc<str>,
     /// True once the peer's HELLO arrived: only then does the app know it.
     pub ready: bool,
     pub name: Arc<str>,
@@ -113,13 +117,14 @@ pub(crate) struct Peer {
 impl Peer {
     pub(super) fn new(
         uuid: Uuid,
-        endpoint: String,
+        endpoint: Endpoint,
         now: Instant,
         evasive: Duration,
         expired: Duration,
     ) -> Self {
         Peer {
             uuid,
+            endpoint_text: Arc::from(endpoint.to_string()),
             endpoint,
             ready: false,
             answered_hello_until: None,
@@ -296,7 +301,7 @@ mod tests {
         let now = Instant::now();
         Peer::new(
             Uuid::nil(),
-            "tcp://127.0.0.1:1".into(),
+            Endpoint::from_ip([127, 0, 0, 1].into(), 1, None),
             now,
             Duration::from_secs(5),
             Duration::from_secs(30),

@@ -518,7 +518,7 @@ impl NodeBuilder {
         if let Some(endpoint) = &self.advertised_endpoint {
             if !endpoint.starts_with("tcp://")
                 || endpoint.len() > 255
-                || crate::core::endpoint::canonical(endpoint, None).is_err()
+                || crate::core::endpoint::Endpoint::parse(endpoint, None).is_err()
             {
                 return Err(SettingError::AdvertisedEndpoint {
                     endpoint: endpoint.clone(),
@@ -529,11 +529,11 @@ impl NodeBuilder {
     }
 }
 
+/// The endpoint we advertise in HELLO for our inbox at `ip`, `port`:
+/// `tcp://10.0.0.5:41012`, `tcp://[fd00::5]:41012`; a link-local address
+/// without a scope (our interface's index means nothing to a peer).
 pub(super) fn endpoint_of(ip: IpAddr, port: u16) -> String {
-    match ip {
-        IpAddr::V4(ip) => format!("tcp://{ip}:{port}"),
-        IpAddr::V6(ip) => format!("tcp://[{ip}]:{port}"),
-    }
+    crate::core::endpoint::Endpoint::from_ip(ip, port, None).to_string()
 }
 
 /// A gossip server as given to [`NodeBuilder::gossip`]: its endpoint

@@ -16,11 +16,11 @@
 //! (ZMQ_HANDSHAKE_IVL) for our half of the greeting, so it never closes
 //! the probe first; no ZRE implementation shortens that.
 
+use crate::core::endpoint::Endpoint;
 use log::debug;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use std::io::{self, Read};
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -83,7 +83,7 @@ impl Probes {
         registry: &Registry,
         now: Instant,
         peer: Uuid,
-        endpoint: &str,
+        endpoint: &Endpoint,
         probe: u64,
     ) {
         let verdict = match self.connect(registry, now, peer, endpoint, probe) {
@@ -103,12 +103,11 @@ impl Probes {
         registry: &Registry,
         now: Instant,
         peer: Uuid,
-        endpoint: &str,
+        endpoint: &Endpoint,
         probe: u64,
     ) -> io::Result<Option<Verdict>> {
-        let address: SocketAddr = endpoint
-            .strip_prefix("tcp://")
-            .and_then(|a| a.parse().ok())
+        let address = endpoint
+            .socket_addr()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not tcp://IP:PORT"))?;
         let slot = match self.slots.iter().position(Option::is_none) {
             Some(free) => free,
@@ -261,7 +260,7 @@ mod tests {
     use super::*;
     use mio::{Events, Poll};
     use std::io::Write;
-    use std::net::TcpListener;
+    use std::net::{SocketAddr, TcpListener};
 
     /// A ZMTP 3 signature, what a libzmq socket sends first.
     const SIGNATURE: [u8; 10] = [0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f];
@@ -284,10 +283,15 @@ mod tests {
         None
     }
 
+    /// The endpoint of a local address.
+    fn endpoint_of(address: SocketAddr) -> Endpoint {
+        Endpoint::from_ip(address.ip(), address.port(), None)
+    }
+
     /// A probe of a listening port, accepted: (poll, probes, connection).
     fn greeted(peer: Uuid) -> (Poll, Probes, std::net::TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let endpoint = format!("tcp://{}", listener.local_addr().unwrap());
+        let endpoint = endpoint_of(listener.local_addr().unwrap());
         let mut poll = Poll::new().unwrap();
         let mut probes = Probes::new(0, 2);
         probes.start(poll.registry(), Instant::now(), peer, &endpoint, 7);
@@ -304,7 +308,7 @@ mod tests {
         let mut poll = Poll::new().unwrap();
         let mut probes = Probes::new(0, 2);
         let peer = Uuid::from_u128(1);
-        probes.start(poll.registry(), Instant::now(), peer, &format!("tcp://{port}"), 3);
+        probes.start(poll.registry(), Instant::now(), peer, &endpoint_of(port), 3);
         let found = run(&mut poll, &mut probes, Duration::from_secs(2));
         assert_eq!(found, Some((peer, 3, Verdict::Refused)));
     }
@@ -332,7 +336,7 @@ mod tests {
     #[test]
     fn the_table_grows_to_its_capacity_and_empties_again() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let endpoint = format!("tcp://{}", listener.local_addr().unwrap());
+        let endpoint = endpoint_of(listener.local_addr().unwrap());
         let poll = Poll::new().unwrap();
         let mut probes = Probes::new(0, 2);
         let now = Instant::now();
@@ -364,7 +368,7 @@ mod tests {
     #[test]
     fn the_last_probe_in_use_expiring_after_a_free_slot_ends_cleanly() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let endpoint = format!("tcp://{}", listener.local_addr().unwrap());
+        let endpoint = endpoint_of(listener.local_addr().unwrap());
         let poll = Poll::new().unwrap();
         let mut probes = Probes::new(0, 2);
         let now = Instant::now();

@@ -761,7 +761,7 @@ impl Node {
                     peer,
                     endpoint,
                     curve_server_key,
-                } => self.connect_peer(peer, &endpoint, curve_server_key.as_ref())?,
+                } => self.connect_peer(peer, &endpoint.to_string(), curve_server_key.as_ref())?,
                 Action::Send {
                     peer,
                     header,

@@ -14,7 +14,7 @@
 
 use log::{info, warn};
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
@@ -23,12 +23,12 @@ use std::time::Duration;
 /// How often each seed name is looked up again (see the module doc).
 pub(crate) const RESOLVE_INTERVAL: Duration = Duration::from_secs(10);
 
-/// What one lookup gave: the endpoints a seed name stands for now.
+/// What one lookup gave: the addresses a seed name stands for now.
 pub(crate) struct Resolved {
     /// The name as given (`HOST:PORT`).
     pub origin: String,
-    /// `tcp://IP:PORT` for every address of our family (may be empty).
-    pub endpoints: Vec<String>,
+    /// Every address of our family (may be empty), with the port.
+    pub addresses: Vec<SocketAddr>,
 }
 
 /// A seed name to look up.
@@ -139,13 +139,14 @@ fn run(
             state.names.clone()
         };
         for name in names {
-            let endpoints = match lookup(&name.host, name.port, ipv6) {
-                Ok(endpoints) if !endpoints.is_empty() => {
+            let addresses = match lookup(&name.host, name.port, ipv6) {
+                Ok(addresses) if !addresses.is_empty() => {
                     if failing.contains(&name.origin) {
                         failing.retain(|o| *o != name.origin);
-                        info!("seed {} resolves again: {}", name.origin, endpoints.join(", "));
+                        let list: Vec<String> = addresses.iter().map(SocketAddr::to_string).collect();
+                        info!("seed {} resolves again: {}", name.origin, list.join(", "));
                     }
-                    endpoints
+                    addresses
                 }
                 Ok(_) | Err(_) if failing.contains(&name.origin) => Vec::new(),
                 Ok(_) => {
@@ -168,7 +169,7 @@ fn run(
             };
             let resolved = Resolved {
                 origin: name.origin,
-                endpoints,
+                addresses,
             };
             if results.send(resolved).is_err() {
                 return;
@@ -189,23 +190,16 @@ fn run(
     }
 }
 
-/// Every address of `host` in our family, as `tcp://IP:PORT` (sorted,
-/// without duplicates: getaddrinfo gives one per socket type).
-fn lookup(host: &str, port: u16, ipv6: bool) -> io::Result<Vec<String>> {
-    let mut endpoints: Vec<String> = (host, port)
+/// Every address of `host` in our family, with `port` (sorted, without
+/// duplicates: getaddrinfo gives one per socket type; a scope it gives is
+/// dropped, the core gives link-local addresses ours).
+fn lookup(host: &str, port: u16, ipv6: bool) -> io::Result<Vec<SocketAddr>> {
+    let mut addresses: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()?
         .filter(|addr| addr.is_ipv6() == ipv6)
-        .map(|addr| endpoint_of(&addr))
+        .map(|addr| SocketAddr::new(addr.ip(), addr.port()))
         .collect();
-    endpoints.sort();
-    endpoints.dedup();
-    Ok(endpoints)
-}
-
-/// `tcp://IP:PORT`, with brackets for IPv6.
-pub(crate) fn endpoint_of(addr: &SocketAddr) -> String {
-    match addr.ip() {
-        IpAddr::V4(ip) => format!("tcp://{ip}:{}", addr.port()),
-        IpAddr::V6(ip) => format!("tcp://[{ip}]:{}", addr.port()),
-    }
+    addresses.sort();
+    addresses.dedup();
+    Ok(addresses)
 }

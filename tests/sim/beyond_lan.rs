@@ -8,6 +8,7 @@
 //! connecting DEALER and reconnects by itself).
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 use zre::core::gossip_client::{ClientConfig, ClientOutput, GossipClient, ServerId, UNPUBLISH_TTL};
@@ -144,6 +145,7 @@ impl Net {
     fn apply(&mut self, from: usize, action: Action) {
         match action {
             Action::Connect { peer, endpoint, .. } => {
+                let endpoint = endpoint.to_string();
                 self.connects.push((from, peer, endpoint.clone()));
                 self.links.insert(
                     (from, peer),
@@ -230,9 +232,9 @@ impl Net {
     }
 
     fn seed(&mut self, node: usize, origin: &str, targets: &[usize]) {
-        let endpoints: Vec<String> = targets.iter().map(|&t| self.endpoints[t].clone()).collect();
+        let addresses: Vec<SocketAddr> = targets.iter().map(|&t| address(&self.endpoints[t])).collect();
         let now = self.now;
-        self.core(node).set_seed(now, origin, &endpoints, None);
+        self.core(node).set_seed(now, origin, &addresses, None);
         self.settle();
     }
 
@@ -278,8 +280,8 @@ fn two_nodes_seeding_each_other_enter_once_each() {
     let b = net.add(0xB);
     let (ea, eb) = (net.endpoints[a].clone(), net.endpoints[b].clone());
     let now = net.now;
-    net.core(a).set_seed(now, "b", &[eb], None);
-    net.core(b).set_seed(now, "a", &[ea], None);
+    net.core(a).set_seed(now, "b", &[address(&eb)], None);
+    net.core(b).set_seed(now, "a", &[address(&ea)], None);
     net.run_for(secs(60));
     let (ua, ub) = (net.uuid(a), net.uuid(b));
     assert_eq!(net.comings_and_goings(a), vec![("ENTER", ub)]);
@@ -416,6 +418,14 @@ fn client_frames(client: &mut GossipClient) -> Vec<Vec<u8>> {
             _ => None,
         })
         .collect()
+}
+
+/// The address of a node's `tcp://IP:PORT` endpoint, as a seed gives it.
+fn address(endpoint: &str) -> SocketAddr {
+    endpoint
+        .strip_prefix("tcp://")
+        .and_then(|a| a.parse().ok())
+        .expect("tcp://IP:PORT")
 }
 
 /// A client with our identity scheme (the raw UUID) connected to `server`,

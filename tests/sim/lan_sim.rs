@@ -194,6 +194,7 @@ impl Lan {
     fn apply(&mut self, from: usize, action: Action) {
         match action {
             Action::Connect { peer, endpoint, .. } => {
+                let endpoint = endpoint.to_string();
                 self.connects.push((from, peer));
                 if let Some(&to) = self.by_endpoint.get(&endpoint) {
                     self.routes.insert((to, from), peer);
@@ -264,6 +265,7 @@ impl Lan {
                 endpoint,
                 probe,
             } => {
+                let endpoint = endpoint.to_string();
                 let now = self.now;
                 // An endpoint nobody listens at on this LAN: the address is
                 // gone, the connect times out unanswered (no refusal).

@@ -212,6 +212,7 @@ impl Sim {
                 endpoint,
                 curve_server_key,
             } => {
+                let endpoint = endpoint.to_string();
                 self.connects.push((from, peer, curve_server_key));
                 self.link_endpoints.insert((from, peer), endpoint.clone());
                 // The CURVE handshake: a DEALER gets through only with the
@@ -275,7 +276,7 @@ impl Sim {
                 peer,
                 endpoint,
                 probe,
-            } => self.probes.push_back((from, peer, endpoint, probe)),
+            } => self.probes.push_back((from, peer, endpoint.to_string(), probe)),
             Action::Beacon(beacon) => {
                 if self.beacons_blocked.contains(&from) || self.isolated.contains(&from) {
                     return;
@@ -934,6 +935,50 @@ fn gossip_tuples_for_ourselves_or_garbage_are_ignored() {
         .handle_gossip_tuple(now, &Uuid::from_u128(8).simple().to_string(), "ipc:///tmp/x");
     assert_eq!(sim.nodes[a].core.pending_peer_count(), 0);
     assert!(sim.nodes[a].core.poll_action().is_none());
+}
+
+/// A HELLO whose endpoint we cannot link to (another transport, no port,
+/// a host that is neither an address nor a name) is refused: no ENTER, no
+/// link. Before, `ipc:///tmp/x` or `tcp://999.1.1.1:1` from a stranger was
+/// ENTERed (a peer we could never send to) and connected to.
+#[test]
+fn a_hello_with_an_endpoint_we_cannot_link_to_is_refused() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let bogus = [
+        "",
+        "tcp://",
+        "ipc:///tmp/x",
+        "tcp://999.1.1.1:1",
+        "tcp://10.7.7.7:0",
+        &"x".repeat(255),
+    ];
+    for (i, endpoint) in bogus.iter().enumerate() {
+        let hello = ZreMessage::new(
+            1,
+            Body::Hello(zre::wire::Hello {
+                endpoint,
+                groups: vec!["g"],
+                status: 1,
+                name: "bogus",
+                headers: vec![],
+            }),
+        )
+        .to_bytes()
+        .unwrap();
+        inject(&mut sim, Uuid::from_u128(0xB0605 + i as u128), a, hello);
+    }
+    assert_eq!(sim.count(a, "ENTER"), 0, "{:?}", sim.nodes[a].events);
+    assert_eq!(sim.nodes[a].core.peers(), Vec::<Uuid>::new());
+    assert_eq!(sim.nodes[a].core.pending_peer_count(), 0);
+    // A well-formed one from the same kind of stranger still gets in.
+    inject(
+        &mut sim,
+        Uuid::from_u128(0xB0600),
+        a,
+        hello_from(Uuid::from_u128(0xB0600), 5, "fine"),
+    );
+    assert_eq!(sim.count(a, "ENTER"), 1);
 }
 
 #[test]

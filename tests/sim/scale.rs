@@ -162,7 +162,7 @@ impl Sim {
     fn apply(&mut self, from: usize, action: Action) {
         match action {
             Action::Connect { peer, endpoint, .. } => {
-                if let Some(&to) = self.by_endpoint.get(&endpoint) {
+                if let Some(&to) = self.by_endpoint.get(&endpoint.to_string()) {
                     self.links.insert((from, peer), to);
                 }
             }
@@ -189,7 +189,7 @@ impl Sim {
                 probe,
             } => {
                 self.probes.push((from, peer));
-                let target = self.by_endpoint.get(&endpoint).copied();
+                let target = self.by_endpoint.get(&endpoint.to_string()).copied();
                 let refused = target.is_none_or(|t| self.gone.contains(&t));
                 let now = self.now;
                 let core = &mut self.nodes[from].core;

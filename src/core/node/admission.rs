@@ -9,8 +9,15 @@ use crate::wire::CurveKey;
 
 impl NodeCore {
     /// Handles the HELLO-specific bookkeeping: whether the HELLO enters a
-    /// peer, continues its session, or is dropped.
-    pub(super) fn accept_hello(&mut self, now: Instant, uuid: Uuid, hello: &Hello<'_>) -> HelloVerdict {
+    /// peer, continues its session, or is dropped. `endpoint` is the one
+    /// the HELLO gives, read.
+    pub(super) fn accept_hello(
+        &mut self,
+        now: Instant,
+        uuid: Uuid,
+        hello: &Hello<'_>,
+        endpoint: &Endpoint,
+    ) -> HelloVerdict {
         if uuid == self.config.uuid {
             return HelloVerdict::Refused;
         }
@@ -28,7 +35,7 @@ impl NodeCore {
             // resets a peer on a sequence gap and says HELLO again).
             // A HELLO naming another endpoint is never an answer: the peer
             // moved (its address changed) and must be linked to anew.
-            let same_endpoint = peer.endpoint == hello.endpoint;
+            let same_endpoint = peer.endpoint == *endpoint;
             if peer.ready && answer && peer.only_hellos_exchanged() && same_key && same_endpoint {
                 debug!(
                     "peer {} ({}) answered our HELLO with its own again: same session",
@@ -51,7 +58,7 @@ impl NodeCore {
             if peer.ready
                 && nothing_lost
                 && same_key
-                && same_hello(peer, &self.groups, hello)
+                && same_hello(peer, &self.groups, hello, endpoint)
                 && !self.overruled.in_conflict(uuid)
             {
                 // Nothing in it is new: the peer dropped us and found us
@@ -88,7 +95,7 @@ impl NodeCore {
                 // that is what just happened, wrap short towards it.
                 short_wrap = peer.reset_by_our_full_wrap();
                 self.remove_peer(uuid, Removal::Restarted);
-            } else if peer.endpoint != hello.endpoint || !same_key {
+            } else if peer.endpoint != *endpoint || !same_key {
                 // We connected to where (and with the key) a beacon or gossip
                 // said; HELLO knows best.
                 self.remove_peer(uuid, Removal::Relinked);
@@ -96,7 +103,7 @@ impl NodeCore {
         }
         // A peer made now gets our HELLO now, in answer to this one.
         let answering = !self.peers.contains_key(&uuid);
-        if !self.require_peer(now, uuid, hello.endpoint, Evidence::Hello, key) {
+        if !self.require_peer(now, uuid, endpoint, Evidence::Hello, key) {
             return HelloVerdict::Refused;
         }
         let challenger = self.is_challenger(uuid);
@@ -152,7 +159,7 @@ impl NodeCore {
         &mut self,
         now: Instant,
         uuid: Uuid,
-        endpoint: &str,
+        endpoint: &Endpoint,
         evidence: Evidence,
         curve_key: Option<CurveKey>,
     ) -> bool {
@@ -166,7 +173,7 @@ impl NodeCore {
             && self
                 .peers
                 .get(&uuid)
-                .is_some_and(|p| !p.ready && p.endpoint != endpoint);
+                .is_some_and(|p| !p.ready && p.endpoint != *endpoint);
         if moved && !self.is_own_endpoint(endpoint) {
             debug!(
                 "{} announced at {endpoint}, not where we wait for its HELLO: linking there",
@@ -203,7 +210,7 @@ impl NodeCore {
         let holder = self
             .peers
             .values()
-            .find(|p| p.endpoint == endpoint)
+            .find(|p| p.endpoint == *endpoint)
             .map(|p| (p.uuid, p.ready, p.curve_key == curve_key));
         let mut challenger = false;
         if let Some((old, ready, same_key)) = holder {
@@ -314,7 +321,7 @@ impl NodeCore {
         // in Zyre: on a loaded host its HELLO can take seconds.
         let mut peer = Peer::new(
             uuid,
-            endpoint.to_owned(),
+            endpoint.clone(),
             now,
             self.config.evasive,
             self.config.expired,
@@ -363,7 +370,7 @@ impl NodeCore {
 
     /// Refuses `uuid`'s HELLO for `endpoint`, which `holder` holds and is
     /// alive: two live peers claim one endpoint. Said once a second at most.
-    pub(super) fn refuse_conflict(&mut self, now: Instant, uuid: Uuid, holder: Uuid, endpoint: &str) {
+    pub(super) fn refuse_conflict(&mut self, now: Instant, uuid: Uuid, holder: Uuid, endpoint: &Endpoint) {
         self.overruled.beaten(uuid, holder);
         if let Some(also) = self.logs.conflict.admit(now) {
             if holder == self.config.uuid {
@@ -384,10 +391,10 @@ impl NodeCore {
     }
 }
 
-/// Whether a repeated HELLO says what we hold of `peer`: endpoint, name,
-/// headers, group status and groups.
-fn same_hello(peer: &Peer, groups: &Groups, hello: &Hello<'_>) -> bool {
-    peer.endpoint == hello.endpoint
+/// Whether a repeated HELLO says what we hold of `peer`: endpoint (the
+/// HELLO's, read), name, headers, group status and groups.
+fn same_hello(peer: &Peer, groups: &Groups, hello: &Hello<'_>, endpoint: &Endpoint) -> bool {
+    peer.endpoint == *endpoint
         && *peer.name == *hello.name
         && peer.status == hello.status
         && peer.headers.len() == hello.headers.len()

@@ -22,6 +22,7 @@
 //!   "not now": the peer waits, and no new link is tried for a tick.
 
 use super::*;
+use crate::core::endpoint::Host;
 use crate::wire::CurveKey;
 use std::collections::HashMap;
 
@@ -45,16 +46,18 @@ struct HostShare {
     order: VecDeque<Uuid>,
 }
 
-/// The host of an endpoint: `tcp://10.0.0.1:41000` → `tcp://10.0.0.1`.
-fn host_of(endpoint: &str) -> &str {
-    endpoint.rsplit_once(':').map_or(endpoint, |(host, _)| host)
+/// The host of an endpoint, as announced peers are counted by it: its
+/// address (with the scope of a link-local one) or name. No allocation for
+/// an address.
+fn host_of(endpoint: &Endpoint) -> Host {
+    endpoint.host.clone()
 }
 
 /// An announcement set aside for lack of room.
 #[derive(Debug)]
 struct Kept {
     uuid: Uuid,
-    endpoint: String,
+    endpoint: Endpoint,
     key: Option<CurveKey>,
 }
 
@@ -76,9 +79,9 @@ pub(super) struct Budget {
     /// After a link could not be opened, none is tried before this.
     pause_until: Option<Instant>,
     /// Announced peers (not yet HELLO) by host.
-    hosts: HashMap<Box<str>, HostShare>,
+    hosts: HashMap<Host, HostShare>,
     /// The host each announced peer was counted under.
-    host_by_peer: HashMap<Uuid, Box<str>>,
+    host_by_peer: HashMap<Uuid, Host>,
 }
 
 impl Budget {
@@ -91,9 +94,9 @@ impl Budget {
     }
 
     /// Counts `uuid`, announced at `endpoint`, under its host.
-    fn count_announced(&mut self, uuid: Uuid, endpoint: &str) {
+    fn count_announced(&mut self, uuid: Uuid, endpoint: &Endpoint) {
         self.forget_announced(uuid);
-        let host: Box<str> = host_of(endpoint).into();
+        let host = host_of(endpoint);
         let share = self.hosts.entry(host.clone()).or_default();
         share.count += 1;
         share.order.push_back(uuid);
@@ -120,15 +123,15 @@ impl Budget {
     }
 
     /// How many announced peers `host` has.
-    fn host_count(&self, host: &str) -> usize {
+    fn host_count(&self, host: &Host) -> usize {
         self.hosts.get(host).map_or(0, |s| s.count)
     }
 
     /// The oldest announced peer of `host`, taken out of its order.
-    fn oldest_of(&mut self, host: &str) -> Option<Uuid> {
+    fn oldest_of(&mut self, host: &Host) -> Option<Uuid> {
         let share = self.hosts.get_mut(host)?;
         while let Some(uuid) = share.order.pop_front() {
-            if self.host_by_peer.get(&uuid).is_some_and(|h| &**h == host) {
+            if self.host_by_peer.get(&uuid).is_some_and(|h| h == host) {
                 return Some(uuid);
             }
         }
@@ -186,7 +189,7 @@ impl NodeCore {
         &mut self,
         now: Instant,
         uuid: Uuid,
-        endpoint: &str,
+        endpoint: &Endpoint,
         key: Option<CurveKey>,
     ) -> bool {
         let pending = self.peers.len() - self.ready_count();
@@ -216,17 +219,17 @@ impl NodeCore {
                 uuid.simple()
             );
         }
-        self.keep(uuid, endpoint.to_owned(), key);
+        self.keep(uuid, endpoint.clone(), key);
         false
     }
 
     /// Which announced peer makes room for a new announcement at
     /// `endpoint`: a greedy host's own oldest if the newcomer's host is
     /// greedy; else the oldest of any greedy host; else the oldest.
-    fn announced_to_replace(&mut self, endpoint: &str) -> Option<Uuid> {
+    fn announced_to_replace(&mut self, endpoint: &Endpoint) -> Option<Uuid> {
         let host = host_of(endpoint);
-        if self.is_greedy_host(host) {
-            if let Some(own) = self.budget.oldest_of(host) {
+        if self.is_greedy_host(&host) {
+            if let Some(own) = self.budget.oldest_of(&host) {
                 return Some(own);
             }
         }
@@ -255,7 +258,7 @@ impl NodeCore {
 
     /// Sets an announcement aside, the newest kept, the oldest forgotten
     /// past the bound.
-    fn keep(&mut self, uuid: Uuid, endpoint: String, key: Option<CurveKey>) {
+    fn keep(&mut self, uuid: Uuid, endpoint: Endpoint, key: Option<CurveKey>) {
         self.stats.announcements_dropped += 1;
         if self.budget.kept.back().is_some_and(|k| k.uuid == uuid) {
             return;
@@ -314,7 +317,7 @@ impl NodeCore {
     }
 
     /// Whether `host` holds a greedy share of the announced peers.
-    fn is_greedy_host(&self, host: &str) -> bool {
+    fn is_greedy_host(&self, host: &Host) -> bool {
         self.budget.host_count(host) >= (self.max_pending() / GREEDY_SHARE).max(1)
     }
 

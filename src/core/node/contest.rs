@@ -45,7 +45,7 @@ const MAX_CONTESTS: usize = 16;
 /// challenger whose HELLO claims it.
 #[derive(Debug, Clone)]
 pub(super) struct Contest {
-    endpoint: String,
+    endpoint: Endpoint,
     holder: Uuid,
     challenger: Uuid,
     until: Instant,
@@ -65,11 +65,11 @@ impl NodeCore {
     pub(super) fn open_contest(
         &mut self,
         now: Instant,
-        endpoint: &str,
+        endpoint: &Endpoint,
         holder: Uuid,
         challenger: Uuid,
     ) -> bool {
-        if self.contests.len() >= MAX_CONTESTS || self.contests.iter().any(|c| c.endpoint == endpoint) {
+        if self.contests.len() >= MAX_CONTESTS || self.contests.iter().any(|c| c.endpoint == *endpoint) {
             debug!(
                 "{} claims {endpoint}, which is being contested: refused for now",
                 challenger.simple()
@@ -83,7 +83,7 @@ impl NodeCore {
         );
         self.overruled.dispute(endpoint);
         self.contests.push(Contest {
-            endpoint: endpoint.to_owned(),
+            endpoint: endpoint.clone(),
             holder,
             challenger,
             until: now + CONTEST_WAIT,

@@ -8,6 +8,7 @@
 //! timers, so a short outage never costs a peer. Zyre has no such path.
 
 use super::*;
+use crate::core::endpoint::Host;
 
 impl NodeCore {
     /// A connection from `host` to our inbox closed after its handshake:
@@ -91,29 +92,37 @@ pub(super) fn start_probe(next_probe: &mut u64, actions: &mut VecDeque<Action>, 
     });
 }
 
-/// The IP address of a `tcp://IP:PORT` endpoint (IPv6 in brackets);
-/// `None` for a host name or anything else.
-fn endpoint_host(endpoint: &str) -> Option<IpAddr> {
-    let (host, _port) = endpoint.strip_prefix("tcp://")?.rsplit_once(':')?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.parse::<IpAddr>().ok().map(|ip| ip.to_canonical())
+/// The IP address of a `tcp://IP:PORT` endpoint, an IPv4-mapped one as
+/// IPv4; `None` for a host name, and for a link-local address with a
+/// scope (`tcp://[fe80::1%2]:…`), which the text this was read from
+/// before did not parse either.
+fn endpoint_host(endpoint: &Endpoint) -> Option<IpAddr> {
+    match endpoint.host {
+        Host::Ip { ip, scope: None } => Some(ip.to_canonical()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::endpoint_host;
-    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    use super::*;
+    use crate::core::endpoint::LinkScope;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     #[test]
     fn endpoint_hosts_parse() {
+        let host = |text: &str| {
+            let scope = LinkScope {
+                index: 2,
+                name: "eth0".into(),
+            };
+            endpoint_host(&Endpoint::parse(text, Some(&scope)).unwrap())
+        };
         let v4 = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
-        assert_eq!(endpoint_host("tcp://10.0.0.2:41000"), Some(v4));
-        assert_eq!(
-            endpoint_host("tcp://[::1]:41000"),
-            Some(IpAddr::V6(Ipv6Addr::LOCALHOST))
-        );
-        assert_eq!(endpoint_host("tcp://[::ffff:10.0.0.2]:41000"), Some(v4));
-        assert_eq!(endpoint_host("tcp://example.org:41000"), None);
-        assert_eq!(endpoint_host("ipc:///tmp/x"), None);
+        assert_eq!(host("tcp://10.0.0.2:41000"), Some(v4));
+        assert_eq!(host("tcp://[::1]:41000"), Some(IpAddr::V6(Ipv6Addr::LOCALHOST)));
+        assert_eq!(host("tcp://[::ffff:10.0.0.2]:41000"), Some(v4));
+        assert_eq!(host("tcp://example.org:41000"), None);
+        assert_eq!(host("tcp://[fe80::1]:41000"), None);
     }
 }

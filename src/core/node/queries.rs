@@ -70,7 +70,7 @@ impl NodeCore {
 
     /// Where our DEALER to `peer` is connected; `None` for an unknown peer.
     pub fn peer_endpoint(&self, peer: Uuid) -> Option<&str> {
-        self.ready_peer(peer).map(|p| p.endpoint.as_str())
+        self.ready_peer(peer).map(|p| &*p.endpoint_text)
     }
 
     /// The name `peer` gave in HELLO; `None` for an unknown peer.

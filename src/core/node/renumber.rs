@@ -26,7 +26,13 @@ impl NodeCore {
         if self.config.beacon_subnet.is_some() {
             self.config.beacon_subnet = subnet;
         }
-        let moved = self.config.port != port || !self.is_own_endpoint(endpoint);
+        // The text we advertise, or ours as a peer's endpoint is written.
+        let same = endpoint == self.config.endpoint
+            || self
+                .own_endpoint
+                .as_ref()
+                .is_some_and(|own| own.to_string() == endpoint);
+        let moved = self.config.port != port || !same;
         self.config.port = port;
         if !moved {
             return;
@@ -37,7 +43,8 @@ impl NodeCore {
             self.peers.len()
         );
         self.config.endpoint = endpoint.to_owned();
-        let peers: Vec<(Uuid, String, Option<crate::wire::CurveKey>)> = self
+        self.own_endpoint = Endpoint::parse(endpoint, self.config.link_scope.as_ref()).ok();
+        let peers: Vec<(Uuid, Endpoint, Option<crate::wire::CurveKey>)> = self
             .peers
             .values()
             .map(|p| (p.uuid, p.endpoint.clone(), p.curve_key))

@@ -29,6 +29,7 @@
 
 use super::*;
 use crate::wire::CurveKey;
+use std::net::SocketAddr;
 
 /// How often a seed's state is looked at: whether its attempt got an
 /// answer, whether its peer is still there.
@@ -41,8 +42,8 @@ pub const SEED_RETRY_MAX: Duration = Duration::from_secs(30);
 /// Every seed endpoint, with where it came from.
 #[derive(Debug, Default)]
 pub(super) struct Seeds {
-    /// By endpoint (canonical form).
-    entries: BTreeMap<String, Seed>,
+    /// By endpoint.
+    entries: BTreeMap<Endpoint, Seed>,
     /// Placeholder UUIDs handed out so far.
     made: u64,
 }
@@ -82,31 +83,30 @@ impl Seeds {
     }
 
     /// The seed endpoints, in order.
-    pub(super) fn endpoints(&self) -> impl Iterator<Item = &str> {
-        self.entries.keys().map(String::as_str)
+    pub(super) fn endpoints(&self) -> impl Iterator<Item = &Endpoint> {
+        self.entries.keys()
     }
 }
 
 impl NodeCore {
-    /// Sets the endpoints the seed `origin` (a `HOST:PORT` as given, or an
-    /// endpoint) stands for now: each is dialled until a peer there says
-    /// HELLO, and again after that peer goes. Call it again with what a
-    /// name resolves to now; an endpoint no longer listed is no longer
-    /// dialled (a peer there stays until it leaves). Our own endpoint (a
-    /// name for several instances includes ours) is skipped, as is one
-    /// that does not parse (logged). `key` is the CURVE key to connect
-    /// with (CURVE mode), the same for every endpoint of the name.
-    pub fn set_seed(&mut self, now: Instant, origin: &str, endpoints: &[String], key: Option<CurveKey>) {
+    /// Sets the addresses the seed `origin` (a `HOST:PORT` as given, or an
+    /// endpoint) stands for now: each (`tcp://IP:PORT`, a link-local one
+    /// with our scope) is dialled until a peer there says HELLO, and again
+    /// after that peer goes. Call it again with what a name resolves to
+    /// now; an endpoint no longer listed is no longer dialled (a peer there
+    /// stays until it leaves). Our own endpoint (a name for several
+    /// instances includes ours) is skipped. `key` is the CURVE key to
+    /// connect with (CURVE mode), the same for every endpoint of the name.
+    pub fn set_seed(&mut self, now: Instant, origin: &str, addresses: &[SocketAddr], key: Option<CurveKey>) {
         if self.stopped {
             return;
         }
-        let mut wanted = Vec::new();
-        for endpoint in endpoints {
-            match self.peer_endpoint_of(now, endpoint) {
-                Some(endpoint) if !self.is_own_endpoint(&endpoint) => wanted.push(endpoint.into_owned()),
-                _ => {}
-            }
-        }
+        let scope = self.config.link_scope.as_ref();
+        let wanted: Vec<Endpoint> = addresses
+            .iter()
+            .map(|a| Endpoint::from_ip(a.ip(), a.port(), scope))
+            .filter(|endpoint| !self.is_own_endpoint(endpoint))
+            .collect();
         // Drop this origin from the seeds it no longer resolves to.
         self.seeds.entries.retain(|endpoint, seed| {
             if seed.uuid.is_none() && !wanted.contains(endpoint) {
@@ -139,11 +139,11 @@ impl NodeCore {
         if uuid == self.config.uuid {
             return Ok(());
         }
-        let Some(endpoint) = self.peer_endpoint_of(now, endpoint).map(Cow::into_owned) else {
+        let Some(endpoint) = self.peer_endpoint_of(now, endpoint) else {
             return Ok(());
         };
         if !self.is_own_endpoint(&endpoint) {
-            let origin = endpoint.clone();
+            let origin = endpoint.to_string();
             self.add_seed(now, &origin, endpoint, Some(uuid), key);
             self.seeds_timeout(now);
         }
@@ -166,16 +166,16 @@ impl NodeCore {
             .collect()
     }
 
-    /// The seed endpoints being dialled or watched (canonical form).
-    pub fn seed_endpoints(&self) -> Vec<String> {
-        self.seeds.endpoints().map(str::to_owned).collect()
+    /// The seed endpoints being dialled or watched.
+    pub fn seed_endpoints(&self) -> Vec<Endpoint> {
+        self.seeds.endpoints().cloned().collect()
     }
 
     fn add_seed(
         &mut self,
         now: Instant,
         origin: &str,
-        endpoint: String,
+        endpoint: Endpoint,
         uuid: Option<Uuid>,
         key: Option<CurveKey>,
     ) {
@@ -213,7 +213,7 @@ impl NodeCore {
         if self.seeds.next_deadline().is_none_or(|due| due > now) {
             return;
         }
-        let due: Vec<String> = self
+        let due: Vec<Endpoint> = self
             .seeds
             .entries
             .iter()
@@ -225,7 +225,7 @@ impl NodeCore {
         }
     }
 
-    fn check_seed(&mut self, now: Instant, endpoint: &str) {
+    fn check_seed(&mut self, now: Instant, endpoint: &Endpoint) {
         let answered = self.seed_peer(endpoint);
         let Some(seed) = self.seeds.entries.get_mut(endpoint) else {
             return;
@@ -235,7 +235,7 @@ impl NodeCore {
             SeedState::Trying(attempt) => self.peers.contains_key(&attempt),
             _ => false,
         };
-        let announced = self.peers.values().any(|p| p.endpoint == endpoint);
+        let announced = self.peers.values().any(|p| p.endpoint == *endpoint);
         let mut dial = false;
         match (seed.state, answered) {
             (_, Some(peer)) => {
@@ -287,14 +287,14 @@ impl NodeCore {
 
     /// The ready peer at a seed's endpoint (as its HELLO gave it). Not one
     /// at the same IP address: several nodes can share a host.
-    fn seed_peer(&self, endpoint: &str) -> Option<Uuid> {
+    fn seed_peer(&self, endpoint: &Endpoint) -> Option<Uuid> {
         self.peers
             .values()
-            .find(|p| p.ready && p.endpoint == endpoint)
+            .find(|p| p.ready && p.endpoint == *endpoint)
             .map(|p| p.uuid)
     }
 
-    fn dial_seed(&mut self, now: Instant, endpoint: &str) {
+    fn dial_seed(&mut self, now: Instant, endpoint: &Endpoint) {
         let Some(seed) = self.seeds.entries.get(endpoint) else {
             return;
         };

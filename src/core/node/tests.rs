@@ -55,7 +55,7 @@ fn link_local_beacons_need_our_scope() {
     // Ours: the endpoint carries the scope, by index.
     core.handle_beacon_from(now, from(2), &beacon);
     match core.poll_action() {
-        Some(Action::Connect { endpoint, .. }) => assert_eq!(endpoint, "tcp://[fe80::2%2]:41001"),
+        Some(Action::Connect { endpoint, .. }) => assert_eq!(endpoint.to_string(), "tcp://[fe80::2%2]:41001"),
         other => panic!("expected a Connect, got {other:?}"),
     }
 }
@@ -73,4 +73,92 @@ fn ipv4_mode_drops_link_local_beacons() {
     ));
     core.handle_beacon_from(now, from, &Beacon::new(Uuid::from_u128(2), 41001).to_bytes());
     assert_eq!(core.poll_action(), None);
+}
+
+/// `peer`'s HELLO (sequence 1) advertising `endpoint`.
+fn hello_from(core: &mut NodeCore, now: Instant, peer: Uuid, endpoint: &str) {
+    let mut identity = vec![1u8];
+    identity.extend_from_slice(peer.as_bytes());
+    let hello = Body::Hello(Hello {
+        endpoint,
+        groups: vec![],
+        status: 0,
+        name: "peer",
+        headers: vec![],
+    });
+    let header = ZreMessage {
+        sequence: 1,
+        body: hello,
+    }
+    .to_bytes()
+    .unwrap();
+    core.handle_message(now, &identity, &header, Vec::new());
+}
+
+/// The actions and events waiting, taken.
+fn drain(core: &mut NodeCore) -> (Vec<Action>, Vec<Event>) {
+    let actions = std::iter::from_fn(|| core.poll_action()).collect();
+    let events = std::iter::from_fn(|| core.poll_event()).collect();
+    (actions, events)
+}
+
+#[test]
+fn a_zyre_hello_names_the_endpoint_its_beacon_gave() {
+    let now = Instant::now();
+    let mut core = ipv6_core(now);
+    let peer = Uuid::from_u128(2);
+    let from = SocketAddr::V6(std::net::SocketAddrV6::new(
+        "fe80::2".parse().unwrap(),
+        5670,
+        0,
+        2,
+    ));
+    core.handle_beacon_from(now, from, &Beacon::new(peer, 41001).to_bytes());
+    let (actions, _) = drain(&mut core);
+    assert!(
+        matches!(actions.first(), Some(Action::Connect { .. })),
+        "{actions:?}"
+    );
+    // Zyre cuts `%iface]` out of a link-local HELLO: the same endpoint.
+    hello_from(&mut core, now, peer, "tcp://[fe80::2:41001");
+    let (actions, events) = drain(&mut core);
+    assert!(
+        !actions
+            .iter()
+            .any(|a| matches!(a, Action::Connect { .. } | Action::Disconnect { .. })),
+        "no new link: {actions:?}"
+    );
+    match events.as_slice() {
+        [Event::Enter { endpoint, .. }] => assert_eq!(endpoint, "tcp://[fe80::2%2]:41001"),
+        other => panic!("expected ENTER, got {other:?}"),
+    }
+    assert_eq!(core.peer_endpoint(peer), Some("tcp://[fe80::2%2]:41001"));
+}
+
+#[test]
+fn a_host_name_endpoint_is_linked_by_name() {
+    let now = Instant::now();
+    let config = CoreConfig::new(Uuid::from_u128(1), "us", "tcp://10.0.0.1:41000", 41000);
+    let mut core = NodeCore::new(config, now);
+    let peer = Uuid::from_u128(3);
+    // Zyre with ZSYS_INTERFACE=* advertises its host name.
+    hello_from(&mut core, now, peer, "tcp://zyre-host:41001");
+    let (actions, events) = drain(&mut core);
+    match actions.first() {
+        Some(Action::Connect { endpoint, .. }) => {
+            assert!(
+                matches!(endpoint, Endpoint { host: endpoint::Host::Name(name), port: 41001 } if &**name == "zyre-host")
+            );
+            assert_eq!(endpoint.to_string(), "tcp://zyre-host:41001");
+        }
+        other => panic!("expected a Connect, got {other:?}"),
+    }
+    assert!(
+        matches!(events.as_slice(), [Event::Enter { endpoint, .. }] if endpoint == "tcp://zyre-host:41001")
+    );
+    // Its beacons (from its address) change nothing: it is known.
+    let from = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 3));
+    core.handle_beacon(now, from, &Beacon::new(peer, 41001).to_bytes());
+    assert_eq!(drain(&mut core), (vec![], vec![]));
+    assert_eq!(core.peer_endpoint(peer), Some("tcp://zyre-host:41001"));
 }

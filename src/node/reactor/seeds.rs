@@ -5,8 +5,9 @@
 //! ([`crate::node::resolver`]), whose answers come back through the poll.
 
 use super::*;
+use crate::core::endpoint::Endpoint;
 use crate::error::SettingError;
-use crate::node::resolver::{Resolver, endpoint_of};
+use crate::node::resolver::Resolver;
 use crate::wire::curve_key::{decode_z85, is_usable_key, split_gossip_value};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -104,8 +105,8 @@ impl Node {
         let now = Instant::now();
         match peer.host.parse::<std::net::IpAddr>() {
             Ok(ip) => {
-                let endpoint = endpoint_of(&SocketAddr::new(ip, peer.port));
-                self.core.set_seed(now, &peer.origin, &[endpoint], peer.key);
+                let address = SocketAddr::new(ip, peer.port);
+                self.core.set_seed(now, &peer.origin, &[address], peer.key);
             }
             Err(_) => {
                 self.seed_names.keys.insert(peer.origin.clone(), peer.key);
@@ -153,8 +154,11 @@ impl Node {
             }
             .into());
         }
+        // The text the core reads as the peer's endpoint (Zyre's
+        // `zyre_require_peer` takes text): an address in the form we
+        // write, or the host name as given.
         let endpoint = match peer.host.parse::<std::net::IpAddr>() {
-            Ok(ip) => endpoint_of(&SocketAddr::new(ip, peer.port)),
+            Ok(ip) => Endpoint::from_ip(ip, peer.port, None).to_string(),
             Err(_) => format!("tcp://{}", peer.origin),
         };
         self.core
@@ -170,9 +174,9 @@ impl Node {
         };
         for resolved in resolver.take() {
             let key = self.seed_names.keys.get(&resolved.origin).copied().flatten();
-            debug!("seed {} resolves to {:?}", resolved.origin, resolved.endpoints);
+            debug!("seed {} resolves to {:?}", resolved.origin, resolved.addresses);
             self.core
-                .set_seed(now, &resolved.origin, &resolved.endpoints, key);
+                .set_seed(now, &resolved.origin, &resolved.addresses, key);
         }
     }
 }

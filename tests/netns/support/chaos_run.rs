@@ -15,8 +15,6 @@
 //! makes it longer; our nodes log at `RUST_LOG` (default info);
 //! `CHAOS_KEEP=1` keeps every instance's log (as a failure does).
 
-#![allow(dead_code)]
-
 use super::chaos_allow::AllowLists;
 use super::chaos_check::{LeaderView, Log, check, check_leaders};
 use super::netns::{self, JsonPeer, Lab, WAIT};
