@@ -727,10 +727,11 @@ impl Node {
                         .add(self.poll.registry(), LinkId::Gossip(server.0), socket, true)?;
                 }
                 ClientOutput::Disconnect { server } => {
-                    self.handshakes
-                        .forget(self.poll.registry(), LinkId::Gossip(server.0));
+                    // The link (and its monitor) first, then the watch.
                     self.links
                         .close(self.poll.registry(), LinkId::Gossip(server.0), None);
+                    self.handshakes
+                        .forget(self.poll.registry(), LinkId::Gossip(server.0));
                 }
                 ClientOutput::Send { server, frame } => {
                     self.send_on(
