@@ -145,8 +145,15 @@ impl HandshakeWatch {
     }
 
     /// Reads the watches that fired; appends each first result, and stops
-    /// watching that link.
-    pub(crate) fn drain(&mut self, registry: &Registry, results: &mut Vec<Handshake>) {
+    /// watching a link whose handshake got through: `stop_monitor` is
+    /// called for it first (the link's DEALER must stop its monitor before
+    /// we close the reading end: see `link::stop_monitor`).
+    pub(crate) fn drain(
+        &mut self,
+        registry: &Registry,
+        results: &mut Vec<Handshake>,
+        mut stop_monitor: impl FnMut(LinkId),
+    ) {
         let mut ready = std::mem::take(&mut self.ready);
         for token in ready.drain(..) {
             let Some(watch) = self.watches.get(&token) else {
@@ -184,11 +191,110 @@ impl HandshakeWatch {
                 let up = matches!(result, Handshake::Up(_));
                 results.push(result);
                 if up {
+                    stop_monitor(link);
                     self.by_link.remove(&link);
                     self.close(registry, token);
                 }
             }
         }
         self.ready = ready;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::link::stop_monitor;
+    use mio::{Events, Poll};
+    use std::time::{Duration, Instant};
+
+    /// A CURVE ROUTER at `endpoint` (retried while the port is still
+    /// being released).
+    fn server(context: &zmq::Context, secret: &[u8], endpoint: &str) -> zmq::Socket {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let socket = context.socket(zmq::ROUTER).unwrap();
+            socket.set_linger(0).unwrap();
+            socket.set_curve_server(true).unwrap();
+            socket.set_curve_secretkey(secret).unwrap();
+            match socket.bind(endpoint) {
+                Ok(()) => return socket,
+                Err(err) if Instant::now() < deadline => {
+                    let _ = err;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(err) => panic!("cannot bind {endpoint}: {err}"),
+            }
+        }
+    }
+
+    /// A link's handshake got through and its watch closed; then its
+    /// connection breaks (the server restarts at the same endpoint) and
+    /// libzmq's next handshake on it succeeds again. That event must not
+    /// block libzmq's I/O thread: a message still goes through, and a new
+    /// link gets through its handshake. Before the monitor was stopped
+    /// with the watch, the event's blocking send to a monitor nobody read
+    /// wedged the I/O thread for good (the CURVE chaos schedule, seed
+    /// 1796491274301713771 with `CHAOS_SECS=120`).
+    #[test]
+    fn a_watched_link_that_handshakes_again_does_not_block_libzmq() {
+        if !zmq::has("curve").unwrap_or(false) {
+            eprintln!("SKIPPED: libzmq has no CURVE");
+            return;
+        }
+        let context = zmq::Context::new();
+        let server_keys = zmq::CurveKeyPair::new().unwrap();
+        let client_keys = zmq::CurveKeyPair::new().unwrap();
+        let first = server(&context, &server_keys.secret_key, "tcp://127.0.0.1:*");
+        let endpoint = first.get_last_endpoint().unwrap().unwrap();
+        let dealer = |context: &zmq::Context| {
+            let socket = context.socket(zmq::DEALER).unwrap();
+            socket.set_linger(0).unwrap();
+            socket.set_reconnect_ivl(20).unwrap();
+            socket.set_curve_serverkey(&server_keys.public_key).unwrap();
+            socket.set_curve_publickey(&client_keys.public_key).unwrap();
+            socket.set_curve_secretkey(&client_keys.secret_key).unwrap();
+            socket
+        };
+        let mut poll = Poll::new().unwrap();
+        let mut events = Events::with_capacity(16);
+        let mut watch = HandshakeWatch::new(1000, 16);
+        let mut handshake = |watch: &mut HandshakeWatch, socket: &mut zmq::Socket, link: LinkId| {
+            watch
+                .watch(&context, poll.registry(), socket, link, &endpoint)
+                .unwrap();
+            socket.connect(&endpoint).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut results = Vec::new();
+            while results.is_empty() && Instant::now() < deadline {
+                watch.drain(poll.registry(), &mut results, |_| stop_monitor(socket));
+                poll.poll(&mut events, Some(Duration::from_millis(20))).unwrap();
+                for event in events.iter() {
+                    watch.mark_ready(event.token());
+                }
+            }
+            results
+        };
+        let mut a = dealer(&context);
+        let link_a = LinkId::Gossip(1);
+        assert_eq!(handshake(&mut watch, &mut a, link_a), [Handshake::Up(link_a)]);
+
+        drop(first);
+        let second = server(&context, &server_keys.secret_key, &endpoint);
+        // Sent again until one arrives: the first ones may still go into
+        // the connection the old server is closing.
+        second.set_rcvtimeo(100).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut arrived = false;
+        while !arrived && Instant::now() < deadline {
+            let _ = a.send("after the restart", zmq::DONTWAIT);
+            arrived = second.recv_multipart(0).is_ok_and(|frames| {
+                frames.last().map(Vec::as_slice) == Some(b"after the restart".as_slice())
+            });
+        }
+        assert!(arrived, "no message got through the reconnected link in 10 s");
+        let mut b = dealer(&context);
+        let link_b = LinkId::Gossip(2);
+        assert_eq!(handshake(&mut watch, &mut b, link_b), [Handshake::Up(link_b)]);
     }
 }

@@ -45,6 +45,23 @@ pub(crate) struct DealerSetup<'a> {
 
 /// A DEALER for `endpoint` (not connected yet: the caller connects, and
 /// decides what a refused connect means).
+/// Stops libzmq's monitor of `socket` (a CURVE link's handshake watch,
+/// `handshake_watch.rs`), before the watch closes its reading end. libzmq
+/// sends each monitor event from its I/O thread with a blocking send: an
+/// event for a monitor whose reader is gone (the link's connection broke
+/// and its next handshake succeeded or failed) would block that thread for
+/// good, and with it every socket of the node: no handshake, no inbox.
+/// Found by the CURVE chaos schedule (seed 1796491274301713771 with
+/// `CHAOS_SECS=120`: after a 4 s link down, n8's peers never met it again).
+pub(crate) fn stop_monitor(socket: &mut zmq::Socket) {
+    // SAFETY: the socket pointer is live for the call (we hold the socket
+    // mutably); a null endpoint is zmq_socket_monitor's documented way to
+    // stop a monitor (nothing happens if there is none).
+    unsafe {
+        zmq_sys::zmq_socket_monitor(socket.as_mut_ptr(), std::ptr::null(), 0);
+    }
+}
+
 pub(crate) fn new_dealer(
     context: &zmq::Context,
     endpoint: &str,
@@ -198,6 +215,8 @@ impl Links {
         let Some(mut link) = self.links.remove(&id) else {
             return;
         };
+        // Before its handshake watch closes (see `stop_monitor`).
+        stop_monitor(&mut link.socket);
         self.tokens.remove(&link.token);
         if link.registered {
             if let Ok(fd) = link.socket.get_fd() {
@@ -216,6 +235,14 @@ impl Links {
             }
         }
         // Dropping closes it; libzmq sends what it holds until linger ends.
+    }
+
+    /// The handshake watch of link `id` is done: its monitor stops (see
+    /// [`stop_monitor`]).
+    pub(crate) fn stop_monitor(&mut self, id: LinkId) {
+        if let Some(link) = self.links.get_mut(&id) {
+            stop_monitor(&mut link.socket);
+        }
     }
 
     /// The link open as `from` serves `to` from now on, with its queue and

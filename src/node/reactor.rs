@@ -476,8 +476,11 @@ impl Node {
             }
             self.service_fast_exit(now)?;
             if self.handshakes.has_ready() {
+                let links = &mut self.links;
                 self.handshakes
-                    .drain(self.poll.registry(), &mut self.handshake_results);
+                    .drain(self.poll.registry(), &mut self.handshake_results, |link| {
+                        links.stop_monitor(link)
+                    });
                 for result in self.handshake_results.drain(..) {
                     match result {
                         Handshake::Up(LinkId::Peer(peer)) => self.core.handle_link_up(now, peer),
@@ -724,10 +727,11 @@ impl Node {
                         .add(self.poll.registry(), LinkId::Gossip(server.0), socket, true)?;
                 }
                 ClientOutput::Disconnect { server } => {
-                    self.handshakes
-                        .forget(self.poll.registry(), LinkId::Gossip(server.0));
+                    // The link (and its monitor) first, then the watch.
                     self.links
                         .close(self.poll.registry(), LinkId::Gossip(server.0), None);
+                    self.handshakes
+                        .forget(self.poll.registry(), LinkId::Gossip(server.0));
                 }
                 ClientOutput::Send { server, frame } => {
                     self.send_on(
@@ -778,11 +782,12 @@ impl Node {
                     self.send_on(LinkId::Peer(peer), Outgoing { header, content });
                 }
                 Action::Disconnect { peer } => {
-                    self.handshakes.forget(self.poll.registry(), LinkId::Peer(peer));
                     // While stopping, GOODBYE and queued data still go out.
                     let deadline = self.stopped.then(|| Instant::now() + self.settings.linger);
+                    // The link (and its monitor) first, then the watch.
                     self.links
                         .close(self.poll.registry(), LinkId::Peer(peer), deadline);
+                    self.handshakes.forget(self.poll.registry(), LinkId::Peer(peer));
                 }
                 Action::Relink { from, to } => {
                     self.handshakes.relink(LinkId::Peer(from), LinkId::Peer(to));

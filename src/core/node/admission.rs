@@ -147,7 +147,9 @@ impl NodeCore {
     /// from a peer that had said HELLO with its EXIT (it restarted under a
     /// new UUID) — unless this UUID lost that endpoint to it before, which
     /// means both are alive and claim one endpoint: then the HELLO is
-    /// refused, so that the two never evict each other in turn.
+    /// refused, so that the two never evict each other in turn. A known
+    /// peer that never said HELLO and is announced at another endpoint
+    /// moved: it is met afresh there.
     ///
     /// `curve_key` is the peer's CURVE public key in CURVE mode (checked by
     /// the caller with `admit_key`), `None` in plain mode. A DEALER is
@@ -161,6 +163,24 @@ impl NodeCore {
         evidence: Evidence,
         curve_key: Option<CurveKey>,
     ) -> bool {
+        // Announced at another endpoint than the one where we wait for its
+        // HELLO: it moved (its address changed; if ours changed too, each
+        // met the other again at an endpoint that is dead now, and each
+        // HELLO went there, while its beacons from where it is kept the
+        // waiting entry alive). Met afresh where it is announced now. A
+        // peer that said HELLO stays where its HELLO put it.
+        let moved = evidence == Evidence::Announced
+            && self
+                .peers
+                .get(&uuid)
+                .is_some_and(|p| !p.ready && p.endpoint != *endpoint);
+        if moved && !self.is_own_endpoint(endpoint) {
+            debug!(
+                "{} announced at {endpoint}, not where we wait for its HELLO: linking there",
+                uuid.simple()
+            );
+            self.remove_peer(uuid, Removal::Stale);
+        }
         if let Some(peer) = self.peers.get_mut(&uuid) {
             if evidence == Evidence::Announced && peer.link_failed {
                 // Our link's handshake failed and libzmq gave it up: a

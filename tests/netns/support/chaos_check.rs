@@ -118,6 +118,64 @@ pub fn check(logs: &[Log], disrupted: &HashMap<String, usize>) -> (Vec<String>, 
     (violations, tally)
 }
 
+/// CURVE allow-lists: from a point of one node instance's event log on,
+/// the peers (by name: every instance of the node) barred to it, its
+/// allow-list lacking theirs or theirs its certificate, until the next
+/// such record for the instance.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub uuid: String,
+    /// After this many `STATS` lines of the log (0: from its start). The
+    /// driver sends `/stats` as a marker, which the node prints in order
+    /// with its events.
+    pub after_stats: usize,
+    pub refused: Vec<String>,
+}
+
+/// A peer barred to a node is not ENTERed there while barred: the owner of
+/// the allow-list neither lets its key through the handshake nor links to
+/// it (README), so neither side can send to the other, and ENTER means
+/// both ways work. Violations, and how many ENTERs of other peers fell
+/// inside a record that barred some (what was looked at).
+pub fn check_refusals(logs: &[Log], refusals: &[Refusal]) -> (Vec<String>, usize) {
+    let mut violations = Vec::new();
+    let mut looked_at = 0;
+    for log in logs {
+        let mine: Vec<&Refusal> = refusals.iter().filter(|r| r.uuid == log.uuid).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let receiver = format!("{}/{}", log.name, &log.uuid[..8.min(log.uuid.len())]);
+        let mut stats = 0;
+        for event in &log.events {
+            if event.is("STATS") {
+                stats += 1;
+                continue;
+            }
+            if !event.is("ENTER") {
+                continue;
+            }
+            let Some(now) = mine.iter().rev().find(|r| r.after_stats <= stats) else {
+                continue;
+            };
+            if now.refused.is_empty() {
+                continue;
+            }
+            if now.refused.iter().any(|name| name == event.name()) {
+                violations.push(format!(
+                    "{receiver}: ENTER of {}/{} while barred by an allow-list (barred: {}; after STATS line {stats})",
+                    event.name(),
+                    event.peer(),
+                    now.refused.join(", ")
+                ));
+            } else {
+                looked_at += 1;
+            }
+        }
+    }
+    (violations, looked_at)
+}
+
 /// One live node's view of a contested group once the network healed.
 pub struct LeaderView {
     pub name: String,
@@ -252,6 +310,66 @@ mod tests {
             );
         }
     }
+    #[test]
+    fn the_refusal_check_finds_an_enter_of_a_refused_peer_between_markers() {
+        let named = |kind: &str, name: &str| {
+            Event::parse(&format!(r#"{{"event":"{kind}","peer":"{S}","name":"{name}"}}"#))
+        };
+        let stats = || Event::parse(r#"{"event":"STATS","peers":3}"#);
+        let refusals = |refused: &[&str]| {
+            vec![
+                // Refused from the start of the log, then (after the first
+                // STATS) also b, then (after the second) nobody.
+                Refusal {
+                    uuid: "R".repeat(32),
+                    after_stats: 0,
+                    refused: refused.iter().map(|s| s.to_string()).collect(),
+                },
+                Refusal {
+                    uuid: "R".repeat(32),
+                    after_stats: 1,
+                    refused: vec!["a".into(), "b".into()],
+                },
+                Refusal {
+                    uuid: "R".repeat(32),
+                    after_stats: 2,
+                    refused: Vec::new(),
+                },
+            ]
+        };
+        let events = vec![
+            named("ENTER", "b"),
+            stats(),
+            named("ENTER", "c"),
+            stats(),
+            named("ENTER", "a"),
+            named("ENTER", "b"),
+        ];
+        let (violations, looked_at) = check_refusals(&log(events.clone()), &refusals(&["a"]));
+        assert!(violations.is_empty(), "{violations:?}");
+        assert_eq!(looked_at, 2);
+        // b refused from the start: its first ENTER breaks it.
+        let (violations, _) = check_refusals(&log(events), &refusals(&["b"]));
+        assert!(
+            violations.len() == 1 && violations[0].contains("ENTER of b/"),
+            "{violations:?}"
+        );
+        // An ENTER of a between the markers.
+        let late = vec![stats(), named("ENTER", "a"), stats(), named("ENTER", "a")];
+        let (violations, _) = check_refusals(&log(late), &refusals(&[]));
+        assert!(
+            violations.len() == 1 && violations[0].contains("after STATS line 1"),
+            "{violations:?}"
+        );
+        // Another instance's records do not apply.
+        let mut other = refusals(&["b"]);
+        for r in &mut other {
+            r.uuid = "Q".repeat(32);
+        }
+        let (violations, looked_at) = check_refusals(&log(vec![named("ENTER", "b")]), &other);
+        assert!(violations.is_empty() && looked_at == 0, "{violations:?}");
+    }
+
     #[test]
     fn the_leader_check_wants_one_leader_the_smallest_live_contester() {
         let view = |name: &str, uuid: &str, contests: bool, leader: Option<&str>| LeaderView {

@@ -5,7 +5,8 @@
 //! UUID), SIGSTOP/SIGCONT, link down/up, address changes, a consumer that
 //! stops reading a node's `--json` output, and partitions (a node cut off
 //! from about half of the others, both ways), while every node SHOUTs and
-//! WHISPERs numbered messages and joins and leaves a second group. Then
+//! WHISPERs numbered messages and joins and leaves a second group; in the
+//! CURVE variant also allow-list edits (`support/chaos_allow.rs`). Then
 //! the network heals and [`super::chaos_check`] reads every node
 //! instance's event log; membership and elected leaders must agree, and
 //! our nodes' RSS and open files stay bounded.
@@ -14,7 +15,10 @@
 //! makes it longer; our nodes log at `RUST_LOG` (default info);
 //! `CHAOS_KEEP=1` keeps every instance's log (as a failure does).
 
+use super::chaos_allow::AllowLists;
 use super::chaos_check::{LeaderView, Log, check, check_leaders};
+pub use super::chaos_plan::seed_and_secs;
+use super::chaos_plan::{Fault, Rng, plan};
 use super::netns::{self, JsonPeer, Lab, WAIT};
 use super::peers;
 use std::collections::{BTreeMap, HashMap};
@@ -23,7 +27,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 /// The expired timeout of every node that has one to set (seconds).
-const EXPIRED: u64 = 4;
+pub const EXPIRED: u64 = 4;
 /// The group every node is in and SHOUTs to.
 const ALL: &str = "g";
 /// The group nodes join and leave during the schedule (no numbered
@@ -62,10 +66,12 @@ impl Kind {
     ///   zbeacon", seen with seed 1796487726799933553), and then neither
     ///   beacons nor hears beacons, so it never meets a peer that starts
     ///   later, nor one that starts later it.
-    fn takes(self, fault: Fault) -> bool {
+    ///
+    /// Allow-list edits are for ours only (the CURVE variant).
+    pub(super) fn takes(self, fault: Fault) -> bool {
         !matches!(
             (self, fault),
-            (Kind::Zyre | Kind::Pyre, Fault::Renumber) | (Kind::Pyre, Fault::LinkDown)
+            (Kind::Zyre | Kind::Pyre, Fault::Renumber | Fault::AllowEdit(_)) | (Kind::Pyre, Fault::LinkDown)
         )
     }
 
@@ -93,62 +99,10 @@ pub struct Chaos {
     pub ours_only: &'static [&'static str],
     pub seed: u64,
     pub secs: u64,
-}
-
-/// The seed (`CHAOS_SEED`, else the clock) and the schedule's length in
-/// seconds (`CHAOS_SECS`, else `default_secs`).
-pub fn seed_and_secs(default_secs: u64) -> (u64, u64) {
-    let seed = std::env::var("CHAOS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(25, |d| d.as_nanos() as u64)
-        });
-    let secs = std::env::var("CHAOS_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default_secs);
-    (seed, secs)
-}
-
-/// splitmix64: a few lines, stable across versions, replayable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn millis(&mut self, from: u64, to: u64) -> Duration {
-        Duration::from_millis(from + self.below(to - from))
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Fault {
-    Kill,
-    Stop,
-    LinkDown,
-    Renumber,
-    /// Its `--json` output is not read (back-pressure).
-    SlowReader,
-    /// Cut off from the nodes in the mask (bit per node) both ways
-    /// (`ip route add prohibit` on each side).
-    Partition(u32),
-    /// The LAN splits in two: this node and those in the mask on one
-    /// side, every other node on the other; every pair across is cut both
-    /// ways, as between two subnets whose router fails.
-    Split(u32),
+    /// CURVE mode for every node (ours only): each with its own
+    /// certificate and allow-list directory, and allow-list edits in the
+    /// schedule (see `support/chaos_allow.rs`).
+    pub curve: bool,
 }
 
 /// A node's host and its running instance; instances that ended keep
@@ -182,8 +136,9 @@ impl Slot {
     }
 }
 
-/// Starts a node (in group [`ALL`] and, ours, in [`Chaos::ours_only`]).
-fn start(lab: &Lab, chaos: &Chaos, kind: Kind, host: &str, name: &str) -> JsonPeer {
+/// Starts a node (in group [`ALL`] and, ours, in [`Chaos::ours_only`]),
+/// ours with `extra` options.
+fn start(lab: &Lab, chaos: &Chaos, kind: Kind, host: &str, name: &str, extra: &[String]) -> JsonPeer {
     let expired = EXPIRED.to_string();
     let mut peer = match kind {
         Kind::Ours { contests } => {
@@ -200,6 +155,7 @@ fn start(lab: &Lab, chaos: &Chaos, kind: Kind, host: &str, name: &str) -> JsonPe
                     options.extend(["--contest", group]);
                 }
             }
+            options.extend(extra.iter().map(String::as_str));
             let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
             JsonPeer::spawn_with_env(lab, host, "lan1", name, &options, &[("RUST_LOG", &log)])
         }
@@ -228,48 +184,33 @@ fn log_of(peer: &JsonPeer) -> Log {
     }
 }
 
-/// The schedule, from the seed alone (so that a seed replays it): at
-/// which offset which node gets which fault for how long. Every 0.5–3 s
-/// one fault on a node that has none, while fewer than a third have one;
-/// spans from 0.3 s to twice the expiry time (so some end in an EXIT). A
-/// fault a node's kind does not take is drawn and skipped, so that the
-/// same seed gives our nodes the same faults in every variant.
-fn plan(rng: &mut Rng, kinds: &[Kind], length: Duration) -> Vec<(Duration, usize, Fault, Duration)> {
-    let nodes = kinds.len();
-    let mut plan = Vec::new();
-    let mut busy_until = vec![Duration::ZERO; nodes];
-    let mut at = rng.millis(1000, 3000);
-    while at < length {
-        let index = rng.below(nodes as u64) as usize;
-        let fault = match rng.below(7) {
-            0 => Fault::Kill,
-            1 => Fault::Stop,
-            2 => Fault::LinkDown,
-            3 => Fault::Renumber,
-            4 => Fault::SlowReader,
-            // About half of the others, never itself.
-            5 => Fault::Partition(rng.next() as u32 & ((1 << nodes) - 1) & !(1 << index)),
-            _ => Fault::Split(rng.next() as u32 & ((1 << nodes) - 1) & !(1 << index)),
-        };
-        let span = rng.millis(300, 2 * EXPIRED * 1000);
-        let busy = busy_until.iter().filter(|&&until| until > at).count();
-        if busy_until[index] <= at && busy < nodes / 3 && kinds[index].takes(fault) {
-            plan.push((at, index, fault, span));
-            busy_until[index] = at + span;
-        }
-        at += rng.millis(500, 3000);
-    }
-    plan
-}
-
 /// Ends a fault: a killed node starts again (same endpoint, new UUID), a
-/// stopped one goes on, a link comes up; a new address stays.
-fn heal(lab: &Lab, chaos: &Chaos, slot: &mut Slot, fault: Fault) {
+/// stopped one goes on, a link comes up; a new address stays; an
+/// allow-list gets back every certificate it lacks.
+fn heal(
+    lab: &Lab,
+    chaos: &Chaos,
+    slots: &mut [Slot],
+    index: usize,
+    fault: Fault,
+    allow: &mut Option<AllowLists>,
+) {
+    if let (Fault::AllowEdit(_), Some(allow)) = (fault, allow.as_mut()) {
+        allow.restore(index, &mut running(slots));
+        return;
+    }
+    let slot = &mut slots[index];
     match fault {
         Fault::Kill => {
-            slot.peer = Some(start(lab, chaos, slot.kind, &slot.host, &slot.name));
+            let extra = allow.as_ref().map_or_else(Vec::new, |a| a.options(index));
+            let peer = start(lab, chaos, slot.kind, &slot.host, &slot.name, &extra);
+            if let Some(allow) = allow {
+                allow.started(index, &peer.uuid);
+            }
+            slot.peer = Some(peer);
             slot.in_churn = false;
         }
+        Fault::AllowEdit(_) => {}
         Fault::Stop => slot.peer.as_mut().unwrap().child().signal("CONT"),
         Fault::LinkDown => {
             lab.ip(&slot.host, &["link", "set", "lan1", "up"]);
@@ -285,6 +226,11 @@ fn heal(lab: &Lab, chaos: &Chaos, slot: &mut Slot, fault: Fault) {
     }
 }
 
+/// Every node's running instance, for markers.
+fn running(slots: &mut [Slot]) -> Vec<Option<&mut JsonPeer>> {
+    slots.iter_mut().map(|s| s.peer.as_mut()).collect()
+}
+
 /// Starts a fault on `slots[index]`.
 fn inject(
     lab: &Lab,
@@ -293,6 +239,7 @@ fn inject(
     fault: Fault,
     net: u8,
     renumbered: &mut u8,
+    allow: &mut Option<AllowLists>,
 ) -> Option<Log> {
     // Which pairs are cut: the node from those in the mask, or, for a
     // split, its side (it and the mask) from every other node.
@@ -332,6 +279,11 @@ fn inject(
         Fault::Stop => slot.peer.as_mut().unwrap().child().signal("STOP"),
         Fault::SlowReader => slot.peer.as_mut().unwrap().child().stdout().set_paused(true),
         Fault::Partition(_) | Fault::Split(_) => {}
+        Fault::AllowEdit(mask) => {
+            if let Some(allow) = allow {
+                allow.remove(index, mask, Instant::now());
+            }
+        }
         Fault::LinkDown => {
             lab.ip(&slot.host, &["link", "set", "lan1", "down"]);
         }
@@ -370,13 +322,35 @@ pub fn run(lab: &mut Lab, chaos: &Chaos) {
     let host_refs: Vec<&str> = hosts.iter().map(String::as_str).collect();
     lab.numbered_lan("lan1", chaos.net, &host_refs);
     let mut rng = Rng(seed);
+    let names: Vec<String> = (0..nodes)
+        .map(|i| format!("{}{i}", chaos.kinds[i].prefix()))
+        .collect();
+    // CURVE: a few pairs refused at start (owner lacks peer), drawn apart
+    // from the plan so that it stays the plain variant's.
+    let mut allow = chaos.curve.then(|| {
+        let mut draw = Rng(seed ^ 0xA110_0ED1);
+        let mut missing = Vec::new();
+        while missing.len() < 2 {
+            let owner = draw.below(nodes as u64) as usize;
+            let peer = (owner + 1 + draw.below(nodes as u64 - 1) as usize) % nodes;
+            if !missing.contains(&(owner, peer)) {
+                missing.push((owner, peer));
+            }
+        }
+        AllowLists::new(&format!("chaos-{seed}"), &names, &missing)
+    });
     let mut slots: Vec<Slot> = Vec::new();
     for (i, (host, &kind)) in hosts.iter().zip(&chaos.kinds).enumerate() {
-        let name = format!("{}{i}", kind.prefix());
+        let name = names[i].clone();
+        let extra = allow.as_ref().map_or_else(Vec::new, |a| a.options(i));
+        let peer = start(lab, chaos, kind, host, &name, &extra);
+        if let Some(allow) = allow.as_mut() {
+            allow.started(i, &peer.uuid);
+        }
         slots.push(Slot {
             kind,
             host: host.clone(),
-            peer: Some(start(lab, chaos, kind, host, &name)),
+            peer: Some(peer),
             name,
             addr: format!("10.99.{}.{}", chaos.net, i + 2),
             busy_until: None,
@@ -390,15 +364,16 @@ pub fn run(lab: &mut Lab, chaos: &Chaos) {
     let mut disrupted: HashMap<String, usize> = HashMap::new();
     let mut injected: Vec<String> = Vec::new();
 
-    // Everyone meets everyone before the schedule starts.
+    // Everyone meets everyone before the schedule starts (but the pairs
+    // an allow-list refuses).
     let uuids: Vec<String> = slots
         .iter()
         .map(|s| s.peer.as_ref().unwrap().uuid.clone())
         .collect();
-    for slot in &mut slots {
+    for (i, slot) in slots.iter_mut().enumerate() {
         let peer = slot.peer.as_mut().unwrap();
-        for uuid in &uuids {
-            if *uuid != peer.uuid {
+        for (j, uuid) in uuids.iter().enumerate() {
+            if *uuid != peer.uuid && allow.as_ref().is_none_or(|a| a.may_meet(i, j)) {
                 peer.wait_for(
                     &format!("JOIN of {uuid}"),
                     |e| e.is("JOIN") && e.peer() == uuid,
@@ -408,7 +383,7 @@ pub fn run(lab: &mut Lab, chaos: &Chaos) {
         }
     }
 
-    let plan = plan(&mut rng, &chaos.kinds, Duration::from_secs(secs));
+    let plan = plan(&mut rng, &chaos.kinds, Duration::from_secs(secs), chaos.curve);
     let mut traffic = Rng(seed ^ 0x7A11_C0DE);
     let begin = Instant::now();
     let end = begin + Duration::from_secs(secs);
@@ -418,14 +393,18 @@ pub fn run(lab: &mut Lab, chaos: &Chaos) {
     while Instant::now() < end {
         let now = Instant::now();
         // Faults that end now.
-        for slot in &mut slots {
-            match slot.busy_until {
+        for index in 0..nodes {
+            match slots[index].busy_until {
                 Some((until, fault)) if now >= until => {
-                    slot.busy_until = None;
-                    heal(lab, chaos, slot, fault);
+                    slots[index].busy_until = None;
+                    heal(lab, chaos, &mut slots, index, fault, &mut allow);
                 }
                 _ => {}
             }
+        }
+        // Allow-list removals that took effect.
+        if let Some(allow) = allow.as_mut() {
+            allow.due(now, &mut running(&mut slots));
         }
         // Faults that start now.
         while let Some(&&(at, index, fault, span)) = planned.peek() {
@@ -434,7 +413,7 @@ pub fn run(lab: &mut Lab, chaos: &Chaos) {
             }
             planned.next();
             match fault {
-                Fault::Partition(mask) => {
+                Fault::Partition(mask) | Fault::AllowEdit(mask) => {
                     for j in (0..nodes).filter(|j| mask & (1 << j) != 0) {
                         *disrupted.entry(slots[j].name.clone()).or_default() += 1;
                     }
@@ -457,9 +436,17 @@ pub fn run(lab: &mut Lab, chaos: &Chaos) {
             // starts; one that began late may still be on: end it first
             // (else its heal, a partition's routes, would be lost).
             if let Some((_, previous)) = slots[index].busy_until.take() {
-                heal(lab, chaos, &mut slots[index], previous);
+                heal(lab, chaos, &mut slots, index, previous, &mut allow);
             }
-            done.extend(inject(lab, &mut slots, index, fault, chaos.net, &mut renumbered));
+            done.extend(inject(
+                lab,
+                &mut slots,
+                index,
+                fault,
+                chaos.net,
+                &mut renumbered,
+                &mut allow,
+            ));
             // It ends when the plan says, however late it began.
             slots[index].busy_until = Some((begin + at + span, fault));
         }
@@ -492,11 +479,15 @@ pub fn run(lab: &mut Lab, chaos: &Chaos) {
         thread::sleep(Duration::from_millis(200));
     }
 
-    // Heal: every fault ends, then the LAN settles.
-    for slot in &mut slots {
-        if let Some((_, fault)) = slot.busy_until.take() {
-            heal(lab, chaos, slot, fault);
+    // Heal: every fault ends (every allow-list whole again), then the LAN
+    // settles.
+    for index in 0..nodes {
+        if let Some((_, fault)) = slots[index].busy_until.take() {
+            heal(lab, chaos, &mut slots, index, fault, &mut allow);
         }
+    }
+    if let Some(allow) = allow.as_mut() {
+        allow.restore_all(&mut running(&mut slots));
     }
     let missing = converge(&slots);
     let asked = Instant::now();
@@ -517,6 +508,11 @@ pub fn run(lab: &mut Lab, chaos: &Chaos) {
     }
     let (mut violations, tally) = check(&done, &disrupted);
     violations.extend(missing);
+    let allow_figures = allow.as_ref().map_or_else(String::new, |allow| {
+        let (refusal_violations, figures) = allow.check(&done, &mut running(&mut slots));
+        violations.extend(refusal_violations);
+        figures
+    });
     violations.extend(disagree);
     // Bounded resources at every live node of ours.
     let (mut max_rss, mut max_fds) = (0u64, 0usize);
@@ -552,7 +548,7 @@ pub fn run(lab: &mut Lab, chaos: &Chaos) {
     figure!(
         "{}: seed {seed}, {secs} s, {} faults injected ({}), {churned} joins/leaves, {} instances, {sent} messages sent, \
          {} delivered, {} lost with an EXIT between, {} ENTER / {} EXIT, leaders ({}) agreed {:.1} s after membership, \
-         max RSS {max_rss} KiB, max {max_fds} open files, {} violations",
+         {allow_figures}max RSS {max_rss} KiB, max {max_fds} open files, {} violations",
         chaos.title,
         injected.len(),
         kinds.join(", "),

@@ -3,7 +3,9 @@
 #[macro_use]
 pub mod netns;
 pub mod cdrivers;
+pub mod chaos_allow;
 pub mod chaos_check;
+pub mod chaos_plan;
 pub mod chaos_run;
 pub mod curve;
 pub mod events;
