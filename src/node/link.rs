@@ -43,8 +43,6 @@ pub(crate) struct DealerSetup<'a> {
     pub(crate) curve: Option<(&'a CurveKeys, &'a CurveKey)>,
 }
 
-/// A DEALER for `endpoint` (not connected yet: the caller connects, and
-/// decides what a refused connect means).
 /// Stops libzmq's monitor of `socket` (a CURVE link's handshake watch,
 /// `handshake_watch.rs`), before the watch closes its reading end. libzmq
 /// sends each monitor event from its I/O thread with a blocking send: an
@@ -62,6 +60,8 @@ pub(crate) fn stop_monitor(socket: &mut zmq::Socket) {
     }
 }
 
+/// A DEALER for `endpoint` (not connected yet: the caller connects, and
+/// decides what a refused connect means).
 pub(crate) fn new_dealer(
     context: &zmq::Context,
     endpoint: &str,
