@@ -68,6 +68,11 @@ impl Groups {
         self.members.get(group)
     }
 
+    /// How many groups `peer` is in, as we track them.
+    pub(crate) fn count_of(&self, peer: Uuid) -> usize {
+        self.of_peer.get(&peer).map_or(0, BTreeSet::len)
+    }
+
     /// Whether `peer` is in `group`.
     pub(crate) fn has_member(&self, group: &str, peer: Uuid) -> bool {
         self.members.get(group).is_some_and(|m| m.contains(&peer))

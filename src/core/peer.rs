@@ -77,8 +77,6 @@ pub(crate) struct Peer {
     /// Set by its port-0 beacon: from then on it expires after this much
     /// silence (its GOODBYE removes it at once).
     pub leaving: Option<Duration>,
-    /// How many groups it is in, as we track them (bounded per peer).
-    pub group_count: usize,
     /// We said once that it went over the group limit.
     pub warned_group_limit: bool,
     /// When it came into the table: the oldest peer still waiting for
@@ -143,7 +141,6 @@ impl Peer {
             scheduled: None,
             linked: false,
             leaving: None,
-            group_count: 0,
             warned_group_limit: false,
             created_at: now,
             sent_top: false,

@@ -403,7 +403,7 @@ fn same_hello(peer: &Peer, groups: &Groups, hello: &Hello<'_>, endpoint: &Endpoi
             .iter()
             .zip(hello.headers.iter())
             .all(|((k, v), (hk, hv))| k == hk && v == hv)
-        && peer.group_count == hello.groups.len()
+        && groups.count_of(peer.uuid) == hello.groups.len()
         && hello.groups.iter().all(|g| groups.has_member(g, peer.uuid))
 }
 

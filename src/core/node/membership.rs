@@ -17,7 +17,7 @@ impl NodeCore {
         if self.groups.has_member(&group, uuid) {
             return;
         }
-        if peer.group_count >= self.config.max_peer_groups {
+        if self.groups.count_of(uuid) >= self.config.max_peer_groups {
             if !peer.warned_group_limit {
                 peer.warned_group_limit = true;
                 warn!(
@@ -28,7 +28,6 @@ impl NodeCore {
             }
             return;
         }
-        peer.group_count += 1;
         if self.groups.add_member(group.clone(), uuid) {
             debug!("JOIN {name} -> {group}");
             self.events.push_back(Event::Join {
@@ -48,9 +47,6 @@ impl NodeCore {
         let name = peer.name.clone();
         let group = self.groups.intern(group);
         if self.groups.remove_member(&group, uuid) {
-            if let Some(peer) = self.peers.get_mut(&uuid) {
-                peer.group_count = peer.group_count.saturating_sub(1);
-            }
             debug!("LEAVE {name} <- {group}");
             self.events.push_back(Event::Leave {
                 peer: uuid,
