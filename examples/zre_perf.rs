@@ -21,7 +21,7 @@ use argh::FromArgs;
 use std::thread;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
-use zre::{Event, Node, NodeError, PortRange};
+use zre::{Event, Frame, Node, NodeError, PortRange};
 
 #[derive(FromArgs)]
 /// ZRE echo benchmark (Zyre's perf_local/perf_remote).
@@ -107,7 +107,7 @@ fn main() {
     }
 }
 
-fn is(content: &[Vec<u8>], cookie: &[u8]) -> bool {
+fn is(content: &[Frame], cookie: &[u8]) -> bool {
     content.first().is_some_and(|f| &f[..] == cookie)
 }
 

@@ -165,7 +165,7 @@ mod tests {
             peer,
             name: Arc::from("alpha"),
             group: Arc::from("chat"),
-            content: vec![b"hi there".to_vec(), vec![0xff, 0x0a]],
+            content: vec![b"hi there".into(), vec![0xff, 0x0a].into()],
         };
         assert_eq!(
             event(&shout),

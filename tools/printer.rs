@@ -305,7 +305,7 @@ mod tests {
             peer: a,
             name: a_name.clone(),
             group: Arc::from("g"),
-            content: vec![b"hi".to_vec()],
+            content: vec![b"hi".into()],
         };
         assert_eq!(human.lines(&shout), ["SHOUT p1 g: hi"]);
         // ... and a SILENT after that silence ended (a later one, under

@@ -281,10 +281,10 @@ mod tests {
     #[test]
     fn line_mode_adds_a_newline_only_when_missing() {
         let mut out = Vec::new();
-        write_content(&mut out, &[b"a".to_vec(), b"b".to_vec()], false).unwrap();
-        write_content(&mut out, &[b"c\n".to_vec(), vec![]], false).unwrap();
+        write_content(&mut out, &[b"a".into(), b"b".into()], false).unwrap();
+        write_content(&mut out, &[b"c\n".into(), Frame::new()], false).unwrap();
         write_content(&mut out, &[], false).unwrap();
-        write_content(&mut out, &[b"raw".to_vec()], true).unwrap();
+        write_content(&mut out, &[b"raw".into()], true).unwrap();
         assert_eq!(out, b"ab\nc\n\nraw");
     }
 }

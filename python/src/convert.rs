@@ -12,13 +12,13 @@ use zre::{Event, Frame};
 /// accepted (copy them to bytes); `str` is sent as UTF-8.
 fn frame(item: &Bound<'_, PyAny>) -> PyResult<Frame> {
     if let Ok(bytes) = item.cast::<PyBytes>() {
-        return Ok(bytes.as_bytes().to_vec());
+        return Ok(bytes.as_bytes().into());
     }
     if let Ok(text) = item.cast::<PyString>() {
-        return Ok(text.to_cow()?.as_bytes().to_vec());
+        return Ok(text.to_cow()?.as_bytes().into());
     }
     if let Ok(array) = item.cast::<PyByteArray>() {
-        return Ok(array.to_vec());
+        return Ok(array.to_vec().into());
     }
     Err(PyTypeError::new_err(format!(
         "a message frame must be bytes, bytearray or str, not {}",

@@ -6,8 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// One frame of message content: opaque bytes, one ZeroMQ message part.
-pub type Frame = Vec<u8>;
+pub use super::frame::Frame;
 
 /// A peer's header properties (HELLO's `headers`), `(key, value)` in the
 /// order the peer sent them. A list, not a map: a key may repeat on the

@@ -47,6 +47,7 @@ pub mod config;
 mod election;
 pub mod endpoint;
 pub mod event;
+pub(crate) mod frame;
 pub mod gossip_client;
 pub mod gossip_server;
 mod group;

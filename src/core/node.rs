@@ -30,6 +30,7 @@ use super::config::CoreConfig;
 use super::election::Elections;
 use super::endpoint::{self, Endpoint};
 use super::event::{Event, Frame, Headers};
+use super::frame::into_frames;
 use super::group::{self, Groups};
 use super::overruled::Overruled;
 use super::peer::{Peer, SequenceCheck};
@@ -588,7 +589,8 @@ impl NodeCore {
     /// # Errors
     /// [`CommandError::UnknownPeer`] if it has not said HELLO,
     /// [`CommandError::Stopped`].
-    pub fn whisper(&mut self, peer: Uuid, content: Vec<Frame>) -> Result<(), CommandError> {
+    pub fn whisper<F: Into<Frame>>(&mut self, peer: Uuid, content: Vec<F>) -> Result<(), CommandError> {
+        let content = into_frames(content);
         let header = HeaderFrame::from_slice(&self.whisper_header(peer)?);
         self.actions.push_back(Action::Send {
             peer,
@@ -618,7 +620,8 @@ impl NodeCore {
     /// Sends to every peer in `group`; returns how many peers that is.
     /// The header is emitted once and stamped with each member's sequence
     /// number; the content is shared by every member (or moved, to one).
-    pub fn shout(&mut self, group: &str, content: Vec<Frame>) -> Result<usize, CommandError> {
+    pub fn shout<F: Into<Frame>>(&mut self, group: &str, content: Vec<F>) -> Result<usize, CommandError> {
+        let content = into_frames(content);
         let Some(template) = self.shout_template(group)? else {
             return Ok(0);
         };

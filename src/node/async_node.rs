@@ -10,6 +10,7 @@
 
 use super::handle::{Command, NodeHandle};
 use super::reactor::Node;
+use crate::core::frame::into_frames;
 use crate::core::{Event, Frame};
 use crate::error::NodeError;
 use std::pin::Pin;
@@ -107,7 +108,8 @@ impl AsyncNode {
     }
 
     /// [`Node::shout`], awaited: how many peers are in the group.
-    pub async fn shout(&self, group: &str, content: Vec<Frame>) -> Result<usize, NodeError> {
+    pub async fn shout<F: Into<Frame>>(&self, group: &str, content: Vec<F>) -> Result<usize, NodeError> {
+        let content = into_frames(content);
         let group = group.to_owned();
         self.call(move |node| node.shout(&group, content))
             .await
@@ -115,7 +117,8 @@ impl AsyncNode {
     }
 
     /// [`Node::whisper`], awaited.
-    pub async fn whisper(&self, peer: Uuid, content: Vec<Frame>) -> Result<(), NodeError> {
+    pub async fn whisper<F: Into<Frame>>(&self, peer: Uuid, content: Vec<F>) -> Result<(), NodeError> {
+        let content = into_frames(content);
         self.call(move |node| node.whisper(peer, content))
             .await
             .unwrap_or_else(stopped)

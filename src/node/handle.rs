@@ -4,6 +4,7 @@
 //! takes events from the same queue (each event goes to one taker).
 
 use super::reactor::Node;
+use crate::core::frame::into_frames;
 use crate::core::{Event, Frame};
 use crate::error::NodeError;
 use log::warn;
@@ -173,7 +174,8 @@ impl NodeHandle {
     /// [`NodeError::Command`]: a peer that has not said HELLO (or is gone),
     /// or a stopped node; [`NodeError::Io`] or [`NodeError::Zmq`] if the
     /// node's sockets fail.
-    pub fn whisper(&self, peer: Uuid, content: Vec<Frame>) -> Result<(), NodeError> {
+    pub fn whisper<F: Into<Frame>>(&self, peer: Uuid, content: Vec<F>) -> Result<(), NodeError> {
+        let content = into_frames(content);
         self.call(move |node| node.whisper(peer, content))
             .unwrap_or_else(stopped)
     }
@@ -187,7 +189,8 @@ impl NodeHandle {
     /// [`NodeError::Command`]: a group name that is empty or over 255
     /// bytes, or a stopped node; [`NodeError::Io`] or [`NodeError::Zmq`]
     /// if the node's sockets fail.
-    pub fn shout(&self, group: &str, content: Vec<Frame>) -> Result<usize, NodeError> {
+    pub fn shout<F: Into<Frame>>(&self, group: &str, content: Vec<F>) -> Result<usize, NodeError> {
+        let content = into_frames(content);
         let group = group.to_owned();
         self.call(move |node| node.shout(&group, content))
             .unwrap_or_else(stopped)

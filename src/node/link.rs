@@ -449,10 +449,11 @@ fn try_send(socket: &mut zmq::Socket, message: &mut Outgoing, wait: bool) -> Sen
         Payload::None => Ok(()),
         Payload::Owned(frames) => frames.iter_mut().enumerate().try_for_each(|(i, frame)| {
             let flags = more_after(i, count);
-            if frame.len() >= ZERO_COPY_MIN && frame.len() == frame.capacity() {
-                socket.send(zmq::Message::from(std::mem::take(frame)), flags)
-            } else {
-                socket.send(&frame[..], flags)
+            match frame.owned_mut() {
+                Some(bytes) if bytes.len() >= ZERO_COPY_MIN && bytes.len() == bytes.capacity() => {
+                    socket.send(zmq::Message::from(std::mem::take(bytes)), flags)
+                }
+                _ => socket.send(&frame[..], flags),
             }
         }),
         Payload::Zmq(frames) => std::mem::take(frames)

@@ -30,7 +30,7 @@ use super::link::{DealerSetup, LinkId, Links, Outgoing, Payload, Sent, new_deale
 use super::probe::{Finished, Probes, Verdict};
 use super::receive_pool::ReceivePool;
 use super::setup::Rebind;
-use super::zmq_frame::ZmqFrame;
+use super::zmq_frame::{HeldFrame, ZmqFrame};
 use crate::core::gossip_client::{ClientConfig, ClientOutput, GossipClient, ServerId};
 use crate::core::{
     Action, Content, Event, Frame, HeaderFrame, Headers, NodeCore, Removal, SharedContent, ZyreUuid,
@@ -179,7 +179,7 @@ pub struct Node {
     /// Reused receive buffers, so the hot path does not allocate for them.
     identity: zmq::Message,
     header: zmq::Message,
-    frame: zmq::Message,
+    frame: ZmqFrame,
     /// Frame buffers and frame lists given back (see [`Node::recycle`]) for
     /// the next messages received.
     receive_pool: ReceivePool,
@@ -287,7 +287,7 @@ impl Node {
             settled: false,
             identity: zmq::Message::new(),
             header: zmq::Message::new(),
-            frame: zmq::Message::new(),
+            frame: ZmqFrame::new(),
             receive_pool: ReceivePool::new(),
             shout_headers: Vec::new(),
             shared_frames: Vec::new(),
@@ -600,12 +600,21 @@ impl Node {
             let content = if more {
                 let mut reader = self.receive_pool.reader();
                 while more {
-                    self.inbox.recv(&mut self.frame, 0).map_err(io::Error::other)?;
-                    more = self.frame.get_more();
-                    // One deref: each is two calls into libzmq.
-                    let part: &[u8] = &self.frame;
+                    self.frame.recv(&mut self.inbox, 0).map_err(io::Error::other)?;
+                    more = self.frame.more();
+                    let part = self.frame.bytes();
                     bytes += part.len();
-                    reader.push(part, !more);
+                    if part.len() < Frame::HELD_FROM {
+                        reader.push(part, !more);
+                    } else {
+                        // Large: handed over in libzmq's buffer, no copy.
+                        let frame = std::mem::replace(&mut self.frame, ZmqFrame::new());
+                        match HeldFrame::new(frame) {
+                            Ok(held) => reader.push_frame(Frame::held(held)),
+                            // Never at HELD_FROM bytes; copied if it were.
+                            Err(mut small) => reader.push(small.bytes(), !more),
+                        }
+                    }
                 }
                 reader.finish()
             } else {
@@ -830,7 +839,7 @@ impl Node {
             .is_some_and(|kept| Arc::ptr_eq(kept, &content))
         {
             self.shared_of = None;
-            if !self.share(content.iter().map(Vec::as_slice)) {
+            if !self.share(content.iter().map(Frame::as_slice)) {
                 let content = Payload::Owned(content.to_vec());
                 self.send_on(
                     id,
@@ -986,7 +995,7 @@ impl Node {
         }
         let message = Outgoing {
             header: HeaderFrame::from_slice(header),
-            content: Payload::Owned(content.iter().map(|part| part.to_vec()).collect()),
+            content: Payload::Owned(content.iter().map(|part| Frame::from(*part)).collect()),
         };
         self.send_on(id, message);
     }

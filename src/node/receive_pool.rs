@@ -18,7 +18,7 @@ pub(crate) struct ReceivePool {
 }
 
 fn capacity_of(content: &[Frame]) -> usize {
-    content.iter().map(Vec::capacity).sum()
+    content.iter().map(Frame::reusable_capacity).sum()
 }
 
 impl ReceivePool {
@@ -32,7 +32,10 @@ impl ReceivePool {
     }
 
     /// Keeps a message's content for reuse, or drops it when full.
-    pub(crate) fn keep(&mut self, content: Vec<Frame>) {
+    pub(crate) fn keep(&mut self, mut content: Vec<Frame>) {
+        // A held libzmq buffer cannot be refilled: let it go now rather
+        // than keep it allocated, uncounted, until the content is reused.
+        content.iter_mut().for_each(Frame::release_held);
         let bytes = capacity_of(&content);
         if content.capacity() > 0 && self.contents.len() < MAX_CONTENTS && self.bytes + bytes <= MAX_BYTES {
             self.bytes += bytes;
@@ -65,17 +68,24 @@ impl Reader {
     /// that a new list is sized exactly.
     pub(crate) fn push(&mut self, bytes: &[u8], last: bool) {
         match self.content.get_mut(self.filled) {
-            Some(frame) => {
-                frame.clear();
-                frame.extend_from_slice(bytes);
-            }
+            Some(frame) => frame.refill(bytes),
             None => {
                 if last && self.content.capacity() == 0 {
                     // The common case, one content frame: sized exactly.
                     self.content.reserve_exact(1);
                 }
-                self.content.push(bytes.to_vec());
+                self.content.push(Frame::from(bytes));
             }
+        }
+        self.filled += 1;
+    }
+
+    /// Appends a frame as it is (a large one still in libzmq's buffer),
+    /// in place of the kept frame at its position, if any.
+    pub(crate) fn push_frame(&mut self, frame: Frame) {
+        match self.content.get_mut(self.filled) {
+            Some(slot) => *slot = frame,
+            None => self.content.push(frame),
         }
         self.filled += 1;
     }
@@ -122,14 +132,14 @@ mod tests {
     #[test]
     fn what_is_kept_is_bounded() {
         let mut pool = ReceivePool::new();
-        pool.keep(vec![vec![0; MAX_BYTES]]);
-        pool.keep(vec![vec![0; 1]]);
+        pool.keep(vec![vec![0; MAX_BYTES].into()]);
+        pool.keep(vec![vec![0; 1].into()]);
         assert_eq!(pool.contents.len(), 1, "over the byte bound, dropped");
         assert_eq!(pool.bytes, MAX_BYTES);
         let _ = pool.reader();
         assert_eq!(pool.bytes, 0);
         for _ in 0..MAX_CONTENTS + 10 {
-            pool.keep(vec![Vec::with_capacity(1)]);
+            pool.keep(vec![Vec::with_capacity(1).into()]);
         }
         assert_eq!(pool.contents.len(), MAX_CONTENTS);
         // An empty list holds nothing worth keeping.

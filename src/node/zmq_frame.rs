@@ -20,6 +20,49 @@ pub(crate) struct ZmqFrame {
 unsafe impl Send for ZmqFrame {}
 
 impl ZmqFrame {
+    /// An empty message, to receive into.
+    pub(crate) fn new() -> ZmqFrame {
+        let mut msg = MaybeUninit::<zmq_sys::zmq_msg_t>::uninit();
+        // SAFETY: `zmq_msg_init` initialises the message and cannot fail
+        // (it returns 0 unconditionally in every libzmq release).
+        unsafe {
+            zmq_sys::zmq_msg_init(msg.as_mut_ptr());
+            ZmqFrame {
+                msg: msg.assume_init(),
+            }
+        }
+    }
+
+    /// Receives the next frame from `socket` into this message (what it
+    /// held is closed first by libzmq), with `flags` (`zmq::DONTWAIT`).
+    pub(crate) fn recv(&mut self, socket: &mut zmq::Socket, flags: i32) -> zmq::Result<()> {
+        // SAFETY: as in `send`: a live socket, an initialised message.
+        let rc = unsafe { zmq_sys::zmq_msg_recv(&mut self.msg, socket.as_mut_ptr(), flags as c_int) };
+        if rc == -1 { Err(last_error()) } else { Ok(()) }
+    }
+
+    /// Whether another frame of the same message follows.
+    pub(crate) fn more(&self) -> bool {
+        // SAFETY: the message is initialised; libzmq only reads it.
+        unsafe { zmq_sys::zmq_msg_more(&self.msg) != 0 }
+    }
+
+    /// The message's bytes.
+    pub(crate) fn bytes(&mut self) -> &[u8] {
+        // SAFETY: the message is initialised; its data is `size` readable
+        // bytes (a null pointer only when the size is 0, hence the check),
+        // valid while the message is neither changed nor closed, which the
+        // borrow of `self` ensures. `zmq_msg_data` takes a mutable pointer
+        // but reads.
+        unsafe {
+            let size = zmq_sys::zmq_msg_size(&self.msg);
+            if size == 0 {
+                return &[];
+            }
+            std::slice::from_raw_parts(zmq_sys::zmq_msg_data(&mut self.msg).cast::<u8>(), size)
+        }
+    }
+
     /// A message holding a copy of `bytes` (libzmq allocates it).
     pub(crate) fn copy_of(bytes: &[u8]) -> zmq::Result<ZmqFrame> {
         let mut msg = MaybeUninit::<zmq_sys::zmq_msg_t>::uninit();
@@ -81,6 +124,49 @@ impl ZmqFrame {
     pub(crate) fn len(&self) -> usize {
         // SAFETY: the message is initialised.
         unsafe { zmq_sys::zmq_msg_size(&self.msg) }
+    }
+}
+
+/// A received frame's buffer, kept as it is for the application (see
+/// [`Frame::HELD_FROM`](crate::Frame::HELD_FROM)): the message is never
+/// changed again, only read and finally closed.
+pub(crate) struct HeldFrame {
+    frame: ZmqFrame,
+    data: *const u8,
+    len: usize,
+}
+
+// SAFETY: `ZmqFrame` is `Send` (above). Shared references only read the
+// buffer through `data`, which nothing writes once the message is held:
+// the message is closed only on drop, with the last reference gone.
+unsafe impl Send for HeldFrame {}
+unsafe impl Sync for HeldFrame {}
+
+impl HeldFrame {
+    /// Holds a received message of more than 33 bytes (libzmq keeps those
+    /// out of the `zmq_msg_t`, so the bytes do not move with it; smaller
+    /// ones live inside it and are given back).
+    pub(crate) fn new(mut frame: ZmqFrame) -> Result<HeldFrame, ZmqFrame> {
+        let bytes = frame.bytes();
+        let (data, len) = (bytes.as_ptr(), bytes.len());
+        if len > MAX_INLINE {
+            Ok(HeldFrame { frame, data, len })
+        } else {
+            Err(frame)
+        }
+    }
+}
+
+/// libzmq's `ZMQ_MAX_VSM_SIZE` on 64-bit targets: messages up to this size
+/// are stored inside the `zmq_msg_t` itself.
+const MAX_INLINE: usize = 33;
+
+impl AsRef<[u8]> for HeldFrame {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: `data` is the held message's buffer of `len` bytes, out
+        // of line (`new`), alive and unchanged until `self.frame` drops.
+        let _ = &self.frame;
+        unsafe { std::slice::from_raw_parts(self.data, self.len) }
     }
 }
 

@@ -64,7 +64,7 @@ fn clones_in_threads_take_each_event_once() {
                 while let Some(event) = handle.recv_event(Some(Duration::from_secs(3))) {
                     if let Event::Shout { content, .. } = event {
                         got.push(
-                            String::from_utf8(content[0].clone())
+                            String::from_utf8(content[0].to_vec())
                                 .unwrap()
                                 .parse::<usize>()
                                 .unwrap(),

@@ -185,6 +185,80 @@ fn many_whispers_arrive_complete_and_in_order() {
     assert_eq!(count(&seen[1], "EXIT"), 0);
 }
 
+/// Frames from a few bytes to 100 000, around the size from which a
+/// received frame stays in libzmq's buffer (`Frame::HELD_FROM`), alone and
+/// mixed in one message; the receiver gives every other content back, so
+/// held frames and reused buffers take turns in the same slots.
+#[test]
+fn large_and_small_frames_arrive_whole_in_or_out_of_libzmqs_buffer() {
+    let port = 53019;
+    let mut nodes = vec![node("sender", port), node("receiver", port)];
+    let mut seen = vec![Vec::new(), Vec::new()];
+    run_until(&mut nodes, &mut seen, |s| {
+        s.iter().all(|e| count(e, "ENTER") == 1)
+    });
+    let receiver = nodes[1].uuid();
+    let held = Frame::HELD_FROM;
+    let shapes: Vec<Vec<usize>> = vec![
+        vec![held - 1],
+        vec![held],
+        vec![held + 1],
+        vec![5, 100_000, 0, held],
+        vec![70_000],
+        vec![64],
+        vec![held, held - 1, 3],
+    ];
+    // Each frame's bytes count up from a seed of its own, so a frame left
+    // over from another message, or a slot refilled short, shows.
+    let frame = |message: usize, part: usize, len: usize| -> Vec<u8> {
+        (0..len).map(|i| (i + 7 * message + 13 * part) as u8).collect()
+    };
+    let mut sent = Vec::new();
+    for round in 0..3 {
+        for (i, shape) in shapes.iter().enumerate() {
+            let message = round * shapes.len() + i;
+            let content: Vec<Vec<u8>> = shape
+                .iter()
+                .enumerate()
+                .map(|(part, &len)| frame(message, part, len))
+                .collect();
+            nodes[0].whisper(receiver, content.clone()).unwrap();
+            sent.push(content);
+        }
+    }
+    let mut got: Vec<Vec<Vec<u8>>> = Vec::new();
+    let deadline = Instant::now() + PATIENCE;
+    while got.len() < sent.len() {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} arrived",
+            got.len(),
+            sent.len()
+        );
+        nodes[0].run_once(Some(Duration::from_millis(1))).unwrap();
+        nodes[1].run_once(Some(Duration::from_millis(1))).unwrap();
+        while let Some(event) = nodes[1].next_event() {
+            if let Event::Whisper { content, .. } = event {
+                // A clone shares or copies, and reads the same either way.
+                let copy = content.clone();
+                assert_eq!(copy, content);
+                got.push(content.iter().map(|f| f.to_vec()).collect());
+                if got.len() % 2 == 0 {
+                    nodes[1].recycle(content);
+                } else {
+                    let _: Vec<Vec<u8>> = content.into_iter().map(Frame::into_vec).collect();
+                }
+            }
+        }
+    }
+    for (i, (got, sent)) in got.iter().zip(&sent).enumerate() {
+        let sizes: Vec<usize> = got.iter().map(Vec::len).collect();
+        let want: Vec<usize> = sent.iter().map(Vec::len).collect();
+        assert_eq!(sizes, want, "message {i}: frame sizes");
+        assert!(got == sent, "message {i}: bytes differ");
+    }
+}
+
 #[test]
 fn a_spawned_node_talks_to_a_driven_one() {
     let port = 53013;

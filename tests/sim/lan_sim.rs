@@ -59,7 +59,7 @@ pub fn ip_of(index: usize) -> IpAddr {
 }
 
 pub fn text(s: &str) -> Vec<Frame> {
-    vec![s.as_bytes().to_vec()]
+    vec![s.into()]
 }
 
 impl Lan {

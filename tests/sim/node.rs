@@ -436,7 +436,7 @@ fn secs(s: u64) -> Duration {
 }
 
 fn text(s: &str) -> Vec<Frame> {
-    vec![s.as_bytes().to_vec()]
+    vec![s.into()]
 }
 
 #[test]

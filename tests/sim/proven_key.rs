@@ -179,7 +179,7 @@ fn a_message_under_a_known_uuid_from_another_key_is_refused() {
         &identity(p),
         Some(&other),
         &whisper(2),
-        vec![b"forged".to_vec()],
+        vec![b"forged".into()],
     );
     let (_, events) = drain(&mut a);
     assert!(events.is_empty(), "{events:?}");
@@ -187,7 +187,7 @@ fn a_message_under_a_known_uuid_from_another_key_is_refused() {
     assert_eq!(said.len(), 1, "{said:?}");
     assert!(said[0].contains(&curve_key::encode_z85(&own)), "{said:?}");
 
-    a.handle_message_proven(t0, &identity(p), Some(&own), &whisper(2), vec![b"real".to_vec()]);
+    a.handle_message_proven(t0, &identity(p), Some(&own), &whisper(2), vec![b"real".into()]);
     let (_, events) = drain(&mut a);
     let whispers: Vec<&[u8]> = events
         .iter()

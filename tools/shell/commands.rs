@@ -105,9 +105,9 @@ fn target_and_frames<'a>(rest: &'a str, usage: &str) -> Result<(&'a str, Vec<Fra
         .split_whitespace()
         .map(|word| {
             if word == "-" {
-                Some(Vec::new())
+                Some(Frame::new())
             } else {
-                unhex(word)
+                unhex(word).map(Frame::from)
             }
         })
         .collect::<Option<Vec<Frame>>>();
@@ -480,12 +480,12 @@ mod tests {
             parse_command("/shoutx chat 00ff - 6869"),
             Ok(Command::ShoutFrames(
                 "chat",
-                vec![vec![0, 0xff], vec![], b"hi".to_vec()]
+                vec![vec![0, 0xff].into(), Frame::new(), b"hi".into()]
             ))
         );
         assert_eq!(
             parse_command("/whisperx bob C3A9"),
-            Ok(Command::WhisperFrames("bob", vec![vec![0xc3, 0xa9]]))
+            Ok(Command::WhisperFrames("bob", vec![vec![0xc3, 0xa9].into()]))
         );
         assert!(parse_command("/shoutx chat").is_err());
         assert!(parse_command("/shoutx chat 0").is_err());

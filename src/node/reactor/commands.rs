@@ -42,14 +42,14 @@ impl Node {
     }
 
     /// Sends a message of one or more frames to one peer.
-    pub fn whisper(&mut self, peer: Uuid, content: Vec<Frame>) -> Result<(), NodeError> {
+    pub fn whisper<F: Into<Frame>>(&mut self, peer: Uuid, content: Vec<F>) -> Result<(), NodeError> {
         self.core.whisper(peer, content)?;
         self.after_command()
     }
 
     /// Sends a message of one or more frames to every peer in `group`;
     /// returns how many peers it went to.
-    pub fn shout(&mut self, group: &str, content: Vec<Frame>) -> Result<usize, NodeError> {
+    pub fn shout<F: Into<Frame>>(&mut self, group: &str, content: Vec<F>) -> Result<usize, NodeError> {
         let reached = self.core.shout(group, content)?;
         self.after_command()?;
         Ok(reached)
