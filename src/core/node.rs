@@ -525,9 +525,14 @@ impl NodeCore {
             // The peer's name is taken here, in the one lookup per message.
             Ok(message) => {
                 let name = peer.name.clone();
+                // An entered peer stays so until it is removed: its events
+                // are never held, and the second lookup is saved.
+                let entered = peer.entered;
                 let mark = self.events.len();
                 self.dispatch(now, uuid, name, message.body, content);
-                self.hold_events(uuid, mark);
+                if !entered {
+                    self.hold_events(uuid, mark);
+                }
             }
             // The sequence still counted: a newer dialect must not reset us.
             Err(WireError::UnknownId { id }) => {

@@ -177,8 +177,8 @@ pub struct Node {
     /// were added in); `None` for a plain link.
     gossip_keys: Vec<Option<CurveKey>>,
     /// Reused receive buffers, so the hot path does not allocate for them.
-    identity: zmq::Message,
-    header: zmq::Message,
+    identity: ZmqFrame,
+    header: ZmqFrame,
     frame: ZmqFrame,
     /// Frame buffers and frame lists given back (see [`Node::recycle`]) for
     /// the next messages received.
@@ -285,8 +285,8 @@ impl Node {
             inbox_ready: true,
             beacon_ready: true,
             settled: false,
-            identity: zmq::Message::new(),
-            header: zmq::Message::new(),
+            identity: ZmqFrame::new(),
+            header: ZmqFrame::new(),
             frame: ZmqFrame::new(),
             receive_pool: ReceivePool::new(),
             shout_headers: Vec::new(),
@@ -582,8 +582,8 @@ impl Node {
             if bytes >= INBOX_BATCH_BYTES || self.inbox_paused() {
                 break;
             }
-            match self.inbox.recv(&mut self.identity, zmq::DONTWAIT) {
-                Ok(()) => {}
+            match self.identity.recv(&mut self.inbox, zmq::DONTWAIT) {
+                Ok(_) => {}
                 Err(zmq::Error::EAGAIN) => return Ok(true),
                 Err(zmq::Error::EINTR) => continue,
                 Err(err) => return Err(io::Error::other(err)),
@@ -592,11 +592,11 @@ impl Node {
             // the rest are, so the blocking receives below do not block.
             // The MORE flag is read from the frame (zmq_msg_more), not with
             // a getsockopt per frame.
-            if !self.identity.get_more() {
+            if !self.identity.more() {
                 continue;
             }
-            self.inbox.recv(&mut self.header, 0).map_err(io::Error::other)?;
-            let mut more = self.header.get_more();
+            self.header.recv(&mut self.inbox, 0).map_err(io::Error::other)?;
+            let mut more = self.header.more();
             let content = if more {
                 let mut reader = self.receive_pool.reader();
                 while more {
@@ -624,12 +624,17 @@ impl Node {
             let proven = match self.settings.curve {
                 Some(_) => self
                     .header
-                    .gets("User-Id")
+                    .property(c"User-Id")
                     .and_then(|text| crate::wire::curve_key::decode_z85(text).ok()),
                 None => None,
             };
-            self.core
-                .handle_message_proven(now, &self.identity, proven.as_ref(), &self.header, content);
+            self.core.handle_message_proven(
+                now,
+                self.identity.bytes(),
+                proven.as_ref(),
+                self.header.bytes(),
+                content,
+            );
         }
         Ok(false)
     }

@@ -33,10 +33,15 @@ impl ReceivePool {
 
     /// Keeps a message's content for reuse, or drops it when full.
     pub(crate) fn keep(&mut self, mut content: Vec<Frame>) {
-        // A held libzmq buffer cannot be refilled: let it go now rather
-        // than keep it allocated, uncounted, until the content is reused.
-        content.iter_mut().for_each(Frame::release_held);
-        let bytes = capacity_of(&content);
+        // One pass: a held libzmq buffer cannot be refilled, so it is let
+        // go now rather than kept allocated, uncounted, until reuse.
+        let bytes = content
+            .iter_mut()
+            .map(|frame| {
+                frame.release_held();
+                frame.reusable_capacity()
+            })
+            .sum::<usize>();
         if content.capacity() > 0 && self.contents.len() < MAX_CONTENTS && self.bytes + bytes <= MAX_BYTES {
             self.bytes += bytes;
             self.contents.push(content);

@@ -11,6 +11,9 @@ use std::os::raw::c_int;
 /// One libzmq message (`zmq_msg_t`), initialised, closed when dropped.
 pub(crate) struct ZmqFrame {
     msg: zmq_sys::zmq_msg_t,
+    /// The message's size, kept from the call that made or received it
+    /// (one call into libzmq fewer per frame read).
+    len: usize,
 }
 
 // SAFETY: a `zmq_msg_t` is plain data that libzmq lets any one thread use
@@ -29,16 +32,38 @@ impl ZmqFrame {
             zmq_sys::zmq_msg_init(msg.as_mut_ptr());
             ZmqFrame {
                 msg: msg.assume_init(),
+                len: 0,
             }
         }
     }
 
     /// Receives the next frame from `socket` into this message (what it
-    /// held is closed first by libzmq), with `flags` (`zmq::DONTWAIT`).
-    pub(crate) fn recv(&mut self, socket: &mut zmq::Socket, flags: i32) -> zmq::Result<()> {
+    /// held is closed first by libzmq), with `flags` (`zmq::DONTWAIT`);
+    /// returns its size in bytes.
+    pub(crate) fn recv(&mut self, socket: &mut zmq::Socket, flags: i32) -> zmq::Result<usize> {
         // SAFETY: as in `send`: a live socket, an initialised message.
         let rc = unsafe { zmq_sys::zmq_msg_recv(&mut self.msg, socket.as_mut_ptr(), flags as c_int) };
-        if rc == -1 { Err(last_error()) } else { Ok(()) }
+        // -1 on failure, else the size. A failed receive may leave the
+        // message emptied (libzmq's fair queue closes and re-inits it on
+        // EAGAIN): read as empty then, never past what it holds.
+        self.len = usize::try_from(rc).unwrap_or(0);
+        if rc == -1 { Err(last_error()) } else { Ok(self.len) }
+    }
+
+    /// The text of a metadata property of a received message (`User-Id`:
+    /// what our ZAP handler answered for the sender's connection), if it
+    /// has one that is UTF-8.
+    pub(crate) fn property(&self, name: &std::ffi::CStr) -> Option<&str> {
+        // SAFETY: an initialised message and a NUL-terminated name; the
+        // value libzmq returns (or null) lives in the message's metadata,
+        // which lives as long as the message, borrowed here.
+        unsafe {
+            let value = zmq_sys::zmq_msg_gets(&self.msg, name.as_ptr());
+            if value.is_null() {
+                return None;
+            }
+            std::ffi::CStr::from_ptr(value).to_str().ok()
+        }
     }
 
     /// Whether another frame of the same message follows.
@@ -49,18 +74,15 @@ impl ZmqFrame {
 
     /// The message's bytes.
     pub(crate) fn bytes(&mut self) -> &[u8] {
-        // SAFETY: the message is initialised; its data is `size` readable
-        // bytes (a null pointer only when the size is 0, hence the check),
-        // valid while the message is neither changed nor closed, which the
-        // borrow of `self` ensures. `zmq_msg_data` takes a mutable pointer
-        // but reads.
-        unsafe {
-            let size = zmq_sys::zmq_msg_size(&self.msg);
-            if size == 0 {
-                return &[];
-            }
-            std::slice::from_raw_parts(zmq_sys::zmq_msg_data(&mut self.msg).cast::<u8>(), size)
+        if self.len == 0 {
+            return &[];
         }
+        // SAFETY: the message is initialised; its data is `len` readable
+        // bytes (`len` is its size: every call that changes the message
+        // sets it), valid while the message is neither changed nor closed,
+        // which the borrow of `self` ensures. `zmq_msg_data` takes a
+        // mutable pointer but reads.
+        unsafe { std::slice::from_raw_parts(zmq_sys::zmq_msg_data(&mut self.msg).cast::<u8>(), self.len) }
     }
 
     /// A message holding a copy of `bytes` (libzmq allocates it).
@@ -74,6 +96,7 @@ impl ZmqFrame {
         // SAFETY: initialised above.
         let mut frame = ZmqFrame {
             msg: unsafe { msg.assume_init() },
+            len: bytes.len(),
         };
         if !bytes.is_empty() {
             // SAFETY: the message's data is `bytes.len()` writable bytes,
@@ -100,6 +123,7 @@ impl ZmqFrame {
             }
             let mut copy = ZmqFrame {
                 msg: msg.assume_init(),
+                len: self.len,
             };
             if zmq_sys::zmq_msg_copy(&mut copy.msg, &mut self.msg) == -1 {
                 return Err(last_error());
