@@ -10,7 +10,7 @@
 //! it) is the caller's, told by [`Sent`].
 
 use super::reactor::CurveKeys;
-use super::zmq_frame::ZmqFrame;
+use super::zmq_frame::{ZmqFrame, send_copy};
 use crate::core::{Frame, HeaderFrame};
 use crate::wire::curve_key::CurveKey;
 use log::warn;
@@ -339,7 +339,7 @@ impl Links {
         if !link.pending.is_empty() {
             return false;
         }
-        match try_send_lent(&link.socket, header, content) {
+        match try_send_lent(&mut link.socket, header, content) {
             SendOutcome::Sent => true,
             SendOutcome::Failed(err) => {
                 warn!("send to {id:?} failed: {err}");
@@ -453,7 +453,7 @@ fn try_send(socket: &mut zmq::Socket, message: &mut Outgoing, wait: bool) -> Sen
                 Some(bytes) if bytes.len() >= ZERO_COPY_MIN && bytes.len() == bytes.capacity() => {
                     socket.send(zmq::Message::from(std::mem::take(bytes)), flags)
                 }
-                _ => socket.send(&frame[..], flags),
+                _ => send_copy(socket, frame, flags),
             }
         }),
         Payload::Zmq(frames) => std::mem::take(frames)
@@ -479,7 +479,7 @@ fn try_send_shared(socket: &mut zmq::Socket, header: &[u8], content: &mut [ZmqFr
 }
 
 /// As [`try_send`], never waiting, with content the application lends.
-fn try_send_lent(socket: &zmq::Socket, header: &[u8], content: &[&[u8]]) -> SendOutcome {
+fn try_send_lent(socket: &mut zmq::Socket, header: &[u8], content: &[&[u8]]) -> SendOutcome {
     let count = content.len();
     if let Some(refused) = send_header(socket, header, count, false) {
         return refused;
@@ -489,13 +489,13 @@ fn try_send_lent(socket: &zmq::Socket, header: &[u8], content: &[&[u8]]) -> Send
 
 /// Sends the `count` content frames after a header, each copied into libzmq.
 fn send_copies<'a>(
-    socket: &zmq::Socket,
+    socket: &mut zmq::Socket,
     frames: impl Iterator<Item = &'a [u8]>,
     count: usize,
 ) -> zmq::Result<()> {
     frames
         .enumerate()
-        .try_for_each(|(i, frame)| socket.send(frame, more_after(i, count)))
+        .try_for_each(|(i, frame)| send_copy(socket, frame, more_after(i, count)))
 }
 
 /// The send flags of content frame `i` of `count`: MORE but on the last.
@@ -512,10 +512,10 @@ fn outcome(result: zmq::Result<()>) -> SendOutcome {
 
 /// Sends the header frame of a message with `count` content frames to
 /// follow; `None` when it was taken.
-fn send_header(socket: &zmq::Socket, header: &[u8], count: usize, wait: bool) -> Option<SendOutcome> {
+fn send_header(socket: &mut zmq::Socket, header: &[u8], count: usize, wait: bool) -> Option<SendOutcome> {
     let dontwait = if wait { 0 } else { zmq::DONTWAIT };
     let more = if count == 0 { 0 } else { zmq::SNDMORE };
-    match socket.send(header, more | dontwait) {
+    match send_copy(socket, header, more | dontwait) {
         Ok(()) => None,
         Err(zmq::Error::EAGAIN) => Some(SendOutcome::Full),
         Err(err) => Some(SendOutcome::Failed(err)),

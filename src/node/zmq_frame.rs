@@ -151,6 +151,24 @@ impl ZmqFrame {
     }
 }
 
+/// Sends a copy of `bytes` as one frame on `socket` with `flags`
+/// (`zmq::SNDMORE`, `zmq::DONTWAIT`): libzmq's `zmq_send`, which makes,
+/// fills, sends and closes the message in one call, where the `zmq`
+/// crate's `send(&[u8])` makes four calls into libzmq for it.
+pub(crate) fn send_copy(socket: &mut zmq::Socket, bytes: &[u8], flags: i32) -> zmq::Result<()> {
+    // SAFETY: a live socket (held mutably for the call) and `bytes.len()`
+    // readable bytes, which libzmq copies before it returns.
+    let rc = unsafe {
+        zmq_sys::zmq_send(
+            socket.as_mut_ptr(),
+            bytes.as_ptr().cast(),
+            bytes.len(),
+            flags as c_int,
+        )
+    };
+    if rc == -1 { Err(last_error()) } else { Ok(()) }
+}
+
 /// A received frame's buffer, kept as it is for the application (see
 /// [`Frame::HELD_FROM`](crate::Frame::HELD_FROM)): the message is never
 /// changed again, only read and finally closed.
