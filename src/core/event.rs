@@ -45,7 +45,7 @@ pub enum Event {
     },
     /// A peer joined a group (a JOIN, or a group listed in its HELLO).
     /// Once per peer and group, however often it repeats the JOIN; not at
-    /// all for groups beyond [`CoreConfig::max_peer_groups`](super::CoreConfig::max_peer_groups).
+    /// all for groups beyond [`NodeBuilder::max_peer_groups`](crate::NodeBuilder::max_peer_groups).
     Join {
         /// The peer's UUID.
         peer: Uuid,
@@ -86,7 +86,7 @@ pub enum Event {
         content: Vec<Frame>,
     },
     /// A peer has sent nothing for the evasive timeout
-    /// ([`CoreConfig::evasive`](super::CoreConfig::evasive), 5 s by
+    /// ([`NodeBuilder::evasive_timeout`](crate::NodeBuilder::evasive_timeout), 5 s by
     /// default); it is being pinged. Once per silence: any message from
     /// the peer ends it.
     ///

@@ -14,11 +14,20 @@ use std::sync::Arc;
 
 /// One frame of message content: opaque bytes, one ZeroMQ message part.
 ///
-/// Read it as `&[u8]` (it derefs to a slice); make one from a `Vec<u8>`,
-/// a `String`, a `&[u8]` or a `&str` with `Frame::from` or `.into()`
-/// (`Vec<u8>` and `String` are moved, not copied). It compares, hashes and
-/// prints (`{:?}`) as its bytes, so `content == vec![b"hi".to_vec()]` holds
-/// for a `Vec<Frame>`. [`Frame::into_vec`] gives the bytes as a `Vec<u8>`.
+/// Read it as `&[u8]` (it derefs to a slice); make one with `Frame::from`
+/// or `.into()` from a `Vec<u8>`, `String` or `Box<[u8]>` (moved, not
+/// copied), or from a `&[u8]`, `&str`, `&Vec<u8>`, `&String`, `[u8; N]`,
+/// `&[u8; N]` or `Cow` (copied). It compares, hashes and prints (`{:?}`)
+/// as its bytes, so `content == vec![b"hi".to_vec()]` holds for a
+/// `Vec<Frame>`. [`Frame::into_vec`] gives the bytes as a `Vec<u8>`
+/// without a copy when the frame owns them (`to_vec()`, through the
+/// slice, always copies).
+///
+/// The send methods take a `Vec` of any one of these types
+/// (`node.whisper(peer, vec![b"hi".to_vec()])`); to mix types in one
+/// message, make each a `Frame`:
+/// `vec![Frame::from("text"), Frame::from(bytes)]`. An empty message is
+/// `Vec::<Frame>::new()` (a bare `vec![]` leaves the type open).
 ///
 /// A frame received may hold libzmq's buffer instead of a copy of it
 /// (frames of [`Frame::HELD_FROM`] bytes or more): cloning such a frame
@@ -159,6 +168,36 @@ impl From<String> for Frame {
     }
 }
 
+impl From<Box<[u8]>> for Frame {
+    fn from(bytes: Box<[u8]>) -> Frame {
+        Frame(Repr::Owned(bytes.into_vec()))
+    }
+}
+
+impl From<&Vec<u8>> for Frame {
+    fn from(bytes: &Vec<u8>) -> Frame {
+        Frame(Repr::Owned(bytes.clone()))
+    }
+}
+
+impl From<&String> for Frame {
+    fn from(text: &String) -> Frame {
+        Frame(Repr::Owned(text.as_bytes().to_vec()))
+    }
+}
+
+impl From<std::borrow::Cow<'_, [u8]>> for Frame {
+    fn from(bytes: std::borrow::Cow<'_, [u8]>) -> Frame {
+        Frame(Repr::Owned(bytes.into_owned()))
+    }
+}
+
+impl From<std::borrow::Cow<'_, str>> for Frame {
+    fn from(text: std::borrow::Cow<'_, str>) -> Frame {
+        Frame(Repr::Owned(text.into_owned().into_bytes()))
+    }
+}
+
 impl From<&[u8]> for Frame {
     fn from(bytes: &[u8]) -> Frame {
         Frame(Repr::Owned(bytes.to_vec()))
@@ -247,6 +286,18 @@ impl<const N: usize> PartialEq<&[u8; N]> for Frame {
     }
 }
 
+impl<const N: usize> PartialEq<Frame> for [u8; N] {
+    fn eq(&self, other: &Frame) -> bool {
+        self[..] == *other.as_slice()
+    }
+}
+
+impl<const N: usize> PartialEq<Frame> for &[u8; N] {
+    fn eq(&self, other: &Frame) -> bool {
+        self[..] == *other.as_slice()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,6 +312,9 @@ mod tests {
         assert_eq!(frame, *b"hello");
         assert_eq!(frame, "hello");
         assert_eq!(b"hello".to_vec(), frame);
+        assert_eq!(b"hello", frame, "compared either way round");
+        assert_eq!(*b"hello", frame);
+        assert_eq!("hello", frame);
         assert_eq!(format!("{frame:?}"), format!("{:?}", b"hello".to_vec()));
         let back = frame.into_vec();
         assert_eq!(back.as_ptr(), address, "moved back out, not copied");

@@ -589,7 +589,7 @@ impl NodeCore {
         Ok(())
     }
 
-    /// Sends `content` (one or more frames) to one peer (WHISPER).
+    /// Sends `content` (zero or more frames, each `Into<Frame>`) to one peer (WHISPER).
     ///
     /// # Errors
     /// [`CommandError::UnknownPeer`] if it has not said HELLO,

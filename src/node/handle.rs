@@ -166,7 +166,7 @@ impl NodeHandle {
         self.call(move |node| node.leader(&group)).flatten()
     }
 
-    /// Sends a message of one or more frames to one peer ([`Node::whisper`]).
+    /// Sends a message (its frames as for [`Node::whisper`]) to one peer.
     /// The frames move to the node's thread without a copy.
     ///
     /// # Errors
@@ -180,7 +180,7 @@ impl NodeHandle {
             .unwrap_or_else(stopped)
     }
 
-    /// Sends a message of one or more frames to every peer in `group`
+    /// Sends a message (as for [`Node::whisper`]) to every peer in `group`
     /// ([`Node::shout`]); returns how many peers that is, 0 when no peer
     /// is in the group (not an error).
     ///

@@ -41,13 +41,17 @@ impl Node {
         self.core.leader(group)
     }
 
-    /// Sends a message of one or more frames to one peer.
+    /// Sends a message to one peer: its frames (none, one or more) as a
+    /// `Vec` of [`Frame`]s or of anything a `Frame` is made from (`Vec<u8>`,
+    /// `String`, `&str`, `&[u8]`, …; see [`Frame`]). Owned frames move
+    /// into the node; one of 8 KiB or more goes to libzmq without a copy.
     pub fn whisper<F: Into<Frame>>(&mut self, peer: Uuid, content: Vec<F>) -> Result<(), NodeError> {
         self.core.whisper(peer, content)?;
         self.after_command()
     }
 
-    /// Sends a message of one or more frames to every peer in `group`;
+    /// Sends a message to every peer in `group`, its content as for
+    /// [`Node::whisper`] (shared by the members, not copied per member);
     /// returns how many peers it went to.
     pub fn shout<F: Into<Frame>>(&mut self, group: &str, content: Vec<F>) -> Result<usize, NodeError> {
         let reached = self.core.shout(group, content)?;
