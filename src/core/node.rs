@@ -16,6 +16,7 @@ mod fast_exit;
 mod handshake;
 mod liveness;
 mod membership;
+mod peer_index;
 mod queries;
 mod removal;
 mod renumber;
@@ -40,6 +41,7 @@ pub use budget::LINK_TURN;
 pub use counters::{CoreCounters, REMOVALS};
 use curve::Via;
 use log::{debug, info, warn};
+use peer_index::PeerIndex;
 pub use removal::Removal;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -122,6 +124,8 @@ pub struct NodeCore {
     name: Arc<str>,
     status: u8,
     peers: BTreeMap<Uuid, Peer>,
+    /// Counts and an index by endpoint of `peers` (see peer_index.rs).
+    peer_index: PeerIndex,
     /// Our groups, and which peers are in which group as they told us.
     groups: Groups,
     actions: VecDeque<Action>,
@@ -208,6 +212,7 @@ impl NodeCore {
             config,
             status: 0,
             peers: BTreeMap::new(),
+            peer_index: PeerIndex::default(),
             groups: Groups::default(),
             actions: VecDeque::new(),
             events: VecDeque::new(),
@@ -508,7 +513,9 @@ impl NodeCore {
                 // application never heard of it, so no EXIT either. (A
                 // HELLO of the same session found it ready: it had its
                 // ENTER, so it gets its EXIT.)
+                self.peer_index.uncount(peer);
                 peer.ready = false;
+                self.peer_index.count(peer);
             }
             self.remove_peer(uuid, Removal::Refused);
             return;
@@ -744,6 +751,7 @@ impl NodeCore {
             self.actions.push_back(Action::Beacon(self.own_beacon(0)));
         }
         self.peers.clear();
+        self.peer_index.clear();
         self.timers.clear();
         self.budget.clear();
         self.groups.clear_peers();

@@ -109,7 +109,9 @@ impl NodeCore {
         let challenger = self.is_challenger(uuid);
         if let Some(peer) = self.peers.get_mut(&uuid) {
             let was_linked_pending = !peer.ready && peer.linked;
+            self.peer_index.uncount(peer);
             peer.ready = true;
+            self.peer_index.count(peer);
             self.budget.forget_announced(uuid);
             if challenger {
                 // No link while its contest runs (see contest.rs).
@@ -208,9 +210,7 @@ impl NodeCore {
             return false;
         }
         let holder = self
-            .peers
-            .values()
-            .find(|p| p.endpoint == *endpoint)
+            .peer_at(endpoint)
             .map(|p| (p.uuid, p.ready, p.curve_key == curve_key));
         let mut challenger = false;
         if let Some((old, ready, same_key)) = holder {
@@ -261,11 +261,13 @@ impl NodeCore {
                         uuid.simple()
                     );
                     let mut peer = self.peers.remove(&old).expect("found above");
+                    self.peer_index.remove(&peer);
                     peer.uuid = uuid;
                     // A probe for the stale UUID says nothing about this one.
                     peer.probe = None;
                     peer.scheduled = None;
                     let linked = peer.linked;
+                    self.peer_index.insert(&peer);
                     self.peers.insert(uuid, peer);
                     if linked {
                         self.actions.push_back(Action::Relink { from: old, to: uuid });
@@ -333,6 +335,7 @@ impl NodeCore {
         // At a disputed endpoint our link may reach another node: ENTER
         // waits for this peer's PING-OK (see contest.rs).
         peer.needs_proof = self.overruled.is_disputed(endpoint);
+        self.peer_index.insert(&peer);
         self.peers.insert(uuid, peer);
         self.schedule(uuid);
         if challenger {

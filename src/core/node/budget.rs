@@ -176,7 +176,9 @@ impl NodeCore {
             return;
         }
         if p.linked {
+            self.peer_index.uncount(p);
             p.linked = false;
+            self.peer_index.count(p);
             self.budget.waiting.push(peer);
             self.actions.push_back(Action::Disconnect { peer });
         }
@@ -250,10 +252,6 @@ impl NodeCore {
             }
         }
         None
-    }
-
-    fn ready_count(&self) -> usize {
-        self.peers.values().filter(|p| p.ready).count()
     }
 
     /// Sets an announcement aside, the newest kept, the oldest forgotten
@@ -364,16 +362,14 @@ impl NodeCore {
                 return false;
             }
             self.budget.linking.pop_front();
+            self.peer_index.uncount(peer);
             peer.linked = false;
+            self.peer_index.count(peer);
             self.budget.waiting.insert(0, uuid);
             self.actions.push_back(Action::Disconnect { peer: uuid });
             return true;
         }
         false
-    }
-
-    fn linked_pending(&self) -> usize {
-        self.peers.values().filter(|p| p.linked && !p.ready).count()
     }
 
     /// Each tick: links for waiting peers while there is room, then
@@ -419,7 +415,9 @@ impl NodeCore {
         let Some(peer) = self.peers.get_mut(&uuid) else {
             return;
         };
+        self.peer_index.uncount(peer);
         peer.linked = true;
+        self.peer_index.count(peer);
         peer.restart_sent_sequence();
         if !peer.ready {
             self.budget.linking.push_back((now, uuid));

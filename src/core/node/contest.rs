@@ -180,7 +180,9 @@ impl NodeCore {
                 // The link moves; it carried our HELLO for the holder,
                 // which the challenger has not seen: HELLO again (and a
                 // PING, if its ENTER waits for one).
+                self.peer_index.uncount(peer);
                 peer.linked = true;
+                self.peer_index.count(peer);
                 peer.link_up = link_up;
                 peer.restart_sent_sequence();
                 self.actions.push_back(Action::Relink {

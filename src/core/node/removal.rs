@@ -83,6 +83,7 @@ impl NodeCore {
         let Some(peer) = self.peers.remove(&uuid) else {
             return false;
         };
+        self.peer_index.remove(&peer);
         self.stats.exits[why.index()] += 1;
         self.budget.forget_announced(uuid);
         // A fast EXIT comes before the other members can have expired it.

@@ -235,7 +235,7 @@ impl NodeCore {
             SeedState::Trying(attempt) => self.peers.contains_key(&attempt),
             _ => false,
         };
-        let announced = self.peers.values().any(|p| p.endpoint == *endpoint);
+        let announced = self.peer_index.at(endpoint).next().is_some();
         let mut dial = false;
         match (seed.state, answered) {
             (_, Some(peer)) => {
@@ -288,10 +288,9 @@ impl NodeCore {
     /// The ready peer at a seed's endpoint (as its HELLO gave it). Not one
     /// at the same IP address: several nodes can share a host.
     fn seed_peer(&self, endpoint: &Endpoint) -> Option<Uuid> {
-        self.peers
-            .values()
-            .find(|p| p.ready && p.endpoint == *endpoint)
-            .map(|p| p.uuid)
+        self.peer_index
+            .at(endpoint)
+            .find(|uuid| self.peers.get(uuid).is_some_and(|p| p.ready))
     }
 
     fn dial_seed(&mut self, now: Instant, endpoint: &Endpoint) {
