@@ -284,14 +284,22 @@ def test_blocking_recv_is_interruptible(isolated):
     """Ctrl-C (SIGINT) ends a recv() that waits with no timeout."""
     import signal
 
-    with Node(**FAST) as node:
-        timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
-        timer.start()
-        start = time.monotonic()
-        with pytest.raises(KeyboardInterrupt):
-            node.recv()
-        timer.join()
-        assert time.monotonic() - start < 5
+    # Python's own Ctrl-C handler, whatever this process inherited: a
+    # process started in the background by a shell without job control
+    # (as a CI runner may start it) inherits SIGINT ignored, Python then
+    # leaves it ignored, and the recv() below would wait for good.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with Node(**FAST) as node:
+            timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+            timer.start()
+            start = time.monotonic()
+            with pytest.raises(KeyboardInterrupt):
+                node.recv()
+            timer.join()
+            assert time.monotonic() - start < 5
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_seeds_and_gossip_bind_without_beacons(isolated):
