@@ -513,9 +513,7 @@ impl NodeCore {
                 // application never heard of it, so no EXIT either. (A
                 // HELLO of the same session found it ready: it had its
                 // ENTER, so it gets its EXIT.)
-                self.peer_index.uncount(peer);
-                peer.ready = false;
-                self.peer_index.count(peer);
+                self.peer_index.set_ready(peer, false);
             }
             self.remove_peer(uuid, Removal::Refused);
             return;

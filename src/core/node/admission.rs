@@ -109,9 +109,7 @@ impl NodeCore {
         let challenger = self.is_challenger(uuid);
         if let Some(peer) = self.peers.get_mut(&uuid) {
             let was_linked_pending = !peer.ready && peer.linked;
-            self.peer_index.uncount(peer);
-            peer.ready = true;
-            self.peer_index.count(peer);
+            self.peer_index.set_ready(peer, true);
             self.budget.forget_announced(uuid);
             if challenger {
                 // No link while its contest runs (see contest.rs).

@@ -176,9 +176,7 @@ impl NodeCore {
             return;
         }
         if p.linked {
-            self.peer_index.uncount(p);
-            p.linked = false;
-            self.peer_index.count(p);
+            self.peer_index.set_linked(p, false);
             self.budget.waiting.push(peer);
             self.actions.push_back(Action::Disconnect { peer });
         }
@@ -362,9 +360,7 @@ impl NodeCore {
                 return false;
             }
             self.budget.linking.pop_front();
-            self.peer_index.uncount(peer);
-            peer.linked = false;
-            self.peer_index.count(peer);
+            self.peer_index.set_linked(peer, false);
             self.budget.waiting.insert(0, uuid);
             self.actions.push_back(Action::Disconnect { peer: uuid });
             return true;
@@ -415,9 +411,7 @@ impl NodeCore {
         let Some(peer) = self.peers.get_mut(&uuid) else {
             return;
         };
-        self.peer_index.uncount(peer);
-        peer.linked = true;
-        self.peer_index.count(peer);
+        self.peer_index.set_linked(peer, true);
         peer.restart_sent_sequence();
         if !peer.ready {
             self.budget.linking.push_back((now, uuid));

@@ -180,9 +180,7 @@ impl NodeCore {
                 // The link moves; it carried our HELLO for the holder,
                 // which the challenger has not seen: HELLO again (and a
                 // PING, if its ENTER waits for one).
-                self.peer_index.uncount(peer);
-                peer.linked = true;
-                self.peer_index.count(peer);
+                self.peer_index.set_linked(peer, true);
                 peer.link_up = link_up;
                 peer.restart_sent_sequence();
                 self.actions.push_back(Action::Relink {

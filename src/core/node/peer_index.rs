@@ -7,7 +7,7 @@
 //! these lookups do not.
 //!
 //! Every change of a peer's `ready` or `linked` flag goes through
-//! [`PeerIndex::uncount`] before and [`PeerIndex::count`] after, and every
+//! [`PeerIndex::set_ready`] or [`PeerIndex::set_linked`], and every
 //! insertion into or removal from the table through [`PeerIndex::insert`]
 //! and [`PeerIndex::remove`]. Debug builds check each lookup against the
 //! walk it replaces (the cost the release build no longer pays), so every
@@ -28,14 +28,28 @@ pub(super) struct PeerIndex {
 }
 
 impl PeerIndex {
+    /// Sets `peer.ready`, keeping the counts.
+    pub(super) fn set_ready(&mut self, peer: &mut Peer, ready: bool) {
+        self.uncount(peer);
+        peer.ready = ready;
+        self.count(peer);
+    }
+
+    /// Sets `peer.linked`, keeping the counts.
+    pub(super) fn set_linked(&mut self, peer: &mut Peer, linked: bool) {
+        self.uncount(peer);
+        peer.linked = linked;
+        self.count(peer);
+    }
+
     /// Counts a peer in: after its flags changed, or as it joins.
-    pub(super) fn count(&mut self, peer: &Peer) {
+    fn count(&mut self, peer: &Peer) {
         self.ready += usize::from(peer.ready);
         self.linked_pending += usize::from(peer.linked && !peer.ready);
     }
 
     /// Counts a peer out: before its flags change, or as it leaves.
-    pub(super) fn uncount(&mut self, peer: &Peer) {
+    fn uncount(&mut self, peer: &Peer) {
         self.ready -= usize::from(peer.ready);
         self.linked_pending -= usize::from(peer.linked && !peer.ready);
     }
@@ -69,11 +83,10 @@ impl PeerIndex {
     }
 
     /// The peers at `endpoint`, smallest UUID first.
-    pub(super) fn at<'a>(&'a self, endpoint: &Endpoint) -> impl Iterator<Item = Uuid> + 'a {
-        let endpoint = endpoint.clone();
+    pub(super) fn at<'a>(&'a self, endpoint: &'a Endpoint) -> impl Iterator<Item = Uuid> + 'a {
         self.by_endpoint
             .range((endpoint.clone(), Uuid::nil())..)
-            .take_while(move |(at, _)| *at == endpoint)
+            .take_while(move |(at, _)| at == endpoint)
             .map(|&(_, uuid)| uuid)
     }
 }
