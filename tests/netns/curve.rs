@@ -60,8 +60,8 @@ fn curve_ours_with_ours() {
 
 /// Two secure nodes (allow-list: each other) share a LAN with intruders:
 /// one of our nodes in CURVE mode with a key not in the list, a plain
-/// node, and a hand-driven rogue that forges version-1 beacons (with its
-/// own UUID, and with a secure node's UUID, naming a trap port) and
+/// node, and a hand-driven rogue that forges version-1 beacons (with a
+/// UUID of their own, and with a secure node's UUID, naming a trap port) and
 /// connects to a secure node's inbox in the clear to say HELLO. The
 /// secure nodes meet and hear each other's SHOUTs (so there was something
 /// to hear), and the plain node takes the forged beacons (so they went
@@ -93,8 +93,14 @@ fn curve_intruders_never_get_in() {
     meet_with_keys(&mut a, &a_cert.key, &mut b, &b_cert.key);
     let inbox_port = endpoint_port(&r.endpoint).to_owned();
 
+    // The trap is announced under a UUID of its own: under the rogue's,
+    // which its inbox's beacon names too, the plain node would follow
+    // each beacon to the latest endpoint (a peer that never said HELLO
+    // and is announced elsewhere moved) and drop its link to the trap,
+    // often before its HELLO got there.
+    let trap_uuid = "7AB0000000000000000000000000CAFE";
     for round in 0..5 {
-        r.send_line(&format!("/beacon 1 {trap}"));
+        r.send_line(&format!("/beacon 1 {trap} {trap_uuid}"));
         r.send_line(&format!("/beacon 1 {trap} {}", b.uuid));
         r.send_line(&format!("/beacon 1 {trap} {}", a.uuid));
         r.send_line(&format!("/beacon 1 {inbox_port}"));
