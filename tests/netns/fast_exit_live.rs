@@ -20,6 +20,7 @@ use crate::support::netns::{Event, JsonPeer, Lab, Stream, WAIT};
 use crate::support::peers;
 use crate::support::refpeers::Family;
 use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -47,6 +48,9 @@ fn kills() -> usize {
         },
     }
 }
+
+/// The signal a segmentation fault ends a process with (Linux, every arch).
+const SIGSEGV: i32 = 11;
 
 // ---- the reference peers ---------------------------------------------------
 
@@ -223,6 +227,7 @@ fn leaving_reference_exits_within_a_second(which: Impl, test: &str, tag: &str, n
     watcher.wait_stdout("READY", |l| l == "READY", WAIT);
     let mut ours = observer(&lab);
     let mut delays = Vec::new();
+    let mut crashes = 0;
     for round in 0..rounds {
         let mut theirs = which.spawn(&lab, "b", "lan", &format!("theirs{round}"));
         meet(&mut ours, &mut theirs);
@@ -233,12 +238,23 @@ fn leaving_reference_exits_within_a_second(which: Impl, test: &str, tag: &str, n
             let events = ours.child().stdout();
             let exit = s.spawn(|| seen_at(events, |l| about("EXIT", &uuid)(&Event::parse(l))));
             let status = theirs.quit(WAIT);
+            let beacon = beacon.join().unwrap();
+            // zyre.js (zeromq.js 5 on libzmq 4.3) now and then dies of
+            // SIGSEGV while it unbinds its ROUTER, after its port-0 beacon
+            // went out: its own defect, in the last step of its stop, after
+            // everything this test measures. Any other end, or a crash
+            // before the beacon, fails.
+            let crashed_after_goodbye =
+                which == Impl::ZyreJs && status.signal() == Some(SIGSEGV) && beacon.is_some();
             assert!(
-                status.success(),
+                status.success() || crashed_after_goodbye,
                 "{label} ended with {status}\n{}",
                 theirs.report()
             );
-            (beacon.join().unwrap(), exit.join().unwrap())
+            if crashed_after_goodbye {
+                crashes += 1;
+            }
+            (beacon, exit.join().unwrap())
         });
         let beacon =
             beacon.unwrap_or_else(|| panic!("round {round}: no port-0 beacon of {label}\n{}", lab.report()));
@@ -265,7 +281,12 @@ fn leaving_reference_exits_within_a_second(which: Impl, test: &str, tag: &str, n
     let (median, worst) = median_and_worst(&mut delays);
     figure!(
         "fast exit: {rounds} clean stops of {label}: EXIT at ours after its port-0 beacon: \
-         median {median:.3} s, worst {worst:.3} s"
+         median {median:.3} s, worst {worst:.3} s{}",
+        if crashes > 0 {
+            format!(" ({label} died of SIGSEGV after its port-0 beacon in {crashes} of them)")
+        } else {
+            String::new()
+        }
     );
     ours.quit(WAIT);
 }
