@@ -21,6 +21,8 @@ pub struct SimNode {
 
 struct Packet {
     from: usize,
+    /// The sender's link it went out on (named by the peer it is for).
+    link: Uuid,
     to: usize,
     identity: Vec<u8>,
     header: Vec<u8>,
@@ -48,6 +50,21 @@ pub struct Lan {
     queued: HashMap<(usize, Uuid), Vec<Packet>>,
     /// Every `Connect`, `(node, peer)`.
     pub connects: Vec<(usize, Uuid)>,
+    /// Nodes stopped (SIGSTOP): they act on nothing, not even their
+    /// timers, and what reaches them waits in `held` (the kernel's socket
+    /// buffers) until they go on.
+    frozen: HashSet<usize>,
+    held: HashMap<usize, VecDeque<Held>>,
+    /// `(node, to)`: stop `node` right after it sends its first message
+    /// (its HELLO) to `to`, before it reads anything more: `to` may ENTER
+    /// it while it has not read the HELLO of `to`.
+    pub stop_after_send: Option<(usize, usize)>,
+}
+
+/// What waits for a stopped node: a message at its inbox or a beacon.
+enum Held {
+    Message(Packet),
+    Beacon(IpAddr, Vec<u8>),
 }
 
 pub fn uuid_of(n: u128) -> Uuid {
@@ -77,7 +94,39 @@ impl Lan {
             failed_links: HashSet::new(),
             queued: HashMap::new(),
             connects: Vec::new(),
+            frozen: HashSet::new(),
+            held: HashMap::new(),
+            stop_after_send: None,
         }
+    }
+
+    /// SIGSTOP: the node does nothing until [`Lan::resume`]; what is sent
+    /// to it waits, as it would in its sockets' buffers.
+    pub fn stop(&mut self, node: usize) {
+        self.settle();
+        self.frozen.insert(node);
+    }
+
+    pub fn is_stopped(&self, node: usize) -> bool {
+        self.frozen.contains(&node)
+    }
+
+    /// SIGCONT: the node reads what waited, as its reactor does after a
+    /// wake (the inbox, then the beacons, then its timers).
+    pub fn resume(&mut self, node: usize) {
+        self.frozen.remove(&node);
+        let now = self.now;
+        let core = &mut self.nodes[node].core;
+        for held in self.held.remove(&node).unwrap_or_default() {
+            match held {
+                Held::Message(p) => core.handle_message(now, &p.identity, &p.header, p.content),
+                Held::Beacon(ip, bytes) => core.handle_beacon(now, ip, &bytes),
+            }
+        }
+        if core.poll_timeout().is_some_and(|t| t <= now) {
+            core.handle_timeout(now);
+        }
+        self.settle();
     }
 
     pub fn config(index: usize, name: &str) -> CoreConfig {
@@ -167,7 +216,11 @@ impl Lan {
             assert!(round < 100_000, "the network never goes quiet: a message storm");
             let mut progressed = false;
             for i in 0..self.nodes.len() {
-                while let Some(action) = self.nodes[i].core.poll_action() {
+                // (A node stopped by its own send acts on nothing more.)
+                while !self.frozen.contains(&i) {
+                    let Some(action) = self.nodes[i].core.poll_action() else {
+                        break;
+                    };
                     progressed = true;
                     self.apply(i, action);
                 }
@@ -177,13 +230,18 @@ impl Lan {
             }
             while let Some(packet) = self.in_flight.pop_front() {
                 progressed = true;
+                if self.frozen.contains(&packet.to) {
+                    self.held
+                        .entry(packet.to)
+                        .or_default()
+                        .push_back(Held::Message(packet));
+                    continue;
+                }
                 let now = self.now;
-                self.nodes[packet.to].core.handle_message(
-                    now,
-                    &packet.identity,
-                    &packet.header,
-                    packet.content,
-                );
+                let to = packet.to;
+                self.nodes[to]
+                    .core
+                    .handle_message(now, &packet.identity, &packet.header, packet.content);
             }
             if !progressed {
                 break;
@@ -210,6 +268,12 @@ impl Lan {
                 self.links.insert((from, peer), endpoint);
             }
             Action::Disconnect { peer } => {
+                // What it sent a stopped node and that waits unread goes
+                // with the connection: libzmq ends the inbox's pipe when
+                // it sees the close (the inbox lingers 0).
+                for held in self.held.values_mut() {
+                    held.retain(|h| !matches!(h, Held::Message(p) if p.from == from && p.link == peer));
+                }
                 self.links.remove(&(from, peer));
                 self.queued.remove(&(from, peer));
                 self.failed_links.remove(&(from, peer));
@@ -236,6 +300,7 @@ impl Lan {
                 let content = content.map(|c| c.to_vec()).unwrap_or_default();
                 let packet = Packet {
                     from,
+                    link: peer,
                     to,
                     identity,
                     header: header.to_vec(),
@@ -259,6 +324,10 @@ impl Lan {
                 let queued = self.queued.remove(&(from, peer)).unwrap_or_default();
                 self.in_flight.extend(queued);
                 self.in_flight.push_back(packet);
+                if self.stop_after_send == Some((from, to)) {
+                    self.stop_after_send = None;
+                    self.frozen.insert(from);
+                }
             }
             Action::Probe {
                 peer,
@@ -277,8 +346,13 @@ impl Lan {
                 let bytes = beacon.to_bytes();
                 let ip = self.nodes[from].ip;
                 let now = self.now;
-                for node in &mut self.nodes {
-                    node.core.handle_beacon(now, ip, &bytes);
+                for (i, node) in self.nodes.iter_mut().enumerate() {
+                    if self.frozen.contains(&i) {
+                        let held = self.held.entry(i).or_default();
+                        held.push_back(Held::Beacon(ip, bytes.clone()));
+                    } else {
+                        node.core.handle_beacon(now, ip, &bytes);
+                    }
                 }
             }
         }
@@ -288,12 +362,19 @@ impl Lan {
         let target = self.now + span;
         self.settle();
         loop {
-            let next = self.nodes.iter().filter_map(|n| n.core.poll_timeout()).min();
+            let frozen = &self.frozen;
+            let running = || {
+                let nodes = self.nodes.iter().enumerate();
+                nodes.filter(|(i, _)| !frozen.contains(i)).map(|(_, n)| n)
+            };
+            let next = running().filter_map(|n| n.core.poll_timeout()).min();
             match next {
                 Some(next) if next <= target => {
                     self.now = self.now.max(next);
-                    for node in self.nodes.iter_mut() {
-                        if node.core.poll_timeout().is_some_and(|t| t <= self.now) {
+                    for (i, node) in self.nodes.iter_mut().enumerate() {
+                        if !self.frozen.contains(&i)
+                            && node.core.poll_timeout().is_some_and(|t| t <= self.now)
+                        {
                             node.core.handle_timeout(self.now);
                         }
                     }

@@ -261,3 +261,141 @@ fn two_claimants_of_one_endpoint_that_restart_their_sessions_do_not_take_turns()
         }
     }
 }
+
+/// A node stopped (SIGSTOP) for longer than its peers' expired timeout,
+/// then resumed: each side removed the other (EXIT), and must meet the
+/// other again once, for good. Found by the mixed chaos schedule (seed
+/// 1796505080178254327: n2 stopped 7.8 s with expired 4 s; afterwards n2
+/// and n10 ENTERed and EXITed each other in turn every 13 s, each ENTER
+/// one-sided). Swept over how long the stop lasts and where it falls
+/// against the beacons and ticks, with two and three nodes.
+#[test]
+fn a_node_stopped_past_its_peers_expiry_meets_them_again_for_good() {
+    let mut failures = Vec::new();
+    for nodes in [2, 3] {
+        for phase_ms in (0..1000).step_by(100) {
+            for stop_ms in (4_100..12_000).step_by(300) {
+                let mut lan = Lan::new();
+                for i in 0..nodes {
+                    let mut config = Lan::config(i, &format!("n{i}"));
+                    config.evasive = secs(1);
+                    config.expired = secs(4);
+                    lan.add_with(config);
+                }
+                lan.run_for(secs(3) + Duration::from_millis(phase_ms));
+                lan.stop(0);
+                lan.run_for(Duration::from_millis(stop_ms));
+                lan.resume(0);
+                // Met again within a few beacons; then nothing changes.
+                lan.run_for(secs(10));
+                lan.clear_events();
+                lan.run_for(secs(30));
+                let case = format!("{nodes} nodes, phase {phase_ms} ms, stopped {stop_ms} ms");
+                for a in 0..nodes {
+                    for b in (0..nodes).filter(|&b| b != a) {
+                        let ub = lan.uuid(b);
+                        let flaps = lan.count(a, "ENTER", ub) + lan.count(a, "EXIT", ub);
+                        let entered = lan.nodes[a].core.peers().contains(&ub);
+                        if flaps > 0 || !entered {
+                            failures.push(format!(
+                                "{case}: n{a} about n{b}: {flaps} ENTER/EXIT after the meeting, \
+                                 entered now: {entered}"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of 540 cases:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The chaos schedule's case exactly (seed 1796505080178254327): A is
+/// stopped right after it sent B its HELLO, before it read B's, and
+/// stays stopped past B's expired timeout while the group's SHOUTs go on.
+/// B removes A, closing its link, and what it sent A there is lost with
+/// it (libzmq ends the inbox's pipe). Each must then meet the other once
+/// more and stay met, not take turns at an ENTER the other does not share.
+///
+/// Open: each side's HELLO went to an entry the other has since dropped,
+/// and the entry waiting for the other's HELLO is kept by its beacons, so
+/// neither greets again; they ENTER each other in turn, one way only.
+/// Greeting again on a PING from a peer we wait for mends this here, but
+/// in the namespace chaos schedules it set off peers restarting each other
+/// in turn (1 984 ENTERs instead of about 340), so it is not in.
+#[test]
+#[ignore = "reproduces an open flap (chaos seed 1796505080178254327): fails in all 108 cases"]
+fn a_node_stopped_while_met_one_way_meets_again_for_good() {
+    let mut failures = Vec::new();
+    for nodes in [2, 3] {
+        for stop_ms in (4_100..12_000).step_by(300) {
+            for traffic in [false, true] {
+                let mut lan = Lan::new();
+                for i in 0..nodes {
+                    let mut config = Lan::config(i, &format!("n{i}"));
+                    config.evasive = secs(1);
+                    config.expired = secs(4);
+                    lan.add_with(config);
+                    lan.nodes[i].core.join("g").unwrap();
+                }
+                lan.stop_after_send = Some((1, 0));
+                let mut elapsed = Duration::ZERO;
+                let mut resumed = false;
+                let mut stopped_at = None;
+                while elapsed < secs(60) {
+                    let step = Duration::from_millis(100);
+                    lan.run_for(step);
+                    elapsed += step;
+                    if stopped_at.is_none() && lan.is_stopped(1) {
+                        stopped_at = Some(elapsed);
+                    }
+                    if let Some(at) = stopped_at.filter(|_| !resumed)
+                        && elapsed >= at + Duration::from_millis(stop_ms)
+                    {
+                        lan.resume(1);
+                        resumed = true;
+                    }
+                    if elapsed == secs(30) {
+                        lan.clear_events();
+                    }
+                    if traffic && elapsed.as_millis() % 500 == 0 {
+                        for i in 0..nodes {
+                            if !lan.is_stopped(i) {
+                                lan.nodes[i].core.shout("g", text("tick")).unwrap();
+                            }
+                        }
+                    }
+                }
+                let case = format!("{nodes} nodes, stopped {stop_ms} ms, traffic {traffic}");
+                if !resumed {
+                    failures.push(format!("{case}: never stopped"));
+                    continue;
+                }
+                for a in 0..nodes {
+                    for b in (0..nodes).filter(|&b| b != a) {
+                        let ub = lan.uuid(b);
+                        let flaps = lan.count(a, "ENTER", ub) + lan.count(a, "EXIT", ub);
+                        let entered = lan.nodes[a].core.peers().contains(&ub);
+                        if flaps > 0 || !entered {
+                            failures.push(format!(
+                                "{case}: n{a} about n{b}: {flaps} ENTER/EXIT in the last 30 s, \
+                                 entered now: {entered}"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
