@@ -499,6 +499,12 @@ impl NodeCore {
                 head.id,
                 uuid.simple()
             );
+            // Its liveness check: it holds a session with us (see
+            // greet_again). Other messages can be a session's last ones
+            // in flight; a PING comes only after an evasive silence.
+            if head.id == MessageId::Ping as u8 || head.id == MessageId::PingOk as u8 {
+                self.greet_again(now, uuid);
+            }
             return;
         };
         let is_hello = head.id == MessageId::Hello as u8;

@@ -87,6 +87,9 @@ pub(crate) struct Peer {
     /// restart of us, one more HELLO comes back, and restarting it for that
     /// would make the two restart each other in turn for ever.
     pub answered_hello_until: Option<Instant>,
+    /// When we last sent it our HELLO again because it checked our
+    /// liveness before its HELLO (see `NodeCore::greet_again`).
+    pub greeted_again_at: Option<Instant>,
     /// We have sent it sequence 65535 at least once.
     sent_top: bool,
     /// The `now` of the last `refresh`, whose deadlines are still set.
@@ -126,6 +129,7 @@ impl Peer {
             endpoint,
             ready: false,
             answered_hello_until: None,
+            greeted_again_at: None,
             name: Arc::from(""),
             headers: Vec::new(),
             status: 0,

@@ -55,10 +55,15 @@ pub struct Lan {
     /// buffers) until they go on.
     frozen: HashSet<usize>,
     held: HashMap<usize, VecDeque<Held>>,
-    /// `(node, to)`: stop `node` right after it sends its first message
-    /// (its HELLO) to `to`, before it reads anything more: `to` may ENTER
-    /// it while it has not read the HELLO of `to`.
-    pub stop_after_send: Option<(usize, usize)>,
+    /// Stop this node right after it sends its next HELLO, before it
+    /// reads anything more: the peer may ENTER it while it has not read
+    /// the peer's HELLO.
+    pub stop_after_hello: Option<usize>,
+    /// Nodes whose link is down: they run, but their beacons and those
+    /// sent to them are lost, and TCP holds their messages either way
+    /// (`delayed`) until the link is up again.
+    down: HashSet<usize>,
+    delayed: VecDeque<Packet>,
 }
 
 /// What waits for a stopped node: a message at its inbox or a beacon.
@@ -96,7 +101,9 @@ impl Lan {
             connects: Vec::new(),
             frozen: HashSet::new(),
             held: HashMap::new(),
-            stop_after_send: None,
+            stop_after_hello: None,
+            down: HashSet::new(),
+            delayed: VecDeque::new(),
         }
     }
 
@@ -105,6 +112,23 @@ impl Lan {
     pub fn stop(&mut self, node: usize) {
         self.settle();
         self.frozen.insert(node);
+    }
+
+    /// `ip link set down`: see `down`.
+    pub fn link_down(&mut self, node: usize) {
+        self.settle();
+        self.down.insert(node);
+    }
+
+    /// The link is up again: what TCP held goes on, in order.
+    pub fn link_up(&mut self, node: usize) {
+        self.down.remove(&node);
+        let (go, stay) = std::mem::take(&mut self.delayed)
+            .into_iter()
+            .partition(|p| !self.down.contains(&p.from) && !self.down.contains(&p.to));
+        self.delayed = stay;
+        self.in_flight.extend::<VecDeque<Packet>>(go);
+        self.settle();
     }
 
     pub fn is_stopped(&self, node: usize) -> bool {
@@ -230,6 +254,10 @@ impl Lan {
             }
             while let Some(packet) = self.in_flight.pop_front() {
                 progressed = true;
+                if self.down.contains(&packet.to) || self.down.contains(&packet.from) {
+                    self.delayed.push_back(packet);
+                    continue;
+                }
                 if self.frozen.contains(&packet.to) {
                     self.held
                         .entry(packet.to)
@@ -274,6 +302,7 @@ impl Lan {
                 for held in self.held.values_mut() {
                     held.retain(|h| !matches!(h, Held::Message(p) if p.from == from && p.link == peer));
                 }
+                self.delayed.retain(|p| !(p.from == from && p.link == peer));
                 self.links.remove(&(from, peer));
                 self.queued.remove(&(from, peer));
                 self.failed_links.remove(&(from, peer));
@@ -324,8 +353,9 @@ impl Lan {
                 let queued = self.queued.remove(&(from, peer)).unwrap_or_default();
                 self.in_flight.extend(queued);
                 self.in_flight.push_back(packet);
-                if self.stop_after_send == Some((from, to)) {
-                    self.stop_after_send = None;
+                let hello = packet_header_id(&self.in_flight) == Some(1);
+                if hello && self.stop_after_hello == Some(from) {
+                    self.stop_after_hello = None;
                     self.frozen.insert(from);
                 }
             }
@@ -337,8 +367,10 @@ impl Lan {
                 let endpoint = endpoint.to_string();
                 let now = self.now;
                 // An endpoint nobody listens at on this LAN: the address is
-                // gone, the connect times out unanswered (no refusal).
-                if self.by_endpoint.contains_key(&endpoint) {
+                // gone, the connect times out unanswered (no refusal). So
+                // does one across a link that is down.
+                let cut = |to: &usize| self.down.contains(&from) || self.down.contains(to);
+                if self.by_endpoint.get(&endpoint).is_some_and(|to| !cut(to)) {
                     self.nodes[from].core.handle_link_answered(now, peer, probe);
                 }
             }
@@ -346,7 +378,13 @@ impl Lan {
                 let bytes = beacon.to_bytes();
                 let ip = self.nodes[from].ip;
                 let now = self.now;
+                if self.down.contains(&from) {
+                    return;
+                }
                 for (i, node) in self.nodes.iter_mut().enumerate() {
+                    if self.down.contains(&i) {
+                        continue;
+                    }
                     if self.frozen.contains(&i) {
                         let held = self.held.entry(i).or_default();
                         held.push_back(Held::Beacon(ip, bytes.clone()));
@@ -412,4 +450,9 @@ impl Lan {
             node.events.clear();
         }
     }
+}
+
+/// The message id of the last packet queued (its header's third byte).
+fn packet_header_id(in_flight: &VecDeque<Packet>) -> Option<u8> {
+    in_flight.back().and_then(|p| p.header.get(2).copied())
 }

@@ -2166,6 +2166,39 @@ fn elections_complete_despite_reordered_messages() {
     }
 }
 
+/// A peer says HELLO again while both sides are met and talking (its
+/// group is contested: every ENTER sets off an ELECT, so traffic follows
+/// each HELLO). At most one restart, then quiet. Before, the answer to a
+/// restart's HELLO was taken for a restart in turn whenever anything had
+/// been sent since, and the two restarted each other for ever (the chaos
+/// schedules' storm, 1 984 ENTERs in 45 s).
+#[test]
+fn a_hello_again_under_traffic_restarts_at_most_once() {
+    let mut sim = election_sim(2, |_| true);
+    let tapped = std::rc::Rc::new(std::cell::RefCell::new(None::<Vec<u8>>));
+    let tap = tapped.clone();
+    sim.loss = Some(Box::new(move |p: &Packet| {
+        if p.from == 1 && p.to == 0 && p.header.get(2) == Some(&1) && tap.borrow().is_none() {
+            *tap.borrow_mut() = Some(p.header.clone());
+        }
+        false
+    }));
+    sim.run_for(secs(3));
+    let hello = tapped.borrow().clone().expect("node 1's HELLO went out");
+    let (u0, u1) = (sim.uuid(0), sim.uuid(1));
+    inject(&mut sim, u1, 0, hello);
+    sim.run_for(secs(10));
+    for (node, peer) in [(0, u1), (1, u0)] {
+        assert!(
+            sim.count(node, "EXIT") <= 1,
+            "node {node}: {:?}",
+            sim.nodes[node].events
+        );
+        assert!(sim.nodes[node].core.peers().contains(&peer));
+    }
+    check_one_leader(&mut sim, &[0, 1], 0);
+}
+
 #[test]
 fn elections_complete_despite_lost_messages() {
     let n = 5;

@@ -31,12 +31,22 @@ impl NodeCore {
         if let Some(peer) = self.peers.get_mut(&uuid) {
             let answer = peer.answered_hello_until.take().is_some_and(|until| now < until);
             let same_key = peer.curve_key == key;
-            // Any other traffic since, and this HELLO is a real restart (pyre
-            // resets a peer on a sequence gap and says HELLO again).
-            // A HELLO naming another endpoint is never an answer: the peer
-            // moved (its address changed) and must be linked to anew.
-            let same_endpoint = peer.endpoint == *endpoint;
-            if peer.ready && answer && peer.only_hellos_exchanged() && same_key && same_endpoint {
+            // Within the window this is its answer, whatever went either
+            // way meanwhile. Under traffic, a rule that wanted only HELLOs
+            // exchanged took each answer for a restart, and two peers then
+            // restarted each other in turn, each restart's HELLO answered
+            // by the other's next (a storm the chaos schedules found once
+            // a peer could greet again, see greet_again). Nothing is lost
+            // in silence: what we sent after our HELLO went on its link
+            // after it, into the session it answers; what went before on
+            // an older link was covered by the EXIT of our restart, or
+            // arrives out of sequence and is refused with an EXIT. Not an
+            // answer: a HELLO that says something new (a restart under the
+            // same UUID: other groups, a new name; another endpoint: the
+            // peer moved and must be linked to anew), or one after our
+            // 65535 (pyre and zyre.js reset on it: the short wrap below).
+            let same = same_key && same_hello(peer, &self.groups, hello, endpoint);
+            if peer.ready && answer && same && !peer.reset_by_our_full_wrap() {
                 debug!(
                     "peer {} ({}) answered our HELLO with its own again: same session",
                     peer.name,
@@ -135,6 +145,38 @@ impl NodeCore {
             }
         }
         HelloVerdict::Enter
+    }
+
+    /// A peer we wait for the HELLO of checks our liveness (PING, or
+    /// PING-OK to ours): it holds a session with us, so it took a HELLO of
+    /// ours and sent its own, but its HELLO never reached this entry. That
+    /// happens when we dropped it (expired) while it kept us: its HELLO
+    /// went to the entry we dropped, and ours, on the link we opened
+    /// since, to a session of its own that it ended meanwhile (one side
+    /// stopped past the other's expired timeout, each then met the other
+    /// anew in turn). Neither would greet again, and each would ENTER the
+    /// other in turn, one way only, for ever (chaos seed
+    /// 1796505080178254327). Our HELLO again, numbered 1, on the link we
+    /// hold makes it answer with its own: as the same session if nothing
+    /// was lost, else as a restart, with the EXIT that the messages we
+    /// dropped call for. Once an evasive period at most per peer, so that
+    /// nothing a stranger sends makes us say more.
+    pub(super) fn greet_again(&mut self, now: Instant, uuid: Uuid) {
+        let evasive = self.config.evasive;
+        let Some(peer) = self.peers.get_mut(&uuid) else {
+            return;
+        };
+        let due = peer.greeted_again_at.is_none_or(|at| now >= at + evasive);
+        if peer.ready || !peer.linked || !due {
+            return;
+        }
+        debug!(
+            "{} checks on us before its HELLO: sending ours again",
+            uuid.simple()
+        );
+        peer.greeted_again_at = Some(now);
+        peer.restart_sent_sequence();
+        self.send_hello(uuid);
     }
 
     /// Finds or creates a peer; a new peer gets a DEALER and our HELLO.
