@@ -5,6 +5,7 @@
 //! it names (a ROUTER routing id maps back to the DEALER behind it), and
 //! advances time from one deadline to the next.
 
+use crate::lan_sim::XorShift;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -917,23 +918,6 @@ fn hostile_frames_get_invalid_and_change_nothing() {
         .filter(|output| !matches!(output, ServerOutput::SendToRemote { .. }))
         .collect();
     assert!(answers.is_empty(), "{answers:?}");
-}
-
-/// A small deterministic generator, so that the fuzz below needs no crate
-/// and always runs the same cases.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 #[test]

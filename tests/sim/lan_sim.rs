@@ -456,3 +456,20 @@ impl Lan {
 fn packet_header_id(in_flight: &VecDeque<Packet>) -> Option<u8> {
     in_flight.back().and_then(|p| p.header.get(2).copied())
 }
+
+/// A small deterministic generator (xorshift64), so that seeded runs need
+/// no crate and replay exactly.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}

@@ -3,7 +3,7 @@
 //! never leave a peer ENTERed that cannot be reached both ways, nor make
 //! peers flap. The namespace versions are in `network_faults_netns.rs`.
 
-use crate::lan_sim::{Lan, text};
+use crate::lan_sim::{Lan, XorShift, text};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -262,6 +262,40 @@ fn two_claimants_of_one_endpoint_that_restart_their_sessions_do_not_take_turns()
     }
 }
 
+/// A LAN of `nodes` with the chaos schedules' timeouts (evasive 1 s,
+/// expired 4 s), every node in group `g`.
+fn chaos_lan(nodes: usize) -> Lan {
+    let mut lan = Lan::new();
+    for i in 0..nodes {
+        let mut config = Lan::config(i, &format!("n{i}"));
+        config.evasive = secs(1);
+        config.expired = secs(4);
+        lan.add_with(config);
+        lan.nodes[i].core.join("g").unwrap();
+    }
+    lan
+}
+
+/// The pairs not met both ways, or with an ENTER or EXIT since the events
+/// were last cleared: one line each, after `case`.
+fn unsettled_pairs(lan: &Lan, case: &str) -> Vec<String> {
+    let nodes = lan.nodes.len();
+    let mut lines = Vec::new();
+    for a in 0..nodes {
+        for b in (0..nodes).filter(|&b| b != a) {
+            let ub = lan.uuid(b);
+            let flaps = lan.count(a, "ENTER", ub) + lan.count(a, "EXIT", ub);
+            let entered = lan.nodes[a].core.peers().contains(&ub);
+            if flaps > 0 || !entered {
+                lines.push(format!(
+                    "{case}: n{a} about n{b}: {flaps} ENTER/EXIT since the faults, entered now: {entered}"
+                ));
+            }
+        }
+    }
+    lines
+}
+
 /// A node stopped (SIGSTOP) for longer than its peers' expired timeout,
 /// then resumed: each side removed the other (EXIT), and must meet the
 /// other again once, for good. Found by the mixed chaos schedule (seed
@@ -275,13 +309,7 @@ fn a_node_stopped_past_its_peers_expiry_meets_them_again_for_good() {
     for nodes in [2, 3] {
         for phase_ms in (0..1000).step_by(100) {
             for stop_ms in (4_100..12_000).step_by(300) {
-                let mut lan = Lan::new();
-                for i in 0..nodes {
-                    let mut config = Lan::config(i, &format!("n{i}"));
-                    config.evasive = secs(1);
-                    config.expired = secs(4);
-                    lan.add_with(config);
-                }
+                let mut lan = chaos_lan(nodes);
                 lan.run_for(secs(3) + Duration::from_millis(phase_ms));
                 lan.stop(0);
                 lan.run_for(Duration::from_millis(stop_ms));
@@ -291,19 +319,7 @@ fn a_node_stopped_past_its_peers_expiry_meets_them_again_for_good() {
                 lan.clear_events();
                 lan.run_for(secs(30));
                 let case = format!("{nodes} nodes, phase {phase_ms} ms, stopped {stop_ms} ms");
-                for a in 0..nodes {
-                    for b in (0..nodes).filter(|&b| b != a) {
-                        let ub = lan.uuid(b);
-                        let flaps = lan.count(a, "ENTER", ub) + lan.count(a, "EXIT", ub);
-                        let entered = lan.nodes[a].core.peers().contains(&ub);
-                        if flaps > 0 || !entered {
-                            failures.push(format!(
-                                "{case}: n{a} about n{b}: {flaps} ENTER/EXIT after the meeting, \
-                                 entered now: {entered}"
-                            ));
-                        }
-                    }
-                }
+                failures.extend(unsettled_pairs(&lan, &case));
             }
         }
     }
@@ -331,14 +347,7 @@ fn a_node_stopped_while_met_one_way_meets_again_for_good() {
     for nodes in [2, 3] {
         for stop_ms in (4_100..12_000).step_by(300) {
             for traffic in [false, true] {
-                let mut lan = Lan::new();
-                for i in 0..nodes {
-                    let mut config = Lan::config(i, &format!("n{i}"));
-                    config.evasive = secs(1);
-                    config.expired = secs(4);
-                    lan.add_with(config);
-                    lan.nodes[i].core.join("g").unwrap();
-                }
+                let mut lan = chaos_lan(nodes);
                 lan.stop_after_hello = Some(1);
                 let mut elapsed = Duration::ZERO;
                 let mut resumed = false;
@@ -372,19 +381,7 @@ fn a_node_stopped_while_met_one_way_meets_again_for_good() {
                     failures.push(format!("{case}: never stopped"));
                     continue;
                 }
-                for a in 0..nodes {
-                    for b in (0..nodes).filter(|&b| b != a) {
-                        let ub = lan.uuid(b);
-                        let flaps = lan.count(a, "ENTER", ub) + lan.count(a, "EXIT", ub);
-                        let entered = lan.nodes[a].core.peers().contains(&ub);
-                        if flaps > 0 || !entered {
-                            failures.push(format!(
-                                "{case}: n{a} about n{b}: {flaps} ENTER/EXIT in the last 30 s, \
-                                 entered now: {entered}"
-                            ));
-                        }
-                    }
-                }
+                failures.extend(unsettled_pairs(&lan, &case));
             }
         }
     }
@@ -394,22 +391,6 @@ fn a_node_stopped_while_met_one_way_meets_again_for_good() {
         failures.len(),
         failures.join("\n")
     );
-}
-
-/// A small deterministic generator (xorshift64) for the seeded runs below.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 /// Seeded runs of four nodes SHOUTing to one group every 100 ms while
@@ -427,18 +408,15 @@ fn seeded_stops_and_link_outages_leave_no_flap() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(40);
+    println!(
+        "stops and outages: FAULTS_SEED={first} and the {} after it",
+        runs - 1
+    );
     let mut failures = Vec::new();
     for seed in first..first + runs {
         let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let nodes = 4;
-        let mut lan = Lan::new();
-        for i in 0..nodes {
-            let mut config = Lan::config(i, &format!("n{i}"));
-            config.evasive = secs(1);
-            config.expired = secs(4);
-            lan.add_with(config);
-            lan.nodes[i].core.join("g").unwrap();
-        }
+        let mut lan = chaos_lan(nodes);
         let step = Duration::from_millis(100);
         let mut elapsed = Duration::ZERO;
         // (node, stopped rather than cut off, until)
@@ -461,7 +439,7 @@ fn seeded_stops_and_link_outages_leave_no_flap() {
                     lan.stop_after_hello = Some(then);
                     armed = Some((then, span));
                 }
-                next_fault = elapsed + Duration::from_millis(rng.below(3000));
+                next_fault = elapsed + Duration::from_millis(rng.below(3000) as u64);
             }
             // A stop armed to strike mid-exchange (right after the node's
             // next send to one peer) has struck.
@@ -470,8 +448,8 @@ fn seeded_stops_and_link_outages_leave_no_flap() {
                 fault = Some((node, true, elapsed + span));
             }
             if fault.is_none() && armed.is_none() && elapsed >= next_fault && elapsed < faults_end {
-                let node = rng.below(nodes as u64) as usize;
-                let span = Duration::from_millis(500 + rng.below(7500));
+                let node = rng.below(nodes);
+                let span = Duration::from_millis(500 + rng.below(7500) as u64);
                 match rng.below(3) {
                     0 => {
                         lan.stop(node);
@@ -501,19 +479,7 @@ fn seeded_stops_and_link_outages_leave_no_flap() {
                 }
             }
         }
-        for a in 0..nodes {
-            for b in (0..nodes).filter(|&b| b != a) {
-                let ub = lan.uuid(b);
-                let flaps = lan.count(a, "ENTER", ub) + lan.count(a, "EXIT", ub);
-                let entered = lan.nodes[a].core.peers().contains(&ub);
-                if flaps > 0 || !entered {
-                    failures.push(format!(
-                        "FAULTS_SEED={seed}: n{a} about n{b}: {flaps} ENTER/EXIT in the last 15 s, \
-                         entered now: {entered}"
-                    ));
-                }
-            }
-        }
+        failures.extend(unsettled_pairs(&lan, &format!("FAULTS_SEED={seed}")));
     }
     assert!(
         failures.is_empty(),
