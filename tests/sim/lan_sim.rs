@@ -2,8 +2,9 @@
 //! the network does to a node: its address changes, a handshake fails, two
 //! nodes claim one endpoint). Smaller than `core_sim.rs`'s harness, with
 //! what that one lacks: a node can be renumbered (its inbox moves, links to
-//! the old endpoint go nowhere) and a DEALER's CURVE handshake can be made
-//! to fail.
+//! the old endpoint go nowhere), a DEALER's CURVE handshake can be made to
+//! fail, a node can be stopped and resumed (SIGSTOP, SIGCONT; also right
+//! after its next HELLO) and its link taken down and up.
 
 #![allow(dead_code)]
 
