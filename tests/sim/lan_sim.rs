@@ -13,6 +13,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 use zre::core::{Action, CoreConfig, Event, Frame, NodeCore};
+use zre::wire::MessageId;
 
 pub struct SimNode {
     pub core: NodeCore,
@@ -267,10 +268,12 @@ impl Lan {
                     continue;
                 }
                 let now = self.now;
-                let to = packet.to;
-                self.nodes[to]
-                    .core
-                    .handle_message(now, &packet.identity, &packet.header, packet.content);
+                self.nodes[packet.to].core.handle_message(
+                    now,
+                    &packet.identity,
+                    &packet.header,
+                    packet.content,
+                );
             }
             if !progressed {
                 break;
@@ -351,10 +354,10 @@ impl Lan {
                 if *self.routes.entry((to, from)).or_insert(peer) != peer {
                     return;
                 }
+                let hello = packet.header.get(2) == Some(&(MessageId::Hello as u8));
                 let queued = self.queued.remove(&(from, peer)).unwrap_or_default();
                 self.in_flight.extend(queued);
                 self.in_flight.push_back(packet);
-                let hello = packet_header_id(&self.in_flight) == Some(1);
                 if hello && self.stop_after_hello == Some(from) {
                     self.stop_after_hello = None;
                     self.frozen.insert(from);
@@ -451,11 +454,6 @@ impl Lan {
             node.events.clear();
         }
     }
-}
-
-/// The message id of the last packet queued (its header's third byte).
-fn packet_header_id(in_flight: &VecDeque<Packet>) -> Option<u8> {
-    in_flight.back().and_then(|p| p.header.get(2).copied())
 }
 
 /// A small deterministic generator (xorshift64), so that seeded runs need

@@ -2178,7 +2178,8 @@ fn a_hello_again_under_traffic_restarts_at_most_once() {
     let tapped = std::rc::Rc::new(std::cell::RefCell::new(None::<Vec<u8>>));
     let tap = tapped.clone();
     sim.loss = Some(Box::new(move |p: &Packet| {
-        if p.from == 1 && p.to == 0 && p.header.get(2) == Some(&1) && tap.borrow().is_none() {
+        let hello = p.header.get(2) == Some(&(zre::wire::MessageId::Hello as u8));
+        if p.from == 1 && p.to == 0 && hello && tap.borrow().is_none() {
             *tap.borrow_mut() = Some(p.header.clone());
         }
         false

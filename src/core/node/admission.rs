@@ -65,12 +65,7 @@ impl NodeCore {
             // lost: the same session, no EXIT (issue 24's crowds).
             let shares_group = hello.groups.iter().any(|g| self.groups.own().contains(g));
             let nothing_lost = peer.heard_only_hello() || !(peer.talked || shares_group);
-            if peer.ready
-                && nothing_lost
-                && same_key
-                && same_hello(peer, &self.groups, hello, endpoint)
-                && !self.overruled.in_conflict(uuid)
-            {
+            if peer.ready && nothing_lost && same && !self.overruled.in_conflict(uuid) {
                 // Nothing in it is new: the peer dropped us and found us
                 // again (a beacon, a timer under load), or greets us once
                 // more. Not a restart: no EXIT and ENTER, which would make
