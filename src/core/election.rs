@@ -26,14 +26,18 @@
 //! waited for (the election goes on without it, restarting only when it
 //! was the challenger or our father); a member that joins during the echo
 //! phase is sent the ELECT every other member got, instead of a restart
-//! (see [`Elections::member_joined`]); a contester that gets the wave of a challenger it beats
+//! (see [`Elections::member_joined`]), and one that joins while the
+//! leader is being decided gets the ELECT and LEADER of a wave we follow,
+//! instead of our dropping it; a contester that gets the wave of a challenger it beats
 //! challenges too (Zyre's would support it if no change had made it
 //! challenge first: then the smallest contester need not win); a second
 //! ELECT from a challenger itself is its wave restarted, joined afresh
 //! (Zyre counts it into the old wave and may never answer); and a wave
 //! that made no progress for a while is dropped
-//! (follower) or restarted (challenger), so that an election caught in a
-//! race with a membership change still completes.
+//! (follower) or restarted (challenger), and a contester that followed it
+//! challenges unless an election completed since membership last changed,
+//! so that an election caught in a race with a membership change still
+//! completes.
 //!
 //! Living with Zyre's counts (see `election/zyre_model.rs`, which replays
 //! them beside ours): a challenger whose wave an inferior contester took
@@ -258,7 +262,13 @@ impl Elections {
     /// other member (Zyre restarts the wave instead; a restart with the
     /// same challenger cannot be told from the old wave by members that
     /// missed the join, and stalls). A wave already deciding its leader
-    /// is restarted by its challenger and dropped by the others.
+    /// is restarted by its challenger; a member that follows it sends the
+    /// newcomer the ELECT and the LEADER every other member got and goes
+    /// on: the newcomer is often a member that only we lost and met again
+    /// (a link outage or a stop between the two of us), so the challenger
+    /// saw no change and will not restart, and a wave dropped here would
+    /// leave us with no leader while every other member has one. A
+    /// newcomer that is new to the group gets the challenger's restart.
     pub(crate) fn member_joined(
         &mut self,
         group: &Arc<str>,
@@ -283,6 +293,19 @@ impl Elections {
                     to: peer,
                     group: group.clone(),
                     challenger: wave.caw,
+                });
+            }
+            // A wave deciding its leader that we follow.
+            Some(wave) if wave.leader_sent && wave.father.is_some() && (wave.caw < me || !contest) => {
+                out.push(Output::Elect {
+                    to: peer,
+                    group: group.clone(),
+                    challenger: wave.caw,
+                });
+                out.push(Output::Leader {
+                    to: peer,
+                    group: group.clone(),
+                    leader: wave.caw,
                 });
             }
             _ if contest => self.challenge(group, members, out),
@@ -517,13 +540,20 @@ impl Elections {
                 state.restarts = state.restarts.saturating_add(1);
                 log::debug!("election in {group}: our wave stalled, restarting it");
                 self.challenge(&group, members(&group).unwrap_or(&NOBODY), out);
-            } else if state.leader.is_none() && self.contested.contains(&group) {
+            } else if (state.leader.is_none() || !state.settled) && self.contested.contains(&group) {
                 // Its challenger may be gone: one that left the group just
                 // after it challenged has its ELECT forwarded by members
-                // that had not seen it leave, and we may have given up our
+                // that had not seen it leave (or, across a link outage,
+                // had them held for seconds), and we may have given up our
                 // own wave for it. Nobody would restart it, so no election
-                // would complete until the next membership change.
-                log::debug!("election in {group}: a wave stalled and we have no leader: challenging");
+                // would complete until the next membership change. So a
+                // contester challenges whenever a wave it followed stalls
+                // with no election completed since membership changed:
+                // keeping a leader from before the change is not enough,
+                // the members that came since may have none.
+                log::debug!(
+                    "election in {group}: a wave stalled and membership changed since the last leader: challenging"
+                );
                 self.challenge(&group, members(&group).unwrap_or(&NOBODY), out);
             } else {
                 log::debug!("election in {group}: a wave stalled, dropping it");
@@ -809,6 +839,104 @@ mod tests {
         assert_eq!(
             challenger.next_deadline(),
             Some(start + CHALLENGER_PATIENCE + CHALLENGER_PATIENCE * 2)
+        );
+    }
+
+    /// A follower that has forwarded LEADER and then meets a member again
+    /// (only the two of them lost each other: the challenger sees no
+    /// change) keeps the wave: it sends the newcomer the ELECT and LEADER
+    /// every other member got and completes on the newcomer's LEADER.
+    /// It used to drop the wave and stay with no leader.
+    #[test]
+    fn a_member_met_again_while_the_leader_is_decided_gets_the_wave() {
+        let start = Instant::now();
+        let g: Arc<str> = "g".into();
+        let (c, x, newcomer) = (Uuid::from_u128(0), Uuid::from_u128(2), Uuid::from_u128(3));
+        let mut follower = Elections::new(Uuid::from_u128(1), start);
+        let mut out = Vec::new();
+        let before = set(&[0, 2]);
+        follower.joined(g.clone(), Some(&before), &mut out);
+        follower.elect(c, &g, c, true, Some(&before), &mut out).unwrap();
+        follower.elect(x, &g, c, true, Some(&before), &mut out).unwrap();
+        follower
+            .leader_message(c, &g, c, true, Some(&before), &mut out)
+            .unwrap();
+        out.clear();
+        let after = set(&[0, 2, 3]);
+        follower.member_joined(&g, newcomer, Some(&after), &mut out);
+        assert_eq!(
+            out,
+            [
+                Output::Elect {
+                    to: newcomer,
+                    group: g.clone(),
+                    challenger: c
+                },
+                Output::Leader {
+                    to: newcomer,
+                    group: g.clone(),
+                    leader: c
+                },
+            ]
+        );
+        assert!(follower.in_progress("g"));
+        out.clear();
+        follower
+            .leader_message(x, &g, c, true, Some(&after), &mut out)
+            .unwrap();
+        assert!(out.is_empty(), "the newcomer's LEADER is still to come: {out:?}");
+        follower
+            .leader_message(newcomer, &g, c, true, Some(&after), &mut out)
+            .unwrap();
+        assert_eq!(
+            out,
+            [Output::Elected {
+                group: g.clone(),
+                leader: c
+            }]
+        );
+        assert_eq!(follower.leader("g"), Some(c));
+    }
+
+    /// A contester that keeps a leader from before a membership change and
+    /// then follows a wave that stalls (its challenger left) challenges:
+    /// the members that came since may have no leader, and nobody else
+    /// would start an election. It used to drop the wave and keep quiet.
+    #[test]
+    fn a_contester_whose_followed_wave_stalls_after_a_change_challenges() {
+        let start = Instant::now();
+        let g: Arc<str> = "g".into();
+        let (me, gone, other) = (Uuid::from_u128(2), Uuid::from_u128(0), Uuid::from_u128(3));
+        let mut contester = Elections::new(me, start);
+        let mut out = Vec::new();
+        contester.contest(g.clone(), None, &mut out);
+        // It led a group of two.
+        let two = set(&[3]);
+        contester.joined(g.clone(), Some(&two), &mut out);
+        contester
+            .elect(other, &g, me, true, Some(&two), &mut out)
+            .unwrap();
+        contester
+            .leader_message(other, &g, me, true, Some(&two), &mut out)
+            .unwrap();
+        assert_eq!(contester.leader("g"), Some(me));
+        // The other member leaves and joins again; before our new wave is
+        // answered, it forwards a wave of a departed challenger we know.
+        contester.member_left(&g, other, None, Some(&BTreeSet::new()), &mut out);
+        contester.member_joined(&g, other, Some(&two), &mut out);
+        contester
+            .elect(other, &g, gone, true, Some(&two), &mut out)
+            .unwrap();
+        assert!(contester.in_progress("g"));
+        out.clear();
+        contester.handle_timeout(start + FOLLOWER_PATIENCE, |_| Some(&two), &mut out);
+        assert_eq!(
+            out,
+            [Output::Elect {
+                to: other,
+                group: g.clone(),
+                challenger: me
+            }]
         );
     }
 }
