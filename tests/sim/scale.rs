@@ -636,6 +636,58 @@ fn links_that_had_their_turn_give_way_to_a_waiting_peer_without_new_announcement
     );
 }
 
+/// The same burst, and the real peer's link, when its turn comes, cannot
+/// be opened (no descriptor left: EMFILE while libzmq's reaper lags
+/// behind the closed links): "not now" must keep its place at the head
+/// of the line. It went to the back of the stale peers of other hosts,
+/// each one a turn of its own, and `netns::exhaustion`'s victim met the
+/// real node after more than 10 s under a full CI run.
+#[test]
+fn a_real_peer_whose_link_could_not_be_opened_is_next_in_line() {
+    let start = Instant::now();
+    let mut core = lone_core(64, start);
+    for i in 0..200u32 {
+        fake_beacon(&mut core, start, i);
+    }
+    let real = Uuid::from_u128(0x4EA1);
+    core.handle_beacon(
+        start + Duration::from_millis(10),
+        "10.9.9.2".parse().unwrap(),
+        &Beacon::new(real, 41000).to_bytes(),
+    );
+    drain(&mut core);
+    let connect_of_real = |actions: &[Action]| {
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::Connect { peer, .. } if *peer == real))
+    };
+    let mut failed_at = None;
+    let mut linked_again_at = None;
+    for ms in (100..=10_000u64).step_by(100) {
+        let t = start + Duration::from_millis(ms);
+        core.handle_timeout(t);
+        let (actions, _) = drain(&mut core);
+        if !connect_of_real(&actions) {
+            continue;
+        }
+        if failed_at.is_none() {
+            core.handle_connect_failed(t, real);
+            drain(&mut core);
+            failed_at = Some(ms);
+        } else {
+            linked_again_at = Some(ms);
+            break;
+        }
+    }
+    let failed_at = failed_at.expect("the real peer never got a link place");
+    assert!(
+        linked_again_at.is_some_and(|ms| ms <= failed_at + 2000),
+        "its link failed at {failed_at} ms; tried again at {linked_again_at:?} ms, \
+         not within 2 s"
+    );
+    assert_eq!(core.counters().connects_deferred, 1);
+}
+
 /// Stale gossip tuples that fill the announced half: the real peer's
 /// tuple, given its place up to newer ones, is kept and tried again once
 /// the stale ones expire (it was dropped for good).

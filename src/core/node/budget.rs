@@ -177,9 +177,22 @@ impl NodeCore {
         }
         if p.linked {
             self.peer_index.set_linked(p, false);
-            self.budget.waiting.push(peer);
             self.actions.push_back(Action::Disconnect { peer });
+            // First in line again, on the lists it waited on before: on
+            // `waiting` alone a peer of a modest host would go behind
+            // every other modest one, a turn each.
+            self.queue_waiting(peer);
         }
+    }
+
+    /// Queues an announced peer for a link place, newest (next) on
+    /// `waiting`, and on `waiting_modest` too unless its host is greedy.
+    fn queue_waiting(&mut self, uuid: Uuid) {
+        let bound = 2 * self.max_pending() + 64;
+        if !self.is_greedy_peer(uuid) {
+            push_waiting(&mut self.budget.waiting_modest, uuid, bound, &self.peers);
+        }
+        push_waiting(&mut self.budget.waiting, uuid, bound, &self.peers);
     }
 
     /// Room for one more announced peer: when the announced ones fill
@@ -292,11 +305,7 @@ impl NodeCore {
             self.end_oldest_turn(now);
         }
         if paused || self.linked_pending() >= self.max_linking() {
-            let bound = 2 * self.max_pending() + 64;
-            if !self.is_greedy_peer(uuid) {
-                push_waiting(&mut self.budget.waiting_modest, uuid, bound, &self.peers);
-            }
-            push_waiting(&mut self.budget.waiting, uuid, bound, &self.peers);
+            self.queue_waiting(uuid);
             return;
         }
         // A place for a greedy host's newcomer goes to a peer of another
