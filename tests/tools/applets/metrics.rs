@@ -10,7 +10,13 @@ fn metrics_addr(node: &Proc) -> SocketAddr {
     let deadline = Instant::now() + SHORT;
     loop {
         let stderr = node.stderr();
-        if let Some(rest) = stderr.split("metrics at http://").nth(1) {
+        // Only a whole line: stderr may be read while zre writes it (a
+        // fresh-clone CI run read "metrics at http://" alone).
+        let line = stderr
+            .split("metrics at http://")
+            .nth(1)
+            .and_then(|rest| rest.split_once('\n'));
+        if let Some((rest, _)) = line {
             let addr = rest.split("/metrics").next().unwrap_or_default();
             return addr
                 .parse()
