@@ -277,6 +277,21 @@ fn chaos_lan(nodes: usize) -> Lan {
     lan
 }
 
+/// The seeds of a seeded test and a generator for each: `{PREFIX}_SEED`
+/// (else `first`) and the `{PREFIX}_RUNS - 1` (else `runs - 1`) after it,
+/// printed so that a failure can be replayed.
+fn seeds(title: &str, prefix: &str, first: u64, runs: u64) -> impl Iterator<Item = (u64, XorShift)> {
+    let var = |name: &str, default: u64| {
+        std::env::var(format!("{prefix}_{name}"))
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (first, runs) = (var("SEED", first), var("RUNS", runs).max(1));
+    println!("{title}: {prefix}_SEED={first} and the {} after it", runs - 1);
+    (first..first + runs).map(|seed| (seed, XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)))
+}
+
 /// The pairs not met both ways, or with an ENTER or EXIT since the events
 /// were last cleared: one line each, after `case`.
 fn unsettled_pairs(lan: &Lan, case: &str) -> Vec<String> {
@@ -401,21 +416,8 @@ fn a_node_stopped_while_met_one_way_meets_again_for_good() {
 /// storm. `FAULTS_SEED=n` replays one seed; `FAULTS_RUNS=k` runs k seeds.
 #[test]
 fn seeded_stops_and_link_outages_leave_no_flap() {
-    let first: u64 = std::env::var("FAULTS_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0x5EED_0001);
-    let runs: u64 = std::env::var("FAULTS_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(40);
-    println!(
-        "stops and outages: FAULTS_SEED={first} and the {} after it",
-        runs - 1
-    );
     let mut failures = Vec::new();
-    for seed in first..first + runs {
-        let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    for (seed, mut rng) in seeds("stops and outages", "FAULTS", 0x5EED_0001, 40) {
         let nodes = 4;
         let mut lan = chaos_lan(nodes);
         let step = Duration::from_millis(100);
@@ -535,21 +537,8 @@ fn leaders_wrong(lan: &Lan, group: &str, contests: &[bool], case: &str) -> Vec<S
 #[test]
 fn seeded_faults_and_churn_leave_one_leader_per_group() {
     const AGREE: Duration = Duration::from_secs(15);
-    let first: u64 = std::env::var("ELECT_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0xE1EC_0001);
-    let runs: u64 = std::env::var("ELECT_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(160);
-    println!(
-        "elections under faults: ELECT_SEED={first} and the {} after it",
-        runs - 1
-    );
     let mut failures = Vec::new();
-    for seed in first..first + runs {
-        let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    for (seed, mut rng) in seeds("elections under faults", "ELECT", 0xE1EC_0001, 160) {
         let nodes = 6;
         let contests: Vec<bool> = (0..nodes).map(|i| i % 2 == 0).collect();
         let mut lan = chaos_lan(nodes);
