@@ -145,6 +145,9 @@ struct Tuple {
     /// When we last sent this tuple on to clients and remotes; their copies
     /// were as fresh as ours then (see `GossipServer::accept`).
     forwarded_at: Instant,
+    /// When a PUBLISH of it last came (made, changed or refreshed): a
+    /// newcomer gets the tuples in this order, see `GossipServer::dump`.
+    heard_at: Instant,
     /// The client whose PUBLISH made or last changed it (`None`: the host
     /// or a remote server). Only it may shorten the tuple's lifetime.
     publisher: Option<ClientId>,
@@ -472,9 +475,14 @@ impl GossipServer {
         true
     }
 
-    /// Every stored tuple to one client.
+    /// Every stored tuple to one client, the one heard of longest ago
+    /// first. A node holds only so many announced peers while it tries
+    /// them, and makes room by dropping the oldest announcement: in key
+    /// order a live peer's tuple lands anywhere among thousands of stale
+    /// ones (a czmq server keeps every tuple it ever got) and was dropped
+    /// before it had a turn. Last, it is the one a node keeps.
     fn dump(&mut self, now: Instant, client: &[u8], dialect: GossipDialect) {
-        for (key, tuple) in &self.tuples {
+        for (key, tuple) in by_age(&self.tuples) {
             if let Some(output) = client_publish(client, dialect, key, tuple, now) {
                 self.outputs.push_back(output);
             }
@@ -519,9 +527,10 @@ impl GossipServer {
     }
 
     fn greet_remote(&mut self, now: Instant, remote: RemoteId) {
+        // Oldest first, as to a client (see `dump`).
         let frames = encode(&GossipMessage::Hello).into_iter().chain(
-            self.tuples
-                .iter()
+            by_age(&self.tuples)
+                .into_iter()
                 .filter_map(|(key, tuple)| publish_frame(GossipDialect::Czmq, key, tuple, now)),
         );
         for frame in frames {
@@ -578,6 +587,7 @@ impl GossipServer {
                     info!("zgossip: tuple {key} unpublished by its client: expires now");
                 }
                 reindex(&mut self.expiries, key, tuple.expires_at, expires_at);
+                tuple.heard_at = now;
                 tuple.expires_at = expires_at;
                 tuple.ttl = ttl;
                 tuple.wire_ttl_zero = wire_ttl_zero;
@@ -605,6 +615,7 @@ impl GossipServer {
                     ttl,
                     expires_at: fresh_expiry,
                     forwarded_at: now,
+                    heard_at: now,
                     publisher: match source {
                         Source::Client(client) => Some(client.to_vec()),
                         Source::Host | Source::Remote(_) => None,
@@ -788,6 +799,13 @@ fn is_raw_uuid(identity: &[u8]) -> bool {
 
 /// Encodes a message; a failure (a key over 255 bytes) is logged, and the
 /// message is not sent.
+/// The stored tuples, the one heard of longest ago first.
+fn by_age(tuples: &BTreeMap<String, Tuple>) -> Vec<(&String, &Tuple)> {
+    let mut tuples: Vec<(&String, &Tuple)> = tuples.iter().collect();
+    tuples.sort_by_key(|(_, tuple)| tuple.heard_at);
+    tuples
+}
+
 pub(crate) fn encode(message: &GossipMessage<'_>) -> Option<Vec<u8>> {
     match message.to_bytes() {
         Ok(frame) => Some(frame),
