@@ -797,8 +797,6 @@ fn is_raw_uuid(identity: &[u8]) -> bool {
     identity.len() == 16 && identity[0] != 0
 }
 
-/// Encodes a message; a failure (a key over 255 bytes) is logged, and the
-/// message is not sent.
 /// The stored tuples, the one heard of longest ago first.
 fn by_age(tuples: &BTreeMap<String, Tuple>) -> Vec<(&String, &Tuple)> {
     let mut tuples: Vec<(&String, &Tuple)> = tuples.iter().collect();
@@ -806,6 +804,8 @@ fn by_age(tuples: &BTreeMap<String, Tuple>) -> Vec<(&String, &Tuple)> {
     tuples
 }
 
+/// Encodes a message; a failure (a key over 255 bytes) is logged, and the
+/// message is not sent.
 pub(crate) fn encode(message: &GossipMessage<'_>) -> Option<Vec<u8>> {
     match message.to_bytes() {
         Ok(frame) => Some(frame),
