@@ -287,26 +287,22 @@ impl Elections {
         let held = std::mem::take(&mut state.held);
         let leader = state.leader;
         match state.wave.as_ref() {
-            // A wave in its echo phase that we follow, or is ours.
-            Some(wave) if !wave.leader_sent && (wave.caw <= me || !contest) => {
+            // A wave in its echo phase that we follow or is ours, or one
+            // deciding its leader that we follow (a follower's wave is
+            // never ours): the newcomer gets what every member got.
+            Some(wave) if (wave.caw <= me || !contest) && (!wave.leader_sent || wave.father.is_some()) => {
                 out.push(Output::Elect {
                     to: peer,
                     group: group.clone(),
                     challenger: wave.caw,
                 });
-            }
-            // A wave deciding its leader that we follow.
-            Some(wave) if wave.leader_sent && wave.father.is_some() && (wave.caw < me || !contest) => {
-                out.push(Output::Elect {
-                    to: peer,
-                    group: group.clone(),
-                    challenger: wave.caw,
-                });
-                out.push(Output::Leader {
-                    to: peer,
-                    group: group.clone(),
-                    leader: wave.caw,
-                });
+                if wave.leader_sent {
+                    out.push(Output::Leader {
+                        to: peer,
+                        group: group.clone(),
+                        leader: wave.caw,
+                    });
+                }
             }
             _ if contest => self.challenge(group, members, out),
             _ => state.wave = None,
