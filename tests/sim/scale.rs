@@ -637,8 +637,8 @@ fn links_that_had_their_turn_give_way_to_a_waiting_peer_without_new_announcement
 }
 
 /// The same burst, and the real peer's link, when its turn comes, cannot
-/// be opened (no descriptor left: EMFILE while libzmq's reaper lags
-/// behind the closed links): "not now" must keep its place at the head
+/// be opened (no descriptor left: EMFILE, seen in a loaded CI run; why
+/// the descriptors ran out there is not known): "not now" must keep its place at the head
 /// of the line. It went to the back of the stale peers of other hosts,
 /// each one a turn of its own, and `netns::exhaustion`'s victim met the
 /// real node after more than 10 s under a full CI run.
