@@ -91,8 +91,11 @@ impl InboxWatch {
             match event {
                 ACCEPTED => {
                     let fd = value as RawFd;
-                    if let Some(host) = remote_host(fd) {
-                        self.open.insert(fd, host);
+                    match remote_host(fd) {
+                        Some(host) => {
+                            self.open.insert(fd, host);
+                        }
+                        None => debug!("an inbox connection (fd {fd}) closed before we saw it open"),
                     }
                 }
                 FAILED_NO_DETAIL | FAILED_PROTOCOL | FAILED_AUTH => self.handshake_failed = true,
@@ -103,7 +106,8 @@ impl InboxWatch {
                             debug!("a connection from {host} to our inbox closed");
                             closed.push(host);
                         }
-                        _ => {}
+                        Some(host) => debug!("a connection from {host} that failed its handshake closed"),
+                        None => debug!("an inbox connection we did not see open (fd {value}) closed"),
                     }
                 }
                 _ => {}

@@ -38,9 +38,16 @@ fn timers(evasive: u64, expired: u64) -> [String; 4] {
     ]
 }
 
+const FAST_EXIT_LOG: &str =
+    "info,zre::node::inbox_watch=debug,zre::node::probe=debug,zre::core::node::fast_exit=debug";
+
 fn spawn(lab: &Lab, host: &str, name: &str, extra: &[String]) -> JsonPeer {
     let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
-    let mut peer = JsonPeer::spawn_with_env(lab, host, "lan1", name, &extra, &[("RUST_LOG", "info")]);
+    // Fast EXIT's steps are logged by default: when a rare late EXIT fails
+    // a run, the report shows which step was missed. RUST_LOG in the
+    // test's environment replaces this.
+    let log = std::env::var("RUST_LOG").unwrap_or_else(|_| FAST_EXIT_LOG.into());
+    let mut peer = JsonPeer::spawn_with_env(lab, host, "lan1", name, &extra, &[("RUST_LOG", &log)]);
     peer.send_line("/join g");
     peer
 }
