@@ -140,12 +140,16 @@ pub enum Action {
         to: Uuid,
     },
     /// Find out whether anything still listens at the peer's inbox: a TCP
-    /// connect to `endpoint` (`tcp://IP:PORT`), closed at once. A refusal
-    /// (ECONNREFUSED) goes back as [`NodeCore::handle_link_refused`] with
-    /// this `probe`; an answer, a timeout or an unreachable network go
-    /// back as [`NodeCore::handle_link_answered`] (or not at all).
+    /// connect to `endpoint` (`tcp://IP:PORT`), watched for a while (ours: 2 s). A refusal
+    /// (ECONNREFUSED), or a reset or end of stream on the connection, goes
+    /// back as [`NodeCore::handle_link_refused`] with this `probe`; a
+    /// connection on which nothing came (no ZMTP greeting) as
+    /// [`NodeCore::handle_link_silent`]; a greeting, a timeout or an
+    /// unreachable network as [`NodeCore::handle_link_answered`] (or not
+    /// at all).
     ///
     /// [`NodeCore::handle_link_refused`]: super::NodeCore::handle_link_refused
+    /// [`NodeCore::handle_link_silent`]: super::NodeCore::handle_link_silent
     /// [`NodeCore::handle_link_answered`]: super::NodeCore::handle_link_answered
     Probe {
         /// The peer whose inbox is probed.

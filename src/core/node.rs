@@ -85,6 +85,7 @@ pub const IDENTITY_LEN: usize = 17;
 ///   - [`handle_link_lost`](Self::handle_link_lost): a connection from a
 ///     host to our inbox closed;
 ///   - [`handle_link_refused`](Self::handle_link_refused) /
+///     [`handle_link_silent`](Self::handle_link_silent) /
 ///     [`handle_link_answered`](Self::handle_link_answered): how an
 ///     [`Action::Probe`] ended;
 /// - commands: [`join`](Self::join), [`leave`](Self::leave),

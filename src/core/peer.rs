@@ -97,6 +97,12 @@ pub(crate) struct Peer {
     /// The probe of its inbox port in flight, if any (see `Action::Probe`):
     /// only that probe's refusal removes this peer.
     pub probe: Option<u64>,
+    /// A probe found its port open but silent (a process being torn down,
+    /// or a stopped one): it is probed again from then (see
+    /// `NodeCore::handle_link_silent`).
+    pub reprobe_at: Option<Instant>,
+    /// Probes that found its port silent since its last message.
+    pub silent_probes: u8,
     /// CURVE mode: its public key, the CURVE server key of our DEALER.
     pub curve_key: Option<[u8; 32]>,
     /// Our DEALER to it got through its handshake (CURVE mode: the I/O
@@ -150,6 +156,8 @@ impl Peer {
             sent_top: false,
             refreshed_at: None,
             probe: None,
+            reprobe_at: None,
+            silent_probes: 0,
             curve_key: None,
             link_up: true,
             link_failed: false,
@@ -232,11 +240,12 @@ impl Peer {
                 Some(sent) => sent + repeat,
             };
         }
-        match self.ping_sent_at {
+        let liveness = match self.ping_sent_at {
             None => self.evasive_at.min(self.expired_at),
             Some(sent) if !self.silent_reported => (sent + ping_wait).min(self.expired_at),
             Some(_) => self.expired_at,
-        }
+        };
+        self.reprobe_at.map_or(liveness, |at| at.min(liveness))
     }
 
     /// Nothing but one HELLO each way has passed on this link.
@@ -267,6 +276,8 @@ impl Peer {
         self.evasive_reported = false;
         self.silent_reported = false;
         self.ping_sent_at = None;
+        self.reprobe_at = None;
+        self.silent_probes = 0;
         // A batch of messages is read at one `now`: the deadlines would come
         // out the same for each, so they are worked out once.
         if self.refreshed_at == Some(now) {

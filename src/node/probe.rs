@@ -11,8 +11,10 @@
 //! stays connected until its deadline: a reset or end of stream means the
 //! inbox closed, its node is gone (as a refusal), whether it came before
 //! or after the ZMTP greeting a live libzmq socket sends at once; a
-//! connection still open at the deadline, greeted (alive) or silent (a
-//! stopped process), proves nothing. libzmq waits 30 s
+//! connection still open at the deadline proves nothing: greeted, the
+//! node is alive; silent, it is stopped, or still being torn down (its
+//! listening socket can outlive its connections by seconds), which the
+//! core finds out by probing again ([`Verdict::Silent`]). libzmq waits 30 s
 //! (ZMQ_HANDSHAKE_IVL) for our half of the greeting, so it never closes
 //! the probe first; no ZRE implementation shortens that.
 
@@ -33,7 +35,10 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
     Refused,
-    /// Accepted, unreachable, timed out, or could not be tried.
+    /// Connected, and nothing came until the deadline: no greeting, no
+    /// end of stream (a stopped process, or one still being torn down).
+    Silent,
+    /// Greeted, unreachable, timed out connecting, or could not be tried.
     NotRefused,
 }
 
@@ -192,7 +197,7 @@ impl Probes {
     }
 
     /// Ends the probes whose deadline has come: no answer, or an inbox
-    /// still open, is no refusal.
+    /// still open, is no refusal; a connection that stayed silent is said.
     pub(crate) fn expire(&mut self, registry: &Registry, now: Instant) {
         // Backwards: finishing a slot may drop it and the free ones after
         // it, and the free ones before it too when it was the last in use
@@ -204,7 +209,15 @@ impl Probes {
                 .and_then(Option::as_ref)
                 .is_some_and(|p| p.deadline <= now)
             {
-                self.finish(registry, slot, Verdict::NotRefused);
+                let silent = self.slots[slot]
+                    .as_ref()
+                    .is_some_and(|p| p.connected && !p.greeted);
+                let verdict = if silent {
+                    Verdict::Silent
+                } else {
+                    Verdict::NotRefused
+                };
+                self.finish(registry, slot, verdict);
             }
         }
     }

@@ -568,6 +568,7 @@ impl Node {
         for (peer, probe, verdict) in self.probe_results.drain(..) {
             match verdict {
                 Verdict::Refused => self.core.handle_link_refused(now, peer, probe),
+                Verdict::Silent => self.core.handle_link_silent(now, peer, probe),
                 Verdict::NotRefused => self.core.handle_link_answered(now, peer, probe),
             }
         }

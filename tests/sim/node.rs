@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
-use zre::core::{Action, CoreConfig, Event, Frame, NodeCore};
+use zre::core::{Action, CoreConfig, Event, Frame, NodeCore, Removal};
 use zre::wire::{Body, ZreMessage};
 
 struct SimNode {
@@ -416,15 +416,20 @@ impl Sim {
     }
 
     /// A TCP connect from `node` to `endpoint`: refused where a process is
-    /// gone (or none ever listened); unanswered across a pulled cable.
+    /// gone (or none ever listened); silent where it is frozen; unanswered
+    /// across a pulled cable.
     fn answer_probe(&mut self, (node, peer, endpoint, probe): (usize, Uuid, String, u64)) {
         let now = self.now;
         let target = self.by_endpoint.get(&endpoint).copied();
         let cut = self.isolated.contains(&node) || target.is_some_and(|t| self.isolated.contains(&t));
         let refused = !cut && target.is_none_or(|t| self.gone.contains(&t));
+        // A frozen process's port accepts (in the kernel) and says nothing.
+        let silent = !cut && !refused && target.is_some_and(|t| !self.nodes[t].alive);
         let core = &mut self.nodes[node].core;
         if refused {
             core.handle_link_refused(now, peer, probe);
+        } else if silent {
+            core.handle_link_silent(now, peer, probe);
         } else {
             core.handle_link_answered(now, peer, probe);
         }
@@ -1695,9 +1700,7 @@ fn two_live_peers_claiming_one_endpoint_never_ping_pong() {
 /// `a` drops `b` without `b` knowing (as after a one-sided expiry).
 fn drops_unknown_to_it(sim: &mut Sim, a: usize, b: usize) {
     let b_uuid = sim.uuid(b);
-    sim.nodes[a]
-        .core
-        .remove_peer(b_uuid, zre::core::Removal::TooFarBehind);
+    sim.nodes[a].core.remove_peer(b_uuid, Removal::TooFarBehind);
     sim.settle();
 }
 
@@ -1960,6 +1963,60 @@ fn a_leaving_peer_exits_when_its_port_refuses_and_never_after_its_grace() {
             assert_eq!(sim.count(a, "EXIT"), 1);
         }
     }
+}
+
+/// A process being torn down can close its connections before its
+/// listening socket: a probe sent on the first close connects and hears
+/// nothing (no greeting, no reset) while the port lingers. It is probed
+/// again at the next tick, and that refusal is the EXIT, seconds before
+/// the probe that follows SILENT (the namespace test
+/// `a_killed_peer_of_ours_exits_at_once_not_at_expired` saw ~8 s, 2 in 213
+/// runs under load).
+#[test]
+fn a_dying_peer_whose_port_lingers_silent_is_probed_again_and_exits() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    sim.run_for(secs(2));
+    let b_uuid = sim.uuid(b);
+    sim.hold_probes = true;
+    sim.crash(b);
+    sim.settle();
+    let (node, probed, _, probe) = sim.probes.pop_front().unwrap();
+    assert_eq!((node, probed), (a, b_uuid));
+    // The I/O layer's probe lasts 2 s: connected, and nothing came.
+    sim.run_for(secs(2));
+    let now = sim.now;
+    sim.nodes[a].core.handle_link_silent(now, b_uuid, probe);
+    sim.hold_probes = false;
+    sim.run_for(secs(2));
+    assert_eq!(sim.count(a, "EXIT"), 1, "gone within 4 s of its end");
+    assert_eq!(sim.count(a, "SILENT"), 0, "before its silence was judged");
+    assert_eq!(sim.nodes[a].core.counters().exits_for(Removal::Unreachable), 1);
+}
+
+/// A stopped process's port is open and silent too: it is probed again a
+/// few times, then left to its timers, and EXITs only when it expires.
+#[test]
+fn a_stopped_peer_is_probed_again_a_few_times_then_expires() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    sim.run_for(secs(2));
+    let b_uuid = sim.uuid(b);
+    let before = sim.nodes[a].core.counters().probes;
+    sim.kill(b);
+    let now = sim.now;
+    sim.nodes[a].core.handle_peer_link_lost(now, b_uuid);
+    sim.run_for(secs(20));
+    assert_eq!(sim.count(a, "EXIT"), 0, "a stopped peer stays until it expires");
+    // The probe on the closed link, three more after it was silent, and
+    // the one after SILENT (silent as well: no more after it).
+    assert_eq!(sim.nodes[a].core.counters().probes - before, 5);
+    sim.run_for(secs(15));
+    assert_eq!(sim.count(a, "EXIT"), 1);
+    assert_eq!(sim.nodes[a].core.counters().exits_for(Removal::Expired), 1);
+    assert_eq!(sim.nodes[a].core.counters().probes - before, 5);
 }
 
 #[test]

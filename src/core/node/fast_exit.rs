@@ -70,6 +70,35 @@ impl NodeCore {
         self.remove_peer(peer, Removal::Unreachable);
     }
 
+    /// `probe` of `peer`'s inbox port connected but nothing came on it
+    /// before the probe's end: neither the greeting a live libzmq inbox
+    /// sends at once nor a reset or end of stream. The port is still
+    /// open, served by no one: a stopped process, or one being torn down
+    /// (its connections can close before its listening socket does, and a
+    /// probe that came in between stayed silent for the whole probe: 2 of
+    /// 213 SIGKILLs in a loaded run, each then gone only at the probe
+    /// after SILENT, ~8 s). So it is probed again at the next tick, up to
+    /// `SILENT_REPROBES` (3) times until it sends something: a dying
+    /// process refuses by then, a stopped one stays on its timers.
+    pub fn handle_link_silent(&mut self, now: Instant, peer: Uuid, probe: u64) {
+        let Some(silent) = self.peers.get_mut(&peer).filter(|p| p.probe == Some(probe)) else {
+            return;
+        };
+        silent.probe = None;
+        if silent.silent_probes >= SILENT_REPROBES {
+            return;
+        }
+        silent.silent_probes += 1;
+        silent.reprobe_at = Some(now);
+        debug!(
+            "peer {} ({}): its port at {} is open but silent: probing it again",
+            silent.name,
+            peer.simple(),
+            silent.endpoint
+        );
+        self.schedule(peer);
+    }
+
     /// `probe` of `peer`'s inbox port was answered, timed out or found no
     /// route: the peer stays, on its timers, and may be probed again.
     pub fn handle_link_answered(&mut self, _now: Instant, peer: Uuid, probe: u64) {
@@ -78,6 +107,11 @@ impl NodeCore {
         }
     }
 }
+
+/// Probes again after a silent one, per silence (see
+/// [`NodeCore::handle_link_silent`]): a stopped peer costs this many
+/// connections to its backlog, then waits for its timers.
+const SILENT_REPROBES: u8 = 3;
 
 /// Numbers a new probe of `peer`'s inbox port, marks it in flight and asks
 /// the I/O layer for it. A free function: callers hold `peer` borrowed from

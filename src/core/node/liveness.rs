@@ -150,6 +150,14 @@ impl NodeCore {
         let Some(peer) = self.peers.get_mut(&uuid) else {
             return;
         };
+        if peer.reprobe_at.is_some_and(|at| now >= at) {
+            // Its port was open but silent (see `handle_link_silent`).
+            peer.reprobe_at = None;
+            if self.config.fast_exit && peer.ready && peer.probe.is_none() {
+                self.stats.probes += 1;
+                fast_exit::start_probe(&mut self.next_probe, &mut self.actions, peer);
+            }
+        }
         if self.reading_paused_since.is_some() {
             // Its messages, the answer to our PING among them, may wait
             // unread in our inbox: neither SILENT nor EXIT can be judged.
