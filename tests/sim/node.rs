@@ -1965,15 +1965,10 @@ fn a_leaving_peer_exits_when_its_port_refuses_and_never_after_its_grace() {
     }
 }
 
-/// A process being torn down can close its connections before its
-/// listening socket: a probe sent on the first close connects and hears
-/// nothing (no greeting, no reset) while the port lingers. It is probed
-/// again at the next tick, and that refusal is the EXIT, seconds before
-/// the probe that follows SILENT (the namespace test
-/// `a_killed_peer_of_ours_exits_at_once_not_at_expired` saw ~8 s, 2 in 213
-/// runs under load).
-#[test]
-fn a_dying_peer_whose_port_lingers_silent_is_probed_again_and_exits() {
+/// Nodes a (0) and b (1) met; then b crashed, and a's probe of its port
+/// is held for the test to answer. Returns the sim, a, b's UUID and the
+/// probe's number.
+fn crashed_with_its_probe_held() -> (Sim, usize, Uuid, u64) {
     let mut sim = Sim::new();
     let a = sim.add("a");
     let b = sim.add("b");
@@ -1984,6 +1979,19 @@ fn a_dying_peer_whose_port_lingers_silent_is_probed_again_and_exits() {
     sim.settle();
     let (node, probed, _, probe) = sim.probes.pop_front().unwrap();
     assert_eq!((node, probed), (a, b_uuid));
+    (sim, a, b_uuid, probe)
+}
+
+/// A process being torn down can close its connections before its
+/// listening socket: a probe sent on the first close connects and hears
+/// nothing (no greeting, no reset) while the port lingers. It is probed
+/// again at the next tick, and that refusal is the EXIT, seconds before
+/// the probe that follows SILENT (the namespace test
+/// `a_killed_peer_of_ours_exits_at_once_not_at_expired` saw ~8 s, 2 in 213
+/// runs under load).
+#[test]
+fn a_dying_peer_whose_port_lingers_silent_is_probed_again_and_exits() {
+    let (mut sim, a, b_uuid, probe) = crashed_with_its_probe_held();
     // The I/O layer's probe lasts 2 s: connected, and nothing came.
     sim.run_for(secs(2));
     let now = sim.now;
@@ -2064,17 +2072,9 @@ fn a_late_refusal_never_removes_the_peer_that_took_the_endpoint_over() {
 
 #[test]
 fn a_late_refusal_never_removes_a_peer_restarted_with_the_same_uuid() {
-    let mut sim = Sim::new();
-    let a = sim.add("a");
-    let b = sim.add("b");
-    sim.run_for(secs(2));
-    let b_uuid = sim.uuid(b);
-    sim.hold_probes = true;
-    sim.crash(b);
-    sim.settle();
-    let (_, _, _, probe) = sim.probes.pop_front().unwrap();
+    let (mut sim, a, b_uuid, probe) = crashed_with_its_probe_held();
     // b comes back with its UUID, on another port, and says HELLO.
-    let config = Sim::config(b_uuid, "b", sim.nodes[b].ip, 41001);
+    let config = Sim::config(b_uuid, "b", sim.nodes[1].ip, 41001);
     sim.add_with(config);
     sim.run_for(secs(2));
     assert_eq!(sim.count(a, "ENTER"), 2);
