@@ -140,9 +140,10 @@ pub enum Action {
         to: Uuid,
     },
     /// Find out whether anything still listens at the peer's inbox: a TCP
-    /// connect to `endpoint` (`tcp://IP:PORT`), watched for a while (ours: 2 s). A refusal
-    /// (ECONNREFUSED), or a reset or end of stream on the connection, goes
-    /// back as [`NodeCore::handle_link_refused`] with this `probe`; a
+    /// connect to `endpoint` (`tcp://IP:PORT`), then a watch of that
+    /// connection for a while (ours: 2 s). A refusal (ECONNREFUSED), or a
+    /// reset or end of stream on the connection, goes back as
+    /// [`NodeCore::handle_link_refused`] with this `probe`; a
     /// connection on which nothing came (no ZMTP greeting) as
     /// [`NodeCore::handle_link_silent`]; a greeting, a timeout or an
     /// unreachable network as [`NodeCore::handle_link_answered`] (or not

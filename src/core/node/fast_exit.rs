@@ -75,11 +75,11 @@ impl NodeCore {
     /// sends at once nor a reset or end of stream. The port is still
     /// open, served by no one: a stopped process, or one being torn down
     /// (its connections can close before its listening socket does, and a
-    /// probe that came in between stayed silent for the whole probe: 2 of
-    /// 213 SIGKILLs in a loaded run, each then gone only at the probe
-    /// after SILENT, ~8 s). So it is probed again at the next tick, up to
-    /// `SILENT_REPROBES` (3) times until it sends something: a dying
-    /// process refuses by then, a stopped one stays on its timers.
+    /// probe that came in between stayed silent for the whole probe: in 2
+    /// of 213 runs of ten SIGKILLs under load, each then gone only at the
+    /// probe after SILENT, ~8 s). So it is probed again at the next tick,
+    /// up to `SILENT_REPROBES` (3) times until it sends something: a
+    /// dying process refuses by then, a stopped one stays on its timers.
     pub fn handle_link_silent(&mut self, now: Instant, peer: Uuid, probe: u64) {
         let Some(silent) = self.peers.get_mut(&peer).filter(|p| p.probe == Some(probe)) else {
             return;
