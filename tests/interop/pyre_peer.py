@@ -55,6 +55,10 @@ def main():
         # pyre's beacon actor logs why it stops only at debug level.
         logging.basicConfig(format="%(name)s: %(message)s")
         logging.getLogger("pyre.zbeacon").setLevel(logging.DEBUG)
+    if os.environ.get("PYRE_DEBUG"):
+        # Everything pyre logs: each message it takes or drops, and why.
+        logging.basicConfig(format="%(asctime)s %(name)s: %(message)s")
+        logging.getLogger("pyre").setLevel(logging.DEBUG)
 
     node = Pyre(args.name)
     for header in args.header:

@@ -61,7 +61,7 @@ fn a_seeded_chaos_schedule_loses_nothing_without_an_exit() {
 /// three Zyre 2.0.1 and three pyre 0.3.4 peers. Zyre gets every fault but
 /// the address change, pyre neither that nor a link down: both are their
 /// own bugs (see `Kind::takes`). `PYRE_DEBUG_BEACON=1` shows pyre's beacon
-/// log.
+/// log, `PYRE_DEBUG=1` all of pyre's log (in the kept events' `.stderr`).
 #[test]
 fn zyre_c_chaos_schedule_with_zyre_and_pyre_peers() {
     let test = "zyre_c_chaos_schedule_with_zyre_and_pyre_peers";
