@@ -103,6 +103,11 @@ pub(crate) struct Peer {
     pub reprobe_at: Option<Instant>,
     /// Probes that found its port silent since its last message.
     pub silent_probes: u8,
+    /// Met again after our endpoint moved: if it has not said HELLO by
+    /// then, it is greeted again (see `NodeCore::regreet_after_move`).
+    pub regreet_at: Option<Instant>,
+    /// Greetings again still allowed after this one.
+    pub regreets_left: u8,
     /// CURVE mode: its public key, the CURVE server key of our DEALER.
     pub curve_key: Option<[u8; 32]>,
     /// Our DEALER to it got through its handshake (CURVE mode: the I/O
@@ -158,6 +163,8 @@ impl Peer {
             probe: None,
             reprobe_at: None,
             silent_probes: 0,
+            regreet_at: None,
+            regreets_left: 0,
             curve_key: None,
             link_up: true,
             link_failed: false,
@@ -245,7 +252,10 @@ impl Peer {
             Some(sent) if !self.silent_reported => (sent + ping_wait).min(self.expired_at),
             Some(_) => self.expired_at,
         };
-        self.reprobe_at.map_or(liveness, |at| at.min(liveness))
+        [self.reprobe_at, self.regreet_at]
+            .into_iter()
+            .flatten()
+            .fold(liveness, Instant::min)
     }
 
     /// Nothing but one HELLO each way has passed on this link.

@@ -449,6 +449,46 @@ fn an_announced_peer_keeps_its_place_for_the_expired_time() {
     assert_eq!(core.pending_peer_count(), 0, "gone after the expired time");
 }
 
+/// After our endpoint moved, a peer that has not said HELLO an evasive
+/// time later is greeted again on a new link, up to three times (Zyre and
+/// pyre can ENTER us at the endpoint of our old beacon and send their
+/// HELLO there for good: see `renumber.rs`); before, it waited for the
+/// expired time (30 s). A peer that answers is not greeted again.
+#[test]
+fn after_our_move_a_peer_that_does_not_answer_is_greeted_again() {
+    let start = Instant::now();
+    let mut core = lone_core(64, start);
+    let peer = Uuid::from_u128(0xCAFE);
+    let ip: IpAddr = "10.9.9.8".parse().unwrap();
+    let beacon = Beacon::new(peer, 41000).to_bytes();
+    let connects = |actions: &[Action]| {
+        actions
+            .iter()
+            .filter(|a| matches!(a, Action::Connect { peer: p, .. } if *p == peer))
+            .count()
+    };
+    core.handle_beacon(start, ip, &beacon);
+    let (actions, _) = drain(&mut core);
+    assert_eq!(connects(&actions), 1);
+    core.change_endpoint(start + secs(1), "tcp://10.0.0.99:41000", 41000, None);
+    let (actions, _) = drain(&mut core);
+    assert_eq!(connects(&actions), 1, "met again from the new endpoint");
+    // Its beacons go on; its HELLO never comes.
+    let mut regreeted = Vec::new();
+    for s in 2..=28 {
+        let now = start + secs(s);
+        core.handle_beacon(now, ip, &beacon);
+        core.handle_timeout(now);
+        let (actions, _) = drain(&mut core);
+        if connects(&actions) > 0 {
+            regreeted.push(s);
+        }
+    }
+    // Every evasive time (5 s) after the move, three times.
+    assert_eq!(regreeted, [6, 11, 16]);
+    assert_eq!(core.pending_peer_count(), 1);
+}
+
 /// A peer that dropped us (a false expiry under load) finds us again and
 /// says HELLO on a new link: for us that is the session we hold, not a
 /// restart: no EXIT and ENTER (which would make it drop us in turn).

@@ -150,6 +150,13 @@ impl NodeCore {
         let Some(peer) = self.peers.get_mut(&uuid) else {
             return;
         };
+        if peer.regreet_at.is_some_and(|at| now >= at) && self.regreet_after_move(now, uuid) {
+            // A new entry, with deadlines of its own.
+            return;
+        }
+        let Some(peer) = self.peers.get_mut(&uuid) else {
+            return;
+        };
         if peer.reprobe_at.is_some_and(|at| now >= at) {
             // Its port was open but silent (see `handle_link_silent`).
             peer.reprobe_at = None;

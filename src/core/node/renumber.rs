@@ -10,6 +10,16 @@
 //! the new endpoint sent on it. A peer of ours takes a HELLO from a UUID
 //! it has as a new session: one EXIT and one ENTER of us at its end, then
 //! its DEALER links to where we are now. Our next beacon goes at once.
+//!
+//! A peer that has not said HELLO an evasive time later is greeted again
+//! on a new link, up to `REGREETS` times. Zyre 2.0.1 and pyre 0.3.4 keep
+//! the endpoint of a peer they made from a beacon and never take the one
+//! in its HELLO: one that had our old beacon (or got our HELLOs from
+//! before and after the move in the wrong order) ENTERs us at the old
+//! endpoint and sends its HELLO there for good, while our messages reach
+//! it. They take the new endpoint only from a HELLO that finds us ready,
+//! which drops and remakes us (the mixed chaos seed 1796532157185537371:
+//! n8 never met p3 again; pyre's log showed the ENTER at the old endpoint).
 
 use super::*;
 use crate::core::subnet::Subnet;
@@ -54,10 +64,52 @@ impl NodeCore {
             // A peer whose (stale) endpoint is ours now is no peer.
             if !self.is_own_endpoint(&endpoint) {
                 self.require_peer(now, uuid, &endpoint, Evidence::Announced, key);
+                self.regreet_later(now, uuid, REGREETS);
             }
         }
         if self.config.beacons {
             self.next_beacon_at = now;
         }
     }
+
+    /// `uuid`, just met again after our move, is greeted again an evasive
+    /// time from `now` if it has not said HELLO by then; `left` times more
+    /// at most.
+    fn regreet_later(&mut self, now: Instant, uuid: Uuid, left: u8) {
+        let Some(peer) = self.peers.get_mut(&uuid) else {
+            return;
+        };
+        if left == 0 {
+            return;
+        }
+        peer.regreet_at = Some(now + self.config.evasive);
+        peer.regreets_left = left - 1;
+        self.schedule(uuid);
+    }
+
+    /// The evasive time after our move (or after our last greeting) is
+    /// over for `uuid`: if it has not said HELLO yet, it is met afresh (a
+    /// new link and our HELLO). Returns whether it was.
+    pub(super) fn regreet_after_move(&mut self, now: Instant, uuid: Uuid) -> bool {
+        let Some(peer) = self.peers.get_mut(&uuid) else {
+            return false;
+        };
+        peer.regreet_at = None;
+        if peer.ready {
+            return false;
+        }
+        let (endpoint, key, left) = (peer.endpoint.clone(), peer.curve_key, peer.regreets_left);
+        debug!(
+            "{} at {endpoint} has not answered since our endpoint moved: greeting it again",
+            uuid.simple()
+        );
+        self.remove_peer(uuid, Removal::Renumbered);
+        self.require_peer(now, uuid, &endpoint, Evidence::Announced, key);
+        self.regreet_later(now, uuid, left);
+        true
+    }
 }
+
+/// Greetings again after our move, each an evasive time after the last,
+/// for a peer that has not said HELLO (see the module's doc).
+const REGREETS: u8 = 3;
