@@ -317,6 +317,14 @@ fn drain(core: &mut NodeCore) -> (Vec<Action>, Vec<Event>) {
     (actions, events)
 }
 
+/// How many of `actions` open a link to `peer`.
+fn connects_to(actions: &[Action], peer: Uuid) -> usize {
+    actions
+        .iter()
+        .filter(|a| matches!(a, Action::Connect { peer: p, .. } if *p == peer))
+        .count()
+}
+
 fn is_ping(header: &[u8]) -> bool {
     matches!(ZreMessage::parse(header), Ok(ZreMessage { body: Body::Ping, .. }))
 }
@@ -461,18 +469,12 @@ fn after_our_move_a_peer_that_does_not_answer_is_greeted_again() {
     let peer = Uuid::from_u128(0xCAFE);
     let ip: IpAddr = "10.9.9.8".parse().unwrap();
     let beacon = Beacon::new(peer, 41000).to_bytes();
-    let connects = |actions: &[Action]| {
-        actions
-            .iter()
-            .filter(|a| matches!(a, Action::Connect { peer: p, .. } if *p == peer))
-            .count()
-    };
     core.handle_beacon(start, ip, &beacon);
     let (actions, _) = drain(&mut core);
-    assert_eq!(connects(&actions), 1);
+    assert_eq!(connects_to(&actions, peer), 1);
     core.change_endpoint(start + secs(1), "tcp://10.0.0.99:41000", 41000, None);
     let (actions, _) = drain(&mut core);
-    assert_eq!(connects(&actions), 1, "met again from the new endpoint");
+    assert_eq!(connects_to(&actions, peer), 1, "met again from the new endpoint");
     // Its beacons go on; its HELLO never comes.
     let mut regreeted = Vec::new();
     for s in 2..=28 {
@@ -480,7 +482,7 @@ fn after_our_move_a_peer_that_does_not_answer_is_greeted_again() {
         core.handle_beacon(now, ip, &beacon);
         core.handle_timeout(now);
         let (actions, _) = drain(&mut core);
-        if connects(&actions) > 0 {
+        if connects_to(&actions, peer) > 0 {
             regreeted.push(s);
         }
     }
@@ -617,10 +619,7 @@ fn a_beacon_flood_is_bounded_in_slots_and_links_and_never_locks_a_real_peer_out(
         );
         core.handle_timeout(t);
         let (actions, _) = drain(&mut core);
-        if actions
-            .iter()
-            .any(|a| matches!(a, Action::Connect { peer, .. } if *peer == real))
-        {
+        if connects_to(&actions, real) > 0 {
             linked_at = Some(s);
             break;
         }
@@ -651,10 +650,9 @@ fn links_that_had_their_turn_give_way_to_a_waiting_peer_without_new_announcement
         &Beacon::new(real, 41000).to_bytes(),
     );
     let (actions, _) = drain(&mut core);
-    assert!(
-        !actions
-            .iter()
-            .any(|a| matches!(a, Action::Connect { peer, .. } if *peer == real)),
+    assert_eq!(
+        connects_to(&actions, real),
+        0,
         "every link place is taken: the real peer waits"
     );
     let mut linked_at = None;
@@ -662,10 +660,7 @@ fn links_that_had_their_turn_give_way_to_a_waiting_peer_without_new_announcement
         let t = start + Duration::from_millis(ms);
         core.handle_timeout(t);
         let (actions, _) = drain(&mut core);
-        if actions
-            .iter()
-            .any(|a| matches!(a, Action::Connect { peer, .. } if *peer == real))
-        {
+        if connects_to(&actions, real) > 0 {
             linked_at = Some(ms);
             break;
         }
@@ -696,18 +691,13 @@ fn a_real_peer_whose_link_could_not_be_opened_is_next_in_line() {
         &Beacon::new(real, 41000).to_bytes(),
     );
     drain(&mut core);
-    let connect_of_real = |actions: &[Action]| {
-        actions
-            .iter()
-            .any(|a| matches!(a, Action::Connect { peer, .. } if *peer == real))
-    };
     let mut failed_at = None;
     let mut linked_again_at = None;
     for ms in (100..=10_000u64).step_by(100) {
         let t = start + Duration::from_millis(ms);
         core.handle_timeout(t);
         let (actions, _) = drain(&mut core);
-        if !connect_of_real(&actions) {
+        if connects_to(&actions, real) == 0 {
             continue;
         }
         if failed_at.is_none() {
