@@ -203,22 +203,12 @@ impl Probes {
         // it, and the free ones before it too when it was the last in use
         // (so a slot below may be gone: `get`).
         for slot in (0..self.slots.len()).rev() {
-            if self
-                .slots
-                .get(slot)
-                .and_then(Option::as_ref)
-                .is_some_and(|p| p.deadline <= now)
-            {
-                let silent = self.slots[slot]
-                    .as_ref()
-                    .is_some_and(|p| p.connected && !p.greeted);
-                let verdict = if silent {
-                    Verdict::Silent
-                } else {
-                    Verdict::NotRefused
-                };
-                self.finish(registry, slot, verdict);
-            }
+            let verdict = match self.slots.get(slot).and_then(Option::as_ref) {
+                Some(p) if p.deadline <= now && p.connected && !p.greeted => Verdict::Silent,
+                Some(p) if p.deadline <= now => Verdict::NotRefused,
+                _ => continue,
+            };
+            self.finish(registry, slot, verdict);
         }
     }
 

@@ -147,10 +147,12 @@ impl NodeCore {
     /// One peer's liveness at `now`: PING when evasive, SILENT and a probe
     /// when the PING went unanswered, EXIT when expired.
     fn check_peer(&mut self, now: Instant, uuid: Uuid) {
-        let Some(peer) = self.peers.get_mut(&uuid) else {
-            return;
-        };
-        if peer.regreet_at.is_some_and(|at| now >= at) && self.regreet_after_move(now, uuid) {
+        let regreet_due = self
+            .peers
+            .get(&uuid)
+            .and_then(|p| p.regreet_at)
+            .is_some_and(|at| now >= at);
+        if regreet_due && self.regreet_after_move(now, uuid) {
             // A new entry, with deadlines of its own.
             return;
         }

@@ -60,28 +60,36 @@ impl NodeCore {
             .map(|p| (p.uuid, p.endpoint.clone(), p.curve_key))
             .collect();
         for (uuid, endpoint, key) in peers {
-            self.remove_peer(uuid, Removal::Renumbered);
-            // A peer whose (stale) endpoint is ours now is no peer.
-            if !self.is_own_endpoint(&endpoint) {
-                self.require_peer(now, uuid, &endpoint, Evidence::Announced, key);
-                self.regreet_later(now, uuid, REGREETS);
-            }
+            self.meet_afresh(now, uuid, &endpoint, key, REGREETS);
         }
         if self.config.beacons {
             self.next_beacon_at = now;
         }
     }
 
-    /// `uuid`, just met again after our move, is greeted again an evasive
-    /// time from `now` if it has not said HELLO by then; `left` times more
-    /// at most.
-    fn regreet_later(&mut self, now: Instant, uuid: Uuid, left: u8) {
-        let Some(peer) = self.peers.get_mut(&uuid) else {
+    /// Drops `uuid` and makes it again at `endpoint`: a new link and our
+    /// HELLO. If it has not said HELLO an evasive time from `now`, it is
+    /// greeted again, `left` times more at most.
+    fn meet_afresh(
+        &mut self,
+        now: Instant,
+        uuid: Uuid,
+        endpoint: &Endpoint,
+        key: Option<crate::wire::CurveKey>,
+        left: u8,
+    ) {
+        self.remove_peer(uuid, Removal::Renumbered);
+        // A peer whose (stale) endpoint is ours now is no peer.
+        if self.is_own_endpoint(endpoint) {
             return;
-        };
+        }
+        self.require_peer(now, uuid, endpoint, Evidence::Announced, key);
         if left == 0 {
             return;
         }
+        let Some(peer) = self.peers.get_mut(&uuid) else {
+            return;
+        };
         peer.regreet_at = Some(now + self.config.evasive);
         peer.regreets_left = left - 1;
         self.schedule(uuid);
@@ -103,9 +111,7 @@ impl NodeCore {
             "{} at {endpoint} has not answered since our endpoint moved: greeting it again",
             uuid.simple()
         );
-        self.remove_peer(uuid, Removal::Renumbered);
-        self.require_peer(now, uuid, &endpoint, Evidence::Announced, key);
-        self.regreet_later(now, uuid, left);
+        self.meet_afresh(now, uuid, &endpoint, key, left);
         true
     }
 }
