@@ -113,10 +113,13 @@ pub enum Event {
         /// The peer's name from HELLO.
         name: Arc<str>,
     },
-    /// A peer (possibly ourselves) was elected leader of a group. Never
-    /// emitted yet: ELECT and LEADER are parsed and logged, but elections
-    /// are not implemented. The variant exists so that adding them changes
-    /// no application's `match`.
+    /// A peer (possibly ourselves) was elected leader of a group: the
+    /// election Zyre runs with ELECT and LEADER among a group's members
+    /// when one of them contests it ([`NodeBuilder::contest`](crate::NodeBuilder::contest),
+    /// Zyre's DRAFT `zyre_set_contest_in_group`). Every member gets it, the
+    /// winner included; the contester with the smallest UUID wins, as in
+    /// Zyre. A new election, and a new `Leader`, follows when the leader
+    /// leaves the group, stops or expires.
     Leader {
         /// The leader's UUID.
         peer: Uuid,
