@@ -107,6 +107,11 @@ impl Frame {
         }
     }
 
+    /// Whether the frame holds a buffer (rather than owning a `Vec`).
+    pub(crate) fn is_held(&self) -> bool {
+        matches!(self.0, Repr::Held(_))
+    }
+
     /// Lets a held buffer go (it becomes an empty frame); keeps an owned
     /// `Vec` as it is.
     pub(crate) fn release_held(&mut self) {

@@ -10,11 +10,25 @@ use crate::core::Frame;
 const MAX_CONTENTS: usize = 512;
 /// ... holding at most this many bytes of frame capacity.
 const MAX_BYTES: usize = 1 << 20;
+/// A held buffer up to this size given back is let go only when the next
+/// one is (see `ReceivePool::last_held`). Larger ones are freed at once:
+/// glibc maps those on their own, so freeing them trims no heap.
+const DEFER_HELD_UP_TO: usize = 1 << 20;
 
 pub(crate) struct ReceivePool {
     contents: Vec<Vec<Frame>>,
     /// Total frame capacity of `contents`.
     bytes: usize,
+    /// The last held buffer (a large frame still in libzmq's message)
+    /// given back, or an empty frame. libzmq's I/O thread allocates each
+    /// large message's buffer on its heap, one after the other. Freed as
+    /// soon as they come back, a batch's buffers leave the top of that
+    /// heap free, and glibc hands the pages back to the kernel
+    /// (`madvise`, with a TLB shootdown across the process's threads)
+    /// only to fault them in again for the next messages. Raw libzmq's
+    /// receiver, which closes a message when it receives the next one,
+    /// always keeps the newest buffer allocated; so does this.
+    last_held: Frame,
 }
 
 fn capacity_of(content: &[Frame]) -> usize {
@@ -28,16 +42,21 @@ impl ReceivePool {
             // path (untouched, the pages cost no memory).
             contents: Vec::with_capacity(MAX_CONTENTS),
             bytes: 0,
+            last_held: Frame::new(),
         }
     }
 
     /// Keeps a message's content for reuse, or drops it when full.
     pub(crate) fn keep(&mut self, mut content: Vec<Frame>) {
         // One pass: a held libzmq buffer cannot be refilled, so it is let
-        // go now rather than kept allocated, uncounted, until reuse.
+        // go now rather than kept allocated, uncounted, until reuse; the
+        // one before it, that is (see `last_held`).
         let bytes = content
             .iter_mut()
             .map(|frame| {
+                if frame.is_held() && frame.len() <= DEFER_HELD_UP_TO {
+                    std::mem::swap(&mut self.last_held, frame);
+                }
                 frame.release_held();
                 frame.reusable_capacity()
             })
@@ -105,6 +124,8 @@ impl Reader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn read(pool: &mut ReceivePool, frames: &[&[u8]]) -> Vec<Frame> {
         let mut reader = pool.reader();
@@ -132,6 +153,52 @@ mod tests {
         pool.keep(three);
         assert_eq!(read(&mut pool, &[b"xyz"]), vec![b"xyz".to_vec()]);
         assert_eq!(pool.bytes, 0);
+    }
+
+    /// A held frame whose owner says when it is dropped.
+    fn held(len: usize, dropped: &Arc<AtomicUsize>) -> Frame {
+        struct Owner(Vec<u8>, Arc<AtomicUsize>);
+        impl AsRef<[u8]> for Owner {
+            fn as_ref(&self) -> &[u8] {
+                &self.0
+            }
+        }
+        impl Drop for Owner {
+            fn drop(&mut self) {
+                self.1.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        Frame::held(Owner(vec![7; len], dropped.clone()))
+    }
+
+    #[test]
+    fn a_held_buffer_given_back_is_freed_when_the_next_one_is() {
+        let mut pool = ReceivePool::new();
+        let dropped = Arc::new(AtomicUsize::new(0));
+        pool.keep(vec![held(Frame::HELD_FROM, &dropped)]);
+        assert_eq!(
+            dropped.load(Ordering::SeqCst),
+            0,
+            "the newest buffer stays allocated"
+        );
+        pool.keep(vec![
+            held(Frame::HELD_FROM, &dropped),
+            held(Frame::HELD_FROM, &dropped),
+        ]);
+        assert_eq!(
+            dropped.load(Ordering::SeqCst),
+            2,
+            "one kept back, whatever the count"
+        );
+        // A content read into later is never the kept-back buffer.
+        let again = read(&mut pool, &[b"small"]);
+        assert_eq!(again, vec![b"small".to_vec()]);
+        assert!(!again[0].is_held());
+        // Beyond the bound, freed at once (the one kept back stays).
+        pool.keep(vec![held(DEFER_HELD_UP_TO + 1, &dropped)]);
+        assert_eq!(dropped.load(Ordering::SeqCst), 3);
+        drop(pool);
+        assert_eq!(dropped.load(Ordering::SeqCst), 4, "nothing outlives the pool");
     }
 
     #[test]
