@@ -137,7 +137,7 @@ fn serve_until(node: &mut Node, done: impl Fn() -> bool) {
 /// Sends whatever the node holds back before more is queued.
 fn wait_for_room(node: &mut Node, limit: usize) {
     while node.backlog() > limit {
-        node.run_once(Some(Duration::from_millis(1))).unwrap();
+        node.run_once(Some(Duration::from_millis(100))).unwrap();
         while node.next_event().is_some() {}
     }
 }
