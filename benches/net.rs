@@ -134,7 +134,10 @@ fn serve_until(node: &mut Node, done: impl Fn() -> bool) {
     }
 }
 
-/// Sends whatever the node holds back before more is queued.
+/// Sends whatever the node holds back before more is queued. The node's
+/// poll wakes when a link has room again, as raw's blocking `zmq_send`
+/// does; the timeout is only a safety net (polling every millisecond made
+/// the sender spin: BENCHMARKS.md, "the heap trims behind the gap").
 fn wait_for_room(node: &mut Node, limit: usize) {
     while node.backlog() > limit {
         node.run_once(Some(Duration::from_millis(100))).unwrap();

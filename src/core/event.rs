@@ -118,8 +118,8 @@ pub enum Event {
     /// when one of them contests it ([`NodeBuilder::contest`](crate::NodeBuilder::contest),
     /// Zyre's DRAFT `zyre_set_contest_in_group`). Every member gets it, the
     /// winner included; the contester with the smallest UUID wins, as in
-    /// Zyre. A new election, and a new `Leader`, follows when the leader
-    /// leaves the group, stops or expires.
+    /// Zyre. A new election follows when the leader leaves the group,
+    /// stops or expires (README, "Leader election").
     Leader {
         /// The leader's UUID.
         peer: Uuid,
