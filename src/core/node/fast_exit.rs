@@ -28,8 +28,7 @@ impl NodeCore {
                 peer.uuid.simple(),
                 peer.endpoint
             );
-            self.stats.probes += 1;
-            start_probe(&mut self.next_probe, &mut self.actions, peer);
+            start_probe(&mut self.stats, &mut self.next_probe, &mut self.actions, peer);
         }
     }
 
@@ -50,8 +49,7 @@ impl NodeCore {
             peer.uuid.simple(),
             peer.endpoint
         );
-        self.stats.probes += 1;
-        start_probe(&mut self.next_probe, &mut self.actions, peer);
+        start_probe(&mut self.stats, &mut self.next_probe, &mut self.actions, peer);
     }
 
     /// `probe` of `peer`'s inbox port was refused: its process is gone,
@@ -114,9 +112,15 @@ impl NodeCore {
 const SILENT_REPROBES: u8 = 3;
 
 /// Numbers a new probe of `peer`'s inbox port, marks it in flight and asks
-/// the I/O layer for it. A free function: callers hold `peer` borrowed from
-/// the peer table while they walk it.
-pub(super) fn start_probe(next_probe: &mut u64, actions: &mut VecDeque<Action>, peer: &mut Peer) {
+/// the I/O layer for it, and counts it. A free function: callers hold
+/// `peer` borrowed from the peer table while they walk it.
+pub(super) fn start_probe(
+    stats: &mut CoreCounters,
+    next_probe: &mut u64,
+    actions: &mut VecDeque<Action>,
+    peer: &mut Peer,
+) {
+    stats.probes += 1;
     *next_probe += 1;
     peer.probe = Some(*next_probe);
     actions.push_back(Action::Probe {

@@ -163,8 +163,7 @@ impl NodeCore {
             // Its port was open but silent (see `handle_link_silent`).
             peer.reprobe_at = None;
             if self.config.fast_exit && peer.ready && peer.probe.is_none() {
-                self.stats.probes += 1;
-                fast_exit::start_probe(&mut self.next_probe, &mut self.actions, peer);
+                fast_exit::start_probe(&mut self.stats, &mut self.next_probe, &mut self.actions, peer);
             }
         }
         if self.reading_paused_since.is_some() {
@@ -225,8 +224,7 @@ impl NodeCore {
             // otherwise leave a dead peer to its expiry. Only a peer that
             // did not answer our PING is probed.
             if self.config.fast_exit && peer.probe.is_none() {
-                self.stats.probes += 1;
-                fast_exit::start_probe(&mut self.next_probe, &mut self.actions, peer);
+                fast_exit::start_probe(&mut self.stats, &mut self.next_probe, &mut self.actions, peer);
             }
         }
     }
