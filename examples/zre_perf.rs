@@ -111,6 +111,16 @@ fn is(content: &[Frame], cookie: &[u8]) -> bool {
     content.first().is_some_and(|f| &f[..] == cookie)
 }
 
+/// Gives a message's content back to the node ([`Node::recycle`]), as
+/// raw_perf reuses its zmq messages: without it each message costs a
+/// `malloc` and a `free` for its frame list and one of each per frame
+/// (BENCHMARKS.md, "Echo: giving the content back").
+fn done_with(node: &mut Node, event: Event) {
+    if let Event::Whisper { content, .. } | Event::Shout { content, .. } = event {
+        node.recycle(content);
+    }
+}
+
 /// Sends `sends` messages, taking in whatever has arrived after each
 /// without waiting (pipelined), then waits until `expected` answers are in;
 /// returns the time it all took. Exits the process if the answers stop.
@@ -129,11 +139,15 @@ fn exchange(
         node.run_once(Some(Duration::ZERO)).expect("node runs");
         while let Some(event) = node.next_event() {
             answers += usize::from(is_answer(&event));
+            done_with(node, event);
         }
     }
     while answers < expected {
         match node.recv_event(Some(Duration::from_secs(10))).expect("node runs") {
-            Some(event) => answers += usize::from(is_answer(&event)),
+            Some(event) => {
+                answers += usize::from(is_answer(&event));
+                done_with(node, event);
+            }
             None => {
                 eprintln!("zre_perf: {answers} of {expected} {what} answers, then silence");
                 std::process::exit(1);
@@ -261,11 +275,17 @@ fn echo(mut node: Node, timeout: Duration) {
                 let _ = node.whisper_slices(peer, &[b"R:HELLO"]);
             }
             Event::Exit { peer, .. } if Some(peer) == local => break,
-            Event::Whisper { peer, content, .. } if is(&content, b"S:WHISPER") => {
-                let _ = node.whisper_slices(peer, &[b"R:WHISPER"]);
+            Event::Whisper { peer, content, .. } => {
+                if is(&content, b"S:WHISPER") {
+                    let _ = node.whisper_slices(peer, &[b"R:WHISPER"]);
+                }
+                node.recycle(content);
             }
-            Event::Shout { group, content, .. } if is(&content, b"S:SHOUT") => {
-                let _ = node.shout_slices(&group, &[b"R:SHOUT"]);
+            Event::Shout { group, content, .. } => {
+                if is(&content, b"S:SHOUT") {
+                    let _ = node.shout_slices(&group, &[b"R:SHOUT"]);
+                }
+                node.recycle(content);
             }
             _ => {}
         }
