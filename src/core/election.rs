@@ -207,6 +207,12 @@ impl Elections {
         self.groups.get(group).is_some_and(|g| g.wave.is_some())
     }
 
+    /// Whether any group has an election's state (a cheap test before
+    /// [`Elections::next_deadline`] walks them).
+    pub(crate) fn has_groups(&self) -> bool {
+        !self.groups.is_empty()
+    }
+
     /// The next deadline of a wave, if any.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.groups

@@ -77,6 +77,11 @@ enum SeedState {
 }
 
 impl Seeds {
+    /// Whether any seed is set (a cheap test before `next_deadline`).
+    pub(super) fn has_entries(&self) -> bool {
+        !self.entries.is_empty()
+    }
+
     /// When a seed must next be looked at.
     pub(super) fn next_deadline(&self) -> Option<Instant> {
         self.entries.values().map(|s| s.due).min()
