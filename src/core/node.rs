@@ -21,6 +21,7 @@ mod queries;
 mod removal;
 mod renumber;
 mod seeds;
+mod shout_template;
 
 use super::log_limit::LogLimit;
 pub use seeds::{SEED_RETRY_MAX, SEED_RETRY_MIN};
@@ -43,6 +44,7 @@ use curve::Via;
 use log::{debug, info, warn};
 use peer_index::PeerIndex;
 pub use removal::Removal;
+use shout_template::ShoutTemplate;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -142,6 +144,8 @@ pub struct NodeCore {
     /// Where messages are emitted before they are copied into a
     /// [`HeaderFrame`]; kept so that emitting allocates nothing.
     emit_buffer: Vec<u8>,
+    /// The SHOUT header of the group shouted to last.
+    shout_template: ShoutTemplate,
     /// The last `Action::Probe` number handed out.
     next_probe: u64,
     /// Leader election in our groups (Zyre's DRAFT API).
@@ -222,6 +226,7 @@ impl NodeCore {
             reap_interval,
             stopped: false,
             emit_buffer: Vec::with_capacity(64),
+            shout_template: ShoutTemplate::default(),
             logs: NodeLogs::default(),
             overruled: Overruled::new(config_max_peers),
             next_probe: 0,
@@ -650,10 +655,12 @@ impl NodeCore {
     /// number; the content is shared by every member (or moved, to one).
     pub fn shout<F: Into<Frame>>(&mut self, group: &str, content: Vec<F>) -> Result<usize, CommandError> {
         let content = into_frames(content);
-        let Some(template) = self.shout_template(group)? else {
+        self.check_command()?;
+        group::check_name(group)?;
+        let Some(members) = self.groups.members(group) else {
             return Ok(0);
         };
-        let Some(members) = self.groups.members(group) else {
+        let Some(template) = self.shout_template.for_group(group, &mut self.emit_buffer) else {
             return Ok(0);
         };
         let count = members
@@ -701,10 +708,12 @@ impl NodeCore {
         group: &str,
         headers: &mut Vec<(Uuid, HeaderFrame)>,
     ) -> Result<usize, CommandError> {
-        let Some(template) = self.shout_template(group)? else {
+        self.check_command()?;
+        group::check_name(group)?;
+        let Some(members) = self.groups.members(group) else {
             return Ok(0);
         };
-        let Some(members) = self.groups.members(group) else {
+        let Some(template) = self.shout_template.for_group(group, &mut self.emit_buffer) else {
             return Ok(0);
         };
         for uuid in members {
@@ -718,25 +727,6 @@ impl NodeCore {
             }
         }
         Ok(members.len())
-    }
-
-    /// The SHOUT header for `group` with sequence number 0, emitted once
-    /// for every member; `None` for a group without members.
-    fn shout_template(&mut self, group: &str) -> Result<Option<HeaderFrame>, CommandError> {
-        self.check_command()?;
-        group::check_name(group)?;
-        if self.groups.members(group).is_none() {
-            return Ok(None);
-        }
-        let body = Body::Shout { group };
-        match emit_header(0, &body, &mut self.emit_buffer) {
-            Ok(header) => Ok(Some(header)),
-            Err(err) => {
-                // The name was checked above: a bug.
-                warn!("cannot emit SHOUT to {group}: {err}");
-                Ok(None)
-            }
-        }
     }
 
     /// Says goodbye: a port-0 beacon, GOODBYE to every peer, then every link
