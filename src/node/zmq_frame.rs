@@ -199,9 +199,10 @@ impl HeldFrame {
     }
 }
 
-/// libzmq's `ZMQ_MAX_VSM_SIZE` on 64-bit targets: messages up to this size
-/// are stored inside the `zmq_msg_t` itself.
-const MAX_INLINE: usize = 33;
+/// libzmq's `ZMQ_MAX_VSM_SIZE` on 64-bit targets (`max_vsm_size` in
+/// libzmq's `msg.hpp`): messages up to this size are stored inside the
+/// `zmq_msg_t` itself, with no allocation.
+pub(crate) const MAX_INLINE: usize = 33;
 
 impl AsRef<[u8]> for HeldFrame {
     fn as_ref(&self) -> &[u8] {

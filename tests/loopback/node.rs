@@ -259,6 +259,76 @@ fn large_and_small_frames_arrive_whole_in_or_out_of_libzmqs_buffer() {
     }
 }
 
+/// `shout_slices` to two members copies content that fits inside a
+/// libzmq message into each send, and shares larger content between the
+/// sends: messages of both kinds, interleaved, reach both members whole
+/// and in order, with no sequence gap (which would remove the sender).
+#[test]
+fn shouts_of_small_and_large_content_reach_every_member_in_order() {
+    let port = 53017;
+    let mut nodes = vec![node("sender", port), node("first", port), node("second", port)];
+    let mut seen = vec![Vec::new(), Vec::new(), Vec::new()];
+    run_until(&mut nodes, &mut seen, |s| {
+        s.iter().all(|e| count(e, "ENTER") == 2)
+    });
+    nodes[1].join("mixed").unwrap();
+    nodes[2].join("mixed").unwrap();
+    run_until(&mut nodes, &mut seen, |s| count(&s[0], "JOIN") == 2);
+    // 33 bytes is the most libzmq keeps inside a message on 64-bit.
+    let shapes: Vec<Vec<usize>> = vec![
+        vec![1],
+        vec![33],
+        vec![34],
+        vec![33, 33],
+        vec![5, 34],
+        vec![20_000],
+        vec![0],
+    ];
+    let mut sent: Vec<Vec<Vec<u8>>> = Vec::new();
+    for round in 0..20 {
+        for (i, shape) in shapes.iter().enumerate() {
+            let message = round * shapes.len() + i;
+            let content: Vec<Vec<u8>> = shape
+                .iter()
+                .enumerate()
+                .map(|(part, &len)| (0..len).map(|b| (b + 3 * message + 11 * part) as u8).collect())
+                .collect();
+            let slices: Vec<&[u8]> = content.iter().map(Vec::as_slice).collect();
+            assert_eq!(nodes[0].shout_slices("mixed", &slices).unwrap(), 2);
+            sent.push(content);
+        }
+    }
+    let mut got: Vec<Vec<Vec<Vec<u8>>>> = vec![Vec::new(), Vec::new()];
+    let deadline = Instant::now() + PATIENCE;
+    while got.iter().any(|g| g.len() < sent.len()) {
+        assert!(
+            Instant::now() < deadline,
+            "{} and {} of {} arrived",
+            got[0].len(),
+            got[1].len(),
+            sent.len()
+        );
+        for (i, node) in nodes.iter_mut().enumerate() {
+            node.run_once(Some(Duration::from_millis(1))).unwrap();
+            while let Some(event) = node.next_event() {
+                match event {
+                    Event::Shout { content, .. } if i > 0 => {
+                        got[i - 1].push(content.iter().map(|f| f.to_vec()).collect());
+                        node.recycle(content);
+                    }
+                    Event::Exit { .. } => panic!("node {i} saw an EXIT"),
+                    _ => {}
+                }
+            }
+        }
+    }
+    for member in &got {
+        for (i, (got, sent)) in member.iter().zip(&sent).enumerate() {
+            assert!(got == sent, "message {i}: {:?} != {:?}", got.len(), sent.len());
+        }
+    }
+}
+
 #[test]
 fn a_spawned_node_talks_to_a_driven_one() {
     let port = 53013;

@@ -3,6 +3,7 @@
 //! (`after_command`), so a message is on its way when the call returns.
 
 use super::*;
+use crate::node::zmq_frame::MAX_INLINE;
 
 impl Node {
     /// Joins `group` (1 to 255 bytes): peers are told at once.
@@ -77,9 +78,14 @@ impl Node {
         self.apply_actions()?;
         let mut headers = std::mem::take(&mut self.shout_headers);
         let reached = self.core.shout_headers(group, &mut headers);
-        // To several members, the content goes into libzmq once and every
-        // member's send shares it; to one, it is copied straight in.
-        if headers.len() > 1 && self.share(content.iter().copied()) {
+        // To several members, content that libzmq keeps out of line goes
+        // into libzmq once and every member's send shares it. To one, or
+        // when every frame fits inside a libzmq message (no allocation),
+        // it is copied straight into each send: sharing would cost one
+        // more copy and a reference per member (BENCHMARKS.md, "SHOUT:
+        // the header kept and small content lent").
+        let out_of_line = content.iter().any(|frame| frame.len() > MAX_INLINE);
+        if headers.len() > 1 && out_of_line && self.share(content.iter().copied()) {
             for (peer, header) in headers.drain(..) {
                 let id = LinkId::Peer(peer);
                 let sent = self
