@@ -38,14 +38,20 @@ fn count(events: &[Event], kind: &str) -> usize {
     events.iter().filter(|e| e.kind() == kind).count()
 }
 
+/// Nodes named `names` on beacon port `port`, run until each has seen
+/// every other ENTER; with the events each has seen so far.
+fn met(port: u16, names: &[&str]) -> (Vec<Node>, Vec<Vec<Event>>) {
+    let mut nodes: Vec<Node> = names.iter().map(|name| node(name, port)).collect();
+    let mut seen = vec![Vec::new(); names.len()];
+    run_until(&mut nodes, &mut seen, |s| {
+        s.iter().all(|e| count(e, "ENTER") == names.len() - 1)
+    });
+    (nodes, seen)
+}
+
 #[test]
 fn three_nodes_discover_whisper_shout_and_see_exit() {
-    let port = 53011;
-    let mut nodes = vec![node("alpha", port), node("beta", port), node("gamma", port)];
-    let mut seen = vec![Vec::new(), Vec::new(), Vec::new()];
-    run_until(&mut nodes, &mut seen, |s| {
-        s.iter().all(|e| count(e, "ENTER") == 2)
-    });
+    let (mut nodes, mut seen) = met(53011, &["alpha", "beta", "gamma"]);
 
     // ENTER carries name, headers and the endpoint the peer bound.
     let beta = nodes[1].uuid();
@@ -191,12 +197,7 @@ fn many_whispers_arrive_complete_and_in_order() {
 /// held frames and reused buffers take turns in the same slots.
 #[test]
 fn large_and_small_frames_arrive_whole_in_or_out_of_libzmqs_buffer() {
-    let port = 53019;
-    let mut nodes = vec![node("sender", port), node("receiver", port)];
-    let mut seen = vec![Vec::new(), Vec::new()];
-    run_until(&mut nodes, &mut seen, |s| {
-        s.iter().all(|e| count(e, "ENTER") == 1)
-    });
+    let (mut nodes, _) = met(53019, &["sender", "receiver"]);
     let receiver = nodes[1].uuid();
     let held = Frame::HELD_FROM;
     let shapes: Vec<Vec<usize>> = vec![
@@ -265,12 +266,7 @@ fn large_and_small_frames_arrive_whole_in_or_out_of_libzmqs_buffer() {
 /// and in order, with no sequence gap (which would remove the sender).
 #[test]
 fn shouts_of_small_and_large_content_reach_every_member_in_order() {
-    let port = 53017;
-    let mut nodes = vec![node("sender", port), node("first", port), node("second", port)];
-    let mut seen = vec![Vec::new(), Vec::new(), Vec::new()];
-    run_until(&mut nodes, &mut seen, |s| {
-        s.iter().all(|e| count(e, "ENTER") == 2)
-    });
+    let (mut nodes, mut seen) = met(53017, &["sender", "first", "second"]);
     nodes[1].join("mixed").unwrap();
     nodes[2].join("mixed").unwrap();
     run_until(&mut nodes, &mut seen, |s| count(&s[0], "JOIN") == 2);
