@@ -17,7 +17,7 @@
 use crate::support::haskell::HaskellTool;
 use crate::support::netns::{ChildGuard, Lab, WAIT, ZRE};
 use crate::support::refpeers::Family;
-use crate::support::{haskell, peers, refpeers};
+use crate::support::{haskell, refpeers};
 use std::time::{Duration, Instant};
 
 const CLIENT: &str = concat!(
@@ -63,8 +63,16 @@ fn haskell_server(lab: &Lab) -> ChildGuard {
     )
 }
 
+/// Logging at debug level whatever `RUST_LOG` says: `zrecats_talk_through`
+/// waits for its line saying which dialect a client speaks.
 fn our_server(lab: &Lab) -> ChildGuard {
-    peers::gossip_server(lab, "r", &["--bind", "tcp://*:31337"])
+    lab.spawn_as(
+        "our zgossip_server@r",
+        "r",
+        ZRE,
+        &["zgossip_server", "--bind", "tcp://*:31337"],
+        &[("RUST_LOG", "debug")],
+    )
 }
 
 /// haskell-zre's `zrecat test` on `h` (lan1) and ours on `o` (lan2), both
