@@ -267,28 +267,23 @@ fn echo(mut node: Node, timeout: Duration) {
         let Some(event) = node.recv_event(Some(Duration::from_secs(1))).expect("node runs") else {
             continue;
         };
-        match event {
+        match &event {
             Event::Enter { peer, headers, .. } => {
                 if headers.iter().any(|(k, v)| k == ROLE && v == "local") {
-                    local = Some(peer);
+                    local = Some(*peer);
                 }
-                let _ = node.whisper_slices(peer, &[b"R:HELLO"]);
+                let _ = node.whisper_slices(*peer, &[b"R:HELLO"]);
             }
-            Event::Exit { peer, .. } if Some(peer) == local => break,
-            Event::Whisper { peer, content, .. } => {
-                if is(&content, b"S:WHISPER") {
-                    let _ = node.whisper_slices(peer, &[b"R:WHISPER"]);
-                }
-                node.recycle(content);
+            Event::Exit { peer, .. } if Some(*peer) == local => break,
+            Event::Whisper { peer, content, .. } if is(content, b"S:WHISPER") => {
+                let _ = node.whisper_slices(*peer, &[b"R:WHISPER"]);
             }
-            Event::Shout { group, content, .. } => {
-                if is(&content, b"S:SHOUT") {
-                    let _ = node.shout_slices(&group, &[b"R:SHOUT"]);
-                }
-                node.recycle(content);
+            Event::Shout { group, content, .. } if is(content, b"S:SHOUT") => {
+                let _ = node.shout_slices(group, &[b"R:SHOUT"]);
             }
             _ => {}
         }
+        done_with(&mut node, event);
     }
     node.stop();
 }
