@@ -15,9 +15,9 @@
 //! each test fails with an install hint, unless `ZRE_SKIP_INTEROP=1`.
 
 use crate::support::haskell::HaskellTool;
-use crate::support::netns::{ChildGuard, Lab, WAIT, ZRE};
+use crate::support::netns::{ChildGuard, Lab, Stream, WAIT, ZRE};
 use crate::support::refpeers::Family;
-use crate::support::{haskell, refpeers};
+use crate::support::{haskell, peers, refpeers};
 use std::time::{Duration, Instant};
 
 const CLIENT: &str = concat!(
@@ -66,20 +66,14 @@ fn haskell_server(lab: &Lab) -> ChildGuard {
 /// Logging at debug level whatever `RUST_LOG` says: `zrecats_talk_through`
 /// waits for its line saying which dialect a client speaks.
 fn our_server(lab: &Lab) -> ChildGuard {
-    lab.spawn_as(
-        "our zgossip_server@r",
-        "r",
-        ZRE,
-        &["zgossip_server", "--bind", "tcp://*:31337"],
-        &[("RUST_LOG", "debug")],
-    )
+    peers::gossip_server_logging(lab, "r", &["--bind", "tcp://*:31337"], "debug")
 }
 
 /// haskell-zre's `zrecat test` on `h` (lan1) and ours on `o` (lan2), both
 /// gossiping through `server` on `r`: a line each way.
 ///
-/// Ours starts first, and haskell-zre's once `published` says the server
-/// holds our tuple. The other order meets a race in haskell-zre 0.1.5.2,
+/// Ours starts first, and haskell-zre's once a line of `log` (the server's
+/// output) matches `published`: the server holds our tuple. The other order meets a race in haskell-zre 0.1.5.2,
 /// by our reading of its source (`inbox` in `Network/ZRE.hs`): it looks
 /// the sender of a HELLO up in one transaction and makes the peer in
 /// another, so when its gossip thread makes the same peer in between
@@ -91,7 +85,7 @@ fn our_server(lab: &Lab) -> ChildGuard {
 /// Started second, haskell-zre gets our tuple in the answer to its gossip
 /// HELLO, before it publishes its own, so its gossip thread has made our
 /// peer a server round trip and a connection before our HELLO comes.
-fn zrecats_talk_through(lab: &Lab, server: &ChildGuard, published: impl Fn(&ChildGuard) -> bool) {
+fn zrecats_talk_through(lab: &Lab, server: &ChildGuard, log: &Stream, published: impl FnMut(&str) -> bool) {
     let mut our_cat = lab.spawn(
         "o",
         ZRE,
@@ -100,22 +94,19 @@ fn zrecats_talk_through(lab: &Lab, server: &ChildGuard, published: impl Fn(&Chil
         ],
         &[("RUST_LOG", "debug")],
     );
-    let until = Instant::now() + WAIT;
-    while !published(server) {
-        assert!(
-            Instant::now() < until,
+    if log.wait_for(published, WAIT).is_none() {
+        panic!(
             "the server never had our tuple\n{}\n{}",
             our_cat.report(),
             server.report()
         );
-        std::thread::sleep(Duration::from_millis(20));
     }
     let mut their_cat = HaskellTool::spawn(lab, "h", "lan1", "zrecat", "hcat", &["-g", SERVER, "test"]);
     let want = "from ours across the router";
     our_cat.send_line(want);
     their_cat.wait_line("our line", |l| l.contains(want), WAIT);
-    their_cat.send_line("from haskell across the router");
     let theirs = "from haskell across the router";
+    their_cat.send_line(theirs);
     if our_cat.stdout().wait_for(|l| l == theirs, WAIT).is_none() {
         panic!(
             "zrecat@o: no line from haskell-zre's zrecat within {WAIT:?}\n{}\n{}\n{}",
@@ -137,9 +128,7 @@ fn haskell_zrecat_and_ours_talk_across_subnets_through_haskell_zgossip_server() 
     let server = haskell_server(&lab);
     // It prints `Publish from CLIENT KEY = VALUE ( ttl N )`: ours is the
     // only client yet.
-    zrecats_talk_through(&lab, &server, |s| {
-        s.stdout().lines().iter().any(|l| l.starts_with("Publish from"))
-    });
+    zrecats_talk_through(&lab, &server, server.stdout(), |l| l.starts_with("Publish from"));
 }
 
 #[test]
@@ -152,11 +141,8 @@ fn haskell_zrecat_and_ours_talk_across_subnets_through_our_zgossip_server() {
     };
     let server = our_server(&lab);
     // Its first PUBLISH settles a client's dialect: ours is the only one.
-    zrecats_talk_through(&lab, &server, |s| {
-        s.stderr()
-            .lines()
-            .iter()
-            .any(|l| l.contains("zgossip: client") && l.contains(" speaks "))
+    zrecats_talk_through(&lab, &server, server.stderr(), |l| {
+        l.contains("zgossip: client") && l.contains(" speaks ")
     });
 }
 

@@ -109,11 +109,17 @@ pub fn zyrejs(lab: &Lab, host: &str, lan: &str, name: &str, extra: &[&str]) -> J
 /// Our ZGossip server on `host`: `zre zgossip_server ARGS` (`--bind …`,
 /// `--connect …`), logging at `RUST_LOG` (default debug).
 pub fn gossip_server(lab: &Lab, host: &str, args: &[&str]) -> ChildGuard {
+    let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "debug".into());
+    gossip_server_logging(lab, host, args, &log)
+}
+
+/// [`gossip_server`] logging at `log` (a `RUST_LOG` filter) whatever the
+/// environment says, for a test that waits for one of its log lines.
+pub fn gossip_server_logging(lab: &Lab, host: &str, args: &[&str], log: &str) -> ChildGuard {
     let mut all = vec!["zgossip_server"];
     all.extend_from_slice(args);
-    let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "debug".into());
     let label = format!("our zgossip_server@{host}");
-    lab.spawn_as(&label, host, ZRE, &all, &[("RUST_LOG", &log)])
+    lab.spawn_as(&label, host, ZRE, &all, &[("RUST_LOG", log)])
 }
 
 /// czmq's ZGossip server (`tests/interop/czmq_gossip.c`) on `host`, bound
