@@ -38,6 +38,25 @@ fn count(events: &[Event], kind: &str) -> usize {
     events.iter().filter(|e| e.kind() == kind).count()
 }
 
+/// The contents of `rounds` rounds of messages, one per shape (its frames'
+/// lengths). Each frame's bytes count up from a seed of its own, so a
+/// frame left over from another message, or a slot refilled short, shows.
+fn contents(shapes: &[Vec<usize>], rounds: usize) -> Vec<Vec<Vec<u8>>> {
+    let frame = |message: usize, part: usize, len: usize| -> Vec<u8> {
+        (0..len).map(|i| (i + 7 * message + 13 * part) as u8).collect()
+    };
+    (0..rounds * shapes.len())
+        .map(|message| {
+            let shape = &shapes[message % shapes.len()];
+            shape
+                .iter()
+                .enumerate()
+                .map(|(part, &len)| frame(message, part, len))
+                .collect()
+        })
+        .collect()
+}
+
 /// Nodes named `names` on beacon port `port`, run until each has seen
 /// every other ENTER; with the events each has seen so far.
 fn met(port: u16, names: &[&str]) -> (Vec<Node>, Vec<Vec<Event>>) {
@@ -209,23 +228,9 @@ fn large_and_small_frames_arrive_whole_in_or_out_of_libzmqs_buffer() {
         vec![64],
         vec![held, held - 1, 3],
     ];
-    // Each frame's bytes count up from a seed of its own, so a frame left
-    // over from another message, or a slot refilled short, shows.
-    let frame = |message: usize, part: usize, len: usize| -> Vec<u8> {
-        (0..len).map(|i| (i + 7 * message + 13 * part) as u8).collect()
-    };
-    let mut sent = Vec::new();
-    for round in 0..3 {
-        for (i, shape) in shapes.iter().enumerate() {
-            let message = round * shapes.len() + i;
-            let content: Vec<Vec<u8>> = shape
-                .iter()
-                .enumerate()
-                .map(|(part, &len)| frame(message, part, len))
-                .collect();
-            nodes[0].whisper(receiver, content.clone()).unwrap();
-            sent.push(content);
-        }
+    let sent = contents(&shapes, 3);
+    for content in &sent {
+        nodes[0].whisper(receiver, content.clone()).unwrap();
     }
     let mut got: Vec<Vec<Vec<u8>>> = Vec::new();
     let deadline = Instant::now() + PATIENCE;
@@ -280,19 +285,10 @@ fn shouts_of_small_and_large_content_reach_every_member_in_order() {
         vec![20_000],
         vec![0],
     ];
-    let mut sent: Vec<Vec<Vec<u8>>> = Vec::new();
-    for round in 0..20 {
-        for (i, shape) in shapes.iter().enumerate() {
-            let message = round * shapes.len() + i;
-            let content: Vec<Vec<u8>> = shape
-                .iter()
-                .enumerate()
-                .map(|(part, &len)| (0..len).map(|b| (b + 3 * message + 11 * part) as u8).collect())
-                .collect();
-            let slices: Vec<&[u8]> = content.iter().map(Vec::as_slice).collect();
-            assert_eq!(nodes[0].shout_slices("mixed", &slices).unwrap(), 2);
-            sent.push(content);
-        }
+    let sent = contents(&shapes, 20);
+    for content in &sent {
+        let slices: Vec<&[u8]> = content.iter().map(Vec::as_slice).collect();
+        assert_eq!(nodes[0].shout_slices("mixed", &slices).unwrap(), 2);
     }
     let mut got: Vec<Vec<Vec<Vec<u8>>>> = vec![Vec::new(), Vec::new()];
     let deadline = Instant::now() + PATIENCE;
