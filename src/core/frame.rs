@@ -77,25 +77,22 @@ impl Frame {
         }
     }
 
-    /// Bytes of heap this frame can be refilled into without allocating:
-    /// its `Vec`'s capacity, none for a held buffer.
-    pub(crate) fn reusable_capacity(&self) -> usize {
-        match &self.0 {
-            Repr::Owned(bytes) => bytes.capacity(),
-            Repr::Held(_) => 0,
-        }
-    }
-
     /// Makes the frame a copy of `bytes`, reusing its `Vec` when it owns
     /// one (a held buffer is let go).
+    #[inline]
     pub(crate) fn refill(&mut self, bytes: &[u8]) {
         match &mut self.0 {
             Repr::Owned(vec) => {
                 vec.clear();
                 vec.extend_from_slice(bytes);
             }
-            Repr::Held(_) => self.0 = Repr::Owned(bytes.to_vec()),
+            Repr::Held(_) => self.replace_held(bytes),
         }
+    }
+
+    #[cold]
+    fn replace_held(&mut self, bytes: &[u8]) {
+        self.0 = Repr::Owned(bytes.to_vec());
     }
 
     /// The frame's own `Vec`, to move out (`std::mem::take`); `None` when
@@ -108,6 +105,7 @@ impl Frame {
     }
 
     /// Whether the frame holds a buffer (rather than owning a `Vec`).
+    #[cfg(test)]
     pub(crate) fn is_held(&self) -> bool {
         matches!(self.0, Repr::Held(_))
     }
@@ -332,7 +330,7 @@ mod tests {
         let clone = frame.clone();
         assert_eq!(clone.as_ptr(), address, "a clone shares the held buffer");
         assert_eq!(frame, Frame::from(vec![7u8; 10_000]));
-        assert_eq!(frame.reusable_capacity(), 0);
+        assert!(frame.is_held());
         let mut set = std::collections::HashSet::new();
         set.insert(clone);
         assert!(set.contains(&[7u8; 10_000][..]), "hashes as its bytes");
@@ -348,7 +346,7 @@ mod tests {
         let mut held = Frame::held(vec![1u8; 9000]);
         held.refill(b"xy");
         assert_eq!(held, b"xy");
-        assert!(held.reusable_capacity() >= 2);
+        assert!(!held.is_held(), "an owned copy now");
         let mut held = Frame::held(vec![1u8; 9000]);
         held.release_held();
         assert!(held.is_empty());

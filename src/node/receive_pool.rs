@@ -16,7 +16,9 @@ const MAX_BYTES: usize = 1 << 20;
 const DEFER_HELD_UP_TO: usize = 1 << 20;
 
 pub(crate) struct ReceivePool {
-    contents: Vec<Vec<Frame>>,
+    /// Each kept content with its frame capacity, counted once when it
+    /// came back rather than again when it is taken.
+    contents: Vec<(Vec<Frame>, usize)>,
     /// Total frame capacity of `contents`.
     bytes: usize,
     /// The last held buffer (a large frame still in libzmq's message)
@@ -31,10 +33,6 @@ pub(crate) struct ReceivePool {
     last_held: Frame,
 }
 
-fn capacity_of(content: &[Frame]) -> usize {
-    content.iter().map(Frame::reusable_capacity).sum()
-}
-
 impl ReceivePool {
     pub(crate) fn new() -> Self {
         ReceivePool {
@@ -47,32 +45,43 @@ impl ReceivePool {
     }
 
     /// Keeps a message's content for reuse, or drops it when full.
+    // Always inlined: called once per message received, and small once
+    // the held buffers' case is out of line.
+    #[inline(always)]
     pub(crate) fn keep(&mut self, mut content: Vec<Frame>) {
         // One pass: a held libzmq buffer cannot be refilled, so it is let
         // go now rather than kept allocated, uncounted, until reuse; the
         // one before it, that is (see `last_held`).
-        let bytes = content
-            .iter_mut()
-            .map(|frame| {
-                if frame.is_held() && frame.len() <= DEFER_HELD_UP_TO {
-                    std::mem::swap(&mut self.last_held, frame);
-                }
-                frame.release_held();
-                frame.reusable_capacity()
-            })
-            .sum::<usize>();
+        let mut bytes = 0;
+        for frame in content.iter_mut() {
+            match frame.owned_mut() {
+                Some(vec) => bytes += vec.capacity(),
+                None => self.let_go(frame),
+            }
+        }
         if content.capacity() > 0 && self.contents.len() < MAX_CONTENTS && self.bytes + bytes <= MAX_BYTES {
             self.bytes += bytes;
-            self.contents.push(content);
+            self.contents.push((content, bytes));
         }
+    }
+
+    /// Leaves an empty frame in place of a held one, keeping back the
+    /// buffer (up to `DEFER_HELD_UP_TO`) and letting the one kept before go.
+    #[cold]
+    fn let_go(&mut self, frame: &mut Frame) {
+        if frame.len() <= DEFER_HELD_UP_TO {
+            std::mem::swap(&mut self.last_held, frame);
+        }
+        frame.release_held();
     }
 
     /// A content to read a message into with [`Reader`]: a kept one when
     /// there is one, its frames still allocated.
+    #[inline]
     pub(crate) fn reader(&mut self) -> Reader {
         let content = match self.contents.pop() {
-            Some(content) => {
-                self.bytes -= capacity_of(&content);
+            Some((content, bytes)) => {
+                self.bytes -= bytes;
                 content
             }
             None => Vec::new(),
@@ -90,18 +99,23 @@ pub(crate) struct Reader {
 impl Reader {
     /// Appends a copy of the next frame; `last` says no frame follows, so
     /// that a new list is sized exactly.
+    #[inline]
     pub(crate) fn push(&mut self, bytes: &[u8], last: bool) {
         match self.content.get_mut(self.filled) {
             Some(frame) => frame.refill(bytes),
-            None => {
-                if last && self.content.capacity() == 0 {
-                    // The common case, one content frame: sized exactly.
-                    self.content.reserve_exact(1);
-                }
-                self.content.push(Frame::from(bytes));
-            }
+            None => self.append(bytes, last),
         }
         self.filled += 1;
+    }
+
+    /// A frame beyond those kept: a new `Vec`, out of the hot path.
+    #[inline(never)]
+    fn append(&mut self, bytes: &[u8], last: bool) {
+        if last && self.content.capacity() == 0 {
+            // The common case, one content frame: sized exactly.
+            self.content.reserve_exact(1);
+        }
+        self.content.push(Frame::from(bytes));
     }
 
     /// Appends a frame as it is (a large one still in libzmq's buffer),
@@ -115,6 +129,7 @@ impl Reader {
     }
 
     /// The frames pushed, without the kept ones left over.
+    #[inline]
     pub(crate) fn finish(mut self) -> Vec<Frame> {
         self.content.truncate(self.filled);
         self.content
