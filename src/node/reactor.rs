@@ -598,11 +598,10 @@ impl Node {
             }
             // A message's frames arrive together: once the first is here,
             // the rest are, so the blocking receives below do not block.
-            // The MORE flag is read from the frame (zmq_msg_more), not with
-            // a getsockopt per frame.
-            if !self.identity.more() {
-                continue;
-            }
+            // The identity is not asked for its MORE flag: a ROUTER
+            // prefixes every message, which has at least one frame, with
+            // it. The later frames' flags are read from the frame
+            // (zmq_msg_more), not with a getsockopt per frame.
             self.header.recv(&mut self.inbox, 0).map_err(io::Error::other)?;
             let mut more = self.header.more();
             let content = if more {
