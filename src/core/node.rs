@@ -550,6 +550,15 @@ impl NodeCore {
             return;
         }
         match message {
+            // The stream's own case, without `dispatch`'s frame: an entered
+            // peer's events are never held.
+            Ok(ZreMessage {
+                body: Body::Whisper, ..
+            }) if peer.entered => self.events.push_back(Event::Whisper {
+                peer: uuid,
+                name: peer.name.clone(),
+                content,
+            }),
             // The peer's name is taken here, in the one lookup per message.
             Ok(message) => {
                 let name = peer.name.clone();
