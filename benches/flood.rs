@@ -50,13 +50,13 @@ fn loaded(groups: usize, table: usize, now: Instant) -> NodeCore {
         let endpoint = format!("tcp://10.0.1.{}:40000", p + 1);
         let hello = ZreMessage::new(
             1,
-            Body::Hello(Hello {
+            Body::Hello(Box::new(Hello {
                 endpoint: &endpoint,
                 groups: names.iter().map(String::as_str).collect(),
                 status: 0,
                 name: "many",
                 headers: vec![],
-            }),
+            })),
         )
         .to_bytes()
         .expect("a HELLO within bounds");

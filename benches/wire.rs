@@ -11,7 +11,7 @@ use zre::wire::{Beacon, Body, Hello, ZreMessage};
 fn hello() -> ZreMessage<'static> {
     ZreMessage::new(
         1,
-        Body::Hello(Hello {
+        Body::Hello(Box::new(Hello {
             endpoint: "tcp://192.168.1.20:49152",
             groups: vec!["GLOBAL", "chat"],
             status: 3,
@@ -20,7 +20,7 @@ fn hello() -> ZreMessage<'static> {
                 ("X-HELLO", "World"),
                 ("X-PUBLIC-KEY", "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"),
             ],
-        }),
+        })),
     )
 }
 

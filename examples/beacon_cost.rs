@@ -27,13 +27,13 @@ fn core_with_peer(config: CoreConfig, now: Instant, peer: Uuid, endpoint: &str) 
     identity.extend_from_slice(peer.as_bytes());
     let hello = ZreMessage::new(
         1,
-        Body::Hello(Hello {
+        Body::Hello(Box::new(Hello {
             endpoint,
             groups: vec![],
             status: 0,
             name: "peer",
             headers: vec![],
-        }),
+        })),
     )
     .to_bytes()
     .expect("a HELLO");

@@ -327,13 +327,13 @@ fn core_knowing(
     let mut core = zre::core::NodeCore::new(config, now);
     let mut identity = vec![1u8];
     identity.extend_from_slice(peer.as_bytes());
-    let hello = Body::Hello(Hello {
+    let hello = Body::Hello(Box::new(Hello {
         endpoint,
         groups: vec![],
         status: 0,
         name: "peer",
         headers: vec![],
-    });
+    }));
     let hello = ZreMessage::new(1, hello).to_bytes().unwrap();
     core.handle_message(now, &identity, &hello, Vec::new());
     assert_eq!(core.peers(), vec![peer]);

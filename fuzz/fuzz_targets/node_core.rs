@@ -133,13 +133,13 @@ fuzz_target!(|input: &[u8]| {
                 let endpoint = format!("tcp://10.0.0.{}:{}", byte(&mut data), byte(&mut data));
                 let texts: Vec<String> = (0..byte(&mut data) % 3).map(|_| key_text(&mut data)).collect();
                 let headers = texts.iter().map(|t| ("X-PUBLICKEY", t.as_str())).collect();
-                let hello = Body::Hello(Hello {
+                let hello = Body::Hello(Box::new(Hello {
                     endpoint: &endpoint,
                     groups: vec![],
                     status: 0,
                     name: "h",
                     headers,
-                });
+                }));
                 if let Ok(header) = ZreMessage::new(1, hello).to_bytes() {
                     core.handle_message(now, &identity, &header, Vec::new());
                 }

@@ -160,8 +160,10 @@ pub struct Hello<'a> {
 /// fields are `string`s (at most 255 bytes) borrowed from the frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body<'a> {
-    /// HELLO: who the sender is and where to reach it.
-    Hello(Hello<'a>),
+    /// HELLO: who the sender is and where to reach it. Boxed: its fields
+    /// take several times the room of any other body's, and every message
+    /// parsed (a WHISPER or SHOUT, mostly) would move that size around.
+    Hello(Box<Hello<'a>>),
     /// WHISPER: no fields; the content is in the frames after the header.
     Whisper,
     /// SHOUT; the content is in the frames after the header.
@@ -276,13 +278,13 @@ impl<'a> ZreMessage<'a> {
                 let (rest, status) = number1(rest, "status")?;
                 let (rest, name) = string(rest, "name")?;
                 let (_, headers) = hash(rest, "headers")?;
-                Body::Hello(Hello {
+                Body::Hello(Box::new(Hello {
                     endpoint,
                     groups,
                     status,
                     name,
                     headers,
-                })
+                }))
             }
             MessageId::Whisper => Body::Whisper,
             MessageId::Shout => Body::Shout {

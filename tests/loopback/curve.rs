@@ -391,13 +391,13 @@ fn a_hello_naming_another_key_than_its_handshake_proved_is_refused() {
         let key = zre::wire::curve_key::encode_z85(claimed);
         let hello = zre::wire::ZreMessage::new(
             1,
-            zre::wire::Body::Hello(zre::wire::Hello {
+            zre::wire::Body::Hello(Box::new(zre::wire::Hello {
                 endpoint: &inbox_endpoint,
                 groups: vec![],
                 status: 0,
                 name: "m",
                 headers: vec![("X-PUBLICKEY", key.as_str())],
-            }),
+            })),
         )
         .to_bytes()
         .unwrap();

@@ -520,13 +520,13 @@ mod core {
     fn hello(sequence: u16, groups: Vec<&str>) -> Vec<u8> {
         ZreMessage {
             sequence,
-            body: Body::Hello(Hello {
+            body: Body::Hello(Box::new(Hello {
                 endpoint: "tcp://10.99.0.66:20000",
                 groups,
                 status: 0,
                 name: "fake",
                 headers: Vec::new(),
-            }),
+            })),
         }
         .to_bytes()
         .unwrap()

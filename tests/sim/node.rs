@@ -961,13 +961,13 @@ fn a_hello_with_an_endpoint_we_cannot_link_to_is_refused() {
     for (i, endpoint) in bogus.iter().enumerate() {
         let hello = ZreMessage::new(
             1,
-            Body::Hello(zre::wire::Hello {
+            Body::Hello(Box::new(zre::wire::Hello {
                 endpoint,
                 groups: vec!["g"],
                 status: 1,
                 name: "bogus",
                 headers: vec![],
-            }),
+            })),
         )
         .to_bytes()
         .unwrap();
@@ -1026,13 +1026,13 @@ fn hello_from(uuid: Uuid, port: u16, name: &str) -> Vec<u8> {
     let _ = uuid;
     ZreMessage::new(
         1,
-        Body::Hello(zre::wire::Hello {
+        Body::Hello(Box::new(zre::wire::Hello {
             endpoint: &endpoint,
             groups: vec!["g"],
             status: 1,
             name,
             headers: vec![],
-        }),
+        })),
     )
     .to_bytes()
     .unwrap()
@@ -2739,13 +2739,13 @@ fn curve_hello(port: u16, headers: Vec<(&str, &str)>) -> Vec<u8> {
     let endpoint = format!("tcp://10.7.7.7:{port}");
     ZreMessage::new(
         1,
-        Body::Hello(zre::wire::Hello {
+        Body::Hello(Box::new(zre::wire::Hello {
             endpoint: &endpoint,
             groups: vec![],
             status: 0,
             name: "hand-made",
             headers,
-        }),
+        })),
     )
     .to_bytes()
     .unwrap()

@@ -68,13 +68,13 @@ fn hello(claimed: &[u8; 32]) -> Vec<u8> {
     let z85 = curve_key::encode_z85(claimed);
     ZreMessage::new(
         1,
-        Body::Hello(Hello {
+        Body::Hello(Box::new(Hello {
             endpoint: "tcp://10.25.0.3:41000",
             groups: vec![],
             status: 0,
             name: "m",
             headers: vec![("X-PUBLICKEY", z85.as_str())],
-        }),
+        })),
     )
     .to_bytes()
     .unwrap()

@@ -286,13 +286,13 @@ fn identity(uuid: Uuid) -> Vec<u8> {
 fn hello(endpoint: &str, name: &str) -> Vec<u8> {
     ZreMessage::new(
         1,
-        Body::Hello(Hello {
+        Body::Hello(Box::new(Hello {
             endpoint,
             groups: vec![],
             status: 0,
             name,
             headers: vec![],
-        }),
+        })),
     )
     .to_bytes()
     .unwrap()

@@ -59,13 +59,13 @@ fn pyre_hello() {
         PYRE_HELLO,
         ZreMessage::new(
             1,
-            Body::Hello(Hello {
+            Body::Hello(Box::new(Hello {
                 endpoint: "tcp://192.168.1.20:49152",
                 groups: vec!["GLOBAL", "chat"],
                 status: 3,
                 name: "a1b2c3",
                 headers: vec![("X-HELLO", "World"), ("X-PORT", "5670")],
-            }),
+            })),
         ),
     );
 }

@@ -32,26 +32,26 @@ fn zre_messages() -> Vec<(&'static str, ZreMessage<'static>)> {
             "zre_01_hello",
             ZreMessage::new(
                 1,
-                Body::Hello(Hello {
+                Body::Hello(Box::new(Hello {
                     endpoint: "tcp://192.168.1.20:49152",
                     groups: vec!["GLOBAL", NODE],
                     status: 7,
                     name: NODE,
                     headers: vec![("X-HELLO", "World"), ("Ünïcode-キー", "värde ✓")],
-                }),
+                })),
             ),
         ),
         (
             "zre_01_hello_empty",
             ZreMessage::new(
                 0,
-                Body::Hello(Hello {
+                Body::Hello(Box::new(Hello {
                     endpoint: "tcp://10.0.0.1:5670",
                     groups: vec![],
                     status: 0,
                     name: "",
                     headers: vec![],
-                }),
+                })),
             ),
         ),
         ("zre_02_whisper", ZreMessage::new(2, Body::Whisper)),

@@ -105,13 +105,13 @@ fn count_check_is_exact_at_the_boundary() {
         ZreMessage::parse(&empty_headers(2)),
         Ok(ZreMessage::new(
             1,
-            Body::Hello(Hello {
+            Body::Hello(Box::new(Hello {
                 endpoint: "",
                 groups: vec![],
                 status: 0,
                 name: "",
                 headers: vec![("", ""), ("", "")],
-            })
+            }))
         ))
     );
     assert_eq!(

@@ -70,13 +70,13 @@ impl OwnedBody {
                 status,
                 name,
                 headers,
-            } => Body::Hello(Hello {
+            } => Body::Hello(Box::new(Hello {
                 endpoint,
                 groups: groups.iter().map(String::as_str).collect(),
                 status: *status,
                 name,
                 headers: headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
-            }),
+            })),
             OwnedBody::Whisper => Body::Whisper,
             OwnedBody::Shout(group) => Body::Shout { group },
             OwnedBody::Join(group, status) => Body::Join {
@@ -252,13 +252,13 @@ proptest! {
     fn overlong_string_fields_are_refused_on_emit(text in overlong_text(), status in any::<u8>()) {
         let len = text.len();
         let t = text.as_str();
-        let hello = |endpoint, name, key| Body::Hello(Hello {
+        let hello = |endpoint, name, key| Body::Hello(Box::new(Hello {
             endpoint,
             groups: vec![t],
             status,
             name,
             headers: vec![(key, t)],
-        });
+        }));
         let cases = [
             (hello(t, "n", "k"), "endpoint"),
             (hello("tcp://h:1", t, "k"), "name"),

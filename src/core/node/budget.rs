@@ -456,13 +456,13 @@ impl NodeCore {
     pub(super) fn send_hello(&mut self, uuid: Uuid) {
         let groups = self.groups.own();
         let headers = super::curve::hello_headers(&self.config, self.own_key_text.as_deref());
-        let hello = Body::Hello(Hello {
+        let hello = Body::Hello(Box::new(Hello {
             endpoint: &self.config.endpoint,
             groups,
             status: self.status,
             name: &self.name,
             headers,
-        });
+        }));
         let Some(peer) = self.peers.get_mut(&uuid) else {
             return;
         };

@@ -79,13 +79,13 @@ fn ipv4_mode_drops_link_local_beacons() {
 fn hello_from(core: &mut NodeCore, now: Instant, peer: Uuid, endpoint: &str) {
     let mut identity = vec![1u8];
     identity.extend_from_slice(peer.as_bytes());
-    let hello = Body::Hello(Hello {
+    let hello = Body::Hello(Box::new(Hello {
         endpoint,
         groups: vec![],
         status: 0,
         name: "peer",
         headers: vec![],
-    });
+    }));
     let header = ZreMessage {
         sequence: 1,
         body: hello,
