@@ -9,6 +9,7 @@
 //! buffers (recycle them) and with a peer that fell too far behind (forget
 //! it) is the caller's, told by [`Sent`].
 
+use super::link_table::LinkTable;
 use super::reactor::CurveKeys;
 use super::zmq_frame::{ZmqFrame, send_copy};
 use crate::core::{Frame, HeaderFrame};
@@ -16,7 +17,7 @@ use crate::wire::curve_key::CurveKey;
 use log::warn;
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -153,9 +154,8 @@ enum SendOutcome {
 
 /// The DEALERs with their queues, and the poll tokens they use.
 pub(crate) struct Links {
-    /// Looked up per message sent: a B-tree of a few UUIDs is quicker than
-    /// SipHash, and no crafted UUIDs can make it slower.
-    links: BTreeMap<LinkId, Link>,
+    /// Looked up per message sent (see `LinkTable`).
+    links: LinkTable<Link>,
     tokens: HashMap<Token, LinkId>,
     first_token: usize,
     next_token: usize,
@@ -170,7 +170,7 @@ impl Links {
     /// (wrapping back to it after `usize::MAX`).
     pub(crate) fn new(first_token: usize, max_backlog: usize) -> Links {
         Links {
-            links: BTreeMap::new(),
+            links: LinkTable::new(),
             tokens: HashMap::new(),
             first_token,
             next_token: first_token,
@@ -261,7 +261,7 @@ impl Links {
 
     /// Closes every link, flushing each until `deadline`.
     pub(crate) fn close_all(&mut self, registry: &Registry, deadline: Instant) {
-        let ids: Vec<LinkId> = self.links.keys().copied().collect();
+        let ids: Vec<LinkId> = self.links.ids().collect();
         for id in ids {
             self.close(registry, id, Some(deadline));
         }
@@ -293,7 +293,7 @@ impl Links {
         // LinkId orders every peer before every server, so this range is
         // the servers alone, walked without collecting them on each pass.
         self.links
-            .range(LinkId::Gossip(0)..)
+            .from(&LinkId::Gossip(0))
             .filter_map(|(id, link)| match *id {
                 LinkId::Gossip(server) => Some((server, &link.socket)),
                 LinkId::Peer(_) => None,
@@ -547,16 +547,17 @@ mod tests {
 
     #[test]
     fn every_peer_link_orders_before_every_gossip_link() {
-        // gossip_sockets walks `links.range(LinkId::Gossip(0)..)` for the servers.
+        // gossip_sockets walks the links from `LinkId::Gossip(0)` on for
+        // the servers.
         assert!(LinkId::Peer(Uuid::max()) < LinkId::Gossip(0));
-        let mut links = BTreeMap::new();
+        let mut links = LinkTable::new();
         for (i, id) in [LinkId::Gossip(3), LinkId::Peer(Uuid::max()), LinkId::Gossip(0)]
             .into_iter()
             .enumerate()
         {
             links.insert(id, i);
         }
-        let servers: Vec<LinkId> = links.range(LinkId::Gossip(0)..).map(|(id, _)| *id).collect();
+        let servers: Vec<LinkId> = links.from(&LinkId::Gossip(0)).map(|(id, _)| *id).collect();
         assert_eq!(servers, [LinkId::Gossip(0), LinkId::Gossip(3)]);
     }
 }
