@@ -67,7 +67,9 @@ impl ReceivePool {
 
     /// Leaves an empty frame in place of a held one, keeping back the
     /// buffer (up to `DEFER_HELD_UP_TO`) and letting the one kept before go.
-    #[cold]
+    /// Out of line: every large message takes it, but it is no small
+    /// message's cost.
+    #[inline(never)]
     fn let_go(&mut self, frame: &mut Frame) {
         if frame.len() <= DEFER_HELD_UP_TO {
             std::mem::swap(&mut self.last_held, frame);
