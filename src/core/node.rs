@@ -146,6 +146,10 @@ pub struct NodeCore {
     emit_buffer: Vec<u8>,
     /// The SHOUT header of the group shouted to last.
     shout_template: ShoutTemplate,
+    /// Kept between `shout` calls: its members' headers (see
+    /// [`Self::shout_headers`]), so that a SHOUT allocates only its
+    /// shared content.
+    shout_headers: Vec<(Uuid, HeaderFrame)>,
     /// The last `Action::Probe` number handed out.
     next_probe: u64,
     /// Leader election in our groups (Zyre's DRAFT API).
@@ -227,6 +231,7 @@ impl NodeCore {
             stopped: false,
             emit_buffer: Vec::with_capacity(64),
             shout_template: ShoutTemplate::default(),
+            shout_headers: Vec::new(),
             logs: NodeLogs::default(),
             overruled: Overruled::new(config_max_peers),
             next_probe: 0,
@@ -664,33 +669,15 @@ impl NodeCore {
     /// number; the content is shared by every member (or moved, to one).
     pub fn shout<F: Into<Frame>>(&mut self, group: &str, content: Vec<F>) -> Result<usize, CommandError> {
         let content = into_frames(content);
-        self.check_command()?;
-        group::check_name(group)?;
-        let Some(members) = self.groups.members(group) else {
-            return Ok(0);
-        };
-        let Some(template) = self.shout_template.for_group(group, &mut self.emit_buffer) else {
-            return Ok(0);
-        };
-        let count = members
-            .iter()
-            .filter(|m| self.peers.contains_key(*m) && !contest::challenging(&self.contests, **m))
-            .count();
-        let mut content = Some(match count {
+        let mut headers = std::mem::take(&mut self.shout_headers);
+        let reached = self.shout_headers(group, &mut headers);
+        let mut content = Some(match headers.len() {
             // One member: nothing to share, so no copy into an Arc.
             0 | 1 => Content::Owned(content),
             _ => Content::Shared(content.into()),
         });
-        let mut left = count;
-        for uuid in members {
-            if contest::challenging(&self.contests, *uuid) {
-                continue;
-            }
-            let Some(peer) = self.peers.get_mut(uuid) else {
-                continue;
-            };
-            let mut header = template.clone();
-            header.restamp(peer.next_talk_sequence());
+        let mut left = headers.len();
+        for (peer, header) in headers.drain(..) {
             left -= 1;
             // Shared content is cloned by reference count; the last (or
             // only) member takes it.
@@ -700,12 +687,13 @@ impl NodeCore {
                 content.clone()
             };
             self.actions.push_back(Action::Send {
-                peer: *uuid,
+                peer,
                 header,
                 content: frames,
             });
         }
-        Ok(members.len())
+        self.shout_headers = headers;
+        reached
     }
 
     /// A SHOUT to `group` without its content, as [`Self::whisper_header`]:
