@@ -73,8 +73,9 @@ fn our_server(lab: &Lab) -> ChildGuard {
 /// gossiping through `server` on `r`: a line each way.
 ///
 /// Ours starts first, and haskell-zre's once a line of `log` (the server's
-/// output) matches `published`: the server holds our tuple. The other order meets a race in haskell-zre 0.1.5.2,
-/// by our reading of its source (`inbox` in `Network/ZRE.hs`): it looks
+/// output) matches `published`: the server holds our tuple. The other
+/// order meets a race in haskell-zre 0.1.5.2, by our reading of its
+/// source (`inbox` in `Network/ZRE.hs`): it looks
 /// the sender of a HELLO up in one transaction and makes the peer in
 /// another, so when its gossip thread makes the same peer in between
 /// (from our tuple, which reaches it when we publish, about when our HELLO
