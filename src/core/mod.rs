@@ -55,6 +55,7 @@ mod log_limit;
 pub mod node;
 mod overruled;
 mod peer;
+pub(crate) mod sorted_table;
 pub mod subnet;
 
 pub use action::{Action, Content, HeaderFrame, SharedContent};

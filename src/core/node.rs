@@ -36,6 +36,7 @@ use super::frame::into_frames;
 use super::group::{self, Groups};
 use super::overruled::Overruled;
 use super::peer::{Peer, SequenceCheck};
+use super::sorted_table::SortedTable;
 use crate::wire::{Beacon, Body, HEADER_LEN, Header, Hello, MessageId, WireError, ZreMessage};
 use admission::{Evidence, HelloVerdict};
 pub use budget::LINK_TURN;
@@ -126,7 +127,7 @@ pub struct NodeCore {
     config: CoreConfig,
     name: Arc<str>,
     status: u8,
-    peers: BTreeMap<Uuid, Peer>,
+    peers: SortedTable<Uuid, Peer>,
     /// Counts and an index by endpoint of `peers` (see peer_index.rs).
     peer_index: PeerIndex,
     /// Our groups, and which peers are in which group as they told us.
@@ -220,7 +221,7 @@ impl NodeCore {
             name: Arc::from(config.name.as_str()),
             config,
             status: 0,
-            peers: BTreeMap::new(),
+            peers: SortedTable::new(),
             peer_index: PeerIndex::default(),
             groups: Groups::default(),
             actions: VecDeque::new(),

@@ -9,9 +9,9 @@
 //! buffers (recycle them) and with a peer that fell too far behind (forget
 //! it) is the caller's, told by [`Sent`].
 
-use super::link_table::LinkTable;
 use super::reactor::CurveKeys;
 use super::zmq_frame::{ZmqFrame, send_copy};
+use crate::core::sorted_table::SortedTable;
 use crate::core::{Frame, HeaderFrame};
 use crate::wire::curve_key::CurveKey;
 use log::warn;
@@ -154,8 +154,8 @@ enum SendOutcome {
 
 /// The DEALERs with their queues, and the poll tokens they use.
 pub(crate) struct Links {
-    /// Looked up per message sent (see `LinkTable`).
-    links: LinkTable<Link>,
+    /// Looked up per message sent (see `SortedTable`).
+    links: SortedTable<LinkId, Link>,
     tokens: HashMap<Token, LinkId>,
     first_token: usize,
     next_token: usize,
@@ -170,7 +170,7 @@ impl Links {
     /// (wrapping back to it after `usize::MAX`).
     pub(crate) fn new(first_token: usize, max_backlog: usize) -> Links {
         Links {
-            links: LinkTable::new(),
+            links: SortedTable::new(),
             tokens: HashMap::new(),
             first_token,
             next_token: first_token,
@@ -261,7 +261,7 @@ impl Links {
 
     /// Closes every link, flushing each until `deadline`.
     pub(crate) fn close_all(&mut self, registry: &Registry, deadline: Instant) {
-        let ids: Vec<LinkId> = self.links.ids().collect();
+        let ids: Vec<LinkId> = self.links.keys().copied().collect();
         for id in ids {
             self.close(registry, id, Some(deadline));
         }
@@ -550,7 +550,7 @@ mod tests {
         // gossip_sockets walks the links from `LinkId::Gossip(0)` on for
         // the servers.
         assert!(LinkId::Peer(Uuid::max()) < LinkId::Gossip(0));
-        let mut links = LinkTable::new();
+        let mut links = SortedTable::new();
         for (i, id) in [LinkId::Gossip(3), LinkId::Peer(Uuid::max()), LinkId::Gossip(0)]
             .into_iter()
             .enumerate()

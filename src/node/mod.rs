@@ -34,7 +34,6 @@ mod handle;
 mod handshake_watch;
 mod inbox_watch;
 mod link;
-mod link_table;
 mod probe;
 mod reactor;
 mod receive_pool;

@@ -477,13 +477,13 @@ impl NodeCore {
 }
 
 /// Whether `uuid` is an announced peer that still waits for a link.
-fn still_waiting(peers: &BTreeMap<Uuid, Peer>, uuid: &Uuid) -> bool {
+fn still_waiting(peers: &SortedTable<Uuid, Peer>, uuid: &Uuid) -> bool {
     peers.get(uuid).is_some_and(|p| !p.linked && !p.ready)
 }
 
 /// Queues `uuid` (newest last) on a waiting list; past `bound` entries the
 /// list drops those that no longer wait.
-fn push_waiting(list: &mut Vec<Uuid>, uuid: Uuid, bound: usize, peers: &BTreeMap<Uuid, Peer>) {
+fn push_waiting(list: &mut Vec<Uuid>, uuid: Uuid, bound: usize, peers: &SortedTable<Uuid, Peer>) {
     list.push(uuid);
     if list.len() > bound {
         list.retain(|u| still_waiting(peers, u));
@@ -491,7 +491,7 @@ fn push_waiting(list: &mut Vec<Uuid>, uuid: Uuid, bound: usize, peers: &BTreeMap
 }
 
 /// The newest entry of a waiting list that still waits.
-fn pop_waiting(list: &mut Vec<Uuid>, peers: &BTreeMap<Uuid, Peer>) -> Option<Uuid> {
+fn pop_waiting(list: &mut Vec<Uuid>, peers: &SortedTable<Uuid, Peer>) -> Option<Uuid> {
     while let Some(uuid) = list.pop() {
         if still_waiting(peers, &uuid) {
             return Some(uuid);

@@ -19,7 +19,12 @@ impl NodeCore {
             return;
         }
         let host = host.to_canonical();
-        for peer in self.peers.values_mut() {
+        // In the UUIDs' order, so that the probes are too.
+        let uuids: Vec<Uuid> = self.peers.keys().copied().collect();
+        for uuid in uuids {
+            let Some(peer) = self.peers.get_mut(&uuid) else {
+                continue;
+            };
             if !peer.ready || peer.probe.is_some() || endpoint_host(&peer.endpoint) != Some(host) {
                 continue;
             }
