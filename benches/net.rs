@@ -20,6 +20,11 @@
 //! `ZRE_BENCH_CURVE=1`: every node in CURVE mode (a fresh key pair each)
 //! and every raw pair CURVE too (ROUTER a CURVE server, DEALER a client),
 //! so the ratio is encryption against encryption.
+//!
+//! `ZRE_BENCH_EACH=1`: the stream also prints every run to stderr, with
+//! its rate, CPU per message and the CPUs it kept busy (CPU time over the
+//! run's wall time, start-up left out), to tell a slower message from
+//! idle cores.
 
 use std::sync::OnceLock;
 use std::thread;
@@ -257,6 +262,23 @@ impl Rate {
     fn mb_per_sec(&self) -> f64 {
         self.bytes as f64 / self.elapsed.as_secs_f64() / 1e6
     }
+    /// CPUs kept busy over the run: CPU time over wall time.
+    fn cpus_busy(&self) -> f64 {
+        self.cpu.as_secs_f64() / self.elapsed.as_secs_f64()
+    }
+}
+
+/// With `ZRE_BENCH_EACH=1`, one line per run on stderr.
+fn report_run(side: &str, size: usize, rate: &Rate) {
+    if std::env::var("ZRE_BENCH_EACH").is_ok_and(|v| v == "1") {
+        eprintln!(
+            "{side} {}: {:.0} msg/s, {:.3} CPU µs/msg, {:.2} CPUs busy",
+            human_size(size),
+            rate.per_sec(),
+            rate.cpu_us(),
+            rate.cpus_busy()
+        );
+    }
 }
 
 // ----- stream ----------------------------------------------------------------
@@ -300,10 +322,14 @@ fn stream(scaled: impl Fn(usize) -> usize) {
         }
         for _ in 0..repeat() {
             if side("raw") {
-                raws.push(stream_raw(size, count, hwm));
+                let rate = stream_raw(size, count, hwm);
+                report_run("raw", size, &rate);
+                raws.push(rate);
             }
             if side("zre") {
-                ours.push(stream_zre(size, count, hwm));
+                let rate = stream_zre(size, count, hwm);
+                report_run("zre", size, &rate);
+                ours.push(rate);
             }
         }
         // The ratio of each zre run to the raw run just before it, so that
