@@ -191,22 +191,8 @@ mod tests {
     /// ours it was in. Replays with `GROUPS_SEED`.
     #[test]
     fn the_index_by_peer_agrees_with_the_members_of_each_group() {
-        let seed = std::env::var("GROUPS_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |d| d.as_nanos() as u64)
-            });
-        println!("GROUPS_SEED={seed}");
-        let mut state = seed | 1;
-        let mut next = move |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+        let seed = crate::core::test_rng::seed("GROUPS_SEED");
+        let mut next = crate::core::test_rng::below(seed);
         let mut groups = Groups::default();
         let mut model: BTreeSet<(String, u128)> = BTreeSet::new();
         for g in 0..3 {

@@ -57,6 +57,8 @@ mod overruled;
 mod peer;
 pub(crate) mod sorted_table;
 pub mod subnet;
+#[cfg(test)]
+pub(crate) mod test_rng;
 
 pub use action::{Action, Content, HeaderFrame, SharedContent};
 pub use command_error::CommandError;

@@ -179,22 +179,8 @@ mod tests {
     /// under and made stale often. Replays with `TABLE_SEED`.
     #[test]
     fn the_table_agrees_with_a_btree_map() {
-        let seed = std::env::var("TABLE_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |d| d.as_nanos() as u64)
-            });
-        println!("TABLE_SEED={seed}");
-        let mut state = seed | 1;
-        let mut next = move |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+        let seed = crate::core::test_rng::seed("TABLE_SEED");
+        let mut next = crate::core::test_rng::below(seed);
         let mut table = SortedTable::new();
         let mut model = BTreeMap::new();
         for step in 0..20_000u64 {
