@@ -12,8 +12,8 @@
 //! keys: a crowd of peers or a crafted UUID makes nothing slower than a
 //! B-tree search. Iteration is in the keys' order, as a `BTreeMap`'s.
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 /// Up to this many entries, a lookup that misses the hint scans them.
 const SCAN_UP_TO: usize = 16;
@@ -23,10 +23,10 @@ pub(crate) struct SortedTable<K, V> {
     order: BTreeMap<K, usize>,
     /// The entries, each with its key (for the hint's check), in no order.
     slots: Vec<(K, V)>,
-    /// The slot where the last lookup found its entry. Only a hint: the
-    /// key there is compared with the one asked for, so removals need not
-    /// reset it. A `Cell`, so that shared lookups keep it too.
-    last: Cell<usize>,
+    /// The slot where the last mutable lookup (the per-message one) found
+    /// its entry. Only a hint: the key there is compared with the one asked
+    /// for, so removals need not reset it.
+    last: usize,
 }
 
 impl<K: Ord + Copy, V> SortedTable<K, V> {
@@ -34,18 +34,22 @@ impl<K: Ord + Copy, V> SortedTable<K, V> {
         SortedTable {
             order: BTreeMap::new(),
             slots: Vec::new(),
-            last: Cell::new(0),
+            last: 0,
         }
     }
 
     /// The slot of `key`: the hint's, if it holds `key`, else a search.
     #[inline]
     fn slot(&self, key: &K) -> Option<usize> {
-        let last = self.last.get();
-        if last < self.slots.len() && self.slots[last].0 == *key {
-            return Some(last);
+        if self.hint_holds(key) {
+            return Some(self.last);
         }
         self.find(key)
+    }
+
+    #[inline]
+    fn hint_holds(&self, key: &K) -> bool {
+        self.last < self.slots.len() && self.slots[self.last].0 == *key
     }
 
     /// A lookup that missed the hint: out of line, so that a hit costs no
@@ -60,7 +64,6 @@ impl<K: Ord + Copy, V> SortedTable<K, V> {
         } else {
             *self.order.get(key)?
         };
-        self.last.set(slot);
         Some(slot)
     }
 
@@ -72,8 +75,10 @@ impl<K: Ord + Copy, V> SortedTable<K, V> {
 
     #[inline]
     pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut V> {
-        let slot = self.slot(key)?;
-        self.slots.get_mut(slot).map(|(_, value)| value)
+        if !self.hint_holds(key) {
+            self.last = self.find(key)?;
+        }
+        self.slots.get_mut(self.last).map(|(_, value)| value)
     }
 
     pub(crate) fn contains_key(&self, key: &K) -> bool {
@@ -82,14 +87,17 @@ impl<K: Ord + Copy, V> SortedTable<K, V> {
 
     /// Adds or replaces the entry of `key`; returns the value replaced.
     pub(crate) fn insert(&mut self, key: K, value: V) -> Option<V> {
-        if let Some(&slot) = self.order.get(&key) {
-            if let Some((_, old)) = self.slots.get_mut(slot) {
-                return Some(std::mem::replace(old, value));
+        match self.order.entry(key) {
+            Entry::Occupied(entry) => {
+                let (_, old) = self.slots.get_mut(*entry.get())?;
+                Some(std::mem::replace(old, value))
+            }
+            Entry::Vacant(entry) => {
+                entry.insert(self.slots.len());
+                self.slots.push((key, value));
+                None
             }
         }
-        self.order.insert(key, self.slots.len());
-        self.slots.push((key, value));
-        None
     }
 
     pub(crate) fn remove(&mut self, key: &K) -> Option<V> {
@@ -123,9 +131,23 @@ impl<K: Ord + Copy, V> SortedTable<K, V> {
 
     /// Every value, in the keys' order.
     pub(crate) fn values(&self) -> impl Iterator<Item = &V> + '_ {
+        debug_assert_eq!(
+            self.order.len(),
+            self.slots.len(),
+            "sorted table: order and slots"
+        );
         self.order
             .values()
             .filter_map(|&slot| self.slots.get(slot).map(|(_, value)| value))
+    }
+
+    /// Calls `f` with every entry, in the keys' order, the value mutable.
+    pub(crate) fn for_each_mut(&mut self, mut f: impl FnMut(&K, &mut V)) {
+        for &slot in self.order.values() {
+            if let Some((key, value)) = self.slots.get_mut(slot) {
+                f(key, value);
+            }
+        }
     }
 
     /// The entries from `first` on, in the keys' order.
@@ -238,5 +260,12 @@ mod tests {
         assert_eq!(keys, model.keys().copied().collect::<Vec<_>>(), "seed {seed}");
         let values: Vec<u64> = table.values().copied().collect();
         assert_eq!(values, model.values().copied().collect::<Vec<_>>(), "seed {seed}");
+        let mut walked = Vec::new();
+        table.for_each_mut(|key, value| {
+            *value += 1;
+            walked.push((*key, *value));
+        });
+        let want: Vec<(u64, u64)> = model.iter().map(|(k, v)| (*k, v + 1)).collect();
+        assert_eq!(walked, want, "seed {seed}: in order, each value once");
     }
 }

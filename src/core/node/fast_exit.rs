@@ -20,21 +20,18 @@ impl NodeCore {
         }
         let host = host.to_canonical();
         // In the UUIDs' order, so that the probes are too.
-        let uuids: Vec<Uuid> = self.peers.keys().copied().collect();
-        for uuid in uuids {
-            let Some(peer) = self.peers.get_mut(&uuid) else {
-                continue;
-            };
+        let (stats, next_probe, actions) = (&mut self.stats, &mut self.next_probe, &mut self.actions);
+        self.peers.for_each_mut(|_, peer| {
             if !peer.ready || peer.probe.is_some() || endpoint_host(&peer.endpoint) != Some(host) {
-                continue;
+                return;
             }
             debug!(
                 "a connection from {host} closed: probing {} at {}",
                 peer.uuid.simple(),
                 peer.endpoint
             );
-            start_probe(&mut self.stats, &mut self.next_probe, &mut self.actions, peer);
-        }
+            start_probe(stats, next_probe, actions, peer);
+        });
     }
 
     /// The connection from `peer` to our inbox closed after its handshake
