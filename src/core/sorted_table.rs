@@ -1,9 +1,10 @@
-//! A map ordered by key, that remembers where its last lookup found an
-//! entry. The peers (`NodeCore`) and the DEALERs to them (the reactor's
-//! links) are each looked up once per message, and a stream of messages
-//! goes to or comes from one peer: its entry is found again with one
-//! compare of the key, where a `BTreeMap` search costs ~30 instructions
-//! (BENCHMARKS.md, "The 64 B stream, per instruction").
+//! A map ordered by key, that remembers where its last mutable lookup
+//! found an entry. The peers (`NodeCore`) and the DEALERs to them (the
+//! reactor's links) are each looked up once per message, and a stream of
+//! messages goes to or comes from one peer: its entry is found again with
+//! one compare of the key, where a `BTreeMap` search costs ~30
+//! instructions (BENCHMARKS.md, "The 64 B stream: peers found by a
+//! hint"). A table of up to 16 entries that misses the hint is scanned.
 //!
 //! The entries sit in a vector, each at a slot that a `BTreeMap` from key
 //! to slot keeps in the keys' order. A removal moves the last entry into
