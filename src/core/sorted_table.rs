@@ -60,12 +60,11 @@ impl<K: Ord + Copy, V> SortedTable<K, V> {
     /// peers in turn misses the hint every time.
     #[inline(never)]
     fn find(&self, key: &K) -> Option<usize> {
-        let slot = if self.slots.len() <= SCAN_UP_TO {
-            self.slots.iter().position(|(k, _)| k == key)?
+        if self.slots.len() <= SCAN_UP_TO {
+            self.slots.iter().position(|(k, _)| k == key)
         } else {
-            *self.order.get(key)?
-        };
-        Some(slot)
+            self.order.get(key).copied()
+        }
     }
 
     #[inline]
