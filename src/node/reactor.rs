@@ -169,6 +169,10 @@ pub struct Node {
     /// (ZMQ_FD will not fire again for messages already queued). mio
     /// allows one waker per poll: [`crate::NodeHandle`] shares it.
     waker: std::sync::Arc<mio::Waker>,
+    /// Whether the poll's fd has been handed out (`AsRawFd`, `AsFd`): only
+    /// then may a caller wait on it without `next_timeout()`, and need the
+    /// wake after a full batch. (A `Cell`: the traits take `&self`.)
+    fd_lent: std::cell::Cell<bool>,
     /// CURVE allow-list: answers libzmq's ZAP requests for the inbox.
     zap: Option<ZapHandler>,
     /// The ZAP handler may hold requests (its ZMQ_FD fired).
@@ -294,6 +298,7 @@ impl Node {
             shared_of: None,
             zap_ready: zap.is_some(),
             waker,
+            fd_lent: std::cell::Cell::new(false),
             zap,
             gossip_keys: gossip_servers.iter().map(|(_, key)| *key).collect(),
             seed_names: seeds::SeedNames::default(),
@@ -538,10 +543,15 @@ impl Node {
                 // A full batch: let the application take its events first;
                 // the next poll carries on without waiting. A caller that
                 // waits on our fd instead is woken: ZMQ_FD has no new edge
-                // for the messages still queued.
+                // for the messages still queued. Only if the fd was lent:
+                // the wake is a system call per batch (per two 64 KiB
+                // messages), which `poll`, `run_once` and `recv_event` do
+                // without (they see `settled` and pending events).
                 self.settled = false;
-                if let Err(err) = self.waker.wake() {
-                    warn!("cannot wake the node's own poll: {err}");
+                if self.fd_lent.get() {
+                    if let Err(err) = self.waker.wake() {
+                        warn!("cannot wake the node's own poll: {err}");
+                    }
                 }
                 return Ok(());
             }
@@ -1026,6 +1036,7 @@ impl AsRawFd for Node {
     /// that another event loop can embed the node and call
     /// [`Node::run_once`] with a zero timeout when it fires.
     fn as_raw_fd(&self) -> RawFd {
+        self.fd_lent.set(true);
         self.poll.as_raw_fd()
     }
 }
@@ -1038,7 +1049,7 @@ impl std::os::fd::AsFd for Node {
         // is opened in `Node::start` and closed only when the node is
         // dropped; the borrow cannot outlive `&self`, so it names an open
         // fd for as long as it exists.
-        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.poll.as_raw_fd()) }
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.as_raw_fd()) }
     }
 }
 

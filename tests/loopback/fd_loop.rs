@@ -28,51 +28,8 @@ const BURST_PATIENCE: Duration = Duration::from_secs(20);
 
 #[test]
 fn a_node_driven_only_through_its_fd_receives_a_whole_burst() {
-    let port = 53101;
-    let sender = Node::builder()
-        .name("sender")
-        .interface("lo")
-        .beacon_port(port)
-        .port_range(PortRange::Any)
-        .build()
-        .expect("sender starts in loopback mode")
-        .spawn()
-        .expect("sender thread");
-    // Both keep the default beacon interval (1 s): the longest
-    // `next_timeout()` an idle node gives, and the fewest wake-ups by
-    // beacons.
-    let mut receiver = Node::builder()
-        .name("receiver")
-        .interface("lo")
-        .beacon_port(port)
-        .port_range(PortRange::Any)
-        .build()
-        .expect("receiver starts in loopback mode");
-    receiver.join("burst").unwrap();
-
-    // The sender waits for the receiver's JOIN on its own thread, then
-    // shouts the burst in one call on the node's thread.
-    let receiver_uuid = receiver.uuid();
-    let burst = std::thread::spawn(move || {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match sender.recv_event(Some(left)) {
-                Some(Event::Join { peer, group, .. }) if peer == receiver_uuid && &*group == "burst" => break,
-                Some(_) => {}
-                None => panic!("the receiver's JOIN did not reach the sender"),
-            }
-        }
-        let shouted = sender
-            .call(|node| {
-                (0..BURST)
-                    .map(|i| node.shout_slices("burst", &[format!("{i}").as_bytes()]).unwrap())
-                    .sum::<usize>()
-            })
-            .expect("sender running");
-        assert_eq!(shouted, BURST, "one member per shout");
-        sender
-    });
+    let (sender, mut receiver) = sender_and_receiver(53101);
+    let burst = shout_burst_when_joined(sender, receiver.uuid(), BURST, |i| i.to_string().into_bytes());
 
     // The external loop.
     let mut outer = Poll::new().unwrap();
@@ -165,4 +122,155 @@ fn next_timeout_is_zero_exactly_while_events_wait() {
     let after = node.next_timeout().expect("a beacon deadline");
     assert!(after > Duration::ZERO, "every event taken, yet {after:?}");
     other.stop();
+}
+
+/// A loop that waits on the fd alone, ignoring `next_timeout()`, still
+/// receives a burst at full rate: a pass that stops at a batch makes the
+/// fd readable again (the node wakes its own poll), as the README says.
+/// Without that wake it would read one batch per beacon or timer wake-up
+/// (about two a second) and miss `BURST_PATIENCE`.
+#[test]
+fn a_loop_that_waits_on_the_fd_alone_receives_a_whole_burst() {
+    let (sender, mut receiver) = sender_and_receiver(53107);
+    let fd = receiver.as_raw_fd();
+    let burst = shout_burst_when_joined(sender, receiver.uuid(), BURST, |_| b"x".to_vec());
+
+    let mut outer = Poll::new().unwrap();
+    outer
+        .registry()
+        .register(&mut SourceFd(&fd), Token(0), Interest::READABLE)
+        .unwrap();
+    let mut events = Events::with_capacity(8);
+    let discovery_deadline = Instant::now() + PATIENCE;
+    let (mut got, mut first_at) = (0usize, None::<Instant>);
+    while got < BURST {
+        let deadline = first_at.map_or(discovery_deadline, |t| t + BURST_PATIENCE);
+        assert!(
+            Instant::now() < deadline,
+            "only {got} of {BURST} shouts arrived to a loop waiting on the fd alone"
+        );
+        // Never `next_timeout()`: only the fd, or a second at most.
+        outer.poll(&mut events, Some(Duration::from_secs(1))).unwrap();
+        receiver.run_once(Some(Duration::ZERO)).unwrap();
+        while let Some(event) = receiver.next_event() {
+            if matches!(event, Event::Shout { .. }) {
+                first_at.get_or_insert_with(Instant::now);
+                got += 1;
+            }
+        }
+    }
+    burst.join().expect("sender thread").stop();
+}
+
+/// A node driven by `recv_event` (its fd never asked for) does not wake
+/// its own poll after each batch: that wake is an `eventfd` write, a
+/// system call per batch (per two messages of 64 KiB), for a waiter on
+/// the fd that does not exist. Counted on this thread, the one that
+/// drives the node: `syscw` in /proc/thread-self/io counts its write
+/// system calls (libzmq's own signals to its I/O thread are among them,
+/// a few per thousand messages).
+#[test]
+fn a_node_whose_fd_is_not_lent_does_not_wake_itself_per_batch() {
+    const LARGE: usize = 64 << 10;
+    let (sender, mut receiver) = sender_and_receiver(53108);
+    let burst = shout_burst_when_joined(sender, receiver.uuid(), LARGE_BURST, |_| vec![0x5a; LARGE]);
+    // Counted from the first shout: discovery is not the point.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match receiver.recv_event(Some(left)).unwrap() {
+            Some(Event::Shout { .. }) => break,
+            Some(_) => {}
+            None => panic!("no shout came"),
+        }
+    }
+    let burst_sent = Instant::now();
+    let writes_before = thread_write_syscalls();
+    let mut got = 1usize;
+    while got < LARGE_BURST {
+        assert!(
+            burst_sent.elapsed() < BURST_PATIENCE,
+            "only {got} of {LARGE_BURST} large shouts arrived"
+        );
+        if let Some(Event::Shout { content, .. }) = receiver.recv_event(Some(Duration::from_secs(1))).unwrap()
+        {
+            assert_eq!(content[0].len(), LARGE);
+            got += 1;
+        }
+    }
+    let writes = thread_write_syscalls() - writes_before;
+    println!("{writes} write system calls on the node's thread for {LARGE_BURST} shouts of 64 KiB");
+    assert!(
+        writes * 20 < LARGE_BURST,
+        "{writes} write system calls for {LARGE_BURST} shouts (batches of two): the node woke itself"
+    );
+    burst.join().expect("sender thread").stop();
+}
+
+/// How many large shouts `a_node_whose_fd_is_not_lent_…` receives.
+const LARGE_BURST: usize = 2_000;
+
+/// This thread's write system calls so far (Linux task I/O accounting).
+fn thread_write_syscalls() -> usize {
+    let io = std::fs::read_to_string("/proc/thread-self/io").expect("/proc/thread-self/io (Linux)");
+    io.lines()
+        .find_map(|line| line.strip_prefix("syscw: "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a syscw line")
+}
+
+/// A spawned sender and a receiver in group "burst", both in loopback
+/// mode on beacon `port`. Both keep the default beacon interval (1 s):
+/// the longest `next_timeout()` an idle node gives, and the fewest
+/// wake-ups by beacons, which would hide a loop that stalls.
+fn sender_and_receiver(port: u16) -> (zre::NodeHandle, Node) {
+    let sender = Node::builder()
+        .name("sender")
+        .interface("lo")
+        .beacon_port(port)
+        .port_range(PortRange::Any)
+        .build()
+        .expect("sender starts in loopback mode")
+        .spawn()
+        .expect("sender thread");
+    let mut receiver = Node::builder()
+        .name("receiver")
+        .interface("lo")
+        .beacon_port(port)
+        .port_range(PortRange::Any)
+        .build()
+        .expect("receiver starts in loopback mode");
+    receiver.join("burst").unwrap();
+    (sender, receiver)
+}
+
+/// On a thread of its own: waits for `receiver`'s JOIN, then shouts
+/// `count` messages of one frame, `content(i)` for the i-th, to "burst"
+/// in one call on the node's thread; returns the sender.
+fn shout_burst_when_joined(
+    sender: zre::NodeHandle,
+    receiver: uuid::Uuid,
+    count: usize,
+    content: fn(usize) -> Vec<u8>,
+) -> std::thread::JoinHandle<zre::NodeHandle> {
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match sender.recv_event(Some(left)) {
+                Some(Event::Join { peer, group, .. }) if peer == receiver && &*group == "burst" => break,
+                Some(_) => {}
+                None => panic!("the receiver's JOIN did not reach the sender"),
+            }
+        }
+        let shouted = sender
+            .call(move |node| {
+                (0..count)
+                    .map(|i| node.shout_slices("burst", &[&content(i)]).unwrap())
+                    .sum::<usize>()
+            })
+            .expect("sender running");
+        assert_eq!(shouted, count, "one member per shout");
+        sender
+    })
 }
