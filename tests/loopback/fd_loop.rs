@@ -32,12 +32,7 @@ fn a_node_driven_only_through_its_fd_receives_a_whole_burst() {
     let burst = shout_burst_when_joined(sender, receiver.uuid(), BURST, |i| i.to_string().into_bytes());
 
     // The external loop.
-    let mut outer = Poll::new().unwrap();
-    let fd = receiver.as_fd().as_raw_fd();
-    outer
-        .registry()
-        .register(&mut SourceFd(&fd), Token(0), Interest::READABLE)
-        .unwrap();
+    let mut outer = watching(receiver.as_fd().as_raw_fd());
     let mut events = Events::with_capacity(8);
     let discovery_deadline = Instant::now() + PATIENCE;
     let mut next = 0usize;
@@ -80,22 +75,14 @@ fn a_node_driven_only_through_its_fd_receives_a_whole_burst() {
 #[test]
 fn next_timeout_is_zero_exactly_while_events_wait() {
     let port = 53102;
-    let other = Node::builder()
-        .name("other")
-        .interface("lo")
-        .beacon_port(port)
+    let other = on_lo("other", port)
         .beacon_interval(Duration::from_millis(100))
-        .port_range(PortRange::Any)
         .build()
         .expect("node starts in loopback mode")
         .spawn()
         .expect("node thread");
-    let mut node = Node::builder()
-        .name("watcher")
-        .interface("lo")
-        .beacon_port(port)
-        // The default 1 s: its own timers are rarely due at the checks.
-        .port_range(PortRange::Any)
+    // The default 1 s: its own timers are rarely due at the checks.
+    let mut node = on_lo("watcher", port)
         .build()
         .expect("node starts in loopback mode");
     let idle = node.next_timeout().expect("a beacon deadline");
@@ -132,14 +119,8 @@ fn next_timeout_is_zero_exactly_while_events_wait() {
 #[test]
 fn a_loop_that_waits_on_the_fd_alone_receives_a_whole_burst() {
     let (sender, mut receiver) = sender_and_receiver(53107);
-    let fd = receiver.as_raw_fd();
     let burst = shout_burst_when_joined(sender, receiver.uuid(), BURST, |_| b"x".to_vec());
-
-    let mut outer = Poll::new().unwrap();
-    outer
-        .registry()
-        .register(&mut SourceFd(&fd), Token(0), Interest::READABLE)
-        .unwrap();
+    let mut outer = watching(receiver.as_raw_fd());
     let mut events = Events::with_capacity(8);
     let discovery_deadline = Instant::now() + PATIENCE;
     let (mut got, mut first_at) = (0usize, None::<Instant>);
@@ -224,24 +205,36 @@ fn thread_write_syscalls() -> usize {
 /// the longest `next_timeout()` an idle node gives, and the fewest
 /// wake-ups by beacons, which would hide a loop that stalls.
 fn sender_and_receiver(port: u16) -> (zre::NodeHandle, Node) {
-    let sender = Node::builder()
-        .name("sender")
-        .interface("lo")
-        .beacon_port(port)
-        .port_range(PortRange::Any)
+    let sender = on_lo("sender", port)
         .build()
         .expect("sender starts in loopback mode")
         .spawn()
         .expect("sender thread");
-    let mut receiver = Node::builder()
-        .name("receiver")
-        .interface("lo")
-        .beacon_port(port)
-        .port_range(PortRange::Any)
+    let mut receiver = on_lo("receiver", port)
         .build()
         .expect("receiver starts in loopback mode");
     receiver.join("burst").unwrap();
     (sender, receiver)
+}
+
+/// An outer poll (as another event loop's) watching `fd` for reading.
+fn watching(fd: std::os::fd::RawFd) -> Poll {
+    let outer = Poll::new().unwrap();
+    outer
+        .registry()
+        .register(&mut SourceFd(&fd), Token(0), Interest::READABLE)
+        .unwrap();
+    outer
+}
+
+/// A node named `name` in loopback mode on beacon `port`, its inbox on
+/// any free port.
+fn on_lo(name: &str, port: u16) -> zre::NodeBuilder {
+    Node::builder()
+        .name(name)
+        .interface("lo")
+        .beacon_port(port)
+        .port_range(PortRange::Any)
 }
 
 /// On a thread of its own: waits for `receiver`'s JOIN, then shouts
