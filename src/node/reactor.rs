@@ -165,13 +165,15 @@ pub struct Node {
     /// due. Lets `poll` go straight to the wait instead of re-checking.
     settled: bool,
     /// Makes the poll's fd readable when a pass ends with work left (a
-    /// full inbox batch), so that a caller polling that fd comes back
-    /// (ZMQ_FD will not fire again for messages already queued). mio
-    /// allows one waker per poll: [`crate::NodeHandle`] shares it.
+    /// full inbox batch) and the fd was lent (`fd_lent`), so that a caller
+    /// polling that fd comes back (ZMQ_FD will not fire again for messages
+    /// already queued). mio allows one waker per poll:
+    /// [`crate::NodeHandle`] shares it.
     waker: std::sync::Arc<mio::Waker>,
-    /// Whether the poll's fd has been handed out (`AsRawFd`, `AsFd`): only
-    /// then may a caller wait on it without `next_timeout()`, and need the
-    /// wake after a full batch. (A `Cell`: the traits take `&self`.)
+    /// Whether the poll's fd has been handed out (`AsRawFd`, `AsFd`, or
+    /// `registry()`, whose `Registry` has the same fd): only then may a
+    /// caller wait on it without `next_timeout()`, and need the wake after
+    /// a full batch. (A `Cell`: those take `&self`.)
     fd_lent: std::cell::Cell<bool>,
     /// CURVE allow-list: answers libzmq's ZAP requests for the inbox.
     zap: Option<ZapHandler>,
@@ -344,10 +346,14 @@ impl Node {
         }
         // Events to take: back at once, unless the caller lets them wait
         // at the bound (the inbox is paused), then only timers and I/O.
-        let timeout = if !self.core.has_events() || self.inbox_paused() || self.events_held {
-            self.effective_timeout(timeout)
-        } else {
+        // Back at once too while the inbox stopped at a batch with room
+        // left (events held, say): ZMQ_FD will not fire for those
+        // messages, and no wake is sent unless the fd was lent.
+        let more_inbox = !self.stopped && self.inbox_ready && !self.inbox_paused();
+        let timeout = if more_inbox || (self.core.has_events() && !self.inbox_paused() && !self.events_held) {
             Some(Duration::ZERO)
+        } else {
+            self.effective_timeout(timeout)
         };
         match self.poll.poll(events, timeout) {
             Ok(()) => {}
@@ -418,6 +424,8 @@ impl Node {
 
     /// The registry of the node's poll, to add the caller's own sources.
     pub fn registry(&self) -> &Registry {
+        // A `Registry` gives out the poll's fd (`AsRawFd`, `try_clone`).
+        self.fd_lent.set(true);
         self.poll.registry()
     }
 

@@ -168,3 +168,93 @@ fn a_spawned_node_whose_events_are_not_taken_stays_bounded_too() {
     );
     assert_eq!(exits(&sent_seen), 0);
 }
+
+/// An application that holds its events (`hold_events(true)`, as the
+/// spawned node's thread does while its handle's queue is full) and
+/// drives the node with `run_once(None)` gets its queue filled to the
+/// bound at once: a pass stops at each batch (256 messages), and the
+/// next `poll` must not sleep on the messages left in the inbox, which
+/// ZMQ_FD will not announce again. Sleeping, it would read a batch or
+/// two per beacon or timer (both nodes beacon once a second here), and
+/// take about ten seconds to reach the bound.
+#[test]
+fn held_events_fill_the_queue_to_its_bound_without_waiting_for_a_timer() {
+    const HELD_BOUND: usize = 8_192;
+    const WHISPERS: u32 = 20_000;
+    let port = 53043;
+    let second = Duration::from_secs(1);
+    let sender = crate::loopback("sender", port)
+        .beacon_interval(second)
+        .build()
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let mut receiver = crate::loopback("receiver", port)
+        .beacon_interval(second)
+        .max_events(HELD_BOUND)
+        .build()
+        .unwrap();
+    let to = receiver.uuid();
+    let burst = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match sender.recv_event(Some(left)) {
+                Some(Event::Enter { peer, .. }) if peer == to => break,
+                Some(_) => {}
+                None => panic!("the sender never saw the receiver"),
+            }
+        }
+        sender
+            .call(move |node| {
+                for i in 0..WHISPERS {
+                    node.whisper_slices(to, &[&i.to_be_bytes()]).unwrap();
+                }
+            })
+            .expect("sender running");
+        sender
+    });
+    // Take events until the burst starts, then hold them.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut got = Vec::new();
+    while got.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match receiver.recv_event(Some(left)).unwrap() {
+            Some(Event::Whisper { content, .. }) => {
+                got.push(u32::from_be_bytes(content[0][..4].try_into().unwrap()))
+            }
+            Some(_) => {}
+            None => panic!("no whisper came"),
+        }
+    }
+    receiver.hold_events(true);
+    let held_at = Instant::now();
+    while receiver.queued_events() < HELD_BOUND {
+        assert!(
+            held_at.elapsed() < Duration::from_secs(4),
+            "{} events queued of {HELD_BOUND} after {:?} held",
+            receiver.queued_events(),
+            held_at.elapsed()
+        );
+        receiver.run_once(None).unwrap();
+    }
+    println!("held: {HELD_BOUND} events queued in {:?}", held_at.elapsed());
+    // Nothing lost meanwhile.
+    receiver.hold_events(false);
+    while got.len() < WHISPERS as usize {
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(40),
+            "only {} of {WHISPERS} arrived",
+            got.len()
+        );
+        if let Some(Event::Whisper { content, .. }) = receiver.recv_event(Some(second)).unwrap() {
+            got.push(u32::from_be_bytes(content[0][..4].try_into().unwrap()));
+        }
+    }
+    assert_eq!(
+        got,
+        (0..WHISPERS).collect::<Vec<_>>(),
+        "every message once, in order"
+    );
+    burst.join().expect("sender thread").stop();
+}

@@ -14,7 +14,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use std::os::fd::{AsFd, AsRawFd};
 use std::time::{Duration, Instant};
-use zre::{Event, Node, PortRange};
+use zre::{Event, Node};
 
 const BURST: usize = 20_000;
 /// A generous bound for discovery.
@@ -75,8 +75,7 @@ fn a_node_driven_only_through_its_fd_receives_a_whole_burst() {
 #[test]
 fn next_timeout_is_zero_exactly_while_events_wait() {
     let port = 53102;
-    let other = on_lo("other", port)
-        .beacon_interval(Duration::from_millis(100))
+    let other = crate::loopback("other", port)
         .build()
         .expect("node starts in loopback mode")
         .spawn()
@@ -114,13 +113,14 @@ fn next_timeout_is_zero_exactly_while_events_wait() {
 /// A loop that waits on the fd alone, ignoring `next_timeout()`, still
 /// receives a burst at full rate: a pass that stops at a batch makes the
 /// fd readable again (the node wakes its own poll), as the README says.
-/// Without that wake it would read one batch per beacon or timer wake-up
-/// (about two a second) and miss `BURST_PATIENCE`.
+/// Without that wake it would read a batch or two per beacon or timer
+/// wake-up (about one a second) and miss `BURST_PATIENCE`. The fd is
+/// asked for through `AsFd`, which lends it as `AsRawFd` does.
 #[test]
 fn a_loop_that_waits_on_the_fd_alone_receives_a_whole_burst() {
     let (sender, mut receiver) = sender_and_receiver(53107);
     let burst = shout_burst_when_joined(sender, receiver.uuid(), BURST, |_| b"x".to_vec());
-    let mut outer = watching(receiver.as_raw_fd());
+    let mut outer = watching(receiver.as_fd().as_raw_fd());
     let mut events = Events::with_capacity(8);
     let discovery_deadline = Instant::now() + PATIENCE;
     let (mut got, mut first_at) = (0usize, None::<Instant>);
@@ -148,8 +148,9 @@ fn a_loop_that_waits_on_the_fd_alone_receives_a_whole_burst() {
 /// system call per batch (per two messages of 64 KiB), for a waiter on
 /// the fd that does not exist. Counted on this thread, the one that
 /// drives the node: `syscw` in /proc/thread-self/io counts its write
-/// system calls (libzmq's own signals to its I/O thread are among them,
-/// a few per thousand messages).
+/// system calls (libzmq's signals to its I/O thread would be among them;
+/// reading the inbox sends one only every 50 000 messages here, half the
+/// receive high-water mark).
 #[test]
 fn a_node_whose_fd_is_not_lent_does_not_wake_itself_per_batch() {
     const LARGE: usize = 64 << 10;
@@ -166,6 +167,16 @@ fn a_node_whose_fd_is_not_lent_does_not_wake_itself_per_batch() {
         }
     }
     let burst_sent = Instant::now();
+    // The count must move for a write this thread makes, or the test
+    // would pass without counting anything (a kernel without I/O
+    // accounting of system calls shows 0).
+    let before_probe = thread_write_syscalls();
+    std::io::Write::write_all(&mut std::fs::File::create("/dev/null").unwrap(), b"x").unwrap();
+    assert_eq!(
+        thread_write_syscalls(),
+        before_probe + 1,
+        "syscw counts this thread's writes"
+    );
     let writes_before = thread_write_syscalls();
     let mut got = 1usize;
     while got < LARGE_BURST {
@@ -227,14 +238,10 @@ fn watching(fd: std::os::fd::RawFd) -> Poll {
     outer
 }
 
-/// A node named `name` in loopback mode on beacon `port`, its inbox on
-/// any free port.
+/// A node named `name` in loopback mode on beacon `port`, at the default
+/// beacon interval (1 s).
 fn on_lo(name: &str, port: u16) -> zre::NodeBuilder {
-    Node::builder()
-        .name(name)
-        .interface("lo")
-        .beacon_port(port)
-        .port_range(PortRange::Any)
+    crate::loopback(name, port).beacon_interval(Duration::from_secs(1))
 }
 
 /// On a thread of its own: waits for `receiver`'s JOIN, then shouts
