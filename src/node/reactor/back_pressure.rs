@@ -17,7 +17,8 @@ impl Node {
     /// Says that the application takes no events for now (its own
     /// output is full, say): while held, [`Node::poll`] and
     /// [`Node::next_timeout`] no longer come back at once for queued
-    /// events, only for I/O and timers; the queue fills up to
+    /// events, only for I/O, timers and inbox messages still to read; the
+    /// queue fills up to
     /// [`NodeBuilder::max_events`](crate::NodeBuilder::max_events), and
     /// then the inbox waits unread (back-pressure) while beacons and
     /// timers go on. `false` again once the application takes events.
