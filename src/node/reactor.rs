@@ -349,12 +349,12 @@ impl Node {
         // Back at once too while the inbox stopped at a batch with room
         // left (events held, say): ZMQ_FD will not fire for those
         // messages, and no wake is sent unless the fd was lent.
-        let more_inbox = !self.stopped && self.inbox_ready && !self.inbox_paused();
-        let timeout = if more_inbox || (self.core.has_events() && !self.inbox_paused() && !self.events_held) {
-            Some(Duration::ZERO)
-        } else {
-            self.effective_timeout(timeout)
-        };
+        let timeout =
+            if self.inbox_left() || (self.core.has_events() && !self.inbox_paused() && !self.events_held) {
+                Some(Duration::ZERO)
+            } else {
+                self.effective_timeout(timeout)
+            };
         match self.poll.poll(events, timeout) {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::Interrupted => return Ok(()),
@@ -443,8 +443,13 @@ impl Node {
     /// Work that a wait on the fd would not announce: events to take, or
     /// inbox messages already past ZMQ_FD's edge.
     fn has_pending_work(&self) -> bool {
-        !self.stopped
-            && ((self.core.has_events() && !self.events_held) || (self.inbox_ready && !self.inbox_paused()))
+        (!self.stopped && self.core.has_events() && !self.events_held) || self.inbox_left()
+    }
+
+    /// The last pass stopped at a batch with room left in the event queue:
+    /// inbox messages wait that ZMQ_FD will not announce again.
+    fn inbox_left(&self) -> bool {
+        !self.stopped && self.inbox_ready && !self.inbox_paused()
     }
 
     /// The waker of the node's poll: another thread wakes a loop that
