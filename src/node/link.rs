@@ -163,6 +163,25 @@ pub(crate) struct Links {
     backlogged: BTreeSet<LinkId>,
     /// Messages queued on one link beyond which a send reports overflow.
     max_backlog: usize,
+    /// What the flushes did and saw.
+    seen: FlushSeen,
+}
+
+/// What the flushes of the queues did and saw, since asked.
+#[derive(Default)]
+struct FlushSeen {
+    /// Messages that went from a queue into libzmq, ever (wraps).
+    flushed: u64,
+    /// A gossip link reported input while its queue was flushed: reading
+    /// ZMQ_EVENTS took the edge that would have announced it.
+    gossip_input: bool,
+}
+
+impl FlushSeen {
+    fn note(&mut self, id: LinkId, flush: Flush) {
+        self.flushed = self.flushed.wrapping_add(flush.sent);
+        self.gossip_input |= flush.input && matches!(id, LinkId::Gossip(_));
+    }
 }
 
 impl Links {
@@ -176,6 +195,7 @@ impl Links {
             next_token: first_token,
             backlogged: BTreeSet::new(),
             max_backlog,
+            seen: FlushSeen::default(),
         }
     }
 
@@ -274,6 +294,18 @@ impl Links {
         }
     }
 
+    /// How many queued messages have gone into libzmq so far (wrapping):
+    /// a change means the backlog moved.
+    pub(crate) fn flushed(&self) -> u64 {
+        self.seen.flushed
+    }
+
+    /// A gossip link has input that its ZMQ_FD will not announce (seen by
+    /// a flush); cleared by asking.
+    pub(crate) fn take_gossip_input(&mut self) -> bool {
+        std::mem::take(&mut self.seen.gossip_input)
+    }
+
     /// Some link has messages waiting for room.
     pub(crate) fn has_backlog(&self) -> bool {
         !self.backlogged.is_empty()
@@ -316,16 +348,20 @@ impl Links {
             }
         }
         link.pending.push_back(message);
-        let over = link.pending.len() > self.max_backlog;
         if !link.registered {
             if let Err(err) = register_link(registry, link) {
                 warn!("cannot watch {id:?} for room: {err}");
             }
-            // Arm the edge: ZMQ_FD only fires again after ZMQ_EVENTS is read.
-            let _ = link.socket.get_events();
+            // Arm the edge (ZMQ_FD only fires again after ZMQ_EVENTS is
+            // read), and send at once if that read finds room.
+            self.seen.note(id, flush_link(id, link));
         }
         self.backlogged.insert(id);
-        if over { Sent::Overflow } else { Sent::Queued }
+        match link.pending.len() {
+            0 => Sent::Done,
+            n if n > self.max_backlog => Sent::Overflow,
+            _ => Sent::Queued,
+        }
     }
 
     /// Sends a header and lent content frames on a link if libzmq takes
@@ -397,19 +433,7 @@ impl Links {
                 self.backlogged.remove(&id);
                 continue;
             };
-            while let Some(message) = link.pending.front_mut() {
-                match try_send(&mut link.socket, message, false) {
-                    SendOutcome::Sent => {
-                        link.pending.pop_front();
-                    }
-                    SendOutcome::Full => break,
-                    SendOutcome::Failed(err) => {
-                        warn!("send to {id:?} failed: {err}");
-                        link.pending.pop_front();
-                    }
-                }
-            }
-            let _ = link.socket.get_events();
+            self.seen.note(id, flush_link(id, link));
             if link.pending.is_empty() {
                 self.backlogged.remove(&id);
                 // Peer DEALERs only need watching while they hold a backlog.
@@ -422,6 +446,55 @@ impl Links {
             }
         }
     }
+}
+
+/// Sends a link's queued messages until libzmq refuses one or none is
+/// left, then reads ZMQ_EVENTS, which re-arms the edge of the link's
+/// ZMQ_FD before the poll sleeps on it. That read also takes in room
+/// that came meanwhile (libzmq's "activate write" command, once the other
+/// end has read enough) and consumes the edge that announced it: when it
+/// reports room (POLLOUT), send again, for no edge will say so a second
+/// time. Once a pass sends nothing although libzmq reported room, stop
+/// rather than spin: the next edge or pass tries again. The same read can
+/// take the edge of input (a gossip server's message): that is reported
+/// too, for the caller to read.
+fn flush_link(id: LinkId, link: &mut Link) -> Flush {
+    let mut first_pass = true;
+    let mut total = 0;
+    loop {
+        let mut sent = 0u64;
+        while let Some(message) = link.pending.front_mut() {
+            match try_send(&mut link.socket, message, false) {
+                SendOutcome::Sent => {
+                    link.pending.pop_front();
+                    sent += 1;
+                }
+                SendOutcome::Full => break,
+                SendOutcome::Failed(err) => {
+                    warn!("send to {id:?} failed: {err}");
+                    link.pending.pop_front();
+                }
+            }
+        }
+        total += sent;
+        let events = link.socket.get_events().unwrap_or(zmq::PollEvents::empty());
+        let room = events.contains(zmq::POLLOUT);
+        if link.pending.is_empty() || !room || (sent == 0 && !first_pass) {
+            return Flush {
+                sent: total,
+                input: events.contains(zmq::POLLIN),
+            };
+        }
+        first_pass = false;
+    }
+}
+
+/// What [`flush_link`] did and saw.
+struct Flush {
+    /// Queued messages that went into libzmq.
+    sent: u64,
+    /// The link has input to read.
+    input: bool,
 }
 
 /// Watches a link's ZMQ_FD in the poll, once.
@@ -544,6 +617,88 @@ fn flush_blocking(link: &mut Link, deadline: Instant) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Room that comes while nobody looks (the other end read what libzmq
+    /// held; its "activate write" command waits in the DEALER's mailbox)
+    /// is taken in by the next read of ZMQ_EVENTS, which also consumes the
+    /// edge that announced it: the flush that reads it must use it.
+    #[test]
+    fn room_taken_in_by_reading_zmq_events_is_used_at_once() {
+        let ctx = zmq::Context::new();
+        let router = ctx.socket(zmq::ROUTER).unwrap();
+        router.set_rcvhwm(4).unwrap();
+        router.bind("inproc://room").unwrap();
+        let dealer = ctx.socket(zmq::DEALER).unwrap();
+        dealer.set_sndhwm(4).unwrap();
+        dealer.connect("inproc://room").unwrap();
+        let poll = mio::Poll::new().unwrap();
+        let mut links = Links::new(100, 1_000);
+        let id = LinkId::Peer(Uuid::nil());
+        links.add(poll.registry(), id, dealer, false).unwrap();
+        let message = |i: u32| Outgoing {
+            header: HeaderFrame::from_slice(&i.to_be_bytes()),
+            content: Payload::None,
+        };
+        // libzmq's queue full, then 100 more queued here.
+        let mut next = 0;
+        while matches!(links.send(poll.registry(), id, message(next)), Sent::Done) {
+            next += 1;
+        }
+        for _ in 0..100 {
+            next += 1;
+            assert!(matches!(
+                links.send(poll.registry(), id, message(next)),
+                Sent::Queued
+            ));
+        }
+        let queued = links.backlog();
+        let mut read = 0;
+        while router.recv_multipart(zmq::DONTWAIT).is_ok() {
+            read += 1;
+        }
+        assert!(read > 0, "the other end read what libzmq held");
+        links.flush_backlog(poll.registry());
+        assert!(
+            links.backlog() < queued,
+            "the flush used the room: {} of {queued} still queued",
+            links.backlog()
+        );
+    }
+
+    /// A gossip server's message that arrives while a flush reads the
+    /// link's ZMQ_EVENTS loses its edge to that read: the flush says so,
+    /// for the reactor to read it.
+    #[test]
+    fn input_taken_in_by_a_flush_is_reported() {
+        let ctx = zmq::Context::new();
+        let server = ctx.socket(zmq::ROUTER).unwrap();
+        server.bind("inproc://server").unwrap();
+        let dealer = ctx.socket(zmq::DEALER).unwrap();
+        dealer.set_identity(b"client").unwrap();
+        dealer.connect("inproc://server").unwrap();
+        let poll = mio::Poll::new().unwrap();
+        let mut links = Links::new(100, 1_000);
+        let id = LinkId::Gossip(0);
+        links.add(poll.registry(), id, dealer, true).unwrap();
+        let hello = Outgoing {
+            header: HeaderFrame::from_slice(b"hello"),
+            content: Payload::None,
+        };
+        assert!(matches!(links.send(poll.registry(), id, hello), Sent::Done));
+        assert_eq!(
+            server.recv_multipart(0).unwrap(),
+            [b"client".to_vec(), b"hello".to_vec()]
+        );
+        server.send_multipart([&b"client"[..], b"welcome"], 0).unwrap();
+        // The poll reported the link (readable): the reactor flushes it.
+        links.mark_ready(Token(100));
+        links.flush_backlog(poll.registry());
+        assert!(
+            links.take_gossip_input(),
+            "the flush reported the server's message"
+        );
+        assert!(!links.take_gossip_input(), "once");
+    }
 
     #[test]
     fn every_peer_link_orders_before_every_gossip_link() {

@@ -341,6 +341,7 @@ impl Node {
     /// [`Node::registry`] are left in `events`; skip tokens at or above
     /// [`FIRST_RESERVED_TOKEN`].
     pub fn poll(&mut self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+        let flushed = self.links.flushed();
         if !self.settled {
             self.service()?;
         }
@@ -348,13 +349,17 @@ impl Node {
         // at the bound (the inbox is paused), then only timers and I/O.
         // Back at once too while the inbox stopped at a batch with room
         // left (events held, say): ZMQ_FD will not fire for those
-        // messages, and no wake is sent unless the fd was lent.
-        let timeout =
-            if self.inbox_left() || (self.core.has_events() && !self.inbox_paused() && !self.events_held) {
-                Some(Duration::ZERO)
-            } else {
-                self.effective_timeout(timeout)
-            };
+        // messages, and no wake is sent unless the fd was lent. And when
+        // that pass moved the backlog: a caller waiting for room (as
+        // `zrecat` with a file piped in) has it, and no edge will come.
+        let timeout = if self.inbox_left()
+            || self.links.flushed() != flushed
+            || (self.core.has_events() && !self.inbox_paused() && !self.events_held)
+        {
+            Some(Duration::ZERO)
+        } else {
+            self.effective_timeout(timeout)
+        };
         match self.poll.poll(events, timeout) {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::Interrupted => return Ok(()),
@@ -538,6 +543,11 @@ impl Node {
             self.apply_actions().map_err(io::Error::other)?;
             if self.links.has_backlog() {
                 self.links.flush_backlog(self.poll.registry());
+            }
+            if self.links.take_gossip_input() {
+                // The flush read ZMQ_EVENTS and took the edge of a gossip
+                // server's message: read it now, no edge will come.
+                continue;
             }
             let paused = self.inbox_paused();
             if (self.probes.has_finished() || !self.probe_results.is_empty()) && !paused {

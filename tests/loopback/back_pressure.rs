@@ -258,3 +258,86 @@ fn held_events_fill_the_queue_to_its_bound_without_waiting_for_a_timer() {
     );
     burst.join().expect("sender thread").stop();
 }
+
+/// A sender whose messages wait in its own backlog (libzmq's queue to the
+/// peer at its high-water mark) hands them to libzmq as soon as the peer
+/// makes room, not at its next timer. Room is announced once, by an edge
+/// on the link's ZMQ_FD; a pass that reads ZMQ_EVENTS consumes that edge,
+/// so whatever it finds there must be acted on before the poll sleeps.
+///
+/// Beacons a minute apart (the first ones, at start, are what the two
+/// find each other by) and liveness timeouts of minutes: nothing but the
+/// link can wake the sender, and a wait that misses the room sleeps the
+/// full 30 s it is given, where the whole stream takes about a second.
+#[test]
+fn a_backlog_drains_when_room_appears_not_at_the_next_timer() {
+    const HWM: i32 = 1_000;
+    const WHISPERS: u32 = 100_000;
+    const WAIT: Duration = Duration::from_secs(30);
+    let quiet = |name: &str| {
+        crate::loopback(name, 53044)
+            .beacon_interval(Duration::from_secs(60))
+            .evasive_timeout(Duration::from_secs(300))
+            .expired_timeout(Duration::from_secs(600))
+            .send_hwm(HWM) // also the inbox's receive high-water mark
+    };
+    let mut receiver = quiet("receiver").build().unwrap();
+    let mut sender = quiet("sender").build().unwrap();
+    let to = receiver.uuid();
+    let reader = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut next = 0u32;
+        while next < WHISPERS && Instant::now() < deadline {
+            if let Some(Event::Whisper { content, .. }) =
+                receiver.recv_event(Some(Duration::from_secs(1))).unwrap()
+            {
+                assert_eq!(
+                    u32::from_be_bytes(content[0][..4].try_into().unwrap()),
+                    next,
+                    "in order"
+                );
+                next += 1;
+                receiver.recycle(content);
+            }
+        }
+        (next, receiver)
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(Instant::now() < deadline, "the sender never saw the receiver");
+        sender.run_once(Some(Duration::from_millis(10))).unwrap();
+        if std::iter::from_fn(|| sender.next_event()).any(|e| e.kind() == "ENTER" && e.peer() == Some(to)) {
+            break;
+        }
+    }
+    // As `zrecat` does with a file piped in: send, and wait while the
+    // backlog is high.
+    let (mut waits, mut longest) = (0usize, Duration::ZERO);
+    for i in 0..WHISPERS {
+        sender.whisper_slices(to, &[&i.to_be_bytes()]).unwrap();
+        if i % 1_000 == 999 {
+            while sender.backlog() > 0 {
+                let started = Instant::now();
+                sender.run_once(Some(WAIT)).unwrap();
+                let slept = started.elapsed();
+                assert!(
+                    slept < WAIT / 2,
+                    "at whisper {i}, a wait for room slept {slept:?} with {} to send: the edge that announced the room was lost",
+                    sender.backlog()
+                );
+                longest = longest.max(slept);
+                waits += 1;
+                while sender.next_event().is_some() {}
+            }
+        }
+    }
+    while !reader.is_finished() {
+        sender.run_once(Some(Duration::from_millis(10))).unwrap();
+        while sender.next_event().is_some() {}
+    }
+    let (got, receiver) = reader.join().expect("reader thread");
+    println!("{waits} waits for room, the longest {longest:?}");
+    assert_eq!(got, WHISPERS, "every whisper arrived");
+    sender.stop();
+    drop(receiver);
+}
