@@ -25,6 +25,11 @@
 //! its rate, CPU per message and the CPUs it kept busy (CPU time over the
 //! run's wall time, start-up left out), to tell a slower message from
 //! idle cores.
+//!
+//! `ZRE_BENCH_HWM=N`: the stream's high-water mark on both sides (both
+//! nodes' `send_hwm`, the raw DEALER's and ROUTER's), instead of about
+//! 64 MiB of messages per size: a small one (libzmq's default, 1 000)
+//! keeps the sender waiting for room most of the time.
 
 use std::sync::OnceLock;
 use std::thread;
@@ -309,6 +314,10 @@ fn stream(scaled: impl Fn(usize) -> usize) {
         // Queues bounded to about 64 MiB per side, the same for both.
         let hwm = (64 << 20) / size.max(1);
         let hwm = hwm.clamp(1000, 100_000) as i32;
+        let hwm = std::env::var("ZRE_BENCH_HWM")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(hwm);
         // Alternate the two, several times, and keep each one's median:
         // the machine is shared and a single run swings widely.
         let (mut raws, mut ours) = (Vec::new(), Vec::new());
