@@ -27,6 +27,11 @@ impl Node {
         let Change::Moved(iface) = watch.check(now) else {
             return;
         };
+        // Binding and unbinding make libzmq process the inbox's pending
+        // commands, as a read of ZMQ_EVENTS does, and with them the edge
+        // of ZMQ_FD for a message that came since the inbox was drained:
+        // look at the inbox again, whether the bind worked or not.
+        self.inbox_ready = true;
         if let Err(err) = self.rebind_at(now, &iface) {
             // Said once per address: the check comes back every second.
             if self.rebind.failed_at != Some(iface.address) {
