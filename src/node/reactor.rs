@@ -738,8 +738,6 @@ impl Node {
                     Err(err) => return Err(io::Error::other(err)),
                 }
             }
-            // Re-arm the edge-like ZMQ_FD before the next poll.
-            let _ = socket.get_events();
         }
         if gossip.poll_timeout().is_some_and(|t| t <= now) {
             gossip.handle_timeout(now);
@@ -802,6 +800,9 @@ impl Node {
                 }
             }
         }
+        // Reading ZMQ_EVENTS re-arms each link's edge before the next poll,
+        // and says whether input came since its receive (a send above can
+        // take its edge); a round that finds none reads every link.
         Ok(self
             .links
             .gossip_sockets()
