@@ -35,8 +35,9 @@ pub enum Event {
     },
     /// A peer the application knew (it had an `Enter`) is gone: it said
     /// GOODBYE, its port-0 beacon was followed by silence, it expired, its
-    /// sequence numbers showed lost messages, or it could not keep up. No
-    /// `Leave`s precede it: its groups go with it.
+    /// sequence numbers showed lost messages, it could not keep up, or a
+    /// message to it was lost (libzmq failed the send). No `Leave`s
+    /// precede it: its groups go with it.
     Exit {
         /// The peer's UUID.
         peer: Uuid,

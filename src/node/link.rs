@@ -121,6 +121,12 @@ struct Link {
     pending: VecDeque<Outgoing>,
     /// Registered in the poll while it has pending messages.
     registered: bool,
+    /// A message failed partway (libzmq took its first frame, then
+    /// refused one: a pipe that terminated between them). libzmq is left
+    /// inside that message: the next one's frames would be dropped (its
+    /// load balancer's "dropping" mode) or appended to it. Nothing is
+    /// sent on the link again; it is only closed.
+    broken: bool,
 }
 
 /// Which link: a peer's by its UUID, or a gossip server's by its index in
@@ -141,15 +147,22 @@ pub(crate) enum Sent {
     /// Queued, and the link now holds more than `max_backlog` messages:
     /// the other end does not keep up.
     Overflow,
-    /// Not sent: there is no such link, or libzmq failed (logged).
+    /// Not sent: there is no such link.
     Dropped,
+    /// Lost: libzmq failed it (logged), or the link broke before (see
+    /// `Link::broken`). The peer cannot be sent to in order any more.
+    Failed,
 }
 
 /// What libzmq said to one send.
 enum SendOutcome {
     Sent,
     Full,
-    Failed(zmq::Error),
+    /// `partway`: after libzmq had taken the message's first frame.
+    Failed {
+        err: zmq::Error,
+        partway: bool,
+    },
 }
 
 /// The DEALERs with their queues, and the poll tokens they use.
@@ -175,10 +188,13 @@ struct FlushSeen {
     /// A gossip link reported input while its queue was flushed: reading
     /// ZMQ_EVENTS took the edge that would have announced it.
     gossip_input: bool,
+    /// Links whose queue [`Links::flush_backlog`] lost a message of to a
+    /// failed send.
+    failed: Vec<LinkId>,
 }
 
 impl FlushSeen {
-    fn note(&mut self, id: LinkId, flush: Flush) {
+    fn note(&mut self, id: LinkId, flush: &Flush) {
         self.flushed = self.flushed.wrapping_add(flush.sent);
         self.gossip_input |= flush.input && matches!(id, LinkId::Gossip(_));
     }
@@ -219,6 +235,7 @@ impl Links {
             token,
             pending: VecDeque::new(),
             registered: false,
+            broken: false,
         };
         if register {
             register_link(registry, &mut link)?;
@@ -244,13 +261,14 @@ impl Links {
             }
         }
         match flush_until {
-            Some(deadline) => {
+            // A broken link's queue would go into the message it broke in.
+            Some(deadline) if !link.broken => {
                 let unsent = flush_blocking(&mut link, deadline);
                 if unsent > 0 {
                     warn!("{unsent} queued messages were not delivered before the linger time ran out");
                 }
             }
-            None => {
+            _ => {
                 let _ = link.socket.set_linger(0);
             }
         }
@@ -306,6 +324,12 @@ impl Links {
         std::mem::take(&mut self.seen.gossip_input)
     }
 
+    /// Links whose queued messages a flush lost to a failed send (each as
+    /// [`Sent::Failed`]), taken by asking.
+    pub(crate) fn take_failed(&mut self) -> Vec<LinkId> {
+        std::mem::take(&mut self.seen.failed)
+    }
+
     /// Some link has messages waiting for room.
     pub(crate) fn has_backlog(&self) -> bool {
         !self.backlogged.is_empty()
@@ -337,13 +361,13 @@ impl Links {
         let Some(link) = self.links.get_mut(&id) else {
             return Sent::Dropped;
         };
+        if link.broken {
+            return Sent::Failed;
+        }
         if link.pending.is_empty() {
             match try_send(&mut link.socket, &mut message, false) {
                 SendOutcome::Sent => return Sent::Done,
-                SendOutcome::Failed(err) => {
-                    warn!("send to {id:?} failed: {err}");
-                    return Sent::Dropped;
-                }
+                SendOutcome::Failed { err, partway } => return link.failed(id, err, partway),
                 SendOutcome::Full => {}
             }
         }
@@ -354,7 +378,11 @@ impl Links {
             }
             // Arm the edge (ZMQ_FD only fires again after ZMQ_EVENTS is
             // read), and send at once if that read finds room.
-            self.seen.note(id, flush_link(id, link));
+            let flush = flush_link(id, link);
+            self.seen.note(id, &flush);
+            if flush.failed {
+                return Sent::Failed;
+            }
         }
         self.backlogged.insert(id);
         match link.pending.len() {
@@ -365,23 +393,22 @@ impl Links {
     }
 
     /// Sends a header and lent content frames on a link if libzmq takes
-    /// them now, without queueing; returns false when the caller must
-    /// queue a copy with [`Links::send`] (the link is full or already has
-    /// a queue). A missing link or a failed send counts as done.
-    pub(crate) fn send_lent(&mut self, id: LinkId, header: &[u8], content: &[&[u8]]) -> bool {
+    /// them now, without queueing; `None` when the caller must queue a
+    /// copy with [`Links::send`] (the link is full or already has a queue).
+    pub(crate) fn send_lent(&mut self, id: LinkId, header: &[u8], content: &[&[u8]]) -> Option<Sent> {
         let Some(link) = self.links.get_mut(&id) else {
-            return true;
+            return Some(Sent::Dropped);
         };
+        if link.broken {
+            return Some(Sent::Failed);
+        }
         if !link.pending.is_empty() {
-            return false;
+            return None;
         }
         match try_send_lent(&mut link.socket, header, content) {
-            SendOutcome::Sent => true,
-            SendOutcome::Failed(err) => {
-                warn!("send to {id:?} failed: {err}");
-                true
-            }
-            SendOutcome::Full => false,
+            SendOutcome::Sent => Some(Sent::Done),
+            SendOutcome::Failed { err, partway } => Some(link.failed(id, err, partway)),
+            SendOutcome::Full => None,
         }
     }
 
@@ -399,13 +426,13 @@ impl Links {
         let Some(link) = self.links.get_mut(&id) else {
             return Sent::Dropped;
         };
+        if link.broken {
+            return Sent::Failed;
+        }
         if link.pending.is_empty() {
             match try_send_shared(&mut link.socket, header, content) {
                 SendOutcome::Sent => return Sent::Done,
-                SendOutcome::Failed(err) => {
-                    warn!("send to {id:?} failed: {err}");
-                    return Sent::Dropped;
-                }
+                SendOutcome::Failed { err, partway } => return link.failed(id, err, partway),
                 SendOutcome::Full => {}
             }
         }
@@ -419,8 +446,10 @@ impl Links {
                 },
             ),
             Err(err) => {
+                // libzmq could not share the content: this member's copy is
+                // lost as a failed send's would be.
                 warn!("send to {id:?} failed: {err}");
-                Sent::Dropped
+                Sent::Failed
             }
         }
     }
@@ -433,7 +462,11 @@ impl Links {
                 self.backlogged.remove(&id);
                 continue;
             };
-            self.seen.note(id, flush_link(id, link));
+            let flush = flush_link(id, link);
+            self.seen.note(id, &flush);
+            if flush.failed && !self.seen.failed.contains(&id) {
+                self.seen.failed.push(id);
+            }
             if link.pending.is_empty() {
                 self.backlogged.remove(&id);
                 // Peer DEALERs only need watching while they hold a backlog.
@@ -461,18 +494,25 @@ impl Links {
 fn flush_link(id: LinkId, link: &mut Link) -> Flush {
     let mut first_pass = true;
     let mut total = 0;
+    let mut failed = false;
     loop {
         let mut sent = 0u64;
         while let Some(message) = link.pending.front_mut() {
+            if link.broken {
+                // Lost with it: reported once, as the link's failure.
+                link.pending.clear();
+                break;
+            }
             match try_send(&mut link.socket, message, false) {
                 SendOutcome::Sent => {
                     link.pending.pop_front();
                     sent += 1;
                 }
                 SendOutcome::Full => break,
-                SendOutcome::Failed(err) => {
-                    warn!("send to {id:?} failed: {err}");
+                SendOutcome::Failed { err, partway } => {
                     link.pending.pop_front();
+                    link.failed(id, err, partway);
+                    failed = true;
                 }
             }
         }
@@ -483,9 +523,23 @@ fn flush_link(id: LinkId, link: &mut Link) -> Flush {
             return Flush {
                 sent: total,
                 input: events.contains(zmq::POLLIN),
+                failed,
             };
         }
         first_pass = false;
+    }
+}
+
+impl Link {
+    /// Logs a failed send and marks the link broken if it failed partway.
+    fn failed(&mut self, id: LinkId, err: zmq::Error, partway: bool) -> Sent {
+        if partway {
+            warn!("send to {id:?} failed partway through a message: {err}; the link is broken");
+            self.broken = true;
+        } else {
+            warn!("send to {id:?} failed: {err}");
+        }
+        Sent::Failed
     }
 }
 
@@ -495,6 +549,8 @@ struct Flush {
     sent: u64,
     /// The link has input to read.
     input: bool,
+    /// A queued message was lost to a failed send.
+    failed: bool,
 }
 
 /// Watches a link's ZMQ_FD in the poll, once.
@@ -576,10 +632,11 @@ fn more_after(i: usize, count: usize) -> i32 {
     if i + 1 < count { zmq::SNDMORE } else { 0 }
 }
 
+/// The outcome of a message's content frames, sent after its header.
 fn outcome(result: zmq::Result<()>) -> SendOutcome {
     match result {
         Ok(()) => SendOutcome::Sent,
-        Err(err) => SendOutcome::Failed(err),
+        Err(err) => SendOutcome::Failed { err, partway: true },
     }
 }
 
@@ -589,9 +646,15 @@ fn send_header(socket: &mut zmq::Socket, header: &[u8], count: usize, wait: bool
     let dontwait = if wait { 0 } else { zmq::DONTWAIT };
     let more = if count == 0 { 0 } else { zmq::SNDMORE };
     match send_copy(socket, header, more | dontwait) {
-        Ok(()) => None,
+        Ok(()) => {
+            #[cfg(test)]
+            if more != 0 {
+                tests::cut_if_asked(socket);
+            }
+            None
+        }
         Err(zmq::Error::EAGAIN) => Some(SendOutcome::Full),
-        Err(err) => Some(SendOutcome::Failed(err)),
+        Err(err) => Some(SendOutcome::Failed { err, partway: false }),
     }
 }
 
@@ -606,8 +669,15 @@ fn flush_blocking(link: &mut Link, deadline: Instant) -> usize {
         let _ = link
             .socket
             .set_sndtimeo(left.as_millis().clamp(1, i32::MAX as u128) as i32);
-        if let SendOutcome::Full = try_send(&mut link.socket, message, true) {
-            break;
+        match try_send(&mut link.socket, message, true) {
+            SendOutcome::Full => break,
+            SendOutcome::Sent => {}
+            // Nothing more can follow it on this socket.
+            SendOutcome::Failed { partway: true, .. } => {
+                link.pending.pop_front();
+                break;
+            }
+            SendOutcome::Failed { partway: false, .. } => {}
         }
         link.pending.pop_front();
     }
@@ -615,8 +685,83 @@ fn flush_blocking(link: &mut Link, deadline: Instant) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use std::cell::RefCell;
+
+    thread_local! {
+        /// An endpoint to disconnect the DEALER of the next message with
+        /// content from, once its header is taken: its pipe then
+        /// terminates between two frames of one message (libzmq does that
+        /// synchronously on a disconnect), as a link's pipe does when
+        /// libzmq takes in a termination at a later frame's send.
+        static CUT_AFTER_HEADER: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    /// Asks for the cut of [`CUT_AFTER_HEADER`] on this thread.
+    pub(crate) fn cut_after_header(endpoint: &str) {
+        CUT_AFTER_HEADER.set(Some(endpoint.to_owned()));
+    }
+
+    pub(super) fn cut_if_asked(socket: &zmq::Socket) {
+        if let Some(endpoint) = CUT_AFTER_HEADER.take() {
+            socket.disconnect(&endpoint).unwrap();
+        }
+    }
+
+    /// A message that libzmq takes partway (its header, not its content)
+    /// is lost, and libzmq is left inside it: the next message's frames
+    /// would be dropped (its load balancer's "dropping" mode) or appended
+    /// to it. Neither may be reported sent.
+    #[test]
+    fn a_message_failed_partway_is_never_followed_by_one_reported_sent() {
+        let ctx = zmq::Context::new();
+        let router = ctx.socket(zmq::ROUTER).unwrap();
+        router.bind("inproc://cut").unwrap();
+        let poll = mio::Poll::new().unwrap();
+        let mut links = Links::new(100, 1_000);
+        let owned = |i: u8| Outgoing {
+            header: HeaderFrame::from_slice(&[i]),
+            content: Payload::Owned(vec![Frame::from(&[i, 1][..]), Frame::from(&[i, 2][..])]),
+        };
+        for (n, lent) in [false, true].into_iter().enumerate() {
+            let id = LinkId::Peer(Uuid::from_u128(n as u128 + 1));
+            let dealer = ctx.socket(zmq::DEALER).unwrap();
+            // As `new_dealer`: libzmq never waits in a send.
+            dealer.set_sndtimeo(0).unwrap();
+            dealer.connect("inproc://cut").unwrap();
+            links.add(poll.registry(), id, dealer, false).unwrap();
+            let mut send = |i: u8| -> Sent {
+                if lent {
+                    match links.send_lent(id, &[i], &[&[i, 1], &[i, 2]]) {
+                        Some(sent) => sent,
+                        None => links.send(poll.registry(), id, owned(i)),
+                    }
+                } else {
+                    links.send(poll.registry(), id, owned(i))
+                }
+            };
+            assert!(matches!(send(1), Sent::Done));
+            let first = router.recv_multipart(0).unwrap();
+            assert_eq!(first[1..], [vec![1], vec![1, 1], vec![1, 2]]);
+            cut_after_header("inproc://cut");
+            let failed = send(2);
+            assert!(
+                !matches!(failed, Sent::Done | Sent::Queued),
+                "lent {lent}: the message cut after its header is not sent"
+            );
+            let next = send(3);
+            assert!(
+                !matches!(next, Sent::Done),
+                "lent {lent}: the message after it is not reported sent"
+            );
+            assert_eq!(
+                router.recv_multipart(zmq::DONTWAIT),
+                Err(zmq::Error::EAGAIN),
+                "lent {lent}: nothing of either reached the other end"
+            );
+        }
+    }
 
     /// Room that comes while nobody looks (the other end read what libzmq
     /// held; its "activate write" command waits in the DEALER's mailbox)

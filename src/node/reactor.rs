@@ -21,6 +21,8 @@ mod gossip_bind;
 mod queries;
 mod rebind;
 mod seeds;
+#[cfg(test)]
+mod send_failed_tests;
 
 use super::beacon_socket::BeaconSocket;
 use super::gossip_host::check_gossip_host;
@@ -544,6 +546,7 @@ impl Node {
             if self.links.has_backlog() {
                 self.links.flush_backlog(self.poll.registry());
             }
+            self.forget_failed_links().map_err(io::Error::other)?;
             if self.links.take_gossip_input() {
                 // The flush read ZMQ_EVENTS and took the edge of a gossip
                 // server's message: read it now, no edge will come.
@@ -1024,9 +1027,17 @@ impl Node {
         self.after_send(id, sent);
     }
 
-    /// Forgets a peer that fell more than `max_backlog` messages behind.
+    /// Forgets a peer that fell more than `max_backlog` messages behind,
+    /// or that a message accepted for it was lost to: the application
+    /// hears EXIT rather than nothing, and its next beacon brings it back
+    /// on a new link.
     fn after_send(&mut self, id: LinkId, sent: Sent) {
         match sent {
+            Sent::Failed => {
+                if let LinkId::Peer(peer) = id {
+                    self.core.remove_peer(peer, Removal::SendFailed);
+                }
+            }
             Sent::Overflow => {
                 if let LinkId::Peer(peer) = id {
                     warn!(
@@ -1041,10 +1052,24 @@ impl Node {
         }
     }
 
+    /// The peers whose queued messages a flush lost (see `after_send`),
+    /// their links closed at once.
+    fn forget_failed_links(&mut self) -> Result<(), NodeError> {
+        let failed = self.links.take_failed();
+        if failed.is_empty() {
+            return Ok(());
+        }
+        for id in failed {
+            self.after_send(id, Sent::Failed);
+        }
+        self.apply_actions()
+    }
+
     /// Sends a header and lent content frames on a link; if libzmq will
     /// not take them now, queues a copy behind earlier messages.
     fn send_lent(&mut self, id: LinkId, header: &[u8], content: &[&[u8]]) {
-        if self.links.send_lent(id, header, content) {
+        if let Some(sent) = self.links.send_lent(id, header, content) {
+            self.after_send(id, sent);
             return;
         }
         let message = Outgoing {

@@ -5,7 +5,7 @@
 use super::*;
 
 /// Every [`Removal`] cause, in the order of [`CoreCounters::exits`].
-pub const REMOVALS: [Removal; 14] = [
+pub const REMOVALS: [Removal; 15] = [
     Removal::Expired,
     Removal::Left,
     Removal::Restarted,
@@ -20,6 +20,7 @@ pub const REMOVALS: [Removal; 14] = [
     Removal::Renumbered,
     Removal::NotAllowed,
     Removal::HandshakeFailed,
+    Removal::SendFailed,
 ];
 
 impl Removal {
@@ -40,6 +41,7 @@ impl Removal {
             Removal::Renumbered => 11,
             Removal::NotAllowed => 12,
             Removal::HandshakeFailed => 13,
+            Removal::SendFailed => 14,
         }
     }
 
@@ -60,6 +62,7 @@ impl Removal {
             Removal::Renumbered => "renumbered",
             Removal::NotAllowed => "not_allowed",
             Removal::HandshakeFailed => "handshake_failed",
+            Removal::SendFailed => "send_failed",
         }
     }
 }

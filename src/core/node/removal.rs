@@ -52,6 +52,10 @@ pub enum Removal {
     NotAllowed,
     /// CURVE: our link to it failed its handshake: we cannot send to it.
     HandshakeFailed,
+    /// libzmq failed a message accepted for it (the I/O layer's call): it
+    /// is lost, and a message failed partway leaves the link unusable. Its
+    /// next announcement brings it back on a new link.
+    SendFailed,
 }
 
 impl fmt::Display for Removal {
@@ -71,6 +75,7 @@ impl fmt::Display for Removal {
             Removal::Renumbered => "our address changed",
             Removal::NotAllowed => "its key is not in the allow-list",
             Removal::HandshakeFailed => "our link to it failed its CURVE handshake",
+            Removal::SendFailed => "a message to it was lost: libzmq failed the send",
         })
     }
 }
