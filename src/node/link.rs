@@ -265,7 +265,9 @@ impl Links {
             Some(deadline) if !link.broken => {
                 let unsent = flush_blocking(&mut link, deadline);
                 if unsent > 0 {
-                    warn!("{unsent} queued messages were not delivered before the linger time ran out");
+                    warn!(
+                        "{unsent} queued messages were not handed to libzmq before the linger time ran out or a send failed"
+                    );
                 }
             }
             _ => {
@@ -566,9 +568,10 @@ fn register_link(registry: &Registry, link: &mut Link) -> io::Result<()> {
 /// Sends one message: the header frame, then the content frames. Without
 /// `wait`, a full queue refuses the header and nothing is sent; libzmq
 /// applies the high-water mark to a message's first frame only, so once it
-/// is taken the rest cannot be refused. Owned frames of `ZERO_COPY_MIN`
-/// bytes or more are moved into libzmq rather than copied, shared ones
-/// go as they are.
+/// is taken the rest is refused only by a pipe that terminated meanwhile
+/// (`partway`, see `Link::broken`). Owned frames of `ZERO_COPY_MIN` bytes
+/// or more are moved into libzmq rather than copied, shared ones go as
+/// they are.
 fn try_send(socket: &mut zmq::Socket, message: &mut Outgoing, wait: bool) -> SendOutcome {
     let count = message.content.len();
     if let Some(refused) = send_header(socket, &message.header, count, wait) {
@@ -669,10 +672,13 @@ fn flush_blocking(link: &mut Link, deadline: Instant) -> usize {
         let _ = link
             .socket
             .set_sndtimeo(left.as_millis().clamp(1, i32::MAX as u128) as i32);
+        // Waiting, libzmq does not report a pipe that terminated between
+        // two frames: it drops the rest of that message and says it was
+        // sent. At close nothing is left to tell: the link goes anyway.
+        // It reports other failures; nothing more follows one partway.
         match try_send(&mut link.socket, message, true) {
             SendOutcome::Full => break,
             SendOutcome::Sent => {}
-            // Nothing more can follow it on this socket.
             SendOutcome::Failed { partway: true, .. } => {
                 link.pending.pop_front();
                 break;
@@ -761,6 +767,48 @@ pub(crate) mod tests {
                 "lent {lent}: nothing of either reached the other end"
             );
         }
+    }
+
+    /// The same for a message that waited in the link's queue: the flush
+    /// that sends it at last finds the link cut after its header, reports
+    /// the link failed, and nothing is sent on it after that.
+    #[test]
+    fn a_queued_message_failed_partway_fails_the_link() {
+        let ctx = zmq::Context::new();
+        let router = ctx.socket(zmq::ROUTER).unwrap();
+        router.set_rcvhwm(4).unwrap();
+        router.bind("inproc://cut-queued").unwrap();
+        let dealer = ctx.socket(zmq::DEALER).unwrap();
+        dealer.set_sndhwm(4).unwrap();
+        dealer.set_sndtimeo(0).unwrap();
+        dealer.connect("inproc://cut-queued").unwrap();
+        let poll = mio::Poll::new().unwrap();
+        let mut links = Links::new(100, 1_000);
+        let id = LinkId::Peer(Uuid::nil());
+        links.add(poll.registry(), id, dealer, false).unwrap();
+        let message = |i: u8| Outgoing {
+            header: HeaderFrame::from_slice(&[i]),
+            content: Payload::Owned(vec![Frame::from(&[i, 1][..]), Frame::from(&[i, 2][..])]),
+        };
+        let mut next = 0;
+        while matches!(links.send(poll.registry(), id, message(next)), Sent::Done) {
+            next += 1;
+        }
+        assert_eq!(links.backlog(), 1, "message {next} waits in the queue");
+        let mut read = 0;
+        while router.recv_multipart(zmq::DONTWAIT).is_ok() {
+            read += 1;
+        }
+        assert_eq!(read, next, "the other end read what libzmq held");
+        cut_after_header("inproc://cut-queued");
+        links.flush_backlog(poll.registry());
+        assert_eq!(links.take_failed(), [id], "the flush reports the link");
+        assert_eq!(links.backlog(), 0);
+        assert!(
+            !matches!(links.send(poll.registry(), id, message(next + 1)), Sent::Done),
+            "the message after it is not reported sent"
+        );
+        assert_eq!(router.recv_multipart(zmq::DONTWAIT), Err(zmq::Error::EAGAIN));
     }
 
     /// Room that comes while nobody looks (the other end read what libzmq
