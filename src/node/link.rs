@@ -500,11 +500,6 @@ fn flush_link(id: LinkId, link: &mut Link) -> Flush {
     loop {
         let mut sent = 0u64;
         while let Some(message) = link.pending.front_mut() {
-            if link.broken {
-                // Lost with it: reported once, as the link's failure.
-                link.pending.clear();
-                break;
-            }
             match try_send(&mut link.socket, message, false) {
                 SendOutcome::Sent => {
                     link.pending.pop_front();
@@ -515,6 +510,11 @@ fn flush_link(id: LinkId, link: &mut Link) -> Flush {
                     link.pending.pop_front();
                     link.failed(id, err, partway);
                     failed = true;
+                    if link.broken {
+                        // The rest is lost with it: reported once, as the
+                        // link's failure.
+                        link.pending.clear();
+                    }
                 }
             }
         }
@@ -769,23 +769,31 @@ pub(crate) mod tests {
         }
     }
 
+    /// A peer's link over inproc to a ROUTER bound at `endpoint`, each with
+    /// a high-water mark of 4 messages (libzmq's queue fills at once), the
+    /// DEALER set up as `new_dealer` does (a send never waits).
+    fn small_link(endpoint: &str) -> (zmq::Socket, mio::Poll, Links, LinkId) {
+        let ctx = zmq::Context::new();
+        let router = ctx.socket(zmq::ROUTER).unwrap();
+        router.set_rcvhwm(4).unwrap();
+        router.bind(endpoint).unwrap();
+        let dealer = ctx.socket(zmq::DEALER).unwrap();
+        dealer.set_sndhwm(4).unwrap();
+        dealer.set_sndtimeo(0).unwrap();
+        dealer.connect(endpoint).unwrap();
+        let poll = mio::Poll::new().unwrap();
+        let mut links = Links::new(100, 1_000);
+        let id = LinkId::Peer(Uuid::nil());
+        links.add(poll.registry(), id, dealer, false).unwrap();
+        (router, poll, links, id)
+    }
+
     /// The same for a message that waited in the link's queue: the flush
     /// that sends it at last finds the link cut after its header, reports
     /// the link failed, and nothing is sent on it after that.
     #[test]
     fn a_queued_message_failed_partway_fails_the_link() {
-        let ctx = zmq::Context::new();
-        let router = ctx.socket(zmq::ROUTER).unwrap();
-        router.set_rcvhwm(4).unwrap();
-        router.bind("inproc://cut-queued").unwrap();
-        let dealer = ctx.socket(zmq::DEALER).unwrap();
-        dealer.set_sndhwm(4).unwrap();
-        dealer.set_sndtimeo(0).unwrap();
-        dealer.connect("inproc://cut-queued").unwrap();
-        let poll = mio::Poll::new().unwrap();
-        let mut links = Links::new(100, 1_000);
-        let id = LinkId::Peer(Uuid::nil());
-        links.add(poll.registry(), id, dealer, false).unwrap();
+        let (router, poll, mut links, id) = small_link("inproc://cut-queued");
         let message = |i: u8| Outgoing {
             header: HeaderFrame::from_slice(&[i]),
             content: Payload::Owned(vec![Frame::from(&[i, 1][..]), Frame::from(&[i, 2][..])]),
@@ -817,17 +825,7 @@ pub(crate) mod tests {
     /// edge that announced it: the flush that reads it must use it.
     #[test]
     fn room_taken_in_by_reading_zmq_events_is_used_at_once() {
-        let ctx = zmq::Context::new();
-        let router = ctx.socket(zmq::ROUTER).unwrap();
-        router.set_rcvhwm(4).unwrap();
-        router.bind("inproc://room").unwrap();
-        let dealer = ctx.socket(zmq::DEALER).unwrap();
-        dealer.set_sndhwm(4).unwrap();
-        dealer.connect("inproc://room").unwrap();
-        let poll = mio::Poll::new().unwrap();
-        let mut links = Links::new(100, 1_000);
-        let id = LinkId::Peer(Uuid::nil());
-        links.add(poll.registry(), id, dealer, false).unwrap();
+        let (router, poll, mut links, id) = small_link("inproc://room");
         let message = |i: u32| Outgoing {
             header: HeaderFrame::from_slice(&i.to_be_bytes()),
             content: Payload::None,

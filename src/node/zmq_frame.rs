@@ -135,23 +135,14 @@ impl ZmqFrame {
     /// Sends the message on `socket` with `flags` (`zmq::SNDMORE`,
     /// `zmq::DONTWAIT`); on failure it is dropped (closed).
     pub(crate) fn send(mut self, socket: &mut zmq::Socket, flags: i32) -> zmq::Result<()> {
-        loop {
-            // SAFETY: the socket pointer is live for the call (we hold the
-            // socket mutably), and the message is initialised. On success
-            // libzmq has taken the message's content and left `self.msg`
-            // empty (closing it then is allowed and does nothing); on
-            // failure the message is as it was.
-            let rc = unsafe { zmq_sys::zmq_msg_send(&mut self.msg, socket.as_mut_ptr(), flags as c_int) };
-            if rc != -1 {
-                return Ok(());
-            }
-            match last_error() {
-                // A signal in the poll of libzmq's mailbox, before the
-                // message was looked at: nothing was taken, so again.
-                zmq::Error::EINTR => continue,
-                err => return Err(err),
-            }
-        }
+        // SAFETY: the socket pointer is live for the call (we hold the
+        // socket mutably), and the message is initialised. On success
+        // libzmq has taken the message's content and left `self.msg` empty
+        // (closing it then is allowed and does nothing); on failure the
+        // message is as it was.
+        sent_unless_interrupted(|| unsafe {
+            zmq_sys::zmq_msg_send(&mut self.msg, socket.as_mut_ptr(), flags as c_int)
+        })
     }
 
     /// The message's size in bytes.
@@ -167,23 +158,28 @@ impl ZmqFrame {
 /// fills, sends and closes the message in one call, where the `zmq`
 /// crate's `send(&[u8])` makes four calls into libzmq for it.
 pub(crate) fn send_copy(socket: &mut zmq::Socket, bytes: &[u8], flags: i32) -> zmq::Result<()> {
+    // SAFETY: a live socket (held mutably for the call) and `bytes.len()`
+    // readable bytes, which libzmq copies before it returns.
+    sent_unless_interrupted(|| unsafe {
+        zmq_sys::zmq_send(
+            socket.as_mut_ptr(),
+            bytes.as_ptr().cast(),
+            bytes.len(),
+            flags as c_int,
+        )
+    })
+}
+
+/// Makes a libzmq send call (`-1` on failure) until it is not interrupted
+/// by a signal: EINTR comes from the poll of the socket's mailbox before
+/// the message is looked at, so nothing was taken and the same call is
+/// right again.
+fn sent_unless_interrupted(mut send: impl FnMut() -> c_int) -> zmq::Result<()> {
     loop {
-        // SAFETY: a live socket (held mutably for the call) and
-        // `bytes.len()` readable bytes, which libzmq copies before it
-        // returns.
-        let rc = unsafe {
-            zmq_sys::zmq_send(
-                socket.as_mut_ptr(),
-                bytes.as_ptr().cast(),
-                bytes.len(),
-                flags as c_int,
-            )
-        };
-        if rc != -1 {
+        if send() != -1 {
             return Ok(());
         }
         match last_error() {
-            // As in `ZmqFrame::send`: nothing was taken.
             zmq::Error::EINTR => continue,
             err => return Err(err),
         }
