@@ -30,6 +30,13 @@
 //! nodes' `send_hwm`, the raw DEALER's and ROUTER's), instead of about
 //! 64 MiB of messages per size: a small one (libzmq's default, 1 000)
 //! keeps the sender waiting for room most of the time.
+//!
+//! `ZRE_BENCH_ORDER=zre|alternate`: which side of each stream pair runs
+//! first (raw by default), to see whether the order weighs on the ratio.
+//!
+//! `ZRE_BENCH_RAW_READS=1`: the raw stream's receiver copies each content
+//! out (into one reused buffer) and reads the header, as a node does;
+//! by default it never touches a byte it receives.
 
 use std::sync::OnceLock;
 use std::thread;
@@ -329,16 +336,25 @@ fn stream(scaled: impl Fn(usize) -> usize) {
         if side("zre") {
             stream_zre(size, count / 10, hwm);
         }
-        for _ in 0..repeat() {
-            if side("raw") {
-                let rate = stream_raw(size, count, hwm);
-                report_run("raw", size, &rate);
-                raws.push(rate);
-            }
-            if side("zre") {
-                let rate = stream_zre(size, count, hwm);
-                report_run("zre", size, &rate);
-                ours.push(rate);
+        for i in 0..repeat() {
+            let zre_first = match std::env::var("ZRE_BENCH_ORDER").as_deref() {
+                Ok("zre") => true,
+                Ok("alternate") => i % 2 == 1,
+                _ => false,
+            };
+            for which in if zre_first { ["zre", "raw"] } else { ["raw", "zre"] } {
+                if !side(which) {
+                    continue;
+                }
+                if which == "raw" {
+                    let rate = stream_raw(size, count, hwm);
+                    report_run("raw", size, &rate);
+                    raws.push(rate);
+                } else {
+                    let rate = stream_zre(size, count, hwm);
+                    report_run("zre", size, &rate);
+                    ours.push(rate);
+                }
             }
         }
         // The ratio of each zre run to the raw run just before it, so that
@@ -440,10 +456,18 @@ fn stream_raw(size: usize, count: usize, hwm: i32) -> Rate {
     raw_send(&dealer, &WHISPER_HEADER, b"hello");
     let mut msgs = [zmq::Message::new(), zmq::Message::new(), zmq::Message::new()];
     raw_recv(&router, &mut msgs);
+    // `ZRE_BENCH_RAW_READS=1`: the content is copied out, into one reused
+    // buffer, as a node copies it into a pooled one; the header is read.
+    let reads = std::env::var("ZRE_BENCH_RAW_READS").is_ok_and(|v| v == "1");
     let receiver = thread::spawn(move || {
-        let mut bytes = 0;
+        let (mut bytes, mut copy) = (0, Vec::with_capacity(size));
         for _ in 0..count {
             bytes += raw_recv(&router, &mut msgs);
+            if reads {
+                copy.clear();
+                copy.extend_from_slice(&msgs[2]);
+                std::hint::black_box((&copy, msgs[1].first()));
+            }
         }
         (Instant::now(), bytes)
     });
