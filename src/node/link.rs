@@ -189,8 +189,8 @@ struct FlushSeen {
     /// ZMQ_EVENTS took the edge that would have announced it.
     gossip_input: bool,
     /// Links whose queue [`Links::flush_backlog`] lost a message of to a
-    /// failed send.
-    failed: Vec<LinkId>,
+    /// failed send, by token (see [`Links::token_of`]).
+    failed: Vec<Token>,
 }
 
 impl FlushSeen {
@@ -327,9 +327,21 @@ impl Links {
     }
 
     /// Links whose queued messages a flush lost to a failed send (each as
-    /// [`Sent::Failed`]), taken by asking.
-    pub(crate) fn take_failed(&mut self) -> Vec<LinkId> {
+    /// [`Sent::Failed`]), by token, taken by asking.
+    pub(crate) fn take_failed(&mut self) -> Vec<Token> {
         std::mem::take(&mut self.seen.failed)
+    }
+
+    /// The poll token of link `id`: it names that one link (a link made
+    /// later for the same id gets another), and follows it through
+    /// [`Links::relink`].
+    pub(crate) fn token_of(&self, id: LinkId) -> Option<Token> {
+        self.links.get(&id).map(|link| link.token)
+    }
+
+    /// Which id the link of `token` serves now, if it is still open.
+    pub(crate) fn link_of(&self, token: Token) -> Option<LinkId> {
+        self.tokens.get(&token).copied()
     }
 
     /// Some link has messages waiting for room.
@@ -466,8 +478,8 @@ impl Links {
             };
             let flush = flush_link(id, link);
             self.seen.note(id, &flush);
-            if flush.failed && !self.seen.failed.contains(&id) {
-                self.seen.failed.push(id);
+            if flush.failed && !self.seen.failed.contains(&link.token) {
+                self.seen.failed.push(link.token);
             }
             if link.pending.is_empty() {
                 self.backlogged.remove(&id);
@@ -810,7 +822,12 @@ pub(crate) mod tests {
         assert_eq!(read, next, "the other end read what libzmq held");
         cut_after_header("inproc://cut-queued");
         links.flush_backlog(poll.registry());
-        assert_eq!(links.take_failed(), [id], "the flush reports the link");
+        let failed: Vec<_> = links
+            .take_failed()
+            .into_iter()
+            .map(|t| links.link_of(t))
+            .collect();
+        assert_eq!(failed, [Some(id)], "the flush reports the link");
         assert_eq!(links.backlog(), 0);
         assert!(
             !matches!(links.send(poll.registry(), id, message(next + 1)), Sent::Done),

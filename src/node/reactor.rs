@@ -193,6 +193,10 @@ pub struct Node {
     receive_pool: ReceivePool,
     /// Kept between `shout_slices` calls: the per-member headers.
     shout_headers: Vec<(Uuid, HeaderFrame)>,
+    /// Links a message was lost on (by token, see `Links::token_of`), with
+    /// why: their peers are removed once the core's queued actions are
+    /// applied (see `settle_lost_links`).
+    lost_links: Vec<(Token, Removal)>,
     /// The content of the SHOUT being sent, as libzmq messages that every
     /// member's send shares (one copy of the content, not one per member);
     /// emptied once the SHOUT is out.
@@ -298,6 +302,7 @@ impl Node {
             frame: ZmqFrame::new(),
             receive_pool: ReceivePool::new(),
             shout_headers: Vec::new(),
+            lost_links: Vec::new(),
             shared_frames: Vec::new(),
             shared_of: None,
             zap_ready: zap.is_some(),
@@ -817,14 +822,42 @@ impl Node {
     /// the loop over actions needs (~40 instructions per whisper).
     #[inline]
     fn apply_actions(&mut self) -> Result<(), NodeError> {
-        if !self.core.has_actions() {
+        if !self.core.has_actions() && self.lost_links.is_empty() {
             return Ok(());
         }
         self.apply_queued_actions()
     }
 
+    /// Removes the peers that the links in `lost_links` still serve, now
+    /// that the actions queued with the loss are applied. A link closed
+    /// meanwhile served a session the core has ended already (a restart
+    /// under the same UUID: EXIT, then a new link): removing the peer by
+    /// its UUID then would end the new session, live, in its place.
+    fn settle_lost_links(&mut self) {
+        for (token, removal) in std::mem::take(&mut self.lost_links) {
+            match self.links.link_of(token) {
+                Some(LinkId::Peer(peer)) => {
+                    self.core.remove_peer(peer, removal);
+                }
+                Some(LinkId::Gossip(_)) => {}
+                None => debug!("a message was lost on a link closed since, with its session"),
+            }
+        }
+    }
+
     #[inline(never)]
     fn apply_queued_actions(&mut self) -> Result<(), NodeError> {
+        loop {
+            self.apply_core_actions()?;
+            if self.lost_links.is_empty() {
+                return Ok(());
+            }
+            self.settle_lost_links();
+        }
+    }
+
+    /// Applies what the core has queued, in order.
+    fn apply_core_actions(&mut self) -> Result<(), NodeError> {
         while let Some(action) = self.core.poll_action() {
             match action {
                 Action::Connect {
@@ -1030,14 +1063,11 @@ impl Node {
     /// Forgets a peer that fell more than `max_backlog` messages behind,
     /// or that a message accepted for it was lost to: the application
     /// hears EXIT rather than nothing, and its next beacon brings it back
-    /// on a new link.
+    /// on a new link. Not at once: actions the core queued before may
+    /// still close this link for a session it ended (`settle_lost_links`).
     fn after_send(&mut self, id: LinkId, sent: Sent) {
-        match sent {
-            Sent::Failed => {
-                if let LinkId::Peer(peer) = id {
-                    self.core.remove_peer(peer, Removal::SendFailed);
-                }
-            }
+        let removal = match sent {
+            Sent::Failed => Removal::SendFailed,
             Sent::Overflow => {
                 if let LinkId::Peer(peer) = id {
                     warn!(
@@ -1045,22 +1075,28 @@ impl Node {
                         peer.simple(),
                         self.settings.max_backlog
                     );
-                    self.core.remove_peer(peer, Removal::TooFarBehind);
                 }
+                Removal::TooFarBehind
             }
-            Sent::Done | Sent::Queued | Sent::Dropped => {}
+            Sent::Done | Sent::Queued | Sent::Dropped => return,
+        };
+        if let Some(token) = self.links.token_of(id) {
+            self.note_lost_link(token, removal);
+        }
+    }
+
+    fn note_lost_link(&mut self, token: Token, removal: Removal) {
+        // A broken link fails every later message too: one removal.
+        if !self.lost_links.iter().any(|(lost, _)| *lost == token) {
+            self.lost_links.push((token, removal));
         }
     }
 
     /// The peers whose queued messages a flush lost (see `after_send`),
     /// their links closed at once.
     fn forget_failed_links(&mut self) -> Result<(), NodeError> {
-        let failed = self.links.take_failed();
-        if failed.is_empty() {
-            return Ok(());
-        }
-        for id in failed {
-            self.after_send(id, Sent::Failed);
+        for token in self.links.take_failed() {
+            self.note_lost_link(token, Removal::SendFailed);
         }
         self.apply_actions()
     }

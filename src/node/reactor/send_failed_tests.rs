@@ -7,13 +7,16 @@ use crate::{Event, Node, PortRange};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
+/// A beacon port per test: tests run side by side, and nodes on one port
+/// would find the other test's nodes.
 const PORT: u16 = 53045;
+const RESTART_PORT: u16 = 53046;
 
-fn node(name: &str) -> Node {
+fn node(name: &str, port: u16) -> Node {
     Node::builder()
         .name(name)
         .interface("lo")
-        .beacon_port(PORT)
+        .beacon_port(port)
         .beacon_interval(Duration::from_millis(100))
         .port_range(PortRange::Any)
         .build()
@@ -45,8 +48,8 @@ fn exit_of(event: Option<Event>, uuid: Uuid) -> bool {
 
 #[test]
 fn a_message_lost_partway_is_followed_by_exit_at_once() {
-    let mut a = node("a");
-    let mut b = node("b");
+    let mut a = node("a", PORT);
+    let mut b = node("b", PORT);
     let endpoint = enter(&mut a, &mut b);
     a.whisper_slices(b.uuid(), &[b"before"]).unwrap();
     // The link to b breaks between this message's header and content.
@@ -79,4 +82,52 @@ fn a_message_lost_partway_is_followed_by_exit_at_once() {
     }
     assert!(sent_after, "b came back (ENTER) after its EXIT");
     assert_eq!(got, [vec![b"before".to_vec()], vec![b"after".to_vec()]]);
+}
+
+/// A loss is settled against the link it happened on, once the actions
+/// queued with it are applied: here b restarted under its UUID (a HELLO
+/// with a new name) in the same batch, so the core ended the old session
+/// (its EXIT) and made a new one, with a new link, after the message for
+/// the old one was queued. The message is lost with the old session; the
+/// new one stays.
+#[test]
+fn a_loss_on_a_link_the_restart_closed_spares_the_new_session() {
+    use crate::node::link::LinkId;
+    use crate::wire::{Body, Hello, ZreMessage};
+
+    let mut a = node("a", RESTART_PORT);
+    let mut b = node("b", RESTART_PORT);
+    let endpoint = enter(&mut a, &mut b);
+    let old_link = a.links.token_of(LinkId::Peer(b.uuid())).unwrap();
+    // Queued, not yet sent: its link breaks after the header.
+    a.core.whisper(b.uuid(), vec![b"lost".to_vec()]).unwrap();
+    cut_after_header(&endpoint);
+    let hello = ZreMessage::new(
+        1,
+        Body::Hello(Box::new(Hello {
+            endpoint: &endpoint,
+            groups: vec![],
+            status: 0,
+            name: "b, restarted",
+            headers: vec![],
+        })),
+    )
+    .to_bytes()
+    .unwrap();
+    let mut identity = vec![1];
+    identity.extend_from_slice(b.uuid().as_bytes());
+    a.core
+        .handle_message(Instant::now(), &identity, &hello, Vec::new());
+    a.apply_actions().unwrap();
+
+    let new_link = a.links.token_of(LinkId::Peer(b.uuid()));
+    assert!(
+        new_link.is_some_and(|link| link != old_link),
+        "b's new session has its own link"
+    );
+    assert!(a.peers().contains(&b.uuid()), "b's new session is kept");
+    let exits = std::iter::from_fn(|| a.next_event())
+        .filter(|event| exit_of(Some(event.clone()), b.uuid()))
+        .count();
+    assert_eq!(exits, 1, "one EXIT: the old session's, for its restart");
 }
