@@ -12,6 +12,7 @@ use std::time::Duration;
 /// Why a [`crate::Node`] (or [`crate::GossipService`]) could not start, or
 /// a command to it failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum NodeError {
     /// No network interface matches the [`crate::InterfaceSpec`].
     #[error(transparent)]
@@ -57,6 +58,7 @@ pub enum NodeError {
 /// A setting of [`crate::NodeBuilder`] or [`crate::GossipService`] that
 /// cannot work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SettingError {
     /// The name is longer than HELLO's `string` field holds (255 bytes).
     #[error("name is {bytes} bytes; at most 255 fit in HELLO")]

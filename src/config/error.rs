@@ -52,6 +52,7 @@ impl fmt::Display for Origin {
 /// What went wrong, for callers that react to it (the message says it to
 /// people).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// The file could not be read (missing `ZRECFG` file, permissions...).
     Io,

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 /// Why a command was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CommandError {
     /// No peer with this UUID has said HELLO (or it has left).
     UnknownPeer(Uuid),

@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 /// What went wrong loading or saving a certificate; `Display` names the
 /// file (and the line, for a syntax error).
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum CertError {
     /// The file could not be read or written.
     Io {

@@ -56,6 +56,7 @@ use std::fmt;
 
 /// What was wrong with a frame, or with a value that cannot be emitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WireError {
     /// The leading signature bytes are not those of this format.
     BadSignature {

@@ -9,6 +9,7 @@ use std::fmt;
 
 /// Why a peer is removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Removal {
     /// Silent for the expired timeout (RFC 36: "expired").
     Expired,
