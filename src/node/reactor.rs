@@ -1065,9 +1065,18 @@ impl Node {
     /// hears EXIT rather than nothing, and its next beacon brings it back
     /// on a new link. Not at once: actions the core queued before may
     /// still close this link for a session it ended (`settle_lost_links`).
+    #[inline]
     fn after_send(&mut self, id: LinkId, sent: Sent) {
+        // Every message comes here: the common case stays inline.
+        if matches!(sent, Sent::Failed | Sent::Overflow) {
+            self.note_send_loss(id, sent);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn note_send_loss(&mut self, id: LinkId, sent: Sent) {
         let removal = match sent {
-            Sent::Failed => Removal::SendFailed,
             Sent::Overflow => {
                 if let LinkId::Peer(peer) = id {
                     warn!(
@@ -1078,7 +1087,7 @@ impl Node {
                 }
                 Removal::TooFarBehind
             }
-            Sent::Done | Sent::Queued | Sent::Dropped => return,
+            _ => Removal::SendFailed,
         };
         if let Some(token) = self.links.token_of(id) {
             self.note_lost_link(token, removal);
