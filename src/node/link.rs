@@ -189,8 +189,9 @@ struct FlushSeen {
     /// ZMQ_EVENTS took the edge that would have announced it.
     gossip_input: bool,
     /// Links whose queue [`Links::flush_backlog`] lost a message of to a
-    /// failed send, by token (see [`Links::token_of`]).
-    failed: Vec<Token>,
+    /// failed send: by token (see [`Links::token_of`]), and the id it
+    /// served then.
+    failed: Vec<(Token, LinkId)>,
 }
 
 impl FlushSeen {
@@ -327,8 +328,8 @@ impl Links {
     }
 
     /// Links whose queued messages a flush lost to a failed send (each as
-    /// [`Sent::Failed`]), by token, taken by asking.
-    pub(crate) fn take_failed(&mut self) -> Vec<Token> {
+    /// [`Sent::Failed`]), by token and the id it served, taken by asking.
+    pub(crate) fn take_failed(&mut self) -> Vec<(Token, LinkId)> {
         std::mem::take(&mut self.seen.failed)
     }
 
@@ -342,6 +343,12 @@ impl Links {
     /// Which id the link of `token` serves now, if it is still open.
     pub(crate) fn link_of(&self, token: Token) -> Option<LinkId> {
         self.tokens.get(&token).copied()
+    }
+
+    /// Link `id` failed a message partway (see `Link::broken`): it can
+    /// carry nothing more in order.
+    pub(crate) fn is_broken(&self, id: LinkId) -> bool {
+        self.links.get(&id).is_some_and(|link| link.broken)
     }
 
     /// Some link has messages waiting for room.
@@ -478,8 +485,8 @@ impl Links {
             };
             let flush = flush_link(id, link);
             self.seen.note(id, &flush);
-            if flush.failed && !self.seen.failed.contains(&link.token) {
-                self.seen.failed.push(link.token);
+            if flush.failed && !self.seen.failed.contains(&(link.token, id)) {
+                self.seen.failed.push((link.token, id));
             }
             if link.pending.is_empty() {
                 self.backlogged.remove(&id);
@@ -825,9 +832,10 @@ pub(crate) mod tests {
         let failed: Vec<_> = links
             .take_failed()
             .into_iter()
-            .map(|t| links.link_of(t))
+            .map(|(token, served)| (links.link_of(token), served))
             .collect();
-        assert_eq!(failed, [Some(id)], "the flush reports the link");
+        assert_eq!(failed, [(Some(id), id)], "the flush reports the link");
+        assert!(links.is_broken(id));
         assert_eq!(links.backlog(), 0);
         assert!(
             !matches!(links.send(poll.registry(), id, message(next + 1)), Sent::Done),

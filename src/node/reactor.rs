@@ -193,10 +193,9 @@ pub struct Node {
     receive_pool: ReceivePool,
     /// Kept between `shout_slices` calls: the per-member headers.
     shout_headers: Vec<(Uuid, HeaderFrame)>,
-    /// Links a message was lost on (by token, see `Links::token_of`), with
-    /// why: their peers are removed once the core's queued actions are
-    /// applied (see `settle_lost_links`).
-    lost_links: Vec<(Token, Removal)>,
+    /// Peer links a message was lost on: their peers are removed once the
+    /// core's queued actions are applied (see `settle_lost_links`).
+    lost_links: Vec<LostLink>,
     /// The content of the SHOUT being sent, as libzmq messages that every
     /// member's send shares (one copy of the content, not one per member);
     /// emptied once the SHOUT is out.
@@ -828,19 +827,38 @@ impl Node {
         self.apply_queued_actions()
     }
 
-    /// Removes the peers that the links in `lost_links` still serve, now
-    /// that the actions queued with the loss are applied. A link closed
-    /// meanwhile served a session the core has ended already (a restart
-    /// under the same UUID: EXIT, then a new link): removing the peer by
-    /// its UUID then would end the new session, live, in its place.
+    /// Removes the peers whose links lost a message, now that the actions
+    /// queued with the loss are applied: those actions may have ended the
+    /// session it was lost to, and the peer's UUID may then name another.
+    ///
+    /// - The link still serves the same UUID: that session lost it.
+    /// - The link was closed: its session was ended by the core, with its
+    ///   EXIT (a restart under the same UUID, then a new link), or it had
+    ///   not said HELLO and is greeted again on its next link. Removing by
+    ///   UUID would end the new session, live, in its place.
+    /// - The link serves another UUID now (`Action::Relink`: a contest's
+    ///   winner after the holder's EXIT, or the UUID a stale
+    ///   announcement's HELLO gave): that session lost nothing, unless the
+    ///   link broke, and a broken link serves no session.
     fn settle_lost_links(&mut self) {
-        for (token, removal) in std::mem::take(&mut self.lost_links) {
-            match self.links.link_of(token) {
-                Some(LinkId::Peer(peer)) => {
-                    self.core.remove_peer(peer, removal);
+        for lost in std::mem::take(&mut self.lost_links) {
+            let peer = match self.links.link_of(lost.token) {
+                Some(LinkId::Peer(peer)) if peer == lost.peer => peer,
+                Some(id @ LinkId::Peer(peer)) if self.links.is_broken(id) => peer,
+                _ => {
+                    debug!(
+                        "a message for {} was lost with a session ended since",
+                        lost.peer.simple()
+                    );
+                    continue;
                 }
-                Some(LinkId::Gossip(_)) => {}
-                None => debug!("a message was lost on a link closed since, with its session"),
+            };
+            if self.core.remove_peer(peer, lost.removal) && lost.removal == Removal::TooFarBehind {
+                warn!(
+                    "peer {} fell more than {} messages behind: dropping it",
+                    peer.simple(),
+                    self.settings.max_backlog
+                );
             }
         }
     }
@@ -1077,35 +1095,32 @@ impl Node {
     #[inline(never)]
     fn note_send_loss(&mut self, id: LinkId, sent: Sent) {
         let removal = match sent {
-            Sent::Overflow => {
-                if let LinkId::Peer(peer) = id {
-                    warn!(
-                        "peer {} fell more than {} messages behind: dropping it",
-                        peer.simple(),
-                        self.settings.max_backlog
-                    );
-                }
-                Removal::TooFarBehind
-            }
-            _ => Removal::SendFailed,
+            Sent::Overflow => Removal::TooFarBehind,
+            Sent::Failed => Removal::SendFailed,
+            Sent::Done | Sent::Queued | Sent::Dropped => return,
         };
         if let Some(token) = self.links.token_of(id) {
-            self.note_lost_link(token, removal);
+            self.note_lost_link(token, id, removal);
         }
     }
 
-    fn note_lost_link(&mut self, token: Token, removal: Removal) {
+    /// A gossip server's link is the gossip client's to mend; a peer's is
+    /// settled in `settle_lost_links`.
+    fn note_lost_link(&mut self, token: Token, id: LinkId, removal: Removal) {
+        let LinkId::Peer(peer) = id else {
+            return;
+        };
         // A broken link fails every later message too: one removal.
-        if !self.lost_links.iter().any(|(lost, _)| *lost == token) {
-            self.lost_links.push((token, removal));
+        if !self.lost_links.iter().any(|lost| lost.token == token) {
+            self.lost_links.push(LostLink { token, peer, removal });
         }
     }
 
     /// The peers whose queued messages a flush lost (see `after_send`),
-    /// their links closed at once.
+    /// removed (see `settle_lost_links`).
     fn forget_failed_links(&mut self) -> Result<(), NodeError> {
-        for token in self.links.take_failed() {
-            self.note_lost_link(token, Removal::SendFailed);
+        for (token, id) in self.links.take_failed() {
+            self.note_lost_link(token, id, Removal::SendFailed);
         }
         self.apply_actions()
     }
@@ -1123,6 +1138,15 @@ impl Node {
         };
         self.send_on(id, message);
     }
+}
+
+/// A message lost on a peer's link (see `Node::settle_lost_links`).
+struct LostLink {
+    /// The link (see `Links::token_of`).
+    token: Token,
+    /// The UUID it served when the message was lost.
+    peer: Uuid,
+    removal: Removal,
 }
 
 impl AsRawFd for Node {

@@ -118,7 +118,12 @@ fn a_loss_on_a_link_the_restart_closed_spares_the_new_session() {
     identity.extend_from_slice(b.uuid().as_bytes());
     a.core
         .handle_message(Instant::now(), &identity, &hello, Vec::new());
+    assert_eq!(a.links.backlog(), 0, "the whisper goes into libzmq, to be cut");
+    a.apply_core_actions().unwrap();
+    assert_eq!(a.lost_links.len(), 1, "the whisper was lost on the old link");
+    // Settled now, with the restart's actions applied.
     a.apply_actions().unwrap();
+    assert!(a.lost_links.is_empty());
 
     let new_link = a.links.token_of(LinkId::Peer(b.uuid()));
     assert!(
