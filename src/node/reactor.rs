@@ -838,8 +838,11 @@ impl Node {
     ///   UUID would end the new session, live, in its place.
     /// - The link serves another UUID now (`Action::Relink`: a contest's
     ///   winner after the holder's EXIT, or the UUID a stale
-    ///   announcement's HELLO gave): that session lost nothing, unless the
-    ///   link broke, and a broken link serves no session.
+    ///   announcement's HELLO gave): a broken link serves no session, and
+    ///   its peer goes. A message libzmq refused whole (none of it taken,
+    ///   which a DEALER does only as its context ends) left the link
+    ///   usable and is not settled: the winner lost nothing, and telling
+    ///   it from a renamed announcement would take the core.
     fn settle_lost_links(&mut self) {
         for lost in std::mem::take(&mut self.lost_links) {
             let peer = match self.links.link_of(lost.token) {
