@@ -11,6 +11,7 @@ use uuid::Uuid;
 /// would find the other test's nodes.
 const PORT: u16 = 53045;
 const RESTART_PORT: u16 = 53046;
+const RELINK_PORT: u16 = 53047;
 
 fn node(name: &str, port: u16) -> Node {
     Node::builder()
@@ -135,4 +136,30 @@ fn a_loss_on_a_link_the_restart_closed_spares_the_new_session() {
         .filter(|event| exit_of(Some(event.clone()), b.uuid()))
         .count();
     assert_eq!(exits, 1, "one EXIT: the old session's, for its restart");
+}
+
+/// A loss is not settled on a UUID that its link serves only since
+/// (`Action::Relink`: a contest's winner takes the link after the
+/// holder's EXIT): that session lost nothing while the link still works.
+#[test]
+fn a_loss_on_a_link_relinked_since_spares_the_peer_it_serves_now() {
+    use crate::core::Removal;
+    use crate::node::link::LinkId;
+
+    let mut a = node("a", RELINK_PORT);
+    let mut b = node("b", RELINK_PORT);
+    let mut c = node("c", RELINK_PORT);
+    enter(&mut a, &mut b);
+    enter(&mut a, &mut c);
+    let (b, c) = (b.uuid(), c.uuid());
+    let link = a.links.token_of(LinkId::Peer(b)).unwrap();
+    // b fell too far behind on its link, which does not break; the link
+    // then moves to c, as a contest's Relink moves it.
+    a.note_lost_link(link, LinkId::Peer(b), Removal::TooFarBehind);
+    a.links
+        .relink(a.poll.registry(), LinkId::Peer(b), LinkId::Peer(c));
+    a.apply_actions().unwrap();
+    assert!(a.lost_links.is_empty(), "the loss was settled");
+    assert!(a.peers().contains(&c), "c, which lost nothing, stays");
+    assert_eq!(a.links.token_of(LinkId::Peer(c)), Some(link));
 }
