@@ -1113,8 +1113,13 @@ impl Node {
         let LinkId::Peer(peer) = id else {
             return;
         };
-        // A broken link fails every later message too: one removal.
-        if !self.lost_links.iter().any(|lost| lost.token == token) {
+        // A broken link fails every later message too: one removal per
+        // link and UUID (a relink in the batch makes it serve another).
+        if !self
+            .lost_links
+            .iter()
+            .any(|lost| lost.token == token && lost.peer == peer)
+        {
             self.lost_links.push(LostLink { token, peer, removal });
         }
     }

@@ -162,4 +162,11 @@ fn a_loss_on_a_link_relinked_since_spares_the_peer_it_serves_now() {
     assert!(a.lost_links.is_empty(), "the loss was settled");
     assert!(a.peers().contains(&c), "c, which lost nothing, stays");
     assert_eq!(a.links.token_of(LinkId::Peer(c)), Some(link));
+    while a.next_event().is_some() {}
+    // A loss for each UUID the link served in one batch: c's own goes.
+    a.note_lost_link(link, LinkId::Peer(b), Removal::TooFarBehind);
+    a.note_lost_link(link, LinkId::Peer(c), Removal::TooFarBehind);
+    a.apply_actions().unwrap();
+    assert!(!a.peers().contains(&c), "c, which lost a message, is removed");
+    assert!(exit_of(a.next_event(), c), "with its EXIT");
 }
