@@ -379,12 +379,10 @@ impl Links {
 
     /// Sends a message on a link, or queues it behind earlier ones.
     pub(crate) fn send(&mut self, registry: &Registry, id: LinkId, mut message: Outgoing) -> Sent {
-        let Some(link) = self.links.get_mut(&id) else {
-            return Sent::Dropped;
+        let link = match usable(&mut self.links, id) {
+            Ok(link) => link,
+            Err(sent) => return sent,
         };
-        if link.broken {
-            return Sent::Failed;
-        }
         if link.pending.is_empty() {
             match try_send(&mut link.socket, &mut message, false) {
                 SendOutcome::Sent => return Sent::Done,
@@ -417,12 +415,10 @@ impl Links {
     /// them now, without queueing; `None` when the caller must queue a
     /// copy with [`Links::send`] (the link is full or already has a queue).
     pub(crate) fn send_lent(&mut self, id: LinkId, header: &[u8], content: &[&[u8]]) -> Option<Sent> {
-        let Some(link) = self.links.get_mut(&id) else {
-            return Some(Sent::Dropped);
+        let link = match usable(&mut self.links, id) {
+            Ok(link) => link,
+            Err(sent) => return Some(sent),
         };
-        if link.broken {
-            return Some(Sent::Failed);
-        }
         if !link.pending.is_empty() {
             return None;
         }
@@ -444,12 +440,10 @@ impl Links {
         header: &HeaderFrame,
         content: &mut [ZmqFrame],
     ) -> Sent {
-        let Some(link) = self.links.get_mut(&id) else {
-            return Sent::Dropped;
+        let link = match usable(&mut self.links, id) {
+            Ok(link) => link,
+            Err(sent) => return sent,
         };
-        if link.broken {
-            return Sent::Failed;
-        }
         if link.pending.is_empty() {
             match try_send_shared(&mut link.socket, header, content) {
                 SendOutcome::Sent => return Sent::Done,
@@ -548,6 +542,16 @@ fn flush_link(id: LinkId, link: &mut Link) -> Flush {
             };
         }
         first_pass = false;
+    }
+}
+
+/// Link `id`, if a message can go on it: [`Sent::Dropped`] without one,
+/// [`Sent::Failed`] once it broke (see `Link::broken`).
+fn usable(links: &mut SortedTable<LinkId, Link>, id: LinkId) -> Result<&mut Link, Sent> {
+    match links.get_mut(&id) {
+        None => Err(Sent::Dropped),
+        Some(link) if link.broken => Err(Sent::Failed),
+        Some(link) => Ok(link),
     }
 }
 

@@ -549,8 +549,8 @@ impl Node {
             self.apply_actions().map_err(io::Error::other)?;
             if self.links.has_backlog() {
                 self.links.flush_backlog(self.poll.registry());
+                self.forget_failed_links().map_err(io::Error::other)?;
             }
-            self.forget_failed_links().map_err(io::Error::other)?;
             if self.links.take_gossip_input() {
                 // The flush read ZMQ_EVENTS and took the edge of a gossip
                 // server's message: read it now, no edge will come.
