@@ -133,7 +133,7 @@ fn a_loss_on_a_link_the_restart_closed_spares_the_new_session() {
     );
     assert!(a.peers().contains(&b.uuid()), "b's new session is kept");
     let exits = std::iter::from_fn(|| a.next_event())
-        .filter(|event| exit_of(Some(event.clone()), b.uuid()))
+        .filter(|event| matches!(event, Event::Exit { peer, .. } if *peer == b.uuid()))
         .count();
     assert_eq!(exits, 1, "one EXIT: the old session's, for its restart");
 }
