@@ -38,6 +38,14 @@ pub const MAX_PEER_GROUPS: usize = 256;
 /// Largest message the inbox accepts, in bytes (64 MiB).
 pub const MAX_MESSAGE_SIZE: usize = 64 << 20;
 
+/// The least [`MAX_MESSAGE_SIZE`] a node may be given, in bytes: a HELLO
+/// with the longest name and endpoint (255 bytes each) and no groups or
+/// headers (`zre_msg.xml`: the 6-byte header, `string` endpoint,
+/// `strings` groups, `number1` status, `string` name, `hash` headers).
+/// Below it, a node refuses every HELLO, so that peers would ENTER it
+/// while it never hears them.
+pub const MIN_MESSAGE_SIZE: usize = 6 + (1 + 255) + 4 + 1 + (1 + 255) + 4;
+
 /// Messages libzmq queues per peer (its send high-water mark) before the
 /// node's own backlog takes over.
 pub const SEND_HWM: i32 = 100_000;

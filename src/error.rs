@@ -165,6 +165,32 @@ pub enum SettingError {
         /// The group's address as given.
         group: Ipv4Addr,
     },
+    /// A port range with port 0 in it, or its lowest port above its
+    /// highest (`PortRange::Any` is the way to ask for any port).
+    #[error("port range {low}-{high}: ports are 1 to 65535, the lowest first (any port: PortRange::Any)")]
+    PortRange {
+        /// The lowest port as given.
+        low: u16,
+        /// The highest port as given.
+        high: u16,
+    },
+    /// A largest message size under [`crate::defaults::MIN_MESSAGE_SIZE`]
+    /// bytes: the node would refuse peers' HELLOs.
+    #[error(
+        "max message size {bytes} bytes is under {min}, the size of a HELLO with the longest name and endpoint"
+    )]
+    MaxMessageSize {
+        /// The size as given.
+        bytes: usize,
+        /// The least size allowed.
+        min: usize,
+    },
+    /// A negative high-water mark (libzmq's 0 means no limit).
+    #[error("send high-water mark {messages} is negative (0 means no limit)")]
+    SendHwm {
+        /// The mark as given.
+        messages: i32,
+    },
 }
 
 #[cfg(test)]

@@ -199,7 +199,9 @@ impl NodeBuilder {
     }
 
     /// TCP ports the inbox may bind (default 41000–41100); `PortRange::Any`
-    /// takes any free port.
+    /// takes any free port. [`NodeBuilder::build`] fails with
+    /// [`SettingError::PortRange`] for a range with port 0 or its lowest
+    /// port above its highest, as parsing `"41100-41000"` does.
     pub fn port_range(mut self, range: PortRange) -> Self {
         self.port_range = range;
         self
@@ -280,14 +282,21 @@ impl NodeBuilder {
         self
     }
 
-    /// Messages larger than this are refused by the inbox (libzmq drops
-    /// the connection that sent one).
+    /// Messages larger than this, in bytes, are refused by the inbox
+    /// (libzmq drops the connection that sent one; default 64 MiB). A
+    /// peer whose HELLO is larger (its groups and headers) is never heard
+    /// while it hears us, so keep it well above the HELLOs on your LAN.
+    /// [`NodeBuilder::build`] fails with [`SettingError::MaxMessageSize`]
+    /// under [`defaults::MIN_MESSAGE_SIZE`] (527 bytes).
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.max_message_size = bytes;
         self
     }
 
-    /// Messages queued in libzmq per peer before our own queue takes over.
+    /// Messages queued in libzmq per peer before our own queue takes over,
+    /// and the inbox's receive high-water mark (default 100 000; 0 means
+    /// no limit; [`NodeBuilder::build`] fails with
+    /// [`SettingError::SendHwm`] for a negative one).
     pub fn send_hwm(mut self, messages: i32) -> Self {
         self.send_hwm = messages;
         self
@@ -503,6 +512,22 @@ impl NodeBuilder {
         if self.max_peers == 0 {
             return Err(SettingError::NoPeers);
         }
+        if let PortRange::Range { low, high } = self.port_range {
+            if low == 0 || low > high {
+                return Err(SettingError::PortRange { low, high });
+            }
+        }
+        if self.max_message_size < defaults::MIN_MESSAGE_SIZE {
+            return Err(SettingError::MaxMessageSize {
+                bytes: self.max_message_size,
+                min: defaults::MIN_MESSAGE_SIZE,
+            });
+        }
+        if self.send_hwm < 0 {
+            return Err(SettingError::SendHwm {
+                messages: self.send_hwm,
+            });
+        }
         if self.beacons && self.beacon_port == 0 {
             return Err(SettingError::ZeroBeaconPort);
         }
@@ -642,6 +667,68 @@ mod tests {
         ] {
             assert!(gossip_endpoint(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Every setting a builder takes is checked at `build`, however it
+    /// was made: a `PortRange` written out bypasses its `FromStr`, and a
+    /// size or a high-water mark comes straight from the caller.
+    #[test]
+    fn settings_made_by_hand_are_checked_as_parsed_ones_are() {
+        let built = |b: NodeBuilder| b.interface("lo").beacons(false).build().err();
+        for (low, high) in [(41100, 41000), (0, 0), (0, 41000)] {
+            assert!(format!("{low}-{high}").parse::<PortRange>().is_err());
+            let err = built(NodeBuilder::new().port_range(PortRange::Range { low, high }));
+            assert!(
+                matches!(err, Some(NodeError::Config(SettingError::PortRange { .. }))),
+                "{low}-{high}: {err:?}"
+            );
+        }
+        for bytes in [0, defaults::MIN_MESSAGE_SIZE - 1] {
+            let err = built(NodeBuilder::new().max_message_size(bytes));
+            assert!(
+                matches!(err, Some(NodeError::Config(SettingError::MaxMessageSize { .. }))),
+                "{bytes}: {err:?}"
+            );
+        }
+        let err = built(NodeBuilder::new().send_hwm(-1));
+        assert!(
+            matches!(
+                err,
+                Some(NodeError::Config(SettingError::SendHwm { messages: -1 }))
+            ),
+            "{err:?}"
+        );
+        // The bounds themselves are fine.
+        for b in [
+            NodeBuilder::new().port_range(PortRange::Range { low: 1, high: 1 }),
+            NodeBuilder::new().max_message_size(defaults::MIN_MESSAGE_SIZE),
+            NodeBuilder::new().send_hwm(0),
+        ] {
+            let b = b.interface("lo").beacons(false);
+            assert!(b.validate().is_ok());
+        }
+    }
+
+    /// The smallest message size a node may take: a HELLO with the
+    /// longest name and endpoint and no groups or headers.
+    #[test]
+    fn the_least_message_size_fits_a_hello_of_the_longest_name_and_endpoint() {
+        use crate::wire::zre_msg::{Body, Hello, ZreMessage};
+        let name = "n".repeat(255);
+        let endpoint = format!("tcp://{}:1", "h".repeat(255 - "tcp://:1".len()));
+        let hello = ZreMessage {
+            sequence: 1,
+            body: Body::Hello(Box::new(Hello {
+                endpoint: &endpoint,
+                groups: Vec::new(),
+                status: 0,
+                name: &name,
+                headers: Vec::new(),
+            })),
+        };
+        let mut frame = Vec::new();
+        hello.emit(&mut frame).unwrap();
+        assert_eq!(frame.len(), defaults::MIN_MESSAGE_SIZE);
     }
 
     #[test]
