@@ -45,7 +45,7 @@ def test_bad_settings_raise_with_the_rust_message():
         Node(loopback=True, beacons=False, gossip=["nowhere"])
     with pytest.raises(ConfigError, match="needs CURVE mode"):
         Node(loopback=True, beacons=False, curve_allow="/tmp")
-    with pytest.raises(ConfigError, match="no IPv4 interface matches no-such-if"):
+    with pytest.raises(ConfigError, match="no interface is named no-such-if"):
         Node(interface="no-such-if", beacons=False)
     with pytest.raises(ConfigError, match="^/nonexistent/cert_secret: No such file or directory"):
         Node(loopback=True, beacons=False, curve_cert="/nonexistent/cert_secret")

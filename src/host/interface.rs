@@ -179,7 +179,7 @@ pub(crate) fn choose_from(
             InterfaceSpec::Address(IpAddr::V6(ip)) => {
                 format!("{ip} is an IPv6 address: IPv6 mode (--ipv6) is needed for it")
             }
-            other => format!("no IPv4 interface matches {other}"),
+            other => unmatched(other, all, "IPv4", "for its IPv6 address, use IPv6 mode: --ipv6"),
         }));
     };
     if v4.ip.is_loopback() {
@@ -251,7 +251,7 @@ pub(crate) fn choose_ipv6_from(
     let Some((iface, v6)) = chosen else {
         return Err(InterfaceError(match spec {
             InterfaceSpec::Auto => "no usable interface: none is up with an IPv6 address".into(),
-            other => format!("no IPv6 interface matches {other}"),
+            other => unmatched(other, all, "IPv6", "for its IPv4 address, leave IPv6 mode off"),
         }));
     };
     if v6.ip.is_loopback() {
@@ -294,9 +294,64 @@ fn broadcast_of(ip: Ipv4Addr, netmask: Ipv4Addr, reported: Option<Ipv4Addr>) -> 
     }
 }
 
+/// Why no interface of `all` matched `spec` in the `family` wanted: a
+/// name that is there with other addresses only (`other`: what to do
+/// instead), one that is there without any (down or unconfigured), one
+/// that is not there at all, or an address no interface has.
+fn unmatched(spec: &InterfaceSpec, all: &[if_addrs::Interface], family: &str, other: &str) -> String {
+    let InterfaceSpec::Name(name) = spec else {
+        return format!("no {family} interface matches {spec}");
+    };
+    if all.iter().any(|iface| iface.name == *name) {
+        format!("interface {name} has no {family} address ({other})")
+    } else if std::path::Path::new("/sys/class/net").join(name).exists() {
+        format!("interface {name} has no IP address (is it up and configured?)")
+    } else {
+        format!("no interface is named {name}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unmatched_name_says_what_the_interface_lacks() {
+        let v6_only = if_addrs::Interface {
+            name: "eth9".into(),
+            addr: if_addrs::IfAddr::V6(if_addrs::Ifv6Addr {
+                ip: "fe80::1".parse().unwrap(),
+                netmask: "ffff:ffff:ffff:ffff::".parse().unwrap(),
+                prefixlen: 64,
+                broadcast: None,
+            }),
+            index: Some(9),
+            oper_status: if_addrs::IfOperStatus::Up,
+            is_p2p: false,
+        };
+        let all = [v6_only];
+        let err = |name: &str| {
+            choose_from(&InterfaceSpec::Name(name.into()), &all)
+                .unwrap_err()
+                .0
+        };
+        assert_eq!(
+            err("eth9"),
+            "interface eth9 has no IPv4 address (for its IPv6 address, use IPv6 mode: --ipv6)"
+        );
+        assert_eq!(err("nosuch0"), "no interface is named nosuch0");
+        // `lo` is always there, and not in this listing: as an interface
+        // that is down or has no address.
+        assert_eq!(
+            unmatched(&InterfaceSpec::Name("lo".into()), &[], "IPv4", "-"),
+            "interface lo has no IP address (is it up and configured?)"
+        );
+        let address = InterfaceSpec::Address(IpAddr::V4(Ipv4Addr::new(10, 9, 9, 9)));
+        assert_eq!(
+            choose_from(&address, &all).unwrap_err().0,
+            "no IPv4 interface matches 10.9.9.9"
+        );
+    }
 
     #[test]
     fn specs_parse_as_users_write_them() {
