@@ -407,7 +407,11 @@ impl Node {
         self.core.poll_event()
     }
 
-    /// Runs the node until an event arrives or `timeout` passes.
+    /// Runs the node until an event arrives or `timeout` passes. A wake
+    /// through [`Node::waker`] does not end the wait: a loop that also
+    /// serves work of its own (a channel, stdin) drives the node with
+    /// [`Node::run_once`], which returns on a wake, and takes events
+    /// with [`Node::next_event`].
     #[inline]
     pub fn recv_event(&mut self, timeout: Option<Duration>) -> io::Result<Option<Event>> {
         // The common case under load, without reading the clock or the
@@ -464,7 +468,8 @@ impl Node {
     }
 
     /// The waker of the node's poll: another thread wakes a loop that
-    /// drives the node ([`Node::poll`], [`Node::run_once`]) with it, for
+    /// drives the node ([`Node::poll`], [`Node::run_once`]; not
+    /// [`Node::recv_event`], which waits on for an event) with it, for
     /// example after handing it data through a channel. mio allows one
     /// `Waker` per `Poll` (a second one panics in a debug build), so this
     /// is the one to use; [`crate::NodeHandle`] uses it too.

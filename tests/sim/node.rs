@@ -580,6 +580,26 @@ fn whisper_reaches_one_peer_and_unknown_peers_are_refused() {
     );
 }
 
+/// Names need not be unique (RFC 36 has only UUIDs): a name two ready
+/// peers share finds neither, so that a whisper by name cannot go to the
+/// wrong one; their UUIDs still find each.
+#[test]
+fn a_name_two_peers_share_finds_neither() {
+    let mut sim = Sim::new();
+    sim.add("w0");
+    sim.add("twin");
+    sim.add("twin");
+    sim.run_for(secs(2));
+    assert_eq!(sim.count(0, "ENTER"), 2);
+    let core = &sim.nodes[0].core;
+    assert_eq!(core.find_peer("twin"), None);
+    for i in [1, 2] {
+        let uuid = sim.uuid(i);
+        assert_eq!(core.find_peer(&uuid.to_string()), Some(uuid));
+    }
+    assert_eq!(sim.nodes[1].core.find_peer("w0"), Some(sim.uuid(0)));
+}
+
 /// What the I/O layer does before it asks for a header for lent content:
 /// whatever the core queued goes out first, or the sequence breaks.
 fn flush_actions(sim: &mut Sim, from: usize) {

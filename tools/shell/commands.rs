@@ -194,10 +194,27 @@ fn shouted(group: &str, result: Result<usize, NodeError>, output: &mut Vec<Outpu
     }
 }
 
-/// The peer a whisper command names, by name or UUID.
+/// The peer a whisper command names, by name or UUID; a name several
+/// peers share is refused, naming them.
 fn target_peer(node: &Node, target: &str) -> Result<Uuid, String> {
-    node.find_peer(target)
-        .ok_or_else(|| format!("no peer named or with UUID {target} (see /peers)"))
+    if let Some(peer) = node.find_peer(target) {
+        return Ok(peer);
+    }
+    let mut named: Vec<String> = node
+        .peers()
+        .into_iter()
+        .filter(|&peer| node.peer_name(peer) == Some(target))
+        .map(|peer| peer.simple().to_string())
+        .collect();
+    named.sort();
+    if named.len() > 1 {
+        return Err(format!(
+            "{} peers are named {target}: give one's UUID ({})",
+            named.len(),
+            named.join(", ")
+        ));
+    }
+    Err(format!("no peer named or with UUID {target} (see /peers)"))
 }
 
 /// Runs one command line on the node and says what to print; no
@@ -530,5 +547,50 @@ mod tests {
         );
         assert_eq!(execute(&mut node, "/quit", false), (Flow::Quit, vec![]));
         node.stop();
+    }
+
+    /// Two peers named alike: `/whisper NAME` names both instead of
+    /// picking one, and each is still reached by UUID.
+    #[test]
+    fn a_whisper_to_a_name_two_peers_share_is_refused() {
+        // Loopback mode without beacons, peers added by endpoint.
+        let loopback = |name: &str| {
+            Node::builder()
+                .name(name)
+                .interface("lo")
+                .beacons(false)
+                .port_range(zre::config::PortRange::Any)
+                .build()
+                .expect("node")
+        };
+        let mut nodes = [loopback("me"), loopback("twin"), loopback("twin")];
+        for i in 1..3 {
+            let endpoint = nodes[i].endpoint().to_owned();
+            nodes[0].add_peer(&endpoint).unwrap();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while nodes[0].peers().len() < 2 {
+            assert!(std::time::Instant::now() < deadline, "peers did not meet");
+            for node in &mut nodes {
+                node.run_once(Some(Duration::from_millis(10))).unwrap();
+                while node.next_event().is_some() {}
+            }
+        }
+        let (_, output) = execute(&mut nodes[0], "/whisper twin hi", false);
+        let mut twins = [
+            nodes[1].uuid().simple().to_string(),
+            nodes[2].uuid().simple().to_string(),
+        ];
+        twins.sort();
+        let expected = format!(
+            "2 peers are named twin: give one's UUID ({}, {})",
+            twins[0], twins[1]
+        );
+        assert_eq!(output, vec![Output::Error(expected)]);
+        let (_, output) = execute(&mut nodes[0], &format!("/whisper {} hi", twins[0]), false);
+        assert_eq!(output, vec![]);
+        for node in &mut nodes {
+            node.stop();
+        }
     }
 }

@@ -93,16 +93,20 @@ impl NodeCore {
         self.peers.values().filter(|p| !p.ready).count()
     }
 
-    /// Looks a ready peer up by UUID (any format) or by name.
+    /// Looks a ready peer up by UUID (any format) or by name; a name that
+    /// several entered peers share finds none (names need not be unique,
+    /// and a whisper by name must not reach the wrong one).
     pub fn find_peer(&self, uuid_or_name: &str) -> Option<Uuid> {
         if let Ok(uuid) = Uuid::try_parse(uuid_or_name) {
             if self.ready_peer(uuid).is_some() {
                 return Some(uuid);
             }
         }
-        self.peers
+        let mut named = self
+            .peers
             .values()
-            .find(|p| p.entered && &*p.name == uuid_or_name)
-            .map(|p| p.uuid)
+            .filter(|p| p.entered && &*p.name == uuid_or_name);
+        let first = named.next()?;
+        named.next().is_none().then_some(first.uuid)
     }
 }

@@ -71,7 +71,10 @@ impl Node {
         self.core.peer_header_value(peer, key)
     }
 
-    /// A ready peer by UUID (any common format) or by name.
+    /// A ready peer by UUID (any common format) or by name. Names need not
+    /// be unique: a name that several entered peers share finds none
+    /// (`None`), so look those up by UUID ([`Node::peers`] and
+    /// [`Node::peer_name`] list them).
     pub fn find_peer(&self, uuid_or_name: &str) -> Option<Uuid> {
         self.core.find_peer(uuid_or_name)
     }

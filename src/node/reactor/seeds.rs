@@ -71,8 +71,7 @@ impl Node {
     /// `HOST:PORT|KEY` (the peer's public key, 40 characters of Z85). The
     /// node connects to that inbox without a beacon, a gossip server or
     /// its UUID, which it learns from the peer's HELLO. A host name stands
-    /// for every address it resolves to, looked up again every
-    /// every 10 s, off
+    /// for every address it resolves to, looked up again every 10 s, off
     /// the loop. A seed that does not answer is tried again with a backoff
     /// (1 s doubling to 30 s); a seed whose peer leaves is dialled again.
     ///
