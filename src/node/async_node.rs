@@ -129,6 +129,37 @@ impl AsyncNode {
         self.call(|node| node.peers()).await.unwrap_or_default()
     }
 
+    /// [`Node::find_peer`], awaited: a peer by UUID or by a name no other
+    /// peer has; `None` also once the node has stopped.
+    pub async fn find_peer(&self, uuid_or_name: &str) -> Option<Uuid> {
+        let key = uuid_or_name.to_owned();
+        self.call(move |node| node.find_peer(&key)).await.flatten()
+    }
+
+    /// [`Node::peer_name`], awaited and owned; `None` also once the node
+    /// has stopped.
+    pub async fn peer_name(&self, peer: Uuid) -> Option<String> {
+        self.call(move |node| node.peer_name(peer).map(str::to_owned))
+            .await
+            .flatten()
+    }
+
+    /// [`Node::peers_by_group`], awaited; empty once the node has stopped.
+    pub async fn peers_by_group(&self, group: &str) -> Vec<Uuid> {
+        let group = group.to_owned();
+        self.call(move |node| node.peers_by_group(&group))
+            .await
+            .unwrap_or_default()
+    }
+
+    /// [`Node::own_groups`], awaited and owned; empty once the node has
+    /// stopped.
+    pub async fn own_groups(&self) -> Vec<String> {
+        self.call(|node| node.own_groups().into_iter().map(str::to_owned).collect())
+            .await
+            .unwrap_or_default()
+    }
+
     /// The next event; `None` once the node has stopped and every event
     /// was taken.
     pub async fn recv(&self) -> Option<Event> {

@@ -202,6 +202,32 @@ impl NodeHandle {
         self.call(|node| node.peers()).unwrap_or_default()
     }
 
+    /// [`Node::find_peer`]: a peer by UUID or by a name no other peer
+    /// has; `None` also once the node has stopped.
+    pub fn find_peer(&self, uuid_or_name: &str) -> Option<Uuid> {
+        let key = uuid_or_name.to_owned();
+        self.call(move |node| node.find_peer(&key)).flatten()
+    }
+
+    /// [`Node::peer_name`], owned; `None` also once the node has stopped.
+    pub fn peer_name(&self, peer: Uuid) -> Option<String> {
+        self.call(move |node| node.peer_name(peer).map(str::to_owned))
+            .flatten()
+    }
+
+    /// [`Node::peers_by_group`]; empty once the node has stopped.
+    pub fn peers_by_group(&self, group: &str) -> Vec<Uuid> {
+        let group = group.to_owned();
+        self.call(move |node| node.peers_by_group(&group))
+            .unwrap_or_default()
+    }
+
+    /// [`Node::own_groups`], owned; empty once the node has stopped.
+    pub fn own_groups(&self) -> Vec<String> {
+        self.call(|node| node.own_groups().into_iter().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+
     /// The event queue shared by every clone (a [`flume`] MPMC channel:
     /// `recv`, `try_recv`, `recv_timeout`, `iter`; cloning the receiver
     /// shares the queue too). `recv` returns `Err` once the node has

@@ -47,6 +47,16 @@ async fn two_async_nodes_exchange_a_burst_in_order() {
     })
     .await
     .expect("the nodes meet in loopback mode");
+    // What a chat needs to whisper by name, without `call`.
+    assert_eq!(alice.find_peer("bob").await, Some(bob.uuid()));
+    assert_eq!(alice.peer_name(bob.uuid()).await.as_deref(), Some("bob"));
+    assert_eq!(alice.peers_by_group("burst").await, vec![bob.uuid()]);
+    assert_eq!(alice.own_groups().await, vec!["burst".to_owned()]);
+    let handle = bob.handle();
+    assert_eq!(handle.find_peer(&alice.uuid().to_string()), Some(alice.uuid()));
+    assert_eq!(handle.peer_name(alice.uuid()).as_deref(), Some("alice"));
+    assert_eq!(handle.peers_by_group("burst"), vec![alice.uuid()]);
+    assert_eq!(handle.own_groups(), vec!["burst".to_owned()]);
 
     // Both ways at once: each side shouts from a task of its own and
     // reads the other's burst from its stream.
