@@ -17,12 +17,22 @@ pub enum NodeError {
     /// No network interface matches the [`crate::InterfaceSpec`].
     #[error(transparent)]
     Interface(#[from] InterfaceError),
-    /// The inbox (or a gossip service's ROUTER) could not bind: on every
-    /// port of the range, the libzmq error of the last port tried.
+    /// The inbox could not bind: on every port of the range, the libzmq
+    /// error of the last port tried.
     #[error("cannot bind inbox on {address}: {source}")]
     Bind {
         /// `HOST:PORT`, `HOST:LOW-HIGH`, `HOST:*` or the endpoint as given.
         address: String,
+        /// Why libzmq refused (`EADDRINUSE`, `EADDRNOTAVAIL`, …).
+        #[source]
+        source: zmq::Error,
+    },
+    /// A gossip server's ROUTER ([`crate::GossipService`], or a node's
+    /// [`crate::NodeBuilder::gossip_bind`]) could not bind this endpoint.
+    #[error("cannot bind the gossip server on {endpoint}: {source}")]
+    GossipBind {
+        /// The endpoint as given.
+        endpoint: String,
         /// Why libzmq refused (`EADDRINUSE`, `EADDRNOTAVAIL`, …).
         #[source]
         source: zmq::Error,

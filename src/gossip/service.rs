@@ -70,7 +70,10 @@ impl GossipService {
     /// (inside [`NodeError::Config`]) for an empty list;
     /// [`SettingError::BindEndpoint`](crate::SettingError::BindEndpoint)
     /// for an endpoint that is not `tcp://HOST:PORT` or `ipc://PATH`;
-    /// [`NodeError::Bind`] naming the first endpoint that cannot be bound;
+    /// [`NodeError::Interface`] for `tcp://NAME:PORT` when no interface is
+    /// called NAME (an interface name is bound by its address: its first
+    /// IPv4 one, else its first IPv6 one);
+    /// [`NodeError::GossipBind`] naming the first endpoint that cannot be bound;
     /// [`NodeError::Zmq`] or [`NodeError::Io`] if libzmq or the poll cannot
     /// be set up.
     pub fn bind<S: AsRef<str>>(endpoints: &[S], config: ServerConfig) -> Result<GossipService, NodeError> {
@@ -121,6 +124,12 @@ impl GossipService {
             crate::config::parse_endpoint(endpoint.as_ref())
                 .map_err(|message| SettingError::BindEndpoint { message })?;
         }
+        // `tcp://eth0:31337`: bound by the interface's address (see
+        // `bind_by_address`); the name stays in what we say.
+        let addresses = endpoints
+            .iter()
+            .map(|endpoint| crate::host::interface::bind_by_address(endpoint.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
         let context = zmq::Context::new();
         context.set_io_threads(1)?;
         let router = context.socket(zmq::ROUTER)?;
@@ -135,12 +144,12 @@ impl GossipService {
         // IPv6 endpoints (`tcp://[fd00::1]:31337`, `tcp://[::]:31337`) bind
         // only with this. Off otherwise: with it, libzmq reports an IPv4
         // bind as `tcp://[::ffff:127.0.0.1]:…`.
-        router.set_ipv6(endpoints.iter().any(|e| e.as_ref().contains('[')))?;
+        router.set_ipv6(addresses.iter().any(|e| e.contains('[')))?;
         let mut bound = Vec::new();
-        for endpoint in endpoints {
+        for (endpoint, address) in endpoints.iter().zip(&addresses) {
             let endpoint = endpoint.as_ref();
-            router.bind(endpoint).map_err(|source| NodeError::Bind {
-                address: endpoint.to_owned(),
+            router.bind(address).map_err(|source| NodeError::GossipBind {
+                endpoint: endpoint.to_owned(),
                 source,
             })?;
             let last = router

@@ -294,6 +294,54 @@ fn broadcast_of(ip: Ipv4Addr, netmask: Ipv4Addr, reported: Option<Ipv4Addr>) -> 
     }
 }
 
+/// A bind endpoint `tcp://NAME:PORT` with the address of the interface
+/// called NAME in its place (its first IPv4 address, else its first IPv6
+/// one in brackets), as libzmq documents for bind: the libzmq the `zmq`
+/// crate builds lacks getifaddrs (`ZMQ_HAVE_IFADDRS`) and answers "No
+/// such device" for any name. An address, `*` or another transport comes
+/// back as it is.
+///
+/// # Errors
+///
+/// [`InterfaceError`] when the interfaces cannot be listed or none is
+/// called NAME, or it has no address.
+pub(crate) fn bind_by_address(endpoint: &str) -> Result<String, InterfaceError> {
+    let Some(name) = interface_in_bind(endpoint) else {
+        return Ok(endpoint.to_owned());
+    };
+    bind_by_address_from(endpoint, name, &list()?)
+}
+
+/// The interface name in a `tcp://NAME:PORT` bind endpoint, if it has one
+/// there rather than an address or `*`.
+fn interface_in_bind(endpoint: &str) -> Option<&str> {
+    let address = endpoint.trim().strip_prefix("tcp://")?;
+    let (host, _port) = address.rsplit_once(':')?;
+    let is_address = host == "*" || host.starts_with('[') || host.parse::<IpAddr>().is_ok();
+    (!is_address && !host.is_empty()).then_some(host)
+}
+
+/// [`bind_by_address`] against a listing already made.
+fn bind_by_address_from(
+    endpoint: &str,
+    name: &str,
+    all: &[if_addrs::Interface],
+) -> Result<String, InterfaceError> {
+    let named = || all.iter().filter(|iface| iface.name == name);
+    let ip = named()
+        .find_map(|iface| match &iface.addr {
+            if_addrs::IfAddr::V4(v4) => Some(IpAddr::V4(v4.ip)),
+            _ => None,
+        })
+        .or_else(|| named().map(|iface| iface.addr.ip()).next())
+        .ok_or_else(|| InterfaceError(unmatched(&InterfaceSpec::Name(name.to_owned()), all, "IP", "-")))?;
+    let port = endpoint.trim().rsplit_once(':').map_or("", |(_, port)| port);
+    Ok(match ip {
+        IpAddr::V4(ip) => format!("tcp://{ip}:{port}"),
+        IpAddr::V6(ip) => format!("tcp://[{ip}]:{port}"),
+    })
+}
+
 /// Why no interface of `all` matched `spec` in the `family` wanted: a
 /// name that is there with other addresses only (`other`: what to do
 /// instead), one that is there without any (down or unconfigured), one
@@ -314,6 +362,53 @@ fn unmatched(spec: &InterfaceSpec, all: &[if_addrs::Interface], family: &str, ot
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bind_endpoint_takes_its_interface_address_for_its_name() {
+        let iface = |name: &str, addr: if_addrs::IfAddr| if_addrs::Interface {
+            name: name.into(),
+            addr,
+            index: Some(3),
+            oper_status: if_addrs::IfOperStatus::Up,
+            is_p2p: false,
+        };
+        let v6 = |ip: &str| {
+            if_addrs::IfAddr::V6(if_addrs::Ifv6Addr {
+                ip: ip.parse().unwrap(),
+                netmask: "ffff:ffff:ffff:ffff::".parse().unwrap(),
+                prefixlen: 64,
+                broadcast: None,
+            })
+        };
+        let v4 = if_addrs::IfAddr::V4(if_addrs::Ifv4Addr {
+            ip: Ipv4Addr::new(10, 78, 0, 3),
+            netmask: Ipv4Addr::new(255, 255, 255, 0),
+            prefixlen: 24,
+            broadcast: Some(Ipv4Addr::new(10, 78, 0, 255)),
+        });
+        let all = [
+            iface("eth1", v6("fd00::3")),
+            iface("eth1", v4),
+            iface("v6only", v6("fd00::9")),
+        ];
+        let bind = |endpoint: &str| {
+            let name = interface_in_bind(endpoint).expect("a name");
+            bind_by_address_from(endpoint, name, &all)
+        };
+        assert_eq!(bind("tcp://eth1:31337").unwrap(), "tcp://10.78.0.3:31337");
+        assert_eq!(bind("tcp://eth1:*").unwrap(), "tcp://10.78.0.3:*");
+        assert_eq!(bind("tcp://v6only:1").unwrap(), "tcp://[fd00::9]:1");
+        assert_eq!(bind("tcp://eth9:1").unwrap_err().0, "no interface is named eth9");
+        for as_is in [
+            "tcp://*:31337",
+            "tcp://10.0.0.1:*",
+            "tcp://[::1]:5",
+            "ipc:///tmp/x",
+            "tcp://x",
+        ] {
+            assert_eq!(interface_in_bind(as_is), None, "{as_is}");
+        }
+    }
 
     #[test]
     fn an_unmatched_name_says_what_the_interface_lacks() {

@@ -149,3 +149,19 @@ fn a_gossip_service_refuses_endpoints_a_router_cannot_bind_and_says_what_works()
         assert!(!text.contains("not compatible"), "{text}");
     }
 }
+
+/// `tcp://IFACE:PORT`, as libzmq documents for bind: the interface's
+/// address is bound (the libzmq the zmq crate builds has no getifaddrs
+/// and would answer "No such device"); a name no interface has says so.
+#[test]
+fn a_gossip_service_binds_an_interface_by_name() {
+    let server = GossipService::bind(&["tcp://lo:*"], GossipServerConfig::default()).unwrap();
+    let bound = server.endpoints();
+    assert_eq!(bound.len(), 1);
+    assert!(bound[0].starts_with("tcp://127.0.0.1:"), "{bound:?}");
+    let err = GossipService::bind(&["tcp://nosuch0:31337"], GossipServerConfig::default())
+        .err()
+        .expect("no such interface");
+    let text = err.to_string();
+    assert!(text.contains("no interface is named nosuch0"), "{text}");
+}
