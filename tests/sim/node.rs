@@ -48,6 +48,9 @@ struct Sim {
     beacons_blocked: HashSet<usize>,
     /// Nodes cut off from all traffic (a pulled cable).
     isolated: HashSet<usize>,
+    /// How late each node's timers fire after their deadline, as a real
+    /// loop wakes a little after its poll timeout (zero: on time).
+    late: Duration,
     /// Nodes whose process is gone: their host refuses connections.
     gone: HashSet<usize>,
     /// Probes asked for and not answered yet: (node, peer, endpoint, probe).
@@ -91,6 +94,7 @@ impl Sim {
             loss: None,
             beacons_blocked: HashSet::new(),
             isolated: HashSet::new(),
+            late: Duration::ZERO,
             gone: HashSet::new(),
             probes: VecDeque::new(),
             hold_probes: false,
@@ -334,7 +338,7 @@ impl Sim {
                 .min();
             match next {
                 Some(next) if next <= target => {
-                    self.now = self.now.max(next);
+                    self.now = self.now.max((next + self.late).min(target));
                     for node in self.nodes.iter_mut().filter(|n| n.alive) {
                         if node.core.poll_timeout().is_some_and(|t| t <= self.now) {
                             node.core.handle_timeout(self.now);
@@ -700,6 +704,49 @@ fn silent_peer_goes_evasive_then_silent_then_exits_on_time() {
     assert_eq!(sim.count(a, "EXIT"), 1);
     assert_eq!(sim.count(a, "EVASIVE"), 1);
     assert!(sim.nodes[a].core.peers().is_empty());
+}
+
+/// SILENT comes between EVASIVE and EXIT whatever the timeouts, as long
+/// as the expired timeout leaves a tick for it: with an evasive timeout of
+/// 1 s and an expired one of 3 s (a shell user's `--evasive 1 --expired
+/// 3`), wherever in the tick the peer froze, and with timers that fire a
+/// few milliseconds late, as a real loop's do.
+#[test]
+fn short_timeouts_still_report_silent_before_exit() {
+    for offset_ms in [0, 100, 300, 500, 700, 900, 990] {
+        let mut sim = Sim::new();
+        sim.late = Duration::from_millis(3);
+        let short = |name: &str, index: usize| {
+            let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, index as u8 + 1));
+            let mut config = Sim::config(uuid_of(index as u128), name, ip, 41000);
+            config.evasive = secs(1);
+            config.expired = secs(3);
+            config
+        };
+        let a = sim.add_with(short("a", 0));
+        let b = sim.add_with(short("b", 1));
+        sim.run_for(secs(2));
+        assert_eq!(sim.count(a, "ENTER"), 1);
+        sim.run_for(Duration::from_millis(offset_ms));
+        let a_uuid = sim.uuid(a);
+        sim.nodes[b].core.whisper(a_uuid, text("last words")).unwrap();
+        sim.settle();
+        sim.kill(b);
+        sim.run_for(secs(6));
+        let kinds: Vec<&str> = sim.nodes[a]
+            .events
+            .iter()
+            .map(|e| e.kind())
+            .filter(|k| ["EVASIVE", "SILENT", "EXIT"].contains(k))
+            .collect();
+        assert_eq!(kinds.last(), Some(&"EXIT"), "offset {offset_ms} ms: {kinds:?}");
+        let exit = kinds.len() - 1;
+        assert_eq!(
+            kinds[exit.saturating_sub(2)..],
+            ["EVASIVE", "SILENT", "EXIT"],
+            "offset {offset_ms} ms: {kinds:?}"
+        );
+    }
 }
 
 #[test]

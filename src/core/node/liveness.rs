@@ -139,14 +139,26 @@ impl NodeCore {
             };
             self.timers.checks += 1;
             peer.scheduled = None;
-            self.check_peer(now, uuid);
+            self.check_peer(now, key, uuid);
             self.schedule(uuid);
         }
     }
 
     /// One peer's liveness at `now`: PING when evasive, SILENT and a probe
-    /// when the PING went unanswered, EXIT when expired.
-    fn check_peer(&mut self, now: Instant, uuid: Uuid) {
+    /// when the PING went unanswered, EXIT when expired. `due` is the
+    /// tick the check was due at (`now` or a little before: a loop wakes
+    /// late). A PING is counted from its tick, so that SILENT comes the
+    /// tick after it: counted from `now`, a wake a millisecond late put
+    /// SILENT a tick later, where a short expired timeout (`--evasive 1
+    /// --expired 3`) could take the peer first, without its SILENT. A
+    /// wake later than half a tick counts from `now`: the answer gets at
+    /// least half a tick, never a judgement in the pass that sent it.
+    fn check_peer(&mut self, now: Instant, due: Instant, uuid: Uuid) {
+        let ping_tick = if now.saturating_duration_since(due) <= self.reap_interval / 2 {
+            due.min(now)
+        } else {
+            now
+        };
         let regreet_due = self
             .peers
             .get(&uuid)
@@ -184,7 +196,7 @@ impl NodeCore {
                 });
             }
             peer.evasive_reported = true;
-            peer.ping_sent_at = Some(now);
+            peer.ping_sent_at = Some(ping_tick);
             self.stats.pings_sent += 1;
             self.send(uuid, &Body::Ping, None);
             return;
@@ -195,7 +207,7 @@ impl NodeCore {
             return;
         }
         if peer.ping_sent_at.is_none() && now >= peer.evasive_at {
-            peer.ping_sent_at = Some(now);
+            peer.ping_sent_at = Some(ping_tick);
             peer.evasive_reported = true;
             if peer.entered {
                 self.events.push_back(Event::Evasive {
