@@ -47,7 +47,8 @@ node_args! {
     #[argh(
         example = "zrecat test > received.txt\ncat /etc/os-release | zrecat test\nzrecat --raw files < image.png",
         note = "Before the first input is sent, zrecat waits (--wait) until a peer has joined GROUP; if \
-none comes it exits with status 1, sending nothing. At the end of stdin it waits until everything was \
+none comes it exits with status 1, sending nothing (with --wait 0 it sends at once, and exits with \
+status 1 if nobody was in GROUP for any of it). A line over 16 MiB is an error (use --raw). At the end of stdin it waits until everything was \
 handed to the network, leaves GROUP and exits 0. Line mode sends a line without its newline and \
 prints each message followed by a newline (unless it ends with one); --raw sends stdin in chunks of \
 up to 64 KiB and prints messages exactly as received: use it on both sides for binary data."
@@ -93,6 +94,14 @@ pub fn run(args: ZrecatArgs) -> Outcome {
     let Started { mut runtime, json } = start_node(&settings, |builder| {
         builder.send_hwm(if raw { RAW_SEND_HWM } else { LINE_SEND_HWM })
     })?;
+    // Logging starts with the node.
+    if listen && stdin_has_input() {
+        // haskell-zre's `zrecat -l` is --bufbyline, which still sends.
+        log::warn!(
+            "--listen (-l): standard input is not read and nothing is sent; leave -l out to send it \
+             (lines are zrecat's default, as haskell-zre's -l/--bufbyline)"
+        );
+    }
     runtime.node.join(&group)?;
 
     let mut out = Printer::stdout_with_capacity(json, OUTPUT_BUFFER);
@@ -126,6 +135,9 @@ pub fn run(args: ZrecatArgs) -> Outcome {
     let mut wait_until: Option<Instant> = None;
     let mut drain_until: Option<Instant> = None;
     let mut bytes_sent: u64 = 0;
+    // Messages shouted while nobody was in the group (`--wait 0`, or all
+    // members gone): said at the end, never lost in silence.
+    let (mut heard, mut unheard) = (0u64, 0u64);
 
     loop {
         let backlogged =
@@ -189,7 +201,10 @@ pub fn run(args: ZrecatArgs) -> Outcome {
                     wait_until = None;
                 }
                 bytes_sent += data.len() as u64;
-                runtime.node.shout(&group, vec![data])?;
+                match runtime.node.shout(&group, vec![data])? {
+                    0 => unheard += 1,
+                    _ => heard += 1,
+                }
             }
         }
         // Everything read has been handed to libzmq; stopping flushes it,
@@ -211,12 +226,37 @@ pub fn run(args: ZrecatArgs) -> Outcome {
     if let Err(err) = runtime.node.leave(&group) {
         log::warn!("cannot leave {group}: {err}");
     }
+    if unheard > 0 && heard == 0 {
+        stop_node(&mut runtime.node, None);
+        return Err(Failure::new(format!(
+            "nobody was in group '{group}': nothing was sent"
+        )));
+    }
+    if unheard > 0 {
+        log::warn!(
+            "{unheard} of {} messages reached nobody: no peer was in group '{group}' then",
+            heard + unheard
+        );
+    }
     // In JSON mode, what stopping produced (STOP) is printed too.
     stop_node(&mut runtime.node, json.then_some(&mut out));
     if !json {
         let _ = out.flush();
     }
     Ok(())
+}
+
+/// Whether stdin is a pipe or a file, something given to be sent (not a
+/// terminal, nor /dev/null).
+fn stdin_has_input() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(fd) = io::stdin().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    std::fs::File::from(fd)
+        .metadata()
+        .is_ok_and(|m| m.file_type().is_fifo() || (m.is_file() && m.len() > 0))
 }
 
 /// Writes the content of a SHOUT to our group, or of a WHISPER; other

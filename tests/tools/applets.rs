@@ -448,6 +448,15 @@ fn zrecat_time_hears_zretime() {
         bin.command("zrecat", &with(&node, &["--listen", "time"])),
         true,
     );
+    // A pipe on stdin (a haskell-zre user's `-l` is --bufbyline): warned.
+    let deadline = Instant::now() + SHORT;
+    while !listener
+        .stderr()
+        .contains("--listen (-l): standard input is not read")
+    {
+        assert!(Instant::now() < deadline, "no warning: {}", listener.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+    }
     listener.close_stdin();
     // Each shout is the tick it is for: with 200ms, milliseconds, and two
     // shouts in a row are exactly one interval apart, whatever the delays.
@@ -458,6 +467,30 @@ fn zrecat_time_hears_zretime() {
     let (a, b) = (a.unwrap_or(0), b.unwrap_or(0));
     assert_eq!((b + 86_400_000 - a) % 86_400_000, 200, "{first} then {second}");
     assert_eq!(a % 200, 0, "ticks fall on multiples of the interval: {first}");
+}
+
+/// `--wait 0` sends at once, to whoever is in the group: with nobody
+/// there, the input reached nobody, and zrecat says so (status 1) as it
+/// does when nobody joins within the wait.
+#[test]
+fn zrecat_without_a_wait_says_when_its_input_reached_nobody() {
+    let bin = Bin::new("nowait");
+    let node = lo(private_beacon_port());
+    let mut cat = Proc::start(
+        "zrecat --wait 0",
+        bin.command("zrecat", &with(&node, &["--wait", "0", "lonely"])),
+        true,
+    );
+    cat.send("hello\nworld\n");
+    cat.close_stdin();
+    let status = cat.wait_exit(SHORT);
+    std::thread::sleep(Duration::from_millis(50));
+    let stderr = cat.stderr();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("nobody was in group 'lonely': nothing was sent"),
+        "{stderr}"
+    );
 }
 
 #[test]
