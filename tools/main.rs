@@ -4,6 +4,7 @@
 
 mod curve_keygen;
 mod failure;
+mod haskell_flags;
 mod input;
 mod json;
 mod links;
@@ -40,8 +41,16 @@ fn main() {
         .and_then(|arg0| Path::new(arg0).file_name())
         .and_then(|name| name.to_str())
         .unwrap_or("zre");
-    // Every applet, by the name it is called with: the sections of zre.conf.
-    let applet_named = |name: &str| schema::TOOLS.applet_names().find(|a| *a == name);
+    // Every applet, by the name it is called with: the sections of zre.conf;
+    // haskell-zre installs its gossip server as `zgossip-server`.
+    let applet_named = |name: &str| {
+        let name = if name == "zgossip-server" {
+            "zgossip_server"
+        } else {
+            name
+        };
+        schema::TOOLS.applet_names().find(|a| *a == name)
+    };
     let (applet, rest) = match applet_named(invoked_as) {
         Some(applet) if applet != "zre" => (applet, args.get(1..).unwrap_or_default()),
         // `zre`, or a name we do not know (a renamed copy): maybe `zre APPLET ...`.
@@ -50,6 +59,19 @@ fn main() {
             None => ("zre", args.get(1..).unwrap_or_default()),
         },
     };
+    let rest = match haskell_flags::rewrite(applet, rest) {
+        Ok((args, notes)) => {
+            for note in notes {
+                eprintln!("{applet}: {note}");
+            }
+            args
+        }
+        Err(err) => {
+            eprintln!("{applet}: {err} (see {applet} --help)");
+            std::process::exit(USAGE_ERROR);
+        }
+    };
+    let rest = &rest[..];
     let status = match applet {
         "zrecat" => run_applet(applet, rest, zrecat::run),
         "zretime" => run_applet(applet, rest, zretime::run),

@@ -747,6 +747,9 @@ fn usage_errors_exit_2_whoever_finds_them() {
             &["--evasive", "10", "--expired", "2"],
             "must not be shorter than evasive",
         ),
+        // the same, in haskell-zre's flags
+        ("zre", &["-q", "10", "-d", "2"], "must not be shorter than evasive"),
+        ("zrecat", &["--quiet-ping-rate", "often", "g"], "--quiet-ping-rate: invalid number"),
     ];
     for (applet, args, needle) in cases {
         let (status, stdout, stderr) = run_to_end(applet, bin.command(applet, args));
@@ -856,6 +859,13 @@ fn install_links_creates_working_links() {
     let (status, stdout, _) = run_to_end("linked zretime", linked);
     assert!(status.success());
     assert!(stdout.starts_with("Usage: zretime"), "{stdout}");
+    // haskell-zre's name for the gossip server, as a link a user makes.
+    std::os::unix::fs::symlink(&exe, target.join("zgossip-server")).expect("link");
+    let mut linked = Command::new(target.join("zgossip-server"));
+    linked.arg("--help");
+    let (status, stdout, _) = run_to_end("linked zgossip-server", linked);
+    assert!(status.success());
+    assert!(stdout.starts_with("Usage: zgossip_server"), "{stdout}");
     // Again: fine. A stale link is replaced, a real file is not touched.
     fs::remove_file(target.join("zrecat")).ok();
     std::os::unix::fs::symlink("/nonexistent", target.join("zrecat")).expect("stale link");
