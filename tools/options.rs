@@ -118,7 +118,7 @@ macro_rules! node_args {
             /// (e.g. tcp://*:31337)
             #[argh(option, arg_name = "ENDPOINT")]
             pub gossip_bind: Option<String>,
-            /// no UDP beacons: discover peers through --gossip only
+            /// no UDP beacons: discover peers through --gossip or --peer only
             #[argh(switch)]
             pub no_beacon: bool,
             /// hear broadcast beacons only, not also those sent to 225.25.25.25 (haskell-zre's)

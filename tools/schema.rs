@@ -37,7 +37,12 @@ pub static TOOLS: Schema = Schema {
                     D::Duration(ZRECAT_WAIT),
                     "time to wait for peers",
                 ),
-                KeySpec::new("raw", V::Bool, D::Bool(false), "print message bodies only"),
+                KeySpec::new(
+                    "raw",
+                    V::Bool,
+                    D::Bool(false),
+                    "binary mode: send stdin in chunks, print messages exactly as received",
+                ),
                 KeySpec::new(
                     "listen",
                     V::Bool,

@@ -51,6 +51,10 @@ def test_bad_settings_raise_with_the_rust_message():
         Node(loopback=True, beacons=False, curve_cert="/nonexistent/cert_secret")
     with pytest.raises(ConfigError, match="contested group"):
         Node(loopback=True, beacons=False, contest=[""])
+    with pytest.raises(ConfigError, match="max message size 0 bytes is under 527"):
+        Node(loopback=True, beacons=False, max_message_size=0)
+    with pytest.raises(ConfigError, match="send high-water mark -1 is negative"):
+        Node(loopback=True, beacons=False, send_hwm=-1)
 
 
 def test_bad_arguments_raise_python_errors_not_crashes():
@@ -111,7 +115,9 @@ def test_stop_gives_stop_then_node_stopped():
     node.stop()
     node.stop()  # idempotent
     assert select.select([node], [], [], 1)[0] == [node]  # readable once stopped
-    assert isinstance(node.recv(timeout=1), zre_rs.Stop)
+    stop = node.recv(timeout=1)
+    assert isinstance(stop, zre_rs.Stop)
+    assert repr(stop) == "<Stop>"
     with pytest.raises(NodeStopped, match="the node has stopped"):
         node.recv()
     with pytest.raises(NodeStopped):

@@ -25,7 +25,8 @@ class Event:
         return f"peer={self.peer} name={self.name!r}"
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self._fields()}>"
+        fields = self._fields()
+        return f"<{type(self).__name__} {fields}>" if fields else f"<{type(self).__name__}>"
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
