@@ -212,9 +212,13 @@ impl Proc {
     }
 
     fn send(&mut self, text: &str) {
+        self.send_bytes(text.as_bytes());
+    }
+
+    fn send_bytes(&mut self, bytes: &[u8]) {
         let stdin = self.stdin.as_mut().expect("stdin already closed");
         stdin
-            .write_all(text.as_bytes())
+            .write_all(bytes)
             .and_then(|()| stdin.flush())
             .unwrap_or_else(|e| panic!("cannot write to {}: {e}", self.name));
     }
@@ -553,6 +557,9 @@ fn a_scripted_zre_session_joins_shouts_and_whispers() {
         format!(r#"{{"event":"WHISPER","peer":"{alice_uuid}","name":"alice","content":["a secret word"]}}"#)
     );
 
+    // A line that is not UTF-8 is refused, not sent with its bytes
+    // replaced; the session goes on.
+    alice.send_bytes(b"/shout chat \xff\xfeabc\n");
     // A shout just before the end of input still arrives; then the end of
     // input quits cleanly: STOP, status 0, the peer sees us go.
     alice.send("/shout chat last words\n");
@@ -576,7 +583,19 @@ fn a_scripted_zre_session_joins_shouts_and_whispers() {
         "{}",
         alice.stderr()
     );
+    assert!(
+        alice
+            .stderr()
+            .contains("ignored a command line that is not UTF-8 text"),
+        "{}",
+        alice.stderr()
+    );
     bob.wait_json(&[r#""event":"SHOUT""#, r#""content":["last words"]"#]);
+    assert!(
+        !bob.seen.iter().any(|l| l.contains("abc")),
+        "the line that is not UTF-8 was sent: {:?}",
+        bob.seen
+    );
     bob.wait_json(&[r#""event":"EXIT""#, r#""name":"alice""#]);
 
     // SIGTERM stops cleanly too.
@@ -748,8 +767,16 @@ fn usage_errors_exit_2_whoever_finds_them() {
             "must not be shorter than evasive",
         ),
         // the same, in haskell-zre's flags
-        ("zre", &["-q", "10", "-d", "2"], "must not be shorter than evasive"),
-        ("zrecat", &["--quiet-ping-rate", "often", "g"], "--quiet-ping-rate: invalid number"),
+        (
+            "zre",
+            &["-q", "10", "-d", "2"],
+            "must not be shorter than evasive",
+        ),
+        (
+            "zrecat",
+            &["--quiet-ping-rate", "often", "g"],
+            "--quiet-ping-rate: invalid number",
+        ),
     ];
     for (applet, args, needle) in cases {
         let (status, stdout, stderr) = run_to_end(applet, bin.command(applet, args));

@@ -157,7 +157,17 @@ fn shell_loop(
         }
         while asleep_until.is_none() {
             let line = match commands.lines.try_recv() {
-                Ok(Input::Data(line)) => String::from_utf8_lossy(&line).into_owned(),
+                Ok(Input::Data(line)) => match String::from_utf8(line) {
+                    Ok(line) => line,
+                    // Replacing the bytes would send what was not typed.
+                    Err(_) => {
+                        eprintln!(
+                            "zre: ignored a command line that is not UTF-8 text; \
+                             /shoutx and /whisperx send bytes (in hex); going on"
+                        );
+                        continue;
+                    }
+                },
                 Ok(Input::End) | Err(TryRecvError::Disconnected) => return Ok(Exit::EndOfInput),
                 Ok(Input::Failed(err)) => return Err(Failure::new(format!("cannot read commands: {err}"))),
                 Ok(Input::Skipped(len)) => {
