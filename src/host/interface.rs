@@ -2,7 +2,7 @@
 
 use crate::core::endpoint::is_link_local;
 use crate::core::{LinkScope, Subnet};
-use log::debug;
+use log::{debug, warn};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
@@ -185,6 +185,7 @@ pub(crate) fn choose_from(
     if v4.ip.is_loopback() {
         return Ok(Interface::loopback());
     }
+    warn_if_down(iface);
     Ok(Interface {
         name: iface.name.clone(),
         address: IpAddr::V4(v4.ip),
@@ -260,6 +261,7 @@ pub(crate) fn choose_ipv6_from(
             iface.name
         )));
     }
+    warn_if_down(iface);
     let index = iface
         .index
         .ok_or_else(|| InterfaceError(format!("interface {} has no index (scope id)", iface.name)))?;
@@ -291,6 +293,14 @@ fn broadcast_of(ip: Ipv4Addr, netmask: Ipv4Addr, reported: Option<Ipv4Addr>) -> 
             derived
         }
         None => derived,
+    }
+}
+
+/// A named interface that is down is used (it may come up), but said:
+/// nothing is heard on it until then.
+fn warn_if_down(iface: &if_addrs::Interface) {
+    if iface.oper_status == if_addrs::IfOperStatus::Down {
+        warn!("interface {} is down: no peer is heard on it until it comes up", iface.name);
     }
 }
 
