@@ -6,7 +6,9 @@ use super::*;
 use crate::node::zmq_frame::MAX_INLINE;
 
 impl Node {
-    /// Joins `group` (1 to 255 bytes): peers are told at once.
+    /// Joins `group` (1 to 255 bytes): peers are told at once. RFC 36
+    /// puts no other rule on a name: any text goes, spaces and control
+    /// characters too (the tools escape those when they print a name).
     ///
     /// # Errors
     /// [`NodeError::Command`] for an invalid name or a stopped node.
