@@ -300,7 +300,10 @@ fn broadcast_of(ip: Ipv4Addr, netmask: Ipv4Addr, reported: Option<Ipv4Addr>) -> 
 /// nothing is heard on it until then.
 fn warn_if_down(iface: &if_addrs::Interface) {
     if iface.oper_status == if_addrs::IfOperStatus::Down {
-        warn!("interface {} is down: no peer is heard on it until it comes up", iface.name);
+        warn!(
+            "interface {} is down: no peer is heard on it until it comes up",
+            iface.name
+        );
     }
 }
 
@@ -338,16 +341,19 @@ fn bind_by_address_from(
     all: &[if_addrs::Interface],
 ) -> Result<String, InterfaceError> {
     let named = || all.iter().filter(|iface| iface.name == name);
-    let ip = named()
-        .find_map(|iface| match &iface.addr {
-            if_addrs::IfAddr::V4(v4) => Some(IpAddr::V4(v4.ip)),
-            _ => None,
-        })
-        .or_else(|| named().map(|iface| iface.addr.ip()).next())
+    let iface = named()
+        .find(|iface| matches!(iface.addr, if_addrs::IfAddr::V4(_)))
+        .or_else(|| named().next())
         .ok_or_else(|| InterfaceError(unmatched(&InterfaceSpec::Name(name.to_owned()), all, "IP", "-")))?;
     let port = endpoint.trim().rsplit_once(':').map_or("", |(_, port)| port);
-    Ok(match ip {
+    Ok(match iface.addr.ip() {
         IpAddr::V4(ip) => format!("tcp://{ip}:{port}"),
+        // A link-local address binds only with its scope, which this
+        // libzmq takes as a number (it has no if_nametoindex either).
+        IpAddr::V6(ip) if is_link_local(&ip) => match iface.index {
+            Some(index) => format!("tcp://[{ip}%{index}]:{port}"),
+            None => format!("tcp://[{ip}]:{port}"),
+        },
         IpAddr::V6(ip) => format!("tcp://[{ip}]:{port}"),
     })
 }
@@ -400,6 +406,7 @@ mod tests {
             iface("eth1", v6("fd00::3")),
             iface("eth1", v4),
             iface("v6only", v6("fd00::9")),
+            iface("ll", v6("fe80::7")),
         ];
         let bind = |endpoint: &str| {
             let name = interface_in_bind(endpoint).expect("a name");
@@ -408,6 +415,7 @@ mod tests {
         assert_eq!(bind("tcp://eth1:31337").unwrap(), "tcp://10.78.0.3:31337");
         assert_eq!(bind("tcp://eth1:*").unwrap(), "tcp://10.78.0.3:*");
         assert_eq!(bind("tcp://v6only:1").unwrap(), "tcp://[fd00::9]:1");
+        assert_eq!(bind("tcp://ll:1").unwrap(), "tcp://[fe80::7%3]:1");
         assert_eq!(bind("tcp://eth9:1").unwrap_err().0, "no interface is named eth9");
         for as_is in [
             "tcp://*:31337",
