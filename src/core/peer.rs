@@ -250,6 +250,8 @@ impl Peer {
             };
         }
         let liveness = match self.ping_sent_at {
+            // Announced: only the end of its grace is left to judge.
+            _ if self.leaving.is_some() => self.expired_at,
             None => self.evasive_at.min(self.expired_at),
             Some(sent) if !self.silent_reported => (sent + ping_wait).min(self.expired_at),
             Some(_) => self.expired_at,

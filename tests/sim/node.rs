@@ -963,6 +963,52 @@ fn port_zero_beacon_and_stop_remove_the_peer_after_a_second_of_silence() {
     assert!(sim.nodes[a].core.peers().is_empty());
 }
 
+/// A peer that announced it is leaving is not reported EVASIVE or SILENT
+/// in its grace: it goes with EXIT alone, as from Zyre (which removes it
+/// at once). Its evasive deadline may have passed just before, with the
+/// tick that would report it still to come: the grace's exact deadline
+/// must not report it then.
+#[test]
+fn a_leaving_peer_goes_with_exit_alone() {
+    let mut evaluated = 0;
+    for offset_ms in [100, 300, 500, 700, 900] {
+        let mut sim = Sim::new();
+        let a = sim.add("a");
+        // b never pings a (its own timeouts are long): a hears from b only
+        // what b sends, and b's last word falls between a's ticks.
+        let mut config = Sim::config(uuid_of(1), "b", "10.0.0.2".parse().unwrap(), 41000);
+        config.evasive = secs(60);
+        config.expired = secs(120);
+        let b = sim.add_with(config);
+        sim.run_for(secs(2) + Duration::from_millis(offset_ms));
+        let a_uuid = sim.uuid(a);
+        sim.nodes[b].core.whisper(a_uuid, text("last words")).unwrap();
+        sim.settle();
+        // Quiet just past a's evasive timeout for it, then b stops.
+        sim.run_for(secs(5) + Duration::from_millis(50));
+        if sim.count(a, "EVASIVE") > 0 {
+            // The tick came first: a true EVASIVE, not this case.
+            continue;
+        }
+        evaluated += 1;
+        let before = sim.nodes[a].events.len();
+        // Its port-0 beacon comes first (UDP overtakes the GOODBYE on TCP),
+        // and a loop runs what is then due at once, before reading on.
+        let leaving = zre::wire::Beacon::new(sim.uuid(b), 0).to_bytes();
+        let (now, ip) = (sim.now, sim.nodes[b].ip);
+        sim.nodes[a].core.handle_beacon(now, ip, &leaving);
+        if sim.nodes[a].core.poll_timeout().is_some_and(|t| t <= now) {
+            sim.nodes[a].core.handle_timeout(now);
+        }
+        sim.nodes[b].core.stop();
+        sim.settle();
+        sim.run_for(secs(3));
+        let after: Vec<&str> = sim.nodes[a].events[before..].iter().map(|e| e.kind()).collect();
+        assert_eq!(after, ["EXIT"], "offset {offset_ms} ms");
+    }
+    assert!(evaluated > 0, "no offset fell between the deadline and its tick");
+}
+
 #[test]
 fn goodbye_alone_removes_the_peer() {
     let mut sim = Sim::new();

@@ -206,6 +206,14 @@ impl NodeCore {
             self.remove_peer(uuid, Removal::Expired);
             return;
         }
+        if peer.leaving.is_some() {
+            // It said it is leaving (a port-0 beacon): it goes on its
+            // GOODBYE or at the end of its grace, with EXIT alone, as
+            // Zyre's peers go at once; neither EVASIVE nor SILENT, which
+            // the grace's exact deadline would otherwise report when its
+            // evasive one had just passed.
+            return;
+        }
         if peer.ping_sent_at.is_none() && now >= peer.evasive_at {
             peer.ping_sent_at = Some(ping_tick);
             peer.evasive_reported = true;
