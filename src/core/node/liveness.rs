@@ -147,14 +147,16 @@ impl NodeCore {
     /// One peer's liveness at `now`: PING when evasive, SILENT and a probe
     /// when the PING went unanswered, EXIT when expired. `due` is the
     /// tick the check was due at (`now` or a little before: a loop wakes
-    /// late). A PING is counted from its tick, so that SILENT comes the
-    /// tick after it: counted from `now`, a wake a millisecond late put
-    /// SILENT a tick later, where a short expired timeout (`--evasive 1
-    /// --expired 3`) could take the peer first, without its SILENT. A
-    /// wake later than half a tick counts from `now`: the answer gets at
-    /// least half a tick, never a judgement in the pass that sent it.
+    /// late). The deadlines are judged at that tick, and a PING counts
+    /// from it, so that EVASIVE, SILENT and EXIT fall on the ticks they
+    /// were rounded up to: judged at `now`, a wake a millisecond late
+    /// found a deadline just after the tick already passed, and a short
+    /// expired timeout (`--evasive 1 --expired 3`) took the peer in the
+    /// pass meant for its SILENT. A wake later than half a tick is judged
+    /// at `now`: a PING's answer gets at least half a tick, never a
+    /// judgement in the pass that sent it.
     fn check_peer(&mut self, now: Instant, due: Instant, uuid: Uuid) {
-        let ping_tick = if now.saturating_duration_since(due) <= self.reap_interval / 2 {
+        let at = if now.saturating_duration_since(due) <= self.reap_interval / 2 {
             due.min(now)
         } else {
             now
@@ -183,8 +185,8 @@ impl NodeCore {
             // unread in our inbox: neither SILENT nor EXIT can be judged.
             // A PING every evasive period keeps us alive in its eyes.
             let due = match peer.ping_sent_at {
-                None => now >= peer.evasive_at,
-                Some(sent) => now >= sent + self.config.evasive,
+                None => at >= peer.evasive_at,
+                Some(sent) => at >= sent + self.config.evasive,
             };
             if !due {
                 return;
@@ -196,12 +198,12 @@ impl NodeCore {
                 });
             }
             peer.evasive_reported = true;
-            peer.ping_sent_at = Some(ping_tick);
+            peer.ping_sent_at = Some(at);
             self.stats.pings_sent += 1;
             self.send(uuid, &Body::Ping, None);
             return;
         }
-        if now >= peer.expired_at {
+        if at >= peer.expired_at {
             info!("peer {} expired", uuid.simple());
             self.remove_peer(uuid, Removal::Expired);
             return;
@@ -214,8 +216,8 @@ impl NodeCore {
             // evasive one had just passed.
             return;
         }
-        if peer.ping_sent_at.is_none() && now >= peer.evasive_at {
-            peer.ping_sent_at = Some(ping_tick);
+        if peer.ping_sent_at.is_none() && at >= peer.evasive_at {
+            peer.ping_sent_at = Some(at);
             peer.evasive_reported = true;
             if peer.entered {
                 self.events.push_back(Event::Evasive {
@@ -229,7 +231,7 @@ impl NodeCore {
         }
         let unanswered = peer
             .ping_sent_at
-            .is_some_and(|sent| now >= sent + self.reap_interval);
+            .is_some_and(|sent| at >= sent + self.reap_interval);
         if unanswered && !peer.silent_reported {
             peer.silent_reported = true;
             if !peer.entered {
