@@ -47,9 +47,9 @@ node_args! {
     #[argh(
         example = "zrecat test > received.txt\ncat /etc/os-release | zrecat test\nzrecat --raw files < image.png",
         note = "Before the first input is sent, zrecat waits (--wait) until a peer has joined GROUP; if \
-none comes it exits with status 1, sending nothing (with --wait 0 it sends at once, and exits with \
-status 1 if nobody was in GROUP for any of it). A line over 16 MiB is an error (use --raw). At the end of stdin it waits until everything was \
-handed to the network, leaves GROUP and exits 0. Line mode sends a line without its newline and \
+none comes it exits with status 1, sending nothing (with --wait 0 it sends at once to the peers met \
+so far, and exits with status 1 if none of the input reached one). A line over 16 MiB is an error \
+(use --raw). At the end of stdin it waits until everything was handed to the network, leaves GROUP and exits 0. Line mode sends a line without its newline and \
 prints each message followed by a newline (unless it ends with one); --raw sends stdin in chunks of \
 up to 64 KiB and prints messages exactly as received: use it on both sides for binary data."
     )]
@@ -229,12 +229,13 @@ pub fn run(args: ZrecatArgs) -> Outcome {
     if unheard > 0 && heard == 0 {
         stop_node(&mut runtime.node, None);
         return Err(Failure::new(format!(
-            "nobody was in group '{group}': nothing was sent"
+            "no peer in group '{group}' was met when the input came: nothing was sent \
+             (--wait 0 does not wait to meet peers)"
         )));
     }
     if unheard > 0 {
         log::warn!(
-            "{unheard} of {} messages reached nobody: no peer was in group '{group}' then",
+            "{unheard} of {} messages reached nobody: no peer in group '{group}' was met then",
             heard + unheard
         );
     }

@@ -132,7 +132,9 @@ pub(crate) fn choose(spec: &InterfaceSpec) -> Result<Interface, InterfaceError> 
     if *spec == InterfaceSpec::Loopback {
         return Ok(Interface::loopback());
     }
-    choose_from(spec, &list()?)
+    let chosen = choose_from(spec, &list()?)?;
+    warn_if_down(&chosen);
+    Ok(chosen)
 }
 
 /// The machine's interfaces and their addresses, as `getifaddrs(3)` lists
@@ -185,7 +187,6 @@ pub(crate) fn choose_from(
     if v4.ip.is_loopback() {
         return Ok(Interface::loopback());
     }
-    warn_if_down(iface);
     Ok(Interface {
         name: iface.name.clone(),
         address: IpAddr::V4(v4.ip),
@@ -218,7 +219,9 @@ pub(crate) fn choose_ipv6(spec: &InterfaceSpec) -> Result<Interface, InterfaceEr
             "loopback mode (-i lo) is IPv4 only: in IPv6 mode name a LAN interface".into(),
         ));
     }
-    choose_ipv6_from(spec, &list()?)
+    let chosen = choose_ipv6_from(spec, &list()?)?;
+    warn_if_down(&chosen);
+    Ok(chosen)
 }
 
 /// [`choose_ipv6`] against a listing already made.
@@ -261,7 +264,6 @@ pub(crate) fn choose_ipv6_from(
             iface.name
         )));
     }
-    warn_if_down(iface);
     let index = iface
         .index
         .ok_or_else(|| InterfaceError(format!("interface {} has no index (scope id)", iface.name)))?;
@@ -296,15 +298,31 @@ fn broadcast_of(ip: Ipv4Addr, netmask: Ipv4Addr, reported: Option<Ipv4Addr>) -> 
     }
 }
 
-/// A named interface that is down is used (it may come up), but said:
-/// nothing is heard on it until then.
-fn warn_if_down(iface: &if_addrs::Interface) {
-    if iface.oper_status == if_addrs::IfOperStatus::Down {
+/// A named interface that is down is used (it may come up), but said,
+/// once, when the node is built: nothing is heard on it until then.
+fn warn_if_down(chosen: &Interface) {
+    if !chosen.loopback && is_down(&chosen.name) {
         warn!(
             "interface {} is down: no peer is heard on it until it comes up",
-            iface.name
+            chosen.name
         );
     }
+}
+
+/// Whether Linux says the interface is down (`operstate`: set down, or
+/// no carrier below it). if-addrs reports only up or unknown there, from
+/// IFF_RUNNING, so it is read from sysfs; elsewhere nothing is said.
+fn is_down(name: &str) -> bool {
+    let state = std::fs::read_to_string(
+        std::path::Path::new("/sys/class/net")
+            .join(name)
+            .join("operstate"),
+    );
+    operstate_is_down(state.as_deref().unwrap_or(""))
+}
+
+fn operstate_is_down(state: &str) -> bool {
+    matches!(state.trim(), "down" | "lowerlayerdown")
 }
 
 /// A bind endpoint `tcp://NAME:PORT` with the address of the interface
@@ -426,6 +444,18 @@ mod tests {
         ] {
             assert_eq!(interface_in_bind(as_is), None, "{as_is}");
         }
+    }
+
+    #[test]
+    fn an_interface_is_down_as_sysfs_says() {
+        assert!(operstate_is_down("down\n"));
+        assert!(operstate_is_down("lowerlayerdown\n"));
+        for up in ["up\n", "unknown\n", "dormant\n", ""] {
+            assert!(!operstate_is_down(up), "{up:?}");
+        }
+        // `lo` is "unknown" (no carrier to speak of); no such interface, no word.
+        assert!(!is_down("lo"));
+        assert!(!is_down("nosuch0"));
     }
 
     #[test]

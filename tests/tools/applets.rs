@@ -492,7 +492,7 @@ fn zrecat_without_a_wait_says_when_its_input_reached_nobody() {
     let stderr = cat.stderr();
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("nobody was in group 'lonely': nothing was sent"),
+        stderr.contains("no peer in group 'lonely' was met when the input came: nothing was sent"),
         "{stderr}"
     );
 }
