@@ -204,7 +204,7 @@ fn target_peer(node: &Node, target: &str) -> Result<Uuid, String> {
         .peers()
         .into_iter()
         .filter(|&peer| node.peer_name(peer) == Some(target))
-        .map(|peer| peer.simple().to_string())
+        .map(|peer| ZyreUuid(peer).to_string())
         .collect();
     named.sort();
     if named.len() > 1 {
@@ -578,8 +578,8 @@ mod tests {
         }
         let (_, output) = execute(&mut nodes[0], "/whisper twin hi", false);
         let mut twins = [
-            nodes[1].uuid().simple().to_string(),
-            nodes[2].uuid().simple().to_string(),
+            ZyreUuid(nodes[1].uuid()).to_string(),
+            ZyreUuid(nodes[2].uuid()).to_string(),
         ];
         twins.sort();
         let expected = format!(
