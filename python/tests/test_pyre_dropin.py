@@ -49,6 +49,13 @@ def pair():
     node2.stop()
 
 
+def test_pyre_module_paths_import_the_same_class():
+    # pyre users write `from pyre.pyre import Pyre` as often as `from pyre import Pyre`.
+    from zre_rs.pyre.pyre import Pyre as FromModule
+
+    assert FromModule is Pyre
+
+
 # ----- pyre's test cases ---------------------------------------------------
 
 

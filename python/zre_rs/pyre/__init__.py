@@ -2,6 +2,7 @@
 
     import pyre                      ->  import zre_rs.pyre as pyre
     from pyre import Pyre            ->  from zre_rs.pyre import Pyre
+    from pyre.pyre import Pyre       ->  from zre_rs.pyre.pyre import Pyre
     from pyre import zhelper         ->  from zre_rs.pyre import zhelper
     from pyre.pyre_event import ...  ->  from zre_rs.pyre.pyre_event import ...
 
