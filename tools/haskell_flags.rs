@@ -45,22 +45,19 @@ pub(crate) fn rewrite(applet: &str, args: &[String]) -> Result<(Vec<String>, Vec
             out.push(ours.to_owned());
             continue;
         }
-        let dropped = match (applet, arg.as_str()) {
-            (_, "-p" | "--quiet-ping-rate") => Some(true),
-            ("zrecat", "-O" | "--bufsize") => Some(true),
-            ("zrecat", "-N" | "--shutdown") => Some(false),
-            _ => None,
-        };
-        match dropped {
-            Some(true) => {
+        match (applet, arg.as_str()) {
+            // Options that do nothing here: their value is checked, then
+            // both are dropped, with a note.
+            (_, "-p" | "--quiet-ping-rate") | ("zrecat", "-O" | "--bufsize") => {
                 let value = rest.next().ok_or_else(|| format!("{arg}: a value is needed"))?;
                 if value.parse::<f64>().map_or(true, |v| !v.is_finite() || v < 0.0) {
                     return Err(format!("{arg}: invalid number \"{value}\""));
                 }
                 notes.push(format!("{arg} (haskell-zre's) is read but does nothing here"));
             }
-            Some(false) => {}
-            None => out.push(arg.clone()),
+            // What ours does anyway.
+            ("zrecat", "-N" | "--shutdown") => {}
+            _ => out.push(arg.clone()),
         }
     }
     Ok((out, notes))

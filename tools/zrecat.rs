@@ -228,9 +228,14 @@ pub fn run(args: ZrecatArgs) -> Outcome {
     }
     if unheard > 0 && heard == 0 {
         stop_node(&mut runtime.node, None);
+        // Without a wait, the likely cause; with one, the peers seen left.
+        let why = if wait.is_zero() {
+            " (--wait 0 does not wait to meet peers)"
+        } else {
+            ""
+        };
         return Err(Failure::new(format!(
-            "no peer in group '{group}' was met when the input came: nothing was sent \
-             (--wait 0 does not wait to meet peers)"
+            "no peer in group '{group}' was met when the input came: nothing was sent{why}"
         )));
     }
     if unheard > 0 {

@@ -313,11 +313,7 @@ fn warn_if_down(chosen: &Interface) {
 /// no carrier below it). if-addrs reports only up or unknown there, from
 /// IFF_RUNNING, so it is read from sysfs; elsewhere nothing is said.
 fn is_down(name: &str) -> bool {
-    let state = std::fs::read_to_string(
-        std::path::Path::new("/sys/class/net")
-            .join(name)
-            .join("operstate"),
-    );
+    let state = std::fs::read_to_string(sys_class_net(name).join("operstate"));
     operstate_is_down(state.as_deref().unwrap_or(""))
 }
 
@@ -362,7 +358,7 @@ fn bind_by_address_from(
     let iface = named()
         .find(|iface| matches!(iface.addr, if_addrs::IfAddr::V4(_)))
         .or_else(|| named().next())
-        .ok_or_else(|| InterfaceError(unmatched(&InterfaceSpec::Name(name.to_owned()), all, "IP", "-")))?;
+        .ok_or_else(|| InterfaceError(not_listed(name)))?;
     let port = endpoint.trim().rsplit_once(':').map_or("", |(_, port)| port);
     Ok(match iface.addr.ip() {
         IpAddr::V4(ip) => format!("tcp://{ip}:{port}"),
@@ -378,19 +374,32 @@ fn bind_by_address_from(
 
 /// Why no interface of `all` matched `spec` in the `family` wanted: a
 /// name that is there with other addresses only (`other`: what to do
-/// instead), one that is there without any (down or unconfigured), one
-/// that is not there at all, or an address no interface has.
+/// instead), one that is not listed (see [`not_listed`]), or an address
+/// no interface has.
 fn unmatched(spec: &InterfaceSpec, all: &[if_addrs::Interface], family: &str, other: &str) -> String {
     let InterfaceSpec::Name(name) = spec else {
         return format!("no {family} interface matches {spec}");
     };
     if all.iter().any(|iface| iface.name == *name) {
         format!("interface {name} has no {family} address ({other})")
-    } else if std::path::Path::new("/sys/class/net").join(name).exists() {
+    } else {
+        not_listed(name)
+    }
+}
+
+/// Why an interface name has no address listed: it is there without any
+/// (down or unconfigured), or not there at all.
+fn not_listed(name: &str) -> String {
+    if sys_class_net(name).exists() {
         format!("interface {name} has no IP address (is it up and configured?)")
     } else {
         format!("no interface is named {name}")
     }
+}
+
+/// Linux's directory of the interface `name` (sysfs).
+fn sys_class_net(name: &str) -> std::path::PathBuf {
+    std::path::Path::new("/sys/class/net").join(name)
 }
 
 #[cfg(test)]
@@ -487,6 +496,10 @@ mod tests {
         // that is down or has no address.
         assert_eq!(
             unmatched(&InterfaceSpec::Name("lo".into()), &[], "IPv4", "-"),
+            "interface lo has no IP address (is it up and configured?)"
+        );
+        assert_eq!(
+            not_listed("lo"),
             "interface lo has no IP address (is it up and configured?)"
         );
         let address = InterfaceSpec::Address(IpAddr::V4(Ipv4Addr::new(10, 9, 9, 9)));
