@@ -3,7 +3,7 @@
 
 use crate::convert::{self, check_group, seconds};
 use crate::driver::{Command, Driver, SIGNAL_CHECK, Taken};
-use crate::{CommandError, ConfigError, node_error, stopped};
+use crate::{ConfigError, node_error, stopped};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
@@ -275,18 +275,21 @@ impl NativeNode {
     fn whisper(&self, py: Python<'_>, peer: &[u8], content: &Bound<'_, PyAny>, strict: bool) -> PyResult<()> {
         let peer = convert::peer(peer)?;
         let content = convert::frames(content)?;
-        if !self.driver.shared.knows_peer(&peer) {
-            if !self.driver.is_running() {
-                return Err(stopped());
-            }
-            if strict {
-                return Err(CommandError::new_err(
-                    zre::CommandError::UnknownPeer(peer).to_string(),
-                ));
-            }
-            return Ok(());
+        if self.driver.shared.knows_peer(&peer) {
+            // Its ENTER reached Python: queued, without waiting.
+            return self.send(py, Command::Whisper(peer, content));
         }
-        self.send(py, Command::Whisper(peer, content))
+        // Whether a peer is known is the node's to say, behind the
+        // commands before this one: `peers()` is answered by the node's
+        // thread, and lists a peer before its ENTER reaches Python, so a
+        // peer it listed may not be in the set above yet. The node takes
+        // the whisper or names the peer unknown.
+        match self.query(py, move |node| node.whisper(peer, content)) {
+            None => Err(stopped()),
+            Some(Ok(())) => Ok(()),
+            Some(Err(zre::NodeError::Command(zre::CommandError::UnknownPeer(_)))) if !strict => Ok(()),
+            Some(Err(err)) => Err(node_error(err)),
+        }
     }
 
     /// Queues a message to every peer in `group`.
