@@ -18,6 +18,7 @@ mod liveness;
 mod membership;
 mod peer_index;
 mod queries;
+mod receipts;
 mod removal;
 mod renumber;
 mod seeds;
@@ -525,6 +526,9 @@ impl NodeCore {
             // Its liveness check: it holds a session with us (see
             // greet_again). Other messages can be a session's last ones
             // in flight; a PING comes only after an evasive silence.
+            if head.id == MessageId::PingOk as u8 {
+                self.count_ping_ok(uuid);
+            }
             if head.id == MessageId::Ping as u8 || head.id == MessageId::PingOk as u8 {
                 self.greet_again(now, uuid);
             }
@@ -884,7 +888,10 @@ impl NodeCore {
                 self.check_status(uuid, status);
             }
             Body::Ping => self.send(uuid, &Body::PingOk, None),
-            Body::PingOk => self.on_ping_ok(now, uuid),
+            Body::PingOk => {
+                self.count_ping_ok(uuid);
+                self.on_ping_ok(now, uuid)
+            }
             Body::Elect { group, challenger } => self.on_elect(uuid, group, challenger),
             Body::Leader { group, leader } => self.on_leader(uuid, group, leader),
             Body::Goodbye => {
@@ -910,6 +917,9 @@ impl NodeCore {
             return;
         };
         if let Some(header) = emit_for(peer, body, &mut self.emit_buffer) {
+            if matches!(body, Body::Ping) {
+                peer.pings_sent = peer.pings_sent.wrapping_add(1);
+            }
             self.actions.push_back(Action::Send {
                 peer: uuid,
                 header,

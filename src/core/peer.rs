@@ -67,6 +67,13 @@ pub(crate) struct Peer {
     pub silent_reported: bool,
     /// When we sent the PING that is still unanswered.
     pub ping_sent_at: Option<Instant>,
+    /// PINGs sent to it and PING-OKs from it in this session, counted
+    /// (wrapping): a peer answers PINGs in the order they came, each
+    /// behind everything we sent before it (see `NodeCore::request_receipts`).
+    pub(super) pings_sent: u32,
+    pub(super) pings_answered: u32,
+    /// The PING, by its count, whose answer is a receipt we asked for.
+    pub(super) receipt_at: Option<u32>,
     /// The time of its entry in the liveness timers (see `liveness`), if
     /// it has one.
     pub scheduled: Option<Instant>,
@@ -153,6 +160,9 @@ impl Peer {
             evasive_reported: false,
             silent_reported: false,
             ping_sent_at: None,
+            pings_sent: 0,
+            pings_answered: 0,
+            receipt_at: None,
             scheduled: None,
             linked: false,
             leaving: None,

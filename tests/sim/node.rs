@@ -816,6 +816,92 @@ fn a_node_that_stops_reading_keeps_its_peers_and_they_keep_it() {
     assert_eq!(sim.nodes[a].core.peers(), vec![sim.uuid(b)]);
 }
 
+/// A receipt (a PING behind what we sent; its PING-OK) comes only once
+/// the peer has read everything sent before it: not while it does not
+/// read (its own PINGs keep it alive meanwhile, so it never goes), and at
+/// once when it reads again. A peer that freezes never gives one: its
+/// receipt stops pending when it EXITs, which says what became of the
+/// data. Other PINGs (the liveness check's) answered meanwhile are not
+/// taken for it.
+#[test]
+fn a_receipt_comes_once_the_peer_has_read_everything_before_it() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    let c = sim.add("c");
+    sim.run_for(secs(2));
+    assert_eq!(sim.count(a, "ENTER"), 2);
+    let (b_uuid, c_uuid) = (sim.uuid(b), sim.uuid(c));
+    assert!(!sim.nodes[a].core.receipt_pending(b_uuid), "none asked yet");
+
+    // b's application stops reading; a sends it ten messages and asks.
+    sim.pause_reading(b, true);
+    for i in 0..10 {
+        sim.nodes[a].core.whisper(b_uuid, text(&format!("m{i}"))).unwrap();
+    }
+    let mut asked = sim.nodes[a].core.request_receipts().unwrap();
+    asked.sort();
+    let mut both = vec![b_uuid, c_uuid];
+    both.sort();
+    assert_eq!(asked, both, "every entered peer is asked");
+    sim.settle();
+    assert!(
+        !sim.nodes[a].core.receipt_pending(c_uuid),
+        "c read everything: its receipt came"
+    );
+    // A minute without reading: a PINGs b (evasive) more than once, and b
+    // never answers them; b's own PINGs keep it known to a.
+    sim.run_for(secs(60));
+    assert!(sim.nodes[a].core.receipt_pending(b_uuid), "b has read nothing");
+    assert_eq!(sim.count(b, "WHISPER"), 0);
+    assert!(sim.events(a, "EXIT").is_empty());
+    // b reads again: the ten messages, then the PING, answered.
+    sim.pause_reading(b, false);
+    sim.settle();
+    assert_eq!(sim.count(b, "WHISPER"), 10);
+    assert!(
+        !sim.nodes[a].core.receipt_pending(b_uuid),
+        "b read all ten, then the PING"
+    );
+
+    // Asked twice, the receipt is the later PING's answer: b answers the
+    // first PING alone (the message and the second PING stay unread).
+    sim.pause_reading(b, true);
+    sim.nodes[a].core.request_receipts().unwrap();
+    sim.nodes[a].core.whisper(b_uuid, text("more")).unwrap();
+    sim.nodes[a].core.request_receipts().unwrap();
+    sim.settle();
+    let i = sim.unread.iter().position(|p| p.to == b).unwrap();
+    let first = sim.unread.remove(i).unwrap();
+    assert_eq!(first.header[2], 6, "the first PING (RFC 36 message id 6)");
+    sim.reading_paused.remove(&b);
+    sim.deliver(first);
+    sim.reading_paused.insert(b);
+    sim.settle();
+    assert!(
+        sim.nodes[a].core.receipt_pending(b_uuid),
+        "the first PING's answer is not the receipt asked last"
+    );
+    sim.pause_reading(b, false);
+    sim.settle();
+    assert_eq!(sim.count(b, "WHISPER"), 11);
+    assert!(!sim.nodes[a].core.receipt_pending(b_uuid));
+
+    // c freezes: its receipt pends until its EXIT, then no longer.
+    sim.clear_events();
+    sim.kill(c);
+    sim.nodes[a].core.whisper(c_uuid, text("into the void")).unwrap();
+    sim.nodes[a].core.request_receipts().unwrap();
+    sim.run_for(secs(20));
+    assert!(sim.nodes[a].core.receipt_pending(c_uuid));
+    sim.run_for(secs(15));
+    assert!(sim.events(a, "EXIT").iter().any(|e| e.peer() == Some(c_uuid)));
+    assert!(
+        !sim.nodes[a].core.receipt_pending(c_uuid),
+        "gone: its EXIT says it"
+    );
+}
+
 #[test]
 fn a_lost_message_resets_the_peer_and_it_recovers() {
     let mut sim = Sim::new();

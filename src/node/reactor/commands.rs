@@ -155,6 +155,32 @@ impl Node {
         self.stopped
     }
 
+    /// Asks every entered peer for a receipt: a PING sent behind
+    /// everything sent to it so far (what libzmq and our backlog still
+    /// hold included), which the peer answers (PING-OK, as every ZRE
+    /// implementation does) only once it has read all of it. Returns the
+    /// peers asked; [`Node::receipt_pending`] says whose receipt is still
+    /// to come. Before stopping, a sender that waits for its receipts
+    /// knows its data was read, rather than trusting the linger time
+    /// (`zrecat` does this at the end of its input). A peer that never
+    /// answers goes EVASIVE, SILENT and EXIT by the liveness rules.
+    ///
+    /// # Errors
+    /// [`NodeError::Command`] for a stopped node.
+    pub fn request_receipts(&mut self) -> Result<Vec<Uuid>, NodeError> {
+        let asked = self.core.request_receipts()?;
+        self.after_command()?;
+        Ok(asked)
+    }
+
+    /// Whether the receipt asked of `peer` ([`Node::request_receipts`]) is
+    /// still to come: `false` once it came, for a peer never asked, and
+    /// for one that is gone (its [`Event::Exit`](crate::core::Event::Exit)
+    /// came instead: what was sent to it may not have been read).
+    pub fn receipt_pending(&self, peer: Uuid) -> bool {
+        self.core.receipt_pending(peer)
+    }
+
     pub(super) fn after_command(&mut self) -> Result<(), NodeError> {
         self.apply_actions()?;
         if self.links.has_backlog() {
