@@ -10,7 +10,7 @@ use std::io;
 use std::sync::mpsc::TryRecvError;
 use std::time::{Duration, Instant};
 use zre::config::Origin;
-use zre::{Event, Frame};
+use zre::{Event, Frame, Uuid};
 
 /// Size of a chunk of stdin in --raw mode.
 const RAW_CHUNK: usize = 64 * 1024;
@@ -28,18 +28,8 @@ const INPUT_QUEUE: usize = 64;
 /// input queue, this bounds the memory a large file can take.
 const LINE_SEND_HWM: i32 = 10_000;
 const RAW_SEND_HWM: i32 = 256;
-/// How long zrecat keeps running after the end of its input, once all of it
-/// is in libzmq's queues. Our own receivers need none of it: they keep a
-/// leaving peer until its GOODBYE, which travels behind the data. But Zyre,
-/// pyre and zyre.js drop a peer on its port-0 beacon at once, and that UDP
-/// beacon can overtake the tail of our data on TCP; the grace lets a
-/// receiver of theirs that keeps up take the tail first.
-const DRAIN_GRACE: Duration = Duration::from_millis(1500);
 /// The stdout buffer, for bulk data.
 const OUTPUT_BUFFER: usize = 256 * 1024;
-/// The grace after a small input, which is never far behind.
-const SMALL_INPUT_GRACE: Duration = Duration::from_millis(200);
-const SMALL_INPUT: u64 = 256 * 1024;
 
 node_args! {
     /// Cat for a group: joins GROUP, shouts each line of stdin to it, and
@@ -49,7 +39,9 @@ node_args! {
         note = "Before the first input is sent, zrecat waits (--wait) until a peer has joined GROUP; if \
 none comes it exits with status 1, sending nothing (with --wait 0 it sends at once to the peers met \
 so far, and exits with status 1 if none of the input reached one). A line over 16 MiB is an error \
-(use --raw). At the end of stdin it waits until everything was handed to the network, leaves GROUP and exits 0. Line mode sends a line without its newline and \
+(use --raw). At the end of stdin it waits until every peer in GROUP has read everything sent to it \
+(its receipt: the answer to a PING sent behind the data), leaves GROUP and exits 0; if a peer goes \
+first, it says so and exits 1. Line mode sends a line without its newline and \
 prints each message followed by a newline (unless it ends with one); --raw sends stdin in chunks of \
 up to 64 KiB and prints messages exactly as received: use it on both sides for binary data."
     )]
@@ -133,7 +125,11 @@ pub fn run(args: ZrecatArgs) -> Outcome {
     let mut held: Option<Vec<u8>> = None;
     let mut peer_seen = wait.is_zero();
     let mut wait_until: Option<Instant> = None;
-    let mut drain_until: Option<Instant> = None;
+    // At the end of the input: the peers in GROUP whose receipt (see
+    // `Node::request_receipts`) is still to come, and those that went
+    // before it came.
+    let mut receipts: Option<Vec<Uuid>> = None;
+    let mut unconfirmed: Vec<String> = Vec::new();
     let mut bytes_sent: u64 = 0;
     // Messages shouted while nobody was in the group (`--wait 0`, or all
     // members gone): said at the end, never lost in silence.
@@ -145,9 +141,7 @@ pub fn run(args: ZrecatArgs) -> Outcome {
         let timeout = if backlogged {
             Some(BACKLOG_RECHECK)
         } else {
-            wait_until
-                .or(drain_until)
-                .map(|t| t.saturating_duration_since(Instant::now()))
+            wait_until.map(|t| t.saturating_duration_since(Instant::now()))
         };
         if runtime.poll(timeout)?.signal {
             break;
@@ -207,21 +201,48 @@ pub fn run(args: ZrecatArgs) -> Outcome {
                 }
             }
         }
-        // Everything read has been handed to libzmq; stopping flushes it,
-        // after a grace time for what is still on its way (see DRAIN_GRACE).
+        // Everything read is sent or queued. What libzmq still holds would
+        // get only the linger time once we stop, and a slow receiver can
+        // need longer: each peer in GROUP is asked for its receipt (a PING
+        // behind the data, answered once it has read all of it), and
+        // zrecat leaves when all came. A peer that goes first (EXIT: it
+        // left, or stopped answering and expired) is named at the end.
         // --listen has no input to finish: it runs until a signal.
         if !listen && input_done && held.is_none() && runtime.node.backlog() == 0 {
-            let nobody_left = runtime.node.peers_by_group(&group).is_empty();
-            if !peer_seen || nobody_left || drain_until.is_some_and(|t| Instant::now() >= t) {
+            if !peer_seen || bytes_sent == 0 && heard == 0 {
                 break;
             }
-            let grace = if bytes_sent <= SMALL_INPUT {
-                SMALL_INPUT_GRACE
-            } else {
-                DRAIN_GRACE
+            let waiting = match receipts.as_mut() {
+                Some(waiting) => waiting,
+                None => {
+                    let members = runtime.node.peers_by_group(&group);
+                    let asked = runtime.node.request_receipts()?;
+                    receipts.insert(asked.into_iter().filter(|p| members.contains(p)).collect())
+                }
             };
-            drain_until.get_or_insert_with(|| Instant::now() + grace);
+            let node = &runtime.node;
+            waiting.retain(|&peer| {
+                if node.receipt_pending(peer) {
+                    return true;
+                }
+                // No longer pending: it came, or the peer is gone (a
+                // receipt and an EXIT in one pass count as gone).
+                if node.peer_name(peer).is_none() {
+                    unconfirmed.push(peer.simple().to_string());
+                }
+                false
+            });
+            if waiting.is_empty() {
+                break;
+            }
         }
+    }
+    if let Some(waiting) = receipts.as_ref().filter(|w| !w.is_empty()) {
+        // Interrupted while receipts were still to come.
+        log::warn!(
+            "stopped before {} peer(s) in '{group}' said they had read everything: the end of the input may not reach them",
+            waiting.len()
+        );
     }
     if let Err(err) = runtime.node.leave(&group) {
         log::warn!("cannot leave {group}: {err}");
@@ -248,6 +269,14 @@ pub fn run(args: ZrecatArgs) -> Outcome {
     stop_node(&mut runtime.node, json.then_some(&mut out));
     if !json {
         let _ = out.flush();
+    }
+    if !unconfirmed.is_empty() {
+        return Err(Failure::new(format!(
+            "{} peer(s) left '{group}' before saying they had read everything sent to them ({}): \
+             the end of the input may not have reached them",
+            unconfirmed.len(),
+            unconfirmed.join(", ")
+        )));
     }
     Ok(())
 }

@@ -2,9 +2,10 @@
 //! one node to two others, and both copies must be byte-identical to the
 //! input, to the last byte before EOF. Random bytes in `--raw` mode, text
 //! in line mode, and random bytes again with one receiver stopped
-//! (SIGSTOP) for 5 s at 30 % of the input and, separately, at 90 %: then
-//! the sender has handed the rest to libzmq and leaves (port-0 beacon,
-//! GOODBYE after the data) while the receiver still has the tail to read.
+//! (SIGSTOP) for 5 s at 30 % of the input and, separately, at 90 %, and
+//! for 12 s at 95 %: then the sender has handed the rest to libzmq while
+//! the receiver still has the tail to read, and waits for its receipt (a
+//! PING behind the data) before it leaves.
 //!
 //! What a slow receiver does to the sender (zrecat's high-water marks):
 //! libzmq queues up to 256 messages of 64 KiB (raw; 10 000 lines in line
@@ -254,6 +255,8 @@ enum Stop {
     Never,
     /// r2 is stopped once this share of the input has been fed.
     AtFraction(u8),
+    /// The same, for this many seconds instead of `stopped_for()`.
+    AtFractionFor(u8, u64),
 }
 
 struct Outcome {
@@ -347,9 +350,16 @@ fn transfer(tag: &str, net: u8, raw: bool, stop: Stop) -> Option<Outcome> {
     let mut receiver_rss = [0u64; 2];
     let complete = |outs: &[PathBuf; 2]| outs.iter().all(|o| file_len(o) >= size);
     loop {
-        let should_stop = match stop {
-            Stop::Never => false,
-            Stop::AtFraction(pct) => fed.load(Ordering::Relaxed) >= size * u64::from(pct) / 100,
+        let (should_stop, stop_for) = match stop {
+            Stop::Never => (false, stopped_for()),
+            Stop::AtFraction(pct) => (
+                fed.load(Ordering::Relaxed) >= size * u64::from(pct) / 100,
+                stopped_for(),
+            ),
+            Stop::AtFractionFor(pct, secs) => (
+                fed.load(Ordering::Relaxed) >= size * u64::from(pct) / 100,
+                Duration::from_secs(secs),
+            ),
         };
         if should_stop && stopped_at.is_none() {
             receivers[1].signal("STOP");
@@ -357,7 +367,7 @@ fn transfer(tag: &str, net: u8, raw: bool, stop: Stop) -> Option<Outcome> {
             stopped = Some((fed.load(Ordering::Relaxed), 0.0, 0));
         }
         if let (Some(at), false) = (stopped_at, resumed) {
-            if at.elapsed() >= stopped_for() {
+            if at.elapsed() >= stop_for {
                 receivers[1].signal("CONT");
                 resumed = true;
                 if let Some((at_stop, secs, taken)) = stopped.as_mut() {
@@ -496,12 +506,26 @@ fn a_receiver_stopped_mid_transfer_loses_nothing() {
 }
 
 /// Stopped near the end, the receiver still holds the tail when the sender
-/// has handed all of it to libzmq, waited its grace and left (port-0
-/// beacon, then GOODBYE after the data).
+/// has handed all of it to libzmq; the sender waits for its receipt, then
+/// leaves (port-0 beacon, then GOODBYE after the data).
 #[test]
 fn a_receiver_stopped_near_the_end_loses_nothing() {
     let Some(outcome) = transfer("intslowend", 54, true, Stop::AtFraction(90)) else {
         return;
     };
     report_and_check("intslowend", "raw, r2 stopped at 90%", &outcome);
+}
+
+/// Stopped near the end for longer than the sender's linger (5 s) and its
+/// old grace (1.5 s) together: the sender has handed all of its input to
+/// libzmq long before r2 reads again. It waits for every receiver's
+/// receipt (a PING behind the data) and leaves only then. Before, it left
+/// after the grace and libzmq dropped what it still held for r2 when the
+/// linger ran out: r2's copy lacked its tail, and the sender exited 0.
+#[test]
+fn a_receiver_stopped_at_the_end_for_longer_than_the_linger_loses_nothing() {
+    let Some(outcome) = transfer("intlate", 55, true, Stop::AtFractionFor(95, 12)) else {
+        return;
+    };
+    report_and_check("intlate", "raw, r2 stopped at 95% for 12 s", &outcome);
 }

@@ -497,6 +497,43 @@ fn zrecat_without_a_wait_says_when_its_input_reached_nobody() {
     );
 }
 
+/// At the end of its input zrecat waits for each receiver's receipt (a
+/// PING behind the data, answered once all of it was read) before it
+/// leaves. A receiver that freezes (SIGSTOP) never gives it: once the
+/// sender's liveness check drops it (EXIT after `--expired`), zrecat says
+/// the end of the input may not have reached it, and exits 1 instead of 0.
+#[test]
+fn zrecat_names_a_receiver_that_went_before_reading_everything() {
+    let bin = Bin::new("receipt");
+    let node = lo(private_beacon_port());
+    let receiver = Proc::start(
+        "zrecat --listen",
+        bin.command("zrecat", &with(&node, &["--listen", "-n", "frozen", "g"])),
+        true,
+    );
+    let mut sender = Proc::start(
+        "zrecat --json",
+        bin.command(
+            "zrecat",
+            &with(&node, &["--json", "--evasive", "500ms", "--expired", "2", "g"]),
+        ),
+        true,
+    );
+    sender.wait_json(&[r#""event":"JOIN""#, r#""name":"frozen""#]);
+    receiver.signal("STOP");
+    sender.send("hello\n");
+    sender.close_stdin();
+    let status = sender.wait_exit(SHORT);
+    std::thread::sleep(Duration::from_millis(50));
+    let stderr = sender.stderr();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("1 peer(s) left 'g' before saying they had read everything sent to them"),
+        "{stderr}"
+    );
+    receiver.signal("CONT");
+}
+
 #[test]
 fn ten_megabytes_of_text_arrive_identical() {
     transfer("text", private_beacon_port(), &text_lines(10 << 20), &[]);
