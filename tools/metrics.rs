@@ -169,7 +169,11 @@ impl Metrics {
         gauge(&self.max_peers, core.max_peers);
         gauge(&self.announcements_kept, core.announcements_kept);
         gauge(&self.backlog, stats.backlog);
-        gauge(&self.open_fds, stats.fds_in_use.unwrap_or(0));
+        // Unreadable (no descriptor left to list them with): the last
+        // reading stands rather than a false 0.
+        if let Some(fds) = stats.fds_in_use {
+            gauge(&self.open_fds, fds);
+        }
         counter(&self.hellos_refused, core.refused);
         counter(&self.pings, core.pings_sent);
         counter(&self.probes, core.probes);

@@ -364,13 +364,14 @@ pub(super) fn print(printer: &mut Printer, output: &[Output], json: bool) -> Res
 
 /// What /stats reports: the size of the peer table (HELLO received, and
 /// known only by beacon or gossip), messages held for slow peers, our
-/// resident memory (Linux; 0 where /proc is missing), and the node's
-/// counters ([`zre::NodeStats`]).
+/// resident memory (Linux; unknown where /proc is missing, or when no
+/// descriptor is left to read it with), and the node's counters
+/// ([`zre::NodeStats`]).
 struct Stats {
     peers: usize,
     pending: usize,
     backlog: usize,
-    rss_kib: u64,
+    rss_kib: Option<u64>,
     node: Option<zre::NodeStats>,
 }
 
@@ -381,20 +382,25 @@ impl Stats {
             peers: stats.core.peers_ready,
             pending: stats.core.peers_pending,
             backlog: stats.backlog,
-            rss_kib: rss_kib().unwrap_or(0),
+            rss_kib: rss_kib(),
             node: Some(stats),
         }
     }
 
     fn json(&self) -> String {
+        // A figure that cannot be read (out of descriptors, no /proc) is
+        // left out, as the --json contract says, rather than shown as 0.
         let mut json = format!(
-            "{{\"event\":\"STATS\",\"peers\":{},\"pending\":{},\"backlog\":{},\"rss_kib\":{}",
-            self.peers, self.pending, self.backlog, self.rss_kib
+            "{{\"event\":\"STATS\",\"peers\":{},\"pending\":{},\"backlog\":{}",
+            self.peers, self.pending, self.backlog
         );
+        if let Some(rss) = self.rss_kib {
+            json.push_str(&format!(",\"rss_kib\":{rss}"));
+        }
         if let Some(stats) = &self.node {
             let c = &stats.core;
             json.push_str(&format!(
-                ",\"max_peers\":{},\"refused\":{},\"pings\":{},\"probes\":{},\"announcements_dropped\":{},\"announcements_kept\":{},\"connects_deferred\":{},\"fds\":{},\"exits\":{{",
+                ",\"max_peers\":{},\"refused\":{},\"pings\":{},\"probes\":{},\"announcements_dropped\":{},\"announcements_kept\":{},\"connects_deferred\":{}",
                 c.max_peers,
                 c.refused,
                 c.pings_sent,
@@ -402,8 +408,11 @@ impl Stats {
                 c.announcements_dropped,
                 c.announcements_kept,
                 c.connects_deferred,
-                stats.fds_in_use.unwrap_or(0)
             ));
+            if let Some(fds) = stats.fds_in_use {
+                json.push_str(&format!(",\"fds\":{fds}"));
+            }
+            json.push_str(",\"exits\":{");
             let exits: Vec<String> = stats.exits().map(|(why, n)| format!("\"{why}\":{n}")).collect();
             json.push_str(&exits.join(","));
             json.push('}');
@@ -413,9 +422,13 @@ impl Stats {
     }
 
     fn human(&self) -> String {
+        let unknown = || "unknown".to_owned();
         let mut text = format!(
-            "peers {} (pending {}), backlog {} messages, RSS {} KiB",
-            self.peers, self.pending, self.backlog, self.rss_kib
+            "peers {} (pending {}), backlog {} messages, RSS {}",
+            self.peers,
+            self.pending,
+            self.backlog,
+            self.rss_kib.map_or_else(unknown, |kib| format!("{kib} KiB"))
         );
         if let Some(stats) = &self.node {
             let c = &stats.core;
@@ -433,7 +446,7 @@ impl Stats {
                 c.announcements_dropped,
                 c.announcements_kept,
                 c.connects_deferred,
-                stats.fds_in_use.unwrap_or(0),
+                stats.fds_in_use.map_or_else(unknown, |n| n.to_string()),
                 if exits.is_empty() { "none".to_owned() } else { exits.join(", ") }
             ));
         }
@@ -457,13 +470,20 @@ mod tests {
             peers: 2,
             pending: 61,
             backlog: 0,
-            rss_kib: 12345,
+            rss_kib: Some(12345),
             node: None,
         };
         assert_eq!(
             stats.json(),
             r#"{"event":"STATS","peers":2,"pending":61,"backlog":0,"rss_kib":12345}"#
         );
+        // Out of descriptors, /proc cannot be read: left out, not 0.
+        let starved = Stats { rss_kib: None, ..stats };
+        assert_eq!(
+            starved.json(),
+            r#"{"event":"STATS","peers":2,"pending":61,"backlog":0}"#
+        );
+        assert!(starved.human().contains("RSS unknown"), "{}", starved.human());
     }
 
     #[test]
