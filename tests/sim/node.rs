@@ -73,6 +73,9 @@ struct Sim {
     /// to them waits in `unread`, in order, as in libzmq.
     reading_paused: HashSet<usize>,
     unread: VecDeque<Packet>,
+    /// Nodes frozen (SIGSTOP) until thawed: what is sent to them waits in
+    /// `unread`, as in their kernel's socket buffers.
+    frozen: HashSet<usize>,
 }
 
 fn uuid_of(n: u128) -> Uuid {
@@ -105,6 +108,7 @@ impl Sim {
             election_sends: Vec::new(),
             reading_paused: HashSet::new(),
             unread: VecDeque::new(),
+            frozen: HashSet::new(),
         }
     }
 
@@ -303,6 +307,10 @@ impl Sim {
     }
 
     fn deliver(&mut self, packet: Packet) {
+        if self.frozen.contains(&packet.to) {
+            self.unread.push_back(packet);
+            return;
+        }
         if !self.nodes[packet.to].alive
             || self.isolated.contains(&packet.to)
             || self.isolated.contains(&packet.from)
@@ -397,6 +405,25 @@ impl Sim {
     /// answers, but its listening port still accepts connections.
     fn kill(&mut self, node: usize) {
         self.nodes[node].alive = false;
+    }
+
+    /// Stops a node's process (SIGSTOP): no timers, nothing sent; what is
+    /// sent to it waits, in order, until [`Sim::thaw`] (SIGCONT) reads it.
+    fn freeze(&mut self, node: usize) {
+        self.nodes[node].alive = false;
+        self.frozen.insert(node);
+    }
+
+    fn thaw(&mut self, node: usize) {
+        self.nodes[node].alive = true;
+        self.frozen.remove(&node);
+        let (waiting, others): (VecDeque<Packet>, VecDeque<Packet>) =
+            self.unread.drain(..).partition(|p| p.to == node);
+        self.unread = others;
+        for packet in waiting {
+            self.deliver(packet);
+        }
+        self.settle();
     }
 
     /// Ends a node's process (SIGKILL): every node it had a link to sees
@@ -704,6 +731,38 @@ fn silent_peer_goes_evasive_then_silent_then_exits_on_time() {
     assert_eq!(sim.count(a, "EXIT"), 1);
     assert_eq!(sim.count(a, "EVASIVE"), 1);
     assert!(sim.nodes[a].core.peers().is_empty());
+}
+
+/// A peer heard from again after a SILENT spell is judged from its new
+/// silence: frozen again, it goes EVASIVE an evasive timeout (and a tick)
+/// after its last message. Its check had been put off to the expired
+/// deadline of the first spell and stayed there (a user froze a peer 12 s,
+/// then again 12 s later, and saw EVASIVE 9-11 s after the second stop).
+#[test]
+fn a_peer_frozen_again_after_a_silent_spell_is_judged_on_time() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    sim.run_for(secs(2));
+    assert_eq!(sim.count(a, "ENTER"), 1);
+    sim.freeze(b);
+    sim.run_for(secs(12));
+    assert_eq!(sim.count(a, "SILENT"), 1);
+    // b reads a's PING, answers: heard from again.
+    sim.thaw(b);
+    sim.run_for(secs(2));
+    sim.clear_events();
+    let frozen_at = sim.elapsed();
+    sim.freeze(b);
+    sim.run_until(frozen_at + Duration::from_millis(6500));
+    assert_eq!(
+        sim.count(a, "EVASIVE"),
+        1,
+        "EVASIVE 5 s (and a tick) after b's last message, at most {:?}",
+        sim.nodes[a].events
+    );
+    sim.run_until(frozen_at + secs(9));
+    assert_eq!(sim.count(a, "SILENT"), 1);
 }
 
 /// SILENT comes between EVASIVE and EXIT whatever the timeouts, as long

@@ -478,7 +478,10 @@ mod tests {
             r#"{"event":"STATS","peers":2,"pending":61,"backlog":0,"rss_kib":12345}"#
         );
         // Out of descriptors, /proc cannot be read: left out, not 0.
-        let starved = Stats { rss_kib: None, ..stats };
+        let starved = Stats {
+            rss_kib: None,
+            ..stats
+        };
         assert_eq!(
             starved.json(),
             r#"{"event":"STATS","peers":2,"pending":61,"backlog":0}"#
