@@ -69,10 +69,22 @@ impl From<String> for Failure {
 impl From<io::Error> for Failure {
     fn from(err: io::Error) -> Self {
         Failure {
-            message: err.to_string(),
+            message: with_fd_hint(err.to_string()),
             broken_pipe: err.kind() == io::ErrorKind::BrokenPipe,
             usage: false,
         }
+    }
+}
+
+/// Out of descriptors (EMFILE, from libzmq or the OS) says what to do:
+/// the bare "Too many open files" names neither the limit nor its remedy.
+fn with_fd_hint(message: String) -> String {
+    if message.contains("Too many open files") {
+        format!(
+            "{message}: raise the open-file limit (ulimit -n; the tools raise the soft limit to the hard one) or lower --max-peers"
+        )
+    } else {
+        message
     }
 }
 
@@ -83,7 +95,7 @@ impl From<zre::NodeError> for Failure {
             // A setting out of range: a bad value, as argh's are (the
             // file's values were checked, with file and line, on loading).
             zre::NodeError::Config(err) => Failure::usage(err.to_string()),
-            other => Failure::new(other.to_string()),
+            other => Failure::new(with_fd_hint(other.to_string())),
         }
     }
 }
@@ -117,5 +129,22 @@ pub fn exit_status(applet: &str, outcome: Outcome) -> i32 {
             eprintln!("{applet}: {failure}");
             FAILED
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_descriptors_says_what_to_raise() {
+        let emfile: Failure = io::Error::from_raw_os_error(24).into();
+        assert!(
+            emfile
+                .to_string()
+                .starts_with("Too many open files (os error 24): raise the open-file limit (ulimit -n")
+        );
+        let other: Failure = io::Error::from_raw_os_error(2).into();
+        assert_eq!(other.to_string(), "No such file or directory (os error 2)");
     }
 }

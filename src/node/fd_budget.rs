@@ -55,10 +55,20 @@ pub(crate) fn size_peer_table(wanted: usize, limit: Option<u64>) -> usize {
         return room;
     }
     if wanted > room {
-        warn!(
-            "peer table: {wanted} peers asked for, {room} fit (open-file limit {}, {FDS_PER_PEER} per peer and {RESERVED_FDS} kept; raise it with ulimit -n): using {room}",
-            limit.unwrap_or_default()
-        );
+        let limit = limit.unwrap_or_default();
+        if limit < RESERVED_FDS + 2 * FDS_PER_PEER {
+            // The table never goes below two peers; under this limit even
+            // those may find no descriptor, and links fail ("later").
+            warn!(
+                "peer table: the open-file limit {limit} leaves no room for peers ({RESERVED_FDS} kept, {FDS_PER_PEER} per peer): \
+                 using {room} anyway, whose links may fail; raise it with ulimit -n (at least {})",
+                RESERVED_FDS + 2 * FDS_PER_PEER
+            );
+        } else {
+            warn!(
+                "peer table: {wanted} peers asked for, {room} fit (open-file limit {limit}, {FDS_PER_PEER} per peer and {RESERVED_FDS} kept; raise it with ulimit -n): using {room}"
+            );
+        }
         return room;
     }
     wanted
