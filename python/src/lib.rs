@@ -87,6 +87,10 @@ fn public_key_line(text: &str) -> String {
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The core's warnings and errors to stderr (`RUST_LOG` as for the
+    // tools: `RUST_LOG=zre=debug` for more, `RUST_LOG=off` for none).
+    // Another logger already installed (an embedding Rust program's) wins.
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).try_init();
     let py = m.py();
     m.add("ZreError", py.get_type::<ZreError>())?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;

@@ -57,6 +57,26 @@ def test_bad_settings_raise_with_the_rust_message():
         Node(loopback=True, beacons=False, send_hwm=-1)
 
 
+def test_the_cores_log_lines_reach_stderr():
+    # The core's warnings (a message dropped as too large, a failed send)
+    # went nowhere: no logger was installed. They go to stderr now, warnings
+    # and errors by default and more with RUST_LOG, as for the tools.
+    import subprocess
+    import sys
+
+    script = (
+        "import zre_rs\n"
+        "n = zre_rs.Node('logs', loopback=True, beacons=False)\n"
+        "n.join('g')\n"
+        "n.stop()\n"
+    )
+    for log, shown in (("zre=info", True), ("", False)):
+        env = dict(os.environ, RUST_LOG=log) if log else {k: v for k, v in os.environ.items() if k != "RUST_LOG"}
+        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert ("joining group g" in out.stderr) == shown, (log, out.stderr)
+
+
 def test_bad_arguments_raise_python_errors_not_crashes():
     with pytest.raises(ValueError):
         Node(loopback=True, beacons=False, evasive_timeout=float("nan"))

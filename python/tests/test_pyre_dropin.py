@@ -54,6 +54,10 @@ def test_pyre_module_paths_import_the_same_class():
     from zre_rs.pyre.pyre import Pyre as FromModule
 
     assert FromModule is Pyre
+    # pyre's __all__ has 'pyre': `from pyre import *` then `pyre.Pyre`.
+    scope = {}
+    exec("from zre_rs.pyre import *", scope)
+    assert scope["pyre"].Pyre is Pyre
 
 
 # ----- pyre's test cases ---------------------------------------------------
@@ -250,6 +254,36 @@ def test_socket_works_in_a_zmq_poller_and_with_events(pair):
     node2.whisper(node1.uuid(), b"wake")
     assert dict(poller.poll(5000)).get(sock) == zmq.POLLIN
     assert sock.recv_multipart()[3] == b"wake"
+
+
+def test_a_socket_registered_before_start_keeps_working():
+    # pyre's inbox exists from its constructor, so a pyre program may
+    # register it in a Poller before start(). The socket's fd (and hash)
+    # used to change at start(): the Poller then missed events and
+    # unregister() raised KeyError.
+    node1, node2 = Pyre("early1"), Pyre("early2")
+    sock = node1.socket()
+    fd, key = sock.fileno(), hash(sock)
+    poller = zmq.Poller()
+    poller.register(sock, zmq.POLLIN)
+    assert dict(poller.poll(100)) == {}, "nothing to read before start()"
+    node1.start()
+    node2.start()
+    try:
+        assert (sock.fileno(), hash(sock)) == (fd, key)
+        items = dict(poller.poll(10000))
+        assert items.get(sock) == zmq.POLLIN
+        assert node1.recv()[0] == b"ENTER"
+        poller.unregister(sock)
+    finally:
+        node1.stop()
+        node2.stop()
+    # A STOP before start() makes it readable too.
+    lone = Pyre("lone")
+    poller.register(lone.socket(), zmq.POLLIN)
+    lone.stop()
+    assert dict(poller.poll(1000)).get(lone.socket()) == zmq.POLLIN
+    assert lone.recv()[0] == b"STOP"
 
 
 def test_pyre_event_attributes(pair):

@@ -14,11 +14,14 @@ from .pyre_event import PyreEvent
 
 
 def __getattr__(name: str):  # zhelper imports pyzmq: only when asked for
-    if name == "zhelper":
+    if name in ("zhelper", "pyre"):
         import importlib
 
-        return importlib.import_module(__name__ + ".zhelper")
+        return importlib.import_module(__name__ + "." + name)
     raise AttributeError(name)
 
 
-__all__ = ["Pyre", "PyreEvent", "PyreSocket", "PYRE_EVENTS", "zhelper"]
+# pyre's own __all__ is ['pyre', 'zbeacon', 'zhelper']: `from pyre import *`
+# then `pyre.Pyre(...)` works here too (zbeacon, pyre's UDP beacon class,
+# is not provided: the node beacons itself).
+__all__ = ["Pyre", "PyreEvent", "PyreSocket", "PYRE_EVENTS", "pyre", "zhelper"]

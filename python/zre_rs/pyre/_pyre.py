@@ -44,8 +44,10 @@ class PyreSocket(object):
         self._node = node
 
     def fileno(self) -> int:
-        """The event file descriptor (the node must have started)."""
-        return self._node._started().fileno()
+        """The event file descriptor: the same number from ``Pyre()`` on
+        (pyre's inbox exists from its constructor), never readable before
+        ``start()`` but for a STOP, then the node's."""
+        return self._node._fd
 
     def get(self, option: int) -> int:
         """``zmq.EVENTS``: POLLIN while an event waits (POLLOUT always)."""
@@ -57,19 +59,16 @@ class PyreSocket(object):
 
     # zmq.Poller.poll() reports a non-pyzmq socket by its fd (an int), so
     # ``n.socket() in dict(poller.poll())`` — pyre's idiom — needs the
-    # socket to equal, and hash as, its fd.
-    def _fd(self) -> Optional[int]:
-        node = self._node._native
-        return None if node is None else node.fileno()
-
+    # socket to equal, and hash as, its fd. The fd is fixed from the
+    # constructor on (see `Pyre._fd`), so the hash never changes while the
+    # socket sits in a dict (a Poller registered before start()).
     def __eq__(self, other: object) -> bool:
         if other is self:
             return True
-        return isinstance(other, int) and not isinstance(other, bool) and other == self._fd()
+        return isinstance(other, int) and not isinstance(other, bool) and other == self._node._fd
 
     def __hash__(self) -> int:
-        fd = self._fd()
-        return hash(fd) if fd is not None else id(self)
+        return hash(self._node._fd)
 
     def recv_multipart(self) -> List[bytes]:
         """The next event's frames, as :meth:`Pyre.recv`."""
@@ -109,6 +108,10 @@ class Pyre(object):
         self._verbose = False
         self._native: Optional[_native.NativeNode] = None
         self._local: Deque[List[bytes]] = deque()
+        # The socket's fd, fixed for the object's life: a pipe until
+        # start(), then the node's event fd put in its place (dup2), so a
+        # Poller registered before start() goes on working after it.
+        self._fd, self._fd_w = os.pipe()
         self._socket = PyreSocket(self)
         self.verbose = False
 
@@ -184,13 +187,30 @@ class Pyre(object):
             groups=list(self._groups),
             pyre_events_only=not self._extra_events,
         )
+        os.dup2(self._native.fileno(), self._fd, inheritable=False)
+        self._close_fd_w()
 
     def stop(self) -> None:
         """Stops the node: GOODBYE to peers, then a STOP event."""
         if self._native is None:
             self._local.append([b"STOP", self._uuid.bytes, self._name.encode("utf-8")])
+            if self._fd_w is not None:
+                os.write(self._fd_w, b"\0")  # readable: the STOP waits
             return
         self._native.stop()
+
+    def _close_fd_w(self) -> None:
+        if self._fd_w is not None:
+            os.close(self._fd_w)
+            self._fd_w = None
+
+    def __del__(self) -> None:
+        # The fds are ours alone (the node's own is a separate one).
+        try:
+            self._close_fd_w()
+            os.close(self._fd)
+        except (AttributeError, OSError):
+            pass
 
     # ----- groups and messages -------------------------------------------
     def join(self, group: str) -> None:
