@@ -551,20 +551,7 @@ impl NodeCore {
             self.remove_peer(uuid, Removal::Refused);
             return;
         }
-        let was_silent = peer.silent_reported;
         peer.refresh(now, self.config.evasive, self.config.expired);
-        let peer = if was_silent {
-            // Its check was put off to the expired deadline of its silence
-            // (`Peer::next_check`); heard from again, it is due at its new
-            // evasive deadline, which no other entry brings forward.
-            self.schedule(uuid);
-            let Some(peer) = self.peers.get_mut(&uuid) else {
-                return;
-            };
-            peer
-        } else {
-            peer
-        };
         if head.id == MessageId::Shout as u8 || head.id == MessageId::Whisper as u8 {
             peer.talked = true;
         }

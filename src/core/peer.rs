@@ -74,6 +74,11 @@ pub(crate) struct Peer {
     pub(super) pings_answered: u32,
     /// The PING, by its count, whose answer is a receipt we asked for.
     pub(super) receipt_at: Option<u32>,
+    /// While it is SILENT, when its check comes again although its expiry
+    /// is further: a message from it moves its deadlines earlier, and this
+    /// check (an evasive period at most after the last) puts its entry
+    /// back at them (see `NodeCore::check_peer`).
+    pub(super) silent_recheck_at: Option<Instant>,
     /// The time of its entry in the liveness timers (see `liveness`), if
     /// it has one.
     pub scheduled: Option<Instant>,
@@ -163,6 +168,7 @@ impl Peer {
             pings_sent: 0,
             pings_answered: 0,
             receipt_at: None,
+            silent_recheck_at: None,
             scheduled: None,
             linked: false,
             leaving: None,
@@ -266,7 +272,7 @@ impl Peer {
             Some(sent) if !self.silent_reported => (sent + ping_wait).min(self.expired_at),
             Some(_) => self.expired_at,
         };
-        [self.reprobe_at, self.regreet_at]
+        [self.reprobe_at, self.regreet_at, self.silent_recheck_at]
             .into_iter()
             .flatten()
             .fold(liveness, Instant::min)

@@ -173,6 +173,14 @@ impl NodeCore {
         let Some(peer) = self.peers.get_mut(&uuid) else {
             return;
         };
+        // A SILENT peer's entry waits for its expiry (`Peer::next_check`),
+        // and a message from it, which moves its deadlines earlier, does
+        // not touch the heap (the message path stays lean). So it is
+        // looked at every evasive period while SILENT: one heard from
+        // meanwhile is checked before its new evasive deadline (a peer
+        // frozen 12 s, thawed, then frozen again 12 s later went EVASIVE
+        // 9-11 s after its last message, at the old expiry's entry).
+        peer.silent_recheck_at = peer.silent_reported.then(|| at + self.config.evasive);
         if peer.reprobe_at.is_some_and(|at| now >= at) {
             // Its port was open but silent (see `handle_link_silent`).
             peer.reprobe_at = None;
@@ -234,6 +242,7 @@ impl NodeCore {
             .is_some_and(|sent| at >= sent + self.reap_interval);
         if unanswered && !peer.silent_reported {
             peer.silent_reported = true;
+            peer.silent_recheck_at = Some(at + self.config.evasive);
             if !peer.entered {
                 return;
             }
