@@ -168,14 +168,6 @@ impl Printer {
         }
     }
 
-    /// To stdout, with a buffer of `capacity` bytes (zrecat's bulk data).
-    pub fn stdout_with_capacity(json: bool, capacity: usize) -> Printer {
-        Printer::with_sink(
-            json,
-            Sink::Stdout(io::BufWriter::with_capacity(capacity, io::stdout())),
-        )
-    }
-
     /// To `sink`.
     pub fn with_sink(json: bool, sink: Sink) -> Printer {
         Printer {

@@ -6,6 +6,7 @@ use crate::input::{Input, ReadMode, spawn_stdin_reader};
 use crate::options::{HasNodeArgs, bool_setting, duration_setting, load_settings, node_args, set_flag};
 use crate::printer::{Printer, human_event};
 use crate::runtime::{Started, start_node, stop_node};
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::sync::mpsc::TryRecvError;
 use std::time::{Duration, Instant};
@@ -28,8 +29,11 @@ const INPUT_QUEUE: usize = 64;
 /// input queue, this bounds the memory a large file can take.
 const LINE_SEND_HWM: i32 = 10_000;
 const RAW_SEND_HWM: i32 = 256;
-/// The stdout buffer, for bulk data.
-const OUTPUT_BUFFER: usize = 256 * 1024;
+/// Events the node reads ahead of a slow stdout in --raw mode (up to
+/// 64 KiB each): 4 MiB, not the 256 MiB of the default 4 096. Beyond them
+/// the node stops reading its inbox (the rest waits in libzmq and pushes
+/// back on the sender) and PINGs its peers, which keeps it alive.
+const RAW_MAX_EVENTS: usize = 64;
 
 node_args! {
     /// Cat for a group: joins GROUP, shouts each line of stdin to it, and
@@ -84,7 +88,11 @@ pub fn run(args: ZrecatArgs) -> Outcome {
     }
     let wait = duration_setting(&settings, "wait")?;
     let Started { mut runtime, json } = start_node(&settings, |builder| {
-        builder.send_hwm(if raw { RAW_SEND_HWM } else { LINE_SEND_HWM })
+        if raw {
+            builder.send_hwm(RAW_SEND_HWM).max_events(RAW_MAX_EVENTS)
+        } else {
+            builder.send_hwm(LINE_SEND_HWM)
+        }
     })?;
     // Logging starts with the node.
     if listen && stdin_has_input() {
@@ -96,7 +104,13 @@ pub fn run(args: ZrecatArgs) -> Outcome {
     }
     runtime.node.join(&group)?;
 
-    let mut out = Printer::stdout_with_capacity(json, OUTPUT_BUFFER);
+    // Stdout is written by a thread of its own: a slow reader of ours (a
+    // pipe into a slow program) held the loop in write(), which froze the
+    // node (no PING-OK, no beacon) until its peers dropped it, and the
+    // input a sender still had queued for it was lost. Now the loop takes
+    // events only while the writer has room (the rest waits in the node,
+    // then in libzmq), and the node keeps answering.
+    let mut out = Printer::stdout_thread(json, runtime.waker())?;
     // For people, stdout carries the content only.
     if json {
         out.ready(&runtime.node)?;
@@ -129,6 +143,13 @@ pub fn run(args: ZrecatArgs) -> Outcome {
     // `Node::request_receipts`) is still to come, and those that went
     // before it came.
     let mut receipts: Option<Vec<Uuid>> = None;
+    // The peers in GROUP, each with how much of the input had been sent
+    // when it joined, and those whose receipt came: a member that EXITs
+    // with input sent since it joined and no receipt may have lost some
+    // of it (its node dropped it, or it stopped reading), and is named at
+    // the end. (A receipt and an EXIT in one pass count as lost.)
+    let mut members: HashMap<Uuid, u64> = HashMap::new();
+    let mut confirmed: HashSet<Uuid> = HashSet::new();
     let mut unconfirmed: Vec<String> = Vec::new();
     let mut bytes_sent: u64 = 0;
     // Messages shouted while nobody was in the group (`--wait 0`, or all
@@ -146,7 +167,25 @@ pub fn run(args: ZrecatArgs) -> Outcome {
         if runtime.poll(timeout)?.signal {
             break;
         }
-        while let Some(event) = runtime.node.next_event() {
+        while out.has_room() {
+            let Some(event) = runtime.node.next_event() else {
+                break;
+            };
+            match &event {
+                Event::Join { peer, group: g, .. } if **g == *group => {
+                    members.entry(*peer).or_insert(bytes_sent);
+                }
+                Event::Leave { peer, group: g, .. } if **g == *group => {
+                    members.remove(peer);
+                }
+                Event::Exit { peer, name } => {
+                    let sent_since_join = members.remove(peer).is_some_and(|at| bytes_sent > at);
+                    if sent_since_join && !confirmed.contains(peer) {
+                        unconfirmed.push(format!("{name} ({})", peer.simple()));
+                    }
+                }
+                _ => {}
+            }
             if json {
                 out.event(&event)?;
             } else {
@@ -154,6 +193,7 @@ pub fn run(args: ZrecatArgs) -> Outcome {
             }
         }
         out.flush()?;
+        runtime.node.hold_events(!out.has_room());
 
         if let (Some(receiver), false) = (&input, input_done) {
             while runtime.node.backlog() < backlog_limit {
@@ -225,10 +265,10 @@ pub fn run(args: ZrecatArgs) -> Outcome {
                 if node.receipt_pending(peer) {
                     return true;
                 }
-                // No longer pending: it came, or the peer is gone (a
-                // receipt and an EXIT in one pass count as gone).
-                if node.peer_name(peer).is_none() {
-                    unconfirmed.push(peer.simple().to_string());
+                // No longer pending: it came, or the peer is gone (named
+                // by its EXIT above).
+                if node.peer_name(peer).is_some() {
+                    confirmed.insert(peer);
                 }
                 false
             });
@@ -267,13 +307,13 @@ pub fn run(args: ZrecatArgs) -> Outcome {
     }
     // In JSON mode, what stopping produced (STOP) is printed too.
     stop_node(&mut runtime.node, json.then_some(&mut out));
-    if !json {
-        let _ = out.flush();
-    }
+    // Everything written before the exit (a reader gone is no failure:
+    // see Failure's broken pipe).
+    out.finish()?;
     if !unconfirmed.is_empty() {
         return Err(Failure::new(format!(
             "{} peer(s) left '{group}' before saying they had read everything sent to them ({}): \
-             the end of the input may not have reached them",
+             some of the input may not have reached them",
             unconfirmed.len(),
             unconfirmed.join(", ")
         )));

@@ -192,6 +192,9 @@ struct FlushSeen {
     /// failed send: by token (see [`Links::token_of`]), and the id it
     /// served then.
     failed: Vec<(Token, LinkId)>,
+    /// Peers whose queue [`Links::flush_backlog`] moved into libzmq: it
+    /// had no room for those messages, so the peer read what was ahead.
+    drained: Vec<Uuid>,
 }
 
 impl FlushSeen {
@@ -325,6 +328,12 @@ impl Links {
     /// a flush); cleared by asking.
     pub(crate) fn take_gossip_input(&mut self) -> bool {
         std::mem::take(&mut self.seen.gossip_input)
+    }
+
+    /// Peers whose queued messages [`Links::flush_backlog`] moved into
+    /// libzmq since asked (see `FlushSeen::drained`).
+    pub(crate) fn take_drained(&mut self) -> Vec<Uuid> {
+        std::mem::take(&mut self.seen.drained)
     }
 
     /// Links whose queued messages a flush lost to a failed send (each as
@@ -479,6 +488,9 @@ impl Links {
             };
             let flush = flush_link(id, link);
             self.seen.note(id, &flush);
+            if let (LinkId::Peer(peer), true) = (id, flush.sent > 0) {
+                self.seen.drained.push(peer);
+            }
             if flush.failed && !self.seen.failed.contains(&(link.token, id)) {
                 self.seen.failed.push((link.token, id));
             }

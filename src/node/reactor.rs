@@ -554,6 +554,9 @@ impl Node {
             self.apply_actions().map_err(io::Error::other)?;
             if self.links.has_backlog() {
                 self.links.flush_backlog(self.poll.registry());
+                for peer in self.links.take_drained() {
+                    self.core.handle_link_drained(now, peer);
+                }
                 self.forget_failed_links().map_err(io::Error::other)?;
             }
             if self.links.take_gossip_input() {

@@ -765,6 +765,41 @@ fn a_peer_frozen_again_after_a_silent_spell_is_judged_on_time() {
     assert_eq!(sim.count(a, "SILENT"), 1);
 }
 
+/// A peer that only reads (a `zrecat` at the end of a slow pipe) sends
+/// nothing, and answers our PINGs only once it has read what was queued
+/// before them. While our queue to it drains (the I/O layer moved queued
+/// messages into libzmq, which had had no room), it is alive: it read
+/// what was ahead. It goes an expired timeout after the last drain.
+#[test]
+fn a_peer_our_queue_drains_into_is_alive_though_it_says_nothing() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    sim.run_for(secs(2));
+    assert_eq!(sim.count(a, "ENTER"), 1);
+    let b_uuid = sim.uuid(b);
+    // b says nothing from now on (its answers wait behind our data).
+    sim.freeze(b);
+    for _ in 0..12 {
+        sim.run_for(secs(5));
+        let now = sim.now;
+        sim.nodes[a].core.handle_link_drained(now, b_uuid);
+    }
+    assert!(
+        sim.events(a, "EXIT").is_empty(),
+        "a minute of drains keeps b: {:?}",
+        sim.nodes[a].events
+    );
+    let last_drain = sim.elapsed();
+    sim.run_until(last_drain + secs(28));
+    assert!(
+        sim.events(a, "EXIT").is_empty(),
+        "not before 30 s after the last drain"
+    );
+    sim.run_until(last_drain + secs(32));
+    assert_eq!(sim.count(a, "EXIT"), 1, "expired 30 s after the last drain");
+}
+
 /// SILENT comes between EVASIVE and EXIT whatever the timeouts, as long
 /// as the expired timeout leaves a tick for it: with an evasive timeout of
 /// 1 s and an expired one of 3 s (a shell user's `--evasive 1 --expired

@@ -147,7 +147,10 @@ impl Proc {
                 }
             });
         }
-        let lines = child.stdout.take().filter(|_| stdout_lines).map(|pipe| {
+        // A stdout the caller piped itself (not `stdout_lines`) stays in
+        // `child` for it to read.
+        let piped = if stdout_lines { child.stdout.take() } else { None };
+        let lines = piped.map(|pipe| {
             let (sender, receiver) = channel();
             std::thread::spawn(move || {
                 for line in BufReader::new(pipe).lines() {
@@ -532,6 +535,66 @@ fn zrecat_names_a_receiver_that_went_before_reading_everything() {
         "{stderr}"
     );
     receiver.signal("CONT");
+}
+
+/// A receiver whose stdout nobody reads for a while (a pipe into a busy
+/// program) keeps its node alive: stdout has a writer thread, the loop
+/// stops taking events instead of blocking in write(), and the paused
+/// node PINGs its peers. Before, the loop blocked in write() and froze the
+/// node: a sender with `--expired 3` dropped it, and exited 1.
+#[test]
+fn zrecat_keeps_its_node_alive_while_nobody_reads_its_stdout() {
+    let bin = Bin::new("stall");
+    let node = lo(private_beacon_port());
+    let mut receive = bin.command(
+        "zrecat",
+        &with(
+            &node,
+            &["--listen", "--raw", "--evasive", "1", "-n", "stalled", "g"],
+        ),
+    );
+    receive.stdout(Stdio::piped());
+    let mut receiver = Proc::start("stalled zrecat", receive, false);
+    let mut stdout = receiver.child.stdout.take().expect("piped stdout");
+    // More than the stalled receiver holds: 64 events of 64 KiB and the
+    // writer's chunks in the process, 256 messages in its libzmq queue.
+    let input = pseudo_random(24 << 20, 0x57a1_1ed);
+    let mut sender = Proc::start(
+        "zrecat --json",
+        bin.command(
+            "zrecat",
+            &with(
+                &node,
+                &["--json", "--raw", "--evasive", "1", "--expired", "3", "g"],
+            ),
+        ),
+        true,
+    );
+    sender.wait_json(&[r#""event":"JOIN""#, r#""name":"stalled""#]);
+    sender.send_bytes(&input);
+    sender.close_stdin();
+    // Twice the sender's expired timeout without a byte read.
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(
+        sender.child.try_wait().expect("try_wait").is_none(),
+        "the sender waits for the stalled receiver: {}",
+        sender.stderr()
+    );
+    let reader = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let _ = stdout.read_to_end(&mut got);
+        got
+    });
+    let status = sender.wait_exit(SHORT);
+    assert!(status.success(), "{status}: {}", sender.stderr());
+    receiver.signal("TERM");
+    let got = reader.join().expect("reader");
+    assert!(
+        got == input,
+        "{} of {} bytes, or not the same",
+        got.len(),
+        input.len()
+    );
 }
 
 #[test]

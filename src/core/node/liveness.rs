@@ -127,6 +127,21 @@ impl NodeCore {
         }
     }
 
+    /// Our queue to `peer` moved (the I/O layer's backlog went into
+    /// libzmq, which had had no room for it): the peer's process read what
+    /// was ahead of it, which proves it alive as a message from it would.
+    /// A peer that only reads (a `zrecat` at the end of a slow pipe) sends
+    /// nothing, and answers our PINGs only once it has read the data
+    /// queued before them: without this it expired while reading, and
+    /// what was queued for it was lost (a receiver at 1 MB/s behind 16 MiB
+    /// of queue, against the expired timeout of 30 s).
+    pub fn handle_link_drained(&mut self, now: Instant, peer: Uuid) {
+        let (evasive, expired) = (self.config.evasive, self.config.expired);
+        if let Some(peer) = self.peers.get_mut(&peer).filter(|p| p.ready) {
+            peer.refresh(now, evasive, expired);
+        }
+    }
+
     /// Runs the liveness checks that are due at `now`.
     pub(super) fn reap(&mut self, now: Instant) {
         while let Some(Reverse((key, uuid))) = self.timers.heap.peek().copied() {
