@@ -558,7 +558,7 @@ fn zrecat_keeps_its_node_alive_while_nobody_reads_its_stdout() {
     let mut stdout = receiver.child.stdout.take().expect("piped stdout");
     // More than the stalled receiver holds: 64 events of 64 KiB and the
     // writer's chunks in the process, 256 messages in its libzmq queue.
-    let input = pseudo_random(24 << 20, 0x57a1_1ed);
+    let input = pseudo_random(24 << 20, 0x057a_11ed);
     let mut sender = Proc::start(
         "zrecat --json",
         bin.command(
