@@ -133,13 +133,25 @@ pub fn take_events(
     printer: &mut Printer,
     mut each: impl FnMut(&mut Node, &Event) -> Outcome,
 ) -> Outcome {
+    take_events_with(node, printer, |node, printer, event| {
+        printer.event(event)?;
+        each(node, event)
+    })
+}
+
+/// [`take_events`] for an applet that prints events its own way (zrecat
+/// prints content): `print` gets the printer and each event.
+pub fn take_events_with(
+    node: &mut Node,
+    printer: &mut Printer,
+    mut print: impl FnMut(&mut Node, &mut Printer, &Event) -> Outcome,
+) -> Outcome {
     printer.flush()?;
     while printer.has_room() {
         let Some(event) = node.next_event() else {
             break;
         };
-        printer.event(&event)?;
-        each(node, &event)?;
+        print(node, printer, &event)?;
     }
     printer.flush()?;
     node.hold_events(!printer.has_room());

@@ -5,8 +5,8 @@ use crate::failure::{Failure, Outcome};
 use crate::input::{Input, ReadMode, spawn_stdin_reader};
 use crate::options::{HasNodeArgs, bool_setting, duration_setting, load_settings, node_args, set_flag};
 use crate::printer::{Printer, human_event};
-use crate::runtime::{Started, start_node, stop_node};
-use std::collections::{HashMap, HashSet};
+use crate::runtime::{Started, start_node, stop_node, take_events_with};
+use std::collections::HashMap;
 use std::io;
 use std::sync::mpsc::TryRecvError;
 use std::time::{Duration, Instant};
@@ -143,13 +143,12 @@ pub fn run(args: ZrecatArgs) -> Outcome {
     // `Node::request_receipts`) is still to come, and those that went
     // before it came.
     let mut receipts: Option<Vec<Uuid>> = None;
-    // The peers in GROUP, each with how much of the input had been sent
-    // when it joined, and those whose receipt came: a member that EXITs
-    // with input sent since it joined and no receipt may have lost some
-    // of it (its node dropped it, or it stopped reading), and is named at
-    // the end. (A receipt and an EXIT in one pass count as lost.)
+    // The peers in GROUP whose receipt has not come, each with how much
+    // of the input had been sent when it joined: a member that EXITs with
+    // input sent since it joined may have lost some of it (its node
+    // dropped it, or it stopped reading), and is named at the end. (A
+    // receipt and an EXIT in one pass count as lost.)
     let mut members: HashMap<Uuid, u64> = HashMap::new();
-    let mut confirmed: HashSet<Uuid> = HashSet::new();
     let mut unconfirmed: Vec<String> = Vec::new();
     let mut bytes_sent: u64 = 0;
     // Messages shouted while nobody was in the group (`--wait 0`, or all
@@ -167,11 +166,8 @@ pub fn run(args: ZrecatArgs) -> Outcome {
         if runtime.poll(timeout)?.signal {
             break;
         }
-        while out.has_room() {
-            let Some(event) = runtime.node.next_event() else {
-                break;
-            };
-            match &event {
+        take_events_with(&mut runtime.node, &mut out, |_, out, event| {
+            match event {
                 Event::Join { peer, group: g, .. } if **g == *group => {
                     members.entry(*peer).or_insert(bytes_sent);
                 }
@@ -180,20 +176,19 @@ pub fn run(args: ZrecatArgs) -> Outcome {
                 }
                 Event::Exit { peer, name } => {
                     let sent_since_join = members.remove(peer).is_some_and(|at| bytes_sent > at);
-                    if sent_since_join && !confirmed.contains(peer) {
+                    if sent_since_join {
                         unconfirmed.push(format!("{name} ({})", peer.simple()));
                     }
                 }
                 _ => {}
             }
             if json {
-                out.event(&event)?;
+                out.event(event)?;
             } else {
-                print_content(&mut out, &event, &group, raw)?;
+                print_content(out, event, &group, raw)?;
             }
-        }
-        out.flush()?;
-        runtime.node.hold_events(!out.has_room());
+            Ok(())
+        })?;
 
         if let (Some(receiver), false) = (&input, input_done) {
             while runtime.node.backlog() < backlog_limit {
@@ -255,9 +250,9 @@ pub fn run(args: ZrecatArgs) -> Outcome {
             let waiting = match receipts.as_mut() {
                 Some(waiting) => waiting,
                 None => {
-                    let members = runtime.node.peers_by_group(&group);
+                    let in_group = runtime.node.peers_by_group(&group);
                     let asked = runtime.node.request_receipts()?;
-                    receipts.insert(asked.into_iter().filter(|p| members.contains(p)).collect())
+                    receipts.insert(asked.into_iter().filter(|p| in_group.contains(p)).collect())
                 }
             };
             let node = &runtime.node;
@@ -265,10 +260,10 @@ pub fn run(args: ZrecatArgs) -> Outcome {
                 if node.receipt_pending(peer) {
                     return true;
                 }
-                // No longer pending: it came, or the peer is gone (named
-                // by its EXIT above).
+                // No longer pending: it came (then its EXIT, if any, loses
+                // nothing), or the peer is gone (named by its EXIT above).
                 if node.peer_name(peer).is_some() {
-                    confirmed.insert(peer);
+                    members.remove(&peer);
                 }
                 false
             });

@@ -56,13 +56,13 @@ pub(crate) fn size_peer_table(wanted: usize, limit: Option<u64>) -> usize {
     }
     if wanted > room {
         let limit = limit.unwrap_or_default();
-        if limit < RESERVED_FDS + 2 * FDS_PER_PEER {
-            // The table never goes below two peers; under this limit even
-            // those may find no descriptor, and links fail ("later").
+        // The table never goes below two peers; under this limit even
+        // those may find no descriptor, and links fail ("later").
+        let least = RESERVED_FDS + 2 * FDS_PER_PEER;
+        if limit < least {
             warn!(
                 "peer table: the open-file limit {limit} leaves no room for peers ({RESERVED_FDS} kept, {FDS_PER_PEER} per peer): \
-                 using {room} anyway, whose links may fail; raise it with ulimit -n (at least {})",
-                RESERVED_FDS + 2 * FDS_PER_PEER
+                 using {room} anyway, whose links may fail; raise it with ulimit -n (at least {least})"
             );
         } else {
             warn!(
