@@ -182,11 +182,7 @@ pub fn run(args: ZrecatArgs) -> Outcome {
                 }
                 _ => {}
             }
-            if json {
-                out.event(event)?;
-            } else {
-                print_content(out, event, &group, raw)?;
-            }
+            print_event(out, event, json, &group, raw)?;
             Ok(())
         })?;
 
@@ -279,6 +275,12 @@ pub fn run(args: ZrecatArgs) -> Outcome {
             waiting.len()
         );
     }
+    // What the node has taken in is printed before we go, a signal or
+    // not: a sender may hold our receipt for it already (the loop takes
+    // events only while stdout's writer has room, so some can be left).
+    while let Some(event) = runtime.node.next_event() {
+        print_event(&mut out, &event, json, &group, raw)?;
+    }
     if let Err(err) = runtime.node.leave(&group) {
         log::warn!("cannot leave {group}: {err}");
     }
@@ -331,6 +333,16 @@ fn stdin_has_input() -> bool {
 
 /// Writes the content of a SHOUT to our group, or of a WHISPER; other
 /// events are only logged.
+/// An event as zrecat prints it: all of it in JSON, else the content of
+/// what came to GROUP or to us.
+fn print_event(out: &mut Printer, event: &Event, json: bool, group: &str, raw: bool) -> io::Result<()> {
+    if json {
+        out.event(event)
+    } else {
+        print_content(out, event, group, raw)
+    }
+}
+
 fn print_content(out: &mut Printer, event: &Event, group: &str, raw: bool) -> io::Result<()> {
     match event {
         Event::Shout {
