@@ -11,7 +11,7 @@ use std::net::{Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Instant;
 use uuid::Uuid;
-use zre::{Node, NodeBuilder, NodeError, PortRange};
+use zre::{Frame, Node, NodeBuilder, NodeError, PortRange};
 
 /// A running zre node (use `zre_rs.Node` or `zre_rs.pyre.Pyre`).
 #[pyclass(module = "zre_rs._native", frozen)]
@@ -20,6 +20,9 @@ pub(crate) struct NativeNode {
     uuid: Uuid,
     name: String,
     endpoint: String,
+    /// The node's frame limit: `whisper` and `shout`, queued without
+    /// waiting for the node, refuse a larger frame here, as it would.
+    max_message_size: usize,
 }
 
 impl NativeNode {
@@ -50,6 +53,23 @@ impl NativeNode {
             Err(command) => py.detach(|| self.driver.send_blocking(command)),
         };
         if sent { Ok(()) } else { Err(stopped()) }
+    }
+
+    /// Raises CommandError, with the node's message, for a frame over the
+    /// node's limit: queued, it would be refused in the node's thread,
+    /// where Python would never hear of it.
+    fn check_sizes(&self, content: &[Frame]) -> PyResult<()> {
+        let max = self.max_message_size;
+        match content.iter().find(|frame| frame.len() > max) {
+            Some(frame) => Err(node_error(
+                zre::CommandError::TooLarge {
+                    bytes: frame.len(),
+                    max,
+                }
+                .into(),
+            )),
+            None => Ok(()),
+        }
     }
 }
 
@@ -206,12 +226,14 @@ impl NativeNode {
                 node.join(group)?;
             }
             let (uuid, name, endpoint) = (node.uuid(), node.name().to_owned(), node.endpoint().to_owned());
+            let max_message_size = node.max_message_size();
             let driver = Driver::spawn(node, pyre_events_only)?;
             Ok(NativeNode {
                 driver,
                 uuid,
                 name,
                 endpoint,
+                max_message_size,
             })
         })
         .map_err(node_error)
@@ -275,6 +297,7 @@ impl NativeNode {
     fn whisper(&self, py: Python<'_>, peer: &[u8], content: &Bound<'_, PyAny>, strict: bool) -> PyResult<()> {
         let peer = convert::peer(peer)?;
         let content = convert::frames(content)?;
+        self.check_sizes(&content)?;
         if self.driver.shared.knows_peer(&peer) {
             // Its ENTER reached Python: queued, without waiting.
             return self.send(py, Command::Whisper(peer, content));
@@ -296,6 +319,7 @@ impl NativeNode {
     fn shout(&self, py: Python<'_>, group: String, content: &Bound<'_, PyAny>) -> PyResult<()> {
         check_group(&group)?;
         let content = convert::frames(content)?;
+        self.check_sizes(&content)?;
         self.send(py, Command::Shout(group, content))
     }
 

@@ -199,6 +199,30 @@ def test_enter_whisper_shout_join_leave_exit(two):
         a.whisper(b.uuid, b"gone")
 
 
+def test_a_frame_over_the_size_limit_raises_and_what_follows_arrives(isolated):
+    # A peer at the same limit would drop the link such a frame came on,
+    # and what we sent after it: the call refuses it, nothing is sent.
+    limit = 4096
+    a = Node("alice", max_message_size=limit, **FAST)
+    b = Node("bob", max_message_size=limit, **FAST)
+    try:
+        expect(a, zre_rs.Enter, peer=b.uuid)
+        expect(b, zre_rs.Enter, peer=a.uuid)
+        b.join("g")
+        expect(a, zre_rs.Join, peer=b.uuid, group="g")
+        with pytest.raises(CommandError, match="4097 bytes is over the limit of 4096"):
+            a.whisper(b.uuid, [b"x", b"o" * (limit + 1)])
+        with pytest.raises(CommandError, match="max_message_size"):
+            a.shout("g", b"o" * (limit + 1))
+        a.whisper(b.uuid, b"m" * limit)
+        a.whisper(b.uuid, b"after")
+        assert expect(b, zre_rs.Whisper, peer=a.uuid).content == [b"m" * limit]
+        assert expect(b, zre_rs.Whisper, peer=a.uuid).content == [b"after"]
+    finally:
+        a.stop()
+        b.stop()
+
+
 def test_iteration_and_context_manager(isolated):
     with Node("it", **FAST) as a, Node("other", **FAST) as b:
         seen = []

@@ -14,6 +14,18 @@ pub enum CommandError {
     InvalidGroup(String),
     /// [`NodeCore::stop`](super::NodeCore::stop) was called: the node takes no more commands.
     Stopped,
+    /// A frame of the content is `bytes` long, over `max`, the largest a
+    /// frame may be ([`CoreConfig::max_message_size`](super::CoreConfig::max_message_size),
+    /// in bytes). A zre peer's inbox, at the same limit, would drop the
+    /// connection it came on (libzmq's `ZMQ_MAXMSGSIZE` counts each frame
+    /// alone), and with it what we send next until the two greet again,
+    /// so nothing of the message is sent.
+    TooLarge {
+        /// The frame's length, in bytes.
+        bytes: usize,
+        /// The limit, in bytes.
+        max: usize,
+    },
 }
 
 impl fmt::Display for CommandError {
@@ -24,6 +36,10 @@ impl fmt::Display for CommandError {
                 write!(f, "invalid group name {group:?}: must be 1 to 255 bytes")
             }
             CommandError::Stopped => write!(f, "the node has stopped"),
+            CommandError::TooLarge { bytes, max } => write!(
+                f,
+                "a frame of {bytes} bytes is over the limit of {max} (max_message_size): a peer with that limit would drop the connection, so nothing was sent; split the content, or raise max_message_size on every node"
+            ),
         }
     }
 }

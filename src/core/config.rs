@@ -69,6 +69,13 @@ pub struct CoreConfig {
     /// that announce a key likewise. `None` (the default) is plain RFC 36.
     /// The secret key never reaches the core: the I/O layer holds it.
     pub curve_public_key: Option<[u8; 32]>,
+    /// The largest frame of a WHISPER's or SHOUT's content we send, in
+    /// bytes (default 64 MiB, the inbox limit of every zre node): a
+    /// larger one is refused with [`CommandError::TooLarge`](super::CommandError::TooLarge),
+    /// since a peer's inbox at that limit drops the connection that
+    /// brings it, and with it what follows. The I/O layer gives its
+    /// inbox's own limit.
+    pub max_message_size: usize,
 }
 
 impl CoreConfig {
@@ -93,6 +100,7 @@ impl CoreConfig {
             fast_exit: true,
             link_scope: None,
             curve_public_key: None,
+            max_message_size: crate::defaults::MAX_MESSAGE_SIZE,
         }
     }
 }

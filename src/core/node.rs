@@ -640,9 +640,11 @@ impl NodeCore {
     ///
     /// # Errors
     /// [`CommandError::UnknownPeer`] if it has not said HELLO,
-    /// [`CommandError::Stopped`].
+    /// [`CommandError::TooLarge`] for a frame over
+    /// [`CoreConfig::max_message_size`], [`CommandError::Stopped`].
     pub fn whisper<F: Into<Frame>>(&mut self, peer: Uuid, content: Vec<F>) -> Result<(), CommandError> {
         let content = into_frames(content);
+        self.check_content(content.iter().map(|frame| frame.len()))?;
         let header = HeaderFrame::from_slice(&self.whisper_header(peer)?);
         self.actions.push_back(Action::Send {
             peer,
@@ -650,6 +652,20 @@ impl NodeCore {
             content: Some(Content::Owned(content)),
         });
         Ok(())
+    }
+
+    /// Refuses content with a frame over [`CoreConfig::max_message_size`]
+    /// ([`CommandError::TooLarge`]), given its frames' lengths in bytes.
+    /// [`Self::whisper`] and [`Self::shout`] check their own; an I/O layer
+    /// that sends lent content after [`Self::whisper_header`] or
+    /// [`Self::shout_headers`] calls this first, since a header once made
+    /// has counted a sequence number that the peer must then receive.
+    pub fn check_content(&self, frames: impl IntoIterator<Item = usize>) -> Result<(), CommandError> {
+        let max = self.config.max_message_size;
+        match frames.into_iter().find(|&bytes| bytes > max) {
+            Some(bytes) => Err(CommandError::TooLarge { bytes, max }),
+            None => Ok(()),
+        }
     }
 
     /// A WHISPER to `peer` without its content: the header frame, with the
@@ -672,8 +688,13 @@ impl NodeCore {
     /// Sends to every peer in `group`; returns how many peers that is.
     /// The header is emitted once and stamped with each member's sequence
     /// number; the content is shared by every member (or moved, to one).
+    ///
+    /// # Errors
+    /// [`CommandError::InvalidGroup`], [`CommandError::TooLarge`] (as for
+    /// [`Self::whisper`]), [`CommandError::Stopped`].
     pub fn shout<F: Into<Frame>>(&mut self, group: &str, content: Vec<F>) -> Result<usize, CommandError> {
         let content = into_frames(content);
+        self.check_content(content.iter().map(|frame| frame.len()))?;
         let mut headers = std::mem::take(&mut self.shout_headers);
         let reached = self.shout_headers(group, &mut headers);
         let mut content = Some(match headers.len() {

@@ -282,8 +282,11 @@ impl NodeBuilder {
         self
     }
 
-    /// Messages larger than this, in bytes, are refused by the inbox
-    /// (libzmq drops the connection that sent one; default 64 MiB). A
+    /// Frames larger than this, in bytes, are refused by the inbox
+    /// (libzmq drops the connection that sent one; default 64 MiB), and
+    /// by [`Node::whisper`], [`Node::shout`] and the like with
+    /// [`CommandError::TooLarge`](crate::CommandError::TooLarge), since a
+    /// zre peer at the same limit would drop ours. A
     /// peer whose HELLO is larger (its groups and headers) is never heard
     /// while it hears us, so keep it well above the HELLOs on your LAN.
     /// [`NodeBuilder::build`] fails with [`SettingError::MaxMessageSize`]
@@ -462,6 +465,7 @@ impl NodeBuilder {
         config.beacon_subnet = Some(interface.subnet());
         config.link_scope = interface.link_scope();
         config.curve_public_key = curve.as_ref().map(|keys| keys.public);
+        config.max_message_size = self.max_message_size;
         let mut core = NodeCore::new(config, Instant::now());
         for group in &self.contest {
             core.contest(group)?;

@@ -409,3 +409,87 @@ fn nodes_with_different_beacon_ports_never_meet() {
     let ids: HashSet<Uuid> = nodes.iter().map(|n| n.uuid()).collect();
     assert_eq!(ids.len(), 2);
 }
+
+/// A frame over the receiver's `max_message_size` makes its libzmq drop
+/// the connection it came on, and with it what the sender sends next
+/// until the two greet again. Whatever a send call accepts must arrive
+/// (or the peer be reported EXIT): here every whisper and shout, of a
+/// frame at the limit, over it, and small ones after, by each way of
+/// sending; the receiver must get every message whose call returned
+/// `Ok`, in order, and neither side may see the other go.
+#[test]
+fn a_frame_over_the_peers_size_limit_is_refused_and_nothing_after_it_is_lost() {
+    const MAX: usize = 1 << 20;
+    let mut nodes: Vec<Node> = ["sender", "receiver"]
+        .iter()
+        .map(|name| {
+            crate::loopback(name, 53018)
+                .max_message_size(MAX)
+                .build()
+                .expect("node starts in loopback mode")
+        })
+        .collect();
+    let mut seen = vec![Vec::new(), Vec::new()];
+    run_until(&mut nodes, &mut seen, |s| {
+        s.iter().all(|e| count(e, "ENTER") == 1)
+    });
+    nodes[0].join("G").unwrap();
+    nodes[1].join("G").unwrap();
+    run_until(&mut nodes, &mut seen, |s| s.iter().all(|e| count(e, "JOIN") == 1));
+    let receiver = nodes[1].uuid();
+    let mut accepted: Vec<Vec<u8>> = Vec::new();
+    let mut refused = 0;
+    for round in 0..4u8 {
+        for len in [MAX, MAX + 1, 10] {
+            let mut frame = vec![round; len];
+            frame[0] = round * 3 + (len % 7) as u8;
+            let sender = &mut nodes[0];
+            let result = match round {
+                0 => sender.whisper(receiver, vec![b"x".to_vec(), frame.clone()]),
+                1 => sender.whisper_slices(receiver, &[b"x", &frame]),
+                2 => sender.shout("G", vec![b"x".to_vec(), frame.clone()]).map(drop),
+                _ => sender.shout_slices("G", &[b"x", &frame]).map(drop),
+            };
+            match result {
+                Ok(()) => accepted.push(frame),
+                Err(zre::NodeError::Command(zre::CommandError::TooLarge { bytes, max })) => {
+                    assert_eq!((bytes, max), (len, MAX), "round {round}");
+                    refused += 1;
+                }
+                Err(err) => panic!("round {round}, {len} bytes: {err}"),
+            }
+        }
+    }
+    let mut got: Vec<Vec<u8>> = Vec::new();
+    let deadline = Instant::now() + PATIENCE;
+    while got.len() < accepted.len() {
+        assert!(
+            Instant::now() < deadline,
+            "{} of the {} messages accepted arrived; events: {seen:#?}",
+            got.len(),
+            accepted.len()
+        );
+        for (node, events) in nodes.iter_mut().zip(seen.iter_mut()) {
+            node.run_once(Some(Duration::from_millis(5))).unwrap();
+            while let Some(event) = node.next_event() {
+                match event {
+                    Event::Whisper { content, .. } | Event::Shout { content, .. } => {
+                        got.push(content[1].to_vec())
+                    }
+                    other => events.push(other),
+                }
+            }
+        }
+    }
+    assert_eq!(refused, 4, "each frame over the limit is refused");
+    assert_eq!(got.len(), accepted.len());
+    for (i, (got, sent)) in got.iter().zip(&accepted).enumerate() {
+        assert!(
+            got == sent,
+            "message {i} differs ({} bytes, {} sent)",
+            got.len(),
+            sent.len()
+        );
+    }
+    assert!(seen.iter().all(|e| count(e, "EXIT") == 0), "{seen:#?}");
+}

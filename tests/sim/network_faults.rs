@@ -8,6 +8,7 @@
 use crate::lan_sim::{Lan, XorShift, text};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
+use zre::core::Frame;
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -635,4 +636,53 @@ fn seeded_faults_and_churn_leave_one_leader_per_group() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// A peer's inbox drops the connection a frame over its size limit comes
+/// on, and what follows on it: such a frame is refused before anything of
+/// its message is counted or sent (no sequence number spent, which the
+/// peer would see as a gap). A frame at the limit, and what comes after
+/// the refused one, arrive; neither side sees the other go.
+#[test]
+fn a_frame_over_the_size_limit_is_refused_before_its_sequence_number_is_spent() {
+    const MAX: usize = 1000;
+    let mut lan = Lan::new();
+    let mut nodes = Vec::new();
+    for name in ["a", "b"] {
+        let mut config = Lan::config(nodes.len(), name);
+        config.max_message_size = MAX;
+        nodes.push(lan.add_with(config));
+    }
+    let (a, b) = (nodes[0], nodes[1]);
+    lan.run_for(secs(3));
+    let (ua, ub) = (lan.uuid(a), lan.uuid(b));
+    lan.nodes[b].core.join("G").unwrap();
+    lan.run_for(secs(1));
+    lan.clear_events();
+
+    let at_limit = "m".repeat(MAX);
+    let over: Vec<Frame> = vec![Frame::from(vec![b'o'; MAX + 1])];
+    let refused =
+        |err| matches!(err, zre::CommandError::TooLarge { bytes, max } if bytes == MAX + 1 && max == MAX);
+    let core = &mut lan.nodes[a].core;
+    core.whisper(ub, text("first")).unwrap();
+    assert!(refused(core.whisper(ub, over.clone()).unwrap_err()));
+    assert!(refused(
+        core.whisper(ub, vec![Frame::from("x"), over[0].clone()])
+            .unwrap_err()
+    ));
+    assert!(refused(core.shout("G", over.clone()).unwrap_err()));
+    assert!(refused(core.check_content([3, MAX + 1]).unwrap_err()));
+    core.check_content([MAX, 0]).unwrap();
+    core.whisper(ub, text(&at_limit)).unwrap();
+    assert_eq!(core.shout("G", text("shouted")).unwrap(), 1);
+    core.whisper(ub, text("last")).unwrap();
+    lan.run_for(secs(1));
+
+    assert_eq!(lan.whispers(b, ua), ["first", at_limit.as_str(), "last"]);
+    let shouts = lan.nodes[b].events.iter().filter(|e| e.kind() == "SHOUT").count();
+    assert_eq!(shouts, 1);
+    for (node, peer) in [(a, ub), (b, ua)] {
+        assert_eq!(lan.count(node, "EXIT", peer), 0, "{:?}", lan.nodes[node].events);
+    }
 }

@@ -68,6 +68,7 @@ impl Node {
     /// kept here until there is room.
     pub fn whisper_slices(&mut self, peer: Uuid, content: &[&[u8]]) -> Result<(), NodeError> {
         // Whatever the core still wants sent goes first (normally nothing).
+        self.core.check_content(content.iter().map(|frame| frame.len()))?;
         self.apply_actions()?;
         let header = self.core.whisper_header(peer)?;
         self.send_lent(LinkId::Peer(peer), &header, content);
@@ -77,6 +78,7 @@ impl Node {
     /// Sends a message to every peer in `group` from borrowed frames, as
     /// [`Node::whisper_slices`]; returns how many peers it went to.
     pub fn shout_slices(&mut self, group: &str, content: &[&[u8]]) -> Result<usize, NodeError> {
+        self.core.check_content(content.iter().map(|frame| frame.len()))?;
         self.apply_actions()?;
         let mut headers = std::mem::take(&mut self.shout_headers);
         let reached = self.core.shout_headers(group, &mut headers);

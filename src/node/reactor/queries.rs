@@ -19,6 +19,12 @@ impl Node {
         self.core.endpoint()
     }
 
+    /// The largest frame we accept, and send, in bytes
+    /// ([`NodeBuilder::max_message_size`](crate::NodeBuilder::max_message_size)).
+    pub fn max_message_size(&self) -> usize {
+        self.core.config().max_message_size
+    }
+
     /// The interface the node beacons on and binds its inbox to.
     pub fn interface(&self) -> &Interface {
         &self.interface
