@@ -49,6 +49,21 @@ pub enum NodeError {
     /// A libzmq call failed (context, socket, option).
     #[error("zeromq: {0}")]
     Zmq(#[from] zmq::Error),
+    /// Too few file descriptors are free to start: `open` of the soft
+    /// open-file limit `limit` are in use, and starting takes `needed`
+    /// (libzmq's threads, the sockets; each peer then takes up to 3).
+    #[error(
+        "the open-file limit {limit} leaves {} free ({open} open), and starting takes {needed}: raise it (ulimit -n, or NodeBuilder::raise_fd_limit to the hard limit)",
+        limit.saturating_sub(*open as u64)
+    )]
+    Descriptors {
+        /// The soft open-file limit (`RLIMIT_NOFILE`).
+        limit: u64,
+        /// Descriptors the process had open.
+        open: usize,
+        /// Descriptors starting takes.
+        needed: usize,
+    },
     /// An I/O error of the poll or a thread.
     #[error(transparent)]
     Io(#[from] io::Error),

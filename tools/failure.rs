@@ -69,7 +69,7 @@ impl From<String> for Failure {
 impl From<io::Error> for Failure {
     fn from(err: io::Error) -> Self {
         Failure {
-            message: with_fd_hint(err.to_string()),
+            message: err.to_string(),
             broken_pipe: err.kind() == io::ErrorKind::BrokenPipe,
             usage: false,
         }
@@ -78,14 +78,19 @@ impl From<io::Error> for Failure {
 
 /// Out of descriptors (EMFILE, from libzmq or the OS) says what to do:
 /// the bare "Too many open files" names neither the limit nor its remedy.
-fn with_fd_hint(message: String) -> String {
-    if message.contains("Too many open files") {
-        format!(
-            "{message}: raise the open-file limit (ulimit -n; the tools raise the soft limit to the hard one) or lower --max-peers"
-        )
-    } else {
-        message
+/// Only a node's applets have `--max-peers` (not `zgossip_server`).
+fn with_fd_hint(applet: &str, message: &str) -> String {
+    if !message.contains("Too many open files") {
+        return message.to_owned();
     }
+    let fewer_peers = if applet == "zgossip_server" {
+        ""
+    } else {
+        " or lower --max-peers"
+    };
+    format!(
+        "{message}: raise the open-file limit (ulimit -n; the tools raise the soft limit to the hard one){fewer_peers}"
+    )
 }
 
 impl From<zre::NodeError> for Failure {
@@ -95,7 +100,13 @@ impl From<zre::NodeError> for Failure {
             // A setting out of range: a bad value, as argh's are (the
             // file's values were checked, with file and line, on loading).
             zre::NodeError::Config(err) => Failure::usage(err.to_string()),
-            other => Failure::new(with_fd_hint(other.to_string())),
+            // The library's own words for too few free descriptors name
+            // its builder's remedy; the tools took it already.
+            zre::NodeError::Descriptors { limit, open, needed } => Failure::new(format!(
+                "the open-file limit {limit} leaves {} free ({open} open), and starting takes {needed}: raise it (ulimit -n; the tools raise the soft limit to the hard one)",
+                limit.saturating_sub(open as u64)
+            )),
+            other => Failure::new(other.to_string()),
         }
     }
 }
@@ -126,7 +137,7 @@ pub fn exit_status(applet: &str, outcome: Outcome) -> i32 {
             USAGE_ERROR
         }
         Err(failure) => {
-            eprintln!("{applet}: {failure}");
+            eprintln!("{applet}: {}", with_fd_hint(applet, &failure.message));
             FAILED
         }
     }
@@ -139,12 +150,16 @@ mod tests {
     #[test]
     fn out_of_descriptors_says_what_to_raise() {
         let emfile: Failure = io::Error::from_raw_os_error(24).into();
-        assert!(
-            emfile
-                .to_string()
-                .starts_with("Too many open files (os error 24): raise the open-file limit (ulimit -n")
-        );
+        let said = with_fd_hint("zrecat", &emfile.message);
+        assert!(said.starts_with("Too many open files (os error 24): raise the open-file limit (ulimit -n"));
+        assert!(said.ends_with("or lower --max-peers"), "{said}");
+        // The gossip server has no peer table to shrink.
+        let said = with_fd_hint("zgossip_server", &emfile.message);
+        assert!(said.ends_with("the hard one)"), "{said}");
         let other: Failure = io::Error::from_raw_os_error(2).into();
-        assert_eq!(other.to_string(), "No such file or directory (os error 2)");
+        assert_eq!(
+            with_fd_hint("zre", &other.message),
+            "No such file or directory (os error 2)"
+        );
     }
 }

@@ -75,7 +75,8 @@ impl GossipService {
     /// IPv4 one, else its first IPv6 one);
     /// [`NodeError::GossipBind`] naming the first endpoint that cannot be bound;
     /// [`NodeError::Zmq`] or [`NodeError::Io`] if libzmq or the poll cannot
-    /// be set up.
+    /// be set up; [`NodeError::Descriptors`] when too few file descriptors
+    /// are free to start.
     pub fn bind<S: AsRef<str>>(endpoints: &[S], config: ServerConfig) -> Result<GossipService, NodeError> {
         Self::bind_with(endpoints, config, None)
     }
@@ -130,6 +131,7 @@ impl GossipService {
             .iter()
             .map(|endpoint| crate::host::interface::bind_by_address(endpoint.as_ref()))
             .collect::<Result<Vec<_>, _>>()?;
+        crate::node::fd_budget::check_room_to_start(crate::node::fd_budget::GOSSIP_SERVER_START_FDS)?;
         let context = zmq::Context::new();
         context.set_io_threads(1)?;
         let router = context.socket(zmq::ROUTER)?;

@@ -383,7 +383,9 @@ impl NodeBuilder {
     }
 
     /// Binds the sockets and starts discovery; the node runs as the caller
-    /// polls it (or in its own thread after [`Node::spawn`]).
+    /// polls it (or in its own thread after [`Node::spawn`]). Fails with
+    /// [`NodeError::Descriptors`] when too few file descriptors are free
+    /// to start (about 24, and 14 more with [`Self::gossip_bind`]).
     pub fn build(self) -> Result<Node, NodeError> {
         self.validate()?;
         let interface = if self.ipv6 {
@@ -430,6 +432,16 @@ impl NodeBuilder {
             }
         }
 
+        // Raised first (when asked), so that the check below sees it.
+        let fd_limit = super::fd_budget::open_file_limit(self.raise_fd_limit);
+        let mut needed = super::fd_budget::NODE_START_FDS;
+        if curve.is_some() {
+            needed += super::fd_budget::CURVE_START_FDS;
+        }
+        if self.gossip_bind.is_some() {
+            needed += super::fd_budget::GOSSIP_SERVER_START_FDS;
+        }
+        super::fd_budget::check_room_to_start(needed)?;
         let (sockets, port) = NodeSockets::open(
             &interface,
             uuid,
@@ -458,7 +470,6 @@ impl NodeBuilder {
         config.beacon_interval = self.beacon_interval;
         config.evasive = self.evasive;
         config.expired = self.expired;
-        let fd_limit = super::fd_budget::open_file_limit(self.raise_fd_limit);
         config.max_peers = super::fd_budget::size_peer_table(self.max_peers, fd_limit);
         config.max_peer_groups = self.max_peer_groups;
         config.fast_exit = self.fast_exit;

@@ -74,6 +74,32 @@ pub(crate) fn size_peer_table(wanted: usize, limit: Option<u64>) -> usize {
     wanted
 }
 
+/// Descriptors a node opens as it starts, at most, with some room: libzmq's
+/// context (the epoll and mailbox of its I/O and reaper threads), the
+/// inbox, its monitor, the beacon socket, the poll and its waker.
+pub(crate) const NODE_START_FDS: usize = 24;
+/// More for CURVE mode: the ZAP handler's sockets.
+pub(crate) const CURVE_START_FDS: usize = 2;
+/// More for a gossip server of the node's own, or the one a
+/// [`crate::GossipService`] is: its context, listener and sockets.
+pub(crate) const GOSSIP_SERVER_START_FDS: usize = 14;
+
+/// Refuses to start what needs `needed` descriptors when fewer are free
+/// under the soft open-file limit: libzmq aborts the whole process when
+/// its context finds none for its threads' epoll (`epoll.cpp`, at limits
+/// of 8-10 for a node, 30-32 with a gossip server), and fails elsewhere
+/// with errors that name nothing. Unknown counts (no /proc) pass.
+pub(crate) fn check_room_to_start(needed: usize) -> Result<(), crate::NodeError> {
+    let (Some(limit), Some(open)) = (open_file_limit(false), fds_in_use()) else {
+        return Ok(());
+    };
+    log::debug!("open-file limit {limit}: {open} open, {needed} needed to start");
+    if limit.saturating_sub(open as u64) < needed as u64 {
+        return Err(crate::NodeError::Descriptors { limit, open, needed });
+    }
+    Ok(())
+}
+
 /// Descriptors this process has open now (Linux: /proc/self/fd).
 pub(crate) fn fds_in_use() -> Option<usize> {
     std::fs::read_dir("/proc/self/fd")

@@ -28,7 +28,7 @@
 mod async_node;
 mod beacon_socket;
 mod builder;
-mod fd_budget;
+pub(crate) mod fd_budget;
 mod gossip_host;
 mod handle;
 mod handshake_watch;

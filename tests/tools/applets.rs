@@ -1397,3 +1397,52 @@ fn the_shell_skips_a_line_over_one_mib_and_goes_on() {
 
 // `zre --metrics`: in a file of its own, with the helpers above.
 mod metrics;
+
+/// Under an open-file limit too low to start, an applet says so and exits
+/// 1: libzmq aborted the whole process (SIGABRT, "Too many open files
+/// (epoll.cpp:65)") when its context found no descriptor for its threads,
+/// at limits of 8-10 for a node and up to 32 with a gossip server, and
+/// elsewhere failed with errors that named nothing ("Bad address").
+#[test]
+fn too_few_descriptors_to_start_is_said_never_an_abort() {
+    let bin = Bin::new("fdlimit");
+    let node = ["-i", "lo", "--no-beacon", "--port-range", "0"];
+    let with_server = [&node[..], &["--gossip-bind", "tcp://127.0.0.1:*"]].concat();
+    let server = ["-b", "tcp://127.0.0.1:*"];
+    let cases: [(&str, &[&str], &[u64]); 3] = [
+        ("zre", &node, &[8, 10, 16, 24]),
+        ("zre", &with_server, &[8, 10, 30, 32]),
+        ("zgossip_server", &server, &[8, 10, 16]),
+    ];
+    for (applet, args, limits) in cases {
+        for &limit in limits {
+            let mut command = Command::new("prlimit");
+            command
+                .arg(format!("--nofile={limit}:{limit}"))
+                .arg("--")
+                .arg(bin.path(applet))
+                .args(args)
+                .env("ZRECFG", bin.path("empty.conf"))
+                .env_remove("ZRENAME")
+                .env_remove("RUST_LOG");
+            let Some(mut command) = in_private_netns(&command) else {
+                return;
+            };
+            let out = command.stdin(Stdio::null()).output().expect("run prlimit");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let what = format!("{applet} {args:?} under a limit of {limit}");
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{what}: {}; stderr: {stderr}",
+                out.status
+            );
+            assert!(
+                stderr.contains(&format!("{applet}: the open-file limit {limit} leaves "))
+                    && stderr.contains("starting takes")
+                    && stderr.contains("ulimit -n"),
+                "{what}: {stderr}"
+            );
+        }
+    }
+}
