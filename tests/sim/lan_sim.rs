@@ -66,6 +66,9 @@ pub struct Lan {
     /// (`delayed`) until the link is up again.
     down: HashSet<usize>,
     delayed: VecDeque<Packet>,
+    /// Nodes out of file descriptors: every link they open fails
+    /// (EMFILE), which their shell reports as `handle_connect_failed`.
+    pub no_descriptors: HashSet<usize>,
 }
 
 /// What waits for a stopped node: a message at its inbox or a beacon.
@@ -106,6 +109,7 @@ impl Lan {
             stop_after_hello: None,
             down: HashSet::new(),
             delayed: VecDeque::new(),
+            no_descriptors: HashSet::new(),
         }
     }
 
@@ -286,6 +290,11 @@ impl Lan {
             Action::Connect { peer, endpoint, .. } => {
                 let endpoint = endpoint.to_string();
                 self.connects.push((from, peer));
+                if self.no_descriptors.contains(&from) {
+                    let now = self.now;
+                    self.nodes[from].core.handle_connect_failed(now, peer);
+                    return;
+                }
                 if let Some(&to) = self.by_endpoint.get(&endpoint) {
                     self.routes.insert((to, from), peer);
                     // The DEALER's handshake (reported in CURVE mode).

@@ -686,3 +686,39 @@ fn a_frame_over_the_size_limit_is_refused_before_its_sequence_number_is_spent() 
         assert_eq!(lan.count(node, "EXIT", peer), 0, "{:?}", lan.nodes[node].events);
     }
 }
+
+/// Out of file descriptors, a node cannot open the link to a peer whose
+/// HELLO it just read: "not now" for that peer. Its application must not
+/// see it ENTER and EXIT at once (a flap: it could never have sent to it),
+/// and once descriptors free up the two meet, once, and talk both ways.
+#[test]
+fn a_peer_met_while_no_link_can_be_opened_is_met_later_without_a_flap() {
+    let mut lan = Lan::new();
+    let a = lan.add("a");
+    let b = lan.add("b");
+    lan.no_descriptors.insert(a);
+    lan.run_for(secs(20));
+    let (ua, ub) = (lan.uuid(a), lan.uuid(b));
+    assert!(lan.nodes[a].core.counters().connects_deferred > 0);
+    assert_eq!(
+        (lan.count(a, "ENTER", ub), lan.count(a, "EXIT", ub)),
+        (0, 0),
+        "A without descriptors: {:?}",
+        lan.nodes[a].events
+    );
+    lan.no_descriptors.clear();
+    lan.run_for(secs(40));
+    for (node, peer) in [(a, ub), (b, ua)] {
+        assert_eq!(
+            (lan.count(node, "ENTER", peer), lan.count(node, "EXIT", peer)),
+            (1, 0),
+            "node {node}: {:?}",
+            lan.nodes[node].events
+        );
+    }
+    lan.nodes[a].core.whisper(ub, text("a-to-b")).unwrap();
+    lan.nodes[b].core.whisper(ua, text("b-to-a")).unwrap();
+    lan.run_for(secs(1));
+    assert_eq!(lan.whispers(b, ua), ["a-to-b"]);
+    assert_eq!(lan.whispers(a, ub), ["b-to-a"]);
+}

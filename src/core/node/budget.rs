@@ -167,10 +167,31 @@ impl NodeCore {
             return;
         };
         if p.ready {
+            // The I/O layer opens a link as it carries out the actions of
+            // the message that made the peer ready, before the
+            // application takes the events: an ENTER still queued was
+            // never seen. It is taken back, with what the peer said after
+            // it, so that the application never sees a peer ENTER that we
+            // could not send to, and EXIT at once. Forgotten quietly, it
+            // is met again from its next announcement once a link opens
+            // (and greets us again, see greet_again).
+            let unseen = self
+                .events
+                .iter()
+                .any(|e| matches!(e, Event::Enter { peer: p, .. } if *p == peer));
+            if unseen {
+                self.events.retain(|e| e.peer() != Some(peer));
+                p.entered = false;
+            }
             warn!(
-                "cannot open a link to {} ({}): removing it",
+                "cannot open a link to {} ({}): {}",
                 p.name,
-                peer.simple()
+                peer.simple(),
+                if unseen {
+                    "not entering it now"
+                } else {
+                    "removing it"
+                }
             );
             self.remove_peer(peer, Removal::ConnectFailed);
             return;
