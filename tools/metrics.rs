@@ -66,6 +66,7 @@ struct Metrics {
     probes: Counter,
     announcements_dropped: Counter,
     connects_deferred: Counter,
+    inbound_shed: Counter,
     peer_checks: Counter,
     removals: Family<Cause, Counter>,
 }
@@ -134,6 +135,11 @@ impl Metrics {
             m.connects_deferred.clone(),
         );
         r.register(
+            "inbound_connections_shed",
+            "Connections to our inbox shut down because there were more than the peer table needs",
+            m.inbound_shed.clone(),
+        );
+        r.register(
             "peer_checks",
             "Peer liveness checks done (timer entries looked at)",
             m.peer_checks.clone(),
@@ -148,6 +154,7 @@ impl Metrics {
             core: Default::default(),
             backlog: 0,
             fds_in_use: None,
+            inbound_shed: 0,
         };
         for (cause, _) in stats.exits() {
             let _ = m.removals.get_or_create(&Cause { cause });
@@ -179,6 +186,7 @@ impl Metrics {
         counter(&self.probes, core.probes);
         counter(&self.announcements_dropped, core.announcements_dropped);
         counter(&self.connects_deferred, core.connects_deferred);
+        counter(&self.inbound_shed, stats.inbound_shed);
         counter(&self.peer_checks, core.peer_checks);
         for (cause, n) in stats.exits() {
             counter(&self.removals.get_or_create(&Cause { cause }), n);
@@ -415,6 +423,7 @@ mod tests {
             core: Default::default(),
             backlog: 3,
             fds_in_use: Some(17),
+            inbound_shed: 0,
         };
         stats.core.peers_ready = 2;
         stats.core.pings_sent = 5;

@@ -51,7 +51,7 @@ pub(crate) mod frame;
 pub mod gossip_client;
 pub mod gossip_server;
 mod group;
-mod log_limit;
+pub(crate) mod log_limit;
 pub mod node;
 mod overruled;
 mod peer;

@@ -13,13 +13,31 @@
 //!
 //! One monitor serves every peer: two sockets and one descriptor for the
 //! node, none per peer.
+//!
+//! It also keeps the connections to our inbox within the descriptors the
+//! peer table was sized for. libzmq accepts every connection, from anyone:
+//! a stranger holding more than our open-file limit allows took every
+//! descriptor, and libzmq then spun on `accept` (a core at 100 %) while
+//! the node could neither open a link nor accept a real peer's connection.
+//! Each peer needs one connection to our inbox, so beyond the peer table's
+//! size (and a margin for reconnections and probes) the newest connection
+//! of the host holding the most is shut down (`shutdown(2)`: libzmq sees
+//! the end of the stream and closes it itself; the descriptor stays
+//! libzmq's). A genuine peer on another host is never the one shed.
 
-use log::debug;
+use crate::core::log_limit::LogLimit;
+use log::{debug, warn};
 use socket2::SockRef;
 use std::collections::HashMap;
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, Shutdown};
 use std::os::fd::{BorrowedFd, RawFd};
+use std::time::Instant;
+
+/// Connections to our inbox kept beyond one per peer the table holds: a
+/// peer reconnecting while its old connection is being closed, other
+/// nodes' probes (fast EXIT), handshakes under way.
+pub(crate) const INBOUND_MARGIN: usize = 32;
 
 const ACCEPTED: u16 = zmq::SocketEvent::ACCEPTED as u16;
 const DISCONNECTED: u16 = zmq::SocketEvent::DISCONNECTED as u16;
@@ -36,8 +54,20 @@ const WATCHED: i32 = zmq::SocketEvent::ACCEPTED as i32
 pub(crate) struct InboxWatch {
     /// The reading end of the monitor.
     pair: zmq::Socket,
-    /// Accepted connections still open: descriptor -> remote host.
-    open: HashMap<RawFd, IpAddr>,
+    /// Accepted connections still open, by descriptor.
+    open: HashMap<RawFd, Inbound>,
+    /// Of those, the ones not shut down by us.
+    live: usize,
+    /// The most connections kept (see the module).
+    cap: usize,
+    /// Our inbox's port: a descriptor is checked to still be a
+    /// connection to it, from the same host, before it is shut down.
+    port: u16,
+    /// Accepted numbering, to find a host's newest connection.
+    accepted: u64,
+    /// Connections shut down since start.
+    shed: u64,
+    shed_log: LogLimit,
     /// The last event was a failed handshake: the next DISCONNECTED is
     /// that connection's.
     handshake_failed: bool,
@@ -45,9 +75,25 @@ pub(crate) struct InboxWatch {
     address: zmq::Message,
 }
 
+/// One accepted connection to our inbox.
+struct Inbound {
+    host: IpAddr,
+    /// Its place in the order of accepting.
+    order: u64,
+    /// Shut down by us; libzmq closes it at its end of stream.
+    shed: bool,
+}
+
 impl InboxWatch {
-    /// Starts monitoring `inbox`; `name` makes the inproc address unique.
-    pub(crate) fn new(context: &zmq::Context, inbox: &zmq::Socket, name: &str) -> zmq::Result<InboxWatch> {
+    /// Starts monitoring `inbox`, bound at `port`, keeping at most `cap`
+    /// connections to it; `name` makes the inproc address unique.
+    pub(crate) fn new(
+        context: &zmq::Context,
+        inbox: &zmq::Socket,
+        name: &str,
+        port: u16,
+        cap: usize,
+    ) -> zmq::Result<InboxWatch> {
         let endpoint = format!("inproc://zre-inbox-watch-{name}");
         inbox.monitor(&endpoint, WATCHED)?;
         let pair = context.socket(zmq::PAIR)?;
@@ -56,6 +102,12 @@ impl InboxWatch {
         Ok(InboxWatch {
             pair,
             open: HashMap::new(),
+            live: 0,
+            cap,
+            port,
+            accepted: 0,
+            shed: 0,
+            shed_log: LogLimit::default(),
             handshake_failed: false,
             event: zmq::Message::new(),
             address: zmq::Message::new(),
@@ -67,8 +119,19 @@ impl InboxWatch {
         self.pair.get_fd()
     }
 
+    /// The inbox was bound again, at `port`.
+    pub(crate) fn moved_to(&mut self, port: u16) {
+        self.port = port;
+    }
+
+    /// Connections shut down since start (see the module).
+    pub(crate) fn shed(&self) -> u64 {
+        self.shed
+    }
+
     /// Reads every monitor event waiting (until EAGAIN, which re-arms the
-    /// ZMQ_FD edge) and appends the host of each closed peer connection.
+    /// ZMQ_FD edge) and appends the host of each closed peer connection;
+    /// sheds connections beyond the cap (see the module).
     pub(crate) fn drain(&mut self, closed: &mut Vec<IpAddr>) -> io::Result<()> {
         loop {
             match self.pair.recv(&mut self.event, zmq::DONTWAIT) {
@@ -93,15 +156,27 @@ impl InboxWatch {
                     let fd = value as RawFd;
                     match remote_host(fd) {
                         Some(host) => {
-                            self.open.insert(fd, host);
+                            self.accepted += 1;
+                            let order = self.accepted;
+                            let shed = false;
+                            if let Some(old) = self.open.insert(fd, Inbound { host, order, shed }) {
+                                // Its DISCONNECTED is still to come: the
+                                // number was reused meanwhile.
+                                self.live -= usize::from(!old.shed);
+                            }
+                            self.live += 1;
+                            while self.live > self.cap && self.shed_one() {}
                         }
                         None => debug!("an inbox connection (fd {fd}) closed before we saw it open"),
                     }
                 }
                 FAILED_NO_DETAIL | FAILED_PROTOCOL | FAILED_AUTH => self.handshake_failed = true,
                 DISCONNECTED => {
-                    let host = self.open.remove(&(value as RawFd));
-                    match host {
+                    let gone = self.open.remove(&(value as RawFd));
+                    if let Some(gone) = &gone {
+                        self.live -= usize::from(!gone.shed);
+                    }
+                    match gone.filter(|g| !g.shed).map(|g| g.host) {
                         Some(host) if !failed => {
                             debug!("a connection from {host} to our inbox closed");
                             closed.push(host);
@@ -114,6 +189,70 @@ impl InboxWatch {
             }
         }
     }
+}
+
+impl InboxWatch {
+    /// Shuts down the newest connection of the host that holds the most;
+    /// false when there is none left to shed.
+    fn shed_one(&mut self) -> bool {
+        let Some((fd, host, held)) = newest_of_busiest(&self.open) else {
+            return false;
+        };
+        let entry = self.open.get_mut(&fd).expect("chosen from the map");
+        if still_inbound(fd, host, self.port) {
+            // SAFETY: borrowed for one shutdown(2): the descriptor stays
+            // open, and libzmq's; it closes it at the end of the stream.
+            let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+            if let Err(err) = SockRef::from(&borrowed).shutdown(Shutdown::Both) {
+                debug!("cannot shut down a connection from {host} (fd {fd}): {err}");
+            }
+            entry.shed = true;
+            self.shed += 1;
+            if let Some(also) = self.shed_log.admit(Instant::now()) {
+                warn!(
+                    "more connections to our inbox than {} (the peer table, and {INBOUND_MARGIN} more): closing the newest of the {held} from {host}{also}",
+                    self.cap
+                );
+            }
+        } else {
+            // Closed, and its number reused elsewhere, before we came to
+            // it: its DISCONNECTED is on the way; it no longer counts.
+            self.open.remove(&fd);
+        }
+        self.live -= 1;
+        true
+    }
+}
+
+/// The connection to shed: the newest of the host that holds the most
+/// connections not shed yet (of two such hosts, the one with the newest);
+/// with that host and how many it holds.
+fn newest_of_busiest(open: &HashMap<RawFd, Inbound>) -> Option<(RawFd, IpAddr, usize)> {
+    let mut by_host: HashMap<IpAddr, (usize, u64, RawFd)> = HashMap::new();
+    for (&fd, inbound) in open.iter().filter(|(_, i)| !i.shed) {
+        let entry = by_host.entry(inbound.host).or_insert((0, 0, fd));
+        entry.0 += 1;
+        if inbound.order >= entry.1 {
+            (entry.1, entry.2) = (inbound.order, fd);
+        }
+    }
+    let (host, (held, _, fd)) = by_host
+        .into_iter()
+        .max_by_key(|(_, (held, newest, _))| (*held, *newest))?;
+    Some((fd, host, held))
+}
+
+/// Whether `fd` is still a connection from `host` to our inbox at `port`:
+/// a number reused for another socket (our own DEALER's connection, say)
+/// must never be shut down.
+fn still_inbound(fd: RawFd, host: IpAddr, port: u16) -> bool {
+    // SAFETY: borrowed for two calls that only read the socket's
+    // addresses; it is neither closed nor kept.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    let socket = SockRef::from(&borrowed);
+    let local = socket.local_addr().ok().and_then(|a| a.as_socket());
+    let remote = socket.peer_addr().ok().and_then(|a| a.as_socket());
+    matches!((local, remote), (Some(l), Some(r)) if l.port() == port && r.ip().to_canonical() == host)
 }
 
 fn parse_event(frame: &[u8]) -> Option<(u16, u32)> {
@@ -132,4 +271,37 @@ fn remote_host(fd: RawFd) -> Option<IpAddr> {
     let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
     let address = SockRef::from(&borrowed).peer_addr().ok()?;
     address.as_socket().map(|a| a.ip().to_canonical())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_connection_of_the_busiest_host_is_shed() {
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.2".parse().unwrap(), "10.0.0.3".parse().unwrap());
+        let mut open = HashMap::new();
+        let mut add = |fd: RawFd, host, order, shed| {
+            open.insert(fd, Inbound { host, order, shed });
+        };
+        // b holds three (one already shed, which no longer counts), a two.
+        add(10, a, 1, false);
+        add(11, b, 2, false);
+        add(12, b, 3, false);
+        add(13, a, 4, false);
+        add(14, b, 5, true);
+        // A tie (two each): the host with the newest connection, a (4).
+        assert_eq!(newest_of_busiest(&open), Some((13, a, 2)));
+        open.insert(
+            15,
+            Inbound {
+                host: b,
+                order: 6,
+                shed: false,
+            },
+        );
+        assert_eq!(newest_of_busiest(&open), Some((15, b, 3)));
+        open.clear();
+        assert_eq!(newest_of_busiest(&open), None);
+    }
 }

@@ -15,7 +15,7 @@
 //! | `async_node.rs` | `AsyncNode` (feature `async`): a spawned node driven from async code |
 //! | `link.rs` | the DEALERs: creating them, sending, the backlog |
 //! | `probe.rs` | TCP probes of a peer's inbox (fast EXIT) |
-//! | `inbox_watch.rs` | the inbox's monitor: which hosts closed a connection |
+//! | `inbox_watch.rs` | the inbox's monitor: which hosts closed a connection; connections beyond the peer table's shed |
 //! | `beacon_socket.rs` | the UDP beacon socket(s) and which beacons they let in |
 //! | `receive_pool.rs` | received contents given back (`Node::recycle`), read into again |
 //! | `gossip_host.rs` | checks a gossip server's host before connecting |

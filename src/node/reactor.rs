@@ -27,7 +27,7 @@ mod send_failed_tests;
 use super::beacon_socket::BeaconSocket;
 use super::gossip_host::check_gossip_host;
 use super::handshake_watch::{Handshake, HandshakeWatch};
-use super::inbox_watch::InboxWatch;
+use super::inbox_watch::{INBOUND_MARGIN, InboxWatch};
 use super::link::{DealerSetup, LinkId, Links, Outgoing, Payload, Sent, new_dealer};
 use super::probe::{Finished, Probes, Verdict};
 use super::receive_pool::ReceivePool;
@@ -131,7 +131,7 @@ pub struct Node {
     /// The DEALERs to peers and gossip servers, with their queues.
     links: Links,
     /// Closed connections to our inbox (with fast EXIT on).
-    inbox_watch: Option<InboxWatch>,
+    inbox_watch: InboxWatch,
     /// The monitor may hold events (its ZMQ_FD fired).
     watch_ready: bool,
     /// Connect probes of peer ports (`Action::Probe`).
@@ -246,14 +246,17 @@ impl Node {
             poll.registry()
                 .register(&mut SourceFd(&zap.fd()?), ZAP, Interest::READABLE)?;
         }
-        let inbox_watch = if core.config().fast_exit {
-            let watch = InboxWatch::new(&context, &inbox, &core.uuid().simple().to_string())?;
-            poll.registry()
-                .register(&mut SourceFd(&watch.fd()?), INBOX_WATCH, Interest::READABLE)?;
-            Some(watch)
-        } else {
-            None
-        };
+        // Always: it keeps the connections to our inbox within the
+        // table's descriptors; fast EXIT also uses what closes.
+        let inbox_watch = InboxWatch::new(
+            &context,
+            &inbox,
+            &core.uuid().simple().to_string(),
+            core.config().port,
+            core.config().max_peers + INBOUND_MARGIN,
+        )?;
+        poll.registry()
+            .register(&mut SourceFd(&inbox_watch.fd()?), INBOX_WATCH, Interest::READABLE)?;
         let mut beacon = beacon;
         if let Some(beacon) = beacon.as_mut() {
             beacon.register(poll.registry(), BEACON)?;
@@ -278,7 +281,7 @@ impl Node {
             inbox,
             beacon,
             links: Links::new(FIRST_LINK_TOKEN, settings.max_backlog),
-            watch_ready: inbox_watch.is_some(),
+            watch_ready: true,
             inbox_watch,
             probes: Probes::new(FIRST_PROBE_TOKEN, MAX_PROBES),
             handshakes: HandshakeWatch::new(FIRST_HANDSHAKE_TOKEN, HANDSHAKE_TOKENS),
@@ -608,9 +611,7 @@ impl Node {
     fn service_fast_exit(&mut self, now: Instant) -> io::Result<()> {
         if self.watch_ready {
             self.watch_ready = false;
-            if let Some(watch) = self.inbox_watch.as_mut() {
-                watch.drain(&mut self.closed_hosts)?;
-            }
+            self.inbox_watch.drain(&mut self.closed_hosts)?;
             for host in self.closed_hosts.drain(..) {
                 self.core.handle_link_lost(now, host);
             }

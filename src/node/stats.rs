@@ -14,6 +14,10 @@ pub struct NodeStats {
     pub backlog: usize,
     /// File descriptors the process has open (Linux; `None` elsewhere).
     pub fds_in_use: Option<usize>,
+    /// Connections to our inbox shut down since start because there were
+    /// more than the peer table needs (one per peer, and a margin): a
+    /// host holding many had its newest closed.
+    pub inbound_shed: u64,
 }
 
 impl NodeStats {

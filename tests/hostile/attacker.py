@@ -22,6 +22,11 @@ Sends a bounded amount of junk to ZRE nodes in a network-namespace lab:
 
 With --only, one phase runs alone (tests/netns/exhaustion.rs):
   beacons   the fake-UUID beacons above, nothing else;
+  connections
+            --connections TCP connections to each --inbox, each through
+            the ZMTP handshake as a DEALER's (greeting and READY), held
+            open for --hold-seconds (a stranger's way to take every
+            descriptor a node has); counts those the node closed;
   gossip    --gossip-tuples PUBLISHes to the ZGossip server --gossip-server,
             each a random UUID with a dead endpoint (half on this host's
             dead ports, half on absent hosts .200-.249 of this host's /24:
@@ -427,6 +432,58 @@ def protocol_abuse(args, rng, ctx, endpoints, my_ip, deadline):
     return sockets
 
 
+def held_connections(args, endpoints, deadline):
+    """--only connections: see the module's docstring."""
+    print("PHASE connections", flush=True)
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = args.connections * len(endpoints) + 256
+    if soft < want:
+        top = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (top, hard))
+    held = []
+    for _, host, port in endpoints:
+        # Once the node accepts no more, its listen backlog fills and new
+        # connections time out: a few in a row end the opening.
+        failed_in_a_row = 0
+        for _ in range(args.connections):
+            if time.monotonic() > deadline or failed_in_a_row >= 5:
+                break
+            try:
+                s = socket.create_connection((host, port), timeout=1)
+                s.sendall(greeting() + ready_command(fake_identity()[1]))
+                s.setblocking(False)
+                held.append(s)
+                count("connections_opened")
+                failed_in_a_row = 0
+            except OSError:
+                count("connections_failed")
+                failed_in_a_row += 1
+    print(f"PHASE holding {len(held)}", flush=True)
+    end = min(deadline, time.monotonic() + args.hold_seconds)
+    open_ = list(held)
+    while time.monotonic() < end and open_:
+        still = []
+        for s in open_:
+            try:
+                data = s.recv(4096)
+            except BlockingIOError:
+                still.append(s)
+                continue
+            except OSError:
+                data = b""
+            if data:
+                still.append(s)
+            else:
+                count("connections_closed_by_node")
+        open_ = still
+        time.sleep(0.2)
+    count("connections_held_to_the_end", len(open_))
+    for s in held:
+        s.close()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--iface", required=True, help="the lab interface to send beacons out of")
@@ -446,7 +503,9 @@ def main():
     p.add_argument("--dead-port-base", type=int, default=20000)
     p.add_argument("--seed", type=int, default=int.from_bytes(os.urandom(4), "big"))
     p.add_argument("--max-seconds", type=float, default=60.0)
-    p.add_argument("--only", choices=["beacons", "gossip"], help="run this one phase alone")
+    p.add_argument("--only", choices=["beacons", "gossip", "connections"], help="run this one phase alone")
+    p.add_argument("--connections", type=int, default=1500, help="connections per inbox (--only connections)")
+    p.add_argument("--hold-seconds", type=float, default=20.0, help="how long they are held (--only connections)")
     p.add_argument("--gossip-server", help="tcp://IP:PORT of a ZGossip server (--only gossip)")
     p.add_argument("--gossip-tuples", type=int, default=5000)
     p.add_argument("--gossip-linger", type=float, default=2.0, help="seconds to stay after publishing")
@@ -463,6 +522,9 @@ def main():
     ctx = zmq.Context()
     if args.only == "beacons":
         fake_beacons(args, random.Random(args.seed + 1), deadline)
+        sockets = []
+    elif args.only == "connections":
+        held_connections(args, endpoints, deadline)
         sockets = []
     elif args.only == "gossip":
         if not args.gossip_server:

@@ -7,7 +7,11 @@
 //! - 5 000 stale gossip tuples (`attacker.py --only gossip`) held by a
 //!   `zre zgossip_server` in the lab, half at dead ports, half at absent
 //!   hosts (connections that hang until they time out), before the node
-//!   and its real peer start, gossip-only.
+//!   and its real peer start, gossip-only;
+//! - 1 500 connections to its inbox, each through the ZMTP handshake,
+//!   held open by one stranger (`attacker.py --only connections`); here
+//!   the node must also not spin (libzmq's `accept` once out of
+//!   descriptors) and must stay within its descriptors.
 //!
 //! Asserted each time: the node stays up (no `Too many open files`, it
 //! answers `/stats`), its real peer stays ENTERed (no EXIT either way), and
@@ -428,4 +432,106 @@ fn stale_gossip_tuples_do_not_exhaust_a_node_with_1024_files() {
          victim's descriptors peak {fds_peak} of {NOFILE}; {stats}"
     );
     check_all(&lab, "stale gossip tuples", &[&new]);
+}
+
+/// A stranger opens 1 500 connections to the node's inbox, each through
+/// the ZMTP handshake as a DEALER's, and holds them: more than the 1 024
+/// descriptors the node has. Before, libzmq accepted until none was left
+/// and then spun on `accept` (a core at 100 %), and the node could open
+/// no link and accept no connection from a new real peer. The node must
+/// keep descriptors for its peers: not spin, keep its real peer, and
+/// meet a new one within [`MEET_WITHIN`].
+#[test]
+fn held_inbound_connections_do_not_exhaust_a_node_with_1024_files() {
+    if !have_tools() {
+        return;
+    }
+    let Some(mut lab) = Lab::new("exhaustc") else {
+        return;
+    };
+    lab.lan(
+        "lan1",
+        "10.99.43.0/24",
+        &[
+            ("a", "10.99.43.2"),
+            ("b", "10.99.43.3"),
+            ("c", "10.99.43.4"),
+            ("m", "10.99.43.66"),
+        ],
+    );
+    let seed = seed().to_string();
+    let mut a = node(&lab, "a", "victim", &[], true);
+    let mut b = node(&lab, "b", "real", &[], false);
+    let (a_uuid, b_uuid) = (a.uuid.clone(), b.uuid.clone());
+    a.wait_for("ENTER of real", enter_of(&b_uuid), WAIT);
+    b.wait_for("ENTER of victim", enter_of(&a_uuid), WAIT);
+
+    let attacker = lab.spawn(
+        "m",
+        "python3",
+        &[
+            ATTACKER,
+            "--only",
+            "connections",
+            "--iface",
+            "lan1",
+            "--my-ip",
+            "10.99.43.66",
+            "--beacon-addr",
+            "10.99.43.255",
+            "--inbox",
+            &a.endpoint,
+            "--connections",
+            "1500",
+            "--hold-seconds",
+            "20",
+            "--seed",
+            &seed,
+        ],
+        &[],
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while attacker.stdout().count(|l| l.starts_with("PHASE holding")) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the attacker did not open its connections within 30 s\n{}",
+            lab.report()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+    let mut fds_peak = watch(&lab, &mut a, &b, Duration::from_secs(1), || false);
+    // While they are held: a core spinning on `accept` shows as a second
+    // of CPU time per second.
+    let pid = a.child().pid();
+    let (ticks, start) = (netns::cpu_ticks(pid), Instant::now());
+    fds_peak = fds_peak.max(watch(&lab, &mut a, &b, Duration::from_secs(3), || false));
+    let busy = (netns::cpu_ticks(pid) - ticks) as f64 / 100.0 / start.elapsed().as_secs_f64();
+    let c = node(&lab, "c", "during", &[], false);
+    let during = met_within(&lab, &mut a, &c, MEET_WITHIN);
+    fds_peak = fds_peak.max(watch(&lab, &mut a, &b, Duration::from_secs(30), || {
+        attack_done(&attacker)
+    }));
+    check_alive(&lab, &mut a);
+    let stats = stats_line(&lab, &mut a);
+    let done = attacker
+        .stdout()
+        .lines()
+        .into_iter()
+        .find(|l| l.starts_with("ATTACK-DONE"))
+        .unwrap_or_default();
+    figure!(
+        "exhaustion/connections: {done}; victim busy {busy:.2} CPUs while they were held; \
+         new peer met: {during:.2?}; victim's descriptors peak {fds_peak} of {NOFILE}; {stats}"
+    );
+    check_all(&lab, "held inbound connections", &[&during]);
+    assert!(
+        busy < 0.5,
+        "the victim used {busy:.2} CPUs while the connections were held (a spin on accept?)\n{}",
+        lab.report()
+    );
+    assert!(
+        fds_peak < NOFILE.parse().unwrap(),
+        "the victim ran out of descriptors ({fds_peak})\n{}",
+        lab.report()
+    );
 }

@@ -19,7 +19,7 @@
 //! node, EXITs of live peers, and kill → EXIT for 10 % of the nodes. Needs root; skipped with a message without it, unless `CI` is set
 //! (then it fails).
 
-use crate::support::netns::{JsonPeer, Lab};
+use crate::support::netns::{JsonPeer, Lab, cpu_ticks};
 use crate::support::{cdrivers, netns, refpeers};
 use std::collections::HashSet;
 use std::io::Write;
@@ -177,16 +177,6 @@ fn nodes_on_one_lan_mesh_and_stay_without_exit() {
         "netns::scale: {n} nodes; lab built in {lab_built:.1?}, all READY at {all_ready:.1?}, \
          full mesh {mesh:.2?} after the last READY, 0 EXIT over {IDLE:?} idle"
     );
-}
-
-/// CPU time (user + system) of a process, in clock ticks (1/100 s).
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after the command name (which may hold spaces), from
-    // field 3 on: utime and stime are fields 14 and 15.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<u64> = rest.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
-    fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0)
 }
 
 /// One row of issue 24's scale table, for `ZRE_SCALE_IMPL` (`ours`, the

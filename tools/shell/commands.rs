@@ -400,7 +400,7 @@ impl Stats {
         if let Some(stats) = &self.node {
             let c = &stats.core;
             json.push_str(&format!(
-                ",\"max_peers\":{},\"refused\":{},\"pings\":{},\"probes\":{},\"announcements_dropped\":{},\"announcements_kept\":{},\"connects_deferred\":{}",
+                ",\"max_peers\":{},\"refused\":{},\"pings\":{},\"probes\":{},\"announcements_dropped\":{},\"announcements_kept\":{},\"connects_deferred\":{},\"inbound_shed\":{}",
                 c.max_peers,
                 c.refused,
                 c.pings_sent,
@@ -408,6 +408,7 @@ impl Stats {
                 c.announcements_dropped,
                 c.announcements_kept,
                 c.connects_deferred,
+                stats.inbound_shed,
             ));
             if let Some(fds) = stats.fds_in_use {
                 json.push_str(&format!(",\"fds\":{fds}"));
@@ -438,7 +439,7 @@ impl Stats {
                 .map(|(why, n)| format!("{why} {n}"))
                 .collect();
             text.push_str(&format!(
-                "; max peers {}, refused {}, PINGs {}, probes {}, announcements dropped {} (kept {}), links deferred {}, fds {}; EXITs: {}",
+                "; max peers {}, refused {}, PINGs {}, probes {}, announcements dropped {} (kept {}), links deferred {}, inbound connections shed {}, fds {}; EXITs: {}",
                 c.max_peers,
                 c.refused,
                 c.pings_sent,
@@ -446,6 +447,7 @@ impl Stats {
                 c.announcements_dropped,
                 c.announcements_kept,
                 c.connects_deferred,
+                stats.inbound_shed,
                 stats.fds_in_use.map_or_else(unknown, |n| n.to_string()),
                 if exits.is_empty() { "none".to_owned() } else { exits.join(", ") }
             ));

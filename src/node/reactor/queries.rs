@@ -113,6 +113,7 @@ impl Node {
             core: self.core.counters(),
             backlog: self.backlog(),
             fds_in_use: crate::node::fd_budget::fds_in_use(),
+            inbound_shed: self.inbox_watch.shed(),
         }
     }
 }

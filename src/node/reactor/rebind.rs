@@ -92,6 +92,7 @@ impl Node {
         );
         self.core
             .change_endpoint(now, &endpoint, port, Some(iface.subnet()));
+        self.inbox_watch.moved_to(port);
         if let Some(gossip) = self.gossip.as_mut() {
             let key = ZyreUuid(self.core.uuid()).to_string();
             gossip.publish(now, &key, &self.core.gossip_value());
