@@ -137,6 +137,17 @@ fn node(lab: &Lab, host: &str, name: &str, extra: &[&str], limited: bool) -> Jso
     peer
 }
 
+/// The node under attack ("victim", limited, on host `a`) and its real
+/// peer ("real", on `b`), each ENTERed by the other.
+fn victim_and_real_peer(lab: &Lab) -> (JsonPeer, JsonPeer) {
+    let mut a = node(lab, "a", "victim", &[], true);
+    let mut b = node(lab, "b", "real", &[], false);
+    let (a_uuid, b_uuid) = (a.uuid.clone(), b.uuid.clone());
+    a.wait_for("ENTER of real", enter_of(&b_uuid), WAIT);
+    b.wait_for("ENTER of victim", enter_of(&a_uuid), WAIT);
+    (a, b)
+}
+
 fn enter_of(uuid: &str) -> impl Fn(&Event) -> bool + '_ {
     move |e| e.is("ENTER") && e.peer() == uuid
 }
@@ -280,11 +291,7 @@ fn spoofed_beacons_do_not_exhaust_a_node_with_1024_files() {
         ],
     );
     let seed = seed().to_string();
-    let mut a = node(&lab, "a", "victim", &[], true);
-    let mut b = node(&lab, "b", "real", &[], false);
-    let (a_uuid, b_uuid) = (a.uuid.clone(), b.uuid.clone());
-    a.wait_for("ENTER of real", enter_of(&b_uuid), WAIT);
-    b.wait_for("ENTER of victim", enter_of(&a_uuid), WAIT);
+    let (mut a, b) = victim_and_real_peer(&lab);
 
     let flood_start = Instant::now();
     let attacker = lab.spawn(
@@ -460,11 +467,7 @@ fn held_inbound_connections_do_not_exhaust_a_node_with_1024_files() {
         ],
     );
     let seed = seed().to_string();
-    let mut a = node(&lab, "a", "victim", &[], true);
-    let mut b = node(&lab, "b", "real", &[], false);
-    let (a_uuid, b_uuid) = (a.uuid.clone(), b.uuid.clone());
-    a.wait_for("ENTER of real", enter_of(&b_uuid), WAIT);
-    b.wait_for("ENTER of victim", enter_of(&a_uuid), WAIT);
+    let (mut a, b) = victim_and_real_peer(&lab);
 
     let attacker = lab.spawn(
         "m",

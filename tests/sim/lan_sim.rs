@@ -458,6 +458,18 @@ impl Lan {
             .collect()
     }
 
+    /// A WHISPER each way between `a` and `b` arrives within a second,
+    /// and is the only one each has from the other since its events were
+    /// last cleared.
+    pub fn whispers_go_both_ways(&mut self, a: usize, b: usize) {
+        let (ua, ub) = (self.uuid(a), self.uuid(b));
+        self.nodes[a].core.whisper(ub, text("a-to-b")).unwrap();
+        self.nodes[b].core.whisper(ua, text("b-to-a")).unwrap();
+        self.run_for(Duration::from_secs(1));
+        assert_eq!(self.whispers(b, ua), ["a-to-b"]);
+        assert_eq!(self.whispers(a, ub), ["b-to-a"]);
+    }
+
     pub fn clear_events(&mut self) {
         for node in &mut self.nodes {
             node.events.clear();

@@ -54,11 +54,7 @@ fn a_renumbered_node_is_met_again_at_its_new_endpoint_once() {
         "B: {:?}",
         lan.nodes[b].events
     );
-    lan.nodes[a].core.whisper(ub, text("a-to-b")).unwrap();
-    lan.nodes[b].core.whisper(ua, text("b-to-a")).unwrap();
-    lan.run_for(secs(1));
-    assert_eq!(lan.whispers(b, ua), ["a-to-b"]);
-    assert_eq!(lan.whispers(a, ub), ["b-to-a"]);
+    lan.whispers_go_both_ways(a, b);
 }
 
 /// A and B are renumbered at once (both shells rebind before either
@@ -181,11 +177,7 @@ fn a_curve_peer_we_cannot_handshake_with_is_not_entered() {
             lan.nodes[node].events
         );
     }
-    lan.nodes[a].core.whisper(ub, text("a-to-b")).unwrap();
-    lan.nodes[b].core.whisper(ua, text("b-to-a")).unwrap();
-    lan.run_for(secs(1));
-    assert_eq!(lan.whispers(b, ua), ["a-to-b"]);
-    assert_eq!(lan.whispers(a, ub), ["b-to-a"]);
+    lan.whispers_go_both_ways(a, b);
 }
 
 /// A link that got through its handshake and later fails it on a
@@ -716,9 +708,5 @@ fn a_peer_met_while_no_link_can_be_opened_is_met_later_without_a_flap() {
             lan.nodes[node].events
         );
     }
-    lan.nodes[a].core.whisper(ub, text("a-to-b")).unwrap();
-    lan.nodes[b].core.whisper(ua, text("b-to-a")).unwrap();
-    lan.run_for(secs(1));
-    assert_eq!(lan.whispers(b, ua), ["a-to-b"]);
-    assert_eq!(lan.whispers(a, ub), ["b-to-a"]);
+    lan.whispers_go_both_ways(a, b);
 }
