@@ -297,17 +297,25 @@ impl NativeNode {
     fn whisper(&self, py: Python<'_>, peer: &[u8], content: &Bound<'_, PyAny>, strict: bool) -> PyResult<()> {
         let peer = convert::peer(peer)?;
         let content = convert::frames(content)?;
-        self.check_sizes(&content)?;
         if self.driver.shared.knows_peer(&peer) {
             // Its ENTER reached Python: queued, without waiting.
+            self.check_sizes(&content)?;
             return self.send(py, Command::Whisper(peer, content));
         }
         // Whether a peer is known is the node's to say, behind the
         // commands before this one: `peers()` is answered by the node's
         // thread, and lists a peer before its ENTER reaches Python, so a
         // peer it listed may not be in the set above yet. The node takes
-        // the whisper or names the peer unknown.
-        match self.query(py, move |node| node.whisper(peer, content)) {
+        // the whisper or names the peer unknown; an unknown peer first,
+        // so that pyre's callers (not `strict`) never hear of a message
+        // to a peer that is gone, whatever its size.
+        let sent = self.query(py, move |node| {
+            if node.peer_name(peer).is_none() {
+                return Err(zre::CommandError::UnknownPeer(peer).into());
+            }
+            node.whisper(peer, content)
+        });
+        match sent {
             None => Err(stopped()),
             Some(Ok(())) => Ok(()),
             Some(Err(zre::NodeError::Command(zre::CommandError::UnknownPeer(_)))) if !strict => Ok(()),

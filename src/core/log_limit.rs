@@ -50,7 +50,7 @@ impl LogLimit {
 }
 
 /// The lines held back before this one: displays as `""` or
-/// `" (N more like it held back)"`, the end of the line said.
+/// `" (N more log lines like it not shown)"`, the end of the line said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct HeldBack(pub(crate) u64);
 
@@ -58,7 +58,7 @@ impl fmt::Display for HeldBack {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
             0 => Ok(()),
-            n => write!(f, " ({n} more like it held back)"),
+            n => write!(f, " ({n} more log lines like it not shown)"),
         }
     }
 }
@@ -76,7 +76,7 @@ mod tests {
         assert_eq!(limit.admit(t0 + Duration::from_secs(1)), None);
         assert_eq!(limit.admit(t0 + Duration::from_secs(9)), None);
         let line = limit.admit(t0 + period).expect("a new period");
-        assert_eq!(line.to_string(), " (2 more like it held back)");
+        assert_eq!(line.to_string(), " (2 more log lines like it not shown)");
         assert_eq!(limit.admit(t0 + period), None);
         assert_eq!(HeldBack(0).to_string(), "");
     }

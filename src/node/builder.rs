@@ -385,7 +385,8 @@ impl NodeBuilder {
     /// Binds the sockets and starts discovery; the node runs as the caller
     /// polls it (or in its own thread after [`Node::spawn`]). Fails with
     /// [`NodeError::Descriptors`] when too few file descriptors are free
-    /// to start (about 24, and 14 more with [`Self::gossip_bind`]).
+    /// to start and serve two peers (42, 2 more in CURVE mode, 2 per seed
+    /// peer and gossip server, and 14 more with [`Self::gossip_bind`]).
     pub fn build(self) -> Result<Node, NodeError> {
         self.validate()?;
         let interface = if self.ipv6 {
@@ -439,8 +440,9 @@ impl NodeBuilder {
             needed += super::fd_budget::CURVE_START_FDS;
         }
         if self.gossip_bind.is_some() {
-            needed += super::fd_budget::GOSSIP_SERVER_START_FDS;
+            needed += super::fd_budget::GOSSIP_SERVER_OWN_FDS;
         }
+        needed += super::fd_budget::LINK_START_FDS * (self.peers.len() + gossip.len());
         super::fd_budget::check_room_to_start(needed)?;
         let (sockets, port) = NodeSockets::open(
             &interface,

@@ -74,15 +74,27 @@ pub(crate) fn size_peer_table(wanted: usize, limit: Option<u64>) -> usize {
     wanted
 }
 
+/// Descriptors always left free. Once none is left, libzmq spins on
+/// `accept` for a connection waiting at the inbox (a core at 100 %, until
+/// a descriptor frees up), and probes and the application need some too:
+/// a link is not opened, and a connection to the inbox is shed, rather
+/// than take these (see `inbox_watch.rs`).
+pub(crate) const KEEP_FREE: u64 = 32;
 /// Descriptors a node opens as it starts, at most, with some room: libzmq's
 /// context (the epoll and mailbox of its I/O and reaper threads), the
-/// inbox, its monitor, the beacon socket, the poll and its waker.
-pub(crate) const NODE_START_FDS: usize = 24;
+/// inbox, its monitor, the beacon socket, the poll and its waker; a few
+/// for the application (the tools' signal pipe, waker and metrics
+/// listener); and, to be of use, two peers' links and [`KEEP_FREE`].
+pub(crate) const NODE_START_FDS: usize = 24 + 4 + 2 * FDS_PER_PEER as usize + KEEP_FREE as usize;
 /// More for CURVE mode: the ZAP handler's sockets.
 pub(crate) const CURVE_START_FDS: usize = 2;
-/// More for a gossip server of the node's own, or the one a
-/// [`crate::GossipService`] is: its context, listener and sockets.
-pub(crate) const GOSSIP_SERVER_START_FDS: usize = 14;
+/// More for each link opened at start: a seed peer, a gossip server.
+pub(crate) const LINK_START_FDS: usize = 2;
+/// More for a gossip server of the node's own: its context, listener and
+/// sockets.
+pub(crate) const GOSSIP_SERVER_OWN_FDS: usize = 14;
+/// A [`crate::GossipService`] alone: its own, a few clients, [`KEEP_FREE`].
+pub(crate) const GOSSIP_SERVER_START_FDS: usize = GOSSIP_SERVER_OWN_FDS + 4 + KEEP_FREE as usize;
 
 /// Refuses to start what needs `needed` descriptors when fewer are free
 /// under the soft open-file limit: libzmq aborts the whole process when
@@ -98,6 +110,15 @@ pub(crate) fn check_room_to_start(needed: usize) -> Result<(), crate::NodeError>
         return Err(crate::NodeError::Descriptors { limit, open, needed });
     }
     Ok(())
+}
+
+/// Whether `n` more descriptors can be opened and still leave
+/// [`KEEP_FREE`] under the soft open-file limit; true when unknown.
+pub(crate) fn room_for(n: u64) -> bool {
+    match (open_file_limit(false), fds_in_use()) {
+        (Some(limit), Some(open)) => limit.saturating_sub(open as u64) >= n + KEEP_FREE,
+        _ => true,
+    }
 }
 
 /// Descriptors this process has open now (Linux: /proc/self/fd).

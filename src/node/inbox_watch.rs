@@ -25,6 +25,7 @@
 //! the end of the stream and closes it itself; the descriptor stays
 //! libzmq's). A genuine peer on another host is never the one shed.
 
+use super::fd_budget;
 use crate::core::log_limit::LogLimit;
 use log::{debug, warn};
 use socket2::SockRef;
@@ -166,6 +167,10 @@ impl InboxWatch {
                             }
                             self.live += 1;
                             while self.live > self.cap && self.shed_one() {}
+                            // Under a low limit the table's share can be
+                            // more than the descriptors left: never the
+                            // last ones (see `fd_budget::KEEP_FREE`).
+                            while !fd_budget::room_for(0) && self.shed_one() {}
                         }
                         None => debug!("an inbox connection (fd {fd}) closed before we saw it open"),
                     }
@@ -210,7 +215,7 @@ impl InboxWatch {
             self.shed += 1;
             if let Some(also) = self.shed_log.admit(Instant::now()) {
                 warn!(
-                    "more connections to our inbox than {} (the peer table, and {INBOUND_MARGIN} more): closing the newest of the {held} from {host}{also}",
+                    "more connections to our inbox than {} (the peer table, and {INBOUND_MARGIN} more) or than the descriptors left: closing the newest of the {held} from {host}{also}",
                     self.cap
                 );
             }

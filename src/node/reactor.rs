@@ -1028,6 +1028,17 @@ impl Node {
                 return Ok(());
             }
         };
+        // Not the last descriptors (see `fd_budget::KEEP_FREE`): a DEALER
+        // takes two (its mailbox and its connection), and one in CURVE
+        // mode to watch its handshake.
+        if !super::fd_budget::room_for(3) {
+            warn!(
+                "no descriptor to spare for a link to peer {} at {endpoint} (later)",
+                peer.simple()
+            );
+            self.core.handle_connect_failed(Instant::now(), peer);
+            return Ok(());
+        }
         let mut identity = [1u8; 17];
         identity[1..].copy_from_slice(self.core.uuid().as_bytes());
         let setup = DealerSetup {

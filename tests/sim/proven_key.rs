@@ -147,7 +147,7 @@ fn a_hello_naming_another_key_than_the_proven_one_is_refused_with_a_log_line() {
     );
     let said = lines_naming(&curve_key::encode_z85(&proven));
     assert_eq!(said.len(), 2, "{said:?}");
-    assert!(said[1].contains("2 more like it held back"), "{said:?}");
+    assert!(said[1].contains("2 more log lines like it not shown"), "{said:?}");
 
     // The HELLO its handshake proves is taken: we link back with that key.
     a.handle_message_proven(t0, &identity(m), Some(&claimed), &hello(&claimed), Vec::new());
