@@ -5,6 +5,7 @@
 
 use crate::core::gossip_server::{GossipServer, RemoteId, ServerConfig, ServerOutput};
 use crate::error::{NodeError, SettingError};
+use crate::node::inbox_watch::InboxWatch;
 use crate::node::{CurveKeys, DealerSetup, new_dealer};
 use log::{info, warn};
 use mio::unix::SourceFd;
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_GOSSIP_ENDPOINT: &str = "tcp://*:31337";
 
 const ROUTER: Token = Token(crate::node::FIRST_RESERVED_TOKEN);
+const WATCH: Token = Token(crate::node::FIRST_RESERVED_TOKEN + 1);
 const FIRST_REMOTE_TOKEN: usize = crate::node::FIRST_RESERVED_TOKEN + 16;
 
 /// What the server tells its host.
@@ -51,6 +53,12 @@ pub struct GossipService {
     own_events: Option<Events>,
     context: zmq::Context,
     router: zmq::Socket,
+    /// The ROUTER's monitor: sheds connections when descriptors run low,
+    /// so that a stranger holding connections open cannot take them all
+    /// (libzmq then spins on `accept`; see `inbox_watch.rs`).
+    watch: InboxWatch,
+    /// Hosts whose connection closed, from the monitor (unused here).
+    closed: Vec<std::net::IpAddr>,
     remotes: HashMap<RemoteId, zmq::Socket>,
     /// The CURVE public key of each remote server reached over CURVE, by
     /// endpoint.
@@ -163,12 +171,19 @@ impl GossipService {
         let poll = Poll::new()?;
         poll.registry()
             .register(&mut SourceFd(&router.get_fd()?), ROUTER, Interest::READABLE)?;
+        // No cap on clients: only the descriptors kept free.
+        let ports = bound.iter().filter_map(|e| tcp_port(e)).collect();
+        let watch = InboxWatch::new(&context, &router, "gossip", ports, usize::MAX)?;
+        poll.registry()
+            .register(&mut SourceFd(&watch.fd()?), WATCH, Interest::READABLE)?;
         Ok(GossipService {
             server: GossipServer::new(config, Instant::now()),
             poll,
             own_events: Some(Events::with_capacity(64)),
             context,
             router,
+            watch,
+            closed: Vec::new(),
             remotes: HashMap::new(),
             remote_keys: HashMap::new(),
             curve_keys: None,
@@ -313,6 +328,8 @@ impl GossipService {
     /// (ZMQ_FD is edge-like), handling deadlines and outputs on the way.
     fn service(&mut self) -> io::Result<()> {
         loop {
+            self.watch.drain(&mut self.closed)?;
+            self.closed.clear();
             let now = Instant::now();
             let mut received = 0usize;
             loop {
@@ -427,4 +444,10 @@ impl std::os::fd::AsRawFd for GossipService {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.poll.as_raw_fd()
     }
+}
+
+/// The port of a bound `tcp://HOST:PORT` endpoint; `None` for `ipc://`.
+fn tcp_port(endpoint: &str) -> Option<u16> {
+    let rest = endpoint.strip_prefix("tcp://")?;
+    rest.rsplit_once(':')?.1.parse().ok()
 }

@@ -113,12 +113,42 @@ pub(crate) fn check_room_to_start(needed: usize) -> Result<(), crate::NodeError>
 }
 
 /// Whether `n` more descriptors can be opened and still leave
-/// [`KEEP_FREE`] under the soft open-file limit; true when unknown.
+/// [`KEEP_FREE`] under the soft open-file limit; false when none is left
+/// to count them with, true when unknown (no /proc).
 pub(crate) fn room_for(n: u64) -> bool {
-    match (open_file_limit(false), fds_in_use()) {
-        (Some(limit), Some(open)) => limit.saturating_sub(open as u64) >= n + KEEP_FREE,
-        _ => true,
+    let Some(limit) = open_file_limit(false) else {
+        return true;
+    };
+    match std::fs::read_dir("/proc/self/fd") {
+        Ok(dir) => {
+            let open = dir.count().saturating_sub(1) as u64;
+            limit.saturating_sub(open) >= n + KEEP_FREE
+        }
+        // No descriptor left to list them with: certainly no room.
+        Err(err) if matches!(err.raw_os_error(), Some(code) if code == EMFILE || code == ENFILE) => false,
+        Err(_) => true,
     }
+}
+
+/// `EMFILE` and `ENFILE` (Linux): out of descriptors, for the process and
+/// for the system.
+const EMFILE: i32 = 24;
+const ENFILE: i32 = 23;
+
+/// The most connections to the inbox that leave, under the soft limit,
+/// room for `max_peers` links of ours (2 descriptors each) and
+/// [`KEEP_FREE`]: at most one per peer and `margin` more, at least one.
+/// Under a low limit a crowd's links to us would otherwise take the
+/// descriptors our own links need.
+pub(crate) fn inbound_cap(max_peers: usize, margin: usize) -> usize {
+    let most = max_peers + margin;
+    let (Some(limit), Some(open)) = (open_file_limit(false), fds_in_use()) else {
+        return most;
+    };
+    let room = limit
+        .saturating_sub(open as u64)
+        .saturating_sub(2 * max_peers as u64 + KEEP_FREE);
+    usize::try_from(room).unwrap_or(usize::MAX).clamp(1, most)
 }
 
 /// Descriptors this process has open now (Linux: /proc/self/fd).

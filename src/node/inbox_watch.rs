@@ -61,9 +61,10 @@ pub(crate) struct InboxWatch {
     live: usize,
     /// The most connections kept (see the module).
     cap: usize,
-    /// Our inbox's port: a descriptor is checked to still be a
-    /// connection to it, from the same host, before it is shut down.
-    port: u16,
+    /// The watched socket's bound ports: a descriptor is checked to
+    /// still be a connection to one, from the same host, before it is
+    /// shut down.
+    ports: Vec<u16>,
     /// Accepted numbering, to find a host's newest connection.
     accepted: u64,
     /// Connections shut down since start.
@@ -86,13 +87,15 @@ struct Inbound {
 }
 
 impl InboxWatch {
-    /// Starts monitoring `inbox`, bound at `port`, keeping at most `cap`
-    /// connections to it; `name` makes the inproc address unique.
+    /// Starts monitoring `inbox` (a node's, or a gossip server's ROUTER),
+    /// bound at `ports`, keeping at most `cap` connections to it (and
+    /// `fd_budget::KEEP_FREE` descriptors free); `name` makes the inproc
+    /// address unique.
     pub(crate) fn new(
         context: &zmq::Context,
         inbox: &zmq::Socket,
         name: &str,
-        port: u16,
+        ports: Vec<u16>,
         cap: usize,
     ) -> zmq::Result<InboxWatch> {
         let endpoint = format!("inproc://zre-inbox-watch-{name}");
@@ -105,7 +108,7 @@ impl InboxWatch {
             open: HashMap::new(),
             live: 0,
             cap,
-            port,
+            ports,
             accepted: 0,
             shed: 0,
             shed_log: LogLimit::default(),
@@ -122,7 +125,7 @@ impl InboxWatch {
 
     /// The inbox was bound again, at `port`.
     pub(crate) fn moved_to(&mut self, port: u16) {
-        self.port = port;
+        self.ports = vec![port];
     }
 
     /// Connections shut down since start (see the module).
@@ -166,11 +169,16 @@ impl InboxWatch {
                                 self.live -= usize::from(!old.shed);
                             }
                             self.live += 1;
-                            while self.live > self.cap && self.shed_one() {}
-                            // Under a low limit the table's share can be
-                            // more than the descriptors left: never the
-                            // last ones (see `fd_budget::KEEP_FREE`).
-                            while !fd_budget::room_for(0) && self.shed_one() {}
+                            if self.live > self.cap {
+                                self.shed_one();
+                            } else if !fd_budget::room_for(0) {
+                                // Never the last descriptors (see
+                                // `fd_budget::KEEP_FREE`): under a low limit,
+                                // or with no cap (a gossip server). One out
+                                // per one in: what is shed frees its
+                                // descriptor only once libzmq closes it.
+                                self.shed_one();
+                            }
                         }
                         None => debug!("an inbox connection (fd {fd}) closed before we saw it open"),
                     }
@@ -197,6 +205,18 @@ impl InboxWatch {
 }
 
 impl InboxWatch {
+    /// What was passed, as a log line says it.
+    fn limit_said(&self) -> String {
+        if self.cap == usize::MAX {
+            "more connections than the descriptors left allow".to_owned()
+        } else {
+            format!(
+                "more connections to our inbox than {} (the peer table, and {INBOUND_MARGIN} more) or than the descriptors left allow",
+                self.cap
+            )
+        }
+    }
+
     /// Shuts down the newest connection of the host that holds the most;
     /// false when there is none left to shed.
     fn shed_one(&mut self) -> bool {
@@ -204,7 +224,7 @@ impl InboxWatch {
             return false;
         };
         let entry = self.open.get_mut(&fd).expect("chosen from the map");
-        if still_inbound(fd, host, self.port) {
+        if still_inbound(fd, host, &self.ports) {
             // SAFETY: borrowed for one shutdown(2): the descriptor stays
             // open, and libzmq's; it closes it at the end of the stream.
             let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
@@ -215,8 +235,8 @@ impl InboxWatch {
             self.shed += 1;
             if let Some(also) = self.shed_log.admit(Instant::now()) {
                 warn!(
-                    "more connections to our inbox than {} (the peer table, and {INBOUND_MARGIN} more) or than the descriptors left: closing the newest of the {held} from {host}{also}",
-                    self.cap
+                    "{}: closing the newest of the {held} from {host}{also}",
+                    self.limit_said()
                 );
             }
         } else {
@@ -247,17 +267,17 @@ fn newest_of_busiest(open: &HashMap<RawFd, Inbound>) -> Option<(RawFd, IpAddr, u
     Some((fd, host, held))
 }
 
-/// Whether `fd` is still a connection from `host` to our inbox at `port`:
+/// Whether `fd` is still a connection from `host` to one of our `ports`:
 /// a number reused for another socket (our own DEALER's connection, say)
 /// must never be shut down.
-fn still_inbound(fd: RawFd, host: IpAddr, port: u16) -> bool {
+fn still_inbound(fd: RawFd, host: IpAddr, ports: &[u16]) -> bool {
     // SAFETY: borrowed for two calls that only read the socket's
     // addresses; it is neither closed nor kept.
     let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
     let socket = SockRef::from(&borrowed);
     let local = socket.local_addr().ok().and_then(|a| a.as_socket());
     let remote = socket.peer_addr().ok().and_then(|a| a.as_socket());
-    matches!((local, remote), (Some(l), Some(r)) if l.port() == port && r.ip().to_canonical() == host)
+    matches!((local, remote), (Some(l), Some(r)) if ports.contains(&l.port()) && r.ip().to_canonical() == host)
 }
 
 fn parse_event(frame: &[u8]) -> Option<(u16, u32)> {

@@ -32,7 +32,7 @@ pub(crate) mod fd_budget;
 mod gossip_host;
 mod handle;
 mod handshake_watch;
-mod inbox_watch;
+pub(crate) mod inbox_watch;
 mod link;
 mod probe;
 mod reactor;

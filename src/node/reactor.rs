@@ -252,8 +252,8 @@ impl Node {
             &context,
             &inbox,
             &core.uuid().simple().to_string(),
-            core.config().port,
-            core.config().max_peers + INBOUND_MARGIN,
+            vec![core.config().port],
+            super::fd_budget::inbound_cap(core.config().max_peers, INBOUND_MARGIN),
         )?;
         poll.registry()
             .register(&mut SourceFd(&inbox_watch.fd()?), INBOX_WATCH, Interest::READABLE)?;
@@ -1029,9 +1029,10 @@ impl Node {
             }
         };
         // Not the last descriptors (see `fd_budget::KEEP_FREE`): a DEALER
-        // takes two (its mailbox and its connection), and one in CURVE
-        // mode to watch its handshake.
-        if !super::fd_budget::room_for(3) {
+        // takes two (its mailbox and its connection), and one more in
+        // CURVE mode while its handshake is watched.
+        let link_fds = if server_key.is_some() { 3 } else { 2 };
+        if !super::fd_budget::room_for(link_fds) {
             warn!(
                 "no descriptor to spare for a link to peer {} at {endpoint} (later)",
                 peer.simple()

@@ -608,3 +608,106 @@ fn a_node_at_the_lowest_limit_among_a_crowd_does_not_spin() {
         check_alive(&lab, peer);
     }
 }
+
+/// As [`held_inbound_connections_do_not_exhaust_a_node_with_1024_files`],
+/// against a `zgossip_server` with 1 024 descriptors: before, libzmq took
+/// every descriptor for the stranger's connections and spun on `accept`,
+/// and two new gossip-only nodes could not reach the server to meet.
+#[test]
+fn held_connections_do_not_exhaust_a_gossip_server_with_1024_files() {
+    if !have_tools() {
+        return;
+    }
+    let Some(mut lab) = Lab::new("exhausts") else {
+        return;
+    };
+    lab.lan(
+        "lan1",
+        "10.99.45.0/24",
+        &[
+            ("s", "10.99.45.2"),
+            ("c", "10.99.45.4"),
+            ("d", "10.99.45.5"),
+            ("m", "10.99.45.66"),
+        ],
+    );
+    let seed = seed().to_string();
+    let bin = zre_bin();
+    let nofile = format!("--nofile={NOFILE}:{NOFILE}");
+    let mut server = lab.spawn(
+        "s",
+        "prlimit",
+        &[
+            &nofile,
+            "--",
+            &bin,
+            "zgossip_server",
+            "--json",
+            "--bind",
+            "tcp://*:31337",
+        ],
+        &[("RUST_LOG", "warn")],
+    );
+    server.wait_stdout("its READY", |l| l.contains("\"READY\""), WAIT);
+    let attacker = lab.spawn(
+        "m",
+        "python3",
+        &[
+            ATTACKER,
+            "--only",
+            "connections",
+            "--iface",
+            "lan1",
+            "--my-ip",
+            "10.99.45.66",
+            "--beacon-addr",
+            "10.99.45.255",
+            "--inbox",
+            "tcp://10.99.45.2:31337",
+            "--connections",
+            "1500",
+            "--hold-seconds",
+            "20",
+            "--seed",
+            &seed,
+        ],
+        &[],
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while attacker.stdout().count(|l| l.starts_with("PHASE holding")) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the attacker did not open its connections within 30 s\n{}",
+            lab.report()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+    thread::sleep(Duration::from_secs(1));
+    let pid = server.pid();
+    let (ticks, start) = (netns::cpu_ticks(pid), Instant::now());
+    let mut fds_peak = 0;
+    while start.elapsed() < Duration::from_secs(3) {
+        fds_peak = fds_peak.max(fd_count(pid).unwrap_or(0));
+        thread::sleep(Duration::from_millis(100));
+    }
+    let busy = (netns::cpu_ticks(pid) - ticks) as f64 / 100.0 / start.elapsed().as_secs_f64();
+    let gossip = ["--no-beacon", "--gossip", "10.99.45.2:31337"];
+    let mut c = node(&lab, "c", "c", &gossip, None);
+    let d = node(&lab, "d", "d", &gossip, None);
+    let met = met_within(&lab, &mut c, &d, PAIR_WITHIN);
+    let done = attacker.stdout().tail(5);
+    figure!(
+        "exhaustion/gossip server: busy {busy:.2} CPUs while held; descriptors peak \
+         {fds_peak} of {NOFILE}; two new nodes met through it: {met:.2?}; attacker: {done}"
+    );
+    check_all(&lab, "held connections to a gossip server", &[&met]);
+    assert!(
+        busy < 0.5,
+        "the server used {busy:.2} CPUs (a spin on accept?)\n{}",
+        lab.report()
+    );
+    assert!(
+        fds_peak < NOFILE.parse().unwrap(),
+        "the server ran out of descriptors ({fds_peak})"
+    );
+}
