@@ -269,6 +269,63 @@ fn fd_count(pid: u32) -> Option<usize> {
     Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
 }
 
+/// `attacker.py --only connections` on host `m` (lab address `my_ip`
+/// on `net`.0/24): 1 500 connections to `inbox`, held 20 s; returns once
+/// they are open (`PHASE holding`).
+fn hold_connections(lab: &Lab, net: &str, my_ip: &str, inbox: &str) -> ChildGuard {
+    let seed = seed().to_string();
+    let broadcast = format!("{net}.255");
+    let attacker = lab.spawn(
+        "m",
+        "python3",
+        &[
+            ATTACKER,
+            "--only",
+            "connections",
+            "--iface",
+            "lan1",
+            "--my-ip",
+            my_ip,
+            "--beacon-addr",
+            &broadcast,
+            "--inbox",
+            inbox,
+            "--connections",
+            "1500",
+            "--hold-seconds",
+            "20",
+            "--seed",
+            &seed,
+        ],
+        &[],
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while attacker.stdout().count(|l| l.starts_with("PHASE holding")) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the attacker did not open its connections within 30 s\n{}",
+            lab.report()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+    attacker
+}
+
+/// The CPUs `pid` used over `period` (a core spinning on `accept` shows
+/// as one), and the most descriptors it had open meanwhile; `during`
+/// runs every 100 ms (checks of the node's health).
+fn busy_and_fds(pid: u32, period: Duration, mut during: impl FnMut()) -> (f64, usize) {
+    let (ticks, start) = (netns::cpu_ticks(pid), Instant::now());
+    let mut fds_peak = 0;
+    while start.elapsed() < period {
+        during();
+        fds_peak = fds_peak.max(fd_count(pid).unwrap_or(0));
+        thread::sleep(Duration::from_millis(100));
+    }
+    let busy = (netns::cpu_ticks(pid) - ticks) as f64 / 100.0 / start.elapsed().as_secs_f64();
+    (busy, fds_peak)
+}
+
 fn attack_done(attacker: &ChildGuard) -> bool {
     attacker.stdout().count(|l| l.starts_with("ATTACK-DONE")) > 0
 }
@@ -468,49 +525,14 @@ fn held_inbound_connections_do_not_exhaust_a_node_with_1024_files() {
             ("m", "10.99.43.66"),
         ],
     );
-    let seed = seed().to_string();
     let (mut a, b) = victim_and_real_peer(&lab);
-
-    let attacker = lab.spawn(
-        "m",
-        "python3",
-        &[
-            ATTACKER,
-            "--only",
-            "connections",
-            "--iface",
-            "lan1",
-            "--my-ip",
-            "10.99.43.66",
-            "--beacon-addr",
-            "10.99.43.255",
-            "--inbox",
-            &a.endpoint,
-            "--connections",
-            "1500",
-            "--hold-seconds",
-            "20",
-            "--seed",
-            &seed,
-        ],
-        &[],
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while attacker.stdout().count(|l| l.starts_with("PHASE holding")) == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the attacker did not open its connections within 30 s\n{}",
-            lab.report()
-        );
-        thread::sleep(Duration::from_millis(100));
-    }
+    let attacker = hold_connections(&lab, "10.99.43", "10.99.43.66", &a.endpoint);
     let mut fds_peak = watch(&lab, &mut a, &b, Duration::from_secs(1), || false);
-    // While they are held: a core spinning on `accept` shows as a second
-    // of CPU time per second.
-    let pid = a.child().pid();
-    let (ticks, start) = (netns::cpu_ticks(pid), Instant::now());
-    fds_peak = fds_peak.max(watch(&lab, &mut a, &b, Duration::from_secs(3), || false));
-    let busy = (netns::cpu_ticks(pid) - ticks) as f64 / 100.0 / start.elapsed().as_secs_f64();
+    let (busy, peak) = busy_and_fds(a.child().pid(), Duration::from_secs(3), || {
+        check_alive(&lab, &mut a);
+        assert_eq!((exits_of(&a, &b), exits_of(&b, &a)), (0, 0), "{}", lab.report());
+    });
+    fds_peak = fds_peak.max(peak);
     let c = node(&lab, "c", "during", &[], None);
     let during = met_within(&lab, &mut a, &c, MEET_WITHIN);
     fds_peak = fds_peak.max(watch(&lab, &mut a, &b, Duration::from_secs(30), || {
@@ -580,15 +602,9 @@ fn a_node_at_the_lowest_limit_among_a_crowd_does_not_spin() {
     }
     // The crowd keeps linking to it meanwhile (each beacon).
     thread::sleep(Duration::from_secs(3));
-    let pid = a.child().pid();
-    let (ticks, start) = (netns::cpu_ticks(pid), Instant::now());
-    let mut fds_peak = 0;
-    while start.elapsed() < Duration::from_secs(3) {
-        check_alive(&lab, &mut a);
-        fds_peak = fds_peak.max(fd_count(pid).unwrap_or(0));
-        thread::sleep(Duration::from_millis(100));
-    }
-    let busy = (netns::cpu_ticks(pid) - ticks) as f64 / 100.0 / start.elapsed().as_secs_f64();
+    let (busy, fds_peak) = busy_and_fds(a.child().pid(), Duration::from_secs(3), || {
+        check_alive(&lab, &mut a)
+    });
     let stats = stats_line(&lab, &mut a);
     figure!(
         "exhaustion/low limit: {LOW} descriptors among {CROWD} peers: busy {busy:.2} CPUs, \
@@ -631,7 +647,6 @@ fn held_connections_do_not_exhaust_a_gossip_server_with_1024_files() {
             ("m", "10.99.45.66"),
         ],
     );
-    let seed = seed().to_string();
     let bin = zre_bin();
     let nofile = format!("--nofile={NOFILE}:{NOFILE}");
     let mut server = lab.spawn(
@@ -649,48 +664,9 @@ fn held_connections_do_not_exhaust_a_gossip_server_with_1024_files() {
         &[("RUST_LOG", "warn")],
     );
     server.wait_stdout("its READY", |l| l.contains("\"READY\""), WAIT);
-    let attacker = lab.spawn(
-        "m",
-        "python3",
-        &[
-            ATTACKER,
-            "--only",
-            "connections",
-            "--iface",
-            "lan1",
-            "--my-ip",
-            "10.99.45.66",
-            "--beacon-addr",
-            "10.99.45.255",
-            "--inbox",
-            "tcp://10.99.45.2:31337",
-            "--connections",
-            "1500",
-            "--hold-seconds",
-            "20",
-            "--seed",
-            &seed,
-        ],
-        &[],
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while attacker.stdout().count(|l| l.starts_with("PHASE holding")) == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the attacker did not open its connections within 30 s\n{}",
-            lab.report()
-        );
-        thread::sleep(Duration::from_millis(100));
-    }
+    let attacker = hold_connections(&lab, "10.99.45", "10.99.45.66", "tcp://10.99.45.2:31337");
     thread::sleep(Duration::from_secs(1));
-    let pid = server.pid();
-    let (ticks, start) = (netns::cpu_ticks(pid), Instant::now());
-    let mut fds_peak = 0;
-    while start.elapsed() < Duration::from_secs(3) {
-        fds_peak = fds_peak.max(fd_count(pid).unwrap_or(0));
-        thread::sleep(Duration::from_millis(100));
-    }
-    let busy = (netns::cpu_ticks(pid) - ticks) as f64 / 100.0 / start.elapsed().as_secs_f64();
+    let (busy, fds_peak) = busy_and_fds(server.pid(), Duration::from_secs(3), || {});
     let gossip = ["--no-beacon", "--gossip", "10.99.45.2:31337"];
     let mut c = node(&lab, "c", "c", &gossip, None);
     let d = node(&lab, "d", "d", &gossip, None);
