@@ -119,11 +119,8 @@ pub(crate) fn room_for(n: u64) -> bool {
     let Some(limit) = open_file_limit(false) else {
         return true;
     };
-    match std::fs::read_dir("/proc/self/fd") {
-        Ok(dir) => {
-            let open = dir.count().saturating_sub(1) as u64;
-            limit.saturating_sub(open) >= n + KEEP_FREE
-        }
+    match count_open() {
+        Ok(open) => limit.saturating_sub(open as u64) >= n + KEEP_FREE,
         // No descriptor left to list them with: certainly no room.
         Err(err) if matches!(err.raw_os_error(), Some(code) if code == EMFILE || code == ENFILE) => false,
         Err(_) => true,
@@ -153,9 +150,12 @@ pub(crate) fn inbound_cap(max_peers: usize, margin: usize) -> usize {
 
 /// Descriptors this process has open now (Linux: /proc/self/fd).
 pub(crate) fn fds_in_use() -> Option<usize> {
-    std::fs::read_dir("/proc/self/fd")
-        .ok()
-        .map(|dir| dir.count().saturating_sub(1))
+    count_open().ok()
+}
+
+/// /proc/self/fd's entries, less the one its own listing holds open.
+fn count_open() -> std::io::Result<usize> {
+    Ok(std::fs::read_dir("/proc/self/fd")?.count().saturating_sub(1))
 }
 
 #[cfg(test)]
