@@ -59,17 +59,9 @@ impl NativeNode {
     /// node's limit: queued, it would be refused in the node's thread,
     /// where Python would never hear of it.
     fn check_sizes(&self, content: &[Frame]) -> PyResult<()> {
-        let max = self.max_message_size;
-        match content.iter().find(|frame| frame.len() > max) {
-            Some(frame) => Err(node_error(
-                zre::CommandError::TooLarge {
-                    bytes: frame.len(),
-                    max,
-                }
-                .into(),
-            )),
-            None => Ok(()),
-        }
+        let sizes = content.iter().map(|frame| frame.len());
+        zre::CommandError::check_frame_sizes(sizes, self.max_message_size)
+            .map_err(|err| node_error(err.into()))
     }
 }
 

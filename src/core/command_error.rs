@@ -28,6 +28,22 @@ pub enum CommandError {
     },
 }
 
+impl CommandError {
+    /// [`CommandError::TooLarge`] for the first of `frames` (lengths in
+    /// bytes) over `max`, the frame limit; what
+    /// [`NodeCore::check_content`](super::NodeCore::check_content) checks,
+    /// for a caller that holds the limit itself.
+    pub fn check_frame_sizes(
+        frames: impl IntoIterator<Item = usize>,
+        max: usize,
+    ) -> Result<(), CommandError> {
+        match frames.into_iter().find(|&bytes| bytes > max) {
+            Some(bytes) => Err(CommandError::TooLarge { bytes, max }),
+            None => Ok(()),
+        }
+    }
+}
+
 impl fmt::Display for CommandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

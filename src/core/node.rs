@@ -661,11 +661,7 @@ impl NodeCore {
     /// [`Self::shout_headers`] calls this first, since a header once made
     /// has counted a sequence number that the peer must then receive.
     pub fn check_content(&self, frames: impl IntoIterator<Item = usize>) -> Result<(), CommandError> {
-        let max = self.config.max_message_size;
-        match frames.into_iter().find(|&bytes| bytes > max) {
-            Some(bytes) => Err(CommandError::TooLarge { bytes, max }),
-            None => Ok(()),
-        }
+        CommandError::check_frame_sizes(frames, self.config.max_message_size)
     }
 
     /// A WHISPER to `peer` without its content: the header frame, with the

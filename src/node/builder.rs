@@ -385,7 +385,7 @@ impl NodeBuilder {
     /// Binds the sockets and starts discovery; the node runs as the caller
     /// polls it (or in its own thread after [`Node::spawn`]). Fails with
     /// [`NodeError::Descriptors`] when too few file descriptors are free
-    /// to start and serve two peers (42, 2 more in CURVE mode, 2 per seed
+    /// to start and serve two peers (66, 2 more in CURVE mode, 2 per seed
     /// peer and gossip server, and 14 more with [`Self::gossip_bind`]).
     pub fn build(self) -> Result<Node, NodeError> {
         self.validate()?;

@@ -116,14 +116,18 @@ pub(crate) fn check_room_to_start(needed: usize) -> Result<(), crate::NodeError>
 /// [`KEEP_FREE`] under the soft open-file limit; false when none is left
 /// to count them with, true when unknown (no /proc).
 pub(crate) fn room_for(n: u64) -> bool {
-    let Some(limit) = open_file_limit(false) else {
-        return true;
-    };
+    free_now().is_none_or(|free| free >= n + KEEP_FREE)
+}
+
+/// Descriptors free now under the soft open-file limit: 0 when none is
+/// left to list them with (EMFILE, ENFILE), `None` when unknown (no
+/// /proc, no limit).
+fn free_now() -> Option<u64> {
+    let limit = open_file_limit(false)?;
     match count_open() {
-        Ok(open) => limit.saturating_sub(open as u64) >= n + KEEP_FREE,
-        // No descriptor left to list them with: certainly no room.
-        Err(err) if matches!(err.raw_os_error(), Some(code) if code == EMFILE || code == ENFILE) => false,
-        Err(_) => true,
+        Ok(open) => Some(limit.saturating_sub(open as u64)),
+        Err(err) if matches!(err.raw_os_error(), Some(code) if code == EMFILE || code == ENFILE) => Some(0),
+        Err(_) => None,
     }
 }
 
@@ -139,12 +143,10 @@ const ENFILE: i32 = 23;
 /// descriptors our own links need.
 pub(crate) fn inbound_cap(max_peers: usize, margin: usize) -> usize {
     let most = max_peers + margin;
-    let (Some(limit), Some(open)) = (open_file_limit(false), fds_in_use()) else {
+    let Some(free) = free_now() else {
         return most;
     };
-    let room = limit
-        .saturating_sub(open as u64)
-        .saturating_sub(2 * max_peers as u64 + KEEP_FREE);
+    let room = free.saturating_sub(2 * max_peers as u64 + KEEP_FREE);
     usize::try_from(room).unwrap_or(usize::MAX).clamp(1, most)
 }
 

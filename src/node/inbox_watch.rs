@@ -134,9 +134,9 @@ impl InboxWatch {
     }
 
     /// Reads every monitor event waiting (until EAGAIN, which re-arms the
-    /// ZMQ_FD edge) and appends the host of each closed peer connection;
-    /// sheds connections beyond the cap (see the module).
-    pub(crate) fn drain(&mut self, closed: &mut Vec<IpAddr>) -> io::Result<()> {
+    /// ZMQ_FD edge) and gives `closed` the host of each closed peer
+    /// connection; sheds connections beyond the cap (see the module).
+    pub(crate) fn drain(&mut self, mut closed: impl FnMut(IpAddr)) -> io::Result<()> {
         loop {
             match self.pair.recv(&mut self.event, zmq::DONTWAIT) {
                 Ok(()) => {}
@@ -192,7 +192,7 @@ impl InboxWatch {
                     match gone.filter(|g| !g.shed).map(|g| g.host) {
                         Some(host) if !failed => {
                             debug!("a connection from {host} to our inbox closed");
-                            closed.push(host);
+                            closed(host);
                         }
                         Some(host) => debug!("a connection from {host} that failed its handshake closed"),
                         None => debug!("an inbox connection we did not see open (fd {value}) closed"),

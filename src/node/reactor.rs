@@ -143,8 +143,6 @@ pub struct Node {
     /// after the inbox has been drained, so that a peer's last messages
     /// come before its EXIT.
     probe_results: Vec<Finished>,
-    /// Hosts whose connection to our inbox closed, read from the monitor.
-    closed_hosts: Vec<std::net::IpAddr>,
     settings: ReactorSettings,
     interface: Interface,
     /// Whether the interface still has our address (not in loopback mode).
@@ -287,7 +285,6 @@ impl Node {
             handshakes: HandshakeWatch::new(FIRST_HANDSHAKE_TOKEN, HANDSHAKE_TOKENS),
             handshake_results: Vec::new(),
             probe_results: Vec::new(),
-            closed_hosts: Vec::new(),
             address_watch: (!interface.loopback)
                 .then(|| AddressWatch::new(interface.clone(), settings.interface_pinned, Instant::now())),
             rebind,
@@ -611,10 +608,8 @@ impl Node {
     fn service_fast_exit(&mut self, now: Instant) -> io::Result<()> {
         if self.watch_ready {
             self.watch_ready = false;
-            self.inbox_watch.drain(&mut self.closed_hosts)?;
-            for host in self.closed_hosts.drain(..) {
-                self.core.handle_link_lost(now, host);
-            }
+            let core = &mut self.core;
+            self.inbox_watch.drain(|host| core.handle_link_lost(now, host))?;
         }
         self.probes.expire(self.poll.registry(), now);
         self.probes.take_finished(&mut self.probe_results);

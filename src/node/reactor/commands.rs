@@ -67,8 +67,8 @@ impl Node {
     /// allocates nothing. Only when the peer's queue is full is a copy
     /// kept here until there is room.
     pub fn whisper_slices(&mut self, peer: Uuid, content: &[&[u8]]) -> Result<(), NodeError> {
-        // Whatever the core still wants sent goes first (normally nothing).
         self.core.check_content(content.iter().map(|frame| frame.len()))?;
+        // Whatever the core still wants sent goes first (normally nothing).
         self.apply_actions()?;
         let header = self.core.whisper_header(peer)?;
         self.send_lent(LinkId::Peer(peer), &header, content);
