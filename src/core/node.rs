@@ -14,6 +14,7 @@ mod curve;
 mod elections;
 mod fast_exit;
 mod handshake;
+mod leaving;
 mod liveness;
 mod membership;
 mod peer_index;
@@ -198,6 +199,8 @@ struct NodeLogs {
     curve_bad: LogLimit,
     /// CURVE: our link to a peer failed its handshake.
     handshake: LogLimit,
+    /// A port-0 beacon for a peer that then answered our PING.
+    forged_leave: LogLimit,
 }
 
 impl NodeCore {
@@ -391,24 +394,7 @@ impl NodeCore {
             return;
         };
         if beacon.is_leaving() {
-            match self.peers.get_mut(&beacon.uuid) {
-                // Its last data may still be on the way: see LEAVE_GRACE.
-                Some(peer) if peer.ready => {
-                    info!(
-                        "peer {} announced it is leaving: removed on its GOODBYE or after {:?} of silence",
-                        beacon.uuid.simple(),
-                        LEAVE_GRACE
-                    );
-                    peer.leave(now, LEAVE_GRACE.min(self.config.evasive));
-                    // Removed at the end of its grace, not at the next tick.
-                    self.schedule(beacon.uuid);
-                }
-                Some(_) => {
-                    info!("peer {} announced it is leaving", beacon.uuid.simple());
-                    self.remove_peer(beacon.uuid, Removal::Left);
-                }
-                None => {}
-            }
+            self.leave_claimed(now, beacon.uuid, from);
             return;
         }
         // No text: a beacon of a peer we know allocates nothing.
@@ -527,7 +513,7 @@ impl NodeCore {
             // greet_again). Other messages can be a session's last ones
             // in flight; a PING comes only after an evasive silence.
             if head.id == MessageId::PingOk as u8 {
-                self.count_ping_ok(uuid);
+                self.count_ping_ok(now, uuid);
             }
             if head.id == MessageId::Ping as u8 || head.id == MessageId::PingOk as u8 {
                 self.greet_again(now, uuid);
@@ -906,7 +892,7 @@ impl NodeCore {
             }
             Body::Ping => self.send(uuid, &Body::PingOk, None),
             Body::PingOk => {
-                self.count_ping_ok(uuid);
+                self.count_ping_ok(now, uuid);
                 self.on_ping_ok(now, uuid)
             }
             Body::Elect { group, challenger } => self.on_elect(uuid, group, challenger),

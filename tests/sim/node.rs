@@ -2248,6 +2248,9 @@ fn a_leaving_peer_exits_when_its_port_refuses_and_never_after_its_grace() {
         let leaving = zre::wire::Beacon::new(sim.uuid(b), 0).to_bytes();
         let (now, ip) = (sim.now, sim.nodes[b].ip);
         sim.nodes[a].core.handle_beacon(now, ip, &leaving);
+        // It reads us no more (as Zyre, pyre and we stop): our PING, which
+        // checks the claim, goes unanswered.
+        sim.kill(b);
         sim.run_for(Duration::from_millis(100));
         assert_eq!(sim.count(a, "EXIT"), 0, "its data may still be coming");
         if crashes {
@@ -2257,13 +2260,98 @@ fn a_leaving_peer_exits_when_its_port_refuses_and_never_after_its_grace() {
             assert_eq!(sim.count(a, "EXIT"), 1, "at once");
         } else {
             // It hangs: the grace of 1 s, to the millisecond, not the next tick.
-            sim.kill(b);
             sim.run_for(Duration::from_millis(899));
             assert_eq!(sim.count(a, "EXIT"), 0);
             sim.run_for(Duration::from_millis(2));
             assert_eq!(sim.count(a, "EXIT"), 1);
         }
     }
+}
+
+/// A port-0 beacon proves nothing about its sender: anyone on the LAN can
+/// send one with a live peer's UUID, from its own address or forging the
+/// peer's, or replay one. One such beacon made an idle live peer EXIT and
+/// re-ENTER everywhere; one a second made it flap for as long as it came.
+/// The claim brings a PING, which a live peer answers: it stays, both
+/// ways, however often the claim comes, and one that really stops still
+/// goes at the end of its grace (the tests above).
+#[test]
+fn a_forged_leaving_beacon_evicts_no_live_peer() {
+    let stranger: IpAddr = Ipv4Addr::new(10, 0, 0, 99).into();
+    for (from_peer, claims) in [(false, 1), (true, 1), (false, 40), (true, 40)] {
+        let case = format!("from the peer's address: {from_peer}, claims: {claims}");
+        let mut sim = Sim::new();
+        let a = sim.add("a");
+        let b = sim.add("b");
+        sim.run_for(secs(2));
+        let (ua, ub) = (sim.uuid(a), sim.uuid(b));
+        let forged = zre::wire::Beacon::new(ub, 0).to_bytes();
+        let from = if from_peer { sim.nodes[b].ip } else { stranger };
+        // Every 250 ms for 10 s, and then idle past the evasive timeout:
+        // b sends nothing of its own all along.
+        for _ in 0..claims {
+            let now = sim.now;
+            sim.nodes[a].core.handle_beacon(now, from, &forged);
+            sim.run_for(Duration::from_millis(250));
+        }
+        sim.run_for(secs(8));
+        for (at, of) in [(a, ub), (b, ua)] {
+            let kinds: Vec<&str> = sim.nodes[at]
+                .events
+                .iter()
+                .filter(|e| e.peer() == Some(of))
+                .map(|e| e.kind())
+                .filter(|k| *k != "EVASIVE")
+                .collect();
+            assert_eq!(kinds, ["ENTER"], "{case}: node {at}'s events of its peer");
+        }
+        sim.nodes[a].core.whisper(ub, text("to b")).unwrap();
+        sim.nodes[b].core.whisper(ua, text("to a")).unwrap();
+        sim.settle();
+        assert_eq!(
+            (sim.count(a, "WHISPER"), sim.count(b, "WHISPER")),
+            (1, 1),
+            "{case}"
+        );
+    }
+}
+
+/// A claim can come while the peer is still being met (its HELLO not yet
+/// here): it is met all the same, once, and stays.
+#[test]
+fn a_forged_leaving_beacon_during_the_handshake_does_not_stop_the_meeting() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let b = sim.add("b");
+    sim.beacons_blocked.insert(b);
+    let ub = sim.uuid(b);
+    let port: u16 = sim.nodes[b]
+        .core
+        .endpoint()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (now, b_ip) = (sim.now, sim.nodes[b].ip);
+    sim.nodes[a]
+        .core
+        .handle_beacon(now, b_ip, &zre::wire::Beacon::new(ub, port).to_bytes());
+    let stranger: IpAddr = Ipv4Addr::new(10, 0, 0, 99).into();
+    sim.nodes[a]
+        .core
+        .handle_beacon(now, stranger, &zre::wire::Beacon::new(ub, 0).to_bytes());
+    sim.settle();
+    sim.run_for(secs(10));
+    let kinds: Vec<&str> = sim.nodes[a]
+        .events
+        .iter()
+        .filter(|e| e.peer() == Some(ub))
+        .map(|e| e.kind())
+        .filter(|k| *k != "EVASIVE")
+        .collect();
+    assert_eq!(kinds, ["ENTER"]);
+    assert_eq!(sim.count(b, "EXIT"), 0);
 }
 
 /// Nodes a (0) and b (1) met; then b crashed, and a's probe of its port

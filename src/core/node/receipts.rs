@@ -51,17 +51,20 @@ impl NodeCore {
     }
 
     /// Counts a PING-OK from `uuid`; the receipt asked of it is given once
-    /// its PING is answered (the answers come in the PINGs' order).
-    pub(super) fn count_ping_ok(&mut self, uuid: Uuid) {
+    /// its PING is answered (the answers come in the PINGs' order), and so
+    /// is the check of a port-0 beacon for it (see `leaving.rs`).
+    pub(super) fn count_ping_ok(&mut self, now: Instant, uuid: Uuid) {
         let Some(peer) = self.peers.get_mut(&uuid) else {
             return;
         };
         peer.pings_answered = peer.pings_answered.wrapping_add(1);
-        if let Some(at) = peer.receipt_at {
-            // Answered up to `at` (wrapping: a difference below half the range).
-            if peer.pings_answered.wrapping_sub(at) < u32::MAX / 2 {
-                peer.receipt_at = None;
-            }
+        let answered = |at: u32| peer.pings_answered.wrapping_sub(at) < u32::MAX / 2;
+        // Answered up to `at` (wrapping: a difference below half the range).
+        if peer.receipt_at.is_some_and(answered) {
+            peer.receipt_at = None;
+        }
+        if peer.leave_check.is_some_and(answered) {
+            self.leave_refuted(now, uuid);
         }
     }
 }
