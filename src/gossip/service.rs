@@ -5,7 +5,7 @@
 
 use crate::core::gossip_server::{GossipServer, RemoteId, ServerConfig, ServerOutput};
 use crate::error::{NodeError, SettingError};
-use crate::node::inbox_watch::InboxWatch;
+use crate::node::inbox_watch::{InboxWatch, NoPeers};
 use crate::node::{CurveKeys, DealerSetup, new_dealer};
 use log::{info, warn};
 use mio::unix::SourceFd;
@@ -326,7 +326,7 @@ impl GossipService {
     fn service(&mut self) -> io::Result<()> {
         loop {
             // Which clients closed a connection does not matter here.
-            self.watch.drain(|_| {})?;
+            self.watch.drain(&mut NoPeers)?;
             let now = Instant::now();
             let mut received = 0usize;
             loop {

@@ -23,7 +23,13 @@
 //! size (and a margin for reconnections and probes) the newest connection
 //! of the host holding the most is shut down (`shutdown(2)`: libzmq sees
 //! the end of the stream and closes it itself; the descriptor stays
-//! libzmq's). A genuine peer on another host is never the one shed.
+//! libzmq's). A genuine peer on another host is never the one shed, and
+//! neither is the connection of a peer we hold, wherever it is: several
+//! nodes on one host are its busiest, and shedding one we had ENTERed lost
+//! its messages, so we dropped it (a gap in its sequence) and it us. Each
+//! HELLO says which connection it came over (libzmq's `__fd` property of
+//! a message, behind the deprecated `ZMQ_SRCFD`), and the owner says which
+//! of those peers it holds (see [`InboxOwner`]).
 
 use super::fd_budget;
 use crate::core::log_limit::LogLimit;
@@ -34,6 +40,32 @@ use std::io;
 use std::net::{IpAddr, Shutdown};
 use std::os::fd::{BorrowedFd, RawFd};
 use std::time::Instant;
+use uuid::Uuid;
+
+/// What the watch asks of the owner of the socket it watches.
+pub(crate) trait InboxOwner {
+    /// A connection from `host` to our inbox closed: all it carried has
+    /// been read (fast EXIT).
+    fn connection_closed(&mut self, host: IpAddr);
+    /// Whether `peer` is one we hold: the connection it greeted us over is
+    /// never shed.
+    fn holds(&self, peer: Uuid) -> bool;
+}
+
+/// The owner of a socket that holds no peers (a gossip server's ROUTER).
+pub(crate) struct NoPeers;
+
+impl InboxOwner for NoPeers {
+    fn connection_closed(&mut self, _host: IpAddr) {}
+
+    fn holds(&self, _peer: Uuid) -> bool {
+        false
+    }
+}
+
+/// HELLOs read before their connection's ACCEPTED, kept at most: the
+/// monitor's events and the messages come by different sockets.
+const EARLY_MOST: usize = 1024;
 
 /// Connections to our inbox kept beyond one per peer the table holds: a
 /// peer reconnecting while its old connection is being closed, other
@@ -73,6 +105,9 @@ pub(crate) struct InboxWatch {
     /// The last event was a failed handshake: the next DISCONNECTED is
     /// that connection's.
     handshake_failed: bool,
+    /// Peers that greeted us over a connection not seen open yet, by its
+    /// descriptor.
+    early: HashMap<RawFd, Uuid>,
     event: zmq::Message,
     address: zmq::Message,
 }
@@ -84,6 +119,8 @@ struct Inbound {
     order: u64,
     /// Shut down by us; libzmq closes it at its end of stream.
     shed: bool,
+    /// The peer whose HELLO came over it.
+    peer: Option<Uuid>,
 }
 
 impl InboxWatch {
@@ -113,6 +150,7 @@ impl InboxWatch {
             shed: 0,
             shed_log: LogLimit::default(),
             handshake_failed: false,
+            early: HashMap::new(),
             event: zmq::Message::new(),
             address: zmq::Message::new(),
         })
@@ -133,10 +171,23 @@ impl InboxWatch {
         self.shed
     }
 
+    /// `peer` said HELLO over the connection `fd` (a message's `__fd`).
+    pub(crate) fn greeted_over(&mut self, fd: RawFd, peer: Uuid) {
+        match self.open.get_mut(&fd) {
+            Some(inbound) => inbound.peer = Some(peer),
+            None => {
+                if self.early.len() >= EARLY_MOST {
+                    self.early.clear();
+                }
+                self.early.insert(fd, peer);
+            }
+        }
+    }
+
     /// Reads every monitor event waiting (until EAGAIN, which re-arms the
-    /// ZMQ_FD edge) and gives `closed` the host of each closed peer
-    /// connection; sheds connections beyond the cap (see the module).
-    pub(crate) fn drain(&mut self, mut closed: impl FnMut(IpAddr)) -> io::Result<()> {
+    /// ZMQ_FD edge), tells `owner` of each closed peer connection, and
+    /// sheds connections beyond the cap (see the module).
+    pub(crate) fn drain(&mut self, owner: &mut impl InboxOwner) -> io::Result<()> {
         loop {
             match self.pair.recv(&mut self.event, zmq::DONTWAIT) {
                 Ok(()) => {}
@@ -158,26 +209,32 @@ impl InboxWatch {
             match event {
                 ACCEPTED => {
                     let fd = value as RawFd;
+                    let peer = self.early.remove(&fd);
                     match remote_host(fd) {
                         Some(host) => {
                             self.accepted += 1;
                             let order = self.accepted;
-                            let shed = false;
-                            if let Some(old) = self.open.insert(fd, Inbound { host, order, shed }) {
+                            let inbound = Inbound {
+                                host,
+                                order,
+                                shed: false,
+                                peer,
+                            };
+                            if let Some(old) = self.open.insert(fd, inbound) {
                                 // Its DISCONNECTED is still to come: the
                                 // number was reused meanwhile.
                                 self.live -= usize::from(!old.shed);
                             }
                             self.live += 1;
                             if self.live > self.cap {
-                                self.shed_one();
+                                self.shed_one(owner);
                             } else if !fd_budget::room_for(0) {
                                 // Never the last descriptors (see
                                 // `fd_budget::KEEP_FREE`): under a low limit,
                                 // or with no cap (a gossip server). One out
                                 // per one in: what is shed frees its
                                 // descriptor only once libzmq closes it.
-                                self.shed_one();
+                                self.shed_one(owner);
                             }
                         }
                         None => debug!("an inbox connection (fd {fd}) closed before we saw it open"),
@@ -185,6 +242,7 @@ impl InboxWatch {
                 }
                 FAILED_NO_DETAIL | FAILED_PROTOCOL | FAILED_AUTH => self.handshake_failed = true,
                 DISCONNECTED => {
+                    self.early.remove(&(value as RawFd));
                     let gone = self.open.remove(&(value as RawFd));
                     if let Some(gone) = &gone {
                         self.live -= usize::from(!gone.shed);
@@ -192,7 +250,7 @@ impl InboxWatch {
                     match gone.filter(|g| !g.shed).map(|g| g.host) {
                         Some(host) if !failed => {
                             debug!("a connection from {host} to our inbox closed");
-                            closed(host);
+                            owner.connection_closed(host);
                         }
                         Some(host) => debug!("a connection from {host} that failed its handshake closed"),
                         None => debug!("an inbox connection we did not see open (fd {value}) closed"),
@@ -217,10 +275,11 @@ impl InboxWatch {
         }
     }
 
-    /// Shuts down the newest connection of the host that holds the most;
-    /// false when there is none left to shed.
-    fn shed_one(&mut self) -> bool {
-        let Some((fd, host, held)) = newest_of_busiest(&self.open) else {
+    /// Shuts down the newest connection of the host that holds the most,
+    /// of those that carry no peer `owner` holds; false when there is none
+    /// left to shed.
+    fn shed_one(&mut self, owner: &impl InboxOwner) -> bool {
+        let Some((fd, host, held)) = newest_of_busiest(&self.open, |peer| owner.holds(peer)) else {
             return false;
         };
         let entry = self.open.get_mut(&fd).expect("chosen from the map");
@@ -250,21 +309,27 @@ impl InboxWatch {
 }
 
 /// The connection to shed: the newest of the host that holds the most
-/// connections not shed yet (of two such hosts, the one with the newest);
-/// with that host and how many it holds.
-fn newest_of_busiest(open: &HashMap<RawFd, Inbound>) -> Option<(RawFd, IpAddr, usize)> {
-    let mut by_host: HashMap<IpAddr, (usize, u64, RawFd)> = HashMap::new();
+/// connections not shed yet (of two such hosts, the one with the newest),
+/// never one that carries a peer we hold (`holds`); with that host and how
+/// many it holds.
+fn newest_of_busiest(
+    open: &HashMap<RawFd, Inbound>,
+    holds: impl Fn(Uuid) -> bool,
+) -> Option<(RawFd, IpAddr, usize)> {
+    let mut by_host: HashMap<IpAddr, (usize, u64, Option<RawFd>)> = HashMap::new();
     for (&fd, inbound) in open.iter().filter(|(_, i)| !i.shed) {
-        let entry = by_host.entry(inbound.host).or_insert((0, 0, fd));
+        let entry = by_host.entry(inbound.host).or_insert((0, 0, None));
         entry.0 += 1;
-        if inbound.order >= entry.1 {
-            (entry.1, entry.2) = (inbound.order, fd);
+        let sheddable = !inbound.peer.is_some_and(&holds);
+        if sheddable && inbound.order >= entry.1 {
+            (entry.1, entry.2) = (inbound.order, Some(fd));
         }
     }
     let (host, (held, _, fd)) = by_host
         .into_iter()
+        .filter(|(_, (_, _, fd))| fd.is_some())
         .max_by_key(|(_, (held, newest, _))| (*held, *newest))?;
-    Some((fd, host, held))
+    Some((fd?, host, held))
 }
 
 /// Whether `fd` is still a connection from `host` to one of our `ports`:
@@ -302,31 +367,56 @@ fn remote_host(fd: RawFd) -> Option<IpAddr> {
 mod tests {
     use super::*;
 
+    fn inbound(host: IpAddr, order: u64, shed: bool, peer: Option<u128>) -> Inbound {
+        Inbound {
+            host,
+            order,
+            shed,
+            peer: peer.map(Uuid::from_u128),
+        }
+    }
+
     #[test]
     fn the_newest_connection_of_the_busiest_host_is_shed() {
         let (a, b): (IpAddr, IpAddr) = ("10.0.0.2".parse().unwrap(), "10.0.0.3".parse().unwrap());
+        let none = |_| false;
         let mut open = HashMap::new();
-        let mut add = |fd: RawFd, host, order, shed| {
-            open.insert(fd, Inbound { host, order, shed });
-        };
         // b holds three (one already shed, which no longer counts), a two.
-        add(10, a, 1, false);
-        add(11, b, 2, false);
-        add(12, b, 3, false);
-        add(13, a, 4, false);
-        add(14, b, 5, true);
+        open.insert(10, inbound(a, 1, false, None));
+        open.insert(11, inbound(b, 2, false, None));
+        open.insert(12, inbound(b, 3, false, None));
+        open.insert(13, inbound(a, 4, false, None));
+        open.insert(14, inbound(b, 5, true, None));
         // A tie (two each): the host with the newest connection, a (4).
-        assert_eq!(newest_of_busiest(&open), Some((13, a, 2)));
-        open.insert(
-            15,
-            Inbound {
-                host: b,
-                order: 6,
-                shed: false,
-            },
-        );
-        assert_eq!(newest_of_busiest(&open), Some((15, b, 3)));
+        assert_eq!(newest_of_busiest(&open, none), Some((13, a, 2)));
+        open.insert(15, inbound(b, 6, false, None));
+        assert_eq!(newest_of_busiest(&open, none), Some((15, b, 3)));
         open.clear();
-        assert_eq!(newest_of_busiest(&open), None);
+        assert_eq!(newest_of_busiest(&open, none), None);
+    }
+
+    #[test]
+    fn a_connection_of_a_peer_we_hold_is_never_shed() {
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.2".parse().unwrap(), "10.0.0.3".parse().unwrap());
+        let mut open = HashMap::new();
+        // Several nodes on b, two of which we hold (1 and 2), and one that
+        // greeted us but that we do not hold (3).
+        open.insert(10, inbound(b, 1, false, Some(1)));
+        open.insert(11, inbound(b, 2, false, None));
+        open.insert(12, inbound(b, 3, false, Some(2)));
+        open.insert(13, inbound(b, 4, false, Some(3)));
+        open.insert(14, inbound(a, 5, false, None));
+        let holds = |peer: Uuid| peer.as_u128() <= 2;
+        // b is the busiest; its newest it does not hold: 13, then 11.
+        assert_eq!(newest_of_busiest(&open, holds), Some((13, b, 4)));
+        open.remove(&13);
+        assert_eq!(newest_of_busiest(&open, holds), Some((11, b, 3)));
+        open.remove(&11);
+        // Only peers we hold are left on b: a's connection goes instead.
+        assert_eq!(newest_of_busiest(&open, holds), Some((14, a, 1)));
+        open.remove(&14);
+        assert_eq!(newest_of_busiest(&open, holds), None);
+        // Once we no longer hold them, they can go too.
+        assert_eq!(newest_of_busiest(&open, |_| false), Some((12, b, 2)));
     }
 }

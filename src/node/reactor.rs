@@ -27,7 +27,7 @@ mod send_failed_tests;
 use super::beacon_socket::BeaconSocket;
 use super::gossip_host::check_gossip_host;
 use super::handshake_watch::{Handshake, HandshakeWatch};
-use super::inbox_watch::{INBOUND_MARGIN, InboxWatch};
+use super::inbox_watch::{INBOUND_MARGIN, InboxOwner, InboxWatch};
 use super::link::{DealerSetup, LinkId, Links, Outgoing, Payload, Sent, new_dealer};
 use super::probe::{Finished, Probes, Verdict};
 use super::receive_pool::ReceivePool;
@@ -41,6 +41,7 @@ use crate::curve::zap::ZapHandler;
 use crate::error::NodeError;
 use crate::host::address_watch::AddressWatch;
 use crate::host::interface::Interface;
+use crate::wire::MessageId;
 use crate::wire::curve_key::CurveKey;
 use log::{debug, info, warn};
 use mio::unix::SourceFd;
@@ -608,8 +609,11 @@ impl Node {
     fn service_fast_exit(&mut self, now: Instant) -> io::Result<()> {
         if self.watch_ready {
             self.watch_ready = false;
-            let core = &mut self.core;
-            self.inbox_watch.drain(|host| core.handle_link_lost(now, host))?;
+            let mut owner = WatchOwner {
+                core: &mut self.core,
+                now,
+            };
+            self.inbox_watch.drain(&mut owner)?;
         }
         self.probes.expire(self.poll.registry(), now);
         self.probes.take_finished(&mut self.probe_results);
@@ -679,15 +683,32 @@ impl Node {
                     .and_then(|text| crate::wire::curve_key::decode_z85(text).ok()),
                 None => None,
             };
-            self.core.handle_message_proven(
-                now,
-                self.identity.bytes(),
-                proven.as_ref(),
-                self.header.bytes(),
-                content,
-            );
+            let header = self.header.bytes();
+            let hello = header.get(2) == Some(&(MessageId::Hello as u8));
+            let identity = self.identity.bytes();
+            self.core
+                .handle_message_proven(now, identity, proven.as_ref(), header, content);
+            if hello {
+                self.note_greeting();
+            }
         }
         Ok(false)
+    }
+
+    /// A HELLO was read: tells the inbox watch which connection its peer
+    /// greeted us over, so that it is never the one shed while we hold
+    /// the peer (see `inbox_watch.rs`). libzmq names it by descriptor in
+    /// each message's `__fd` property (behind the deprecated ZMQ_SRCFD).
+    fn note_greeting(&mut self) {
+        let fd = self.header.property(c"__fd").and_then(|text| text.parse().ok());
+        let peer = self
+            .identity
+            .bytes()
+            .get(1..)
+            .and_then(|id| Uuid::from_slice(id).ok());
+        if let (Some(fd), Some(peer)) = (fd, peer) {
+            self.inbox_watch.greeted_over(fd, peer);
+        }
     }
 
     fn drain_beacons(&mut self, now: Instant) {
@@ -1198,5 +1219,22 @@ impl std::os::fd::AsFd for Node {
 impl Drop for Node {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// The core, as the inbox watch's owner: a closed connection is fast
+/// EXIT's news, and the peers it holds are those that said HELLO.
+struct WatchOwner<'a> {
+    core: &'a mut NodeCore,
+    now: Instant,
+}
+
+impl InboxOwner for WatchOwner<'_> {
+    fn connection_closed(&mut self, host: std::net::IpAddr) {
+        self.core.handle_link_lost(self.now, host);
+    }
+
+    fn holds(&self, peer: Uuid) -> bool {
+        self.core.peer_name(peer).is_some()
     }
 }
