@@ -38,6 +38,12 @@ pub static TOOLS: Schema = Schema {
                     "time to wait for peers",
                 ),
                 KeySpec::new(
+                    "peers",
+                    V::Count,
+                    D::Number(1),
+                    "how many peers must be in GROUP before anything is sent",
+                ),
+                KeySpec::new(
                     "raw",
                     V::Bool,
                     D::Bool(false),

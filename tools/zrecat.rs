@@ -3,7 +3,9 @@
 
 use crate::failure::{Failure, Outcome};
 use crate::input::{Input, ReadMode, spawn_stdin_reader};
-use crate::options::{HasNodeArgs, bool_setting, duration_setting, load_settings, node_args, set_flag};
+use crate::options::{
+    HasNodeArgs, bool_setting, count_setting, duration_setting, load_settings, node_args, set_flag,
+};
 use crate::printer::{Printer, human_event};
 use crate::runtime::{Started, start_node, stop_node, take_events_with};
 use std::collections::HashMap;
@@ -40,9 +42,9 @@ node_args! {
     /// writes what peers shout to GROUP (or whisper to us) to stdout.
     #[argh(
         example = "zrecat test > received.txt\ncat /etc/os-release | zrecat test\nzrecat --raw files < image.png",
-        note = "Before the first input is sent, zrecat waits (--wait) until a peer has joined GROUP; if \
-none comes it exits with status 1, sending nothing (with --wait 0 it sends at once to the peers met \
-so far, and exits with status 1 if none of the input reached one). A line over 16 MiB is an error \
+        note = "Before the first input is sent, zrecat waits (--wait) until a peer (--peers N: N peers) \
+has joined GROUP; if none comes (fewer than N) it exits with status 1, sending nothing (with --wait 0 \
+it sends at once to the peers met so far, and exits with status 1 if none of the input reached one). A line over 16 MiB is an error \
 (use --raw). At the end of stdin it waits until every peer in GROUP has read everything sent to it \
 (its receipt: the answer to a PING sent behind the data), leaves GROUP and exits 0; if a peer goes \
 first, it says so and exits 1. Line mode sends a line without its newline and \
@@ -57,6 +59,10 @@ up to 64 KiB and prints messages exactly as received: use it on both sides for b
         /// not wait)
         #[argh(option, short = 'w', arg_name = "DURATION")]
         pub wait: Option<String>,
+        /// how many peers must be in GROUP before anything is sent (default 1): with fewer once
+        /// --wait is over, nothing is sent and zrecat exits 1
+        #[argh(option, short = 'p', arg_name = "N")]
+        pub peers: Option<String>,
         /// binary mode: send stdin in chunks of up to 64 KiB, print messages exactly as received
         #[argh(switch, short = 'r')]
         pub raw: bool,
@@ -69,6 +75,7 @@ up to 64 KiB and prints messages exactly as received: use it on both sides for b
 pub fn run(args: ZrecatArgs) -> Outcome {
     let mut settings = load_settings("zrecat", &args.node_args())?;
     set_flag(&mut settings, "wait", args.wait.as_deref())?;
+    set_flag(&mut settings, "peers", args.peers.as_deref())?;
     if args.raw {
         settings.set("raw", "true", Origin::CommandLine)?;
     }
@@ -87,6 +94,7 @@ pub fn run(args: ZrecatArgs) -> Outcome {
         return Err(Failure::usage("GROUP: empty group name"));
     }
     let wait = duration_setting(&settings, "wait")?;
+    let need = count_setting(&settings, "peers")?;
     let Started { mut runtime, json } = start_node(&settings, |builder| {
         if raw {
             builder.send_hwm(RAW_SEND_HWM).max_events(RAW_MAX_EVENTS)
@@ -209,13 +217,18 @@ pub fn run(args: ZrecatArgs) -> Outcome {
                     },
                 };
                 if !peer_seen {
-                    if runtime.node.peers_by_group(&group).is_empty() {
+                    let present = runtime.node.peers_by_group(&group).len();
+                    if present < need {
                         let now = Instant::now();
                         let deadline = *wait_until.get_or_insert(now + wait);
                         if now >= deadline {
                             stop_node(&mut runtime.node, None);
+                            let who = match present {
+                                0 => "nobody".to_owned(),
+                                n => format!("only {n} of {need} peers"),
+                            };
                             return Err(Failure::new(format!(
-                                "nobody joined group '{group}' within {}; nothing was sent",
+                                "{who} joined group '{group}' within {}; nothing was sent",
                                 seconds(wait)
                             )));
                         }

@@ -500,6 +500,55 @@ fn zrecat_without_a_wait_says_when_its_input_reached_nobody() {
     );
 }
 
+/// `--peers N` holds the input until N peers are in the group: with one
+/// listener of the two it names, nothing is sent and zrecat says how many
+/// came; with both, each gets every line. (Without it, a sender sends on
+/// the first peer met, and a crowd's later members missed the start.)
+#[test]
+fn zrecat_peers_waits_for_that_many_listeners_or_sends_nothing() {
+    let bin = Bin::new("peers");
+    let node = lo(private_beacon_port());
+    let listener = |name: &str| {
+        Proc::start(
+            &format!("zrecat --listen -n {name}"),
+            bin.command("zrecat", &with(&node, &["--listen", "-n", name, "g"])),
+            true,
+        )
+    };
+    let mut first = listener("first");
+    let mut early = Proc::start(
+        "zrecat --peers 2 --wait 5",
+        bin.command("zrecat", &with(&node, &["--peers", "2", "--wait", "5", "g"])),
+        true,
+    );
+    early.send("too early\n");
+    early.close_stdin();
+    let status = early.wait_exit(SHORT);
+    let stderr = early.stderr();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("only 1 of 2 peers joined group 'g' within 5s; nothing was sent"),
+        "{stderr}"
+    );
+    let mut second = listener("second");
+    let mut sender = Proc::start(
+        "zrecat --peers 2",
+        bin.command("zrecat", &with(&node, &["--peers", "2", "--wait", "30", "g"])),
+        true,
+    );
+    sender.send("one\ntwo\n");
+    sender.close_stdin();
+    let status = sender.wait_exit(LONG);
+    assert!(status.success(), "{status}: {}", sender.stderr());
+    for listener in [&mut first, &mut second] {
+        assert_eq!(
+            listener.wait_line("the first line", |l| l == "one" || l == "too early"),
+            "one"
+        );
+        assert_eq!(listener.wait_line("the second line", |l| l == "two"), "two");
+    }
+}
+
 /// At the end of its input zrecat waits for each receiver's receipt (a
 /// PING behind the data, answered once all of it was read) before it
 /// leaves. A receiver that freezes (SIGSTOP) never gives it: once the
