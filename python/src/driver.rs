@@ -47,12 +47,23 @@ pub(crate) enum Taken {
 struct Queue {
     events: VecDeque<Event>,
     closed: bool,
-    /// A byte sits in the socket pair: kept equal to
-    /// `!events.is_empty() || closed`, under the lock.
+    /// The STOP event was taken: the fd is no longer readable (as pyre's
+    /// inbox after its STOP), where a poll loop would otherwise spin.
+    stop_taken: bool,
+    /// A byte sits in the socket pair: kept equal to `!events.is_empty()
+    /// || (closed && !stop_taken)`, under the lock.
     signalled: bool,
     /// Threads waiting on `arrived` (a notify is a syscall: skipped when
     /// nobody waits).
     waiting: usize,
+}
+
+impl Queue {
+    fn pop(&mut self) -> Option<Event> {
+        let event = self.events.pop_front()?;
+        self.stop_taken |= matches!(event, Event::Stop);
+        Some(event)
+    }
 }
 
 /// The state shared by Python's side and the node's thread.
@@ -82,6 +93,7 @@ impl Shared {
             queue: Mutex::new(Queue {
                 events: VecDeque::new(),
                 closed: false,
+                stop_taken: false,
                 signalled: false,
                 waiting: 0,
             }),
@@ -93,7 +105,8 @@ impl Shared {
         })
     }
 
-    /// Readable while an event waits or once the node has stopped.
+    /// Readable while an event waits, and once the node has stopped until
+    /// its STOP is taken.
     pub(crate) fn fd(&self) -> RawFd {
         self.signal_rx.as_raw_fd()
     }
@@ -105,7 +118,7 @@ impl Shared {
     }
 
     fn sync_signal(&self, queue: &mut Queue) {
-        let want = !queue.events.is_empty() || queue.closed;
+        let want = !queue.events.is_empty() || (queue.closed && !queue.stop_taken);
         if want && !queue.signalled {
             match (&self.signal_tx).write(&[1]) {
                 Ok(1) => queue.signalled = true,
@@ -146,7 +159,7 @@ impl Shared {
 
     pub(crate) fn try_take(&self) -> Taken {
         let mut queue = self.lock();
-        let taken = match queue.events.pop_front() {
+        let taken = match queue.pop() {
             Some(event) => Taken::Event(event),
             None if queue.closed => Taken::Closed,
             None => Taken::Empty,
@@ -159,7 +172,7 @@ impl Shared {
     pub(crate) fn take_until(&self, until: Instant) -> Taken {
         let mut queue = self.lock();
         loop {
-            if let Some(event) = queue.events.pop_front() {
+            if let Some(event) = queue.pop() {
                 self.sync_signal(&mut queue);
                 return Taken::Event(event);
             }
@@ -334,6 +347,12 @@ impl Drop for Driver {
     }
 }
 
+/// While Python's queue holds the node's `max_events` events not taken,
+/// the node's thread looks again this often (as `NodeHandle`'s does);
+/// meanwhile events wait in the node, up to its own bound, and then its
+/// inbox waits unread.
+const FULL_QUEUE_RECHECK: Duration = Duration::from_millis(10);
+
 fn run(
     mut node: Node,
     commands: &Receiver<Command>,
@@ -343,13 +362,20 @@ fn run(
 ) {
     let mut io_events = Events::with_capacity(64);
     let mut batch = Vec::new();
+    // Python's queue is bounded like the node's: a program that does not
+    // call `recv` gets back-pressure (the node stops reading its inbox,
+    // and libzmq then the peers' sockets), not a queue that grows
+    // without end (a peer whispering 1 KiB messages took it past 1 GiB).
+    let bound = node.max_events();
     loop {
+        let full = shared.pending() >= bound;
+        node.hold_events(full);
         // Say we may sleep, then look for a command once more: a sender
         // that queued one after this look finds the flag set and wakes us.
         sleeping.store(true, Ordering::SeqCst);
         let (first, timeout) = match commands.try_recv() {
             Ok(command) => (Some(command), Some(Duration::ZERO)),
-            Err(TryRecvError::Empty) => (None, None),
+            Err(TryRecvError::Empty) => (None, full.then_some(FULL_QUEUE_RECHECK)),
             Err(TryRecvError::Disconnected) => (Some(Command::Stop), Some(Duration::ZERO)),
         };
         if first.is_some() {
@@ -373,7 +399,12 @@ fn run(
                 Err(TryRecvError::Disconnected) => node.stop(),
             }
         }
-        while let Some(event) = node.next_event() {
+        // Once stopped, every event left goes (STOP last): no more come.
+        let room = bound.saturating_sub(shared.pending());
+        while node.is_stopped() || batch.len() < room {
+            let Some(event) = node.next_event() else {
+                break;
+            };
             shared.track(&event);
             let extra = matches!(
                 event,

@@ -9,25 +9,25 @@ mod node;
 use pyo3::prelude::*;
 
 pyo3::create_exception!(
-    _native,
+    zre_rs._native,
     ZreError,
     pyo3::exceptions::PyException,
     "Something a zre node could not do; the message is the Rust error's."
 );
 pyo3::create_exception!(
-    _native,
+    zre_rs._native,
     ConfigError,
     ZreError,
     "A setting that cannot work (bad name, timeouts, interface, certificate ...), found before the node starts."
 );
 pyo3::create_exception!(
-    _native,
+    zre_rs._native,
     CommandError,
     ZreError,
     "The node refused a command: an unknown peer, a bad group name."
 );
 pyo3::create_exception!(
-    _native,
+    zre_rs._native,
     NodeStopped,
     CommandError,
     "The node has stopped (and, for recv, every event was taken)."
@@ -38,6 +38,13 @@ pub(crate) fn node_error(err: zre::NodeError) -> PyErr {
     use zre::NodeError as E;
     let message = err.to_string();
     match err {
+        // The core's advice names Rust's API; a Python program raises its
+        // own limit.
+        E::Descriptors { limit, open, needed } => ZreError::new_err(format!(
+            "the open-file limit {limit} leaves {} free ({open} open), and starting takes {needed}: \
+             raise it (ulimit -n, or resource.setrlimit(resource.RLIMIT_NOFILE, ...) before the node starts)",
+            limit.saturating_sub(open as u64)
+        )),
         E::Config(_) | E::Interface(_) | E::Certificate(_) => ConfigError::new_err(message),
         E::Command(zre::CommandError::Stopped) => NodeStopped::new_err(message),
         E::Command(_) => CommandError::new_err(message),

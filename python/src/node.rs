@@ -75,7 +75,7 @@ impl NativeNode {
         ipv6=false, ipv6_multicast_address=None, port_range=None, advertised_endpoint=None,
         evasive_timeout=None, expired_timeout=None, max_peers=None, max_peer_groups=None,
         gossip=Vec::new(), contest=Vec::new(), max_message_size=None, send_hwm=None,
-        max_backlog=None, linger=None, fast_exit=true, curve_cert=None, curve_allow=None,
+        max_backlog=None, max_events=None, linger=None, fast_exit=true, curve_cert=None, curve_allow=None,
         groups=Vec::new(), pyre_events_only=false, seeds=Vec::new(), gossip_bind=None
     ))]
     #[allow(clippy::too_many_arguments)]
@@ -103,6 +103,7 @@ impl NativeNode {
         max_message_size: Option<usize>,
         send_hwm: Option<i32>,
         max_backlog: Option<usize>,
+        max_events: Option<usize>,
         linger: Option<f64>,
         fast_exit: bool,
         curve_cert: Option<PathBuf>,
@@ -198,6 +199,9 @@ impl NativeNode {
         if let Some(n) = max_backlog {
             b = b.max_backlog(n);
         }
+        if let Some(n) = max_events {
+            b = b.max_events(n);
+        }
         if let Some(t) = linger {
             b = b.linger(seconds("linger", t)?);
         }
@@ -255,8 +259,8 @@ impl NativeNode {
         self.driver.is_running()
     }
 
-    /// A file descriptor readable while an event waits (or once the node
-    /// has stopped); for select, poll, zmq.Poller or asyncio.
+    /// A file descriptor readable while an event waits (STOP is the last;
+    /// once it is taken, no longer); for select, poll, zmq.Poller or asyncio.
     fn fileno(&self) -> i32 {
         self.driver.shared.fd()
     }

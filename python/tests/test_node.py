@@ -32,6 +32,17 @@ def expect(node, kind, timeout=10.0, **fields):
 # ----- errors: no network needed (no beacons, inbox on 127.0.0.1) -----------
 
 
+def test_errors_name_an_importable_module_and_pickle():
+    # multiprocessing and concurrent.futures pickle what a worker raises;
+    # the classes lived in a module '_native' that cannot be imported.
+    import pickle
+
+    for cls in (zre_rs.ZreError, ConfigError, CommandError, NodeStopped):
+        assert cls.__module__ == "zre_rs._native", cls
+        err = pickle.loads(pickle.dumps(cls("why")))
+        assert type(err) is cls and str(err) == "why"
+
+
 def test_bad_settings_raise_with_the_rust_message():
     with pytest.raises(ConfigError, match=r"^name is 300 bytes; at most 255 fit in HELLO$"):
         Node("x" * 300, loopback=True, beacons=False)
@@ -328,6 +339,27 @@ def test_concurrent_senders_lose_nothing(isolated):
         for w in workers:
             w.join()
         assert all(v == per_thread - 1 for v in last.values())
+
+
+def test_events_not_taken_hold_the_peers_back_not_the_memory(isolated):
+    """A program that does not call recv: its queue stops at max_events
+    (before, everything peers sent piled up in it: past 1 GiB for a
+    million whispers of 1 KiB), the rest waits in the node and then in
+    libzmq, and once it reads, every message comes, in order."""
+    bound, count = 64, 1000
+    with Node("tx", **FAST) as a, Node("rx", max_events=bound, **FAST) as b:
+        expect(a, zre_rs.Enter, peer=b.uuid)
+        expect(b, zre_rs.Enter, peer=a.uuid)
+        for i in range(count):
+            a.whisper(b.uuid, b"%d" % i)
+        deadline = time.monotonic() + 2.0
+        most = 0
+        while time.monotonic() < deadline:
+            most = max(most, b.pending())
+            time.sleep(0.01)
+        assert bound // 2 <= most <= bound, most
+        got = [int(expect(b, zre_rs.Whisper, peer=a.uuid, timeout=20).content[0]) for _ in range(count)]
+        assert got == list(range(count))
 
 
 def test_blocking_recv_is_interruptible(isolated):

@@ -233,6 +233,14 @@ def test_exit_and_stop(pair):
     assert recv_kind(node2, b"STOP") == [b"STOP", node2.uuid().bytes, b"node2"]
     with pytest.raises(zre_rs_stopped()):
         node2.recv()
+    # Its socket is no longer readable once STOP was taken, as pyre's: a
+    # poll loop that goes on would otherwise spin (or raise in recv).
+    poller = zmq.Poller()
+    poller.register(node2.inbox, zmq.POLLIN)
+    assert dict(poller.poll(200)) == {}
+    # pyre's node cannot be started again either: said, not ignored.
+    with pytest.raises(zre_rs_stopped(), match="cannot start again"):
+        node2.start()
 
 
 def zre_rs_stopped():
@@ -257,6 +265,27 @@ def test_socket_works_in_a_zmq_poller_and_with_events(pair):
     node2.whisper(node1.uuid(), b"wake")
     assert dict(poller.poll(5000)).get(sock) == zmq.POLLIN
     assert sock.recv_multipart()[3] == b"wake"
+
+
+def test_inbox_is_the_socket_as_in_pyre(pair):
+    node1, _ = pair
+    assert node1.inbox is node1.socket()
+    poller = zmq.Poller()
+    poller.register(node1.inbox, zmq.POLLIN)
+    assert dict(poller.poll(5000)).get(node1.inbox) == zmq.POLLIN
+
+
+def test_settings_of_the_wrong_type_raise_at_the_call():
+    # pyre's setters send them at once (send_unicode raises TypeError);
+    # before, ours raised only at start(), naming no argument.
+    with pytest.raises(TypeError, match="name must be str, not int"):
+        Pyre(5)
+    node = Pyre("typed")
+    with pytest.raises(TypeError, match="header value must be str, not int"):
+        node.set_header("k", 5)
+    with pytest.raises(TypeError, match="interface must be str, not int"):
+        node.set_interface(5)
+    node.stop()
 
 
 def test_a_socket_registered_before_start_keeps_working():

@@ -53,6 +53,7 @@ class NativeNode:
         max_message_size: Optional[int] = ...,
         send_hwm: Optional[int] = ...,
         max_backlog: Optional[int] = ...,
+        max_events: Optional[int] = ...,
         linger: Optional[float] = ...,
         fast_exit: bool = ...,
         curve_cert: Optional[str] = ...,

@@ -82,6 +82,10 @@ class Node:
     :param curve_allow: CURVE mode: a directory of public certificates;
         only those keys may connect.
     :param fast_exit: EXIT at once for a peer whose process is gone.
+    :param max_events: events received and not taken with ``recv`` (4096)
+        at which the node stops reading peers' messages (back-pressure:
+        they wait in the peers' queues, then the peers wait), so that a
+        program that does not read holds its peers back, not its memory.
     :raises ConfigError: a setting that cannot work (the Rust message).
     :raises ZreError: the sockets could not be set up.
     """
@@ -115,6 +119,7 @@ class Node:
         max_message_size: Optional[int] = None,
         send_hwm: Optional[int] = None,
         max_backlog: Optional[int] = None,
+        max_events: Optional[int] = None,
         linger: Optional[float] = None,
         fast_exit: bool = True,
         curve_cert: Optional[PathLike] = None,
@@ -159,6 +164,7 @@ class Node:
             max_message_size=max_message_size,
             send_hwm=send_hwm,
             max_backlog=max_backlog,
+            max_events=max_events,
             linger=linger,
             fast_exit=fast_exit,
             curve_cert=None if curve_cert is None else os.fspath(curve_cert),
@@ -312,9 +318,15 @@ class Node:
             finally:
                 loop.remove_reader(fd)
 
+    def pending(self) -> int:
+        """Events received and not yet taken with :meth:`recv` (at most
+        ``max_events``; more wait in the node, then unread)."""
+        return self._native.pending()
+
     def fileno(self) -> int:
-        """A file descriptor readable while an event waits (and once the
-        node has stopped): for ``select``, ``selectors``, ``zmq.Poller``."""
+        """A file descriptor readable while an event waits (STOP is the
+        last; once it is taken, no longer): for ``select``, ``selectors``,
+        ``zmq.Poller``."""
         return self._native.fileno()
 
     # ----- lifetime ------------------------------------------------------

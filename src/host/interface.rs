@@ -175,7 +175,7 @@ pub(crate) fn choose_from(
     let Some((iface, v4)) = chosen else {
         return Err(InterfaceError(match spec {
             InterfaceSpec::Auto => {
-                "no usable interface: none is up with an IPv4 broadcast address (use -i lo for loopback mode)"
+                "no usable interface: none is up with an IPv4 broadcast address (name one, or lo for loopback mode)"
                     .into()
             }
             InterfaceSpec::Address(IpAddr::V6(ip)) => {

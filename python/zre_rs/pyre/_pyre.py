@@ -35,6 +35,13 @@ def _to_int(value: Union[int, str, bytes], what: str) -> int:
         raise ValueError("%s must be an integer, not %r" % (what, value)) from None
 
 
+def _text(value: Any, what: str) -> str:
+    # At the call, as pyre's send_unicode raises, not at start().
+    if not isinstance(value, str):
+        raise TypeError("%s must be str, not %s" % (what, type(value).__name__))
+    return value
+
+
 class PyreSocket(object):
     """What :meth:`Pyre.socket` returns: usable in a ``zmq.Poller`` (and
     ``select``) through :meth:`fileno`, readable while an event waits; also
@@ -99,7 +106,7 @@ class Pyre(object):
         if args or kwargs:
             raise TypeError("Pyre() got unexpected arguments %r %r" % (args, kwargs))
         self._uuid = _uuid.uuid4()
-        self._name = name if name else str(self._uuid)[:6]
+        self._name = _text(name, "name") if name else str(self._uuid)[:6]
         self._headers: Dict[str, str] = {}
         self._groups: List[str] = []
         self._beacon_port: Optional[int] = None
@@ -133,10 +140,12 @@ class Pyre(object):
         if self._native is not None:
             logger.warning("set_name after start() has no effect")
             return
-        self._name = name
+        self._name = _text(name, "name")
 
     def set_header(self, key: str, value: str) -> None:
         """A HELLO header, sent in every ENTER; before ``start()``."""
+        _text(key, "header key")
+        _text(value, "header value")
         if self._native is not None:
             logger.warning("set_header(%r) after start() has no effect", key)
             return
@@ -165,7 +174,7 @@ class Pyre(object):
     def set_interface(self, value: str) -> None:
         """The network interface (a name, an address, or ``lo`` for
         loopback mode; pyre ignores it, here it applies); before ``start()``."""
-        self._interface = value or None
+        self._interface = _text(value, "interface") or None
 
     def set_endpoint(self, format: str, *args: Any) -> None:
         """Accepted and ignored, as in pyre 0.3.4 (gossip is not in pyre)."""
@@ -176,7 +185,10 @@ class Pyre(object):
         """Starts discovery and connection. Raises ``ConfigError`` or
         ``ZreError`` (with the Rust message) if the node cannot start."""
         if self._native is not None:
-            return
+            if self._native.running:
+                return
+            # pyre's node thread is gone once stopped, too.
+            raise _native.NodeStopped("this node has stopped and cannot start again: make a new Pyre")
         self._native = _native.NativeNode(
             name=self._name,
             uuid=self._uuid.bytes,
@@ -347,6 +359,12 @@ class Pyre(object):
         """Events as :class:`PyreEvent`, for ever (until the node stops)."""
         while True:
             yield PyreEvent(self)
+
+    @property
+    def inbox(self) -> PyreSocket:
+        """pyre's attribute for :meth:`socket`'s object (programs poll
+        ``node.inbox`` as often as ``node.socket()``)."""
+        return self._socket
 
     def socket(self) -> PyreSocket:
         """The object to poll (``zmq.Poller``, ``select``): readable while

@@ -45,8 +45,11 @@ impl Node {
         }
     }
 
-    /// `NodeBuilder::max_events`, for the handle's queue.
-    pub(crate) fn max_events(&self) -> usize {
+    /// The most events received and not taken before the inbox waits
+    /// unread ([`NodeBuilder::max_events`](crate::NodeBuilder::max_events)):
+    /// a layer that moves events into a queue of its own (another thread's,
+    /// say) bounds that queue by it too, or back-pressure stops there.
+    pub fn max_events(&self) -> usize {
         self.settings.max_events
     }
 
