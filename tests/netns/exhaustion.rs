@@ -74,6 +74,22 @@ fn have_tools() -> bool {
     false
 }
 
+/// The lab of one test, once the tools are there (`None`: skip): `hosts`
+/// on one LAN `NET.0/24`, each named with the last byte of its address.
+fn lab_of(name: &str, net: &str, hosts: &[(&str, u8)]) -> Option<Lab> {
+    if !have_tools() {
+        return None;
+    }
+    let mut lab = Lab::new(name)?;
+    let addresses: Vec<(&str, String)> = hosts
+        .iter()
+        .map(|(host, last)| (*host, format!("{net}.{last}")))
+        .collect();
+    let addresses: Vec<(&str, &str)> = addresses.iter().map(|(host, ip)| (*host, ip.as_str())).collect();
+    lab.lan("lan1", &format!("{net}.0/24"), &addresses);
+    Some(lab)
+}
+
 /// The seed of the attacker's randomness: `ZRE_SEED` to replay one run.
 fn seed() -> u64 {
     let seed = std::env::var("ZRE_SEED")
@@ -332,23 +348,13 @@ fn attack_done(attacker: &ChildGuard) -> bool {
 
 #[test]
 fn spoofed_beacons_do_not_exhaust_a_node_with_1024_files() {
-    if !have_tools() {
-        return;
-    }
-    let Some(mut lab) = Lab::new("exhaustb") else {
+    let Some(lab) = lab_of(
+        "exhaustb",
+        "10.99.41",
+        &[("a", 2), ("b", 3), ("c", 4), ("d", 5), ("m", 66)],
+    ) else {
         return;
     };
-    lab.lan(
-        "lan1",
-        "10.99.41.0/24",
-        &[
-            ("a", "10.99.41.2"),
-            ("b", "10.99.41.3"),
-            ("c", "10.99.41.4"),
-            ("d", "10.99.41.5"),
-            ("m", "10.99.41.66"),
-        ],
-    );
     let seed = seed().to_string();
     let (mut a, b) = victim_and_real_peer(&lab);
 
@@ -409,22 +415,9 @@ fn spoofed_beacons_do_not_exhaust_a_node_with_1024_files() {
 
 #[test]
 fn stale_gossip_tuples_do_not_exhaust_a_node_with_1024_files() {
-    if !have_tools() {
-        return;
-    }
-    let Some(mut lab) = Lab::new("exhaustg") else {
+    let Some(lab) = lab_of("exhaustg", "10.99.42", &[("a", 2), ("b", 3), ("c", 4), ("m", 66)]) else {
         return;
     };
-    lab.lan(
-        "lan1",
-        "10.99.42.0/24",
-        &[
-            ("a", "10.99.42.2"),
-            ("b", "10.99.42.3"),
-            ("c", "10.99.42.4"),
-            ("m", "10.99.42.66"),
-        ],
-    );
     let seed = seed().to_string();
     let bin = zre_bin();
     let mut server = lab.spawn(
@@ -509,22 +502,9 @@ fn stale_gossip_tuples_do_not_exhaust_a_node_with_1024_files() {
 /// meet a new one within [`MEET_WITHIN`].
 #[test]
 fn held_inbound_connections_do_not_exhaust_a_node_with_1024_files() {
-    if !have_tools() {
-        return;
-    }
-    let Some(mut lab) = Lab::new("exhaustc") else {
+    let Some(lab) = lab_of("exhaustc", "10.99.43", &[("a", 2), ("b", 3), ("c", 4), ("m", 66)]) else {
         return;
     };
-    lab.lan(
-        "lan1",
-        "10.99.43.0/24",
-        &[
-            ("a", "10.99.43.2"),
-            ("b", "10.99.43.3"),
-            ("c", "10.99.43.4"),
-            ("m", "10.99.43.66"),
-        ],
-    );
     let (mut a, b) = victim_and_real_peer(&lab);
     let attacker = hold_connections(&lab, "10.99.43", "10.99.43.66", &a.endpoint);
     let mut fds_peak = watch(&lab, &mut a, &b, Duration::from_secs(1), || false);
@@ -593,14 +573,9 @@ fn a_node_short_of_descriptors_keeps_the_peers_it_holds() {
 /// 3 s measured. Asserted: no spin, under its limit, and no EXIT of a peer
 /// it met, at it or at the peer.
 fn low_limit_among_a_crowd(name: &str, net: &str, low: &str, crowd: usize, observe: Duration) {
-    if !have_tools() {
-        return;
-    }
-    let Some(mut lab) = Lab::new(name) else {
+    let Some(lab) = lab_of(name, net, &[("a", 2), ("b", 3)]) else {
         return;
     };
-    let (a_ip, b_ip) = (format!("{net}.2"), format!("{net}.3"));
-    lab.lan("lan1", &format!("{net}.0/24"), &[("a", &a_ip), ("b", &b_ip)]);
     let crowd: Vec<JsonPeer> = (0..crowd)
         .map(|i| node(&lab, "b", &format!("crowd{i}"), &[], None))
         .collect();
@@ -667,22 +642,9 @@ fn low_limit_among_a_crowd(name: &str, net: &str, low: &str, crowd: usize, obser
 /// and two new gossip-only nodes could not reach the server to meet.
 #[test]
 fn held_connections_do_not_exhaust_a_gossip_server_with_1024_files() {
-    if !have_tools() {
-        return;
-    }
-    let Some(mut lab) = Lab::new("exhausts") else {
+    let Some(lab) = lab_of("exhausts", "10.99.45", &[("s", 2), ("c", 4), ("d", 5), ("m", 66)]) else {
         return;
     };
-    lab.lan(
-        "lan1",
-        "10.99.45.0/24",
-        &[
-            ("s", "10.99.45.2"),
-            ("c", "10.99.45.4"),
-            ("d", "10.99.45.5"),
-            ("m", "10.99.45.66"),
-        ],
-    );
     let bin = zre_bin();
     let nofile = format!("--nofile={NOFILE}:{NOFILE}");
     let mut server = lab.spawn(
@@ -733,22 +695,9 @@ fn held_connections_do_not_exhaust_a_gossip_server_with_1024_files() {
 /// after it, and no second ENTER.
 #[test]
 fn forged_leaving_beacons_evict_no_live_peer() {
-    if !have_tools() {
-        return;
-    }
-    let Some(mut lab) = Lab::new("exhaustf") else {
+    let Some(lab) = lab_of("exhaustf", "10.99.46", &[("a", 2), ("b", 3), ("c", 4), ("m", 66)]) else {
         return;
     };
-    lab.lan(
-        "lan1",
-        "10.99.46.0/24",
-        &[
-            ("a", "10.99.46.2"),
-            ("b", "10.99.46.3"),
-            ("c", "10.99.46.4"),
-            ("m", "10.99.46.66"),
-        ],
-    );
     let mut nodes: Vec<JsonPeer> = ["a", "b", "c"]
         .into_iter()
         .map(|host| node(&lab, host, host, &[], None))
