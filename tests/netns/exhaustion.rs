@@ -346,6 +346,16 @@ fn attack_done(attacker: &ChildGuard) -> bool {
     attacker.stdout().count(|l| l.starts_with("ATTACK-DONE")) > 0
 }
 
+/// The attacker's last line: what it sent, counted (empty until it ends).
+fn attack_summary(attacker: &ChildGuard) -> String {
+    attacker
+        .stdout()
+        .lines()
+        .into_iter()
+        .find(|l| l.starts_with("ATTACK-DONE"))
+        .unwrap_or_default()
+}
+
 #[test]
 fn spoofed_beacons_do_not_exhaust_a_node_with_1024_files() {
     let Some(lab) = lab_of(
@@ -400,12 +410,7 @@ fn spoofed_beacons_do_not_exhaust_a_node_with_1024_files() {
     fds_peak = fds_peak.max(watch(&lab, &mut a, &b, WATCH_AFTER, || false));
     check_alive(&lab, &mut a);
     let stats = stats_line(&lab, &mut a);
-    let done = attacker
-        .stdout()
-        .lines()
-        .into_iter()
-        .find(|l| l.starts_with("ATTACK-DONE"))
-        .unwrap_or_default();
+    let done = attack_summary(&attacker);
     figure!(
         "exhaustion/beacons: flood {flood:.1?} ({done}); new peer met: during {during:.2?}, \
          after {after:.2?}; victim's descriptors peak {fds_peak} of {NOFILE}; {stats}"
@@ -520,12 +525,7 @@ fn held_inbound_connections_do_not_exhaust_a_node_with_1024_files() {
     }));
     check_alive(&lab, &mut a);
     let stats = stats_line(&lab, &mut a);
-    let done = attacker
-        .stdout()
-        .lines()
-        .into_iter()
-        .find(|l| l.starts_with("ATTACK-DONE"))
-        .unwrap_or_default();
+    let done = attack_summary(&attacker);
     figure!(
         "exhaustion/connections: {done}; victim busy {busy:.2} CPUs while they were held; \
          new peer met: {during:.2?}; victim's descriptors peak {fds_peak} of {NOFILE}; {stats}"
@@ -744,12 +744,7 @@ fn forged_leaving_beacons_evict_no_live_peer() {
     // Past the grace a claim gave (1 s) and a tick: a peer it evicted
     // would have had its EXIT by then.
     thread::sleep(Duration::from_secs(3));
-    let done = attacker
-        .stdout()
-        .lines()
-        .into_iter()
-        .find(|l| l.starts_with("ATTACK-DONE"))
-        .unwrap_or_default();
+    let done = attack_summary(&attacker);
     figure!("exhaustion/forged goodbyes: attacker: {done}");
     assert!(
         done.contains("\"uuids_heard\": 3"),
