@@ -56,6 +56,9 @@ struct Queue {
     /// Threads waiting on `arrived` (a notify is a syscall: skipped when
     /// nobody waits).
     waiting: usize,
+    /// The node's thread found the queue full and holds the node's events
+    /// back: it is woken once Python has taken half.
+    full: bool,
 }
 
 impl Queue {
@@ -64,6 +67,12 @@ impl Queue {
         self.stop_taken |= matches!(event, Event::Stop);
         Some(event)
     }
+}
+
+/// Room in Python's queue again, once the node's thread had found it full:
+/// half its bound, so that the thread is woken once per half, not per event.
+fn refill_due(queue: &Queue, bound: usize) -> bool {
+    queue.full && queue.events.len() <= bound / 2
 }
 
 /// The state shared by Python's side and the node's thread.
@@ -79,13 +88,18 @@ pub(crate) struct Shared {
     /// node's thread: the next messages are received into these buffers
     /// (no allocation there, no free of its memory in another thread).
     spare: Mutex<Vec<Vec<Frame>>>,
+    /// The most events queued here: the node's `max_events`, so that
+    /// back-pressure reaches its peers (see `run`).
+    bound: usize,
+    /// The node's own waker, to say that the queue has room again.
+    waker: Arc<Waker>,
 }
 
 /// Content lists held for recycling at most (a node keeps a few hundred).
 const MAX_SPARE: usize = 256;
 
 impl Shared {
-    fn new() -> std::io::Result<Shared> {
+    fn new(bound: usize, waker: Arc<Waker>) -> std::io::Result<Shared> {
         let (signal_tx, signal_rx) = UnixStream::pair()?;
         signal_tx.set_nonblocking(true)?;
         signal_rx.set_nonblocking(true)?;
@@ -96,12 +110,15 @@ impl Shared {
                 stop_taken: false,
                 signalled: false,
                 waiting: 0,
+                full: false,
             }),
             arrived: Condvar::new(),
             signal_tx,
             signal_rx,
             peers: Mutex::new(HashSet::new()),
             spare: Mutex::new(Vec::new()),
+            bound,
+            waker,
         })
     }
 
@@ -165,7 +182,26 @@ impl Shared {
             None => Taken::Empty,
         };
         self.sync_signal(&mut queue);
+        self.wake_if_room(&mut queue);
         taken
+    }
+
+    /// Wakes the node's thread if it waits for room (see [`refill_due`]).
+    fn wake_if_room(&self, queue: &mut Queue) {
+        if refill_due(queue, self.bound) {
+            queue.full = false;
+            if let Err(err) = self.waker.wake() {
+                warn!("cannot wake the node thread: {err}");
+            }
+        }
+    }
+
+    /// Whether the queue is at its bound; if so, the thread is woken when
+    /// Python has taken half.
+    fn mark_if_full(&self) -> bool {
+        let mut queue = self.lock();
+        queue.full = queue.events.len() >= self.bound;
+        queue.full
     }
 
     /// Waits until an event comes, the node closes, or `until` passes.
@@ -174,6 +210,7 @@ impl Shared {
         loop {
             if let Some(event) = queue.pop() {
                 self.sync_signal(&mut queue);
+                self.wake_if_room(&mut queue);
                 return Taken::Event(event);
             }
             if queue.closed {
@@ -249,9 +286,9 @@ impl Driver {
     /// (pyre 0.3.4 has none), so that the event fd never signals an event
     /// that `recv` would then skip and block on.
     pub(crate) fn spawn(node: Node, pyre_only: bool) -> std::io::Result<Driver> {
-        let shared = Arc::new(Shared::new()?);
         // The node's own waker: mio allows one per poll.
         let waker = node.waker();
+        let shared = Arc::new(Shared::new(node.max_events(), Arc::clone(&waker))?);
         let (commands, rx) = mpsc::sync_channel(COMMAND_QUEUE);
         let sleeping = Arc::new(AtomicBool::new(false));
         let thread = {
@@ -347,12 +384,6 @@ impl Drop for Driver {
     }
 }
 
-/// While Python's queue holds the node's `max_events` events not taken,
-/// the node's thread looks again this often (as `NodeHandle`'s does);
-/// meanwhile events wait in the node, up to its own bound, and then its
-/// inbox waits unread.
-const FULL_QUEUE_RECHECK: Duration = Duration::from_millis(10);
-
 fn run(
     mut node: Node,
     commands: &Receiver<Command>,
@@ -366,16 +397,17 @@ fn run(
     // call `recv` gets back-pressure (the node stops reading its inbox,
     // and libzmq then the peers' sockets), not a queue that grows
     // without end (a peer whispering 1 KiB messages took it past 1 GiB).
-    let bound = node.max_events();
+    // While it is full the node holds its events; Python's taking half of
+    // them wakes this thread.
+    let bound = shared.bound;
     loop {
-        let full = shared.pending() >= bound;
-        node.hold_events(full);
+        node.hold_events(shared.mark_if_full());
         // Say we may sleep, then look for a command once more: a sender
         // that queued one after this look finds the flag set and wakes us.
         sleeping.store(true, Ordering::SeqCst);
         let (first, timeout) = match commands.try_recv() {
             Ok(command) => (Some(command), Some(Duration::ZERO)),
-            Err(TryRecvError::Empty) => (None, full.then_some(FULL_QUEUE_RECHECK)),
+            Err(TryRecvError::Empty) => (None, None),
             Err(TryRecvError::Disconnected) => (Some(Command::Stop), Some(Duration::ZERO)),
         };
         if first.is_some() {
