@@ -85,6 +85,13 @@ impl NodeCore {
             return;
         };
         silent.probe = None;
+        // It said it was leaving and did not answer: it is.
+        if self.leave_probed(now, peer, true) {
+            return;
+        }
+        let Some(silent) = self.peers.get_mut(&peer) else {
+            return;
+        };
         if silent.silent_probes >= SILENT_REPROBES {
             return;
         }
@@ -101,10 +108,15 @@ impl NodeCore {
 
     /// `probe` of `peer`'s inbox port was answered, timed out or found no
     /// route: the peer stays, on its timers, and may be probed again.
-    pub fn handle_link_answered(&mut self, _now: Instant, peer: Uuid, probe: u64) {
-        if let Some(peer) = self.peers.get_mut(&peer).filter(|p| p.probe == Some(probe)) {
-            peer.probe = None;
-        }
+    pub fn handle_link_answered(&mut self, now: Instant, peer: Uuid, probe: u64) {
+        let Some(answered) = self.peers.get_mut(&peer).filter(|p| p.probe == Some(probe)) else {
+            return;
+        };
+        answered.probe = None;
+        // Not refused: a claim that it was leaving is dropped (a live
+        // inbox, slow to read us, or no answer: no proof); it stays on
+        // its timers.
+        self.leave_probed(now, peer, false);
     }
 }
 

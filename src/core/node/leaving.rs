@@ -10,10 +10,20 @@
 //! flight. So the beacon is a claim, checked with the peer itself: it
 //! starts the peer's grace (`LEAVE_GRACE`, for the data the beacon may
 //! have overtaken) and sends it a PING. A peer that is leaving no longer
-//! reads us and never answers; it goes at the end of its grace, on its
-//! GOODBYE, or as soon as its connection closes (fast EXIT), as before. A
-//! live peer answers within a round trip, and its PING-OK ends the claim:
-//! it keeps the deadlines of any peer heard from, and nothing is reported.
+//! reads us and never answers; it goes on its GOODBYE, or as soon as its
+//! connection closes (fast EXIT), as before. A live peer answers within a
+//! round trip, and its PING-OK ends the claim: it keeps the deadlines of
+//! any peer heard from, and nothing is reported.
+//!
+//! A live peer can also be slow to answer: it reads what we sent before
+//! the PING first, or its application takes no events and its inbox waits
+//! unread (back-pressure). So a grace without an answer is not the end:
+//! its inbox port is probed (as fast EXIT does). A refusal, or a port
+//! open but served by no one, is the EXIT; a port that greets the probe,
+//! or a host that does not answer it (no proof either way), drops the
+//! claim, and the peer stays on its usual timers. With fast EXIT off, the grace's end is the EXIT,
+//! as before.
+//!
 //! After a false claim, more claims for that peer are ignored for an
 //! evasive period, so that a forger cannot make us PING at its rate; a
 //! peer that then leaves for real goes by its closed connection or by the
@@ -54,9 +64,10 @@ impl NodeCore {
         self.schedule(uuid);
     }
 
-    /// `uuid` answered the PING of a leave claim: it reads us, so it is
-    /// not leaving (see the module).
-    pub(super) fn leave_refuted(&mut self, now: Instant, uuid: Uuid) {
+    /// `uuid` answered the PING of a leave claim (it reads us), or its
+    /// port greeted our probe (its process lives): it is not leaving (see
+    /// the module).
+    pub(super) fn leave_refuted(&mut self, now: Instant, uuid: Uuid, how: &str) {
         let (evasive, expired) = (self.config.evasive, self.config.expired);
         let Some(peer) = self.peers.get_mut(&uuid) else {
             return;
@@ -64,10 +75,55 @@ impl NodeCore {
         peer.stay(now, evasive, expired);
         if let Some(also) = self.logs.forged_leave.admit(now) {
             warn!(
-                "peer {} answered our PING after a beacon said it was leaving: that beacon was forged or \
-                 stale, and the peer stays{also}",
+                "peer {} {how} after a beacon said it was leaving: that beacon was forged or stale, and \
+                 the peer stays{also}",
                 uuid.simple()
             );
         }
     }
+
+    /// A probe's verdict on a peer whose leave claim is unanswered (see
+    /// the module): true if it settled the claim.
+    pub(super) fn leave_probed(&mut self, now: Instant, uuid: Uuid, gone: bool) -> bool {
+        if self.peers.get(&uuid).is_none_or(|p| p.leave_check.is_none()) {
+            return false;
+        }
+        if gone {
+            info!(
+                "peer {} said it was leaving, and its port is served by no one: removed",
+                uuid.simple()
+            );
+            self.remove_peer(uuid, Removal::Left);
+        } else {
+            self.leave_refuted(
+                now,
+                uuid,
+                "did not refuse our probe of its port, though slow to answer our PING,",
+            );
+        }
+        true
+    }
+}
+
+/// The grace of an unanswered claim ended at `at`: `peer`'s inbox port is
+/// probed, unless a probe is under way already, and its verdict decides
+/// ([`NodeCore::leave_probed`]); the peer expires only if none comes
+/// within `wait`. A free function: the caller holds `peer` borrowed from
+/// the table.
+pub(super) fn check_port(
+    stats: &mut CoreCounters,
+    next_probe: &mut u64,
+    actions: &mut VecDeque<Action>,
+    peer: &mut Peer,
+    at: Instant,
+    wait: Duration,
+) {
+    if peer.probe.is_none() {
+        debug!(
+            "peer {} has not answered since a beacon said it was leaving: probing its port",
+            peer.uuid.simple()
+        );
+        fast_exit::start_probe(stats, next_probe, actions, peer);
+    }
+    peer.expired_at = at + wait;
 }

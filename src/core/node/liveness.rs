@@ -227,6 +227,19 @@ impl NodeCore {
             return;
         }
         if at >= peer.expired_at {
+            if peer.leave_check.is_some() && self.config.fast_exit {
+                // A port-0 beacon's PING went unanswered for its grace: the
+                // peer's port says whether it is gone (see `leaving.rs`).
+                leaving::check_port(
+                    &mut self.stats,
+                    &mut self.next_probe,
+                    &mut self.actions,
+                    peer,
+                    at,
+                    self.config.evasive,
+                );
+                return;
+            }
             info!("peer {} expired", uuid.simple());
             self.remove_peer(uuid, Removal::Expired);
             return;

@@ -64,7 +64,7 @@ impl NodeCore {
             peer.receipt_at = None;
         }
         if peer.leave_check.is_some_and(answered) {
-            self.leave_refuted(now, uuid);
+            self.leave_refuted(now, uuid, "answered our PING");
         }
     }
 }

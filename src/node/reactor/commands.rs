@@ -150,6 +150,14 @@ impl Node {
         self.gossip_server = None;
         let deadline = Instant::now() + self.settings.linger;
         self.links.close_all(self.poll.registry(), deadline);
+        // A stopped node reads its inbox no more: unbound (which also
+        // closes the connections accepted on it), so that peers' probes
+        // are refused and they see it go at once, however long the
+        // application keeps the node. A port-0 beacon alone is no proof
+        // to them: anyone can send one (see `core/node/leaving.rs`).
+        if let Err(err) = self.inbox.unbind(&self.rebind.bound) {
+            debug!("unbinding {} at stop: {err}", self.rebind.bound);
+        }
     }
 
     /// Whether [`stop`](Self::stop) has run.
