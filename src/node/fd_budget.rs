@@ -80,6 +80,13 @@ pub(crate) fn size_peer_table(wanted: usize, limit: Option<u64>) -> usize {
 /// a link is not opened, and a connection to the inbox is shed, rather
 /// than take these (see `inbox_watch.rs`).
 pub(crate) const KEEP_FREE: u64 = 32;
+
+/// Descriptors a link of ours takes at most (its DEALER's mailbox and
+/// connection, and in CURVE mode its handshake watch): connections to
+/// our inbox are shed before they leave less than this beyond
+/// [`KEEP_FREE`], or at a low limit they took the room our links needed
+/// and the node met nobody.
+pub(crate) const LINK_FDS_MOST: u64 = 3;
 /// Descriptors a node opens as it starts, at most, with some room: libzmq's
 /// context (the epoll and mailbox of its I/O and reaper threads), the
 /// inbox, its monitor, the beacon socket, the poll and its waker; a few

@@ -228,12 +228,13 @@ impl InboxWatch {
                             self.live += 1;
                             if self.live > self.cap {
                                 self.shed_one(owner);
-                            } else if !fd_budget::room_for(0) {
+                            } else if !fd_budget::room_for(fd_budget::LINK_FDS_MOST) {
                                 // Never the last descriptors (see
-                                // `fd_budget::KEEP_FREE`): under a low limit,
-                                // or with no cap (a gossip server). One out
-                                // per one in: what is shed frees its
-                                // descriptor only once libzmq closes it.
+                                // `fd_budget::KEEP_FREE`), nor those one link
+                                // of ours needs: under a low limit, or with
+                                // no cap (a gossip server). One out per one
+                                // in: what is shed frees its descriptor only
+                                // once libzmq closes it.
                                 self.shed_one(owner);
                             }
                         }
