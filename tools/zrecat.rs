@@ -61,7 +61,9 @@ up to 64 KiB and prints messages exactly as received: use it on both sides for b
         pub wait: Option<String>,
         /// how many peers must be in GROUP before anything is sent (default 1): with fewer once
         /// --wait is over, nothing is sent and zrecat exits 1
-        #[argh(option, short = 'p', arg_name = "N")]
+        // No short form: haskell-zre's `-p` (--quiet-ping-rate) is read
+        // for its scripts (see haskell_flags.rs).
+        #[argh(option, arg_name = "N")]
         pub peers: Option<String>,
         /// binary mode: send stdin in chunks of up to 64 KiB, print messages exactly as received
         #[argh(switch, short = 'r')]
@@ -108,6 +110,11 @@ pub fn run(args: ZrecatArgs) -> Outcome {
         log::warn!(
             "--listen (-l): standard input is not read and nothing is sent; leave -l out to send it \
              (lines are zrecat's default, as haskell-zre's -l/--bufbyline)"
+        );
+    }
+    if wait.is_zero() && need > 1 {
+        log::warn!(
+            "--peers {need} has no effect with --wait 0: the input is sent at once, to the peers met so far"
         );
     }
     runtime.node.join(&group)?;
