@@ -253,23 +253,6 @@ pub fn duration_setting(settings: &Settings, key: &str) -> Result<Duration, Fail
     config::parse_duration(&value).map_err(|e| Failure::new(format!("{key}: {e}")))
 }
 
-/// A count key's value (at least 1), or its built-in default.
-pub fn count_setting(settings: &Settings, key: &str) -> Result<usize, Failure> {
-    let value = settings
-        .get_or_default(key)
-        .ok_or_else(|| Failure::new(format!("no value for '{key}'")))?;
-    value
-        .trim()
-        .parse::<usize>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| {
-            Failure::new(format!(
-                "{key}: invalid count \"{value}\" (expected a whole number, at least 1)"
-            ))
-        })
-}
-
 /// A boolean key's value, or its built-in default (false if it has none).
 pub fn bool_setting(settings: &Settings, key: &str) -> bool {
     settings

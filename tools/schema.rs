@@ -40,7 +40,7 @@ pub static TOOLS: Schema = Schema {
                 KeySpec::new(
                     "peers",
                     V::Count,
-                    D::Number(1),
+                    D::Number(ZRECAT_PEERS as u64),
                     "how many peers must be in GROUP before anything is sent",
                 ),
                 KeySpec::new(
@@ -118,6 +118,8 @@ pub static TOOLS: Schema = Schema {
     ],
 };
 
+/// How many peers zrecat waits for in its group before sending.
+pub const ZRECAT_PEERS: usize = 1;
 /// How long zrecat waits for a peer in its group before sending.
 const ZRECAT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// The group zretime shouts to.

@@ -3,9 +3,7 @@
 
 use crate::failure::{Failure, Outcome};
 use crate::input::{Input, ReadMode, spawn_stdin_reader};
-use crate::options::{
-    HasNodeArgs, bool_setting, count_setting, duration_setting, load_settings, node_args, set_flag,
-};
+use crate::options::{HasNodeArgs, bool_setting, duration_setting, load_settings, node_args, set_flag};
 use crate::printer::{Printer, human_event};
 use crate::runtime::{Started, start_node, stop_node, take_events_with};
 use std::collections::HashMap;
@@ -96,7 +94,10 @@ pub fn run(args: ZrecatArgs) -> Outcome {
         return Err(Failure::usage("GROUP: empty group name"));
     }
     let wait = duration_setting(&settings, "wait")?;
-    let need = count_setting(&settings, "peers")?;
+    // Checked as a count (at least 1) when it was set, as every key is.
+    let need = settings
+        .parsed::<usize>("peers")?
+        .unwrap_or(crate::schema::ZRECAT_PEERS);
     let Started { mut runtime, json } = start_node(&settings, |builder| {
         if raw {
             builder.send_hwm(RAW_SEND_HWM).max_events(RAW_MAX_EVENTS)
