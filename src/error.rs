@@ -53,8 +53,8 @@ pub enum NodeError {
     /// open-file limit `limit` are in use, and starting takes `needed`
     /// (libzmq's threads, the sockets; each peer then takes up to 3).
     #[error(
-        "the open-file limit {limit} leaves {} free ({open} open), and starting takes {needed}: raise it (ulimit -n, or NodeBuilder::raise_fd_limit to the hard limit)",
-        limit.saturating_sub(*open as u64)
+        "{}: raise it (ulimit -n, or NodeBuilder::raise_fd_limit to the hard limit)",
+        NodeError::descriptors_short(*limit, *open, *needed)
     )]
     Descriptors {
         /// The soft open-file limit (`RLIMIT_NOFILE`).
@@ -216,6 +216,17 @@ pub enum SettingError {
         /// The mark as given.
         messages: i32,
     },
+}
+
+impl NodeError {
+    /// What [`NodeError::Descriptors`] says of its numbers, without the
+    /// advice (which a binding for another language words in its terms).
+    pub fn descriptors_short(limit: u64, open: usize, needed: usize) -> String {
+        format!(
+            "the open-file limit {limit} leaves {} free ({open} open), and starting takes {needed}",
+            limit.saturating_sub(open as u64)
+        )
+    }
 }
 
 #[cfg(test)]

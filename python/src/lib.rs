@@ -41,9 +41,8 @@ pub(crate) fn node_error(err: zre::NodeError) -> PyErr {
         // The core's advice names Rust's API; a Python program raises its
         // own limit.
         E::Descriptors { limit, open, needed } => ZreError::new_err(format!(
-            "the open-file limit {limit} leaves {} free ({open} open), and starting takes {needed}: \
-             raise it (ulimit -n, or resource.setrlimit(resource.RLIMIT_NOFILE, ...) before the node starts)",
-            limit.saturating_sub(open as u64)
+            "{}: raise it (ulimit -n, or resource.setrlimit(resource.RLIMIT_NOFILE, ...) before the node starts)",
+            E::descriptors_short(limit, open, needed)
         )),
         E::Config(_) | E::Interface(_) | E::Certificate(_) => ConfigError::new_err(message),
         E::Command(zre::CommandError::Stopped) => NodeStopped::new_err(message),
