@@ -98,6 +98,16 @@ pub fn run(args: ZrecatArgs) -> Outcome {
     let need = settings
         .parsed::<usize>("peers")?
         .unwrap_or(crate::schema::ZRECAT_PEERS);
+    // A node tracks at most max-peers peers: a count above it would only
+    // wait out --wait and fail, so it is a bad argument.
+    let most = settings
+        .parsed::<usize>("max-peers")?
+        .unwrap_or(zre::defaults::MAX_PEERS);
+    if need > most {
+        return Err(Failure::usage(format!(
+            "--peers {need} can never be met: the node tracks at most {most} peers (--max-peers)"
+        )));
+    }
     let Started { mut runtime, json } = start_node(&settings, |builder| {
         if raw {
             builder.send_hwm(RAW_SEND_HWM).max_events(RAW_MAX_EVENTS)

@@ -135,9 +135,18 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
     }
 }
 
+/// A whole number written in digits only: Rust's integer parsing also
+/// takes a leading `+`, which no other ZRE tool does.
+fn unsigned<T: std::str::FromStr>(s: &str) -> Option<T> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
 pub(crate) fn parse_port(s: &str) -> Result<u16, String> {
-    match s.trim().parse::<u16>() {
-        Ok(port) if port > 0 => Ok(port),
+    match unsigned::<u16>(s.trim()) {
+        Some(port) if port > 0 => Ok(port),
         _ => Err(format!("invalid port \"{s}\" (expected 1-65535)")),
     }
 }
@@ -352,8 +361,8 @@ impl ValueKind {
             },
             ValueKind::Bool => parse_bool(v).map(drop),
             ValueKind::Port => parse_port(v).map(drop),
-            ValueKind::Count => match v.parse::<usize>() {
-                Ok(n) if n > 0 => Ok(()),
+            ValueKind::Count => match unsigned::<usize>(v) {
+                Some(n) if n > 0 => Ok(()),
                 _ => Err(format!(
                     "invalid count \"{v}\" (expected a whole number, at least 1)"
                 )),

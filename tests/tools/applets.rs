@@ -896,6 +896,17 @@ fn usage_errors_exit_2_whoever_finds_them() {
         ),
         ("zre", &["-n", &long_group], "--name: value longer than 255 bytes"),
         ("zrecat", &["--wait", "soon", "g"], "--wait: invalid duration"),
+        (
+            "zrecat",
+            // Loopback: were the check gone, no node may start on a LAN.
+            &["-i", "lo", "--peers", "3", "--max-peers", "2", "--wait", "1", "g"],
+            "--peers 3 can never be met: the node tracks at most 2 peers",
+        ),
+        (
+            "zrecat",
+            &["-i", "lo", "--peers", "1025", "--wait", "1", "g"],
+            "at most 1024 peers",
+        ),
         ("zrecat", &[&long_group], "GROUP: value longer than 255 bytes"),
         ("zgossip_server", &["--client-timeout", "0"], "--client-timeout"),
         (

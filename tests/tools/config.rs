@@ -515,6 +515,8 @@ fn bad_values_name_file_line_and_key() {
         ("beacon-port", "0", "invalid port"),
         ("max-peers", "0", "invalid count"),
         ("max-peers", "many", "invalid count"),
+        ("max-peers", "+2", "invalid count \"+2\""),
+        ("beacon-port", "+5670", "invalid port \"+5670\""),
         ("port-range", "41100-41000", "41100 is above 41000"),
         ("port-range", "41000", "invalid port range"),
         ("port-range", "0-10", "invalid port range"),
