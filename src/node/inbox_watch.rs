@@ -29,13 +29,17 @@
 //! its messages, so we dropped it (a gap in its sequence) and it us. Each
 //! HELLO says which connection it came over (libzmq's `__fd` property of
 //! a message, behind the deprecated `ZMQ_SRCFD`), and the owner says which
-//! of those peers it holds (see [`InboxOwner`]).
+//! of those peers it holds (see [`InboxOwner`]). A connection is shed as
+//! it opens, before its HELLO can say whose it is; libzmq still delivers
+//! what it had read, so a HELLO can follow the shutdown. The reactor
+//! refuses such a HELLO ([`InboxWatch::greeted_over`]): what the peer sent
+//! after it is lost, and holding the peer would only end at the gap.
 
 use super::fd_budget;
 use crate::core::log_limit::LogLimit;
 use log::{debug, warn};
 use socket2::SockRef;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::{IpAddr, Shutdown};
 use std::os::fd::{BorrowedFd, RawFd};
@@ -108,6 +112,11 @@ pub(crate) struct InboxWatch {
     /// Peers that greeted us over a connection not seen open yet, by its
     /// descriptor.
     early: HashMap<RawFd, Uuid>,
+    /// Descriptors of connections we shed that have closed since, until
+    /// the number is accepted again: a HELLO read after its connection's
+    /// DISCONNECTED (the monitor and the messages come by different
+    /// sockets) came over one of these, not over a connection to come.
+    shed_closed: HashSet<RawFd>,
     event: zmq::Message,
     address: zmq::Message,
 }
@@ -151,6 +160,7 @@ impl InboxWatch {
             shed_log: LogLimit::default(),
             handshake_failed: false,
             early: HashMap::new(),
+            shed_closed: HashSet::new(),
             event: zmq::Message::new(),
             address: zmq::Message::new(),
         })
@@ -172,14 +182,24 @@ impl InboxWatch {
     }
 
     /// `peer` said HELLO over the connection `fd` (a message's `__fd`).
-    pub(crate) fn greeted_over(&mut self, fd: RawFd, peer: Uuid) {
+    /// False if we had already shed that connection: libzmq read the HELLO
+    /// before the shutdown, but what the peer sent after it is lost, so
+    /// the HELLO must not make it a peer we hold (its next messages would
+    /// show a gap, and we would drop it again at once).
+    pub(crate) fn greeted_over(&mut self, fd: RawFd, peer: Uuid) -> bool {
         match self.open.get_mut(&fd) {
-            Some(inbound) => inbound.peer = Some(peer),
+            Some(inbound) => {
+                inbound.peer = Some(peer);
+                !inbound.shed
+            }
+            // Read after the close of a connection we shed.
+            None if self.shed_closed.contains(&fd) => false,
             None => {
                 if self.early.len() >= EARLY_MOST {
                     self.early.clear();
                 }
                 self.early.insert(fd, peer);
+                true
             }
         }
     }
@@ -209,7 +229,7 @@ impl InboxWatch {
             match event {
                 ACCEPTED => {
                     let fd = value as RawFd;
-                    let peer = self.early.remove(&fd);
+                    let peer = self.take_early(fd);
                     match remote_host(fd) {
                         Some(host) => {
                             self.accepted += 1;
@@ -243,11 +263,7 @@ impl InboxWatch {
                 }
                 FAILED_NO_DETAIL | FAILED_PROTOCOL | FAILED_AUTH => self.handshake_failed = true,
                 DISCONNECTED => {
-                    self.early.remove(&(value as RawFd));
-                    let gone = self.open.remove(&(value as RawFd));
-                    if let Some(gone) = &gone {
-                        self.live -= usize::from(!gone.shed);
-                    }
+                    let gone = self.remove_closed(value as RawFd);
                     match gone.filter(|g| !g.shed).map(|g| g.host) {
                         Some(host) if !failed => {
                             debug!("a connection from {host} to our inbox closed");
@@ -264,6 +280,30 @@ impl InboxWatch {
 }
 
 impl InboxWatch {
+    /// A connection was accepted as `fd`: the peer whose HELLO came over
+    /// it before we saw it open, if any. The number is a new connection's
+    /// from now on, no longer one we shed.
+    fn take_early(&mut self, fd: RawFd) -> Option<Uuid> {
+        self.shed_closed.remove(&fd);
+        self.early.remove(&fd)
+    }
+
+    /// The connection `fd` closed: forgets it, and remembers it if we had
+    /// shed it (see `shed_closed`).
+    fn remove_closed(&mut self, fd: RawFd) -> Option<Inbound> {
+        self.early.remove(&fd);
+        let gone = self.open.remove(&fd)?;
+        if gone.shed {
+            if self.shed_closed.len() >= EARLY_MOST {
+                self.shed_closed.clear();
+            }
+            self.shed_closed.insert(fd);
+        } else {
+            self.live -= 1;
+        }
+        Some(gone)
+    }
+
     /// What was passed, as a log line says it.
     fn limit_said(&self) -> String {
         if self.cap == usize::MAX {
@@ -394,6 +434,35 @@ mod tests {
         assert_eq!(newest_of_busiest(&open, none), Some((15, b, 3)));
         open.clear();
         assert_eq!(newest_of_busiest(&open, none), None);
+    }
+
+    /// libzmq reads what came before a shutdown, so a HELLO can be read
+    /// after we shed its connection, even after its DISCONNECTED. Such a
+    /// HELLO is refused (what followed it is lost); one over a connection
+    /// we keep, or not seen open yet, is not; and a number accepted again
+    /// is a new connection's.
+    #[test]
+    fn a_hello_over_a_connection_we_shed_is_refused() {
+        let context = zmq::Context::new();
+        let inbox = context.socket(zmq::ROUTER).unwrap();
+        inbox.bind("inproc://a-hello-over-a-shed-connection").unwrap();
+        let mut watch = InboxWatch::new(&context, &inbox, "shed-hello", vec![41000], 8).unwrap();
+        let host: IpAddr = "10.0.0.3".parse().unwrap();
+        let (kept, shed, gone) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        watch.open.insert(10, inbound(host, 1, false, None));
+        watch.open.insert(11, inbound(host, 2, true, None));
+        watch.open.insert(12, inbound(host, 3, true, None));
+        assert!(watch.greeted_over(10, kept));
+        assert!(!watch.greeted_over(11, shed));
+        // Closed before its HELLO is read.
+        assert!(watch.remove_closed(12).is_some());
+        assert!(!watch.greeted_over(12, gone));
+        // Not seen open yet: kept for its ACCEPTED.
+        assert!(watch.greeted_over(13, kept));
+        assert_eq!(watch.take_early(13), Some(kept));
+        // The shed number accepted again: a HELLO over it is the new one's.
+        assert_eq!(watch.take_early(12), None);
+        assert!(watch.greeted_over(12, gone));
     }
 
     #[test]

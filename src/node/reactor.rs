@@ -683,14 +683,15 @@ impl Node {
                     .and_then(|text| crate::wire::curve_key::decode_z85(text).ok()),
                 None => None,
             };
+            let hello = self.header.bytes().get(2) == Some(&(MessageId::Hello as u8));
+            if hello && !self.note_greeting() {
+                debug!("a HELLO came over a connection to our inbox that we had shed: ignored");
+                continue;
+            }
             let header = self.header.bytes();
-            let hello = header.get(2) == Some(&(MessageId::Hello as u8));
             let identity = self.identity.bytes();
             self.core
                 .handle_message_proven(now, identity, proven.as_ref(), header, content);
-            if hello {
-                self.note_greeting();
-            }
         }
         Ok(false)
     }
@@ -699,15 +700,19 @@ impl Node {
     /// greeted us over, so that it is never the one shed while we hold
     /// the peer (see `inbox_watch.rs`). libzmq names it by descriptor in
     /// each message's `__fd` property (behind the deprecated ZMQ_SRCFD).
-    fn note_greeting(&mut self) {
+    /// False if the watch had shed that connection before its HELLO was
+    /// read: the HELLO is then ignored, as one refused for a full table
+    /// is (the peer is met later, by its next HELLO).
+    fn note_greeting(&mut self) -> bool {
         let fd = self.header.property(c"__fd").and_then(|text| text.parse().ok());
         let peer = self
             .identity
             .bytes()
             .get(1..)
             .and_then(|id| Uuid::from_slice(id).ok());
-        if let (Some(fd), Some(peer)) = (fd, peer) {
-            self.inbox_watch.greeted_over(fd, peer);
+        match (fd, peer) {
+            (Some(fd), Some(peer)) => self.inbox_watch.greeted_over(fd, peer),
+            _ => true,
         }
     }
 

@@ -544,15 +544,19 @@ fn held_inbound_connections_do_not_exhaust_a_node_with_1024_files() {
 }
 
 /// A node started under the lowest limit it accepts (75), among 30 peers
-/// on one host: its peer table holds two, and the others' links to its
-/// inbox are more than its descriptors. Before, they took the last
-/// descriptors and libzmq spun on `accept` (a core at 100 %, 40 of 40
-/// descriptors in a user's trial); now links and connections leave
-/// `KEEP_FREE` descriptors free: the node must not spin, must stay under
-/// its limit, and must still meet peers, and keep them.
+/// on one host that SHOUT to it: its peer table holds two, and the
+/// others' links to its inbox are more than its descriptors. Before, they
+/// took the last descriptors and libzmq spun on `accept` (a core at
+/// 100 %, 40 of 40 descriptors in a user's trial); now links and
+/// connections leave `KEEP_FREE` descriptors free: the node must not
+/// spin, must stay under its limit, and must still meet peers, and keep
+/// them. Keeping them failed in 5 of 10 runs until a HELLO read after we
+/// had shed its connection (the burst of the crowd's connections as the
+/// node starts) stopped being taken: the peer's next messages were lost
+/// with that connection, and the node dropped it at the gap.
 #[test]
 fn a_node_at_the_lowest_limit_among_a_crowd_does_not_spin() {
-    low_limit_among_a_crowd("exhaustl", "10.99.44", "75", 30, Duration::from_secs(3), false);
+    low_limit_among_a_crowd("exhaustl", "10.99.44", "75", 30, Duration::from_secs(3), true);
 }
 
 /// A node whose limit (200) holds 34 of the 45 peers on one host: the
