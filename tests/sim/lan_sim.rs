@@ -214,7 +214,10 @@ impl Lan {
     /// rebound (`change_endpoint`); without, the node goes on unaware.
     pub fn renumber(&mut self, node: usize, ip: IpAddr, tell: bool) {
         let old = self.nodes[node].core.endpoint().to_owned();
-        self.by_endpoint.remove(&old);
+        // (Unless another node took that address already: a swap.)
+        if self.by_endpoint.get(&old) == Some(&node) {
+            self.by_endpoint.remove(&old);
+        }
         self.nodes[node].ip = ip;
         // Connections from the old address go nowhere.
         self.routes.retain(|(_, from), _| *from != node);

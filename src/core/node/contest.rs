@@ -49,6 +49,11 @@ pub(super) struct Contest {
     holder: Uuid,
     challenger: Uuid,
     until: Instant,
+    /// The holder left the table (it moved, restarted, went): a later
+    /// entry under its UUID is another session, at another endpoint (a
+    /// renumbered node says HELLO from its new address), which this
+    /// contest must neither remove nor take the link of.
+    holder_left: bool,
 }
 
 /// Whether `uuid` is the challenger of one of `contests`: it has no link
@@ -87,6 +92,7 @@ impl NodeCore {
             holder,
             challenger,
             until: now + CONTEST_WAIT,
+            holder_left: false,
         });
         self.send(holder, &Body::Ping, None);
         true
@@ -119,7 +125,11 @@ impl NodeCore {
     /// A PING-OK from `uuid`: it decides a contest it is in; a peer that
     /// waits for proof that our link reaches it is ENTERed.
     pub(super) fn on_ping_ok(&mut self, now: Instant, uuid: Uuid) {
-        if let Some(i) = self.contests.iter().position(|c| c.holder == uuid) {
+        if let Some(i) = self
+            .contests
+            .iter()
+            .position(|c| c.holder == uuid && !c.holder_left)
+        {
             let contest = self.contests.swap_remove(i);
             self.remove_peer(contest.challenger, Removal::Refused);
             self.refuse_conflict(now, contest.challenger, contest.holder, &contest.endpoint);
@@ -152,12 +162,17 @@ impl NodeCore {
             endpoint,
             holder,
             challenger,
+            holder_left,
             ..
         } = contest;
         let Some(key) = self.peers.get(&challenger).map(|p| p.curve_key) else {
             return;
         };
-        let holder_link = self.peers.get(&holder).map(|p| (p.curve_key == key, p.link_up));
+        let holder_link = self
+            .peers
+            .get(&holder)
+            .filter(|_| !holder_left)
+            .map(|p| (p.curve_key == key, p.link_up));
         if let Some((same_key, _)) = holder_link {
             info!(
                 "peer {} replaced at {endpoint} by {}",
@@ -205,6 +220,7 @@ impl NodeCore {
             self.contests.swap_remove(i);
         } else if let Some(contest) = self.contests.iter_mut().find(|c| c.holder == uuid) {
             contest.until = due;
+            contest.holder_left = true;
         }
     }
 }

@@ -54,6 +54,11 @@ impl NodeCore {
         );
         self.config.endpoint = endpoint.to_owned();
         self.own_endpoint = Endpoint::parse(endpoint, self.config.link_scope.as_ref()).ok();
+        // A node that announced our old endpoint was refused as a claim of
+        // ours (a wrong --endpoint, we thought); it is no longer ours: a
+        // newcomer that took our old address is met like any other.
+        let own = self.config.uuid;
+        self.overruled.holder_left(own);
         let peers: Vec<(Uuid, Endpoint, Option<crate::wire::CurveKey>)> = self
             .peers
             .values()
