@@ -327,6 +327,13 @@ impl Lan {
                 if let Some(endpoint) = self.links.remove(&(from, old)) {
                     self.links.insert((from, new), endpoint);
                 }
+                // The same DEALER and connection, named anew: the node at
+                // the other end routes it as before.
+                for ((_, sender), link) in self.routes.iter_mut() {
+                    if *sender == from && *link == old {
+                        *link = new;
+                    }
+                }
             }
             Action::Send {
                 peer,
