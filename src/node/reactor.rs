@@ -683,12 +683,17 @@ impl Node {
                     .and_then(|text| crate::wire::curve_key::decode_z85(text).ok()),
                 None => None,
             };
-            let hello = self.header.bytes().get(2) == Some(&(MessageId::Hello as u8));
-            if hello && !self.note_greeting() {
-                debug!("a HELLO came over a connection to our inbox that we had shed: ignored");
-                continue;
+            // The header's bytes are asked of libzmq once per message
+            // (zmq_msg_data costs ~30 instructions); again only after a
+            // HELLO's connection was looked up.
+            let mut header = self.header.bytes();
+            if header.get(2) == Some(&(MessageId::Hello as u8)) {
+                if !self.note_greeting() {
+                    debug!("a HELLO came over a connection to our inbox that we had shed: ignored");
+                    continue;
+                }
+                header = self.header.bytes();
             }
-            let header = self.header.bytes();
             let identity = self.identity.bytes();
             self.core
                 .handle_message_proven(now, identity, proven.as_ref(), header, content);
