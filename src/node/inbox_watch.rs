@@ -116,6 +116,9 @@ pub(crate) struct InboxWatch {
     /// the number is accepted again: a HELLO read after its connection's
     /// DISCONNECTED (the monitor and the messages come by different
     /// sockets) came over one of these, not over a connection to come.
+    /// (A new connection that got the number, whose HELLO is read before
+    /// its ACCEPTED, is refused too: the safe side, that peer is met at
+    /// its next HELLO.)
     shed_closed: HashSet<RawFd>,
     event: zmq::Message,
     address: zmq::Message,
