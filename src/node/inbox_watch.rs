@@ -116,9 +116,9 @@ pub(crate) struct InboxWatch {
     /// the number is accepted again: a HELLO read after its connection's
     /// DISCONNECTED (the monitor and the messages come by different
     /// sockets) came over one of these, not over a connection to come.
-    /// (A new connection that got the number, whose HELLO is read before
-    /// its ACCEPTED, is refused too: the safe side, that peer is met at
-    /// its next HELLO.)
+    /// (The reactor reads the monitor before it asks about a connection
+    /// not seen open, so a new connection that got the number is open by
+    /// then: see `Node::note_greeting`.)
     shed_closed: HashSet<RawFd>,
     event: zmq::Message,
     address: zmq::Message,
@@ -182,6 +182,12 @@ impl InboxWatch {
     /// Connections shut down since start (see the module).
     pub(crate) fn shed(&self) -> u64 {
         self.shed
+    }
+
+    /// Whether the connection `fd` is open as far as the events read so
+    /// far say.
+    pub(crate) fn is_open(&self, fd: RawFd) -> bool {
+        self.open.contains_key(&fd)
     }
 
     /// `peer` said HELLO over the connection `fd` (a message's `__fd`).

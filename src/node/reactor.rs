@@ -609,11 +609,7 @@ impl Node {
     fn service_fast_exit(&mut self, now: Instant) -> io::Result<()> {
         if self.watch_ready {
             self.watch_ready = false;
-            let mut owner = WatchOwner {
-                core: &mut self.core,
-                now,
-            };
-            self.inbox_watch.drain(&mut owner)?;
+            self.drain_watch(now)?;
         }
         self.probes.expire(self.poll.registry(), now);
         self.probes.take_finished(&mut self.probe_results);
@@ -688,7 +684,7 @@ impl Node {
             // HELLO's connection was looked up.
             let mut header = self.header.bytes();
             if header.get(2) == Some(&(MessageId::Hello as u8)) {
-                if !self.note_greeting() {
+                if !self.note_greeting(now)? {
                     debug!("a HELLO came over a connection to our inbox that we had shed: ignored");
                     continue;
                 }
@@ -708,17 +704,37 @@ impl Node {
     /// False if the watch had shed that connection before its HELLO was
     /// read: the HELLO is then ignored, as one refused for a full table
     /// is (the peer is met later, by its next HELLO).
-    fn note_greeting(&mut self) -> bool {
+    ///
+    /// A connection's ACCEPTED comes before any HELLO over it, but by
+    /// another socket (the monitor's): a HELLO over a connection the watch
+    /// has not seen open has the monitor read first, so that a new
+    /// connection that got the number of one we shed is seen as the new
+    /// one (under a stranger's churn of connections, a new peer's HELLO
+    /// was taken for the shed one's, and it was met only at its next).
+    fn note_greeting(&mut self, now: Instant) -> io::Result<bool> {
         let fd = self.header.property(c"__fd").and_then(|text| text.parse().ok());
         let peer = self
             .identity
             .bytes()
             .get(1..)
             .and_then(|id| Uuid::from_slice(id).ok());
-        match (fd, peer) {
-            (Some(fd), Some(peer)) => self.inbox_watch.greeted_over(fd, peer),
-            _ => true,
+        let (Some(fd), Some(peer)) = (fd, peer) else {
+            return Ok(true);
+        };
+        if !self.inbox_watch.is_open(fd) {
+            self.drain_watch(now)?;
         }
+        Ok(self.inbox_watch.greeted_over(fd, peer))
+    }
+
+    /// Reads the inbox monitor's events (connections opened and closed).
+    /// Closed ones become probes, whose verdicts wait for a drained inbox.
+    fn drain_watch(&mut self, now: Instant) -> io::Result<()> {
+        let mut owner = WatchOwner {
+            core: &mut self.core,
+            now,
+        };
+        self.inbox_watch.drain(&mut owner)
     }
 
     fn drain_beacons(&mut self, now: Instant) {
