@@ -285,17 +285,24 @@ fn check_timeouts(settings: &Settings) -> Result<(), Failure> {
         config::format_duration(expired),
         config::format_duration(evasive)
     );
-    let origins = [settings.origin("expired"), settings.origin("evasive")];
-    if origins.contains(&Some(&Origin::CommandLine)) {
-        return Err(Failure::usage(format!("--expired/--evasive: {message}")));
+    Err(between_keys(settings, &["expired", "evasive"], &message))
+}
+
+/// The failure of a check between `keys`: a usage error named by their
+/// flags if a flag set one of them, else the file's error with file and
+/// line.
+pub fn between_keys(settings: &Settings, keys: &[&str], message: &str) -> Failure {
+    let origins: Vec<&Origin> = keys.iter().filter_map(|key| settings.origin(key)).collect();
+    if origins.contains(&&Origin::CommandLine) {
+        let flags: Vec<String> = keys.iter().map(|key| format!("--{key}")).collect();
+        return Failure::usage(format!("{}: {message}", flags.join("/")));
     }
     let at = origins
-        .into_iter()
-        .flatten()
+        .iter()
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ");
-    Err(Failure::new(format!("{at}: {message}")))
+    Failure::new(format!("{at}: {message}"))
 }
 
 /// A node builder from the merged settings (flags, file); what they leave

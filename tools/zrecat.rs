@@ -3,7 +3,9 @@
 
 use crate::failure::{Failure, Outcome};
 use crate::input::{Input, ReadMode, spawn_stdin_reader};
-use crate::options::{HasNodeArgs, bool_setting, duration_setting, load_settings, node_args, set_flag};
+use crate::options::{
+    HasNodeArgs, between_keys, bool_setting, duration_setting, load_settings, node_args, set_flag,
+};
 use crate::printer::{Printer, human_event};
 use crate::runtime::{Started, start_node, stop_node, take_events_with};
 use std::collections::HashMap;
@@ -104,9 +106,8 @@ pub fn run(args: ZrecatArgs) -> Outcome {
         .parsed::<usize>("max-peers")?
         .unwrap_or(zre::defaults::MAX_PEERS);
     if need > most {
-        return Err(Failure::usage(format!(
-            "--peers {need} can never be met: the node tracks at most {most} peers (--max-peers)"
-        )));
+        let message = format!("peers ({need}) can never be met: the node tracks at most {most} peers");
+        return Err(between_keys(&settings, &["peers", "max-peers"], &message));
     }
     let Started { mut runtime, json } = start_node(&settings, |builder| {
         if raw {

@@ -900,7 +900,7 @@ fn usage_errors_exit_2_whoever_finds_them() {
             "zrecat",
             // Loopback: were the check gone, no node may start on a LAN.
             &["-i", "lo", "--peers", "3", "--max-peers", "2", "--wait", "1", "g"],
-            "--peers 3 can never be met: the node tracks at most 2 peers",
+            "--peers/--max-peers: peers (3) can never be met: the node tracks at most 2 peers",
         ),
         (
             "zrecat",
