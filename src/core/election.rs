@@ -542,8 +542,25 @@ impl Elections {
                 continue;
             };
             let ours = state.wave.as_ref().is_some_and(|w| w.caw == self.me);
+            // The winner's own LEADER came: it sends one only once every
+            // member it knew had echoed. What we still wait for are the
+            // LEADERs of members we met again while it was decided (see
+            // `member_joined`); one that had decided already ignores ours
+            // and never answers, and dropping the wave would leave us the
+            // one member with no leader.
+            let won = state
+                .wave
+                .as_ref()
+                .filter(|w| !ours && w.leader_sent && w.leaders.contains(&w.caw))
+                .map(|w| w.caw);
             state.wave = None;
-            if ours {
+            if let Some(leader) = won {
+                log::debug!("election in {group}: members met again never answered LEADER; {leader} won");
+                state.leader = Some(leader);
+                state.settled = true;
+                state.restarts = 0;
+                out.push(Output::Elected { group, leader });
+            } else if ours {
                 state.restarts = state.restarts.saturating_add(1);
                 log::debug!("election in {group}: our wave stalled, restarting it");
                 self.challenge(&group, members(&group).unwrap_or(&NOBODY), out);
@@ -903,6 +920,58 @@ mod tests {
             }]
         );
         assert_eq!(follower.leader("g"), Some(c));
+    }
+
+    /// As above, but the member met again had decided the leader already
+    /// (only we had lost it): it ignores the LEADER we send it and never
+    /// answers. The winner's own LEADER came, so the follower takes it as
+    /// leader when its patience ends; it used to drop the wave and stay
+    /// the one member with no leader (network_faults' seeded elections,
+    /// seed 3790340142, once a plain peer's ENTER waited for its PING-OK).
+    #[test]
+    fn a_member_met_again_that_decided_already_does_not_leave_us_leaderless() {
+        let start = Instant::now();
+        let g: Arc<str> = "g".into();
+        let (c, x, newcomer) = (Uuid::from_u128(0), Uuid::from_u128(2), Uuid::from_u128(3));
+        let mut follower = Elections::new(Uuid::from_u128(1), start);
+        let mut out = Vec::new();
+        let before = set(&[0, 2]);
+        follower.joined(g.clone(), Some(&before), &mut out);
+        follower.elect(c, &g, c, true, Some(&before), &mut out).unwrap();
+        follower.elect(x, &g, c, true, Some(&before), &mut out).unwrap();
+        let after = set(&[0, 2, 3]);
+        // The winner's LEADER, the newcomer (which never answers), x's.
+        follower
+            .leader_message(c, &g, c, true, Some(&before), &mut out)
+            .unwrap();
+        follower.member_joined(&g, newcomer, Some(&after), &mut out);
+        follower
+            .leader_message(x, &g, c, true, Some(&after), &mut out)
+            .unwrap();
+        out.clear();
+        assert!(follower.in_progress("g"));
+        follower.handle_timeout(start + FOLLOWER_PATIENCE, |_| Some(&after), &mut out);
+        assert_eq!(
+            out,
+            [Output::Elected {
+                group: g.clone(),
+                leader: c
+            }]
+        );
+        assert_eq!(follower.leader("g"), Some(c));
+        assert!(!follower.in_progress("g"));
+        // Without the winner's own LEADER, a stalled wave is still dropped.
+        let mut other = Elections::new(Uuid::from_u128(1), start);
+        other.joined(g.clone(), Some(&before), &mut out);
+        other.elect(x, &g, c, true, Some(&before), &mut out).unwrap();
+        other
+            .leader_message(x, &g, c, true, Some(&before), &mut out)
+            .unwrap();
+        out.clear();
+        assert!(other.in_progress("g"));
+        other.handle_timeout(start + FOLLOWER_PATIENCE, |_| Some(&before), &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        assert_eq!(other.leader("g"), None);
     }
 
     /// A contester that keeps a leader from before a membership change and
