@@ -21,8 +21,9 @@ pub type Headers = Vec<(String, String)>;
 /// order its messages arrived: `Enter` first, `Exit` last.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// A peer said HELLO: it is now known and can be whispered to. The
-    /// `Join`s for the groups its HELLO lists follow it.
+    /// A peer said HELLO and we know our link reaches it (its PING-OK, or
+    /// in CURVE mode our link's handshake): it is now known and can be
+    /// whispered to. The `Join`s for the groups its HELLO lists follow it.
     Enter {
         /// The peer's UUID.
         peer: Uuid,

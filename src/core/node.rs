@@ -538,6 +538,7 @@ impl NodeCore {
             return;
         }
         peer.refresh(now, self.config.evasive, self.config.expired);
+        peer.note_heard(head.id);
         if head.id == MessageId::Shout as u8 || head.id == MessageId::Whisper as u8 {
             peer.talked = true;
         }
@@ -564,7 +565,7 @@ impl NodeCore {
                 let mark = self.events.len();
                 self.dispatch(now, uuid, name, message.body, content);
                 if !entered {
-                    self.hold_events(uuid, mark);
+                    self.hold_events(now, uuid, mark);
                 }
             }
             // The sequence still counted: a newer dialect must not reset us.
@@ -935,6 +936,9 @@ impl NodeCore {
 /// Stamps the peer's next sequence number on a message and emits it.
 fn emit_for(peer: &mut Peer, body: &Body<'_>, buffer: &mut Vec<u8>) -> Option<HeaderFrame> {
     let sequence = peer.next_sent_sequence();
+    if !matches!(body, Body::Hello(_) | Body::Ping | Body::PingOk) {
+        peer.sent_more = true;
+    }
     match emit_header(sequence, body, buffer) {
         Ok(header) => Some(header),
         Err(err) => {

@@ -3,6 +3,7 @@
 
 use super::endpoint::Endpoint;
 use super::event::Headers;
+use crate::wire::MessageId;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -56,6 +57,11 @@ pub(crate) struct Peer {
     /// A SHOUT or WHISPER went either way in this session: a HELLO of the
     /// peer after that is a restart (see `NodeCore::accept_hello`).
     pub(super) talked: bool,
+    /// We sent it more than a greeting (HELLO, and the PING and PING-OK
+    /// that prove a link) since our last HELLO.
+    pub(super) sent_more: bool,
+    /// It sent us more than a greeting since its last HELLO.
+    pub(super) heard_more: bool,
     wrap: Wrap,
     pub evasive_at: Instant,
     pub expired_at: Instant,
@@ -137,9 +143,17 @@ pub(crate) struct Peer {
     pub link_failed: bool,
     /// The application had its ENTER: it said HELLO and we can reach it.
     pub entered: bool,
-    /// Its endpoint is disputed (see `node/contest.rs`): it is ENTERed
-    /// only once its PING-OK shows that our link reaches it.
+    /// Its ENTER waits for its PING-OK, the proof that our link reaches
+    /// it: in plain mode always (a HELLO proves only the other way), in
+    /// CURVE mode at a disputed endpoint (see `node/contest.rs`).
     pub needs_proof: bool,
+    /// When we last sent the PING whose PING-OK would be that proof.
+    pub proof_asked_at: Option<Instant>,
+    /// PING-OKs still due for PINGs sent on the link of the entry this
+    /// one replaced (the peer's HELLO gave another endpoint than its
+    /// announcement): they prove that link, not ours, so they are not
+    /// taken as proof.
+    pub stale_answers: u32,
     /// Its events since its HELLO, while our link waits for its handshake
     /// (ENTER first); handed on when the link is up (bounded).
     pub held: Vec<super::event::Event>,
@@ -166,6 +180,8 @@ impl Peer {
             sent_sequence: 0,
             want_sequence: 0,
             talked: false,
+            sent_more: false,
+            heard_more: false,
             wrap: Wrap::Full,
             evasive_at: now + evasive,
             expired_at: now + expired,
@@ -195,6 +211,8 @@ impl Peer {
             link_failed: false,
             entered: false,
             needs_proof: false,
+            proof_asked_at: None,
+            stale_answers: 0,
             held: Vec::new(),
         }
     }
@@ -210,6 +228,7 @@ impl Peer {
     /// now carries application data (see `talked`).
     pub(super) fn next_talk_sequence(&mut self) -> u16 {
         self.talked = true;
+        self.sent_more = true;
         self.next_sent_sequence()
     }
 
@@ -261,6 +280,7 @@ impl Peer {
     pub(super) fn restart_sent_sequence(&mut self) {
         self.sent_sequence = 0;
         self.sent_top = false;
+        self.sent_more = false;
     }
 
     /// When its liveness must next be looked at: its evasive deadline
@@ -287,9 +307,10 @@ impl Peer {
             .fold(liveness, Instant::min)
     }
 
-    /// Nothing but one HELLO each way has passed on this link.
-    pub(super) fn only_hellos_exchanged(&self) -> bool {
-        self.sent_sequence <= 1 && self.want_sequence <= 1
+    /// Nothing but greetings (HELLO, and the PING and PING-OK that prove
+    /// a link) has passed either way on this link since the last HELLOs.
+    pub(super) fn only_greetings_exchanged(&self) -> bool {
+        !self.sent_more && !self.heard_more
     }
 
     /// Our reading was paused for `pause` until `now`: its silence is
@@ -304,10 +325,24 @@ impl Peer {
         self.refreshed_at = None;
     }
 
-    /// Nothing but its HELLO has come from the peer in this session (a
+    /// Nothing but its greeting has come from the peer in this session (a
     /// HELLO again then loses nothing of what it sent).
-    pub(super) fn heard_only_hello(&self) -> bool {
-        self.want_sequence <= 1
+    pub(super) fn heard_only_greeting(&self) -> bool {
+        !self.heard_more
+    }
+
+    /// Notes a message `id` from it, in sequence: a HELLO starts its
+    /// session afresh.
+    // Always inlined: once per message received.
+    #[inline(always)]
+    pub(super) fn note_heard(&mut self, id: u8) {
+        const GREETINGS: u32 =
+            1 << MessageId::Hello as u8 | 1 << MessageId::Ping as u8 | 1 << MessageId::PingOk as u8;
+        if id == MessageId::Hello as u8 {
+            self.heard_more = false;
+        } else if GREETINGS & 1u32.checked_shl(id.into()).unwrap_or(0) == 0 {
+            self.heard_more = true;
+        }
     }
 
     /// Any message from the peer proves it alive.

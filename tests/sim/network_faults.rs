@@ -818,3 +818,41 @@ fn a_peer_met_while_no_link_can_be_opened_is_met_later_without_a_flap() {
     }
     lan.whispers_go_both_ways(a, b);
 }
+
+/// One node advertises an endpoint where nobody listens (a wrong
+/// `--endpoint`): its HELLO reaches its neighbours, but nothing they send
+/// reaches it, and it hears no HELLO from them. In plain mode they
+/// ENTERed it on its HELLO; it expired them after its expired timeout and
+/// said HELLO again, and each time they saw it EXIT and ENTER (the
+/// README's known gap), with every WHISPER to it lost meanwhile.
+///
+/// The kind is the same as above, without a second claimant: an ENTER for
+/// a peer our link does not reach. Now a plain peer's ENTER waits for its
+/// PING-OK, which comes only over a link that reached it
+/// (`src/core/node/handshake.rs`): the wrong node is never ENTERed, and
+/// nothing flaps; the others meet each other as before, both ways.
+#[test]
+fn a_node_whose_endpoint_reaches_nobody_is_never_entered() {
+    let mut lan = Lan::new();
+    let o = lan.add("observer");
+    let p = lan.add("other");
+    let w = lan.add_advertising("wrong", "tcp://10.25.0.200:41000");
+    lan.run_for(secs(180));
+    let uw = lan.uuid(w);
+    for node in [o, p] {
+        let flips: Vec<String> = lan.nodes[node]
+            .events
+            .iter()
+            .filter(|e| e.peer() == Some(uw))
+            .map(|e| e.kind().to_owned())
+            .collect();
+        assert!(flips.is_empty(), "node {node} saw the wrong node: {flips:?}");
+        assert!(lan.nodes[node].core.whisper(uw, text("lost")).is_err());
+    }
+    assert_eq!(lan.count(o, "ENTER", lan.uuid(p)), 1);
+    assert_eq!(lan.count(p, "ENTER", lan.uuid(o)), 1);
+    assert_eq!(lan.count(o, "EXIT", lan.uuid(p)), 0);
+    lan.whispers_go_both_ways(o, p);
+    // Nor does the wrong node ENTER anyone: it never hears a HELLO.
+    assert!(lan.nodes[w].events.iter().all(|e| e.kind() != "ENTER"));
+}

@@ -1010,6 +1010,80 @@ fn a_receipt_comes_once_the_peer_has_read_everything_before_it() {
     );
 }
 
+/// A plain peer's ENTER waits for its PING-OK, the proof that our link
+/// reaches it. When our PING is lost (the link it went on closed under
+/// it, as for a peer that moved onto a stale address), the peer, which
+/// has our HELLO and ENTERed us, talks to us while we hold what it says:
+/// its first message an evasive period after our PING asks again, and it
+/// is ENTERed with everything it said, in order. Without that it stayed
+/// held until the bound on held events removed it.
+#[test]
+fn a_peer_whose_proof_was_lost_is_asked_again_when_it_talks() {
+    let start = Instant::now();
+    let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+    let mut core = NodeCore::new(Sim::config(uuid_of(0), "a", ip, 41000), start);
+    let peer = Uuid::from_u128(0xB0B);
+    let mut identity = vec![1u8];
+    identity.extend_from_slice(peer.as_bytes());
+    let is_ping = |a: &Action| matches!(a, Action::Send { header, .. } if header.get(2) == Some(&6));
+    let mut pings = 0;
+    let mut events = Vec::new();
+    let mut take = |core: &mut NodeCore, events: &mut Vec<(Duration, Event)>, at: Duration| {
+        let mut asked = 0;
+        while let Some(action) = core.poll_action() {
+            asked += usize::from(is_ping(&action));
+        }
+        while let Some(event) = core.poll_event() {
+            events.push((at, event));
+        }
+        asked
+    };
+    core.handle_message(start, &identity, &hello_from(peer, 5003, "b"), Vec::new());
+    // Our HELLO and PING went on a link that reaches nobody: lost.
+    pings += take(&mut core, &mut events, Duration::ZERO);
+    assert_eq!(pings, 1);
+    let mut sequence = 2;
+    for i in 0..12u64 {
+        let at = secs(1 + i);
+        let now = start + at;
+        core.handle_timeout(now);
+        let whisper = ZreMessage::new(sequence, Body::Whisper).to_bytes().unwrap();
+        sequence += 1;
+        core.handle_message(now, &identity, &whisper, text(&format!("w{i}")));
+        if take(&mut core, &mut events, at) > 0 {
+            // Asked again, on a link that works now: it answers.
+            pings += 1;
+            let ping_ok = ZreMessage::new(sequence, Body::PingOk).to_bytes().unwrap();
+            sequence += 1;
+            core.handle_message(now, &identity, &ping_ok, Vec::new());
+            take(&mut core, &mut events, at);
+        }
+    }
+    assert_eq!(pings, 2, "asked once more, not at every message");
+    let kinds: Vec<&str> = events.iter().map(|(_, e)| e.kind()).collect();
+    assert_eq!(kinds[0], "ENTER", "{kinds:?}");
+    // Its HELLO's JOIN, held with it; one ENTER, no EXIT.
+    assert_eq!(kinds[1], "JOIN", "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| **k != "WHISPER").count(), 2, "{kinds:?}");
+    assert_eq!(
+        events[0].0,
+        secs(5),
+        "asked again at the first message an evasive period on"
+    );
+    let got: Vec<String> = events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Whisper { content, .. } => {
+                Some(String::from_utf8_lossy(content[0].as_slice()).into_owned())
+            }
+            _ => None,
+        })
+        .collect();
+    let sent: Vec<String> = (0..12).map(|i| format!("w{i}")).collect();
+    assert_eq!(got, sent);
+    assert_eq!(core.peers(), vec![peer]);
+}
+
 #[test]
 fn a_lost_message_resets_the_peer_and_it_recovers() {
     let mut sim = Sim::new();
@@ -1298,6 +1372,7 @@ fn a_hello_with_an_endpoint_we_cannot_link_to_is_refused() {
         a,
         hello_from(Uuid::from_u128(0xB0600), 5, "fine"),
     );
+    answer_ping(&mut sim, Uuid::from_u128(0xB0600), a, 2);
     assert_eq!(sim.count(a, "ENTER"), 1);
 }
 
@@ -1336,6 +1411,18 @@ fn inject(sim: &mut Sim, from: Uuid, to: usize, header: Vec<u8>) {
     sim.settle();
 }
 
+/// `from`'s PING-OK (its `sequence`th message) to the PING that came
+/// with our HELLO: a hand-made peer answers it as a real one does, since a
+/// plain peer's ENTER waits for this proof that our link reaches it.
+fn answer_ping(sim: &mut Sim, from: Uuid, to: usize, sequence: u16) {
+    inject(
+        sim,
+        from,
+        to,
+        ZreMessage::new(sequence, Body::PingOk).to_bytes().unwrap(),
+    );
+}
+
 fn hello_from(uuid: Uuid, port: u16, name: &str) -> Vec<u8> {
     let endpoint = format!("tcp://10.7.7.7:{port}");
     let _ = uuid;
@@ -1367,6 +1454,7 @@ fn hand_made_peer_quirks_are_tolerated() {
     );
     assert_eq!(sim.count(a, "WHISPER"), 0);
     inject(&mut sim, fake, a, hello_from(fake, 5000, "fake"));
+    answer_ping(&mut sim, fake, a, 2);
     assert_eq!(sim.count(a, "ENTER"), 1);
     assert_eq!(sim.count(a, "JOIN"), 1);
     // Status mismatch on JOIN: logged, never fatal.
@@ -1375,7 +1463,7 @@ fn hand_made_peer_quirks_are_tolerated() {
         fake,
         a,
         ZreMessage::new(
-            2,
+            3,
             Body::Join {
                 group: "h",
                 status: 77,
@@ -1387,7 +1475,7 @@ fn hand_made_peer_quirks_are_tolerated() {
     assert_eq!(sim.count(a, "JOIN"), 2);
     // ELECT and LEADER as Zyre sends them: no reset.
     let elect = ZreMessage::new(
-        3,
+        4,
         Body::Elect {
             group: "h",
             challenger: "ABC",
@@ -1397,7 +1485,7 @@ fn hand_made_peer_quirks_are_tolerated() {
     .unwrap();
     inject(&mut sim, fake, a, elect);
     let leader = ZreMessage::new(
-        4,
+        5,
         Body::Leader {
             group: "h",
             leader: "ABC",
@@ -1407,21 +1495,21 @@ fn hand_made_peer_quirks_are_tolerated() {
     .unwrap();
     inject(&mut sim, fake, a, leader);
     // A message id from a future protocol: ignored, but its sequence counts.
-    let mut unknown = ZreMessage::new(5, Body::Ping).to_bytes().unwrap();
+    let mut unknown = ZreMessage::new(6, Body::Ping).to_bytes().unwrap();
     unknown[2] = 42;
     inject(&mut sim, fake, a, unknown);
     // A message with a valid header but a broken body: ignored, counted.
-    inject(&mut sim, fake, a, vec![0xAA, 0xA1, 3, 2, 0, 6, 200]);
+    inject(&mut sim, fake, a, vec![0xAA, 0xA1, 3, 2, 0, 7, 200]);
     inject(
         &mut sim,
         fake,
         a,
-        ZreMessage::new(7, Body::Whisper).to_bytes().unwrap(),
+        ZreMessage::new(8, Body::Whisper).to_bytes().unwrap(),
     );
     assert_eq!(sim.count(a, "WHISPER"), 1);
     assert_eq!(sim.count(a, "EXIT"), 0);
     // pyre's wrap: 65534 -> 0 is accepted; so is Zyre's 65535 -> 0.
-    let mut seq = 8u16;
+    let mut seq = 9u16;
     while seq != 65535 {
         inject(
             &mut sim,
@@ -1569,6 +1657,7 @@ fn fake_beacons_never_lock_out_a_peer_that_says_hello() {
             a,
             hello_from(genuine, 6000 + i as u16, &format!("g{i}")),
         );
+        answer_ping(&mut sim, genuine, a, 2);
         flood_with_fake_beacons(&mut sim, a, 1000);
     }
     assert_eq!(
@@ -1586,6 +1675,7 @@ fn fake_beacons_never_lock_out_a_peer_that_says_hello() {
     for i in 1..=5u128 {
         let genuine = Uuid::from_u128(0x7000 + i);
         inject(&mut sim, genuine, a, hello_from(genuine, 7000 + i as u16, "g"));
+        answer_ping(&mut sim, genuine, a, 2);
     }
     assert_eq!(sim.nodes[a].core.peers().len(), 4);
 }
@@ -1651,6 +1741,7 @@ fn a_peer_that_resets_us_at_65535_gets_the_short_wrap() {
     let a = sim.add("a");
     let fake = Uuid::from_u128(0xA11CE);
     inject(&mut sim, fake, a, hello_from(fake, 5002, "pyre-like"));
+    answer_ping(&mut sim, fake, a, 2);
     let sequences = |sim: &mut Sim, count: usize| -> Vec<u16> {
         let mut seen = Vec::new();
         for _ in 0..count {
@@ -1663,8 +1754,9 @@ fn a_peer_that_resets_us_at_65535_gets_the_short_wrap() {
         }
         seen
     };
-    // Our HELLO was 1; the 65534th whisper carries 65535, the Zyre wrap.
-    let seen = sequences(&mut sim, 65534);
+    // Our HELLO was 1 and our PING 2; the 65533rd whisper carries 65535,
+    // the Zyre wrap.
+    let seen = sequences(&mut sim, 65533);
     assert_eq!(*seen.last().unwrap(), 65535);
     // It resets us (as pyre does on 65535) and says HELLO again at once:
     // the same session for us (issue 24: no EXIT and ENTER), answered
@@ -2789,6 +2881,7 @@ fn bad_elect_and_leader_are_ignored_without_a_reset() {
     let a = 1;
     let fake = Uuid::from_u128(0xFA4E);
     inject(&mut sim, fake, a, hello_from(fake, 5000, "fake"));
+    answer_ping(&mut sim, fake, a, 2);
     assert_eq!(sim.count(a, "ENTER"), 1);
     let zyre_id = |u: Uuid| u.simple().to_string().to_uppercase();
     let stranger = zyre_id(Uuid::from_u128(0x5757));
@@ -2808,7 +2901,7 @@ fn bad_elect_and_leader_are_ignored_without_a_reset() {
             leader: &stranger,
         },
     ];
-    let mut sequence = 2;
+    let mut sequence = 3;
     for body in bad {
         inject(
             &mut sim,
@@ -3214,6 +3307,7 @@ fn a_plain_node_takes_a_hello_with_x_publickey_as_a_plain_one() {
     let fake = Uuid::from_u128(0xF00D);
     let good = z85(&curve_key(7));
     inject(&mut sim, fake, a, curve_hello(5000, vec![("X-PUBLICKEY", &good)]));
+    answer_ping(&mut sim, fake, a, 2);
     assert_eq!(sim.count(a, "ENTER"), 1);
     assert_eq!(sim.connect_keys(a, fake), vec![None]);
 }

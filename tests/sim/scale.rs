@@ -298,6 +298,12 @@ fn hello(endpoint: &str, name: &str) -> Vec<u8> {
     .unwrap()
 }
 
+/// A PING-OK numbered `sequence`: the answer to the PING that went with
+/// our HELLO, which a plain peer's ENTER waits for.
+fn ping_ok(sequence: u16) -> Vec<u8> {
+    ZreMessage::new(sequence, Body::PingOk).to_bytes().unwrap()
+}
+
 fn lone_core(max_peers: usize, now: Instant) -> NodeCore {
     let mut config = Sim::config(0, false);
     config.max_peers = max_peers;
@@ -362,6 +368,7 @@ fn silent_comes_only_after_an_unanswered_ping_even_when_the_timers_run_late() {
         &hello("tcp://10.9.9.9:41000", "b"),
         Vec::new(),
     );
+    core.handle_message(start, &identity(peer), &ping_ok(2), Vec::new());
     drain(&mut core);
     // The loop was busy: the first timer pass comes 1.5 s after the peer
     // went evasive (5 s).
@@ -529,7 +536,8 @@ fn a_repeated_hello_that_says_something_new_is_a_restart() {
         &hello("tcp://10.9.9.9:41000", "b"),
         Vec::new(),
     );
-    let ping = ZreMessage::new(2, Body::Ping).to_bytes().unwrap();
+    core.handle_message(start, &identity(peer), &ping_ok(2), Vec::new());
+    let ping = ZreMessage::new(3, Body::Ping).to_bytes().unwrap();
     core.handle_message(start, &identity(peer), &ping, Vec::new());
     core.handle_message(
         start,
@@ -537,6 +545,7 @@ fn a_repeated_hello_that_says_something_new_is_a_restart() {
         &hello("tcp://10.9.9.9:41000", "b2"),
         Vec::new(),
     );
+    core.handle_message(start, &identity(peer), &ping_ok(2), Vec::new());
     let (_, events) = drain(&mut core);
     let kinds: Vec<&str> = events.iter().map(|e| e.kind()).collect();
     assert_eq!(kinds, ["ENTER", "EXIT", "ENTER"]);
@@ -581,6 +590,7 @@ fn a_beacon_flood_is_bounded_in_slots_and_links_and_never_locks_a_real_peer_out(
         &hello("tcp://10.9.9.1:41000", "c"),
         Vec::new(),
     );
+    core.handle_message(start, &identity(confirmed), &ping_ok(2), Vec::new());
     let mut open = HashSet::new();
     let mut most_open = 0;
     let mut now = start;
@@ -912,6 +922,7 @@ fn a_flood_from_one_host_does_not_push_out_a_real_peer_that_beacons_meanwhile() 
         if hello_due.is_some_and(|due| now >= due) {
             hello_due = None;
             core.handle_message(now, &identity(real), &hello(real_endpoint, "real"), Vec::new());
+            core.handle_message(now, &identity(real), &ping_ok(2), Vec::new());
         }
         let (actions, events) = drain(&mut core);
         if hello_due.is_none()

@@ -28,7 +28,15 @@ impl NodeCore {
             return HelloVerdict::Refused;
         };
         let mut short_wrap = false;
+        // PINGs on the link of an entry replaced below, if it went to
+        // another endpoint: their answers prove nothing of the new link.
+        let mut stale_answers = 0;
         if let Some(peer) = self.peers.get_mut(&uuid) {
+            if peer.endpoint != *endpoint {
+                // (Bounded: a stranger's PING-OKs must not make us wait
+                // long for the real one.)
+                stale_answers = peer.pings_sent.saturating_sub(peer.pings_answered).min(4);
+            }
             let answer = peer.answered_hello_until.take().is_some_and(|until| now < until);
             let same_key = peer.curve_key == key;
             // Within the window this is its answer, whatever went either
@@ -64,7 +72,7 @@ impl NodeCore {
             // silent gap (issue 25's checker). Otherwise only PINGs were
             // lost: the same session, no EXIT (issue 24's crowds).
             let shares_group = hello.groups.iter().any(|g| self.groups.own().contains(g));
-            let nothing_lost = peer.heard_only_hello() || !(peer.talked || shares_group);
+            let nothing_lost = peer.heard_only_greeting() || !(peer.talked || shares_group);
             if peer.ready && nothing_lost && same && !self.overruled.in_conflict(uuid) {
                 // Nothing in it is new: the peer dropped us and found us
                 // again (a beacon, a timer under load), or greets us once
@@ -77,7 +85,7 @@ impl NodeCore {
                     peer.name,
                     uuid.simple()
                 );
-                if !(answer && peer.only_hellos_exchanged()) {
+                if !(answer && peer.only_greetings_exchanged()) {
                     // pyre and zyre.js reset a peer that sends them 65535
                     // and greet it again: wrap short towards it.
                     if peer.reset_by_our_full_wrap() {
@@ -85,7 +93,9 @@ impl NodeCore {
                     }
                     peer.restart_sent_sequence();
                     peer.answered_hello_until = Some(now + self.config.evasive);
-                    self.send_hello(uuid);
+                    // With a PING if its ENTER still waits for one: the
+                    // last may have gone with a link that closed under it.
+                    self.greet(now, uuid);
                 }
                 return HelloVerdict::SameSession;
             }
@@ -131,6 +141,9 @@ impl NodeCore {
             if answering {
                 peer.answered_hello_until = Some(now + self.config.evasive);
             }
+            if stale_answers > 0 {
+                peer.stale_answers = stale_answers;
+            }
             if short_wrap {
                 info!(
                     "peer {} reset us at sequence 65535: sending it the short wrap",
@@ -171,7 +184,7 @@ impl NodeCore {
         );
         peer.greeted_again_at = Some(now);
         peer.restart_sent_sequence();
-        self.send_hello(uuid);
+        self.greet(now, uuid);
     }
 
     /// Finds or creates a peer; a new peer gets a DEALER and our HELLO.
@@ -367,9 +380,12 @@ impl NodeCore {
         // A new link waits for its handshake (CURVE); a challenger has no
         // link until its contest ends.
         peer.link_up = !self.link_pending() && !challenger;
-        // At a disputed endpoint our link may reach another node: ENTER
-        // waits for this peer's PING-OK (see contest.rs).
-        peer.needs_proof = self.overruled.is_disputed(endpoint);
+        // A HELLO proves only that the peer reaches us. Whether our link
+        // reaches it: in CURVE mode its handshake says so, unless the
+        // endpoint is disputed (our link may reach another node, see
+        // contest.rs); in plain mode nothing does but its PING-OK (a wrong
+        // `--endpoint` reaches nobody, see handshake.rs).
+        peer.needs_proof = !self.is_curve() || self.overruled.is_disputed(endpoint);
         self.peer_index.insert(&peer);
         self.peers.insert(uuid, peer);
         self.schedule(uuid);

@@ -460,17 +460,25 @@ impl NodeCore {
             endpoint: peer.endpoint.clone(),
             curve_server_key: peer.curve_key,
         });
-        self.greet(uuid);
+        self.greet(now, uuid);
     }
 
     /// Our HELLO on `uuid`'s link, then, if its ENTER waits for proof
     /// that the link reaches it, a PING: its PING-OK is that proof
-    /// (contest.rs).
-    pub(super) fn greet(&mut self, uuid: Uuid) {
+    /// (handshake.rs). A peer answers a PING only on a link that carried
+    /// our HELLO, so the two go together.
+    pub(super) fn greet(&mut self, now: Instant, uuid: Uuid) {
         self.send_hello(uuid);
-        if self.peers.get(&uuid).is_some_and(|p| p.needs_proof) {
-            self.send(uuid, &Body::Ping, None);
-        }
+        self.ask_proof(now, uuid);
+    }
+
+    /// A PING to `uuid` if its ENTER waits for its PING-OK.
+    pub(super) fn ask_proof(&mut self, now: Instant, uuid: Uuid) {
+        let Some(peer) = self.peers.get_mut(&uuid).filter(|p| p.needs_proof) else {
+            return;
+        };
+        peer.proof_asked_at = Some(now);
+        self.send(uuid, &Body::Ping, None);
     }
 
     /// Our HELLO to `uuid`, on its link.

@@ -123,11 +123,14 @@ impl NodeCore {
         }
     }
 
-    /// A challenger or leader id: us or a ready peer (Zyre sends 32
-    /// upper-case hex digits; any UUID form is taken).
+    /// A challenger or leader id: us or a peer that said HELLO, entered
+    /// or not yet (its ENTER may wait for its PING-OK while the wave
+    /// names it; Zyre sends 32 upper-case hex digits; any UUID form is
+    /// taken).
     fn known_uuid(&self, id: &str) -> Option<Uuid> {
         let uuid = Uuid::try_parse(id).ok()?;
-        (uuid == self.config.uuid || self.ready_peer(uuid).is_some()).then_some(uuid)
+        let known = uuid == self.config.uuid || self.peers.get(&uuid).is_some_and(|p| p.ready);
+        known.then_some(uuid)
     }
 
     fn carry_out(&mut self, out: Vec<Output>) {

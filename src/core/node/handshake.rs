@@ -1,19 +1,30 @@
-//! ENTER means both ways work. A peer's HELLO proves it can reach us; in
-//! CURVE mode our DEALER to its inbox must also get through its handshake
-//! (its allow-list may refuse our key, its inbox may hold another key than
-//! the one it announced), or every WHISPER to it would pile up unsent.
+//! ENTER means both ways work. A peer's HELLO proves it can reach us, not
+//! that we reach it: its advertised endpoint may be wrong (a copied or
+//! mistyped `--endpoint`, a NAT), and everything we sent it would be lost
+//! while it expired us and greeted us again, an EXIT and an ENTER each
+//! time. So a plain peer's ENTER, and every event of it after, waits for
+//! its PING-OK: a peer answers a PING only on a link that carried our
+//! HELLO, so the PING that goes with our HELLO ([`NodeCore::greet`]) costs
+//! one round trip. A PING-OK that answers a PING on the link of an entry
+//! the HELLO replaced (another endpoint than the announcement's) proves
+//! nothing of ours (`Peer::stale_answers`). A PING lost with a link that
+//! closed under it is asked again when the peer talks to us an evasive
+//! period later ([`NodeCore::hold_events`]); a quiet one gets the
+//! liveness PING.
 //!
-//! So in CURVE mode a peer's ENTER, and every event of it after, is held
-//! until the I/O layer reports the handshake of our link
+//! In CURVE mode our DEALER to its inbox must get through its handshake
+//! (its allow-list may refuse our key, its inbox may hold another key than
+//! the one it announced), or every WHISPER to it would pile up unsent; the
+//! handshake is the proof there, so a peer's ENTER is held until the I/O
+//! layer reports the handshake of our link
 //! ([`NodeCore::handle_link_up`]); a failed one
 //! ([`NodeCore::handle_link_failed`]) is said in the log; libzmq does not
 //! reconnect a session that ended in a failed handshake, so the peer's
 //! next announcement (a beacon a second, a gossip tuple) links to it
 //! afresh, with our HELLO again, or it is removed, with EXIT, if it had
 //! entered.
-//! Plain mode has no handshake to wait for: a peer is linked from the
-//! start and entered by its HELLO, unless its endpoint is disputed; then,
-//! in either mode, its ENTER also waits for its PING-OK (see `contest.rs`).
+//! At a disputed endpoint its ENTER waits for its PING-OK in either mode
+//! (see `contest.rs`).
 
 use super::*;
 
@@ -84,7 +95,8 @@ impl NodeCore {
     /// After a message from `uuid` was acted on: the events it made since
     /// `mark` are held if the peer said HELLO but is not reachable yet
     /// (see the module), or it is entered now if it is.
-    pub(super) fn hold_events(&mut self, uuid: Uuid, mark: usize) {
+    pub(super) fn hold_events(&mut self, now: Instant, uuid: Uuid, mark: usize) {
+        let evasive = self.config.evasive;
         let Some(peer) = self.peers.get_mut(&uuid) else {
             return;
         };
@@ -113,6 +125,20 @@ impl NodeCore {
                 peer.endpoint
             );
             self.remove_peer(uuid, Removal::HandshakeFailed);
+            return;
+        }
+        // It talks to us, so it holds our HELLO, yet its PING-OK has not
+        // come: our PING may have gone with a link that closed under it
+        // (a peer that moved, a stale ARP entry). Asked again once an
+        // evasive period at most; a quiet peer gets the liveness PING.
+        let asked_long_ago = peer.proof_asked_at.is_none_or(|at| now >= at + evasive);
+        if peer.needs_proof && peer.link_up && peer.linked && asked_long_ago {
+            debug!(
+                "peer {} ({}) talks before its PING-OK: asking again",
+                peer.name,
+                uuid.simple()
+            );
+            self.ask_proof(now, uuid);
         }
     }
 

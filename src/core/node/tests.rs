@@ -95,6 +95,20 @@ fn hello_from(core: &mut NodeCore, now: Instant, peer: Uuid, endpoint: &str) {
     core.handle_message(now, &identity, &header, Vec::new());
 }
 
+/// `peer`'s PING-OK (sequence 2, after its HELLO): in plain mode, the
+/// proof that our link reaches it, which its ENTER waits for.
+fn ping_ok_from(core: &mut NodeCore, now: Instant, peer: Uuid) {
+    let mut identity = vec![1u8];
+    identity.extend_from_slice(peer.as_bytes());
+    let header = ZreMessage {
+        sequence: 2,
+        body: Body::PingOk,
+    }
+    .to_bytes()
+    .unwrap();
+    core.handle_message(now, &identity, &header, Vec::new());
+}
+
 /// The actions and events waiting, taken.
 fn drain(core: &mut NodeCore) -> (Vec<Action>, Vec<Event>) {
     let actions = std::iter::from_fn(|| core.poll_action()).collect();
@@ -121,6 +135,7 @@ fn a_zyre_hello_names_the_endpoint_its_beacon_gave() {
     );
     // Zyre cuts `%iface]` out of a link-local HELLO: the same endpoint.
     hello_from(&mut core, now, peer, "tcp://[fe80::2:41001");
+    ping_ok_from(&mut core, now, peer);
     let (actions, events) = drain(&mut core);
     assert!(
         !actions
@@ -143,6 +158,7 @@ fn a_host_name_endpoint_is_linked_by_name() {
     let peer = Uuid::from_u128(3);
     // Zyre with ZSYS_INTERFACE=* advertises its host name.
     hello_from(&mut core, now, peer, "tcp://zyre-host:41001");
+    ping_ok_from(&mut core, now, peer);
     let (actions, events) = drain(&mut core);
     match actions.first() {
         Some(Action::Connect { endpoint, .. }) => {

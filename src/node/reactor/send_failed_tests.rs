@@ -119,6 +119,11 @@ fn a_loss_on_a_link_the_restart_closed_spares_the_new_session() {
     identity.extend_from_slice(b.uuid().as_bytes());
     a.core
         .handle_message(Instant::now(), &identity, &hello, Vec::new());
+    // Its PING-OK to the PING that went with our HELLO on the new link:
+    // the proof its ENTER waits for.
+    let ping_ok = ZreMessage::new(2, Body::PingOk).to_bytes().unwrap();
+    a.core
+        .handle_message(Instant::now(), &identity, &ping_ok, Vec::new());
     assert_eq!(a.links.backlog(), 0, "the whisper goes into libzmq, to be cut");
     a.apply_core_actions().unwrap();
     assert_eq!(a.lost_links.len(), 1, "the whisper was lost on the old link");
