@@ -538,7 +538,6 @@ impl NodeCore {
             return;
         }
         peer.refresh(now, self.config.evasive, self.config.expired);
-        peer.note_heard(head.id);
         if head.id == MessageId::Shout as u8 || head.id == MessageId::Whisper as u8 {
             peer.talked = true;
         }
@@ -891,8 +890,16 @@ impl NodeCore {
                 self.leave_peer_group(uuid, group);
                 self.check_status(uuid, status);
             }
-            Body::Ping => self.send(uuid, &Body::PingOk, None),
+            Body::Ping => {
+                if let Some(peer) = self.peers.get_mut(&uuid) {
+                    peer.note_heard_greeting();
+                }
+                self.send(uuid, &Body::PingOk, None)
+            }
             Body::PingOk => {
+                if let Some(peer) = self.peers.get_mut(&uuid) {
+                    peer.note_heard_greeting();
+                }
                 self.count_ping_ok(now, uuid);
                 self.on_ping_ok(now, uuid)
             }
@@ -936,8 +943,8 @@ impl NodeCore {
 /// Stamps the peer's next sequence number on a message and emits it.
 fn emit_for(peer: &mut Peer, body: &Body<'_>, buffer: &mut Vec<u8>) -> Option<HeaderFrame> {
     let sequence = peer.next_sent_sequence();
-    if !matches!(body, Body::Hello(_) | Body::Ping | Body::PingOk) {
-        peer.sent_more = true;
+    if matches!(body, Body::Ping | Body::PingOk) {
+        peer.note_sent_greeting();
     }
     match emit_header(sequence, body, buffer) {
         Ok(header) => Some(header),

@@ -3,7 +3,6 @@
 
 use super::endpoint::Endpoint;
 use super::event::Headers;
-use crate::wire::MessageId;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -57,11 +56,13 @@ pub(crate) struct Peer {
     /// A SHOUT or WHISPER went either way in this session: a HELLO of the
     /// peer after that is a restart (see `NodeCore::accept_hello`).
     pub(super) talked: bool,
-    /// We sent it more than a greeting (HELLO, and the PING and PING-OK
-    /// that prove a link) since our last HELLO.
-    pub(super) sent_more: bool,
-    /// It sent us more than a greeting since its last HELLO.
-    pub(super) heard_more: bool,
+    /// PINGs and PING-OKs we sent it since our last HELLO: with the HELLO,
+    /// the greeting that proves a link. Counted off the hot path (a
+    /// WHISPER costs nothing here); `only_greetings_exchanged` compares
+    /// them with the sequence numbers.
+    sent_greetings: u16,
+    /// PINGs and PING-OKs it sent us since its last HELLO.
+    heard_greetings: u16,
     wrap: Wrap,
     pub evasive_at: Instant,
     pub expired_at: Instant,
@@ -180,8 +181,8 @@ impl Peer {
             sent_sequence: 0,
             want_sequence: 0,
             talked: false,
-            sent_more: false,
-            heard_more: false,
+            sent_greetings: 0,
+            heard_greetings: 0,
             wrap: Wrap::Full,
             evasive_at: now + evasive,
             expired_at: now + expired,
@@ -228,7 +229,6 @@ impl Peer {
     /// now carries application data (see `talked`).
     pub(super) fn next_talk_sequence(&mut self) -> u16 {
         self.talked = true;
-        self.sent_more = true;
         self.next_sent_sequence()
     }
 
@@ -259,6 +259,7 @@ impl Peer {
     #[inline(always)]
     pub(super) fn check_sequence(&mut self, is_hello: bool, got: u16) -> SequenceCheck {
         let expected = if is_hello {
+            self.heard_greetings = 0;
             1
         } else {
             Wrap::Full.next(self.want_sequence)
@@ -280,7 +281,7 @@ impl Peer {
     pub(super) fn restart_sent_sequence(&mut self) {
         self.sent_sequence = 0;
         self.sent_top = false;
-        self.sent_more = false;
+        self.sent_greetings = 0;
     }
 
     /// When its liveness must next be looked at: its evasive deadline
@@ -310,7 +311,21 @@ impl Peer {
     /// Nothing but greetings (HELLO, and the PING and PING-OK that prove
     /// a link) has passed either way on this link since the last HELLOs.
     pub(super) fn only_greetings_exchanged(&self) -> bool {
-        !self.sent_more && !self.heard_more
+        // Our HELLO was 1, each greeting after it one more (wrapping as
+        // the sequence does); 0: nothing sent yet.
+        let sent = self.sent_sequence;
+        (sent == 0 || sent.wrapping_sub(1) == self.sent_greetings) && self.heard_only_greeting()
+    }
+
+    /// A PING or PING-OK we send it (part of a greeting, see
+    /// `only_greetings_exchanged`).
+    pub(super) fn note_sent_greeting(&mut self) {
+        self.sent_greetings = self.sent_greetings.wrapping_add(1);
+    }
+
+    /// A PING or PING-OK it sent us.
+    pub(super) fn note_heard_greeting(&mut self) {
+        self.heard_greetings = self.heard_greetings.wrapping_add(1);
     }
 
     /// Our reading was paused for `pause` until `now`: its silence is
@@ -328,21 +343,8 @@ impl Peer {
     /// Nothing but its greeting has come from the peer in this session (a
     /// HELLO again then loses nothing of what it sent).
     pub(super) fn heard_only_greeting(&self) -> bool {
-        !self.heard_more
-    }
-
-    /// Notes a message `id` from it, in sequence: a HELLO starts its
-    /// session afresh.
-    // Always inlined: once per message received.
-    #[inline(always)]
-    pub(super) fn note_heard(&mut self, id: u8) {
-        const GREETINGS: u32 =
-            1 << MessageId::Hello as u8 | 1 << MessageId::Ping as u8 | 1 << MessageId::PingOk as u8;
-        if id == MessageId::Hello as u8 {
-            self.heard_more = false;
-        } else if GREETINGS & 1u32.checked_shl(id.into()).unwrap_or(0) == 0 {
-            self.heard_more = true;
-        }
+        let heard = self.want_sequence;
+        heard == 0 || heard.wrapping_sub(1) == self.heard_greetings
     }
 
     /// Any message from the peer proves it alive.

@@ -1028,7 +1028,7 @@ fn a_peer_whose_proof_was_lost_is_asked_again_when_it_talks() {
     let is_ping = |a: &Action| matches!(a, Action::Send { header, .. } if header.get(2) == Some(&6));
     let mut pings = 0;
     let mut events = Vec::new();
-    let mut take = |core: &mut NodeCore, events: &mut Vec<(Duration, Event)>, at: Duration| {
+    let take = |core: &mut NodeCore, events: &mut Vec<(Duration, Event)>, at: Duration| {
         let mut asked = 0;
         while let Some(action) = core.poll_action() {
             asked += usize::from(is_ping(&action));
