@@ -2873,6 +2873,59 @@ fn the_leader_leaving_stopping_or_dying_brings_a_new_leader_everywhere() {
     check_one_leader(&mut sim, &rest, 3);
 }
 
+/// A wave can name a peer whose ENTER still waits for its PING-OK, and
+/// the message that completes it can come from another member: the
+/// leader's LEADER event still comes after its ENTER, never before.
+#[test]
+fn a_leader_is_announced_after_its_enter() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    sim.nodes[a].core.join(GROUP).unwrap();
+    let (x, y) = (Uuid::from_u128(0xF), Uuid::from_u128(0xC));
+    let y_id = y.simple().to_string().to_uppercase();
+    // y's ENTER waits; x's came.
+    inject(&mut sim, y, a, hello_from(y, 5004, "y"));
+    inject(&mut sim, x, a, hello_from(x, 5005, "x"));
+    answer_ping(&mut sim, x, a, 2);
+    let elect = |sequence| {
+        ZreMessage::new(
+            sequence,
+            Body::Elect {
+                group: GROUP,
+                challenger: &y_id,
+            },
+        )
+        .to_bytes()
+        .unwrap()
+    };
+    let leader = |sequence| {
+        ZreMessage::new(
+            sequence,
+            Body::Leader {
+                group: GROUP,
+                leader: &y_id,
+            },
+        )
+        .to_bytes()
+        .unwrap()
+    };
+    inject(&mut sim, y, a, elect(2));
+    inject(&mut sim, x, a, elect(3));
+    inject(&mut sim, y, a, leader(3));
+    // x's LEADER completes the election.
+    inject(&mut sim, x, a, leader(4));
+    assert_eq!(sim.nodes[a].core.leader(GROUP), Some(y), "elected");
+    assert_eq!(sim.count(a, "LEADER"), 0, "not before y's ENTER");
+    answer_ping(&mut sim, y, a, 4);
+    let of_y: Vec<&str> = sim.nodes[a]
+        .events
+        .iter()
+        .filter(|e| e.peer() == Some(y))
+        .map(|e| e.kind())
+        .collect();
+    assert_eq!(of_y, ["ENTER", "JOIN", "LEADER"]);
+}
+
 #[test]
 fn bad_elect_and_leader_are_ignored_without_a_reset() {
     let mut sim = election_sim(2, |_| true);

@@ -172,11 +172,18 @@ impl NodeCore {
                             .unwrap_or_else(|| Arc::from(ZyreUuid(leader).to_string()))
                     };
                     info!("LEADER {name} ({}) of {group}", leader.simple());
-                    self.events.push_back(Event::Leader {
+                    let event = Event::Leader {
                         peer: leader,
                         name,
                         group,
-                    });
+                    };
+                    // A leader whose ENTER waits for its PING-OK (a wave
+                    // can name it within that round trip): the application
+                    // hears of it after its ENTER, never before.
+                    match self.peers.get_mut(&leader).filter(|p| !p.entered) {
+                        Some(peer) => peer.held.push(event),
+                        None => self.events.push_back(event),
+                    }
                 }
             }
         }
