@@ -136,6 +136,17 @@ pub enum Event {
 }
 
 impl Event {
+    /// The bytes of content it carries (SHOUT, WHISPER): what holding it
+    /// costs beyond its fixed size.
+    pub(crate) fn content_bytes(&self) -> usize {
+        match self {
+            Event::Whisper { content, .. } | Event::Shout { content, .. } => {
+                content.iter().map(|f| f.as_slice().len()).sum()
+            }
+            _ => 0,
+        }
+    }
+
     /// The event type as Zyre names it (`ENTER`, `SHOUT`, ...).
     pub fn kind(&self) -> &'static str {
         match self {

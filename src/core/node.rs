@@ -172,6 +172,10 @@ pub struct NodeCore {
     reading_paused_since: Option<Instant>,
     /// Two UUIDs' HELLOs for one endpoint, waiting for a PING-OK.
     contests: Vec<contest::Contest>,
+    /// The content bytes of every peer's held events (see
+    /// `node/handshake.rs`): bounded, so that peers that never answer
+    /// cannot make us hold what they send without limit.
+    held_bytes: usize,
     /// `config.endpoint` as a peer's endpoint would be read (`None` if it
     /// cannot be one), to tell a peer that claims it.
     own_endpoint: Option<Endpoint>,
@@ -248,6 +252,7 @@ impl NodeCore {
             stats: CoreCounters::default(),
             seeds: seeds::Seeds::default(),
             contests: Vec::new(),
+            held_bytes: 0,
         }
     }
 
@@ -762,6 +767,7 @@ impl NodeCore {
             self.actions.push_back(Action::Beacon(self.own_beacon(0)));
         }
         self.peers.clear();
+        self.held_bytes = 0;
         self.peer_index.clear();
         self.timers.clear();
         self.budget.clear();

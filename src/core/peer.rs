@@ -158,6 +158,8 @@ pub(crate) struct Peer {
     /// Its events since its HELLO, while our link waits for its handshake
     /// (ENTER first); handed on when the link is up (bounded).
     pub held: Vec<super::event::Event>,
+    /// The content bytes of `held`.
+    pub held_bytes: usize,
 }
 
 impl Peer {
@@ -215,6 +217,7 @@ impl Peer {
             proof_asked_at: None,
             stale_answers: 0,
             held: Vec::new(),
+            held_bytes: 0,
         }
     }
 

@@ -558,6 +558,12 @@ mod core {
         // A peer that did enter and then sends a HELLO with a bad sequence
         // leaves once: one EXIT, for the ENTER it had.
         core.handle_message(now, &identity(fake), &hello(1, vec!["g"]), Vec::new());
+        // Its PING-OK to the PING that went with our HELLO: entered.
+        let ping_ok = ZreMessage {
+            sequence: 2,
+            body: Body::PingOk,
+        };
+        core.handle_message(now, &identity(fake), &ping_ok.to_bytes().unwrap(), Vec::new());
         assert!(matches!(events(&mut core).first(), Some(Event::Enter { .. })));
         core.handle_message(now, &identity(fake), &hello(7, vec!["g"]), Vec::new());
         let exits = events(&mut core)

@@ -2873,6 +2873,86 @@ fn the_leader_leaving_stopping_or_dying_brings_a_new_leader_everywhere() {
     check_one_leader(&mut sim, &rest, 3);
 }
 
+/// A peer in as many groups as we track (`max_peer_groups`) says HELLO:
+/// its ENTER and every JOIN wait for its PING-OK, and the bound on what
+/// a peer may say before it (against a flood from a peer we cannot
+/// reach) leaves room for them all.
+#[test]
+fn a_peer_in_the_most_groups_is_entered_with_all_its_joins() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let most = Sim::config(uuid_of(9), "x", IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9)), 1).max_peer_groups;
+    let names: Vec<String> = (0..most).map(|i| format!("g{i}")).collect();
+    let fake = Uuid::from_u128(0x6A0);
+    let hello = ZreMessage::new(
+        1,
+        Body::Hello(Box::new(zre::wire::Hello {
+            endpoint: "tcp://10.7.7.7:5006",
+            groups: names.iter().map(String::as_str).collect(),
+            status: 1,
+            name: "member",
+            headers: vec![],
+        })),
+    )
+    .to_bytes()
+    .unwrap();
+    inject(&mut sim, fake, a, hello);
+    answer_ping(&mut sim, fake, a, 2);
+    assert_eq!(sim.count(a, "ENTER"), 1);
+    assert_eq!(sim.count(a, "JOIN"), most);
+    assert_eq!(sim.count(a, "EXIT"), 0);
+    assert_eq!(sim.nodes[a].core.peers(), vec![fake]);
+}
+
+/// What a peer says before we know our link reaches it is held for it,
+/// so a peer that never answers our PING (a bogus endpoint) could make us
+/// hold whatever it sends: 256 WHISPERs of the largest message each. What
+/// is held is bounded in bytes, one largest message per peer and two in
+/// all; a peer beyond is removed (it never had its ENTER, so no EXIT),
+/// and a genuine newcomer is entered after it.
+#[test]
+fn what_a_peer_says_before_its_ping_ok_is_bounded_in_bytes() {
+    let mut sim = Sim::new();
+    let mut config = Sim::config(uuid_of(0), "a", IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 41000);
+    config.max_message_size = 100_000;
+    let a = sim.add_with(config);
+    let talk = |sim: &mut Sim, fake: Uuid, sequence: u16, bytes: usize| {
+        let mut identity = vec![1u8];
+        identity.extend_from_slice(fake.as_bytes());
+        let header = ZreMessage::new(sequence, Body::Whisper).to_bytes().unwrap();
+        let now = sim.now;
+        sim.nodes[a]
+            .core
+            .handle_message(now, &identity, &header, vec![Frame::from(vec![7u8; bytes])]);
+        sim.settle();
+    };
+    // One peer: 30 000 bytes at a time; the fourth is one too many.
+    let one = Uuid::from_u128(0xB16);
+    inject(&mut sim, one, a, hello_from(one, 5007, "one"));
+    for sequence in 2..=4 {
+        talk(&mut sim, one, sequence, 30_000);
+    }
+    assert_eq!(sim.nodes[a].core.counters().exits_for(Removal::Unproven), 0);
+    talk(&mut sim, one, 5, 30_000);
+    assert_eq!(sim.nodes[a].core.counters().exits_for(Removal::Unproven), 1);
+    // Three peers under the bound each: the third goes over the total.
+    for (i, fake) in [0xB17u128, 0xB18, 0xB19].into_iter().enumerate() {
+        let fake = Uuid::from_u128(fake);
+        inject(&mut sim, fake, a, hello_from(fake, 5008 + i as u16, "many"));
+        talk(&mut sim, fake, 2, 90_000);
+    }
+    assert_eq!(sim.nodes[a].core.counters().exits_for(Removal::Unproven), 2);
+    assert!(sim.nodes[a].events.is_empty(), "{:?}", sim.nodes[a].events);
+    // A genuine newcomer that answers is entered with what it said.
+    let genuine = Uuid::from_u128(0x6E);
+    inject(&mut sim, genuine, a, hello_from(genuine, 5011, "genuine"));
+    talk(&mut sim, genuine, 2, 1_000);
+    answer_ping(&mut sim, genuine, a, 3);
+    assert_eq!(sim.count(a, "ENTER"), 1);
+    assert_eq!(sim.count(a, "WHISPER"), 1);
+    assert_eq!(sim.count(a, "EXIT"), 0);
+}
+
 /// A wave can name a peer whose ENTER still waits for its PING-OK, and
 /// the message that completes it can come from another member: the
 /// leader's LEADER event still comes after its ENTER, never before.

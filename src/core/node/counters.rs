@@ -5,7 +5,7 @@
 use super::*;
 
 /// Every [`Removal`] cause, in the order of [`CoreCounters::exits`].
-pub const REMOVALS: [Removal; 15] = [
+pub const REMOVALS: [Removal; 16] = [
     Removal::Expired,
     Removal::Left,
     Removal::Restarted,
@@ -21,6 +21,7 @@ pub const REMOVALS: [Removal; 15] = [
     Removal::NotAllowed,
     Removal::HandshakeFailed,
     Removal::SendFailed,
+    Removal::Unproven,
 ];
 
 impl Removal {
@@ -42,6 +43,7 @@ impl Removal {
             Removal::NotAllowed => 12,
             Removal::HandshakeFailed => 13,
             Removal::SendFailed => 14,
+            Removal::Unproven => 15,
         }
     }
 
@@ -63,6 +65,7 @@ impl Removal {
             Removal::NotAllowed => "not_allowed",
             Removal::HandshakeFailed => "handshake_failed",
             Removal::SendFailed => "send_failed",
+            Removal::Unproven => "unproven",
         }
     }
 }

@@ -28,8 +28,10 @@
 
 use super::*;
 
-/// Events held for one peer at most while its link's handshake is under
-/// way; a peer that says more before we can reach it is removed.
+/// Events held for one peer at most while we wait to know that our link
+/// reaches it, beyond those of its HELLO (its ENTER and a JOIN for each of
+/// up to `max_peer_groups` groups); a peer that says more before then is
+/// removed.
 const MAX_HELD: usize = 256;
 
 impl NodeCore {
@@ -53,6 +55,7 @@ impl NodeCore {
         if p.ready && !p.entered && p.reachable() {
             info!("ENTER {} ({}) at {}", p.name, uuid.simple(), p.endpoint);
             p.entered = true;
+            self.held_bytes -= std::mem::take(&mut p.held_bytes);
             self.events.extend(p.held.drain(..));
         }
     }
@@ -111,20 +114,30 @@ impl NodeCore {
         while i < self.events.len() {
             if self.events[i].peer() == Some(uuid) {
                 if let Some(event) = self.events.remove(i) {
+                    let bytes = event.content_bytes();
+                    peer.held_bytes += bytes;
+                    self.held_bytes += bytes;
                     peer.held.push(event);
                 }
             } else {
                 i += 1;
             }
         }
-        if peer.held.len() > MAX_HELD {
+        let most_bytes = self.config.max_message_size;
+        let too_many = peer.held.len() > MAX_HELD + 1 + self.config.max_peer_groups;
+        // A peer that never answers could make us hold whatever it sends:
+        // one largest message's worth each, two in all.
+        let too_big = peer.held_bytes > most_bytes || self.held_bytes > 2 * most_bytes;
+        if too_many || too_big {
             warn!(
-                "peer {} ({}) said more than {MAX_HELD} things before we knew our link to it at {} reaches it: removing it",
+                "peer {} ({}) said {} things ({} bytes) before we knew our link to it at {} reaches it: removing it",
                 peer.name,
                 uuid.simple(),
+                peer.held.len(),
+                peer.held_bytes,
                 peer.endpoint
             );
-            self.remove_peer(uuid, Removal::HandshakeFailed);
+            self.remove_peer(uuid, Removal::Unproven);
             return;
         }
         // It talks to us, so it holds our HELLO, yet its PING-OK has not

@@ -57,6 +57,10 @@ pub enum Removal {
     /// is lost, and a message failed partway leaves the link unusable. Its
     /// next announcement brings it back on a new link.
     SendFailed,
+    /// It said more before we knew our link reaches it (its PING-OK, or
+    /// in CURVE mode our link's handshake) than we hold for a peer; see
+    /// `core/node/handshake.rs`. It never had its ENTER.
+    Unproven,
 }
 
 impl fmt::Display for Removal {
@@ -77,6 +81,7 @@ impl fmt::Display for Removal {
             Removal::NotAllowed => "its key is not in the allow-list",
             Removal::HandshakeFailed => "our link to it failed its CURVE handshake",
             Removal::SendFailed => "a message to it was lost: libzmq failed the send",
+            Removal::Unproven => "it said too much before we knew our link reaches it",
         })
     }
 }
@@ -90,6 +95,7 @@ impl NodeCore {
             return false;
         };
         self.peer_index.remove(&peer);
+        self.held_bytes -= peer.held_bytes;
         self.stats.exits[why.index()] += 1;
         self.budget.forget_announced(uuid);
         // A fast EXIT comes before the other members can have expired it.
