@@ -78,11 +78,11 @@ impl Groups {
         self.members.get(group).is_some_and(|m| m.contains(&peer))
     }
 
-    /// The groups at least one peer is in, in order.
-    pub(crate) fn peer_groups(&self) -> Vec<&str> {
+    /// The groups at least one peer that `counts` is in, in order.
+    pub(crate) fn peer_groups(&self, counts: impl Fn(&Uuid) -> bool) -> Vec<&str> {
         self.members
             .iter()
-            .filter(|(_, m)| !m.is_empty())
+            .filter(|(_, m)| m.iter().any(&counts))
             .map(|(g, _)| &**g)
             .collect()
     }
@@ -164,9 +164,9 @@ mod tests {
         assert!(groups.add_member(groups.intern("chat"), b));
         assert!(groups.remove_member("chat", a));
         assert!(!groups.remove_member("chat", a));
-        assert_eq!(groups.peer_groups(), ["chat"]);
+        assert_eq!(groups.peer_groups(|_| true), ["chat"]);
         groups.remove_peer(b);
-        assert!(groups.peer_groups().is_empty());
+        assert!(groups.peer_groups(|_| true).is_empty());
         assert!(groups.members("chat").is_none());
     }
 

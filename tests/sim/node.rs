@@ -1688,8 +1688,9 @@ fn one_peer_cannot_track_more_groups_than_the_limit() {
     let a = sim.add_with(config);
     let fake = Uuid::from_u128(0x9000);
     inject(&mut sim, fake, a, hello_from(fake, 9000, "greedy"));
+    answer_ping(&mut sim, fake, a, 2);
     // HELLO put it in "g"; three more JOINs, of which two fit.
-    for (seq, group) in [(2u16, "h"), (3, "i"), (4, "j")] {
+    for (seq, group) in [(3u16, "h"), (4, "i"), (5, "j")] {
         let join = ZreMessage::new(
             seq,
             Body::Join {
@@ -1704,7 +1705,7 @@ fn one_peer_cannot_track_more_groups_than_the_limit() {
     assert_eq!(sim.nodes[a].core.peer_groups(), vec!["g", "h", "i"]);
     // Leaving one makes room again; nothing reset the peer.
     let leave = ZreMessage::new(
-        5,
+        6,
         Body::Leave {
             group: "g",
             status: 5,
@@ -1714,7 +1715,7 @@ fn one_peer_cannot_track_more_groups_than_the_limit() {
     .unwrap();
     inject(&mut sim, fake, a, leave);
     let join = ZreMessage::new(
-        6,
+        7,
         Body::Join {
             group: "k",
             status: 6,
@@ -1730,7 +1731,7 @@ fn one_peer_cannot_track_more_groups_than_the_limit() {
         &mut sim,
         fake,
         a,
-        ZreMessage::new(7, Body::Goodbye).to_bytes().unwrap(),
+        ZreMessage::new(8, Body::Goodbye).to_bytes().unwrap(),
     );
     assert!(sim.nodes[a].core.peer_groups().is_empty());
 }
@@ -2951,6 +2952,24 @@ fn what_a_peer_says_before_its_ping_ok_is_bounded_in_bytes() {
     assert_eq!(sim.count(a, "ENTER"), 1);
     assert_eq!(sim.count(a, "WHISPER"), 1);
     assert_eq!(sim.count(a, "EXIT"), 0);
+}
+
+/// A peer whose ENTER waits for its PING-OK is in no group the queries
+/// show: the application meets it in `peers_by_group` and `peer_groups`
+/// only after its ENTER, as in `peers`.
+#[test]
+fn a_peer_waiting_for_its_proof_is_in_no_group_yet() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let fake = Uuid::from_u128(0x6A1);
+    inject(&mut sim, fake, a, hello_from(fake, 5012, "waiting"));
+    let core = &sim.nodes[a].core;
+    assert!(core.peers_by_group("g").is_empty());
+    assert!(core.peer_groups().is_empty());
+    answer_ping(&mut sim, fake, a, 2);
+    let core = &sim.nodes[a].core;
+    assert_eq!(core.peers_by_group("g"), vec![fake]);
+    assert_eq!(core.peer_groups(), vec!["g"]);
 }
 
 /// A wave can name a peer whose ENTER still waits for its PING-OK, and

@@ -50,11 +50,17 @@ impl NodeCore {
             .collect()
     }
 
-    /// The peers that told us they are in `group` (sorted).
+    /// The peers that told us they are in `group` (sorted); as
+    /// [`NodeCore::peers`], only those the application had the ENTER of.
     pub fn peers_by_group(&self, group: &str) -> Vec<Uuid> {
         self.groups
             .members(group)
-            .map(|m| m.iter().copied().collect())
+            .map(|m| {
+                m.iter()
+                    .copied()
+                    .filter(|u| self.ready_peer(*u).is_some())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -63,9 +69,10 @@ impl NodeCore {
         self.groups.own()
     }
 
-    /// Groups that at least one peer is in.
+    /// Groups that at least one peer the application had the ENTER of is
+    /// in.
     pub fn peer_groups(&self) -> Vec<&str> {
-        self.groups.peer_groups()
+        self.groups.peer_groups(|u| self.ready_peer(*u).is_some())
     }
 
     /// Where our DEALER to `peer` is connected; `None` for an unknown peer.
