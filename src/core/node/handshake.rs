@@ -8,9 +8,9 @@
 //! one round trip. A PING-OK that answers a PING on the link of an entry
 //! the HELLO replaced (another endpoint than the announcement's) proves
 //! nothing of ours (`Peer::stale_answers`). A PING lost with a link that
-//! closed under it is asked again when the peer talks to us an evasive
-//! period later ([`NodeCore::hold_events`]); a quiet one gets the
-//! liveness PING.
+//! closed under it is asked again when the peer talks to us a tick (a
+//! second by default) later ([`NodeCore::hold_events`]); a quiet one gets
+//! the liveness PING.
 //!
 //! In CURVE mode our DEALER to its inbox must get through its handshake
 //! (its allow-list may refuse our key, its inbox may hold another key than
@@ -99,7 +99,7 @@ impl NodeCore {
     /// `mark` are held if the peer said HELLO but is not reachable yet
     /// (see the module), or it is entered now if it is.
     pub(super) fn hold_events(&mut self, now: Instant, uuid: Uuid, mark: usize) {
-        let evasive = self.config.evasive;
+        let retry = self.reap_interval;
         let Some(peer) = self.peers.get_mut(&uuid) else {
             return;
         };
@@ -142,9 +142,11 @@ impl NodeCore {
         }
         // It talks to us, so it holds our HELLO, yet its PING-OK has not
         // come: our PING may have gone with a link that closed under it
-        // (a peer that moved, a stale ARP entry). Asked again once an
-        // evasive period at most; a quiet peer gets the liveness PING.
-        let asked_long_ago = peer.proof_asked_at.is_none_or(|at| now >= at + evasive);
+        // (a peer that moved, a stale ARP entry). A round trip is
+        // milliseconds on a LAN: asked again once a tick (a second by
+        // default) at most while it talks; a quiet peer gets the liveness
+        // PING.
+        let asked_long_ago = peer.proof_asked_at.is_none_or(|at| now >= at + retry);
         if peer.needs_proof && peer.link_up && peer.linked && asked_long_ago {
             debug!(
                 "peer {} ({}) talks before its PING-OK: asking again",
