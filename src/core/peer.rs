@@ -150,11 +150,6 @@ pub(crate) struct Peer {
     pub needs_proof: bool,
     /// When we last sent the PING whose PING-OK would be that proof.
     pub proof_asked_at: Option<Instant>,
-    /// PING-OKs still due for PINGs sent on the link of the entry this
-    /// one replaced (the peer's HELLO gave another endpoint than its
-    /// announcement): they prove that link, not ours, so they are not
-    /// taken as proof.
-    pub stale_answers: u32,
     /// Its events since its HELLO, while our link waits for its handshake
     /// (ENTER first); handed on when the link is up (bounded).
     pub held: Vec<super::event::Event>,
@@ -215,7 +210,6 @@ impl Peer {
             entered: false,
             needs_proof: false,
             proof_asked_at: None,
-            stale_answers: 0,
             held: Vec::new(),
             held_bytes: 0,
         }

@@ -28,15 +28,7 @@ impl NodeCore {
             return HelloVerdict::Refused;
         };
         let mut short_wrap = false;
-        // PINGs on the link of an entry replaced below, if it went to
-        // another endpoint: their answers prove nothing of the new link.
-        let mut stale_answers = 0;
         if let Some(peer) = self.peers.get_mut(&uuid) {
-            if peer.endpoint != *endpoint {
-                // (Bounded: a stranger's PING-OKs must not make us wait
-                // long for the real one.)
-                stale_answers = peer.pings_sent.saturating_sub(peer.pings_answered).min(4);
-            }
             let answer = peer.answered_hello_until.take().is_some_and(|until| now < until);
             let same_key = peer.curve_key == key;
             // Within the window this is its answer, whatever went either
@@ -137,12 +129,21 @@ impl NodeCore {
                 self.link_next_waiting(now);
             }
         }
+        // Its HELLO says where it is: our link goes there now, with our
+        // HELLO on it, so a PING on it proves what the ENTER needs (a
+        // PING before, on a link to the announcement's endpoint, could be
+        // answered from there, and prove nothing of this one).
+        if !challenger
+            && self
+                .peers
+                .get(&uuid)
+                .is_some_and(|p| p.linked && p.proof_asked_at.is_none())
+        {
+            self.ask_proof(now, uuid);
+        }
         if let Some(peer) = self.peers.get_mut(&uuid) {
             if answering {
                 peer.answered_hello_until = Some(now + self.config.evasive);
-            }
-            if stale_answers > 0 {
-                peer.stale_answers = stale_answers;
             }
             if short_wrap {
                 info!(

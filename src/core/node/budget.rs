@@ -463,13 +463,16 @@ impl NodeCore {
         self.greet(now, uuid);
     }
 
-    /// Our HELLO on `uuid`'s link, then, if its ENTER waits for proof
-    /// that the link reaches it, a PING: its PING-OK is that proof
-    /// (handshake.rs). A peer answers a PING only on a link that carried
-    /// our HELLO, so the two go together.
+    /// Our HELLO on `uuid`'s link, then, if it said HELLO (so the link
+    /// goes where it says it is) and its ENTER waits for proof that the
+    /// link reaches it, a PING: its PING-OK is that proof (handshake.rs).
+    /// A peer answers a PING only on a link that carried our HELLO, so the
+    /// two go together.
     pub(super) fn greet(&mut self, now: Instant, uuid: Uuid) {
         self.send_hello(uuid);
-        self.ask_proof(now, uuid);
+        if self.peers.get(&uuid).is_some_and(|p| p.ready) {
+            self.ask_proof(now, uuid);
+        }
     }
 
     /// A PING to `uuid` if its ENTER waits for its PING-OK.

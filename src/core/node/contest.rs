@@ -125,12 +125,6 @@ impl NodeCore {
     /// A PING-OK from `uuid`: it decides a contest it is in; a peer that
     /// waits for proof that our link reaches it is ENTERed.
     pub(super) fn on_ping_ok(&mut self, now: Instant, uuid: Uuid) {
-        if let Some(peer) = self.peers.get_mut(&uuid).filter(|p| p.stale_answers > 0) {
-            // It answers a PING on the link of the entry this one
-            // replaced, which went elsewhere: no proof of ours.
-            peer.stale_answers -= 1;
-            return;
-        }
         if let Some(i) = self
             .contests
             .iter()

@@ -4,10 +4,10 @@
 //! while it expired us and greeted us again, an EXIT and an ENTER each
 //! time. So a plain peer's ENTER, and every event of it after, waits for
 //! its PING-OK: a peer answers a PING only on a link that carried our
-//! HELLO, so the PING that goes with our HELLO ([`NodeCore::greet`]) costs
-//! one round trip. A PING-OK that answers a PING on the link of an entry
-//! the HELLO replaced (another endpoint than the announcement's) proves
-//! nothing of ours (`Peer::stale_answers`). A PING lost with a link that
+//! HELLO, so the PING goes after our HELLO ([`NodeCore::greet`]) once the
+//! peer's HELLO said where it is (a link made from an announcement may go
+//! elsewhere, and its answer would prove nothing of the link the HELLO
+//! makes): one round trip after its HELLO. A PING lost with a link that
 //! closed under it is asked again when the peer talks to us a tick (a
 //! second by default) later ([`NodeCore::hold_events`]); a quiet one gets
 //! the liveness PING.
