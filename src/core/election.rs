@@ -866,14 +866,10 @@ mod tests {
         );
     }
 
-    /// A follower that has forwarded LEADER and then meets a member again
-    /// (only the two of them lost each other: the challenger sees no
-    /// change) keeps the wave: it sends the newcomer the ELECT and LEADER
-    /// every other member got and completes on the newcomer's LEADER.
-    /// It used to drop the wave and stay with no leader.
-    #[test]
-    fn a_member_met_again_while_the_leader_is_decided_gets_the_wave() {
-        let start = Instant::now();
+    /// Member 1 following the wave of c (0) in a group of c and x (2),
+    /// both echoed: the follower, the group, c, x and a newcomer (3), and
+    /// the members.
+    fn follower_of_c(start: Instant) -> (Elections, Arc<str>, [Uuid; 3], BTreeSet<Uuid>) {
         let g: Arc<str> = "g".into();
         let (c, x, newcomer) = (Uuid::from_u128(0), Uuid::from_u128(2), Uuid::from_u128(3));
         let mut follower = Elections::new(Uuid::from_u128(1), start);
@@ -882,6 +878,19 @@ mod tests {
         follower.joined(g.clone(), Some(&before), &mut out);
         follower.elect(c, &g, c, true, Some(&before), &mut out).unwrap();
         follower.elect(x, &g, c, true, Some(&before), &mut out).unwrap();
+        (follower, g, [c, x, newcomer], before)
+    }
+
+    /// A follower that has forwarded LEADER and then meets a member again
+    /// (only the two of them lost each other: the challenger sees no
+    /// change) keeps the wave: it sends the newcomer the ELECT and LEADER
+    /// every other member got and completes on the newcomer's LEADER.
+    /// It used to drop the wave and stay with no leader.
+    #[test]
+    fn a_member_met_again_while_the_leader_is_decided_gets_the_wave() {
+        let start = Instant::now();
+        let (mut follower, g, [c, x, newcomer], before) = follower_of_c(start);
+        let mut out = Vec::new();
         follower
             .leader_message(c, &g, c, true, Some(&before), &mut out)
             .unwrap();
@@ -931,14 +940,8 @@ mod tests {
     #[test]
     fn a_member_met_again_that_decided_already_does_not_leave_us_leaderless() {
         let start = Instant::now();
-        let g: Arc<str> = "g".into();
-        let (c, x, newcomer) = (Uuid::from_u128(0), Uuid::from_u128(2), Uuid::from_u128(3));
-        let mut follower = Elections::new(Uuid::from_u128(1), start);
+        let (mut follower, g, [c, x, newcomer], before) = follower_of_c(start);
         let mut out = Vec::new();
-        let before = set(&[0, 2]);
-        follower.joined(g.clone(), Some(&before), &mut out);
-        follower.elect(c, &g, c, true, Some(&before), &mut out).unwrap();
-        follower.elect(x, &g, c, true, Some(&before), &mut out).unwrap();
         let after = set(&[0, 2, 3]);
         // The winner's LEADER, the newcomer (which never answers), x's.
         follower
