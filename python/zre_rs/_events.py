@@ -44,7 +44,8 @@ def _all_slots(cls: type) -> List[str]:
 
 
 class Enter(Event):
-    """A peer said HELLO: it can now be whispered to."""
+    """A peer said HELLO and answered our PING (both ways work): it can now
+    be whispered to."""
 
     __slots__ = ("headers", "endpoint")
     kind = "ENTER"

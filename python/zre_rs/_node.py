@@ -226,7 +226,7 @@ class Node:
 
     # ----- what the node knows ------------------------------------------
     def peers(self) -> List[_uuid.UUID]:
-        """Peers that have said HELLO."""
+        """Peers that had their ENTER: they said HELLO and answered our PING."""
         return [_uuid.UUID(bytes=p) for p in self._native.peers()]
 
     def peers_by_group(self, group: str) -> List[_uuid.UUID]:

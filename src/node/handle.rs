@@ -196,7 +196,7 @@ impl NodeHandle {
             .unwrap_or_else(stopped)
     }
 
-    /// Peers that have said HELLO ([`Node::peers`]); empty once the node
+    /// Peers that had their ENTER ([`Node::peers`]); empty once the node
     /// has stopped.
     pub fn peers(&self) -> Vec<Uuid> {
         self.call(|node| node.peers()).unwrap_or_default()

@@ -263,7 +263,8 @@ class Pyre(object):
 
     # ----- what the node knows -------------------------------------------
     def peers(self) -> List[_uuid.UUID]:
-        """Peers that said HELLO, as :class:`uuid.UUID`."""
+        """Peers that had their ENTER (said HELLO, answered our PING), as
+        :class:`uuid.UUID`."""
         if self._native is None:
             return []
         return [_uuid.UUID(bytes=p) for p in self._native.peers()]

@@ -41,7 +41,8 @@ impl NodeCore {
         self.peers.get(&peer).and_then(|p| p.curve_key)
     }
 
-    /// Peers that have said HELLO.
+    /// Peers that had their ENTER: they said HELLO and we know our link
+    /// reaches them.
     pub fn peers(&self) -> Vec<Uuid> {
         self.peers
             .values()

@@ -30,7 +30,8 @@ impl Node {
         &self.interface
     }
 
-    /// Peers that have said HELLO.
+    /// Peers that had their ENTER: they said HELLO and we know our link
+    /// reaches them.
     pub fn peers(&self) -> Vec<Uuid> {
         self.core.peers()
     }
