@@ -1,6 +1,6 @@
 //! Nodes with real sockets on loopback only: beacons to 127.255.255.255
 //! (which stays on `lo`), inboxes on 127.0.0.1. Every test has a beacon
-//! port of its own (53011-53019 in `node`, 53041-53044 in `back_pressure`, 53031-53034 in `curve`,
+//! port of its own (53011-53020 in `node`, 53041-53044 in `back_pressure`, 53031-53034 in `curve`,
 //! 53101-53108 in `fd_loop`, `async_node` and `handle_shared`) so that
 //! tests running in parallel in this one binary never see each other.
 

@@ -493,3 +493,56 @@ fn a_frame_over_the_peers_size_limit_is_refused_and_nothing_after_it_is_lost() {
     }
     assert!(seen.iter().all(|e| count(e, "EXIT") == 0), "{seen:#?}");
 }
+
+/// A peer whose endpoint nobody serves (a wrong `--endpoint`) says HELLO:
+/// we link there, our HELLO and PING wait in libzmq, and it is never
+/// ENTERed. Stopping (and dropping) the node does not wait the linger
+/// time (5 s) to flush them:
+/// nothing the application knows of is queued to a peer it never had.
+#[test]
+fn stopping_does_not_wait_for_a_peer_never_entered() {
+    let mut node = node("stopper", 53020);
+    // An endpoint nobody serves: a port bound and let go.
+    let nobody = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let context = zmq::Context::new();
+    let dealer = context.socket(zmq::DEALER).unwrap();
+    let fake = Uuid::from_u128(0xBAD_E9D);
+    let mut identity = vec![1u8];
+    identity.extend_from_slice(fake.as_bytes());
+    dealer.set_identity(&identity).unwrap();
+    dealer.set_linger(0).unwrap();
+    dealer.connect(node.endpoint()).unwrap();
+    let endpoint = format!("tcp://{nobody}");
+    let hello = zre::wire::ZreMessage::new(
+        1,
+        zre::wire::Body::Hello(Box::new(zre::wire::Hello {
+            endpoint: &endpoint,
+            groups: vec![],
+            status: 0,
+            name: "nowhere",
+            headers: vec![],
+        })),
+    )
+    .to_bytes()
+    .unwrap();
+    dealer.send(hello, 0).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while node.stats().core.peers_ready == 0 {
+        assert!(Instant::now() < deadline, "its HELLO never came");
+        node.run_once(Some(Duration::from_millis(10))).unwrap();
+    }
+    assert!(node.peers().is_empty(), "never ENTERed: we cannot reach it");
+    // (libzmq holds a socket's queue for its linger when the context
+    // ends: the drop is where a link left to linger would wait.)
+    let stopping = Instant::now();
+    node.stop();
+    drop(node);
+    assert!(
+        stopping.elapsed() < Duration::from_secs(4),
+        "stopping waited {:?} for a peer never entered",
+        stopping.elapsed()
+    );
+}

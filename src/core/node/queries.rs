@@ -96,6 +96,20 @@ impl NodeCore {
         self.ready_peer(peer).and_then(|p| p.header(key))
     }
 
+    /// Peers with a link that the application never had the ENTER of:
+    /// announced ones (a seed dialled, a beacon) that have not said HELLO,
+    /// and those whose proof that our link reaches them has not come (a
+    /// wrong `--endpoint`). A node that stops closes their links at once:
+    /// nothing the application knows of is queued to them, and one that
+    /// nobody serves would hold the stop for the linger time.
+    pub fn unentered_peers(&self) -> Vec<Uuid> {
+        self.peers
+            .values()
+            .filter(|p| p.linked && !p.entered)
+            .map(|p| p.uuid)
+            .collect()
+    }
+
     /// Peers known by beacon or gossip whose HELLO has not arrived yet.
     pub fn pending_peer_count(&self) -> usize {
         self.peers.values().filter(|p| !p.ready).count()

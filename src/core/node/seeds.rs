@@ -155,10 +155,7 @@ impl NodeCore {
         Ok(())
     }
 
-    /// The links dialled for seeds that have not answered (yet): a node
-    /// that stops closes them at once, with nothing to flush to a peer
-    /// that never said HELLO (a seed that is down would hold the stop for
-    /// the linger time).
+    /// The links dialled for seeds that have not answered (yet).
     pub fn unanswered_seeds(&self) -> Vec<Uuid> {
         self.seeds
             .entries

@@ -136,8 +136,9 @@ impl Node {
             warn!("while stopping: {err}");
         }
         self.stopped = true;
-        // Nothing to flush to a seed that never answered (see there).
-        for peer in self.core.unanswered_seeds() {
+        // Nothing to flush to a peer never entered: a seed that never
+        // answered, a peer whose PING-OK never came (see there).
+        for peer in self.core.unentered_peers() {
             self.links.close(self.poll.registry(), LinkId::Peer(peer), None);
         }
         self.core.stop();
