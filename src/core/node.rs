@@ -172,7 +172,7 @@ pub struct NodeCore {
     reading_paused_since: Option<Instant>,
     /// Two UUIDs' HELLOs for one endpoint, waiting for a PING-OK.
     contests: Vec<contest::Contest>,
-    /// The content bytes of every peer's held events (see
+    /// What every peer's held events cost, in bytes (see
     /// `node/handshake.rs`): bounded, so that peers that never answer
     /// cannot make us hold what they send without limit.
     held_bytes: usize,

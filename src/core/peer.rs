@@ -153,7 +153,8 @@ pub(crate) struct Peer {
     /// Its events since its HELLO, while our link waits for its handshake
     /// (ENTER first); handed on when the link is up (bounded).
     pub held: Vec<super::event::Event>,
-    /// The content bytes of `held`.
+    /// What `held` costs: its content bytes and a fixed cost per event
+    /// (see `node/handshake.rs`).
     pub held_bytes: usize,
 }
 

@@ -2950,6 +2950,40 @@ fn what_a_peer_says_before_its_ping_ok_is_bounded_in_bytes() {
     assert_eq!(sim.count(a, "EXIT"), 0);
 }
 
+/// Zyre ENTERs us on our HELLO and its application may send at once (its
+/// perf_remote does): thousands of messages can come before its PING-OK,
+/// a round trip after its HELLO. They are held and delivered after its
+/// ENTER, all of them; what bounds holding is memory, not a count.
+#[test]
+fn a_peer_that_sends_at_once_is_entered_with_everything_it_sent() {
+    let mut sim = Sim::new();
+    let a = sim.add("a");
+    let zyre = Uuid::from_u128(0x2E);
+    inject(&mut sim, zyre, a, hello_from(zyre, 5013, "zyre"));
+    let mut identity = vec![1u8];
+    identity.extend_from_slice(zyre.as_bytes());
+    let now = sim.now;
+    for sequence in 2..=5001u16 {
+        let whisper = ZreMessage::new(sequence, Body::Whisper).to_bytes().unwrap();
+        sim.nodes[a]
+            .core
+            .handle_message(now, &identity, &whisper, text(&sequence.to_string()));
+    }
+    sim.settle();
+    assert_eq!(sim.count(a, "WHISPER"), 0, "held until its ENTER");
+    answer_ping(&mut sim, zyre, a, 5002);
+    assert_eq!(sim.count(a, "ENTER"), 1);
+    let got: Vec<u16> = sim
+        .events(a, "WHISPER")
+        .iter()
+        .map(|e| match e {
+            Event::Whisper { content, .. } => String::from_utf8_lossy(content[0].as_slice()).parse().unwrap(),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(got, (2..=5001).collect::<Vec<u16>>());
+}
+
 /// A peer whose ENTER waits for its PING-OK is in no group the queries
 /// show: the application meets it in `peers_by_group` and `peer_groups`
 /// only after its ENTER, as in `peers`.

@@ -25,14 +25,20 @@
 //! entered.
 //! At a disputed endpoint its ENTER waits for its PING-OK in either mode
 //! (see `contest.rs`).
+//!
+//! What a peer says meanwhile is held, in order, and handed on after its
+//! ENTER. Holding is bounded by memory, not by a count (a peer whose
+//! application sends at its ENTER of us can send thousands in a round
+//! trip): one largest message's worth per peer, two in all, each event
+//! costing its content and [`HELD_EVENT_COST`]. A peer beyond is removed
+//! (`Removal::Unproven`; it had no ENTER, so no EXIT).
 
 use super::*;
 
-/// Events held for one peer at most while we wait to know that our link
-/// reaches it, beyond those of its HELLO (its ENTER and a JOIN for each of
-/// up to `max_peer_groups` groups); a peer that says more before then is
-/// removed.
-const MAX_HELD: usize = 256;
+/// What holding an event costs beyond its content, in bytes, as counted
+/// against the bound on what is held (about its size in memory: the
+/// event, its place in the queue, a share of its frames' allocations).
+const HELD_EVENT_COST: usize = 128;
 
 impl NodeCore {
     /// Our DEALER to `peer` got through its handshake: a peer that said
@@ -114,7 +120,7 @@ impl NodeCore {
         while i < self.events.len() {
             if self.events[i].peer() == Some(uuid) {
                 if let Some(event) = self.events.remove(i) {
-                    let bytes = event.content_bytes();
+                    let bytes = event.content_bytes() + HELD_EVENT_COST;
                     peer.held_bytes += bytes;
                     self.held_bytes += bytes;
                     peer.held.push(event);
@@ -123,12 +129,12 @@ impl NodeCore {
                 i += 1;
             }
         }
-        let most_bytes = self.config.max_message_size;
-        let too_many = peer.held.len() > MAX_HELD + 1 + self.config.max_peer_groups;
         // A peer that never answers could make us hold whatever it sends:
-        // one largest message's worth each, two in all.
-        let too_big = peer.held_bytes > most_bytes || self.held_bytes > 2 * most_bytes;
-        if too_many || too_big {
+        // one largest message's worth each, two in all. Not a count: a
+        // peer whose application sends at its ENTER of us (Zyre's does)
+        // can send thousands in the round trip its PING-OK takes.
+        let most_bytes = self.config.max_message_size;
+        if peer.held_bytes > most_bytes || self.held_bytes > 2 * most_bytes {
             warn!(
                 "peer {} ({}) said {} things ({} bytes) before we knew our link to it at {} reaches it: removing it",
                 peer.name,
