@@ -63,6 +63,9 @@ fn loaded(groups: usize, table: usize, now: Instant) -> NodeCore {
         let mut identity = vec![1u8];
         identity.extend_from_slice(Uuid::from_u128(0x1000 + p as u128).as_bytes());
         core.handle_message(now, &identity, &hello, Vec::new());
+        // Its PING-OK to our PING: ENTERed, as a live peer is.
+        let ping_ok = ZreMessage::new(2, Body::PingOk).to_bytes().expect("a PING-OK");
+        core.handle_message(now, &identity, &ping_ok, Vec::new());
     }
     drain(&mut core);
     core

@@ -38,7 +38,10 @@ fn core_with_peer(config: CoreConfig, now: Instant, peer: Uuid, endpoint: &str) 
     .to_bytes()
     .expect("a HELLO");
     core.handle_message(now, &identity, &hello, Vec::new());
-    assert!(core.peers().contains(&peer), "the peer said HELLO");
+    // Its PING-OK to our PING: the proof its ENTER waits for.
+    let ping_ok = ZreMessage::new(2, Body::PingOk).to_bytes().expect("a PING-OK");
+    core.handle_message(now, &identity, &ping_ok, Vec::new());
+    assert!(core.peers().contains(&peer), "the peer said HELLO and answered");
     while core.poll_action().is_some() {}
     while core.poll_event().is_some() {}
     core

@@ -316,7 +316,8 @@ fn sending_borrowed_frames_allocates_nothing() {
     }
 }
 
-/// A core that met `peer` by its HELLO (at `endpoint`), outputs drained.
+/// A core that met `peer` by its HELLO (at `endpoint`) and PING-OK,
+/// outputs drained.
 fn core_knowing(
     config: zre::core::CoreConfig,
     now: Instant,
@@ -336,6 +337,9 @@ fn core_knowing(
     }));
     let hello = ZreMessage::new(1, hello).to_bytes().unwrap();
     core.handle_message(now, &identity, &hello, Vec::new());
+    // Its PING-OK to our PING: the proof its ENTER waits for.
+    let ping_ok = ZreMessage::new(2, Body::PingOk).to_bytes().unwrap();
+    core.handle_message(now, &identity, &ping_ok, Vec::new());
     assert_eq!(core.peers(), vec![peer]);
     while core.poll_action().is_some() {}
     while core.poll_event().is_some() {}
