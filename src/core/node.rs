@@ -205,6 +205,8 @@ struct NodeLogs {
     handshake: LogLimit,
     /// A port-0 beacon for a peer that then answered our PING.
     forged_leave: LogLimit,
+    /// A peer removed for saying too much before its proof.
+    unproven: LogLimit,
 }
 
 impl NodeCore {

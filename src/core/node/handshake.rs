@@ -135,14 +135,17 @@ impl NodeCore {
         // can send thousands in the round trip its PING-OK takes.
         let most_bytes = self.config.max_message_size;
         if peer.held_bytes > most_bytes || self.held_bytes > 2 * most_bytes {
-            warn!(
-                "peer {} ({}) said {} things ({} bytes) before we knew our link to it at {} reaches it: removing it",
-                peer.name,
-                uuid.simple(),
-                peer.held.len(),
-                peer.held_bytes,
-                peer.endpoint
-            );
+            // Once a second at most: a stranger can repeat it at will.
+            if let Some(also) = self.logs.unproven.admit(now) {
+                warn!(
+                    "peer {} ({}) said {} things ({} bytes) before we knew our link to it at {} reaches it: removing it{also}",
+                    peer.name,
+                    uuid.simple(),
+                    peer.held.len(),
+                    peer.held_bytes,
+                    peer.endpoint
+                );
+            }
             self.remove_peer(uuid, Removal::Unproven);
             return;
         }
