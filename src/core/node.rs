@@ -839,6 +839,11 @@ impl NodeCore {
 
     /// Acts on a message from `uuid`, a ready peer called `name`.
     fn dispatch(&mut self, now: Instant, uuid: Uuid, name: Arc<str>, body: Body<'_>, content: Vec<Frame>) {
+        if matches!(body, Body::Ping | Body::PingOk) {
+            if let Some(peer) = self.peers.get_mut(&uuid) {
+                peer.note_heard_greeting();
+            }
+        }
         match body {
             Body::Hello(hello) => {
                 let Some(peer) = self.peers.get_mut(&uuid) else {
@@ -898,16 +903,8 @@ impl NodeCore {
                 self.leave_peer_group(uuid, group);
                 self.check_status(uuid, status);
             }
-            Body::Ping => {
-                if let Some(peer) = self.peers.get_mut(&uuid) {
-                    peer.note_heard_greeting();
-                }
-                self.send(uuid, &Body::PingOk, None)
-            }
+            Body::Ping => self.send(uuid, &Body::PingOk, None),
             Body::PingOk => {
-                if let Some(peer) = self.peers.get_mut(&uuid) {
-                    peer.note_heard_greeting();
-                }
                 self.count_ping_ok(now, uuid);
                 self.on_ping_ok(now, uuid)
             }

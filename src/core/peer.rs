@@ -158,6 +158,11 @@ pub(crate) struct Peer {
     pub held_bytes: usize,
 }
 
+/// What holding an event costs beyond its content, in bytes, as counted
+/// against the bound on what is held (about its size in memory: the
+/// event, its place in the queue, a share of its frames' allocations).
+const HELD_EVENT_COST: usize = 128;
+
 impl Peer {
     pub(super) fn new(
         uuid: Uuid,
@@ -324,6 +329,15 @@ impl Peer {
     /// A PING or PING-OK it sent us.
     pub(super) fn note_heard_greeting(&mut self) {
         self.heard_greetings = self.heard_greetings.wrapping_add(1);
+    }
+
+    /// Holds `event` until its ENTER (see `node/handshake.rs`); returns
+    /// what holding it costs, in bytes, added to `held_bytes`.
+    pub(super) fn hold(&mut self, event: super::event::Event) -> usize {
+        let cost = event.content_bytes() + HELD_EVENT_COST;
+        self.held_bytes += cost;
+        self.held.push(event);
+        cost
     }
 
     /// Our reading was paused for `pause` until `now`: its silence is

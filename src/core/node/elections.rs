@@ -181,7 +181,7 @@ impl NodeCore {
                     // can name it within that round trip): the application
                     // hears of it after its ENTER, never before.
                     match self.peers.get_mut(&leader).filter(|p| !p.entered) {
-                        Some(peer) => peer.held.push(event),
+                        Some(peer) => self.held_bytes += peer.hold(event),
                         None => self.events.push_back(event),
                     }
                 }

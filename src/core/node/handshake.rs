@@ -30,15 +30,10 @@
 //! ENTER. Holding is bounded by memory, not by a count (a peer whose
 //! application sends at its ENTER of us can send thousands in a round
 //! trip): one largest message's worth per peer, two in all, each event
-//! costing its content and [`HELD_EVENT_COST`]. A peer beyond is removed
+//! costing its content and a fixed 128 bytes (`Peer::hold`). A peer beyond is removed
 //! (`Removal::Unproven`; it had no ENTER, so no EXIT).
 
 use super::*;
-
-/// What holding an event costs beyond its content, in bytes, as counted
-/// against the bound on what is held (about its size in memory: the
-/// event, its place in the queue, a share of its frames' allocations).
-const HELD_EVENT_COST: usize = 128;
 
 impl NodeCore {
     /// Our DEALER to `peer` got through its handshake: a peer that said
@@ -120,10 +115,7 @@ impl NodeCore {
         while i < self.events.len() {
             if self.events[i].peer() == Some(uuid) {
                 if let Some(event) = self.events.remove(i) {
-                    let bytes = event.content_bytes() + HELD_EVENT_COST;
-                    peer.held_bytes += bytes;
-                    self.held_bytes += bytes;
-                    peer.held.push(event);
+                    self.held_bytes += peer.hold(event);
                 }
             } else {
                 i += 1;
