@@ -51,6 +51,12 @@
                              built without its DRAFT API, whose zgossip
                              alone speaks CURVE: there the key is ignored
                              and the gossip link stays plain.)
+      --burst-at-enter N     at each ENTER, whisper N messages "burst 0" to
+                             "burst N-1" to that peer at once, as an
+                             application that greets a peer the moment it
+                             appears does (Zyre's perf_remote greets at
+                             ENTER): they can reach the peer before it has
+                             proven us
       --verbose              zyre_set_verbose
 
     In CURVE mode READY also has "publickey" (Z85, 40 characters).
@@ -66,6 +72,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -82,6 +89,12 @@ static volatile sig_atomic_t s_terminated = 0;
     goes to stderr, for czmq writes some logs to stdout whatever
     zsys_set_logstream says (the zgossip actor's errors, for one).  */
 static FILE *s_out;
+
+/*  --burst-at-enter: the count, and a pipe by which the event thread hands
+    each entered peer's uuid (32 characters) to the command thread, the one
+    thread that may use Zyre's actor pipe (zyre_whisper).  */
+static int s_burst = 0;
+static int s_burst_pipe [2] = {-1, -1};
 
 static void
 s_on_sigterm (int sig)
@@ -272,6 +285,9 @@ s_print_event (zyre_event_t *event)
         pthread_mutex_lock (&s_names_lock);
         zhash_update (s_names, uuid, strdup (name ? name : ""));
         pthread_mutex_unlock (&s_names_lock);
+        if (s_burst > 0 && strlen (uuid) == 32
+            && write (s_burst_pipe [1], uuid, 32) != 32)
+            die ("cannot hand the burst on: %s", strerror (errno));
         s_json_field (s_out, "endpoint", zyre_event_peer_addr (event));
         fputs (",\"headers\":{", s_out);
         zhash_t *headers = zyre_event_headers (event);
@@ -322,6 +338,35 @@ s_event_thread (void *arg)
             break;
     }
     return NULL;
+}
+
+/* ---- bursts at ENTER --------------------------------------------------- */
+
+/*  Waits until stdin has input, whispering each burst the event thread
+    hands on meanwhile; false if interrupted by a signal.  */
+static bool
+s_send_bursts (zyre_t *node)
+{
+    while (true) {
+        struct pollfd fds [2] = {
+            {.fd = STDIN_FILENO, .events = POLLIN},
+            {.fd = s_burst_pipe [0], .events = POLLIN},
+        };
+        if (poll (fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                return false;
+            die ("poll: %s", strerror (errno));
+        }
+        if (fds [1].revents & POLLIN) {
+            char uuid [33] = {0};
+            if (read (s_burst_pipe [0], uuid, 32) != 32)
+                die ("cannot read the burst pipe: %s", strerror (errno));
+            for (int i = 0; i < s_burst; i++)
+                zyre_whispers (node, uuid, "burst %d", i);
+        }
+        if (fds [0].revents)
+            return true;
+    }
 }
 
 /* ---- commands --------------------------------------------------------- */
@@ -593,6 +638,9 @@ main (int argc, char *argv [])
         if (streq (opt, "--gossip-key"))
             gossip_key = value;
         else
+        if (streq (opt, "--burst-at-enter"))
+            s_burst = s_number (opt, value);
+        else
             die ("unknown option %s", opt);
     }
     if (!name || !iface)
@@ -704,6 +752,8 @@ main (int argc, char *argv [])
     fputs ("}\n", s_out);
     fflush (s_out);
 
+    if (s_burst > 0 && pipe (s_burst_pipe))
+        die ("cannot make the burst pipe: %s", strerror (errno));
     pthread_t events;
     if (pthread_create (&events, NULL, s_event_thread, node))
         die ("cannot start the event thread");
@@ -717,6 +767,8 @@ main (int argc, char *argv [])
             cap *= 2;
             buffer = (char *) realloc (buffer, cap);
         }
+        if (s_burst > 0 && !s_send_bursts (node))
+            continue;           //  Interrupted: look at s_terminated
         ssize_t got = read (STDIN_FILENO, buffer + used, cap - used - 1);
         if (got < 0 && errno == EINTR)
             continue;

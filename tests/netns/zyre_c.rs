@@ -705,3 +705,62 @@ fn zyre_c_sequence_wraps() {
     lab.show();
     drop(stdins);
 }
+
+// ---- a Zyre application that sends the moment it meets us ------------------
+
+/// How many WHISPERs Zyre sends at its ENTER of us.
+const BURST: usize = 5_000;
+
+/// A Zyre application that whispers the moment it sees us ENTER (as
+/// Zyre's perf_remote greets a peer): Zyre ENTERs us on our HELLO, while
+/// we ENTER it only on its PING-OK, so much of the burst reaches us
+/// before Zyre has proven our link to it. All of it is delivered, after
+/// our ENTER of Zyre, in order, and neither side sees the other EXIT.
+#[test]
+fn zyre_c_whispers_sent_at_its_enter_all_arrive() {
+    let Some(mut lab) = lab("zyre_c_whispers_sent_at_its_enter_all_arrive", "zyreburst") else {
+        return;
+    };
+    lab.numbered_lan("lan", 230, &["a", "b"]);
+    // Debug logging of every held and delivered message would be most of
+    // the work.
+    let mut ours = JsonPeer::spawn_with_env(&lab, "a", "lan", "ours", &[], &[("RUST_LOG", "warn")]);
+    let burst = BURST.to_string();
+    let mut theirs = zyre(&lab, "b", "lan", "zyre", &["--burst-at-enter", &burst]);
+    meet(&mut ours, &mut theirs);
+    let last = format!("burst {}", BURST - 1);
+    expect(
+        &mut ours,
+        "the burst's last WHISPER",
+        message("WHISPER", &theirs, &[last.as_str()]),
+        Duration::from_secs(60),
+    );
+    let uuid = theirs.uuid.clone();
+    let mut entered = false;
+    let mut next = 0usize;
+    for event in ours.events() {
+        if event.peer() != uuid {
+            continue;
+        }
+        if event.is("ENTER") {
+            entered = true;
+        } else if event.is("WHISPER") {
+            assert!(entered, "a WHISPER of Zyre before its ENTER: {event}");
+            assert_eq!(
+                event.content(),
+                [format!("burst {next}")],
+                "WHISPER {next} was due\n{}",
+                lab.report()
+            );
+            next += 1;
+        }
+    }
+    assert_eq!(
+        next,
+        BURST,
+        "ours got {next} of {BURST} WHISPERs\n{}",
+        lab.report()
+    );
+    still_one_peer(&ours, &theirs, &lab);
+    lab.show();
+}
