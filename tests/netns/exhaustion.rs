@@ -575,8 +575,8 @@ fn a_node_short_of_descriptors_keeps_the_peers_it_holds() {
 /// `crowd` nodes on one host, then one under the open-file limit `low` on
 /// another; once it met a peer, `observe` of the crowd linking to it (and,
 /// with `talk`, SHOUTing to it 4 times a second), then 3 s measured.
-/// Asserted: no spin, under its limit, and no EXIT of a peer it met, at it
-/// or at the peer.
+/// Asserted: no spin, under its limit, no EXIT at it of a peer it met,
+/// and no EXIT of it at a peer it never met.
 fn low_limit_among_a_crowd(name: &str, net: &str, low: &str, crowd: usize, observe: Duration, talk: bool) {
     let Some(lab) = lab_of(name, net, &[("a", 2), ("b", 3)]) else {
         return;
@@ -647,11 +647,21 @@ fn low_limit_among_a_crowd(name: &str, net: &str, low: &str, crowd: usize, obser
         .filter(|peer| exits_of(&a, peer) > 0)
         .map(|peer| peer.name.as_str())
         .collect();
-    // Not asserted (left undone, see the README): peers that see it go.
-    // One it never ENTERed can have had its HELLO before a shortage cut
-    // its link; one it holds can lose its messages when its link to that
-    // peer is re-made under the shortage (a CI run: 1 of 33, twice).
+    // A peer it never ENTERed never ENTERed it either, so sees no EXIT of
+    // it: that peer ENTERs it on its PING-OK, sent over its link to the
+    // peer, which carries its own PING as well, and the peer's answer
+    // ENTERs the peer. (Before the ENTER waited
+    // for the PING-OK, one that had its HELLO before a shortage cut its
+    // link ENTERed it and then saw it EXIT: 7 of 28 in one of 5 runs.)
+    // Not asserted (left undone, see the README): one it holds can lose
+    // its messages when its link to that peer is re-made under the
+    // shortage (a CI run: 1 of 33, twice).
     let saw_it_go = |peers: &[&JsonPeer]| peers.iter().filter(|peer| exits_of(peer, &a) > 0).count();
+    let ghosts: Vec<&str> = not_held
+        .iter()
+        .filter(|peer| exits_of(peer, &a) > 0)
+        .map(|peer| peer.name.as_str())
+        .collect();
     figure!(
         "exhaustion/low limit {low}: it EXITed {} of the {} peers it held; {} of those and {} of the \
          {} not held saw it EXIT",
@@ -664,6 +674,11 @@ fn low_limit_among_a_crowd(name: &str, net: &str, low: &str, crowd: usize, obser
     assert!(
         dropped.is_empty(),
         "it EXITed peers it held: {dropped:?}; {stats}\n{}",
+        lab.report()
+    );
+    assert!(
+        ghosts.is_empty(),
+        "peers it never ENTERed saw it EXIT (so they had ENTERed it): {ghosts:?}; {stats}\n{}",
         lab.report()
     );
 }
