@@ -55,6 +55,7 @@ struct Cause {
 struct Metrics {
     registry: Registry,
     peers: Gauge,
+    peers_unproven: Gauge,
     peers_pending: Gauge,
     peers_pending_linked: Gauge,
     max_peers: Gauge,
@@ -80,8 +81,13 @@ impl Metrics {
         let r = &mut m.registry;
         r.register(
             "peers",
-            "Peers that said HELLO (their ENTER was given), now",
+            "Peers that said HELLO (their ENTER given or waiting for its proof), now",
             m.peers.clone(),
+        );
+        r.register(
+            "peers_unproven",
+            "Of those, the ones whose ENTER waits for the proof that our link reaches them (PING-OK), now",
+            m.peers_unproven.clone(),
         );
         r.register(
             "peers_pending",
@@ -171,6 +177,7 @@ impl Metrics {
         let counter = |c: &Counter, v: u64| c.inner().store(v, Ordering::Relaxed);
         let core = &stats.core;
         gauge(&self.peers, core.peers_ready);
+        gauge(&self.peers_unproven, core.peers_unproven);
         gauge(&self.peers_pending, core.peers_pending);
         gauge(&self.peers_pending_linked, core.peers_linked_pending);
         gauge(&self.max_peers, core.max_peers);
@@ -426,6 +433,7 @@ mod tests {
             inbound_shed: 0,
         };
         stats.core.peers_ready = 2;
+        stats.core.peers_unproven = 1;
         stats.core.pings_sent = 5;
         stats.core.exits[zre::core::Removal::Unreachable.index()] = 4;
         metrics.update(&stats);
@@ -433,6 +441,7 @@ mod tests {
         for line in [
             "# TYPE zre_peers gauge",
             "zre_peers 2",
+            "zre_peers_unproven 1",
             "# TYPE zre_pings_total counter",
             "zre_pings_total 5",
             "zre_backlog_messages 3",

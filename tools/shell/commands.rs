@@ -370,6 +370,7 @@ pub(super) fn print(printer: &mut Printer, output: &[Output], json: bool) -> Res
 struct Stats {
     peers: usize,
     pending: usize,
+    unproven: usize,
     backlog: usize,
     rss_kib: Option<u64>,
     node: Option<zre::NodeStats>,
@@ -381,6 +382,7 @@ impl Stats {
         Stats {
             peers: stats.core.peers_ready,
             pending: stats.core.peers_pending,
+            unproven: stats.core.peers_unproven,
             backlog: stats.backlog,
             rss_kib: rss_kib(),
             node: Some(stats),
@@ -391,8 +393,8 @@ impl Stats {
         // A figure that cannot be read (out of descriptors, no /proc) is
         // left out, as the --json contract says, rather than shown as 0.
         let mut json = format!(
-            "{{\"event\":\"STATS\",\"peers\":{},\"pending\":{},\"backlog\":{}",
-            self.peers, self.pending, self.backlog
+            "{{\"event\":\"STATS\",\"peers\":{},\"pending\":{},\"unproven\":{},\"backlog\":{}",
+            self.peers, self.pending, self.unproven, self.backlog
         );
         if let Some(rss) = self.rss_kib {
             json.push_str(&format!(",\"rss_kib\":{rss}"));
@@ -425,9 +427,10 @@ impl Stats {
     fn human(&self) -> String {
         let unknown = || "unknown".to_owned();
         let mut text = format!(
-            "peers {} (pending {}), backlog {} messages, RSS {}",
+            "peers {} (pending {}, unproven {}), backlog {} messages, RSS {}",
             self.peers,
             self.pending,
+            self.unproven,
             self.backlog,
             self.rss_kib.map_or_else(unknown, |kib| format!("{kib} KiB"))
         );
@@ -471,13 +474,14 @@ mod tests {
         let stats = Stats {
             peers: 2,
             pending: 61,
+            unproven: 1,
             backlog: 0,
             rss_kib: Some(12345),
             node: None,
         };
         assert_eq!(
             stats.json(),
-            r#"{"event":"STATS","peers":2,"pending":61,"backlog":0,"rss_kib":12345}"#
+            r#"{"event":"STATS","peers":2,"pending":61,"unproven":1,"backlog":0,"rss_kib":12345}"#
         );
         // Out of descriptors, /proc cannot be read: left out, not 0.
         let starved = Stats {
@@ -486,7 +490,7 @@ mod tests {
         };
         assert_eq!(
             starved.json(),
-            r#"{"event":"STATS","peers":2,"pending":61,"backlog":0}"#
+            r#"{"event":"STATS","peers":2,"pending":61,"unproven":1,"backlog":0}"#
         );
         assert!(starved.human().contains("RSS unknown"), "{}", starved.human());
     }

@@ -73,8 +73,14 @@ impl Removal {
 /// What a [`NodeCore`] did since it started, and how full its tables are.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CoreCounters {
-    /// Peers that said HELLO (the application had their ENTER).
+    /// Peers that said HELLO, their ENTER given or still to come (see
+    /// [`CoreCounters::peers_unproven`]).
     pub peers_ready: usize,
+    /// Of those, the ones whose ENTER still waits for the proof that our
+    /// link reaches them (their PING-OK; in CURVE mode, our link's
+    /// handshake): not in `peers()` yet. One that stays here has an
+    /// endpoint we cannot reach (a wrong `--endpoint`, a firewall).
+    pub peers_unproven: usize,
     /// Peers only announced (beacon, gossip tuple), waiting for HELLO.
     pub peers_pending: usize,
     /// Of those, how many have a link (the rest wait for one).
@@ -121,6 +127,7 @@ impl NodeCore {
         for peer in self.peers.values() {
             if peer.ready {
                 counters.peers_ready += 1;
+                counters.peers_unproven += usize::from(!peer.entered);
             } else {
                 counters.peers_pending += 1;
                 if peer.linked {

@@ -178,3 +178,38 @@ fn a_host_name_endpoint_is_linked_by_name() {
     assert_eq!(drain(&mut core), (vec![], vec![]));
     assert_eq!(core.peer_endpoint(peer), Some("tcp://zyre-host:41001"));
 }
+
+/// Between a peer's HELLO and its PING-OK the counters say where it is:
+/// said HELLO (`peers_ready`) and waiting for its ENTER (`peers_unproven`),
+/// while `peers()` and `pending_peer_count()` leave it out (a user's trial
+/// saw `/peers` empty and `/stats` say "peers 1 (pending 0)").
+#[test]
+fn a_peer_waiting_for_its_ping_ok_is_counted_as_unproven() {
+    let now = Instant::now();
+    let config = CoreConfig::new(Uuid::from_u128(1), "us", "tcp://10.0.0.1:41000", 41000);
+    let mut core = NodeCore::new(config, now);
+    let peer = Uuid::from_u128(4);
+    hello_from(&mut core, now, peer, "tcp://10.0.0.4:41001");
+    let counters = core.counters();
+    assert_eq!(
+        (
+            counters.peers_ready,
+            counters.peers_unproven,
+            counters.peers_pending
+        ),
+        (1, 1, 0)
+    );
+    assert!(core.peers().is_empty());
+    assert_eq!(core.pending_peer_count(), 0);
+    ping_ok_from(&mut core, now, peer);
+    let counters = core.counters();
+    assert_eq!(
+        (
+            counters.peers_ready,
+            counters.peers_unproven,
+            counters.peers_pending
+        ),
+        (1, 0, 0)
+    );
+    assert_eq!(core.peers(), vec![peer]);
+}

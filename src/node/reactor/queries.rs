@@ -36,8 +36,10 @@ impl Node {
         self.core.peers()
     }
 
-    /// Peers known by beacon or gossip whose HELLO has not arrived yet:
-    /// with [`Node::peers`], the whole peer table (at most `max_peers`).
+    /// Peers known by beacon or gossip whose HELLO has not arrived yet.
+    /// With [`Node::peers`] and the peers whose ENTER waits for the proof
+    /// that our link reaches them (`stats().core.peers_unproven`), the
+    /// whole peer table (at most `max_peers`).
     pub fn pending_peer_count(&self) -> usize {
         self.core.pending_peer_count()
     }
