@@ -724,7 +724,10 @@ impl Node {
         if !self.inbox_watch.is_open(fd) {
             self.drain_watch(now)?;
         }
-        Ok(self.inbox_watch.greeted_over(fd, peer))
+        let core = &self.core;
+        Ok(self
+            .inbox_watch
+            .greeted_over(fd, peer, |p| core.peer_name(p).is_some()))
     }
 
     /// Reads the inbox monitor's events (connections opened and closed).
