@@ -63,8 +63,9 @@ fn haskell_server(lab: &Lab) -> ChildGuard {
     )
 }
 
-/// Logging at debug level whatever `RUST_LOG` says: `zrecats_talk_through`
-/// waits for its line saying which dialect a client speaks.
+/// Logging at debug level whatever `RUST_LOG` says (a failure's report
+/// then shows each tuple refreshed); `zrecats_talk_through` waits for its
+/// info line of our tuple's PUBLISH.
 fn our_server(lab: &Lab) -> ChildGuard {
     peers::gossip_server_logging(lab, "r", &["--bind", "tcp://*:31337"], "debug")
 }
