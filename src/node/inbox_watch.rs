@@ -226,6 +226,37 @@ impl InboxWatch {
         }
     }
 
+    /// `peer` sent a PING or PING-OK over the connection `fd`. False if we
+    /// shed that connection: the peer's link to us is being cut, and what
+    /// it sends after this is lost, so the message must not count (a
+    /// PING-OK there is no proof that both ways work). Otherwise the
+    /// connection is the peer's, and becomes the one kept for it unless
+    /// another peer we hold claims it: the peer's HELLO may have been
+    /// taken for another connection that had the number before (see
+    /// [`InboxWatch::greeted_over`]).
+    pub(crate) fn spoke_over(&mut self, fd: RawFd, peer: Uuid, holds: impl Fn(Uuid) -> bool) -> bool {
+        let claimed = |by: Option<Uuid>| by.is_some_and(|by| by != peer && holds(by));
+        match self.open.get_mut(&fd) {
+            Some(inbound) if inbound.shed => false,
+            Some(inbound) => {
+                if !claimed(inbound.peer) {
+                    inbound.peer = Some(peer);
+                }
+                true
+            }
+            None if self.shed_closed.contains(&fd) => false,
+            None => {
+                if !claimed(self.early.get(&fd).copied()) {
+                    if self.early.len() >= EARLY_MOST {
+                        self.early.clear();
+                    }
+                    self.early.insert(fd, peer);
+                }
+                true
+            }
+        }
+    }
+
     /// Reads every monitor event waiting (until EAGAIN, which re-arms the
     /// ZMQ_FD edge), tells `owner` of each closed peer connection, and
     /// sheds connections beyond the cap (see the module).
@@ -525,6 +556,38 @@ mod tests {
         assert!(watch.greeted_over(12, held, holds));
         assert!(!watch.greeted_over(12, stale, holds));
         assert_eq!(watch.take_early(12), Some(held));
+    }
+
+    /// A HELLO read late from a connection we shed was taken for the one
+    /// that got its number; the peer's PING or PING-OK names its own
+    /// connection, which is then kept for it, and one over a connection
+    /// we shed is refused (the peer's next messages are lost with it).
+    #[test]
+    fn a_ping_names_the_connection_a_peer_speaks_over() {
+        let context = zmq::Context::new();
+        let inbox = context.socket(zmq::ROUTER).unwrap();
+        inbox.bind("inproc://a-ping-names-the-connection").unwrap();
+        let mut watch = InboxWatch::new(&context, &inbox, "ping-names", vec![41000], 8).unwrap();
+        let b: IpAddr = "10.0.0.3".parse().unwrap();
+        let (peer, other) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let holds = |p: Uuid| p == peer;
+        // Its HELLO went to 10 (the number's older connection's, read late).
+        watch.open.insert(10, inbound(b, 1, false, None));
+        assert!(watch.greeted_over(10, peer, holds));
+        // Its own connection, 11, unprotected until its PING-OK comes.
+        watch.open.insert(11, inbound(b, 2, false, None));
+        assert_eq!(newest_of_busiest(&watch.open, holds), Some((11, b, 2)));
+        assert!(watch.spoke_over(11, peer, holds));
+        assert_eq!(watch.open[&11].peer, Some(peer));
+        assert_eq!(newest_of_busiest(&watch.open, holds), None);
+        // Over a connection we shed, open or closed: refused.
+        watch.open.insert(12, inbound(b, 3, true, None));
+        assert!(!watch.spoke_over(12, peer, holds));
+        assert!(watch.remove_closed(12).is_some());
+        assert!(!watch.spoke_over(12, peer, holds));
+        // Another peer's PING over a held peer's connection takes nothing.
+        assert!(watch.spoke_over(11, other, holds));
+        assert_eq!(watch.open[&11].peer, Some(peer));
     }
 
     #[test]

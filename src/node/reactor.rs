@@ -683,9 +683,16 @@ impl Node {
             // (zmq_msg_data costs ~30 instructions); again only after a
             // HELLO's connection was looked up.
             let mut header = self.header.bytes();
-            if header.get(2) == Some(&(MessageId::Hello as u8)) {
-                if !self.note_greeting(now)? {
+            let id = header.get(2).copied();
+            if id == Some(MessageId::Hello as u8) {
+                if !self.note_connection(now, true)? {
                     debug!("a HELLO came over a connection to our inbox that we had shed: ignored");
+                    continue;
+                }
+                header = self.header.bytes();
+            } else if id == Some(MessageId::Ping as u8) || id == Some(MessageId::PingOk as u8) {
+                if !self.note_connection(now, false)? {
+                    debug!("a PING or PING-OK came over a connection to our inbox that we had shed: ignored");
                     continue;
                 }
                 header = self.header.bytes();
@@ -697,13 +704,24 @@ impl Node {
         Ok(false)
     }
 
-    /// A HELLO was read: tells the inbox watch which connection its peer
-    /// greeted us over, so that it is never the one shed while we hold
-    /// the peer (see `inbox_watch.rs`). libzmq names it by descriptor in
-    /// each message's `__fd` property (behind the deprecated ZMQ_SRCFD).
-    /// False if the watch had shed that connection before its HELLO was
-    /// read: the HELLO is then ignored, as one refused for a full table
-    /// is (the peer is met later, by its next HELLO).
+    /// A HELLO (`hello`), or a PING or PING-OK, was read: tells the inbox
+    /// watch which connection its peer speaks to us over, so that it is
+    /// never the one shed while we hold the peer (see `inbox_watch.rs`).
+    /// libzmq names it by descriptor in each message's `__fd` property
+    /// (behind the deprecated ZMQ_SRCFD). False if the watch had shed that
+    /// connection before the message was read: it is then ignored. A HELLO
+    /// so is as one refused for a full table (the peer is met later, by its
+    /// next HELLO); a PING-OK so proves nothing, for what the peer sends us
+    /// next is lost with that connection (ENTER means both ways work).
+    ///
+    /// A PING or PING-OK is read for this too: a HELLO read late from a
+    /// connection we shed is taken for the connection that got its number
+    /// since, and the peer's own connection is another; its PING or
+    /// PING-OK (the round trip that ENTERs it) names that one. Without
+    /// this, a node short of descriptors ENTERed such a peer on a PING-OK
+    /// that came over a connection it had shed, and dropped it at the gap
+    /// that followed (2 of 21 runs of the lowest-limit test, three at once).
+    /// Neither is on the stream's path.
     ///
     /// A connection's ACCEPTED comes before any HELLO over it, but by
     /// another socket (the monitor's): a HELLO over a connection the watch
@@ -711,7 +729,7 @@ impl Node {
     /// connection that got the number of one we shed is seen as the new
     /// one (under a stranger's churn of connections, a new peer's HELLO
     /// was taken for the shed one's, and it was met only at its next).
-    fn note_greeting(&mut self, now: Instant) -> io::Result<bool> {
+    fn note_connection(&mut self, now: Instant, hello: bool) -> io::Result<bool> {
         let fd = self.header.property(c"__fd").and_then(|text| text.parse().ok());
         let peer = self
             .identity
@@ -725,9 +743,12 @@ impl Node {
             self.drain_watch(now)?;
         }
         let core = &self.core;
-        Ok(self
-            .inbox_watch
-            .greeted_over(fd, peer, |p| core.peer_name(p).is_some()))
+        let holds = |p| core.peer_name(p).is_some();
+        Ok(if hello {
+            self.inbox_watch.greeted_over(fd, peer, holds)
+        } else {
+            self.inbox_watch.spoke_over(fd, peer, holds)
+        })
     }
 
     /// Reads the inbox monitor's events (connections opened and closed).
