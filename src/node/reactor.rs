@@ -80,6 +80,10 @@ const INBOX_BATCH: usize = 256;
 /// (128 KiB), that memory is reused, where a larger swing is trimmed from
 /// the heap and faulted in (and zeroed by the kernel) again by the next.
 const INBOX_BATCH_BYTES: usize = 128 << 10;
+/// The messages whose connection the inbox watch is told of (see
+/// `Node::note_connection`), as a bit set of their ids.
+const CONNECTION_NOTED: u32 =
+    1 << MessageId::Hello as u32 | 1 << MessageId::Ping as u32 | 1 << MessageId::PingOk as u32;
 
 pub(crate) struct ReactorSettings {
     pub send_hwm: i32,
@@ -683,16 +687,15 @@ impl Node {
             // (zmq_msg_data costs ~30 instructions); again only after a
             // HELLO's connection was looked up.
             let mut header = self.header.bytes();
-            let id = header.get(2).copied();
-            if id == Some(MessageId::Hello as u8) {
-                if !self.note_connection(now, true)? {
-                    debug!("a HELLO came over a connection to our inbox that we had shed: ignored");
-                    continue;
-                }
-                header = self.header.bytes();
-            } else if id == Some(MessageId::Ping as u8) || id == Some(MessageId::PingOk as u8) {
-                if !self.note_connection(now, false)? {
-                    debug!("a PING or PING-OK came over a connection to our inbox that we had shed: ignored");
+            // HELLO, PING and PING-OK: one test on the stream's path.
+            let id = header.get(2).copied().unwrap_or(0);
+            if id < 32 && CONNECTION_NOTED >> id & 1 == 1 {
+                let hello = id == MessageId::Hello as u8;
+                if !self.note_connection(now, hello)? {
+                    debug!(
+                        "a {} came over a connection to our inbox that we had shed: ignored",
+                        if hello { "HELLO" } else { "PING or PING-OK" }
+                    );
                     continue;
                 }
                 header = self.header.bytes();
