@@ -464,6 +464,15 @@ fn remote_host(fd: RawFd) -> Option<IpAddr> {
 mod tests {
     use super::*;
 
+    /// A watch on a ROUTER of its own (kept alive with it).
+    fn watched(name: &str) -> (zmq::Context, zmq::Socket, InboxWatch) {
+        let context = zmq::Context::new();
+        let inbox = context.socket(zmq::ROUTER).unwrap();
+        inbox.bind(&format!("inproc://{name}")).unwrap();
+        let watch = InboxWatch::new(&context, &inbox, name, vec![41000], 8).unwrap();
+        (context, inbox, watch)
+    }
+
     fn inbound(host: IpAddr, order: u64, shed: bool, peer: Option<u128>) -> Inbound {
         Inbound {
             host,
@@ -499,10 +508,7 @@ mod tests {
     /// is a new connection's.
     #[test]
     fn a_hello_over_a_connection_we_shed_is_refused() {
-        let context = zmq::Context::new();
-        let inbox = context.socket(zmq::ROUTER).unwrap();
-        inbox.bind("inproc://a-hello-over-a-shed-connection").unwrap();
-        let mut watch = InboxWatch::new(&context, &inbox, "shed-hello", vec![41000], 8).unwrap();
+        let (_context, _inbox, mut watch) = watched("shed-hello");
         let host: IpAddr = "10.0.0.3".parse().unwrap();
         let (kept, shed, gone) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
         watch.open.insert(10, inbound(host, 1, false, None));
@@ -531,10 +537,7 @@ mod tests {
     /// dropped, in 2 of 18 runs under load).
     #[test]
     fn a_hello_of_another_over_a_held_peers_connection_is_refused() {
-        let context = zmq::Context::new();
-        let inbox = context.socket(zmq::ROUTER).unwrap();
-        inbox.bind("inproc://a-hello-of-another").unwrap();
-        let mut watch = InboxWatch::new(&context, &inbox, "another-hello", vec![41000], 8).unwrap();
+        let (_context, _inbox, mut watch) = watched("another-hello");
         let b: IpAddr = "10.0.0.3".parse().unwrap();
         let (held, stale, free) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
         let holds = |peer: Uuid| peer == held;
@@ -564,10 +567,7 @@ mod tests {
     /// we shed is refused (the peer's next messages are lost with it).
     #[test]
     fn a_ping_names_the_connection_a_peer_speaks_over() {
-        let context = zmq::Context::new();
-        let inbox = context.socket(zmq::ROUTER).unwrap();
-        inbox.bind("inproc://a-ping-names-the-connection").unwrap();
-        let mut watch = InboxWatch::new(&context, &inbox, "ping-names", vec![41000], 8).unwrap();
+        let (_context, _inbox, mut watch) = watched("ping-names");
         let b: IpAddr = "10.0.0.3".parse().unwrap();
         let (peer, other) = (Uuid::from_u128(1), Uuid::from_u128(2));
         let holds = |p: Uuid| p == peer;
