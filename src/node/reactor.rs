@@ -684,8 +684,8 @@ impl Node {
                 None => None,
             };
             // The header's bytes are asked of libzmq once per message
-            // (zmq_msg_data costs ~30 instructions); again only after a
-            // HELLO's connection was looked up.
+            // (zmq_msg_data costs ~30 instructions); again only after the
+            // connection of a HELLO, PING or PING-OK was looked up.
             let mut header = self.header.bytes();
             // HELLO, PING and PING-OK: one test on the stream's path.
             let id = header.get(2).copied().unwrap_or(0);
