@@ -60,8 +60,7 @@ fn loaded(groups: usize, table: usize, now: Instant) -> NodeCore {
         )
         .to_bytes()
         .expect("a HELLO within bounds");
-        let mut identity = vec![1u8];
-        identity.extend_from_slice(Uuid::from_u128(0x1000 + p as u128).as_bytes());
+        let identity = zre::core::peer_identity(&Uuid::from_u128(0x1000 + p as u128));
         core.handle_message(now, &identity, &hello, Vec::new());
         // Its PING-OK to our PING: ENTERed, as a live peer is.
         let ping_ok = ZreMessage::new(2, Body::PingOk).to_bytes().expect("a PING-OK");

@@ -162,12 +162,6 @@ fn wait_for_room(node: &mut Node, limit: usize) {
     }
 }
 
-fn identity(uuid: Uuid) -> Vec<u8> {
-    let mut id = vec![1u8];
-    id.extend_from_slice(uuid.as_bytes());
-    id
-}
-
 fn raw_context() -> zmq::Context {
     let ctx = zmq::Context::new();
     ctx.set_io_threads(1).unwrap();
@@ -189,7 +183,9 @@ fn raw_router(ctx: &zmq::Context, hwm: i32) -> (zmq::Socket, String) {
 
 fn raw_dealer(ctx: &zmq::Context, hwm: i32, endpoint: &str) -> zmq::Socket {
     let dealer = ctx.socket(zmq::DEALER).unwrap();
-    dealer.set_identity(&identity(Uuid::new_v4())).unwrap();
+    dealer
+        .set_identity(&zre::core::peer_identity(&Uuid::new_v4()))
+        .unwrap();
     dealer.set_sndhwm(hwm).unwrap();
     dealer.set_linger(0).unwrap();
     if curve() {

@@ -23,8 +23,7 @@ use zre::wire::{Beacon, Body, Hello, ZreMessage};
 /// outputs drained.
 fn core_with_peer(config: CoreConfig, now: Instant, peer: Uuid, endpoint: &str) -> NodeCore {
     let mut core = NodeCore::new(config, now);
-    let mut identity = vec![1u8];
-    identity.extend_from_slice(peer.as_bytes());
+    let identity = zre::core::peer_identity(&peer);
     let hello = ZreMessage::new(
         1,
         Body::Hello(Box::new(Hello {

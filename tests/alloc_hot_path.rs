@@ -326,8 +326,7 @@ fn core_knowing(
 ) -> zre::core::NodeCore {
     use zre::wire::{Body, Hello, ZreMessage};
     let mut core = zre::core::NodeCore::new(config, now);
-    let mut identity = vec![1u8];
-    identity.extend_from_slice(peer.as_bytes());
+    let identity = zre::core::peer_identity(&peer);
     let hello = Body::Hello(Box::new(Hello {
         endpoint,
         groups: vec![],

@@ -65,5 +65,7 @@ pub use command_error::CommandError;
 pub use config::CoreConfig;
 pub use endpoint::{Endpoint, EndpointError, Host, LinkScope};
 pub use event::{Event, Frame, Headers, ZyreUuid};
-pub use node::{CoreCounters, NodeCore, REMOVALS, Removal, SEED_RETRY_MAX, SEED_RETRY_MIN};
+pub use node::{
+    CoreCounters, IDENTITY_LEN, NodeCore, REMOVALS, Removal, SEED_RETRY_MAX, SEED_RETRY_MIN, peer_identity,
+};
 pub use subnet::Subnet;

@@ -70,6 +70,23 @@ const LEAVE_GRACE: Duration = Duration::from_secs(1);
 /// (libzmq reserves identities that start with a zero byte.)
 pub const IDENTITY_LEN: usize = 17;
 
+/// The routing id a peer's DEALER gives itself, which our ROUTER hands
+/// [`NodeCore::handle_message`] as the message's first frame: the byte 1,
+/// then the peer's 16 UUID bytes (RFC 36, "ZRE Protocol"; Zyre's
+/// `zyre_peer_connect`). An I/O layer sets it on each DEALER it connects.
+///
+/// ```
+/// let uuid = zre::Uuid::from_u128(0x2e);
+/// let identity = zre::core::peer_identity(&uuid);
+/// assert_eq!(identity.len(), zre::core::IDENTITY_LEN);
+/// assert_eq!((identity[0], &identity[1..]), (1, &uuid.as_bytes()[..]));
+/// ```
+pub fn peer_identity(uuid: &Uuid) -> [u8; IDENTITY_LEN] {
+    let mut identity = [1u8; IDENTITY_LEN];
+    identity[1..].copy_from_slice(uuid.as_bytes());
+    identity
+}
+
 /// One ZRE node as a deterministic state machine (sans-I/O, like
 /// quinn-proto's `Connection`): it owns no socket and reads no clock.
 ///

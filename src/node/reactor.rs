@@ -1109,8 +1109,7 @@ impl Node {
             self.core.handle_connect_failed(Instant::now(), peer);
             return Ok(());
         }
-        let mut identity = [1u8; 17];
-        identity[1..].copy_from_slice(self.core.uuid().as_bytes());
+        let identity = crate::core::peer_identity(&self.core.uuid());
         let setup = DealerSetup {
             identity: Some(&identity),
             send_hwm: Some(self.settings.send_hwm),

@@ -381,8 +381,7 @@ fn a_hello_naming_another_key_than_its_handshake_proved_is_refused() {
     let say_hello = |claimed: &[u8; 32]| {
         let dealer = context.socket(zmq::DEALER).unwrap();
         dealer.set_linger(0).unwrap();
-        let mut identity = vec![1u8];
-        identity.extend_from_slice(m_uuid.as_bytes());
+        let identity = zre::core::peer_identity(&m_uuid);
         dealer.set_identity(&identity).unwrap();
         dealer.set_curve_serverkey(&a.public_key).unwrap();
         dealer.set_curve_publickey(&m.public_key).unwrap();

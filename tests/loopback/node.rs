@@ -510,8 +510,7 @@ fn stopping_does_not_wait_for_a_peer_never_entered() {
     let context = zmq::Context::new();
     let dealer = context.socket(zmq::DEALER).unwrap();
     let fake = Uuid::from_u128(0xBAD_E9D);
-    let mut identity = vec![1u8];
-    identity.extend_from_slice(fake.as_bytes());
+    let identity = zre::core::peer_identity(&fake);
     dealer.set_identity(&identity).unwrap();
     dealer.set_linger(0).unwrap();
     dealer.connect(node.endpoint()).unwrap();

@@ -511,18 +511,12 @@ fn genuine_stream_survives_hostile_traffic() {
 mod core {
     use std::time::Instant;
     use uuid::Uuid;
-    use zre::core::{CoreConfig, Event, NodeCore};
+    use zre::core::{CoreConfig, Event, NodeCore, peer_identity};
     use zre::wire::{Body, Hello, ZreMessage};
 
     fn target(now: Instant) -> NodeCore {
         let config = CoreConfig::new(Uuid::from_u128(1), "target", "tcp://10.99.0.1:41000", 41000);
         NodeCore::new(config, now)
-    }
-
-    fn identity(uuid: Uuid) -> Vec<u8> {
-        let mut identity = vec![1u8];
-        identity.extend_from_slice(uuid.as_bytes());
-        identity
     }
 
     fn hello(sequence: u16, groups: Vec<&str>) -> Vec<u8> {
@@ -553,7 +547,7 @@ mod core {
         let now = Instant::now();
         let mut core = target(now);
         let fake = Uuid::from_u128(0xfa4e);
-        core.handle_message(now, &identity(fake), &hello(65535, vec!["g"]), Vec::new());
+        core.handle_message(now, &peer_identity(&fake), &hello(65535, vec!["g"]), Vec::new());
         let seen = events(&mut core);
         assert!(
             !seen
@@ -565,15 +559,20 @@ mod core {
 
         // A peer that did enter and then sends a HELLO with a bad sequence
         // leaves once: one EXIT, for the ENTER it had.
-        core.handle_message(now, &identity(fake), &hello(1, vec!["g"]), Vec::new());
+        core.handle_message(now, &peer_identity(&fake), &hello(1, vec!["g"]), Vec::new());
         // Its PING-OK to the PING that went with our HELLO: entered.
         let ping_ok = ZreMessage {
             sequence: 2,
             body: Body::PingOk,
         };
-        core.handle_message(now, &identity(fake), &ping_ok.to_bytes().unwrap(), Vec::new());
+        core.handle_message(
+            now,
+            &peer_identity(&fake),
+            &ping_ok.to_bytes().unwrap(),
+            Vec::new(),
+        );
         assert!(matches!(events(&mut core).first(), Some(Event::Enter { .. })));
-        core.handle_message(now, &identity(fake), &hello(7, vec!["g"]), Vec::new());
+        core.handle_message(now, &peer_identity(&fake), &hello(7, vec!["g"]), Vec::new());
         let exits = events(&mut core)
             .into_iter()
             .filter(|e| matches!(e, Event::Exit { .. }))
@@ -595,7 +594,7 @@ mod core {
         let names: Vec<String> = (0..100_000).map(|n| format!("{n:x}")).collect();
         let groups: Vec<&str> = names.iter().map(String::as_str).collect();
         let fake = Uuid::from_u128(0xfa4e);
-        core.handle_message(now, &identity(fake), &hello(1, groups), Vec::new());
+        core.handle_message(now, &peer_identity(&fake), &hello(1, groups), Vec::new());
         let joins = events(&mut core)
             .into_iter()
             .filter(|e| matches!(e, Event::Join { .. }))

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 use zre::core::gossip_client::{ClientConfig, ClientOutput, GossipClient, ServerId, UNPUBLISH_TTL};
 use zre::core::gossip_server::{GossipServer, ServerConfig, ServerOutput};
-use zre::core::{Action, CoreConfig, Event, NodeCore, SEED_RETRY_MAX};
+use zre::core::{Action, CoreConfig, Event, NodeCore, SEED_RETRY_MAX, peer_identity};
 use zre::wire::GossipMessage;
 
 struct Link {
@@ -127,8 +127,7 @@ impl Net {
                     continue;
                 }
                 let queue = std::mem::take(&mut self.links.get_mut(&key).unwrap().queue);
-                let mut identity = vec![1u8];
-                identity.extend_from_slice(self.uuid(from).as_bytes());
+                let identity = peer_identity(&self.uuid(from));
                 let now = self.now;
                 for header in queue {
                     progressed = true;
@@ -166,8 +165,7 @@ impl Net {
                 if let Some(link) = self.links.remove(&(from, peer)) {
                     let to = self.endpoints.iter().position(|e| *e == link.endpoint);
                     if let Some(to) = to.filter(|&to| self.nodes[to].is_some()) {
-                        let mut identity = vec![1u8];
-                        identity.extend_from_slice(self.uuid(from).as_bytes());
+                        let identity = peer_identity(&self.uuid(from));
                         let now = self.now;
                         for header in link.queue {
                             self.core(to).handle_message(now, &identity, &header, Vec::new());

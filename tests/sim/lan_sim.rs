@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
-use zre::core::{Action, CoreConfig, Event, Frame, NodeCore};
+use zre::core::{Action, CoreConfig, Event, Frame, IDENTITY_LEN, NodeCore, peer_identity};
 use zre::wire::MessageId;
 
 pub struct SimNode {
@@ -26,7 +26,7 @@ struct Packet {
     /// The sender's link it went out on (named by the peer it is for).
     link: Uuid,
     to: usize,
-    identity: Vec<u8>,
+    identity: [u8; IDENTITY_LEN],
     header: Vec<u8>,
     content: Vec<Frame>,
 }
@@ -347,8 +347,7 @@ impl Lan {
                     // Nobody listens there: libzmq queues and retries.
                     return;
                 };
-                let mut identity = vec![1u8];
-                identity.extend_from_slice(self.uuid(from).as_bytes());
+                let identity = peer_identity(&self.uuid(from));
                 let content = content.map(|c| c.to_vec()).unwrap_or_default();
                 let packet = Packet {
                     from,

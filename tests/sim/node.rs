@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
-use zre::core::{Action, CoreConfig, Event, Frame, NodeCore, Removal};
+use zre::core::{Action, CoreConfig, Event, Frame, IDENTITY_LEN, NodeCore, Removal, peer_identity};
 use zre::wire::{Body, ZreMessage};
 
 struct SimNode {
@@ -19,7 +19,7 @@ struct SimNode {
 struct Packet {
     from: usize,
     to: usize,
-    identity: Vec<u8>,
+    identity: [u8; IDENTITY_LEN],
     header: Vec<u8>,
     content: Vec<Frame>,
 }
@@ -266,8 +266,7 @@ impl Sim {
                     // Another link of ours holds the identity there.
                     return;
                 }
-                let mut identity = vec![1u8];
-                identity.extend_from_slice(self.uuid(from).as_bytes());
+                let identity = peer_identity(&self.uuid(from));
                 let content = content.map(|c| c.to_vec()).unwrap_or_default();
                 if is_election(&header) {
                     self.election_sends.push((self.now - self.start, from, to));
@@ -657,8 +656,7 @@ fn flush_actions(sim: &mut Sim, from: usize) {
 /// gave, then the application's frames, at once.
 fn send_lent(sim: &mut Sim, from: usize, peer: Uuid, header: &[u8], content: &str) {
     let to = sim.links[&(from, peer)];
-    let mut identity = vec![1u8];
-    identity.extend_from_slice(sim.uuid(from).as_bytes());
+    let identity = peer_identity(&sim.uuid(from));
     sim.in_flight.push_back(Packet {
         from,
         to,
@@ -1023,8 +1021,7 @@ fn a_peer_whose_proof_was_lost_is_asked_again_when_it_talks() {
     let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
     let mut core = NodeCore::new(Sim::config(uuid_of(0), "a", ip, 41000), start);
     let peer = Uuid::from_u128(0xB0B);
-    let mut identity = vec![1u8];
-    identity.extend_from_slice(peer.as_bytes());
+    let identity = peer_identity(&peer);
     let is_ping = |a: &Action| matches!(a, Action::Send { header, .. } if header.get(2) == Some(&6));
     let mut pings = 0;
     let mut events = Vec::new();
@@ -1398,8 +1395,7 @@ fn clock_jump_expires_peers_which_then_come_back() {
 
 /// Sends one hand-made message from `from` to `to`, in `from`'s sequence.
 fn inject(sim: &mut Sim, from: Uuid, to: usize, header: Vec<u8>) {
-    let mut identity = vec![1u8];
-    identity.extend_from_slice(from.as_bytes());
+    let identity = peer_identity(&from);
     let now = sim.now;
     sim.nodes[to]
         .core
@@ -2914,8 +2910,7 @@ fn what_a_peer_says_before_its_ping_ok_is_bounded_in_bytes() {
     config.max_message_size = 100_000;
     let a = sim.add_with(config);
     let talk = |sim: &mut Sim, fake: Uuid, sequence: u16, bytes: usize| {
-        let mut identity = vec![1u8];
-        identity.extend_from_slice(fake.as_bytes());
+        let identity = peer_identity(&fake);
         let header = ZreMessage::new(sequence, Body::Whisper).to_bytes().unwrap();
         let now = sim.now;
         sim.nodes[a]
@@ -2960,8 +2955,7 @@ fn a_peer_that_sends_at_once_is_entered_with_everything_it_sent() {
     let a = sim.add("a");
     let zyre = Uuid::from_u128(0x2E);
     inject(&mut sim, zyre, a, hello_from(zyre, 5013, "zyre"));
-    let mut identity = vec![1u8];
-    identity.extend_from_slice(zyre.as_bytes());
+    let identity = peer_identity(&zyre);
     let now = sim.now;
     for sequence in 2..=5001u16 {
         let whisper = ZreMessage::new(sequence, Body::Whisper).to_bytes().unwrap();

@@ -8,7 +8,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
-use zre::core::{Action, CoreConfig, Event, NodeCore};
+use zre::core::{Action, CoreConfig, Event, NodeCore, peer_identity};
 use zre::wire::{Body, Hello, ZreMessage, curve_key};
 
 /// Every log line of this test binary (the tests filter by the keys they
@@ -56,12 +56,6 @@ fn curve_node(own: u8) -> NodeCore {
     let mut config = CoreConfig::new(Uuid::from_u128(1), "a", "tcp://10.25.0.2:41000", 41000);
     config.curve_public_key = Some(key(own));
     NodeCore::new(config, Instant::now())
-}
-
-fn identity(uuid: Uuid) -> Vec<u8> {
-    let mut identity = vec![1u8];
-    identity.extend_from_slice(uuid.as_bytes());
-    identity
 }
 
 fn hello(claimed: &[u8; 32]) -> Vec<u8> {
@@ -122,7 +116,13 @@ fn a_hello_naming_another_key_than_the_proven_one_is_refused_with_a_log_line() {
     let (claimed, proven) = (key(0x41), key(0x4d));
     let t0 = Instant::now();
     for i in 0..3 {
-        a.handle_message_proven(t0, &identity(m), Some(&proven), &hello(&claimed), Vec::new());
+        a.handle_message_proven(
+            t0,
+            &peer_identity(&m),
+            Some(&proven),
+            &hello(&claimed),
+            Vec::new(),
+        );
         let (actions, events) = drain(&mut a);
         assert!(connects(&actions).is_empty(), "try {i}: linked to {actions:?}");
         assert!(events.is_empty(), "try {i}: {events:?}");
@@ -140,7 +140,7 @@ fn a_hello_naming_another_key_than_the_proven_one_is_refused_with_a_log_line() {
     // A second later the next one is said, with the count held back.
     a.handle_message_proven(
         t0 + Duration::from_secs(1),
-        &identity(m),
+        &peer_identity(&m),
         Some(&proven),
         &hello(&claimed),
         Vec::new(),
@@ -150,7 +150,13 @@ fn a_hello_naming_another_key_than_the_proven_one_is_refused_with_a_log_line() {
     assert!(said[1].contains("2 more log lines like it not shown"), "{said:?}");
 
     // The HELLO its handshake proves is taken: we link back with that key.
-    a.handle_message_proven(t0, &identity(m), Some(&claimed), &hello(&claimed), Vec::new());
+    a.handle_message_proven(
+        t0,
+        &peer_identity(&m),
+        Some(&claimed),
+        &hello(&claimed),
+        Vec::new(),
+    );
     let (actions, _) = drain(&mut a);
     assert_eq!(connects(&actions), vec![(m, Some(claimed))]);
 }
@@ -165,7 +171,7 @@ fn a_message_under_a_known_uuid_from_another_key_is_refused() {
     let p = Uuid::from_u128(0x51);
     let (own, other) = (key(0x51), key(0x52));
     let t0 = Instant::now();
-    a.handle_message_proven(t0, &identity(p), Some(&own), &hello(&own), Vec::new());
+    a.handle_message_proven(t0, &peer_identity(&p), Some(&own), &hello(&own), Vec::new());
     a.handle_link_up(t0, p);
     let (_, events) = drain(&mut a);
     assert_eq!(
@@ -176,7 +182,7 @@ fn a_message_under_a_known_uuid_from_another_key_is_refused() {
 
     a.handle_message_proven(
         t0,
-        &identity(p),
+        &peer_identity(&p),
         Some(&other),
         &whisper(2),
         vec![b"forged".into()],
@@ -187,7 +193,13 @@ fn a_message_under_a_known_uuid_from_another_key_is_refused() {
     assert_eq!(said.len(), 1, "{said:?}");
     assert!(said[0].contains(&curve_key::encode_z85(&own)), "{said:?}");
 
-    a.handle_message_proven(t0, &identity(p), Some(&own), &whisper(2), vec![b"real".into()]);
+    a.handle_message_proven(
+        t0,
+        &peer_identity(&p),
+        Some(&own),
+        &whisper(2),
+        vec![b"real".into()],
+    );
     let (_, events) = drain(&mut a);
     let whispers: Vec<&[u8]> = events
         .iter()

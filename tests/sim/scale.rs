@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
-use zre::core::{Action, CoreConfig, Event, NodeCore, Removal};
+use zre::core::{Action, CoreConfig, Event, NodeCore, Removal, peer_identity};
 use zre::wire::{Beacon, Body, Hello, ZreMessage};
 
 struct Node {
@@ -145,8 +145,7 @@ impl Sim {
                 progressed = true;
                 if self.nodes[packet.to].alive {
                     self.work.messages += 1;
-                    let mut identity = vec![1u8];
-                    identity.extend_from_slice(self.uuid(packet.from).as_bytes());
+                    let identity = peer_identity(&self.uuid(packet.from));
                     let now = self.now;
                     self.nodes[packet.to]
                         .core
@@ -277,12 +276,6 @@ impl Sim {
     }
 }
 
-fn identity(uuid: Uuid) -> Vec<u8> {
-    let mut identity = vec![1u8];
-    identity.extend_from_slice(uuid.as_bytes());
-    identity
-}
-
 fn hello(endpoint: &str, name: &str) -> Vec<u8> {
     ZreMessage::new(
         1,
@@ -364,11 +357,11 @@ fn silent_comes_only_after_an_unanswered_ping_even_when_the_timers_run_late() {
     let peer = Uuid::from_u128(0xBEEF);
     core.handle_message(
         start,
-        &identity(peer),
+        &peer_identity(&peer),
         &hello("tcp://10.9.9.9:41000", "b"),
         Vec::new(),
     );
-    core.handle_message(start, &identity(peer), &ping_ok(2), Vec::new());
+    core.handle_message(start, &peer_identity(&peer), &ping_ok(2), Vec::new());
     drain(&mut core);
     // The loop was busy: the first timer pass comes 1.5 s after the peer
     // went evasive (5 s).
@@ -532,20 +525,20 @@ fn a_repeated_hello_that_says_something_new_is_a_restart() {
     let peer = Uuid::from_u128(0xD00D);
     core.handle_message(
         start,
-        &identity(peer),
+        &peer_identity(&peer),
         &hello("tcp://10.9.9.9:41000", "b"),
         Vec::new(),
     );
-    core.handle_message(start, &identity(peer), &ping_ok(2), Vec::new());
+    core.handle_message(start, &peer_identity(&peer), &ping_ok(2), Vec::new());
     let ping = ZreMessage::new(3, Body::Ping).to_bytes().unwrap();
-    core.handle_message(start, &identity(peer), &ping, Vec::new());
+    core.handle_message(start, &peer_identity(&peer), &ping, Vec::new());
     core.handle_message(
         start,
-        &identity(peer),
+        &peer_identity(&peer),
         &hello("tcp://10.9.9.9:41000", "b2"),
         Vec::new(),
     );
-    core.handle_message(start, &identity(peer), &ping_ok(2), Vec::new());
+    core.handle_message(start, &peer_identity(&peer), &ping_ok(2), Vec::new());
     let (_, events) = drain(&mut core);
     let kinds: Vec<&str> = events.iter().map(|e| e.kind()).collect();
     assert_eq!(kinds, ["ENTER", "EXIT", "ENTER"]);
@@ -586,11 +579,11 @@ fn a_beacon_flood_is_bounded_in_slots_and_links_and_never_locks_a_real_peer_out(
     let confirmed = Uuid::from_u128(0xC0FF_EE00);
     core.handle_message(
         start,
-        &identity(confirmed),
+        &peer_identity(&confirmed),
         &hello("tcp://10.9.9.1:41000", "c"),
         Vec::new(),
     );
-    core.handle_message(start, &identity(confirmed), &ping_ok(2), Vec::new());
+    core.handle_message(start, &peer_identity(&confirmed), &ping_ok(2), Vec::new());
     let mut open = HashSet::new();
     let mut most_open = 0;
     let mut now = start;
@@ -921,8 +914,13 @@ fn a_flood_from_one_host_does_not_push_out_a_real_peer_that_beacons_meanwhile() 
         }
         if hello_due.is_some_and(|due| now >= due) {
             hello_due = None;
-            core.handle_message(now, &identity(real), &hello(real_endpoint, "real"), Vec::new());
-            core.handle_message(now, &identity(real), &ping_ok(2), Vec::new());
+            core.handle_message(
+                now,
+                &peer_identity(&real),
+                &hello(real_endpoint, "real"),
+                Vec::new(),
+            );
+            core.handle_message(now, &peer_identity(&real), &ping_ok(2), Vec::new());
         }
         let (actions, events) = drain(&mut core);
         if hello_due.is_none()

@@ -77,8 +77,7 @@ fn ipv4_mode_drops_link_local_beacons() {
 
 /// `peer`'s HELLO (sequence 1) advertising `endpoint`.
 fn hello_from(core: &mut NodeCore, now: Instant, peer: Uuid, endpoint: &str) {
-    let mut identity = vec![1u8];
-    identity.extend_from_slice(peer.as_bytes());
+    let identity = peer_identity(&peer);
     let hello = Body::Hello(Box::new(Hello {
         endpoint,
         groups: vec![],
@@ -98,8 +97,7 @@ fn hello_from(core: &mut NodeCore, now: Instant, peer: Uuid, endpoint: &str) {
 /// `peer`'s PING-OK (sequence 2, after its HELLO): in plain mode, the
 /// proof that our link reaches it, which its ENTER waits for.
 fn ping_ok_from(core: &mut NodeCore, now: Instant, peer: Uuid) {
-    let mut identity = vec![1u8];
-    identity.extend_from_slice(peer.as_bytes());
+    let identity = peer_identity(&peer);
     let header = ZreMessage {
         sequence: 2,
         body: Body::PingOk,

@@ -2,6 +2,7 @@
 //! is reported EXIT at once (`Removal::SendFailed`), rather than kept with
 //! the message lost and its link left inside that message.
 
+use crate::core::peer_identity;
 use crate::node::link::tests::cut_after_header;
 use crate::{Event, Node, PortRange};
 use std::time::{Duration, Instant};
@@ -115,8 +116,7 @@ fn a_loss_on_a_link_the_restart_closed_spares_the_new_session() {
     )
     .to_bytes()
     .unwrap();
-    let mut identity = vec![1];
-    identity.extend_from_slice(b.uuid().as_bytes());
+    let identity = peer_identity(&b.uuid());
     a.core
         .handle_message(Instant::now(), &identity, &hello, Vec::new());
     // Its PING-OK to the PING that went with our HELLO on the new link:
