@@ -469,8 +469,21 @@ impl NodeCore {
 
     /// A ZRE message arrived on our inbox: the ROUTER's identity frame, the
     /// header frame and the content frames.
-    pub fn handle_message(&mut self, now: Instant, identity: &[u8], header: &[u8], content: Vec<Frame>) {
-        self.handle_message_proven(now, identity, None, header, content);
+    ///
+    /// Returns whether its sender is a peer we keep: one that said HELLO
+    /// and has its place in our table. False for a stranger's message, one
+    /// before its sender's HELLO, a HELLO we refused (a full table, a
+    /// disputed endpoint), and a gap that removed the sender. An I/O layer
+    /// short of descriptors sheds the connections that carry such senders
+    /// first (see `inbox_watch.rs`): they hold a descriptor for nothing.
+    pub fn handle_message(
+        &mut self,
+        now: Instant,
+        identity: &[u8],
+        header: &[u8],
+        content: Vec<Frame>,
+    ) -> bool {
+        self.handle_message_proven(now, identity, None, header, content)
     }
 
     /// [`handle_message`](Self::handle_message) with, in CURVE mode, the
@@ -479,6 +492,7 @@ impl NodeCore {
     /// property): a HELLO whose `X-PUBLICKEY` is another key, or a message
     /// under the UUID of a peer that has another key, is refused with a
     /// log line (once a second at most). UUID, key and link go together.
+    /// Returns whether the sender is a peer we keep, as `handle_message`.
     pub fn handle_message_proven(
         &mut self,
         now: Instant,
@@ -486,29 +500,30 @@ impl NodeCore {
         proven: Option<&crate::wire::CurveKey>,
         header: &[u8],
         content: Vec<Frame>,
-    ) {
+    ) -> bool {
         if self.stopped {
-            return;
+            // Nothing is kept or refused any more.
+            return true;
         }
         self.elections.set_clock(now);
         if identity.len() != IDENTITY_LEN {
             debug!("dropping message with a {}-byte identity", identity.len());
-            return;
+            return false;
         }
         let Ok(uuid) = Uuid::from_slice(&identity[1..]) else {
-            return;
+            return false;
         };
         let head = match Header::parse(header) {
             Ok(head) => head,
             Err(err) => {
                 debug!("dropping frame from {}: {err}", uuid.simple());
-                return;
+                return self.peers.get(&uuid).is_some_and(|p| p.ready);
             }
         };
         let message = ZreMessage::parse_body(head, header);
         if let Some(proven) = proven {
             if !self.proven_key_matches(now, uuid, proven, &message) {
-                return;
+                return false;
             }
         }
         let mut same_session = false;
@@ -519,11 +534,11 @@ impl NodeCore {
         {
             // Zyre's IPv6 HELLO has its own forms: see `endpoint`.
             let Some(endpoint) = self.peer_endpoint_of(now, hello.endpoint) else {
-                return;
+                return false;
             };
             match self.accept_hello(now, uuid, hello, &endpoint) {
                 HelloVerdict::Enter => {}
-                HelloVerdict::Refused => return,
+                HelloVerdict::Refused => return false,
                 HelloVerdict::SameSession => same_session = true,
             }
         }
@@ -542,7 +557,7 @@ impl NodeCore {
             if head.id == MessageId::Ping as u8 || head.id == MessageId::PingOk as u8 {
                 self.greet_again(now, uuid);
             }
-            return;
+            return false;
         };
         let is_hello = head.id == MessageId::Hello as u8;
         if let SequenceCheck::Gap { expected, got } = peer.check_sequence(is_hello, head.sequence) {
@@ -559,7 +574,7 @@ impl NodeCore {
                 self.peer_index.set_ready(peer, false);
             }
             self.remove_peer(uuid, Removal::Refused);
-            return;
+            return false;
         }
         peer.refresh(now, self.config.evasive, self.config.expired);
         if head.id == MessageId::Shout as u8 || head.id == MessageId::Whisper as u8 {
@@ -567,7 +582,7 @@ impl NodeCore {
         }
         if same_session {
             // Its sequence started over (checked above); nothing else is new.
-            return;
+            return true;
         }
         match message {
             // The stream's own case, without `dispatch`'s frame: an entered
@@ -597,6 +612,7 @@ impl NodeCore {
             }
             Err(err) => warn!("ignoring malformed message from {}: {err}", uuid.simple()),
         }
+        true
     }
 
     // ----- commands ------------------------------------------------------

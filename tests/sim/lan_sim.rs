@@ -149,7 +149,9 @@ impl Lan {
         let core = &mut self.nodes[node].core;
         for held in self.held.remove(&node).unwrap_or_default() {
             match held {
-                Held::Message(p) => core.handle_message(now, &p.identity, &p.header, p.content),
+                Held::Message(p) => {
+                    core.handle_message(now, &p.identity, &p.header, p.content);
+                }
                 Held::Beacon(ip, bytes) => core.handle_beacon(now, ip, &bytes),
             }
         }

@@ -75,8 +75,9 @@ fn ipv4_mode_drops_link_local_beacons() {
     assert_eq!(core.poll_action(), None);
 }
 
-/// `peer`'s HELLO (sequence 1) advertising `endpoint`.
-fn hello_from(core: &mut NodeCore, now: Instant, peer: Uuid, endpoint: &str) {
+/// `peer`'s HELLO (sequence 1) advertising `endpoint`; whether the core
+/// keeps it.
+fn hello_from(core: &mut NodeCore, now: Instant, peer: Uuid, endpoint: &str) -> bool {
     let identity = peer_identity(&peer);
     let hello = Body::Hello(Box::new(Hello {
         endpoint,
@@ -91,12 +92,12 @@ fn hello_from(core: &mut NodeCore, now: Instant, peer: Uuid, endpoint: &str) {
     }
     .to_bytes()
     .unwrap();
-    core.handle_message(now, &identity, &header, Vec::new());
+    core.handle_message(now, &identity, &header, Vec::new())
 }
 
 /// `peer`'s PING-OK (sequence 2, after its HELLO): in plain mode, the
 /// proof that our link reaches it, which its ENTER waits for.
-fn ping_ok_from(core: &mut NodeCore, now: Instant, peer: Uuid) {
+fn ping_ok_from(core: &mut NodeCore, now: Instant, peer: Uuid) -> bool {
     let identity = peer_identity(&peer);
     let header = ZreMessage {
         sequence: 2,
@@ -104,7 +105,46 @@ fn ping_ok_from(core: &mut NodeCore, now: Instant, peer: Uuid) {
     }
     .to_bytes()
     .unwrap();
-    core.handle_message(now, &identity, &header, Vec::new());
+    core.handle_message(now, &identity, &header, Vec::new())
+}
+
+/// The core says whose messages it keeps, for an I/O layer short of
+/// descriptors to shed the connections of the others first (see
+/// `inbox_watch.rs`): not a message before its sender's HELLO, a HELLO
+/// refused for a full table, or a stranger's; yes a peer that said HELLO,
+/// waiting for its PING-OK or ENTERed.
+#[test]
+fn the_core_says_whether_it_keeps_a_messages_sender() {
+    let now = Instant::now();
+    let mut config = CoreConfig::new(Uuid::from_u128(1), "us", "tcp://10.0.0.1:41000", 41000);
+    config.max_peers = 1;
+    let mut core = NodeCore::new(config, now);
+    let (kept, refused) = (Uuid::from_u128(2), Uuid::from_u128(3));
+    let whisper = |sequence| ZreMessage::new(sequence, Body::Whisper).to_bytes().unwrap();
+    assert!(
+        !core.handle_message(now, &peer_identity(&kept), &whisper(2), Vec::new()),
+        "before its HELLO"
+    );
+    assert!(
+        hello_from(&mut core, now, kept, "tcp://10.0.0.2:41001"),
+        "its HELLO"
+    );
+    assert!(ping_ok_from(&mut core, now, kept), "its PING-OK");
+    assert!(
+        !hello_from(&mut core, now, refused, "tcp://10.0.0.3:41001"),
+        "a HELLO beyond --max-peers"
+    );
+    assert!(
+        !core.handle_message(now, b"not a peer", &whisper(1), Vec::new()),
+        "a stranger's identity"
+    );
+    assert!(core.handle_message(now, &peer_identity(&kept), &whisper(3), Vec::new()));
+    let (_, events) = drain(&mut core);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Whisper { peer, .. } if *peer == kept))
+    );
 }
 
 /// The actions and events waiting, taken.
