@@ -137,6 +137,9 @@ struct Inbound {
     shed: bool,
     /// The peer whose HELLO came over it.
     peer: Option<Uuid>,
+    /// What came over it last was from a sender we keep no place for
+    /// (see [`InboxWatch::refused_over`]): shed before any other.
+    refused: bool,
 }
 
 impl InboxWatch {
@@ -215,6 +218,7 @@ impl InboxWatch {
             Some(inbound) if claimed(inbound.peer) => false,
             Some(inbound) => {
                 inbound.peer = Some(peer);
+                inbound.refused = false;
                 !inbound.shed
             }
             // Read after the close of a connection we shed.
@@ -242,6 +246,7 @@ impl InboxWatch {
             Some(inbound) => {
                 if !claimed(inbound.peer) {
                     inbound.peer = Some(peer);
+                    inbound.refused = false;
                 }
                 true
             }
@@ -251,6 +256,31 @@ impl InboxWatch {
                     self.claim_early(fd, peer);
                 }
                 true
+            }
+        }
+    }
+
+    /// A message over the connection `fd` came from a sender we keep no
+    /// place for (the core said so: a stranger, a peer before its HELLO,
+    /// a HELLO refused for a full table): that connection is the first
+    /// shed when connections must be (see the module), before the newest
+    /// of the busiest host. Not one a peer we hold (`holds`) claims, nor
+    /// one another peer than the `sender` (its UUID, if the identity had
+    /// one) claims: the message came over an older connection that had the
+    /// number, shed and closed (as in [`InboxWatch::greeted_over`]).
+    ///
+    /// Why: shedding the newest alone, under a crowd's reconnections, shed
+    /// each new connection of the few peers the table kept (each reconnect
+    /// is the newest), while the connections of the many it refused, older,
+    /// stayed open. Those peers never proved our link (their PING-OK came
+    /// over a connection being shed), held the table's places, and a node
+    /// at 75 descriptors among 30 peers met nobody in 20 s (2 of 24 runs,
+    /// three at once).
+    pub(crate) fn refused_over(&mut self, fd: RawFd, sender: Option<Uuid>, holds: impl Fn(Uuid) -> bool) {
+        if let Some(inbound) = self.open.get_mut(&fd) {
+            let another = inbound.peer.is_some_and(|by| Some(by) != sender);
+            if !another && !inbound.peer.is_some_and(holds) {
+                inbound.refused = true;
             }
         }
     }
@@ -299,6 +329,7 @@ impl InboxWatch {
                                 order,
                                 shed: false,
                                 peer,
+                                refused: false,
                             };
                             if let Some(old) = self.open.insert(fd, inbound) {
                                 // Its DISCONNECTED is still to come: the
@@ -383,7 +414,7 @@ impl InboxWatch {
     /// of those that carry no peer `owner` holds; false when there is none
     /// left to shed.
     fn shed_one(&mut self, owner: &impl InboxOwner) -> bool {
-        let Some((fd, host, held)) = newest_of_busiest(&self.open, |peer| owner.holds(peer)) else {
+        let Some(((fd, host, held), whose)) = to_shed(&self.open, |peer| owner.holds(peer)) else {
             return false;
         };
         let entry = self.open.get_mut(&fd).expect("chosen from the map");
@@ -398,7 +429,7 @@ impl InboxWatch {
             self.shed += 1;
             if let Some(also) = self.shed_log.admit(Instant::now()) {
                 warn!(
-                    "{}: closing the newest of the {held} from {host}{also}",
+                    "{}: closing {whose} of the {held} from {host}{also}",
                     self.limit_said()
                 );
             }
@@ -416,6 +447,35 @@ impl InboxWatch {
 /// that we hold (`holds`).
 fn held_by_another(by: Option<Uuid>, peer: Uuid, holds: impl Fn(Uuid) -> bool) -> bool {
     by.is_some_and(|by| by != peer && holds(by))
+}
+
+/// The connection to shed, with its host, how many that host holds, and
+/// which rule chose it (for the log): one whose sender we keep no place
+/// for, else the newest of the busiest host; never one a peer we hold
+/// (`holds`) claims.
+fn to_shed(
+    open: &HashMap<RawFd, Inbound>,
+    holds: impl Fn(Uuid) -> bool,
+) -> Option<((RawFd, IpAddr, usize), &'static str)> {
+    match newest_refused(open, &holds) {
+        Some(chosen) => Some((chosen, "one whose sender we keep no place for")),
+        None => newest_of_busiest(open, holds).map(|chosen| (chosen, "the newest")),
+    }
+}
+
+/// The newest connection not shed yet whose last message came from a
+/// sender we keep no place for (never one claimed by a peer we hold), with
+/// its host and how many connections that host holds.
+fn newest_refused(
+    open: &HashMap<RawFd, Inbound>,
+    holds: impl Fn(Uuid) -> bool,
+) -> Option<(RawFd, IpAddr, usize)> {
+    let (&fd, chosen) = open
+        .iter()
+        .filter(|(_, i)| !i.shed && i.refused && !i.peer.is_some_and(&holds))
+        .max_by_key(|(_, i)| i.order)?;
+    let held = open.values().filter(|i| !i.shed && i.host == chosen.host).count();
+    Some((fd, chosen.host, held))
 }
 
 /// The connection to shed: the newest of the host that holds the most
@@ -492,6 +552,7 @@ mod tests {
             order,
             shed,
             peer: peer.map(Uuid::from_u128),
+            refused: false,
         }
     }
 
@@ -626,5 +687,48 @@ mod tests {
         assert_eq!(newest_of_busiest(&open, holds), None);
         // Once we no longer hold them, they can go too.
         assert_eq!(newest_of_busiest(&open, |_| false), Some((12, b, 2)));
+    }
+
+    /// The fault's shape: a crowd on one host reconnects all the time, and
+    /// the table keeps two of them. Shedding the newest shed each new
+    /// connection of those two, while the refused peers' older connections
+    /// stayed. A connection whose sender the core refused goes first, the
+    /// newest of those; a PING or HELLO that claims it for its peer takes
+    /// the mark off; a held peer's, or one another peer claims (the
+    /// message came over an older connection with its number), is never
+    /// marked.
+    #[test]
+    fn a_connection_whose_sender_we_refused_is_shed_first() {
+        let (_context, _inbox, mut watch) = watched("shed-refused");
+        let b: IpAddr = "10.0.0.3".parse().unwrap();
+        let (stranger, unproven, held) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        let holds = |p: Uuid| p == held;
+        watch.open.insert(10, inbound(b, 1, false, None));
+        watch.open.insert(11, inbound(b, 2, false, Some(2)));
+        watch.open.insert(12, inbound(b, 3, false, Some(3)));
+        watch.open.insert(13, inbound(b, 4, false, None));
+        // No sender refused yet: the newest.
+        assert_eq!(to_shed(&watch.open, holds), Some(((13, b, 4), "the newest")));
+        // The stranger's message over 10 was refused: 10 goes first.
+        watch.refused_over(10, Some(stranger), holds);
+        let refused = "one whose sender we keep no place for";
+        assert_eq!(to_shed(&watch.open, holds), Some(((10, b, 4), refused)));
+        // The unproven peer's too (a message before its HELLO), newer: 11.
+        watch.refused_over(11, Some(unproven), holds);
+        assert_eq!(to_shed(&watch.open, holds), Some(((11, b, 4), refused)));
+        // Its PING-OK claims 11 for it again.
+        assert!(watch.spoke_over(11, unproven, holds));
+        assert_eq!(to_shed(&watch.open, holds), Some(((10, b, 4), refused)));
+        // Never a held peer's, nor one another peer claims.
+        watch.refused_over(12, Some(held), holds);
+        watch.refused_over(12, Some(stranger), holds);
+        watch.refused_over(11, Some(stranger), holds);
+        assert!(!watch.open[&12].refused && !watch.open[&11].refused);
+        // Not seen open: nothing to mark.
+        watch.refused_over(99, Some(stranger), holds);
+        assert!(!watch.open.contains_key(&99));
+        // Once 10 is shed, the rule falls back to the newest.
+        watch.open.get_mut(&10).unwrap().shed = true;
+        assert_eq!(to_shed(&watch.open, holds), Some(((13, b, 3), "the newest")));
     }
 }

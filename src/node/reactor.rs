@@ -701,10 +701,34 @@ impl Node {
                 header = self.header.bytes();
             }
             let identity = self.identity.bytes();
-            self.core
+            let kept = self
+                .core
                 .handle_message_proven(now, identity, proven.as_ref(), header, content);
+            if !kept {
+                self.note_refused();
+            }
         }
         Ok(false)
+    }
+
+    /// The core keeps no place for the sender of the message just read (a
+    /// stranger, a peer before its HELLO, a HELLO refused for a full
+    /// table): its connection is the first the inbox watch sheds when it
+    /// must shed one (see `InboxWatch::refused_over`). Never on the
+    /// stream's path: a peer we keep is never refused.
+    #[cold]
+    fn note_refused(&mut self) {
+        let Some(fd) = self.header.property(c"__fd").and_then(|text| text.parse().ok()) else {
+            return;
+        };
+        let sender = self
+            .identity
+            .bytes()
+            .get(1..)
+            .and_then(|id| Uuid::from_slice(id).ok());
+        let core = &self.core;
+        self.inbox_watch
+            .refused_over(fd, sender, |peer| core.peer_name(peer).is_some());
     }
 
     /// A HELLO (`hello`), or a PING or PING-OK, was read: tells the inbox
