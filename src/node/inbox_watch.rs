@@ -20,10 +20,12 @@
 //! descriptor, and libzmq then spun on `accept` (a core at 100 %) while
 //! the node could neither open a link nor accept a real peer's connection.
 //! Each peer needs one connection to our inbox, so beyond the peer table's
-//! size (and a margin for reconnections and probes) the newest connection
-//! of the host holding the most is shut down (`shutdown(2)`: libzmq sees
-//! the end of the stream and closes it itself; the descriptor stays
-//! libzmq's). A genuine peer on another host is never the one shed, and
+//! size (and a margin for reconnections and probes) one is shut down
+//! (`shutdown(2)`: libzmq sees the end of the stream and closes it itself;
+//! the descriptor stays libzmq's): first one whose sender the core refused
+//! (a stranger, a peer before its HELLO or beyond a full table: see
+//! [`InboxWatch::refused_over`]), else the newest of the host holding the
+//! most. A genuine peer on another host is never the one shed, and
 //! neither is the connection of a peer we hold, wherever it is: several
 //! nodes on one host are its busiest, and shedding one we had ENTERed lost
 //! its messages, so we dropped it (a gap in its sequence) and it us. Each
