@@ -718,17 +718,26 @@ impl Node {
     /// stream's path: a peer we keep is never refused.
     #[cold]
     fn note_refused(&mut self) {
-        let Some(fd) = self.header.property(c"__fd").and_then(|text| text.parse().ok()) else {
+        let (Some(fd), sender) = self.sender_connection() else {
             return;
         };
+        let core = &self.core;
+        self.inbox_watch
+            .refused_over(fd, sender, |peer| holds(core, peer));
+    }
+
+    /// The connection the message just read came over (libzmq's `__fd`
+    /// property of its header frame) and its sender's UUID (from the
+    /// identity frame), where they can be read. Not on the stream's path:
+    /// the property is a lookup by name in the message's metadata.
+    fn sender_connection(&mut self) -> (Option<RawFd>, Option<Uuid>) {
+        let fd = self.header.property(c"__fd").and_then(|text| text.parse().ok());
         let sender = self
             .identity
             .bytes()
             .get(1..)
             .and_then(|id| Uuid::from_slice(id).ok());
-        let core = &self.core;
-        self.inbox_watch
-            .refused_over(fd, sender, |peer| core.peer_name(peer).is_some());
+        (fd, sender)
     }
 
     /// A HELLO (`hello`), or a PING or PING-OK, was read: tells the inbox
@@ -757,20 +766,14 @@ impl Node {
     /// one (under a stranger's churn of connections, a new peer's HELLO
     /// was taken for the shed one's, and it was met only at its next).
     fn note_connection(&mut self, now: Instant, hello: bool) -> io::Result<bool> {
-        let fd = self.header.property(c"__fd").and_then(|text| text.parse().ok());
-        let peer = self
-            .identity
-            .bytes()
-            .get(1..)
-            .and_then(|id| Uuid::from_slice(id).ok());
-        let (Some(fd), Some(peer)) = (fd, peer) else {
+        let (Some(fd), Some(peer)) = self.sender_connection() else {
             return Ok(true);
         };
         if !self.inbox_watch.is_open(fd) {
             self.drain_watch(now)?;
         }
         let core = &self.core;
-        let holds = |p| core.peer_name(p).is_some();
+        let holds = |p| holds(core, p);
         Ok(if hello {
             self.inbox_watch.greeted_over(fd, peer, holds)
         } else {
@@ -1311,6 +1314,12 @@ impl InboxOwner for WatchOwner<'_> {
     }
 
     fn holds(&self, peer: Uuid) -> bool {
-        self.core.peer_name(peer).is_some()
+        holds(self.core, peer)
     }
+}
+
+/// Whether `peer` is one we hold, for the inbox watch: an ENTERed peer
+/// (`peer_name` knows only those), whose connection is never shed.
+fn holds(core: &NodeCore, peer: Uuid) -> bool {
+    core.peer_name(peer).is_some()
 }
