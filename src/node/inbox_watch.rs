@@ -144,6 +144,20 @@ struct Inbound {
     refused: bool,
 }
 
+impl Inbound {
+    /// `peer` speaks over it (its HELLO, PING or PING-OK): its connection
+    /// now, and no longer a refused sender's.
+    fn claim(&mut self, peer: Uuid) {
+        self.peer = Some(peer);
+        self.refused = false;
+    }
+
+    /// Whether it may be shed: not a connection a peer we hold speaks over.
+    fn sheddable(&self, holds: impl Fn(Uuid) -> bool) -> bool {
+        !self.peer.is_some_and(holds)
+    }
+}
+
 impl InboxWatch {
     /// Starts monitoring `inbox` (a node's, or a gossip server's ROUTER),
     /// bound at `ports`, keeping at most `cap` connections to it (and
@@ -219,8 +233,7 @@ impl InboxWatch {
         match self.open.get_mut(&fd) {
             Some(inbound) if claimed(inbound.peer) => false,
             Some(inbound) => {
-                inbound.peer = Some(peer);
-                inbound.refused = false;
+                inbound.claim(peer);
                 !inbound.shed
             }
             // Read after the close of a connection we shed.
@@ -247,8 +260,7 @@ impl InboxWatch {
             Some(inbound) if inbound.shed => false,
             Some(inbound) => {
                 if !claimed(inbound.peer) {
-                    inbound.peer = Some(peer);
-                    inbound.refused = false;
+                    inbound.claim(peer);
                 }
                 true
             }
@@ -281,7 +293,7 @@ impl InboxWatch {
     pub(crate) fn refused_over(&mut self, fd: RawFd, sender: Option<Uuid>, holds: impl Fn(Uuid) -> bool) {
         if let Some(inbound) = self.open.get_mut(&fd) {
             let another = inbound.peer.is_some_and(|by| Some(by) != sender);
-            if !another && !inbound.peer.is_some_and(holds) {
+            if !another && inbound.sheddable(holds) {
                 inbound.refused = true;
             }
         }
@@ -474,7 +486,7 @@ fn newest_refused(
 ) -> Option<(RawFd, IpAddr, usize)> {
     let (&fd, chosen) = open
         .iter()
-        .filter(|(_, i)| !i.shed && i.refused && !i.peer.is_some_and(&holds))
+        .filter(|(_, i)| !i.shed && i.refused && i.sheddable(&holds))
         .max_by_key(|(_, i)| i.order)?;
     let held = open.values().filter(|i| !i.shed && i.host == chosen.host).count();
     Some((fd, chosen.host, held))
@@ -492,7 +504,7 @@ fn newest_of_busiest(
     for (&fd, inbound) in open.iter().filter(|(_, i)| !i.shed) {
         let entry = by_host.entry(inbound.host).or_insert((0, 0, None));
         entry.0 += 1;
-        let sheddable = !inbound.peer.is_some_and(&holds);
+        let sheddable = inbound.sheddable(&holds);
         if sheddable && inbound.order >= entry.1 {
             (entry.1, entry.2) = (inbound.order, Some(fd));
         }
