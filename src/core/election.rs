@@ -32,7 +32,10 @@
 //! challenges too (Zyre's would support it if no change had made it
 //! challenge first: then the smallest contester need not win); a second
 //! ELECT from a challenger itself is its wave restarted, joined afresh
-//! (Zyre counts it into the old wave and may never answer); and a wave
+//! (Zyre counts it into the old wave and may never answer), with the
+//! members that took up the stalled or restarted wave still counted until
+//! membership changes (a Zyre holding that wave never forwards it again,
+//! see `GroupElection::stalled`); and a wave
 //! that made no progress for a while is dropped
 //! (follower) or restarted (challenger), and a contester that followed it
 //! challenges unless an election completed since membership last changed,
@@ -160,6 +163,14 @@ struct GroupElection {
     /// wave of the leader counts it as that member's echo. A real late
     /// echo (Zyre's) is dropped after [`FOLLOWER_PATIENCE`].
     held: Vec<(Uuid, Instant)>,
+    /// The challenger of the last wave we followed that stalled, and the
+    /// members whose ELECT for it we had counted. A Zyre forwards ELECT(c)
+    /// once per wave of c it takes up, and keeps that wave (with its
+    /// count) until it sees a membership change or a superior challenger:
+    /// when c restarts, a Zyre already holding c sends us nothing again,
+    /// and waiting for it would stall every restart. So those members
+    /// stay counted in c's next wave until membership changes.
+    stalled: Option<(Uuid, BTreeSet<Uuid>)>,
 }
 
 /// The elections of every group we are in.
@@ -295,6 +306,7 @@ impl Elections {
         };
         state.restarts = 0;
         state.settled = false;
+        state.stalled = None;
         let held = std::mem::take(&mut state.held);
         let leader = state.leader;
         match state.wave.as_ref() {
@@ -349,6 +361,7 @@ impl Elections {
         };
         state.restarts = 0;
         state.settled = false;
+        state.stalled = None;
         if let Some(until) = others_until {
             state.others_until = state.others_until.max(Some(until));
         }
@@ -431,7 +444,9 @@ impl Elections {
         let state = self.groups.get_mut(group).ok_or(Ignored::NotOurGroup)?;
         // A challenger sends its ELECT to each member once per wave: a
         // second one from it is its wave restarted (Zyre restarts on every
-        // join), which we must join afresh or it waits for our echo forever.
+        // join), which we must join afresh or it waits for our echo forever
+        // (forwarding it again; the members that took up the old wave stay
+        // counted).
         let restarted = from == challenger
             && state
                 .wave
@@ -442,7 +457,7 @@ impl Elections {
             // Zyre's "initiate or re-initiate leader election". A new wave
             // of the settled leader: the ELECTs of it we held were its
             // forwards (see `GroupElection::held`).
-            let echoes: BTreeSet<Uuid> = if state.leader == Some(challenger) {
+            let mut echoes: BTreeSet<Uuid> = if state.leader == Some(challenger) {
                 std::mem::take(&mut state.held)
                     .into_iter()
                     .filter(|&(_, at)| now < at + FOLLOWER_PATIENCE)
@@ -451,6 +466,22 @@ impl Elections {
             } else {
                 BTreeSet::new()
             };
+            // The members that took up this challenger's wave before it
+            // stalled or restarted here (see `GroupElection::stalled`).
+            let before = match state.wave.take() {
+                Some(w) if restarted => Some(w.echoes),
+                _ => state
+                    .stalled
+                    .take()
+                    .filter(|(c, _)| *c == challenger)
+                    .map(|(_, e)| e),
+            };
+            echoes.extend(
+                before
+                    .into_iter()
+                    .flatten()
+                    .filter(|m| members.contains(m) && *m != challenger),
+            );
             state.wave = Some(Wave {
                 caw: challenger,
                 father: Some(from),
@@ -553,7 +584,11 @@ impl Elections {
                 .as_ref()
                 .filter(|w| !ours && w.leader_sent && w.leaders.contains(&w.caw))
                 .map(|w| w.caw);
-            state.wave = None;
+            state.stalled = state
+                .wave
+                .take()
+                .filter(|w| !ours && !w.leader_sent)
+                .map(|w| (w.caw, w.echoes));
             if let Some(leader) = won {
                 log::debug!("election in {group}: members met again never answered LEADER; {leader} won");
                 state.leader = Some(leader);
@@ -678,6 +713,7 @@ impl Elections {
         if wave.leader_sent && members.iter().all(|m| wave.leaders.contains(m)) {
             let leader = wave.caw;
             state.wave = None;
+            state.stalled = None;
             state.leader = Some(leader);
             state.settled = true;
             state.restarts = 0;
@@ -1015,6 +1051,70 @@ mod tests {
                 to: other,
                 group: g.clone(),
                 challenger: me
+            }]
+        );
+    }
+
+    /// Ours (2) follows the wave of 1 with a Zyre (3): every member's
+    /// ELECT(1) came and we echoed, but the Zyre had counted our forward
+    /// into a wave it dropped on a JOIN, so it never echoes and 1 stalls
+    /// (the live `zyre_c_leader_agreed_by_all_contesters`, 8 Dec 2026).
+    /// When 1 restarts, the Zyre, still holding 1's wave, forwards nothing
+    /// again: we count it from the stalled wave and echo at once.
+    #[test]
+    fn a_restarted_wave_counts_the_members_that_took_up_the_stalled_one() {
+        let start = Instant::now();
+        let (c, me, zyre) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        let g: Arc<str> = "g".into();
+        let members = set(&[1, 3]);
+        let mut e = Elections::new(me, start);
+        let mut out = Vec::new();
+        e.contest(g.clone(), None, &mut out);
+        e.joined(g.clone(), Some(&members), &mut out);
+        e.elect(c, &g, c, true, Some(&members), &mut out).unwrap();
+        e.elect(zyre, &g, c, true, Some(&members), &mut out).unwrap();
+        let echo = Output::Elect {
+            to: c,
+            group: g.clone(),
+            challenger: c,
+        };
+        assert!(out.contains(&echo), "{out:?}");
+        // Nothing more: the wave stalls here; a contester with no leader
+        // yet challenges (and loses to 1).
+        e.handle_timeout(start + FOLLOWER_PATIENCE, |_| Some(&members), &mut out);
+        out.clear();
+        // 1 restarts; the Zyre says nothing more.
+        e.set_clock(start + CHALLENGER_PATIENCE);
+        e.elect(c, &g, c, true, Some(&members), &mut out).unwrap();
+        assert_eq!(
+            out,
+            [
+                Output::Elect {
+                    to: zyre,
+                    group: g.clone(),
+                    challenger: c
+                },
+                echo
+            ]
+        );
+        // A membership change since means the Zyre's wave is gone too:
+        // then its ELECT is waited for again.
+        e.handle_timeout(
+            start + CHALLENGER_PATIENCE + FOLLOWER_PATIENCE,
+            |_| Some(&members),
+            &mut out,
+        );
+        e.member_left(&g, zyre, None, Some(&set(&[1])), &mut out);
+        e.member_joined(&g, zyre, Some(&members), &mut out);
+        out.clear();
+        e.set_clock(start + CHALLENGER_PATIENCE * 3);
+        e.elect(c, &g, c, true, Some(&members), &mut out).unwrap();
+        assert_eq!(
+            out,
+            [Output::Elect {
+                to: zyre,
+                group: g.clone(),
+                challenger: c
             }]
         );
     }

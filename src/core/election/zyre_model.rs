@@ -435,15 +435,21 @@ fn after_a_fast_exit_ours_and_zyre_agree_on_the_next_leader() {
 type Case = (&'static [(u128, bool)], (u128, bool));
 
 /// The live tests' groups: Zyre contesting with our plain member, then
-/// Zyre first, between and last among two contesters of ours.
-const LIVE_CASES: [Case; 4] = [
+/// Zyre first, between and last among two contesters of ours, joining
+/// smaller UUID first and (the random UUIDs of
+/// `zyre_c_leader_agreed_by_all_contesters`) larger first. Ours join in
+/// the order listed.
+const LIVE_CASES: [Case; 7] = [
     (&[(1, false)], (2, true)),
     (&[(2, true), (3, true)], (1, true)),
     (&[(1, true), (3, true)], (2, true)),
     (&[(1, true), (2, true)], (3, true)),
+    (&[(3, true), (2, true)], (1, true)),
+    (&[(3, true), (1, true)], (2, true)),
+    (&[(2, true), (1, true)], (3, true)),
 ];
 
-/// The live tests' order (`tests/zyre_c_election_netns.rs`): everyone has
+/// The live tests' order (`tests/netns/zyre_c_election.rs`): everyone has
 /// met, the Zyre joins, and each of ours joins once it saw that JOIN and
 /// the election the previous JOIN started is over; messages on different
 /// links overtake each other at random. Every member reports the
@@ -477,17 +483,18 @@ fn first_election_with(
     let z = Uuid::from_u128(zyre.0);
     lan.join(z);
     loop {
-        let ready: Vec<Uuid> = lan
-            .nodes
+        // In the order the nodes are listed, as the live test joins them.
+        let ready: Vec<Uuid> = ours
             .iter()
-            .filter(|&(&n, node)| {
+            .chain(zyres)
+            .map(|&(n, _)| Uuid::from_u128(n))
+            .filter(|&n| {
                 !lan.in_group(n)
-                    && match node {
+                    && match &lan.nodes[&n] {
                         Node::Ours(_, members) => members.contains(&z),
                         Node::Zyre(other) => other.members.contains(&z),
                     }
             })
-            .map(|(&n, _)| n)
             .collect();
         let now = lan.wire.is_empty() || (!one_by_one && lan.coin());
         if let Some(&n) = ready.first().filter(|_| now) {
