@@ -584,6 +584,8 @@ impl Elections {
                 .as_ref()
                 .filter(|w| !ours && w.leader_sent && w.leaders.contains(&w.caw))
                 .map(|w| w.caw);
+            // A wave we followed that stalls before its LEADER: who took
+            // it up is remembered for its restart (`GroupElection::stalled`).
             state.stalled = state
                 .wave
                 .take()
