@@ -173,6 +173,17 @@ struct GroupElection {
     stalled: Option<(Uuid, BTreeSet<Uuid>)>,
 }
 
+impl GroupElection {
+    /// A member joined or left: no election has completed since, the
+    /// back-off starts over, and a stalled wave's members count no more
+    /// (a Zyre drops its wave on the change).
+    fn membership_changed(&mut self) {
+        self.restarts = 0;
+        self.settled = false;
+        self.stalled = None;
+    }
+}
+
 /// The elections of every group we are in.
 #[derive(Debug)]
 pub(crate) struct Elections {
@@ -304,9 +315,7 @@ impl Elections {
         let Some(state) = self.groups.get_mut(group) else {
             return;
         };
-        state.restarts = 0;
-        state.settled = false;
-        state.stalled = None;
+        state.membership_changed();
         let held = std::mem::take(&mut state.held);
         let leader = state.leader;
         match state.wave.as_ref() {
@@ -359,9 +368,7 @@ impl Elections {
         let Some(state) = self.groups.get_mut(group) else {
             return;
         };
-        state.restarts = 0;
-        state.settled = false;
-        state.stalled = None;
+        state.membership_changed();
         if let Some(until) = others_until {
             state.others_until = state.others_until.max(Some(until));
         }
